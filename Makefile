@@ -1,0 +1,15 @@
+.PHONY: help install test lint format migrations dev
+help:  ## list targets
+	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+install:  ## create .venv with test extras
+	python3 -m venv .venv && .venv/bin/pip install -e '.[test]'
+test:  ## run the test suite (PostgreSQL and Redis on localhost)
+	.venv/bin/python -m pytest
+lint:  ## ruff check and format check
+	.venv/bin/ruff check app inbox tests bench && .venv/bin/ruff format --check app inbox tests bench
+format:  ## apply ruff formatting and fixes
+	.venv/bin/ruff check --fix app inbox tests bench && .venv/bin/ruff format app inbox tests bench
+migrations:  ## write migrations for model changes
+	.venv/bin/followup makemigrations
+dev:  ## run on embedded defaults
+	.venv/bin/followup dev

@@ -1,0 +1,1 @@
+"""FollowUp: abandoned-checkout recovery."""

@@ -1,0 +1,1 @@
+"""Contacts, checkouts and orders: the canonical model every source is normalized into."""

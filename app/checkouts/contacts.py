@@ -1,0 +1,141 @@
+"""Contact upsert: one person per store, found by email then phone, consent only ever granted with proof."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from tortoise.exceptions import IntegrityError
+
+from app.checkouts.models import ConsentEvent, Contact
+from app.checkouts.schemas import ContactInput
+from app.core.phones import parse_phone, region_of_locale
+from app.core.timeutil import utcnow
+from app.stores.models import Store
+
+
+@dataclass(frozen=True, slots=True)
+class ContactResult:
+    contact: Contact | None
+    email: str | None
+    phone: str | None
+    phone_problem: str | None
+
+
+def _email(value: str | None) -> str | None:
+    if not value or "@" not in value:
+        return None
+    return value.strip().lower()[:320]
+
+
+async def upsert_contact(
+    store: Store, data: ContactInput, now: datetime | None = None
+) -> ContactResult:
+    now = now or utcnow()
+    email = _email(data.email)
+    parsed = parse_phone(data.phone, data.country or region_of_locale(store.locale))
+    phone = parsed.e164
+    if not (email or phone):
+        return ContactResult(None, None, None, parsed.problem)
+    contact = await _find(store, email, phone)
+    if contact is None:
+        try:
+            contact = await Contact.create(store=store, email=email, phone=phone)
+        except IntegrityError:  # a concurrent event created the same person first
+            contact = await _find(store, email, phone)
+            if contact is None:
+                raise
+    await _merge(store, contact, data, email, phone, parsed.problem, now)
+    return ContactResult(contact, email, phone, parsed.problem)
+
+
+async def _find(store: Store, email: str | None, phone: str | None) -> Contact | None:
+    if email:
+        found = await Contact.get_or_none(store=store, email=email)
+        if found:
+            return found
+    if phone:
+        return await Contact.get_or_none(store=store, phone=phone)
+    return None
+
+
+async def _merge(
+    store: Store,
+    contact: Contact,
+    data: ContactInput,
+    email: str | None,
+    phone: str | None,
+    phone_problem: str | None,
+    now: datetime,
+) -> None:
+    changed: set[str] = set()
+
+    def fill(name: str, value: object) -> None:
+        if value and getattr(contact, name) != value:
+            setattr(contact, name, value)
+            changed.add(name)
+
+    if email and not contact.email:
+        fill("email", email)
+    if phone and phone != contact.phone and not await Contact.exists(store=store, phone=phone):
+        fill("phone", phone)
+    if phone_problem and not contact.phone:
+        fill("phone_invalid_reason", phone_problem)
+    for name in (
+        "first_name",
+        "last_name",
+        "locale",
+        "timezone",
+        "country",
+        "region",
+        "external_id",
+    ):
+        fill(name, getattr(data, name))
+    consent_fields, consent_log = _consent_changes(contact, data, now)
+    for field_name, value in consent_fields.items():
+        setattr(contact, field_name, value)
+        changed.add(field_name)
+    if changed:
+        try:
+            await contact.save(update_fields=[*changed, "updated_at"])
+        except IntegrityError:
+            # Another contact claimed this phone or email meanwhile; keep ours without it.
+            await contact.refresh_from_db()
+    for channel, action in consent_log:
+        await ConsentEvent.create(
+            store=store,
+            contact=contact,
+            channel=channel,
+            action=action,
+            source=data.consent_source,
+            actor="shopper",
+            occurred_at=now,
+            message=f"{channel} consent {action.replace('_', ' ')} at checkout",
+        )
+
+
+def _consent_changes(
+    contact: Contact, data: ContactInput, now: datetime
+) -> tuple[dict[str, object], list[tuple[str, str]]]:
+    """Grants need an explicit yes; a platform's explicit unsubscribe is an opt-out. Silence changes nothing."""
+    fields: dict[str, object] = {}
+    log: list[tuple[str, str]] = []
+    at = data.consent_at or now
+    if data.email_consent and not contact.email_consent:
+        fields |= {
+            "email_consent": True,
+            "email_consent_source": data.consent_source,
+            "email_consent_at": at,
+        }
+        log.append(("email", "opt_in"))
+    if data.sms_consent and not contact.sms_consent and not data.sms_opted_out:
+        fields |= {
+            "sms_consent": True,
+            "sms_consent_source": data.consent_source,
+            "sms_consent_at": at,
+        }
+        log.append(("sms", "opt_in"))
+    if data.sms_opted_out and contact.sms_opted_out_at is None:
+        fields |= {"sms_consent": False, "sms_opted_out_at": now}
+        log.append(("sms", "opt_out"))
+    return fields, log

@@ -1,0 +1,102 @@
+"""JSON API for checkouts, always scoped to the store that owns the bearer token."""
+
+from __future__ import annotations
+
+import base64
+from decimal import Decimal
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.di import Provide
+from litestar.params import Parameter
+
+from app.checkouts.models import Checkout, CheckoutStatus
+from app.checkouts.schemas import CheckoutOut, CheckoutPage, LineItemOut
+from app.core.errors import ApiError
+from app.stores.auth import api_store
+from app.stores.models import Store
+
+
+def to_out(checkout: Checkout) -> CheckoutOut:
+    items = [
+        LineItemOut(
+            title=i.get("title", ""),
+            quantity=int(i.get("quantity", 1)),
+            unit_price=Decimal(i.get("unit_price", "0")),
+            line_total=Decimal(i.get("line_total", "0")),
+            variant_title=i.get("variant_title"),
+            sku=i.get("sku"),
+            image_url=i.get("image_url"),
+            product_url=i.get("product_url"),
+        )
+        for i in checkout.line_items or []
+    ]
+    return CheckoutOut(
+        id=checkout.id,
+        platform=checkout.platform,
+        token=checkout.token,
+        status=str(checkout.status),
+        email=checkout.email,
+        phone=checkout.phone,
+        reachable=checkout.reachable,
+        currency=checkout.currency,
+        subtotal=checkout.subtotal,
+        total_discounts=checkout.total_discounts,
+        total_shipping=checkout.total_shipping,
+        total_tax=checkout.total_tax,
+        total=checkout.total,
+        line_items=items,
+        recovery_url=checkout.recovery_url,
+        device=checkout.device,
+        last_activity_at=checkout.last_activity_at,
+        abandoned_at=checkout.abandoned_at,
+        completed_at=checkout.completed_at,
+        created_at=checkout.created_at,
+        phone_invalid_reason=checkout.phone_invalid_reason,
+        discount_codes=checkout.discount_codes or [],
+    )
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        return int(base64.urlsafe_b64decode(cursor.encode() + b"==").decode())
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "bad_cursor", "cursor is not one this API returned") from None
+
+
+def _encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(str(last_id).encode()).rstrip(b"=").decode()
+
+
+class CheckoutsApi(Controller):
+    path = "/api/v1/checkouts"
+    tags = ["checkouts"]
+    dependencies = {"store": Provide(api_store)}
+
+    @get("/", summary="List checkouts, newest first")
+    async def list_checkouts(
+        self,
+        store: Store,
+        status: CheckoutStatus | None = None,
+        cursor: str | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+    ) -> CheckoutPage:
+        query = Checkout.filter(store=store)
+        if status:
+            query = query.filter(status=status)
+        if cursor:
+            query = query.filter(id__lt=_decode_cursor(cursor))
+        rows = await query.order_by("-id").limit(limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return CheckoutPage(
+            items=[to_out(c) for c in rows],
+            next_cursor=_encode_cursor(rows[-1].id) if more and rows else None,
+        )
+
+    @get("/{checkout_id:int}", summary="One checkout")
+    async def get_checkout(self, store: Store, checkout_id: int) -> CheckoutOut:
+        checkout = await Checkout.get_or_none(id=checkout_id, store=store)
+        if checkout is None:
+            raise ApiError(404, "not_found", f"no checkout {checkout_id} in this store")
+        return to_out(checkout)

@@ -1,0 +1,162 @@
+"""Canonical Contact, Checkout and Order rows; nothing here knows which platform a row came from."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+MONEY = {"max_digits": 16, "decimal_places": 4}
+
+
+class CheckoutStatus(StrEnum):
+    OPEN = "open"
+    ABANDONED = "abandoned"
+    RECOVERED = "recovered"
+    COMPLETED = "completed"
+    EXPIRED = "expired"
+
+
+TERMINAL = frozenset({CheckoutStatus.RECOVERED, CheckoutStatus.COMPLETED, CheckoutStatus.EXPIRED})
+
+
+class Contact(Model):
+    id = fields.BigIntField(primary_key=True)
+    store = fields.ForeignKeyField("core.Store", related_name="contacts", on_delete=fields.CASCADE)
+    email = fields.CharField(max_length=320, null=True)
+    phone = fields.CharField(max_length=16, null=True, description="E.164")
+    phone_invalid_reason = fields.CharField(max_length=255, null=True)
+    first_name = fields.CharField(max_length=255, null=True)
+    last_name = fields.CharField(max_length=255, null=True)
+    locale = fields.CharField(max_length=16, null=True)
+    timezone = fields.CharField(max_length=64, null=True)
+    country = fields.CharField(max_length=2, null=True)
+    region = fields.CharField(max_length=16, null=True, description="state or province code")
+    external_id = fields.CharField(max_length=64, null=True)
+    email_consent = fields.BooleanField(default=False)
+    email_consent_source = fields.CharField(max_length=64, null=True)
+    email_consent_at = fields.DatetimeField(null=True)
+    sms_consent = fields.BooleanField(default=False)
+    sms_consent_source = fields.CharField(max_length=64, null=True)
+    sms_consent_at = fields.DatetimeField(null=True)
+    email_opted_out_at = fields.DatetimeField(null=True)
+    sms_opted_out_at = fields.DatetimeField(null=True)
+    email_undeliverable_at = fields.DatetimeField(null=True)
+    sms_undeliverable_at = fields.DatetimeField(null=True)
+    tags = fields.JSONField(default=list)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "contact"
+        unique_together = (("store", "email"), ("store", "phone"))
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p)
+
+
+class Checkout(Model):
+    id = fields.BigIntField(primary_key=True)
+    store = fields.ForeignKeyField("core.Store", related_name="checkouts", on_delete=fields.CASCADE)
+    contact = fields.ForeignKeyField(
+        "core.Contact", related_name="checkouts", null=True, on_delete=fields.SET_NULL
+    )
+    platform = fields.CharField(max_length=16)
+    external_id = fields.CharField(max_length=128, null=True)
+    token = fields.CharField(max_length=128)
+    cart_token = fields.CharField(max_length=128, null=True, db_index=True)
+    visitor_id = fields.CharField(max_length=128, null=True, db_index=True)
+    email = fields.CharField(max_length=320, null=True)
+    phone = fields.CharField(max_length=16, null=True)
+    phone_invalid_reason = fields.CharField(max_length=255, null=True)
+    line_items = fields.JSONField(default=list)
+    currency = fields.CharField(max_length=3, default="USD")
+    subtotal = fields.DecimalField(**MONEY, default=0)
+    total_discounts = fields.DecimalField(**MONEY, default=0)
+    total_shipping = fields.DecimalField(**MONEY, default=0)
+    total_tax = fields.DecimalField(**MONEY, default=0)
+    total = fields.DecimalField(**MONEY, default=0)
+    discount_codes = fields.JSONField(default=list)
+    recovery_url = fields.CharField(max_length=2048, null=True)
+    device = fields.CharField(max_length=16, default="unknown")
+    locale = fields.CharField(max_length=16, null=True)
+    address = fields.JSONField(
+        null=True, description="shipping or billing address, for time zone and country"
+    )
+    status = fields.CharEnumField(CheckoutStatus, max_length=16, default=CheckoutStatus.OPEN)
+    source_created_at = fields.DatetimeField(null=True)
+    source_updated_at = fields.DatetimeField(null=True)
+    last_activity_at = fields.DatetimeField()
+    abandon_due_at = fields.DatetimeField(null=True, db_index=True)
+    abandoned_at = fields.DatetimeField(null=True)
+    completed_at = fields.DatetimeField(null=True)
+    expired_at = fields.DatetimeField(null=True)
+    recovery_contacted_at = fields.DatetimeField(
+        null=True, description="first recovery message sent, which decides recovered vs completed"
+    )
+    order_external_id = fields.CharField(max_length=128, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "checkout"
+        unique_together = (("store", "token"),)
+        indexes = (("store_id", "status", "last_activity_at"),)
+
+    @property
+    def reachable(self) -> bool:
+        return bool(self.email or self.phone)
+
+
+class Order(Model):
+    id = fields.BigIntField(primary_key=True)
+    store = fields.ForeignKeyField("core.Store", related_name="orders", on_delete=fields.CASCADE)
+    checkout = fields.ForeignKeyField(
+        "core.Checkout", related_name="orders", null=True, on_delete=fields.SET_NULL
+    )
+    contact = fields.ForeignKeyField(
+        "core.Contact", related_name="orders", null=True, on_delete=fields.SET_NULL
+    )
+    external_id = fields.CharField(max_length=128)
+    checkout_token = fields.CharField(max_length=128, null=True, db_index=True)
+    cart_token = fields.CharField(max_length=128, null=True)
+    email = fields.CharField(max_length=320, null=True)
+    phone = fields.CharField(max_length=16, null=True)
+    currency = fields.CharField(max_length=3)
+    total = fields.DecimalField(**MONEY)
+    presentment_currency = fields.CharField(max_length=3, null=True)
+    presentment_total = fields.DecimalField(**MONEY, null=True)
+    discount_codes = fields.JSONField(default=list)
+    financial_status = fields.CharField(max_length=32, null=True)
+    placed = fields.BooleanField(default=True, description="false for unpaid, failed or cancelled")
+    placed_at = fields.DatetimeField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "order"
+        unique_together = (("store", "external_id"),)
+
+
+class ConsentEvent(Model):
+    """An auditable consent change: who, when, through what, and the words that caused it."""
+
+    id = fields.BigIntField(primary_key=True)
+    store = fields.ForeignKeyField(
+        "core.Store", related_name="consent_events", on_delete=fields.CASCADE
+    )
+    contact = fields.ForeignKeyField(
+        "core.Contact", related_name="consent_events", on_delete=fields.CASCADE
+    )
+    channel = fields.CharField(max_length=8)
+    action = fields.CharField(max_length=16, description="opt_in | opt_out | help")
+    source = fields.CharField(max_length=64)
+    actor = fields.CharField(max_length=128, null=True)
+    message = fields.TextField(null=True)
+    occurred_at = fields.DatetimeField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "consent_event"

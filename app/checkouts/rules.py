@@ -1,0 +1,45 @@
+"""Pure rules for checkout state: what an incoming event may change, and when a cart is abandoned."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from app.checkouts.models import TERMINAL, CheckoutStatus
+
+
+def is_stale(incoming: datetime | None, stored: datetime | None) -> bool:
+    """Older `updated_at` loses; an event without a time never overrides one with a time."""
+    if stored is None:
+        return False
+    return incoming is None or incoming < stored
+
+
+def may_change_content(
+    status: CheckoutStatus, incoming: datetime | None, stored: datetime | None
+) -> bool:
+    """Cart contents follow the newest event until the checkout is settled, never after."""
+    return status not in TERMINAL and not is_stale(incoming, stored)
+
+
+def abandon_due(
+    status: CheckoutStatus, reachable: bool, last_activity: datetime, abandon_after_seconds: int
+) -> datetime | None:
+    """When an open, reachable checkout with no further activity becomes abandoned; else None."""
+    if status != CheckoutStatus.OPEN or not reachable:
+        return None
+    return last_activity + timedelta(seconds=abandon_after_seconds)
+
+
+def settled_status(
+    current: CheckoutStatus, contacted_at: datetime | None, placed_at: datetime
+) -> CheckoutStatus | None:
+    """Status after an order: recovered only if we reached out before the purchase."""
+    if (
+        current == CheckoutStatus.ABANDONED
+        and contacted_at is not None
+        and contacted_at <= placed_at
+    ):
+        return CheckoutStatus.RECOVERED
+    if current in (CheckoutStatus.OPEN, CheckoutStatus.ABANDONED):
+        return CheckoutStatus.COMPLETED
+    return None

@@ -1,0 +1,179 @@
+"""Canonical inputs: what every normalizer produces and the only shapes the services accept."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import msgspec
+
+
+def money(value: Any) -> Decimal:
+    """Parse a price from any source without ever passing through float."""
+    if value is None or value == "":
+        return Decimal("0")
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"not an amount: {value!r}") from None
+    if not amount.is_finite():
+        raise ValueError(f"not an amount: {value!r}")
+    return amount
+
+
+def plain(value: Any) -> Any:
+    """JSON-safe copy of parsed JSON whose numbers were read as Decimal."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def text(value: Any, limit: int = 255) -> str | None:
+    if value is None:
+        return None
+    result = str(value).strip()
+    return result[:limit] or None
+
+
+@dataclass(slots=True)
+class LineItem:
+    title: str
+    quantity: int
+    unit_price: Decimal
+    variant_title: str | None = None
+    sku: str | None = None
+    product_id: str | None = None
+    variant_id: str | None = None
+    image_url: str | None = None
+    product_url: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["unit_price"] = str(self.unit_price)
+        data["line_total"] = str(self.unit_price * self.quantity)
+        return data
+
+
+@dataclass(slots=True)
+class ContactInput:
+    email: str | None = None
+    phone: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    locale: str | None = None
+    timezone: str | None = None
+    country: str | None = None
+    region: str | None = None
+    external_id: str | None = None
+    email_consent: bool | None = None
+    sms_consent: bool | None = None
+    sms_opted_out: bool = False
+    consent_source: str = "checkout"
+    consent_at: datetime | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.email or self.phone)
+
+
+@dataclass(slots=True)
+class CheckoutInput:
+    token: str
+    contact: ContactInput
+    currency: str
+    line_items: list[LineItem] = field(default_factory=list)
+    external_id: str | None = None
+    cart_token: str | None = None
+    visitor_id: str | None = None
+    subtotal: Decimal = Decimal("0")
+    total_discounts: Decimal = Decimal("0")
+    total_shipping: Decimal = Decimal("0")
+    total_tax: Decimal = Decimal("0")
+    total: Decimal = Decimal("0")
+    discount_codes: list[str] = field(default_factory=list)
+    recovery_url: str | None = None
+    device: str = "unknown"
+    locale: str | None = None
+    address: dict[str, Any] | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    completed: bool = False
+    deleted: bool = False
+
+
+@dataclass(slots=True)
+class OrderInput:
+    external_id: str
+    contact: ContactInput
+    currency: str
+    total: Decimal
+    placed_at: datetime
+    checkout_token: str | None = None
+    cart_token: str | None = None
+    presentment_currency: str | None = None
+    presentment_total: Decimal | None = None
+    discount_codes: list[str] = field(default_factory=list)
+    financial_status: str | None = None
+    placed: bool = True
+    """False for orders that do not count as a purchase (pending payment, failed, cancelled)."""
+
+
+@dataclass(slots=True)
+class IdentifyInput:
+    """A contact learned before any checkout exists (Segment `identify`)."""
+
+    visitor_id: str
+    contact: ContactInput
+
+
+Normalized = CheckoutInput | OrderInput | IdentifyInput
+
+
+# --- API representations -------------------------------------------------------------------
+
+
+class LineItemOut(msgspec.Struct):
+    title: str
+    quantity: int
+    unit_price: Decimal
+    line_total: Decimal
+    variant_title: str | None = None
+    sku: str | None = None
+    image_url: str | None = None
+    product_url: str | None = None
+
+
+class CheckoutOut(msgspec.Struct):
+    id: int
+    platform: str
+    token: str
+    status: str
+    email: str | None
+    phone: str | None
+    reachable: bool
+    currency: str
+    subtotal: Decimal
+    total_discounts: Decimal
+    total_shipping: Decimal
+    total_tax: Decimal
+    total: Decimal
+    line_items: list[LineItemOut]
+    recovery_url: str | None
+    device: str
+    last_activity_at: datetime
+    abandoned_at: datetime | None
+    completed_at: datetime | None
+    created_at: datetime
+    phone_invalid_reason: str | None = None
+    discount_codes: list[str] = msgspec.field(default_factory=list)
+
+
+class CheckoutPage(msgspec.Struct):
+    items: list[CheckoutOut]
+    next_cursor: str | None

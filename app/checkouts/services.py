@@ -1,0 +1,307 @@
+"""Checkout and order upserts, matching, and the once-only state transitions."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from app.checkouts import rules
+from app.checkouts.contacts import ContactResult, upsert_contact
+from app.checkouts.models import Checkout, CheckoutStatus, Order
+from app.checkouts.schemas import CheckoutInput, IdentifyInput, OrderInput, plain
+from app.config import get_settings
+from app.core import events
+from app.core.logging import ctx
+from app.core.timeutil import utcnow
+from app.stores.models import Store
+
+log = logging.getLogger(__name__)
+LIVE = (CheckoutStatus.OPEN, CheckoutStatus.ABANDONED)
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A state change that happened exactly once, and the outbox event announcing it."""
+
+    checkout_id: int
+    status: CheckoutStatus
+    event_id: int | None
+
+
+def _content(data: CheckoutInput) -> dict[str, object]:
+    return {
+        "external_id": data.external_id,
+        "cart_token": data.cart_token,
+        "line_items": [item.as_json() for item in data.line_items],
+        "currency": data.currency,
+        "subtotal": data.subtotal,
+        "total_discounts": data.total_discounts,
+        "total_shipping": data.total_shipping,
+        "total_tax": data.total_tax,
+        "total": data.total,
+        "discount_codes": data.discount_codes,
+        "recovery_url": data.recovery_url,
+        "locale": data.locale,
+        "address": plain(data.address),
+    }
+
+
+async def upsert_checkout(store: Store, data: CheckoutInput, received_at: datetime) -> Checkout:
+    """Create or update a checkout; stale, out-of-order and post-purchase events change nothing."""
+    person = await upsert_contact(store, data.contact)
+    activity = min(data.updated_at or received_at, received_at)
+    checkout = await Checkout.get_or_none(store=store, token=data.token)
+    created = False
+    if checkout is None:
+        try:
+            checkout = await Checkout.create(
+                store=store,
+                token=data.token,
+                platform=str(store.platform),
+                contact=person.contact,
+                email=person.email,
+                phone=person.phone,
+                phone_invalid_reason=person.phone_problem,
+                visitor_id=data.visitor_id,
+                device=data.device,
+                source_created_at=data.created_at,
+                source_updated_at=data.updated_at,
+                last_activity_at=activity,
+                **_content(data),
+            )
+            created = True
+        except IntegrityError:  # a concurrent event for the same checkout won the insert
+            pass
+    if not created:
+        checkout = await _update(store, data, person, activity)
+    if data.completed:
+        await settle(checkout.id, data.updated_at or received_at, None)
+    elif data.deleted:
+        await expire(checkout.id, received_at)
+    else:
+        await _settle_if_ordered(store, checkout)
+    return await _refresh_due(store, checkout)
+
+
+async def _update(
+    store: Store, data: CheckoutInput, person: ContactResult, activity: datetime
+) -> Checkout:
+    async with in_transaction() as conn:
+        checkout = (
+            await Checkout.select_for_update().using_db(conn).get(store=store, token=data.token)
+        )
+        changed: dict[str, object] = {}
+        if rules.may_change_content(checkout.status, data.updated_at, checkout.source_updated_at):
+            changed |= _content(data)
+            changed |= {
+                "source_updated_at": data.updated_at,
+                "device": data.device if data.device != "unknown" else checkout.device,
+            }
+            if activity > checkout.last_activity_at:
+                changed["last_activity_at"] = activity
+        # Contact details only ever fill in: a late event may still tell us who the shopper is.
+        if person.contact and checkout.contact_id is None:  # type: ignore[attr-defined]
+            changed["contact_id"] = person.contact.id
+        for name, value in (
+            ("email", person.email),
+            ("phone", person.phone),
+            ("visitor_id", data.visitor_id),
+        ):
+            if value and not getattr(checkout, name):
+                changed[name] = value
+        if person.phone_problem and not checkout.phone and not person.phone:
+            changed["phone_invalid_reason"] = person.phone_problem
+        if changed:
+            await Checkout.filter(id=checkout.id).using_db(conn).update(**changed)
+            await checkout.refresh_from_db(using_db=conn)
+    return checkout
+
+
+async def _refresh_due(store: Store, checkout: Checkout) -> Checkout:
+    due = rules.abandon_due(
+        checkout.status, checkout.reachable, checkout.last_activity_at, store.abandon_after_seconds
+    )
+    if due != checkout.abandon_due_at:
+        await Checkout.filter(id=checkout.id, status=checkout.status).update(abandon_due_at=due)
+        checkout.abandon_due_at = due
+    return checkout
+
+
+async def identify(store: Store, data: IdentifyInput) -> int:
+    """Attach a newly known contact to the visitor's anonymous checkouts; returns how many."""
+    person = await upsert_contact(store, data.contact)
+    if person.contact is None:
+        return 0
+    anonymous = await Checkout.filter(
+        store=store, visitor_id=data.visitor_id, status=CheckoutStatus.OPEN, email=None, phone=None
+    )
+    for checkout in anonymous:
+        await Checkout.filter(id=checkout.id, email=None, phone=None).update(
+            contact_id=person.contact.id, email=person.email, phone=person.phone
+        )
+        await checkout.refresh_from_db()
+        await _refresh_due(store, checkout)
+    return len(anonymous)
+
+
+async def record_order(store: Store, data: OrderInput) -> tuple[Order, Transition | None]:
+    person = await upsert_contact(store, data.contact)
+    values = {
+        "checkout_token": data.checkout_token,
+        "cart_token": data.cart_token,
+        "contact_id": person.contact.id if person.contact else None,
+        "email": person.email,
+        "phone": person.phone,
+        "currency": data.currency,
+        "total": data.total,
+        "presentment_currency": data.presentment_currency,
+        "presentment_total": data.presentment_total,
+        "discount_codes": data.discount_codes,
+        "financial_status": data.financial_status,
+        "placed": data.placed,
+        "placed_at": data.placed_at,
+    }
+    order, _ = await _upsert_order(store, data.external_id, values)
+    if not data.placed:
+        return order, None
+    checkout = await match_checkout(store, order)
+    if checkout is None:
+        return order, None
+    if order.checkout_id != checkout.id:  # type: ignore[attr-defined]
+        await Order.filter(id=order.id).update(checkout_id=checkout.id)
+    return order, await settle(checkout.id, order.placed_at, order.external_id)
+
+
+async def _upsert_order(
+    store: Store, external_id: str, values: dict[str, object]
+) -> tuple[Order, bool]:
+    try:
+        return await Order.create(store=store, external_id=external_id, **values), True
+    except IntegrityError:
+        await Order.filter(store=store, external_id=external_id).update(
+            **{k: v for k, v in values.items() if v is not None}
+        )
+        return await Order.get(store=store, external_id=external_id), False
+
+
+async def match_checkout(store: Store, order: Order) -> Checkout | None:
+    """Checkout token first, then cart token, then the same contact within the window."""
+    if order.checkout_token:
+        found = await Checkout.get_or_none(store=store, token=order.checkout_token)
+        if found:
+            return found
+    if order.cart_token:
+        found = (
+            await Checkout.filter(store=store, cart_token=order.cart_token, status__in=LIVE)
+            .order_by("-last_activity_at")
+            .first()
+        )
+        if found:
+            return found
+    if order.contact_id is None:  # type: ignore[attr-defined]
+        return None
+    window = timedelta(hours=get_settings().capture.order_match_window_hours)
+    return (
+        await Checkout.filter(
+            store=store,
+            contact_id=order.contact_id,
+            status__in=LIVE,  # type: ignore[attr-defined]
+            last_activity_at__gte=order.placed_at - window,
+            last_activity_at__lte=order.placed_at,
+        )
+        .order_by("-last_activity_at")
+        .first()
+    )
+
+
+async def _settle_if_ordered(store: Store, checkout: Checkout) -> None:
+    """An order that arrived before its checkout still completes it."""
+    if checkout.status not in LIVE:
+        return
+    query = Q(checkout_token=checkout.token)
+    if checkout.cart_token:
+        query |= Q(cart_token=checkout.cart_token)
+    order = await Order.filter(query, store=store, placed=True).order_by("placed_at").first()
+    if order:
+        await Order.filter(id=order.id, checkout_id=None).update(checkout_id=checkout.id)
+        await settle(checkout.id, order.placed_at, order.external_id)
+        await checkout.refresh_from_db()
+
+
+async def settle(
+    checkout_id: int, placed_at: datetime, order_external_id: str | None
+) -> Transition | None:
+    """Move a live checkout to recovered or completed, once, whoever calls first."""
+    async with in_transaction() as conn:
+        current = await Checkout.filter(id=checkout_id).using_db(conn).first()
+        if current is None:
+            return None
+        target = rules.settled_status(current.status, current.recovery_contacted_at, placed_at)
+        if target is None:
+            return None
+        won = (
+            await Checkout.filter(id=checkout_id, status=current.status)
+            .using_db(conn)
+            .update(
+                status=target,
+                completed_at=placed_at,
+                abandon_due_at=None,
+                order_external_id=order_external_id,
+            )
+        )
+        if not won:
+            return None
+        name = (
+            events.CHECKOUT_RECOVERED
+            if target == CheckoutStatus.RECOVERED
+            else events.CHECKOUT_COMPLETED
+        )
+        event_id = await events.record(
+            name,
+            current.store_id,
+            checkout_id,  # type: ignore[attr-defined]
+            {"order": order_external_id, "placed_at": placed_at.isoformat()},
+            conn,
+        )
+    log.info("checkout settled", extra=ctx(checkout=checkout_id, status=target))
+    return Transition(checkout_id, target, event_id)
+
+
+async def mark_abandoned(checkout_id: int, now: datetime | None = None) -> Transition | None:
+    """open -> abandoned when due; the conditional update decides which worker wins."""
+    now = now or utcnow()
+    async with in_transaction() as conn:
+        won = (
+            await Checkout.filter(
+                Q(email__isnull=False) | Q(phone__isnull=False),
+                id=checkout_id,
+                status=CheckoutStatus.OPEN,
+                abandon_due_at__lte=now,
+            )
+            .using_db(conn)
+            .update(status=CheckoutStatus.ABANDONED, abandoned_at=now, abandon_due_at=None)
+        )
+        if not won:
+            return None
+        checkout = await Checkout.get(id=checkout_id).using_db(conn)
+        event_id = await events.record(
+            events.CHECKOUT_ABANDONED,
+            checkout.store_id,  # type: ignore[attr-defined]
+            checkout_id,
+            {"abandoned_at": now.isoformat()},
+            conn,
+        )
+    log.info("checkout abandoned", extra=ctx(store=checkout.store_id, checkout=checkout_id))  # type: ignore[attr-defined]
+    return Transition(checkout_id, CheckoutStatus.ABANDONED, event_id)
+
+
+async def expire(checkout_id: int, now: datetime) -> bool:
+    won = await Checkout.filter(id=checkout_id, status__in=LIVE).update(
+        status=CheckoutStatus.EXPIRED, expired_at=now, abandon_due_at=None
+    )
+    return bool(won)

@@ -1,0 +1,188 @@
+"""The `followup` command: run the app, the worker, migrations and store administration."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+
+from app.config import ConfigError, Settings, load_settings, use_settings
+
+T = TypeVar("T")
+
+
+def _settings(dev: bool = False) -> Settings:
+    try:
+        settings = load_settings(dev_mode=dev)
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
+    use_settings(settings)
+    from app.core.logging import configure_logging
+
+    configure_logging(settings.server.log_level)
+    return settings
+
+
+def _run(factory: Callable[[], Awaitable[T]]) -> T:
+    return asyncio.run(factory())
+
+
+async def _with_db(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    from app.core.db import close_db, init_db
+
+    await init_db(settings)
+    try:
+        return await work()
+    finally:
+        await close_db()
+
+
+@click.group(help="FollowUp: win back abandoned checkouts.")
+@click.version_option(package_name="followup")
+def main() -> None:
+    pass
+
+
+@main.command(help="Apply database migrations.")
+def migrate() -> None:
+    from app.core.db import migrate as run_migrations
+
+    settings = _settings()
+    _run(lambda: run_migrations(settings))
+    click.echo("database is up to date")
+
+
+@main.command(help="Serve the web app with uvicorn (use `followup worker` alongside).")
+@click.option("--host", default=None, help="Bind address (default FOLLOWUP_HOST).")
+@click.option("--port", default=None, type=int, help="Port (default FOLLOWUP_PORT).")
+@click.option("--workers", default=1, show_default=True, help="Web processes.")
+def serve(host: str | None, port: int | None, workers: int) -> None:
+    import uvicorn
+
+    settings = _settings()
+    uvicorn.run(
+        "app.server:create_app",
+        factory=True,
+        host=host or settings.server.host,
+        port=port or settings.server.port,
+        workers=workers,
+        log_level="warning",
+        proxy_headers=True,
+        access_log=False,
+    )
+
+
+@main.command(help="Run the background worker (jobs, schedules, the repair sweep).")
+def worker() -> None:
+    from app.worker import build_worker
+
+    settings = _settings()
+    built = build_worker(settings, handle_signals=True)
+    built.run()
+
+
+@main.command(help="Migrate, then run web and worker in one process on embedded defaults.")
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True)
+def dev(port: int, host: str) -> None:
+    from app.dev.server import run_dev
+
+    settings = _settings(dev=True)
+    _run(lambda: run_dev(settings, host, port))
+
+
+@main.group(help="Manage stores.")
+def store() -> None:
+    pass
+
+
+@store.command("create", help="Create a store and print its credentials as JSON (shown once).")
+@click.option("--platform", type=click.Choice(["shopify", "woocommerce", "custom"]), required=True)
+@click.option("--domain", required=True)
+@click.option("--name", default=None)
+@click.option(
+    "--abandon-after",
+    "abandon_after",
+    type=int,
+    default=900,
+    show_default=True,
+    help="Seconds without activity before a checkout counts as abandoned.",
+)
+@click.option("--sms-number", default=None, help="The store's SMS sender, E.164.")
+@click.option("--timezone", default="UTC", show_default=True)
+@click.option("--currency", default="USD", show_default=True)
+def store_create(
+    platform: str,
+    domain: str,
+    name: str | None,
+    abandon_after: int,
+    sms_number: str | None,
+    timezone: str,
+    currency: str,
+) -> None:
+    from app.stores.models import Platform
+    from app.stores.services import StoreInputError, create_store
+
+    settings = _settings()
+
+    async def work() -> dict[str, Any]:
+        issued = await create_store(
+            platform=Platform(platform),
+            domain=domain,
+            name=name,
+            abandon_after_seconds=abandon_after,
+            sms_number=sms_number,
+            timezone=timezone,
+            currency=currency,
+        )
+        data = issued.as_dict()
+        if platform == "woocommerce":
+            data["webhook_url"] = (
+                f"{settings.server.public_url}/webhooks/woocommerce/{issued.store.id}"
+            )
+        return data
+
+    try:
+        click.echo(json.dumps(_run(lambda: _with_db(settings, work)), indent=2))
+    except StoreInputError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command(help="Replay stored raw events through processing (idempotent).")
+@click.option("--store", "store_id", type=int, default=None)
+@click.option(
+    "--status",
+    type=click.Choice(["failed", "ignored", "processed", "pending", "all"]),
+    default="failed",
+    show_default=True,
+)
+@click.option("--topic", default=None)
+@click.option("--since", default=None, help="Only events received after this ISO time.")
+def reprocess(store_id: int | None, status: str, topic: str | None, since: str | None) -> None:
+    from app.ingest.replay import replay
+
+    settings = _settings()
+    counts = _run(lambda: _with_db(settings, lambda: replay(store_id, status, topic, since)))
+    click.echo(json.dumps(counts))
+
+
+@main.command(hidden=True, help="Developers: write migrations for model changes.")
+def makemigrations() -> None:
+    from tortoise.cli.cli import run_cli_async
+
+    _settings()
+    sys.exit(
+        _run(
+            lambda: run_cli_async(
+                ["-c", "app.core.migration_config.TORTOISE_ORM", "makemigrations"]
+            )
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

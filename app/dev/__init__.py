@@ -1,0 +1,1 @@
+"""Development conveniences: demo data so a newcomer sees the product working at once."""

@@ -1,0 +1,35 @@
+"""Worker jobs for ingestion: process a stored delivery and schedule what it makes due."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from app.core.logging import ctx
+from app.core.scheduling import schedule_abandon_check, schedule_dispatch
+from app.ingest import processing
+from app.ingest.models import RawEvent, RawStatus
+
+log = logging.getLogger(__name__)
+
+
+async def process_raw_event(job_ctx: dict[str, Any], event_id: int) -> str:
+    """Normalize and apply one delivery. Safe to run twice: every step is an upsert or a guarded update."""
+    raw = await RawEvent.get_or_none(id=event_id)
+    if raw is None or raw.status != RawStatus.PENDING:
+        return "skipped"
+    try:
+        outcome = await processing.process(raw)
+    except Exception:
+        await RawEvent.filter(id=event_id).update(attempts=raw.attempts + 1)
+        log.exception("processing failed", extra=ctx(raw_event=event_id, topic=raw.topic))
+        raise
+    await processing.finish(raw, outcome)
+    queue = job_ctx["redis"]
+    for checkout_id, due in outcome.abandon_checks:
+        await schedule_abandon_check(queue, checkout_id, due)
+    for outbox_id in outcome.event_ids:
+        await schedule_dispatch(queue, outbox_id)
+    if outcome.status != RawStatus.PROCESSED:
+        log.info("raw event %s", outcome.status, extra=ctx(raw_event=event_id, note=outcome.note))
+    return str(outcome.status)

@@ -1,0 +1,46 @@
+"""RawEvent: the durable record of each accepted delivery, replayable with `followup reprocess`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Source(StrEnum):
+    SHOPIFY = "shopify"
+    WOOCOMMERCE = "woocommerce"
+    PLUGIN = "plugin"
+    COLLECT = "collect"
+
+
+class RawStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSED = "processed"
+    IGNORED = "ignored"
+    FAILED = "failed"
+
+
+class RawEvent(Model):
+    id = fields.BigIntField(primary_key=True)
+    store = fields.ForeignKeyField(
+        "core.Store", related_name="raw_events", on_delete=fields.CASCADE
+    )
+    source = fields.CharEnumField(Source, max_length=16)
+    topic = fields.CharField(max_length=64)
+    delivery_id = fields.CharField(max_length=128)
+    event_id = fields.CharField(max_length=128, null=True)
+    triggered_at = fields.DatetimeField(null=True)
+    headers = fields.JSONField(default=dict)
+    body = fields.TextField()
+    status = fields.CharEnumField(RawStatus, max_length=16, default=RawStatus.PENDING)
+    attempts = fields.IntField(default=0)
+    error = fields.TextField(null=True)
+    received_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+    processed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "raw_event"
+        unique_together = (("store", "source", "delivery_id"),)
+        indexes = (("status", "received_at"),)

@@ -1,0 +1,1 @@
+"""Messages in and out on every channel: the one table recovery, inbox and analytics all read."""

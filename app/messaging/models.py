@@ -1,0 +1,82 @@
+"""Message: one SMS or email, automated or human, in either direction, with its delivery state."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Channel(StrEnum):
+    SMS = "sms"
+    EMAIL = "email"
+
+
+class Direction(StrEnum):
+    OUTBOUND = "outbound"
+    INBOUND = "inbound"
+
+
+class Author(StrEnum):
+    AUTOMATION = "automation"
+    AGENT = "agent"
+    SHOPPER = "shopper"
+    SYSTEM = "system"
+    NOTE = "note"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # recorded, provider not yet called
+    SENDING = (
+        "sending"  # provider call in flight; after a crash this is "unknown", never resent blindly
+    )
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    RECEIVED = "received"
+    UNKNOWN = "unknown"
+    CANCELLED = "cancelled"
+
+
+class Message(Model):
+    id = fields.BigIntField(primary_key=True)
+    store = fields.ForeignKeyField("core.Store", related_name="messages", on_delete=fields.CASCADE)
+    contact = fields.ForeignKeyField(
+        "core.Contact", related_name="messages", null=True, on_delete=fields.SET_NULL
+    )
+    checkout = fields.ForeignKeyField(
+        "core.Checkout", related_name="messages", null=True, on_delete=fields.SET_NULL
+    )
+    conversation_id = fields.BigIntField(null=True, db_index=True)
+    enrollment_id = fields.BigIntField(null=True, db_index=True)
+    step_index = fields.IntField(null=True)
+    variant = fields.CharField(max_length=32, null=True)
+    channel = fields.CharEnumField(Channel, max_length=8)
+    direction = fields.CharEnumField(Direction, max_length=8)
+    author = fields.CharEnumField(Author, max_length=16)
+    agent_id = fields.BigIntField(null=True)
+    to_address = fields.CharField(max_length=320)
+    from_address = fields.CharField(max_length=320, null=True)
+    subject = fields.CharField(max_length=998, null=True)
+    body = fields.TextField()
+    html = fields.TextField(null=True)
+    media_urls = fields.JSONField(default=list)
+    segments = fields.IntField(default=0)
+    status = fields.CharEnumField(DeliveryStatus, max_length=16, default=DeliveryStatus.PENDING)
+    provider = fields.CharField(max_length=16, null=True)
+    provider_id = fields.CharField(max_length=128, null=True, db_index=True)
+    error_code = fields.CharField(max_length=32, null=True)
+    error_message = fields.TextField(null=True)
+    # Unique per logical send ("enrollment:12:step:3"): the database refuses a second copy.
+    idempotency_key = fields.CharField(max_length=128, null=True, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+    sent_at = fields.DatetimeField(null=True)
+    delivered_at = fields.DatetimeField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "message"
+        indexes = (("store_id", "created_at"), ("store_id", "contact_id", "created_at"))

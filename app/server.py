@@ -1,0 +1,77 @@
+"""The web application: create_app() assembles domains, plugins and error mapping."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
+
+from app.checkouts.controllers import CheckoutsApi
+from app.config import Settings, get_settings
+from app.core.db import close_db, init_db
+from app.core.errors import http_error_response
+from app.core.health import healthz
+from app.core.logging import configure_logging
+from app.core.redis import connect_queue, connect_redis
+from app.ingest.controllers import CollectEvents, ShopifyWebhooks, WooCommerceWebhooks
+
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+
+
+def route_handlers() -> list[Any]:
+    """Every domain's controllers; the one place the program's surface is listed."""
+    return [
+        healthz,
+        ShopifyWebhooks,
+        WooCommerceWebhooks,
+        CollectEvents,
+        CheckoutsApi,
+        create_static_files_router(
+            path="/static", directories=[STATIC_DIR], include_in_schema=False
+        ),
+    ]
+
+
+def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> Litestar:
+    """Build the app; `manage_db=False` when the caller (tests, `followup dev`) owns Tortoise."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if manage_db:
+            await init_db(settings)
+        app.state.redis = connect_redis(settings)
+        app.state.queue = await connect_queue(settings)
+        try:
+            yield
+        finally:
+            await app.state.queue.aclose()
+            await app.state.redis.aclose()
+            if manage_db:
+                await close_db()
+
+    return Litestar(
+        route_handlers=route_handlers(),
+        lifespan=[lifespan],
+        exception_handlers={HTTPException: http_error_response},
+        request_max_body_size=settings.server.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="FollowUp API",
+            version="1",
+            description="Capture endpoints and the store-scoped JSON API. Authenticate API calls "
+            "with `Authorization: Bearer <store api_token>`.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        on_startup=[lambda: configure_logging(settings.server.log_level)] if manage_db else [],
+        debug=False,
+    )

@@ -1,0 +1,1 @@
+"""Stores (tenants): identity, platform, settings and credentials."""

@@ -1,0 +1,62 @@
+"""The Store: every other row belongs to exactly one."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+from app.core.fields import EncryptedTextField
+
+
+class Platform(StrEnum):
+    SHOPIFY = "shopify"
+    WOOCOMMERCE = "woocommerce"
+    CUSTOM = "custom"
+
+
+class StoreStatus(StrEnum):
+    ACTIVE = "active"
+    UNINSTALLED = "uninstalled"
+
+
+class Store(Model):
+    id = fields.BigIntField(primary_key=True)
+    platform = fields.CharEnumField(Platform, max_length=16)
+    domain = fields.CharField(max_length=255)
+    name = fields.CharField(max_length=255)
+    timezone = fields.CharField(max_length=64, default="UTC")
+    currency = fields.CharField(max_length=3, default="USD")
+    locale = fields.CharField(max_length=16, default="en_US")
+    status = fields.CharEnumField(StoreStatus, max_length=16, default=StoreStatus.ACTIVE)
+    abandon_after_seconds = fields.IntField(default=900)
+    sms_number = fields.CharField(max_length=16, null=True, db_index=True)
+    # Free-form settings that later domains own (quiet hours, caps, prices); validated where used.
+    settings = fields.JSONField(default=dict)
+    allowed_origins = fields.JSONField(default=list)
+    api_token_digest = fields.CharField(max_length=64, unique=True)
+    publishable_key = fields.CharField(max_length=64, unique=True)
+    webhook_secret = EncryptedTextField(null=True)
+    # Platform credentials (Shopify access/refresh tokens, ...), encrypted as one JSON document.
+    credentials = EncryptedTextField(null=True)
+    installed_at = fields.DatetimeField(auto_now_add=True)
+    uninstalled_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "store"
+        unique_together = (("platform", "domain"),)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.platform}:{self.domain})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == StoreStatus.ACTIVE
+
+    def origins(self) -> set[str]:
+        """Browser origins allowed to post capture events for this store."""
+        base = {f"https://{self.domain}", f"http://{self.domain}"}
+        return base | {o.rstrip("/") for o in self.allowed_origins or []}

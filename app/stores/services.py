@@ -1,0 +1,105 @@
+"""Store lifecycle: creation with fresh credentials, lookup by each kind of key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import phonenumbers
+
+from app.core.security import new_token, token_digest
+from app.stores.models import Platform, Store
+
+
+class StoreInputError(ValueError):
+    """Raised with a message fit to show the merchant."""
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCredentials:
+    """Secrets shown once, at creation; only their digests or ciphertexts are kept."""
+
+    store: Store
+    api_token: str
+    webhook_secret: str | None
+
+    def as_dict(self) -> dict[str, object]:
+        data: dict[str, object] = {
+            "id": self.store.id,
+            "platform": str(self.store.platform),
+            "domain": self.store.domain,
+            "name": self.store.name,
+            "api_token": self.api_token,
+            "publishable_key": self.store.publishable_key,
+            "abandon_after_seconds": self.store.abandon_after_seconds,
+            "sms_number": self.store.sms_number,
+        }
+        if self.webhook_secret:
+            data["webhook_secret"] = self.webhook_secret
+        return data
+
+
+def normalize_domain(domain: str) -> str:
+    value = domain.strip().lower().removeprefix("https://").removeprefix("http://").rstrip("/")
+    if not value or "/" in value or " " in value or len(value) > 255:
+        raise StoreInputError(
+            f"invalid domain {domain!r}: expected a host name like shop.example.com"
+        )
+    return value
+
+
+def normalize_sms_number(number: str | None) -> str | None:
+    if not number:
+        return None
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException as exc:
+        raise StoreInputError(f"invalid SMS number {number!r}: {exc}") from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise StoreInputError(f"invalid SMS number {number!r}: not a dialable E.164 number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+async def create_store(
+    *,
+    platform: Platform,
+    domain: str,
+    name: str | None = None,
+    abandon_after_seconds: int = 900,
+    sms_number: str | None = None,
+    timezone: str = "UTC",
+    currency: str = "USD",
+    locale: str = "en_US",
+) -> IssuedCredentials:
+    if not 60 <= abandon_after_seconds <= 7 * 24 * 3600:
+        raise StoreInputError("abandon-after must be between 60 seconds and 7 days")
+    domain = normalize_domain(domain)
+    if await Store.exists(platform=platform, domain=domain):
+        raise StoreInputError(f"a {platform} store for {domain} already exists")
+    api_token = new_token("fu_sk")
+    webhook_secret = new_token("whsec", 32) if platform != Platform.SHOPIFY else None
+    store = await Store.create(
+        platform=platform,
+        domain=domain,
+        name=name or domain,
+        abandon_after_seconds=abandon_after_seconds,
+        sms_number=normalize_sms_number(sms_number),
+        timezone=timezone,
+        currency=currency.upper(),
+        locale=locale,
+        api_token_digest=token_digest(api_token),
+        publishable_key=new_token("fu_pk", 16),
+        webhook_secret=webhook_secret,
+    )
+    return IssuedCredentials(store=store, api_token=api_token, webhook_secret=webhook_secret)
+
+
+async def store_for_api_token(token: str) -> Store | None:
+    return await Store.get_or_none(api_token_digest=token_digest(token))
+
+
+async def store_for_publishable_key(key: str) -> Store | None:
+    return await Store.get_or_none(publishable_key=key)
+
+
+async def store_for_shop_domain(domain: str) -> Store | None:
+    return await Store.get_or_none(platform=Platform.SHOPIFY, domain=domain.strip().lower())

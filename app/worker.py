@@ -1,0 +1,69 @@
+"""The arq worker: every job function, the repair sweep, and startup and shutdown of shared clients."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from arq import cron
+from arq.worker import Worker
+
+from app.checkouts import listeners as _checkout_listeners  # noqa: F401  (registers handlers)
+from app.checkouts.jobs import check_abandoned, dispatch_event, sweep
+from app.config import Settings, get_settings
+from app.core.db import close_db, init_db
+from app.core.redis import QUEUE, arq_settings
+from app.ingest.jobs import process_raw_event
+
+log = logging.getLogger(__name__)
+
+FUNCTIONS: list[Any] = [process_raw_event, check_abandoned, dispatch_event, sweep]
+
+
+def _sweep_schedule(interval: int) -> dict[str, Any]:
+    if interval < 60:
+        return {"second": set(range(0, 60, interval))}
+    return {"second": {0}, "minute": set(range(0, 60, max(interval // 60, 1)))}
+
+
+def build_worker(
+    settings: Settings | None = None,
+    *,
+    manage_db: bool = True,
+    burst: bool = False,
+    **overrides: Any,
+) -> Worker:
+    """A worker on the shared queue; `manage_db=False` when the caller already initialised Tortoise."""
+    settings = settings or get_settings()
+
+    async def startup(ctx: dict[str, Any]) -> None:
+        if manage_db:
+            await init_db(settings)
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        if manage_db:
+            await close_db()
+
+    options: dict[str, Any] = {
+        "functions": FUNCTIONS,
+        "cron_jobs": [
+            cron(
+                sweep,
+                run_at_startup=True,
+                **_sweep_schedule(settings.capture.sweep_interval_seconds),
+            )
+        ],
+        "redis_settings": arq_settings(settings),
+        "queue_name": QUEUE,
+        "on_startup": startup,
+        "on_shutdown": shutdown,
+        "keep_result": 0,  # results would block re-enqueueing a deterministic job id after a crash
+        "max_jobs": 50,
+        "job_timeout": 120,
+        "max_tries": 8,
+        "burst": burst,
+        "handle_signals": False,
+        "poll_delay": 0.2,
+    }
+    options.update(overrides)
+    return Worker(**options)

@@ -1,0 +1,1 @@
+"""Tortoise migrations, one package per app label."""

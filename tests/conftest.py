@@ -1,0 +1,128 @@
+"""Test harness: real PostgreSQL and Redis, migrations applied once, tables and Redis emptied per test.
+
+Point tests elsewhere with FOLLOWUP_TEST_DATABASE_URL / FOLLOWUP_TEST_REDIS_URL (each developer or
+parallel run should use its own database and Redis db number).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+from litestar.testing import AsyncTestClient
+from redis.asyncio import Redis
+from tortoise import connections
+
+from app.config import Settings, load_settings, use_settings
+from app.core.db import close_db, init_db, migrate
+from app.core.redis import connect_queue
+from app.server import create_app
+from app.worker import build_worker
+
+DATABASE_URL = os.environ.get(
+    "FOLLOWUP_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("FOLLOWUP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+SHOPIFY_SECRET = "shpss_test_secret_do_not_use"
+TWILIO_TOKEN = "test_auth_token_do_not_use"
+PUBLIC_URL = "https://app.example.com"
+
+TEST_ENV = {
+    "FOLLOWUP_DATABASE_URL": DATABASE_URL,
+    "FOLLOWUP_REDIS_URL": REDIS_URL,
+    "FOLLOWUP_SECRET_KEY": "test-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
+    "FOLLOWUP_PUBLIC_URL": PUBLIC_URL,
+    "FOLLOWUP_SHOPIFY_API_KEY": "test-api-key",
+    "FOLLOWUP_SHOPIFY_API_SECRET": SHOPIFY_SECRET,
+    "FOLLOWUP_TWILIO_ACCOUNT_SID": "AC00000000000000000000000000000000",
+    "FOLLOWUP_TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+    "FOLLOWUP_LOG_LEVEL": "WARNING",
+}
+
+
+def make_settings(**overrides: str) -> Settings:
+    return load_settings({**TEST_ENV, **overrides})
+
+
+async def _reset_schema() -> None:
+    """Start each session from an empty schema so the committed migrations are what build it."""
+    conn = await asyncpg.connect(DATABASE_URL)
+    try:
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+async def settings() -> AsyncIterator[Settings]:
+    settings = make_settings()
+    use_settings(settings)
+    await _reset_schema()
+    await migrate(settings)
+    await init_db(settings)
+    yield settings
+    await close_db()
+    use_settings(None)
+
+
+async def _truncate() -> None:
+    conn = connections.get("default")
+    rows = await conn.execute_query_dict(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'tortoise%'"
+    )
+    tables = ", ".join(f'"{r["tablename"]}"' for r in rows)
+    if tables:
+        await conn.execute_script(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+async def redis(settings: Settings) -> AsyncIterator[Redis]:
+    client = Redis.from_url(REDIS_URL)
+    await client.flushdb()
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture(autouse=True)
+async def clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Empty tables and Redis before every test that touches them."""
+    if "settings" in request.fixturenames or request.node.get_closest_marker("db"):
+        request.getfixturevalue("settings")
+        await _truncate()
+        client = Redis.from_url(REDIS_URL)
+        await client.flushdb()
+        await client.aclose()
+    yield
+
+
+@pytest.fixture
+async def queue(settings: Settings) -> AsyncIterator[Any]:
+    pool = await connect_queue(settings)
+    yield pool
+    await pool.aclose()
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[AsyncTestClient[Any]]:
+    app = create_app(settings, manage_db=False)
+    async with AsyncTestClient(app=app, base_url="https://app.example.com") as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def run_jobs(settings: Settings) -> Any:
+    """Run every job that is due now with a burst worker, like production would, then return."""
+
+    async def run(**overrides: Any) -> int:
+        worker = build_worker(settings, manage_db=False, burst=True, cron_jobs=[], **overrides)
+        try:
+            await worker.async_run()
+        finally:
+            await worker.close()
+        return worker.jobs_complete
+
+    return run

@@ -1,0 +1,163 @@
+"""Shopify webhooks end to end: verified, stored once, processed into the canonical model."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from app.checkouts.models import Checkout, CheckoutStatus, Contact, Order
+from app.checkouts.services import mark_abandoned
+from app.ingest.models import RawEvent, RawStatus
+from tests.factories import make_store, payload, payload_bytes, shopify_headers
+
+SAMPLE_HEADERS = json.loads(payload_bytes("shopify_webhook_headers_checkouts_create.json"))
+
+
+async def test_documented_sample_is_accepted_with_its_own_signature(client, run_jobs):
+    await make_store("shopify")
+    body = payload_bytes("shopify_checkouts_create.json")
+    response = await client.post("/webhooks/shopify", content=body, headers=SAMPLE_HEADERS)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"status": "accepted"}
+    raw = await RawEvent.get()
+    assert raw.delivery_id == SAMPLE_HEADERS["X-Shopify-Webhook-Id"]
+    assert raw.event_id == SAMPLE_HEADERS["X-Shopify-Event-Id"]
+    assert raw.triggered_at == datetime(2026, 1, 8, 18, 41, 7, 512000, tzinfo=UTC)
+
+    await run_jobs()
+    checkout = await Checkout.get(token="e3b0f1c2a9d84c7b8f6e5d4c3b2a1908")
+    assert checkout.status == CheckoutStatus.OPEN
+    assert checkout.total == Decimal("118.00") and checkout.currency == "USD"
+    assert checkout.email == "maya.okafor@example.com" and checkout.phone == "+14155550173"
+    assert [i["sku"] for i in checkout.line_items] == ["LTP-SAGE-20", "MUG-OAT"]
+    assert checkout.line_items[0]["unit_price"] == "48.00"
+    assert checkout.recovery_url.startswith("https://velvet-fern-goods.myshopify.com/")
+    contact = await Contact.get(email="maya.okafor@example.com")
+    assert contact.sms_consent and contact.sms_consent_source == "shopify_checkout"
+    assert contact.first_name == "Maya" and contact.country == "US"
+    assert (await RawEvent.get()).status == RawStatus.PROCESSED
+    assert checkout.abandon_due_at == checkout.last_activity_at + timedelta(seconds=900)
+
+
+async def test_duplicate_delivery_is_stored_once(client):
+    await make_store("shopify")
+    body = payload_bytes("shopify_checkouts_create.json")
+    first = await client.post("/webhooks/shopify", content=body, headers=SAMPLE_HEADERS)
+    second = await client.post("/webhooks/shopify", content=body, headers=SAMPLE_HEADERS)
+    assert first.json()["status"] == "accepted"
+    assert second.status_code == 200 and second.json()["status"] == "duplicate"
+    assert await RawEvent.all().count() == 1
+
+
+async def test_bad_signature_is_refused_and_nothing_stored(client):
+    await make_store("shopify")
+    body = payload_bytes("shopify_checkouts_create.json")
+    tampered = body.replace(b"118.00", b"1.00")
+    response = await client.post("/webhooks/shopify", content=tampered, headers=SAMPLE_HEADERS)
+    assert response.status_code == 401
+    assert response.json()["error"] == "bad_signature"
+    missing = {k: v for k, v in SAMPLE_HEADERS.items() if k != "X-Shopify-Hmac-Sha256"}
+    assert (
+        await client.post("/webhooks/shopify", content=body, headers=missing)
+    ).status_code == 401
+    assert await RawEvent.all().count() == 0
+
+
+async def test_malformed_json_unknown_shop_and_unknown_topic(client):
+    await make_store("shopify")
+    bad = b'{"token": '
+    response = await client.post(
+        "/webhooks/shopify", content=bad, headers=shopify_headers(bad, "checkouts/update")
+    )
+    assert response.status_code == 400 and "JSON" in response.json()["detail"]
+    body = payload_bytes("shopify_checkouts_create.json")
+    other_shop = shopify_headers(body, "checkouts/update", shop="someone-else.myshopify.com")
+    assert (
+        await client.post("/webhooks/shopify", content=body, headers=other_shop)
+    ).status_code == 404
+    unknown = await client.post(
+        "/webhooks/shopify", content=body, headers=shopify_headers(body, "products/update")
+    )
+    assert unknown.status_code == 200 and unknown.json()["status"] == "ignored"
+    assert await RawEvent.all().count() == 0
+
+
+async def test_oversized_body_is_413(client):
+    await make_store("shopify")
+    body = b'{"pad": "' + b"x" * (1024 * 1024 + 10) + b'"}'
+    response = await client.post(
+        "/webhooks/shopify", content=body, headers=shopify_headers(body, "checkouts/update")
+    )
+    assert response.status_code == 413
+    assert await RawEvent.all().count() == 0
+
+
+async def test_order_completes_checkout_and_late_update_does_not_reopen(client, run_jobs):
+    await make_store("shopify")
+    checkout_body = payload_bytes("shopify_checkouts_create.json")
+    order_body = payload_bytes("shopify_orders_create.json")
+    await client.post(
+        "/webhooks/shopify",
+        content=checkout_body,
+        headers=shopify_headers(checkout_body, "checkouts/create"),
+    )
+    await run_jobs()
+    await client.post(
+        "/webhooks/shopify",
+        content=order_body,
+        headers=shopify_headers(order_body, "orders/create"),
+    )
+    await run_jobs()
+    checkout = await Checkout.get()
+    assert checkout.status == CheckoutStatus.COMPLETED
+    order = await Order.get()
+    assert order.checkout_id == checkout.id and order.total == Decimal("106.20")
+    assert order.discount_codes == ["COMEBACK10"]
+
+    late = payload("shopify_checkouts_create.json")
+    late["updated_at"] = "2026-01-10T00:00:00-05:00"
+    late["line_items"] = late["line_items"][:1]
+    late_body = json.dumps(late).encode()
+    await client.post(
+        "/webhooks/shopify",
+        content=late_body,
+        headers=shopify_headers(late_body, "checkouts/update"),
+    )
+    await run_jobs()
+    checkout = await Checkout.get()
+    assert checkout.status == CheckoutStatus.COMPLETED
+    assert len(checkout.line_items) == 2
+
+
+async def test_order_before_checkout_still_completes_it(client, run_jobs):
+    await make_store("shopify")
+    order_body = payload_bytes("shopify_orders_create.json")
+    checkout_body = payload_bytes("shopify_checkouts_create.json")
+    await client.post(
+        "/webhooks/shopify", content=order_body, headers=shopify_headers(order_body, "orders/paid")
+    )
+    await client.post(
+        "/webhooks/shopify",
+        content=checkout_body,
+        headers=shopify_headers(checkout_body, "checkouts/update"),
+    )
+    await run_jobs()
+    checkout = await Checkout.get()
+    assert checkout.status == CheckoutStatus.COMPLETED
+    assert checkout.abandon_due_at is None
+    assert await mark_abandoned(checkout.id, datetime.now(UTC) + timedelta(days=1)) is None
+
+
+async def test_older_update_loses(client, run_jobs):
+    await make_store("shopify")
+    newer = payload("shopify_checkouts_create.json")
+    older = payload("shopify_checkouts_create.json")
+    older["updated_at"] = "2026-01-08T13:41:30-05:00"
+    older["line_items"] = older["line_items"][:1]
+    for doc, topic in ((newer, "checkouts/update"), (older, "checkouts/update")):
+        body = json.dumps(doc).encode()
+        await client.post("/webhooks/shopify", content=body, headers=shopify_headers(body, topic))
+        await run_jobs()
+    checkout = await Checkout.get()
+    assert len(checkout.line_items) == 2
