@@ -19,9 +19,23 @@ CHECKOUT_ABANDONED = "checkout.abandoned"
 CHECKOUT_COMPLETED = "checkout.completed"
 CHECKOUT_RECOVERED = "checkout.recovered"
 STORE_UNINSTALLED = "store.uninstalled"
+CONTACT_OPTED_OUT = "contact.opted_out"  # subject: contact; payload: channel, source
+SHOPPER_REPLIED = "shopper.replied"  # subject: inbound message; payload: contact_id, checkout_id
 CATALOGUE = frozenset(
-    {CHECKOUT_ABANDONED, CHECKOUT_COMPLETED, CHECKOUT_RECOVERED, STORE_UNINSTALLED}
+    {
+        CHECKOUT_ABANDONED,
+        CHECKOUT_COMPLETED,
+        CHECKOUT_RECOVERED,
+        STORE_UNINSTALLED,
+        CONTACT_OPTED_OUT,
+        SHOPPER_REPLIED,
+    }
 )
+
+# Notifications are the other kind: fire-and-forget, for live views only, never for work that must
+# happen (that goes through the outbox above). Listeners typically publish to Redis for websockets.
+MESSAGE_CHANGED = "message.changed"  # data: message (the saved Message row)
+NOTIFICATIONS = frozenset({MESSAGE_CHANGED})
 
 Handler = Callable[[OutboxEvent], Awaitable[None]]
 _handlers: dict[str, list[Handler]] = {}
@@ -45,15 +59,54 @@ def handlers_for(name: str) -> list[Handler]:
 
 
 async def record(
-    name: str, store_id: int, subject_id: int, payload: dict[str, Any], using: Any
+    name: str,
+    store_id: int,
+    subject_id: int,
+    payload: dict[str, Any],
+    using: Any,
+    qualifier: str | None = None,
 ) -> int:
-    """Write the event inside the caller's transaction, which has already won its state change."""
+    """Write the event inside the caller's transaction, which has already won its state change.
+
+    The dedupe key makes a replayed transition fail loudly instead of announcing itself twice;
+    events that may recur for one subject (an opt-out after a re-opt-in) pass a `qualifier`.
+    """
     if name not in CATALOGUE:
         raise ValueError(f"unknown domain event {name!r}")
+    key = f"{name}:{store_id}:{subject_id}" + (f":{qualifier}" if qualifier else "")
     event = await OutboxEvent.create(
-        name=name, store_id=store_id, subject_id=subject_id, payload=payload, using_db=using
+        name=name,
+        store_id=store_id,
+        subject_id=subject_id,
+        payload=payload,
+        dedupe_key=key,
+        using_db=using,
     )
     return event.id
+
+
+_listeners: dict[str, list[Callable[..., Awaitable[None]]]] = {}
+
+
+def listen(name: str) -> Callable[[Callable[..., Awaitable[None]]], Callable[..., Awaitable[None]]]:
+    if name not in NOTIFICATIONS:
+        raise ValueError(f"unknown notification {name!r}")
+
+    def register(listener: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        if listener not in _listeners.setdefault(name, []):
+            _listeners[name].append(listener)
+        return listener
+
+    return register
+
+
+async def notify(name: str, **data: Any) -> None:
+    """Tell live views; a failing listener is logged and never breaks the caller."""
+    for listener in _listeners.get(name, ()):
+        try:
+            await listener(**data)
+        except Exception:
+            log.exception("notification listener failed", extra=ctx(notification=name))
 
 
 async def dispatch(event_id: int) -> bool:

@@ -18,7 +18,9 @@ class OutboxEvent(Model):
     dispatched_at = fields.DatetimeField(null=True, db_index=True)
     attempts = fields.IntField(default=0)
     last_error = fields.TextField(null=True)
+    dedupe_key = fields.CharField(
+        max_length=160, unique=True, description="name:subject[:qualifier]"
+    )
 
     class Meta:
         table = "outbox_event"
-        unique_together = (("name", "subject_id", "store_id"),)

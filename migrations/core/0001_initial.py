@@ -27,8 +27,9 @@ class Migration(migrations.Migration):
                 ('dispatched_at', fields.DatetimeField(null=True, db_index=True, auto_now=False, auto_now_add=False)),
                 ('attempts', fields.IntField(default=0)),
                 ('last_error', fields.TextField(null=True, unique=False)),
+                ('dedupe_key', fields.CharField(unique=True, description='name:subject[:qualifier]', max_length=160)),
             ],
-            options={'table': 'outbox_event', 'app': 'core', 'unique_together': (('name', 'subject_id', 'store_id'),), 'pk_attr': 'id', 'table_description': 'A domain event awaiting (or done with) dispatch. The row, not Redis, guarantees delivery.'},
+            options={'table': 'outbox_event', 'app': 'core', 'pk_attr': 'id', 'table_description': 'A domain event awaiting (or done with) dispatch. The row, not Redis, guarantees delivery.'},
             bases=['Model'],
         ),
         ops.CreateModel(

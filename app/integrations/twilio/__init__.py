@@ -1,0 +1,1 @@
+"""Twilio: SMS sending through the official client, and request signature checks."""
