@@ -152,6 +152,42 @@ def store_create(
         raise click.ClickException(str(exc)) from None
 
 
+@main.group(help="Manage the people who log in: owners, admins and agents.")
+def agent() -> None:
+    pass
+
+
+@agent.command("create", help="Create an account; prints an invitation link unless a password is given.")
+@click.option("--store", "store_id", type=int, required=True)
+@click.option("--email", required=True)
+@click.option("--role", type=click.Choice(["owner", "admin", "agent"]), default="agent", show_default=True)
+@click.option("--name", default=None)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def agent_create(store_id: int, email: str, role: str, name: str | None, password_stdin: bool) -> None:
+    from app.accounts.models import Role
+    from app.accounts.services import AccountError, create_agent
+    from app.stores.models import Store
+
+    settings = _settings()
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+
+    async def work() -> dict[str, Any]:
+        store = await Store.get_or_none(id=store_id)
+        if store is None:
+            raise AccountError(f"no store with id {store_id}")
+        invitation = await create_agent(store, email, Role(role), name, password)
+        data: dict[str, Any] = {"id": invitation.agent.id, "store": store_id,
+                                "email": invitation.agent.email, "role": role}
+        if invitation.token:
+            data["invite_url"] = f"{settings.server.public_url}/invite/{invitation.token}"
+        return data
+
+    try:
+        click.echo(json.dumps(_run(lambda: _with_db(settings, work)), indent=2))
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @main.command(help="Replay stored raw events through processing (idempotent).")
 @click.option("--store", "store_id", type=int, default=None)
 @click.option(

@@ -14,14 +14,17 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
+from app.accounts.controllers import AccountPages
+from app.accounts.guards import LoginRequired
 from app.checkouts.controllers import CheckoutsApi
 from app.config import Settings, get_settings
 from app.core.db import close_db, init_db
-from app.core.errors import http_error_response
+from app.core.errors import http_error_response, login_redirect
 from app.core.health import healthz
 from app.core.logging import configure_logging
 from app.core.redis import connect_queue, connect_redis
 from app.ingest.controllers import CollectEvents, ShopifyWebhooks, WooCommerceWebhooks
+from app.web.templating import template_config
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -35,6 +38,7 @@ def route_handlers() -> list[Any]:
         WooCommerceWebhooks,
         CollectEvents,
         CheckoutsApi,
+        AccountPages,
         create_static_files_router(
             path="/static", directories=[STATIC_DIR], include_in_schema=False
         ),
@@ -62,7 +66,8 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> L
     return Litestar(
         route_handlers=route_handlers(),
         lifespan=[lifespan],
-        exception_handlers={HTTPException: http_error_response},
+        exception_handlers={HTTPException: http_error_response, LoginRequired: login_redirect},
+        template_config=template_config(),
         request_max_body_size=settings.server.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="FollowUp API",

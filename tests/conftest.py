@@ -110,6 +110,7 @@ async def queue(settings: Settings) -> AsyncIterator[Any]:
 async def client(settings: Settings) -> AsyncIterator[AsyncTestClient[Any]]:
     app = create_app(settings, manage_db=False)
     async with AsyncTestClient(app=app, base_url="https://app.example.com") as test_client:
+        test_client.follow_redirects = False  # tests assert on redirects themselves
         yield test_client
 
 

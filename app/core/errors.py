@@ -39,3 +39,8 @@ def http_error_response(request: Request, exc: HTTPException) -> Response[dict[s
     if extra and exc.status_code in (400, 422):
         body["problems"] = extra
     return Response(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+
+def login_redirect(request: Request, exc: HTTPException) -> Response[None]:
+    """Pages without a session go to the login form and come back afterwards."""
+    return Response(None, status_code=303, headers=exc.headers)

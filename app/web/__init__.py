@@ -1,0 +1,1 @@
+"""Server-rendered pages: shared layout, styles and the Jinja2 environment."""
