@@ -157,13 +157,19 @@ def agent() -> None:
     pass
 
 
-@agent.command("create", help="Create an account; prints an invitation link unless a password is given.")
+@agent.command(
+    "create", help="Create an account; prints an invitation link unless a password is given."
+)
 @click.option("--store", "store_id", type=int, required=True)
 @click.option("--email", required=True)
-@click.option("--role", type=click.Choice(["owner", "admin", "agent"]), default="agent", show_default=True)
+@click.option(
+    "--role", type=click.Choice(["owner", "admin", "agent"]), default="agent", show_default=True
+)
 @click.option("--name", default=None)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-def agent_create(store_id: int, email: str, role: str, name: str | None, password_stdin: bool) -> None:
+def agent_create(
+    store_id: int, email: str, role: str, name: str | None, password_stdin: bool
+) -> None:
     from app.accounts.models import Role
     from app.accounts.services import AccountError, create_agent
     from app.stores.models import Store
@@ -176,8 +182,12 @@ def agent_create(store_id: int, email: str, role: str, name: str | None, passwor
         if store is None:
             raise AccountError(f"no store with id {store_id}")
         invitation = await create_agent(store, email, Role(role), name, password)
-        data: dict[str, Any] = {"id": invitation.agent.id, "store": store_id,
-                                "email": invitation.agent.email, "role": role}
+        data: dict[str, Any] = {
+            "id": invitation.agent.id,
+            "store": store_id,
+            "email": invitation.agent.email,
+            "role": role,
+        }
         if invitation.token:
             data["invite_url"] = f"{settings.server.public_url}/invite/{invitation.token}"
         return data

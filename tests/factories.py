@@ -95,5 +95,15 @@ def plugin_headers(
     }
 
 
+def fresh_shopify_checkout(**changes: Any) -> bytes:
+    """The documented checkout, but updated just now, so it is not already overdue for abandonment."""
+    from datetime import UTC, datetime
+
+    doc = payload("shopify_checkouts_create.json")
+    doc["updated_at"] = datetime.now(UTC).isoformat()
+    doc.update(changes)
+    return json.dumps(doc).encode()
+
+
 def jbytes(data: Any) -> bytes:
     return json.dumps(data).encode()

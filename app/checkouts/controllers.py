@@ -13,17 +13,19 @@ from litestar.params import Parameter
 from app.checkouts.models import Checkout, CheckoutStatus
 from app.checkouts.schemas import CheckoutOut, CheckoutPage, LineItemOut
 from app.core.errors import ApiError
+from app.core.money import quantize
 from app.stores.auth import api_store
 from app.stores.models import Store
 
 
 def to_out(checkout: Checkout) -> CheckoutOut:
+    cur = checkout.currency
     items = [
         LineItemOut(
             title=i.get("title", ""),
             quantity=int(i.get("quantity", 1)),
-            unit_price=Decimal(i.get("unit_price", "0")),
-            line_total=Decimal(i.get("line_total", "0")),
+            unit_price=quantize(Decimal(i.get("unit_price", "0")), cur),
+            line_total=quantize(Decimal(i.get("line_total", "0")), cur),
             variant_title=i.get("variant_title"),
             sku=i.get("sku"),
             image_url=i.get("image_url"),
@@ -40,11 +42,11 @@ def to_out(checkout: Checkout) -> CheckoutOut:
         phone=checkout.phone,
         reachable=checkout.reachable,
         currency=checkout.currency,
-        subtotal=checkout.subtotal,
-        total_discounts=checkout.total_discounts,
-        total_shipping=checkout.total_shipping,
-        total_tax=checkout.total_tax,
-        total=checkout.total,
+        subtotal=quantize(checkout.subtotal, cur),
+        total_discounts=quantize(checkout.total_discounts, cur),
+        total_shipping=quantize(checkout.total_shipping, cur),
+        total_tax=quantize(checkout.total_tax, cur),
+        total=quantize(checkout.total, cur),
         line_items=items,
         recovery_url=checkout.recovery_url,
         device=checkout.device,

@@ -1,8 +1,9 @@
-"""Fixed-window rate limits in Redis, shared by every app instance."""
+"""Rate limits in Redis, shared by every app instance: a sliding window over two fixed buckets."""
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 
 from redis.asyncio import Redis
@@ -10,21 +11,35 @@ from redis.asyncio import Redis
 log = logging.getLogger(__name__)
 
 
-async def hit(redis: Redis, key: str, limit: int, window_seconds: int) -> int:
-    """Count one hit; return 0 when allowed, else the seconds until the window resets.
+def estimate(previous: int, current: int, elapsed_fraction: float) -> float:
+    """Requests in the last full window, assuming the previous bucket's were spread evenly.
+
+    This closes the gap a plain fixed window leaves open: a burst at the end of one window and
+    another at the start of the next can no longer pass twice the limit.
+    """
+    return previous * (1.0 - elapsed_fraction) + current
+
+
+async def hit(
+    redis: Redis, key: str, limit: int, window_seconds: int, now: float | None = None
+) -> int:
+    """Count one hit; return 0 when allowed, else the seconds to wait before trying again.
 
     If Redis is unreachable we let the request through: capture matters more than the limit.
     """
-    window = int(time.time()) // window_seconds
-    full_key = f"rl:{key}:{window}"
+    now = time.time() if now is None else now
+    bucket = int(now // window_seconds)
+    current_key, previous_key = f"rl:{key}:{bucket}", f"rl:{key}:{bucket - 1}"
     try:
         async with redis.pipeline(transaction=True) as pipe:
-            pipe.incr(full_key)
-            pipe.expire(full_key, window_seconds * 2)
-            count, _ = await pipe.execute()
+            pipe.incr(current_key)
+            pipe.expire(current_key, window_seconds * 2)
+            pipe.get(previous_key)
+            current, _, previous = await pipe.execute()
     except Exception as exc:
         log.warning("rate limiter unavailable, allowing: %s", exc)
         return 0
-    if int(count) <= limit:
+    fraction = (now % window_seconds) / window_seconds
+    if estimate(int(previous or 0), int(current), fraction) <= limit:
         return 0
-    return window_seconds - int(time.time()) % window_seconds
+    return max(1, math.ceil(window_seconds - now % window_seconds))

@@ -8,6 +8,7 @@ from datetime import datetime
 from arq.connections import ArqRedis
 
 from app.core.logging import ctx
+from app.core.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -22,10 +23,12 @@ async def enqueue(
     """Best effort: a failure here is repaired by the sweep, which re-reads the database."""
     if queue is None:
         return False
+    if defer_until is not None and defer_until <= utcnow():
+        defer_until = None  # arq derives the expiry from the defer time: a past one expires at once
     try:
         job = await queue.enqueue_job(function, *args, _job_id=job_id, _defer_until=defer_until)
     except Exception as exc:
-        log.warning("enqueue failed, the sweep will retry", extra=ctx(job=job_id, error=exc))
+        log.warning("enqueue failed, the sweep will retry: %s", exc, extra=ctx(job=job_id))
         return False
     return job is not None
 

@@ -15,8 +15,9 @@ PASSWORD = "correct horse battery"
 async def login(client, email: str, password: str = PASSWORD, next_url: str = "/"):
     page = await client.get("/login")
     token = re.search(r'name="login_csrf" value="([^"]+)"', page.text).group(1)
-    return await client.post("/login", data={"email": email, "password": password,
-                                             "login_csrf": token, "next": next_url})
+    return await client.post(
+        "/login", data={"email": email, "password": password, "login_csrf": token, "next": next_url}
+    )
 
 
 async def test_login_sets_a_server_side_session_and_lands_by_role(client, redis):
@@ -54,7 +55,9 @@ async def test_open_redirect_is_not_followed(client):
 
 async def test_logout_needs_csrf_and_logout_everywhere_ends_every_session(client, redis):
     issued = await make_store("custom")
-    invitation = await create_agent(issued.store, "owner@shop.example", Role.OWNER, password=PASSWORD)
+    invitation = await create_agent(
+        issued.store, "owner@shop.example", Role.OWNER, password=PASSWORD
+    )
     first = (await login(client, "owner@shop.example")).cookies[sessions.COOKIE]
     client.cookies.clear()
     second = (await login(client, "owner@shop.example")).cookies[sessions.COOKIE]
@@ -73,9 +76,13 @@ async def test_invitation_sets_password_once(client):
     invitation = await create_agent(issued.store, "new@shop.example", Role.AGENT)
     page = await client.get(f"/invite/{invitation.token}")
     assert page.status_code == 200 and "new@shop.example" in page.text
-    short = await client.post(f"/invite/{invitation.token}", data={"password": "short", "name": "Nia"})
+    short = await client.post(
+        f"/invite/{invitation.token}", data={"password": "short", "name": "Nia"}
+    )
     assert short.status_code == 422 and "10 characters" in short.text
-    accepted = await client.post(f"/invite/{invitation.token}", data={"password": PASSWORD, "name": "Nia"})
+    accepted = await client.post(
+        f"/invite/{invitation.token}", data={"password": PASSWORD, "name": "Nia"}
+    )
     assert accepted.status_code == 303 and accepted.headers["location"] == "/inbox"
     again = await client.get(f"/invite/{invitation.token}")
     assert again.status_code == 404

@@ -9,7 +9,13 @@ from decimal import Decimal
 from app.checkouts.models import Checkout, CheckoutStatus, Contact, Order
 from app.checkouts.services import mark_abandoned
 from app.ingest.models import RawEvent, RawStatus
-from tests.factories import make_store, payload, payload_bytes, shopify_headers
+from tests.factories import (
+    fresh_shopify_checkout,
+    make_store,
+    payload,
+    payload_bytes,
+    shopify_headers,
+)
 
 SAMPLE_HEADERS = json.loads(payload_bytes("shopify_webhook_headers_checkouts_create.json"))
 
@@ -27,7 +33,8 @@ async def test_documented_sample_is_accepted_with_its_own_signature(client, run_
 
     await run_jobs()
     checkout = await Checkout.get(token="e3b0f1c2a9d84c7b8f6e5d4c3b2a1908")
-    assert checkout.status == CheckoutStatus.OPEN
+    # The documented sample was last updated in January: long past the 15-minute threshold.
+    assert checkout.status == CheckoutStatus.ABANDONED and checkout.abandoned_at is not None
     assert checkout.total == Decimal("118.00") and checkout.currency == "USD"
     assert checkout.email == "maya.okafor@example.com" and checkout.phone == "+14155550173"
     assert [i["sku"] for i in checkout.line_items] == ["LTP-SAGE-20", "MUG-OAT"]
@@ -37,6 +44,18 @@ async def test_documented_sample_is_accepted_with_its_own_signature(client, run_
     assert contact.sms_consent and contact.sms_consent_source == "shopify_checkout"
     assert contact.first_name == "Maya" and contact.country == "US"
     assert (await RawEvent.get()).status == RawStatus.PROCESSED
+    assert checkout.last_activity_at == datetime(2026, 1, 8, 18, 42, 55, tzinfo=UTC)
+
+
+async def test_fresh_checkout_stays_open_until_the_threshold(client, run_jobs):
+    await make_store("shopify")
+    body = fresh_shopify_checkout()
+    await client.post(
+        "/webhooks/shopify", content=body, headers=shopify_headers(body, "checkouts/update")
+    )
+    await run_jobs()
+    checkout = await Checkout.get()
+    assert checkout.status == CheckoutStatus.OPEN
     assert checkout.abandon_due_at == checkout.last_activity_at + timedelta(seconds=900)
 
 

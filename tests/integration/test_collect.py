@@ -1,0 +1,118 @@
+"""The collect endpoint: publishable key, Segment events, CORS by store origin, rate limit."""
+
+from __future__ import annotations
+
+import json
+
+from app.checkouts.models import Checkout, CheckoutStatus, Order
+from app.config import use_settings
+from app.ingest.models import RawEvent
+from tests.conftest import make_settings
+from tests.factories import make_store, payload
+
+
+async def custom_store():
+    issued = await make_store("custom", domain="shop.example.com")
+    return issued.store
+
+
+async def test_checkout_started_then_order_completed(client, run_jobs):
+    store = await custom_store()
+    started = payload("segment_checkout_started.json")
+    response = await client.post(
+        f"/collect/v1/events?key={store.publishable_key}",
+        json=started,
+        headers={"Origin": "https://shop.example.com"},
+    )
+    assert response.status_code == 202, response.text
+    assert response.json() == {"accepted": 1, "ignored": 0, "duplicates": 0}
+    assert response.headers["access-control-allow-origin"] == "https://shop.example.com"
+    await run_jobs()
+    checkout = await Checkout.get(store=store)
+    assert checkout.token == "e3b0f1c2a9d84c7b8f6e5d4c3b2a1908"
+    assert str(checkout.total) == "118.0000" and len(checkout.line_items) == 2
+    assert checkout.line_items[0]["image_url"].endswith("linen-pillow-sage.jpg")
+    assert checkout.visitor_id == "c6f1a2b3-4d5e-4f60-8a9b-0c1d2e3f4a5b"
+
+    completed = payload("segment_order_completed.json")
+    await client.post("/collect/v1/events", json={**completed, "writeKey": store.publishable_key})
+    await run_jobs()
+    assert (await Checkout.get(store=store)).status == CheckoutStatus.COMPLETED
+    assert (await Order.get(store=store)).discount_codes == ["COMEBACK10"]
+
+
+async def test_text_plain_beacon_and_batch_with_duplicate(client):
+    store = await custom_store()
+    started = payload("segment_checkout_started.json")
+    body = json.dumps(
+        {
+            "batch": [
+                started,
+                started,
+                {"type": "track", "event": "Product Viewed", "anonymousId": "x"},
+            ]
+        }
+    )
+    response = await client.post(
+        f"/collect/v1/events?key={store.publishable_key}",
+        content=body,
+        headers={"Content-Type": "text/plain"},
+    )
+    assert response.json() == {"accepted": 1, "ignored": 1, "duplicates": 1}
+    assert await RawEvent.all().count() == 1
+
+
+async def test_foreign_origin_unknown_key_and_bad_events_are_refused(client):
+    store = await custom_store()
+    started = payload("segment_checkout_started.json")
+    url = f"/collect/v1/events?key={store.publishable_key}"
+    foreign = await client.post(url, json=started, headers={"Origin": "https://evil.example"})
+    assert foreign.status_code == 403
+    assert (await client.post("/collect/v1/events?key=fu_pk_nope", json=started)).status_code == 404
+    assert (await client.post("/collect/v1/events", json=started)).status_code == 401
+    bad = await client.post(url, json={"type": "track"})
+    assert bad.status_code == 400 and "event" in bad.json()["detail"]
+    bad_batch = await client.post(url, json={"batch": [started, "nope"]})
+    assert bad_batch.status_code == 400 and "batch[1]" in bad_batch.json()["detail"]
+    malformed = await client.post(url, content=b"{nope", headers={"Content-Type": "text/plain"})
+    assert malformed.status_code == 400
+    assert await RawEvent.all().count() == 0
+
+
+async def test_preflight_allows_only_the_store_origins(client):
+    store = await custom_store()
+    ok = await client.options(
+        f"/collect/v1/events?key={store.publishable_key}",
+        headers={"Origin": "https://shop.example.com", "Access-Control-Request-Method": "POST"},
+    )
+    assert (
+        ok.status_code == 204
+        and ok.headers["access-control-allow-origin"] == "https://shop.example.com"
+    )
+    denied = await client.options(
+        f"/collect/v1/events?key={store.publishable_key}",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert "access-control-allow-origin" not in denied.headers
+
+
+async def test_rate_limit_per_key_and_ip(client, settings):
+    store = await custom_store()
+    use_settings(make_settings(FOLLOWUP_COLLECT_RATE_PER_MINUTE="5"))
+    try:
+        identify = {"type": "identify", "anonymousId": "v1", "traits": {"email": "a@example.com"}}
+        url = f"/collect/v1/events?key={store.publishable_key}"
+        statuses = [(await client.post(url, json=identify)).status_code for _ in range(7)]
+    finally:
+        use_settings(settings)
+    assert statuses[:5] == [202] * 5
+    assert statuses[5:] == [429, 429]
+
+
+async def test_sliding_window_counts_the_previous_bucket(redis):
+    from app.core.ratelimit import hit
+
+    for _ in range(5):
+        assert await hit(redis, "k", 5, 60, now=119.0) == 0  # end of bucket 1
+    assert await hit(redis, "k", 5, 60, now=121.0) > 0  # start of bucket 2: still over the limit
+    assert await hit(redis, "k", 5, 60, now=179.0) == 0  # almost a full window later
