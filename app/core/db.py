@@ -65,11 +65,13 @@ async def init_db(settings: Settings | None = None) -> None:
     settings = settings or get_settings()
     if settings.database.embedded:
         settings.server.data_dir.mkdir(parents=True, exist_ok=True)
-    await Tortoise.init(config=tortoise_config(settings))
+    # Global fallback: uvicorn runs the lifespan in one task and requests in others, and every
+    # one of them must see the same ORM state (one process, one database).
+    await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
 
 
 async def close_db() -> None:
-    await connections.close_all()
+    await Tortoise.close_connections()
 
 
 async def migrate(settings: Settings | None = None) -> None:

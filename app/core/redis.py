@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from arq import create_pool
 from arq.connections import ArqRedis
 from arq.connections import RedisSettings as ArqRedisSettings
-from redis.asyncio import Redis
+from redis.asyncio import ConnectionPool, Redis
 
 from app.config import Settings, get_settings
 
@@ -43,7 +42,13 @@ def connect_redis(settings: Settings | None = None) -> Redis:
 
 
 async def connect_queue(settings: Settings | None = None) -> ArqRedis:
-    return await create_pool(arq_settings(settings), default_queue_name=QUEUE)
+    """A queue client that connects on first use.
+
+    arq's `create_pool` pings with retries at creation; the web app must start (and report 503
+    on /healthz) while Redis is down, and enqueue failures are repaired by the sweep anyway.
+    """
+    pool = ConnectionPool.from_url(redis_url(settings), health_check_interval=30)
+    return ArqRedis(pool, default_queue_name=QUEUE)
 
 
 async def ping_redis(client: Redis) -> bool:

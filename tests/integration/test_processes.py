@@ -1,0 +1,93 @@
+"""The real processes: `followup serve` and `followup worker` as a deployment runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.checkouts.models import Checkout
+from app.ingest.models import RawEvent, RawStatus
+from tests.conftest import TEST_ENV
+from tests.factories import fresh_shopify_checkout, make_store, shopify_headers
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def process_env(settings) -> dict[str, str]:
+    return {**os.environ, **TEST_ENV, "FOLLOWUP_DATA_DIR": str(ROOT / ".data-test")}
+
+
+async def wait_http(url: str, process: subprocess.Popen[bytes]) -> httpx.Response:
+    async with httpx.AsyncClient() as client:
+        for _ in range(150):
+            if process.poll() is not None:
+                raise AssertionError(process.stderr.read().decode() if process.stderr else "exited")
+            try:
+                return await client.get(url, timeout=0.5)
+            except httpx.HTTPError:
+                await asyncio.sleep(0.1)
+    raise AssertionError(f"{url} never answered")
+
+
+async def test_serve_and_worker_processes_capture_a_webhook(process_env):
+    await make_store("shopify")
+    port = free_port()
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=process_env,
+        stderr=subprocess.PIPE,
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "worker"],
+        cwd=ROOT,
+        env=process_env,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        health = await wait_http(f"http://127.0.0.1:{port}/healthz", serve)
+        assert health.status_code == 200 and health.json()["database"] == "up"
+        body = fresh_shopify_checkout()
+        async with httpx.AsyncClient() as client:
+            response = await client.post(
+                f"http://127.0.0.1:{port}/webhooks/shopify",
+                content=body,
+                headers=shopify_headers(body, "checkouts/create"),
+            )
+        assert response.status_code == 200 and response.json() == {"status": "accepted"}
+        for _ in range(100):
+            if await RawEvent.filter(status=RawStatus.PROCESSED).exists():
+                break
+            await asyncio.sleep(0.1)
+        assert (await Checkout.get()).email == "maya.okafor@example.com"
+    finally:
+        for process in (serve, worker):
+            process.terminate()
+            process.wait(timeout=15)
+
+
+async def test_health_is_503_when_redis_is_down(settings):
+    from litestar.testing import AsyncTestClient
+
+    from app.server import create_app
+    from tests.conftest import make_settings
+
+    broken = make_settings(FOLLOWUP_REDIS_URL="redis://127.0.0.1:1/0")
+    async with AsyncTestClient(app=create_app(broken, manage_db=False)) as client:
+        response = await client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "degraded", "database": "up", "redis": "down"}
