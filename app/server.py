@@ -22,6 +22,7 @@ from app.core.health import healthz
 from app.core.logging import configure_logging
 from app.core.redis import connect_queue, connect_redis
 from app.ingest.controllers import CollectEvents, ShopifyWebhooks, WooCommerceWebhooks
+from app.integrations.woocommerce.controllers import WooCommercePluginApi
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -33,6 +34,7 @@ def route_handlers() -> list[Any]:
         healthz,
         ShopifyWebhooks,
         WooCommerceWebhooks,
+        WooCommercePluginApi,
         CollectEvents,
         CheckoutsApi,
         create_static_files_router(
