@@ -24,6 +24,7 @@ from app.core.health import healthz
 from app.core.logging import configure_logging
 from app.core.redis import connect_queue, connect_redis
 from app.ingest.controllers import CollectEvents, ShopifyWebhooks, WooCommerceWebhooks
+from app.integrations.woocommerce.controllers import WooCommercePluginApi
 from app.web.templating import template_config
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ def route_handlers() -> list[Any]:
         healthz,
         ShopifyWebhooks,
         WooCommerceWebhooks,
+        WooCommercePluginApi,
         CollectEvents,
         CheckoutsApi,
         AccountPages,

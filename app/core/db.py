@@ -45,7 +45,8 @@ def tortoise_config(settings: Settings | None = None) -> dict[str, Any]:
             },
         }
     else:
-        connection = url
+        # A small pool per process: several web and worker processes share one PostgreSQL.
+        connection = url if "maxsize=" in url else f"{url}{'&' if '?' in url else '?'}minsize=1&maxsize=10"
     return {
         "connections": {"default": connection},
         "apps": {

@@ -176,6 +176,9 @@ def plugin_order(payload: dict[str, Any]) -> OrderInput:
     if not order.get("id") or placed_at is None:
         raise ValueError("order.id and order.created_at are required")
     status = str(order.get("status") or "processing")
+    # The plugin says whether the order counts as placed (cash on delivery can still be pending);
+    # older plugin versions send only the status.
+    placed = order.get("placed") if isinstance(order.get("placed"), bool) else status in PLACED
     return OrderInput(
         external_id=str(order["id"])[:128],
         contact=_plugin_contact(payload.get("customer") or {}),
@@ -186,5 +189,5 @@ def plugin_order(payload: dict[str, Any]) -> OrderInput:
         cart_token=text(cart.get("cart_hash"), 128),
         discount_codes=[str(c) for c in order.get("coupons") or []],
         financial_status=status,
-        placed=status in PLACED,
+        placed=placed,
     )

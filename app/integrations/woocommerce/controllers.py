@@ -1,0 +1,42 @@
+"""Calls our WooCommerce plugin makes to the app besides events: the signed restore lookup."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from litestar import Controller, Request, post
+from litestar.datastructures import State
+from litestar.status_codes import HTTP_200_OK
+
+from app.core.errors import ApiError
+from app.integrations.woocommerce import webhooks as woo
+from app.integrations.woocommerce.restore import RESTORE_EVENT, RestoreRefused, restore_view
+from app.stores.models import Platform, Store
+
+
+class WooCommercePluginApi(Controller):
+    path = "/plugin/woocommerce"
+    tags = ["capture"]
+
+    @post("/{store_id:int}/restore", status_code=HTTP_200_OK, summary="Cart behind a restore token")
+    async def restore(self, request: Request[Any, Any, State], store_id: int) -> dict[str, Any]:
+        store = await Store.get_or_none(id=store_id, platform=Platform.WOOCOMMERCE)
+        if store is None:
+            raise ApiError(404, "unknown_store", f"no WooCommerce store with id {store_id}")
+        body = await request.body()
+        problem = woo.plugin_problem(store.webhook_secret or "", body, request.headers)
+        if problem:
+            raise ApiError(401, "bad_signature", problem)
+        if request.headers.get(woo.PLUGIN_EVENT) != RESTORE_EVENT:
+            raise ApiError(400, "wrong_event", f"X-FollowUp-Event must be {RESTORE_EVENT}")
+        try:
+            token = json.loads(body).get("token")
+        except (ValueError, AttributeError):
+            token = None
+        if not isinstance(token, str) or not token:
+            raise ApiError(400, "missing_token", 'body must be {"token": "<restore token>"}')
+        try:
+            return await restore_view(store, token)
+        except RestoreRefused as refused:
+            raise ApiError(refused.status, refused.code, refused.reason) from None

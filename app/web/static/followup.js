@@ -1,0 +1,174 @@
+/*! FollowUp capture snippet: Segment-spec checkout events for any site. No dependencies.
+ *  Install: <script>window.followup=window.followup||function(){(followup.q=followup.q||[]).push(arguments)};
+ *  followup('init',{key:'fu_pk_...'})</script><script async src="https://APP/static/followup.js"></script>
+ */
+(function (w, d) {
+  'use strict';
+  var VERSION = '1.0.0';
+  var EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]{2,}$/;
+  var script = d.currentScript;
+  var state = { key: null, endpoint: script ? new URL(script.src).origin : '', consent: true, held: [], traits: {}, checkout: null, started: {} };
+  var memory = {};
+
+  function store(name, value) {
+    try {
+      if (value === undefined) return w.localStorage.getItem(name);
+      w.localStorage.setItem(name, value);
+    } catch (e) {
+      if (value === undefined) return memory[name] || null;
+      memory[name] = value;
+    }
+    return value;
+  }
+
+  function uuid() {
+    if (w.crypto && w.crypto.randomUUID) return w.crypto.randomUUID();
+    return 'xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx'.replace(/[xy]/g, function (c) {
+      var r = (Math.random() * 16) | 0;
+      return (c === 'x' ? r : (r & 3) | 8).toString(16);
+    });
+  }
+
+  function anonymousId() {
+    return store('followup_aid') || store('followup_aid', uuid());
+  }
+
+  function context() {
+    var tz = '';
+    try { tz = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { /* old browser */ }
+    return {
+      traits: state.traits,
+      locale: navigator.language,
+      timezone: tz,
+      userAgent: navigator.userAgent,
+      page: { url: location.href, referrer: d.referrer },
+      library: { name: 'followup.js', version: VERSION }
+    };
+  }
+
+  function envelope(type, fields) {
+    var event = { type: type, anonymousId: anonymousId(), messageId: uuid(), timestamp: new Date().toISOString(), context: context() };
+    for (var k in fields) event[k] = fields[k];
+    return event;
+  }
+
+  // text/plain keeps this a "simple" CORS request: no preflight, and it survives page unloads.
+  function post(body, retried) {
+    var url = state.endpoint + '/collect/v1/events?key=' + encodeURIComponent(state.key);
+    if (!w.fetch) {
+      if (navigator.sendBeacon) navigator.sendBeacon(url, new Blob([body], { type: 'text/plain' }));
+      return;
+    }
+    w.fetch(url, { method: 'POST', body: body, keepalive: body.length < 60000, mode: 'cors', credentials: 'omit', headers: { 'Content-Type': 'text/plain' } })
+      .then(function (r) { if ((r.status >= 500 || r.status === 429) && !retried) throw r; })
+      .catch(function () {
+        if (!retried) setTimeout(function () { post(body, true); }, 1500);
+      });
+  }
+
+  function send(events) {
+    if (!events.length) return;
+    if (!state.key || !state.consent) {
+      if (state.consent !== false) state.held = state.held.concat(events);
+      return;
+    }
+    post(JSON.stringify(events.length === 1 ? events[0] : { batch: events }));
+  }
+
+  function num(value) {
+    return value == null || value === '' ? undefined : String(value);
+  }
+
+  function products(items) {
+    return (items || []).map(function (i) {
+      return { product_id: i.product_id || i.id, sku: i.sku, name: i.name || i.title, variant: i.variant, price: num(i.price), quantity: i.quantity || 1, url: i.url, image_url: i.image_url || i.image };
+    });
+  }
+
+  function checkoutEvent(c) {
+    var first = !state.started[c.id];
+    state.started[c.id] = true;
+    return envelope('track', {
+      event: first ? 'Checkout Started' : 'Checkout Updated',
+      properties: {
+        checkout_id: String(c.id), cart_id: c.cart_id, currency: c.currency, total: num(c.total), subtotal: num(c.subtotal),
+        tax: num(c.tax), shipping: num(c.shipping), discount: num(c.discount), coupon: c.coupon, recovery_url: c.recovery_url,
+        products: products(c.items)
+      }
+    });
+  }
+
+  function identify(traits) {
+    var changed = false;
+    for (var k in traits) {
+      if (traits[k] && state.traits[k] !== traits[k]) { state.traits[k] = traits[k]; changed = true; }
+    }
+    if (!changed) return;
+    var events = [envelope('identify', { traits: state.traits })];
+    // Send the current cart again with the contact, so it is reachable whatever arrives first.
+    if (state.checkout) events.push(checkoutEvent(state.checkout));
+    send(events);
+  }
+
+  var commands = {
+    init: function (o) {
+      o = o || {};
+      state.key = o.key;
+      if (o.endpoint) state.endpoint = String(o.endpoint).replace(/\/+$/, '');
+      if (o.requireConsent) state.consent = null;
+      send(state.held.splice(0));
+    },
+    consent: function (granted) {
+      state.consent = !!granted;
+      if (granted) send(state.held.splice(0)); else state.held = [];
+    },
+    identify: identify,
+    checkout: function (c) {
+      if (!c || c.id == null) return;
+      state.checkout = c;
+      send([checkoutEvent(c)]);
+    },
+    order: function (o) {
+      if (!o || o.id == null) return;
+      send([envelope('track', {
+        event: 'Order Completed',
+        properties: {
+          order_id: String(o.id), checkout_id: o.checkout_id != null ? String(o.checkout_id) : state.checkout && String(state.checkout.id),
+          total: num(o.total), currency: o.currency, coupon: o.coupon, products: products(o.items)
+        }
+      })]);
+    }
+  };
+
+  function followup(name) {
+    var fn = commands[name];
+    if (fn) fn.apply(null, Array.prototype.slice.call(arguments, 1));
+  }
+
+  // Fields marked data-followup="email|phone|first_name|last_name" are read as the shopper types.
+  var timer;
+  function capture() {
+    var traits = {};
+    var fields = d.querySelectorAll('[data-followup]');
+    for (var i = 0; i < fields.length; i++) {
+      var name = fields[i].getAttribute('data-followup');
+      var value = (fields[i].value || '').trim();
+      if (name === 'email' && !EMAIL.test(value)) continue;
+      if (name === 'phone' && value.replace(/\D/g, '').length < 7) continue;
+      if (value) traits[name] = value;
+    }
+    if (traits.email || traits.phone) identify(traits);
+  }
+  function onInput(e) {
+    if (e.target && e.target.getAttribute && e.target.getAttribute('data-followup')) {
+      clearTimeout(timer);
+      timer = setTimeout(capture, 500);
+    }
+  }
+  d.addEventListener('input', onInput, true);
+  d.addEventListener('change', onInput, true);
+
+  var queued = (w.followup && w.followup.q) || [];
+  w.followup = followup;
+  for (var q = 0; q < queued.length; q++) followup.apply(null, queued[q]);
+})(window, document);

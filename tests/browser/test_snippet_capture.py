@@ -1,0 +1,169 @@
+"""The JS snippet in headless Chromium against the real app, worker, PostgreSQL and Redis.
+
+A demo shop on its own origin includes the snippet; typing an email must leave a processed
+Checkout (contact and cart) in the database within two seconds, and the checkout's recovery_url
+must bring back the same cart in a fresh browser.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+import uvicorn
+from litestar import Litestar
+from litestar.static_files import create_static_files_router
+from playwright.async_api import Page, async_playwright
+
+from app.checkouts.models import Checkout, Contact
+from app.config import Settings
+from app.ingest.models import RawEvent
+from app.server import STATIC_DIR, create_app
+from app.worker import build_worker
+from tests.factories import make_store
+
+pytestmark = pytest.mark.browser
+
+APP_PORT, SHOP_PORT = 9311, 9312
+APP_URL, SHOP_URL = f"http://127.0.0.1:{APP_PORT}", f"http://127.0.0.1:{SHOP_PORT}"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+async def _serve(app: Any, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    task = asyncio.create_task(server.serve())
+    for _ in range(200):
+        if server.started:
+            return server, task
+        await asyncio.sleep(0.02)
+    raise RuntimeError(f"server on port {port} did not start")
+
+
+@pytest.fixture
+async def live(settings: Settings) -> AsyncIterator[None]:
+    """The app and a worker on loopback, plus a separate-origin shop serving the demo page."""
+    shop = Litestar(
+        route_handlers=[create_static_files_router(path="/", directories=[STATIC_DIR / "demo"])]
+    )
+    app_server, app_task = await _serve(create_app(settings, manage_db=False), APP_PORT)
+    shop_server, shop_task = await _serve(shop, SHOP_PORT)
+    worker = build_worker(settings, manage_db=False, cron_jobs=[], poll_delay=0.05)
+    worker_task = asyncio.create_task(worker.async_run())
+    try:
+        yield
+    finally:
+        worker_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker_task
+        await worker.close()
+        for server, task in ((shop_server, shop_task), (app_server, app_task)):
+            server.should_exit = True
+            await task
+
+
+@pytest.fixture
+async def chromium() -> AsyncIterator[Any]:
+    async with async_playwright() as pw:
+        launched = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def _shop_store() -> str:
+    issued = await make_store("custom", domain=f"127.0.0.1:{SHOP_PORT}", name="Velvet Fern Goods")
+    return issued.store.publishable_key
+
+
+async def _checkout_with(email: str, deadline: float) -> Checkout | None:
+    while time.monotonic() < deadline:
+        found = await Checkout.filter(email=email).first()
+        if found is not None:
+            return found
+        await asyncio.sleep(0.05)
+    return None
+
+
+async def _type_email(page: Page, email: str) -> float:
+    await page.locator("#first_name").fill("Maya")
+    await page.locator("#email").press_sequentially(email, delay=15)
+    return time.monotonic()
+
+
+async def test_typing_an_email_captures_contact_and_cart_then_recovery_url_restores_it(
+    live: None, chromium: Any
+) -> None:
+    key = await _shop_store()
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = await chromium.new_context()
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    await page.goto(f"{SHOP_URL}/checkout.html?" + urlencode({"key": key, "endpoint": APP_URL}))
+    await page.wait_for_function("typeof window.followup === 'function' && !window.followup.q")
+
+    typed_at = await _type_email(page, "maya.okafor@example.com")
+    checkout = await _checkout_with("maya.okafor@example.com", typed_at + 2.0)
+    await page.screenshot(path=str(ARTIFACTS / "snippet-checkout.png"), full_page=True)
+    assert checkout is not None, f"no checkout captured within two seconds; console: {errors}"
+
+    assert checkout.platform == "custom" and checkout.currency == "USD"
+    assert [(i["title"], i["quantity"], i["unit_price"]) for i in checkout.line_items] == [
+        ("Stoneware Mug", 2, "22.00"),
+        ("Cedar Candle", 1, "18.50"),
+    ]
+    assert checkout.total == Decimal("62.50")
+    assert checkout.visitor_id and checkout.recovery_url.startswith(f"{SHOP_URL}/checkout.html?")
+    contact = await Contact.get(email="maya.okafor@example.com")
+    assert contact.first_name == "Maya"
+    assert not errors, errors
+
+    # The magic link's target: a fresh browser (no localStorage) lands on the same cart.
+    fresh = await chromium.new_context()
+    restored = await fresh.new_page()
+    await restored.goto(checkout.recovery_url)
+    await restored.wait_for_selector("#restored:not([hidden])")
+    lines = await restored.locator(".line .name").all_inner_texts()
+    assert lines == ["Stoneware Mug × 2", "Cedar Candle × 1"]
+    assert await restored.locator("#total").inner_text() == "$62.50"
+    await restored.screenshot(path=str(ARTIFACTS / "snippet-restored-cart.png"), full_page=True)
+    await asyncio.sleep(0.5)
+    assert await Checkout.all().count() == 1, "the restored page reports the same checkout"
+    await fresh.close()
+    await context.close()
+
+
+async def test_nothing_is_sent_before_consent(live: None, chromium: Any) -> None:
+    key = await _shop_store()
+    context = await chromium.new_context()
+    page = await context.new_page()
+    query = urlencode({"key": key, "endpoint": APP_URL, "consent": "required"})
+    await page.goto(f"{SHOP_URL}/checkout.html?{query}")
+    await page.wait_for_function("typeof window.followup === 'function' && !window.followup.q")
+    await _type_email(page, "no.consent.yet@example.com")
+    await asyncio.sleep(1.2)
+    assert await RawEvent.all().count() == 0
+
+    await page.evaluate("followup('consent', true)")
+    checkout = await _checkout_with("no.consent.yet@example.com", time.monotonic() + 2.0)
+    assert checkout is not None and len(checkout.line_items) == 2
+    await context.close()

@@ -1,0 +1,46 @@
+"""The WordPress plugin's own checks: every PHP file lints and its PHPUnit suite passes."""
+
+from __future__ import annotations
+
+import subprocess
+
+from tests.plugins.conftest import PLUGIN, require
+
+
+def test_every_php_file_lints() -> None:
+    php = require("php")
+    files = sorted(PLUGIN.rglob("*.php"))
+    assert len(files) >= 15
+    failures = []
+    for path in files:
+        result = subprocess.run([php, "-l", str(path)], capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            failures.append(result.stdout + result.stderr)
+    assert not failures, "\n".join(failures)
+
+
+def test_phpunit_suite_passes() -> None:
+    result = subprocess.run(
+        [require("phpunit"), "--configuration", str(PLUGIN / "phpunit.xml.dist")],
+        capture_output=True,
+        text=True,
+        cwd=PLUGIN,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "OK (" in result.stdout
+
+
+def test_plugin_files_follow_wordpress_conventions() -> None:
+    main = (PLUGIN / "followup-for-woocommerce.php").read_text()
+    for header in ("Plugin Name:", "Text Domain: ", "Requires PHP:", "WC requires at least:"):
+        assert header in main
+    for path in PLUGIN.joinpath("includes").glob("*.php"):
+        text = path.read_text()
+        assert "defined( 'ABSPATH' ) || exit;" in text, f"{path.name} lacks the ABSPATH guard"
+        assert text.count("\nclass ") + text.count("\nfinal class ") == 1, f"{path.name}: one class"
+    assert "WP_UNINSTALL_PLUGIN" in (PLUGIN / "uninstall.php").read_text()
+    readme = (PLUGIN / "readme.txt").read_text()
+    assert readme.startswith("=== FollowUp for WooCommerce ===")
+    assert "== Changelog ==" in readme and "Stable tag: " in readme
