@@ -22,7 +22,8 @@ from app.core.health import healthz
 from app.core.logging import configure_logging
 from app.core.redis import connect_queue, connect_redis
 from app.ingest.controllers import CollectEvents, ShopifyWebhooks, WooCommerceWebhooks
-from app.integrations.shopify.controllers import ShopifyApp
+from app.integrations.shopify.controllers import ShopifyApp, ShopifyEmbeddedApi
+from app.privacy.controllers import PrivacyApi
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -37,6 +38,8 @@ def route_handlers() -> list[Any]:
         CollectEvents,
         CheckoutsApi,
         ShopifyApp,
+        ShopifyEmbeddedApi,
+        PrivacyApi,
         create_static_files_router(
             path="/static", directories=[STATIC_DIR], include_in_schema=False
         ),

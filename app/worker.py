@@ -14,6 +14,7 @@ from app.config import Settings, get_settings
 from app.core.db import close_db, init_db
 from app.core.redis import QUEUE, arq_settings
 from app.ingest.jobs import process_raw_event
+from app.integrations.shopify import compliance as _shopify_topics  # noqa: F401  (registers topics)
 
 log = logging.getLogger(__name__)
 

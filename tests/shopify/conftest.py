@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+from tortoise import connections
 
 from app.config import Settings, use_settings
 from app.integrations.shopify.install import install
@@ -71,3 +72,23 @@ async def installed(shopify: FakeShopify) -> Store:
     )
     shopify.token_requests.clear()
     return await install(SHOP, grant)
+
+
+async def rows_mentioning(*values: str) -> list[tuple[str, str, str]]:
+    """Every (table, column, value) where a value still appears, searching all columns of all tables."""
+    conn = connections.get("default")
+    columns = await conn.execute_query_dict(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = 'public' ORDER BY table_name, column_name"
+    )
+    found = []
+    for col in columns:
+        table, column = col["table_name"], col["column_name"]
+        for value in values:
+            rows = await conn.execute_query_dict(
+                f'SELECT count(*) AS n FROM "{table}" WHERE "{column}"::text ILIKE $1',
+                [f"%{value}%"],
+            )
+            if rows[0]["n"]:
+                found.append((table, column, value))
+    return found

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get
 from litestar.datastructures import Cookie, State
+from litestar.di import Provide
 from litestar.response import Redirect
 
 from app.config import get_settings
@@ -17,6 +18,8 @@ from app.core.logging import ctx
 from app.core.security import sign_value, verify_signed_value
 from app.integrations.shopify import oauth, session_tokens
 from app.integrations.shopify.install import install
+from app.privacy.controllers import export_document, list_exports
+from app.privacy.schemas import DataExportOut
 from app.stores.models import Store, StoreStatus
 from app.stores.services import store_for_shop_domain
 
@@ -133,3 +136,19 @@ class ShopifyApp(Controller):
                 raise ApiError(401, "token_exchange_refused", str(exc)) from None
             store = await install(shop, grant)
         return _dashboard(store, host)
+
+
+class ShopifyEmbeddedApi(Controller):
+    """JSON the embedded admin calls with its App Bridge session token (`shopify_store` guard)."""
+
+    path = "/shopify/api"
+    tags = ["shopify"]
+    dependencies = {"store": Provide(session_tokens.shopify_store)}
+
+    @get("/privacy/exports", summary="Customer data exports, for the embedded admin")
+    async def exports(self, store: Store) -> list[DataExportOut]:
+        return await list_exports(store)
+
+    @get("/privacy/exports/{export_id:int}", summary="One customer data export")
+    async def export(self, store: Store, export_id: int) -> dict[str, Any]:
+        return await export_document(store, export_id)
