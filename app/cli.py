@@ -163,6 +163,7 @@ def store_create(
 @click.option("--topic", default=None)
 @click.option("--since", default=None, help="Only events received after this ISO time.")
 def reprocess(store_id: int | None, status: str, topic: str | None, since: str | None) -> None:
+    import app.worker  # noqa: F401  (registers every topic handler and follow-up job)
     from app.ingest.replay import replay
 
     settings = _settings()
