@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -188,10 +189,14 @@ def discount_create(fake: FakeShopify, shop: Shop, v: dict[str, Any]) -> dict[st
     return {root: {"codeDiscountNode": {"id": node["id"]}, "userErrors": []}}
 
 
+def _time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
 def _matches(node: dict[str, Any], query: str) -> bool:
     for key, op, value in re.findall(r"(\w+):(>=|<=|>|<)?'?([^' ]+)'?", query or ""):
         field = {"updated_at": "updatedAt", "created_at": "createdAt"}.get(key)
-        if field and op in (">=", ">") and node[field] < value:
+        if field and op in (">=", ">") and _time(node[field]) < _time(value):
             return False
     return True
 
@@ -200,6 +205,11 @@ def abandoned(fake: FakeShopify, shop: Shop, v: dict[str, Any]) -> dict[str, Any
     items = [n for n in shop.abandoned_checkouts if _matches(n, v.get("query", ""))]
     chunk, info = _page(items, v)
     return {"abandonedCheckouts": {"nodes": chunk, "pageInfo": info}}
+
+
+def abandoned_count(fake: FakeShopify, shop: Shop, v: dict[str, Any]) -> dict[str, Any]:
+    items = [n for n in shop.abandoned_checkouts if _matches(n, v.get("query", ""))]
+    return {"abandonedCheckoutsCount": {"count": len(items), "precision": "EXACT"}}
 
 
 def nodes(fake: FakeShopify, shop: Shop, v: dict[str, Any]) -> dict[str, Any]:
@@ -219,5 +229,6 @@ RESOLVERS = {
     "webPixelUpdate": pixel_update,
     "discountCodeBasicCreate": discount_create,
     "abandonedCheckouts": abandoned,
+    "abandonedCheckoutsCount": abandoned_count,
     "nodes": nodes,
 }
