@@ -177,3 +177,48 @@ async def test_installed_shop_opening_the_app_lands_on_the_dashboard(client, ins
     assert response.status_code == 302
     assert response.headers["location"].startswith("/dashboard?shop=")
     assert "admin.shopify.com" in response.headers["content-security-policy"]
+
+
+async def test_managed_install_exchanges_the_session_token(client, shopify):
+    id_token = shopify.session_token(SHOP)
+    response = await client.get(
+        "/shopify/install",
+        params=sign_query({"shop": SHOP, "host": "h", "id_token": id_token}),
+        follow_redirects=False,
+    )
+    assert response.status_code == 302, response.text
+    assert response.headers["location"] == f"/dashboard?shop={SHOP}&host=h"
+    grant = shopify.token_requests[-1]
+    assert grant["grant_type"] == "urn:ietf:params:oauth:grant-type:token-exchange"
+    assert grant["subject_token"] == id_token and grant["expiring"] == "1"
+    assert grant["requested_token_type"] == (
+        "urn:shopify:params:oauth:token-type:offline-access-token"
+    )
+    store = await Store.get(domain=SHOP)
+    assert json.loads(store.credentials)["access_token"] in shopify.access_tokens
+    assert len(shopify.shops[SHOP].webhooks) == 6 and shopify.shops[SHOP].pixel
+
+
+async def test_expired_forged_or_foreign_session_tokens_install_nothing(client, shopify):
+    for id_token in (
+        shopify.session_token(SHOP, exp_in=-120),
+        shopify.session_token(SHOP, secret="another-apps-secret"),
+        shopify.session_token("other-shop.myshopify.com"),
+    ):
+        response = await client.get(
+            "/shopify/install",
+            params=sign_query({"shop": SHOP, "id_token": id_token}),
+            follow_redirects=False,
+        )
+        assert response.status_code == 401, response.text
+    assert await Store.all().count() == 0
+    assert shopify.token_requests == []
+
+
+async def test_session_token_guard(client, installed, shopify):
+    ok = {"Authorization": f"Bearer {shopify.session_token(SHOP)}"}
+    assert (await client.get("/shopify/api/privacy/exports", headers=ok)).status_code == 200
+    assert (await client.get("/shopify/api/privacy/exports")).status_code == 401
+    other = {"Authorization": f"Bearer {shopify.session_token('other-shop.myshopify.com')}"}
+    response = await client.get("/shopify/api/privacy/exports", headers=other)
+    assert response.status_code == 401 and response.json()["error"] == "not_installed"
