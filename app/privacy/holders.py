@@ -52,7 +52,7 @@ def _orders(subject: Subject) -> Q:
 @register_exporter("contacts")
 async def export_contacts(subject: Subject) -> Any:
     rows = await Contact.filter(store_id=subject.store_id, id__in=subject.contact_ids or (-1,))
-    return [plain(await _row(r, exclude={"store_id"})) for r in rows]
+    return [_row(r, exclude={"store_id"}) for r in rows]
 
 
 @register_exporter("consent_events")
@@ -60,19 +60,19 @@ async def export_consent(subject: Subject) -> Any:
     rows = await ConsentEvent.filter(
         store_id=subject.store_id, contact_id__in=subject.contact_ids or (-1,)
     )
-    return [await _row(r, exclude={"store_id", "contact_id"}) for r in rows]
+    return [_row(r, exclude={"store_id", "contact_id"}) for r in rows]
 
 
 @register_exporter("checkouts")
 async def export_checkouts(subject: Subject) -> Any:
     rows = await Checkout.filter(_by_person(subject), store_id=subject.store_id)
-    return [await _row(r, exclude={"store_id", "contact_id"}) for r in rows]
+    return [_row(r, exclude={"store_id", "contact_id"}) for r in rows]
 
 
 @register_exporter("orders")
 async def export_orders(subject: Subject) -> Any:
     rows = await Order.filter(_orders(subject), store_id=subject.store_id)
-    return [await _row(r, exclude={"store_id", "contact_id", "checkout_id"}) for r in rows]
+    return [_row(r, exclude={"store_id", "contact_id", "checkout_id"}) for r in rows]
 
 
 @register_exporter("messages")
@@ -82,7 +82,7 @@ async def export_messages(subject: Subject) -> Any:
     return [{k: getattr(r, k) for k in keep} for r in rows]
 
 
-async def _row(row: Any, exclude: set[str]) -> dict[str, Any]:
+def _row(row: Any, exclude: set[str]) -> dict[str, Any]:
     return {
         k: plain(getattr(row, k))
         for k in row._meta.db_fields

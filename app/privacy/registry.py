@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.core.security import token_digest
+from app.core.security import sign_value
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,9 +27,12 @@ class Subject:
         return self.emails | self.phones | frozenset(p.lstrip("+") for p in self.phones)
 
     def keys(self) -> list[str]:
-        """Digests that let us find this subject's exports without storing who they are."""
+        """Keyed digests that find this subject's exports without storing who they are.
+
+        Keyed with the app secret, so a leaked table cannot be reversed by hashing guessed emails.
+        """
         return sorted(
-            token_digest(f"subject:{v}") for v in self.emails | self.phones | self.customer_ids
+            sign_value(v, "privacy-subject") for v in self.emails | self.phones | self.customer_ids
         )
 
 
