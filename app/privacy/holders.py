@@ -22,11 +22,11 @@ from app.privacy.registry import (
 REDACTED = "[redacted]"
 
 
-def _by_person(subject: Subject, contact_field: str = "contact_id") -> Q:
+def _by_person(subject: Subject) -> Q:
     """Rows tied to the subject by contact, email or phone; an impossible match when we know nothing."""
     query = Q(id=-1)
     if subject.contact_ids:
-        query |= Q(**{f"{contact_field}__in": subject.contact_ids})
+        query |= Q(contact_id__in=subject.contact_ids)
     if subject.emails:
         query |= Q(email__in=subject.emails)
     if subject.phones:

@@ -30,7 +30,8 @@ async def resolve(subject: Subject) -> Subject:
         query |= Q(phone__in=subject.phones)
     if subject.customer_ids:
         query |= Q(external_id__in=subject.customer_ids)
-    ids = await Contact.filter(query, store_id=subject.store_id).values_list("id", flat=True)
+    found = await Contact.filter(query, store_id=subject.store_id).values_list("id", flat=True)
+    ids: list[int] = [int(i) for i in found]  # type: ignore[call-overload]
     contacts = await Contact.filter(id__in=ids or [-1])
     emails = subject.emails | {c.email for c in contacts if c.email}
     phones = subject.phones | {c.phone for c in contacts if c.phone}

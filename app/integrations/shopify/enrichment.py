@@ -37,12 +37,18 @@ def variant_gid(variant_id: str) -> str:
     )
 
 
+def storefront(store: Store) -> str:
+    """Shoppers see the primary domain, not the myshopify one; install stored both as origins."""
+    custom = [o for o in store.allowed_origins or [] if not o.endswith(".myshopify.com")]
+    return custom[0] if custom else f"https://{store.domain}"
+
+
 def _media(store: Store, node: dict[str, Any]) -> dict[str, str | None]:
     product = node.get("product") or {}
     image = (node.get("image") or {}).get("url") or (product.get("featuredImage") or {}).get("url")
     url = product.get("onlineStoreUrl")
     if not url and product.get("handle"):
-        url = f"https://{store.domain}/products/{product['handle']}"
+        url = f"{storefront(store)}/products/{product['handle']}"
     return {"image_url": image, "product_url": url}
 
 

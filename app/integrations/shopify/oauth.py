@@ -37,7 +37,9 @@ class TokenRequestError(RuntimeError):
 
 def valid_shop(shop: str | None) -> str:
     """The shop's myshopify domain, lowercased, or OAuthError: never build a URL from anything else."""
-    sanitized = shop_url.sanitize_shop_domain(shop) if shop and "." in shop else None
+    if not shop or "." not in shop:
+        raise OAuthError(f"shop {shop!r} is not a valid *.myshopify.com domain")
+    sanitized = shop_url.sanitize_shop_domain(shop)
     if not sanitized or not SHOP_PATTERN.match(sanitized) or sanitized != shop.strip().lower():
         raise OAuthError(f"shop {shop!r} is not a valid *.myshopify.com domain")
     return sanitized
