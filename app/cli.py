@@ -209,10 +209,27 @@ def agent_create(
 @click.option("--topic", default=None)
 @click.option("--since", default=None, help="Only events received after this ISO time.")
 def reprocess(store_id: int | None, status: str, topic: str | None, since: str | None) -> None:
+    import app.worker  # noqa: F401  (registers every topic handler and follow-up job)
     from app.ingest.replay import replay
 
     settings = _settings()
     counts = _run(lambda: _with_db(settings, lambda: replay(store_id, status, topic, since)))
+    click.echo(json.dumps(counts))
+
+
+@main.group(help="Shopify: import history.")
+def shopify() -> None:
+    pass
+
+
+@shopify.command("import", help="Import abandoned checkouts from Shopify (idempotent).")
+@click.option("--store", "store_id", type=int, required=True, help="FollowUp store id.")
+@click.option("--since", default="7d", show_default=True, help="7d, 48h, 90m or an ISO time.")
+def shopify_import(store_id: int, since: str) -> None:
+    from app.integrations.shopify.cli import run_import
+
+    settings = _settings()
+    counts = _run(lambda: _with_db(settings, lambda: run_import(store_id, since)))
     click.echo(json.dumps(counts))
 
 

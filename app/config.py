@@ -49,6 +49,9 @@ class ShopifySettings:
     scopes: str
     admin_base_url: str | None
     """Overrides `https://{shop}` for Admin API and OAuth calls; tests point it at a fake Shopify."""
+    import_max_age_hours: int = 48
+    """Imported checkouts idle longer than this are stored as expired, never enrolled."""
+    image_cache_seconds: int = 86400
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +127,17 @@ DOCUMENTED: list[tuple[str, str, str]] = [
         "OAuth scopes requested at install.",
     ),
     ("SHOPIFY_ADMIN_BASE_URL", "", "Override of `https://{shop}` (tests and proxies only)."),
+    (
+        "SHOPIFY_IMPORT_MAX_AGE_HOURS",
+        "48",
+        "`followup shopify import` stores checkouts idle longer than this as expired, never enrolled "
+        "(a store's `settings.recovery_max_age_hours` overrides it).",
+    ),
+    (
+        "SHOPIFY_IMAGE_CACHE_SECONDS",
+        "86400",
+        "How long variant images and product URLs fetched from Shopify are cached in Redis.",
+    ),
     ("TWILIO_ACCOUNT_SID", "", "Twilio account SID."),
     ("TWILIO_AUTH_TOKEN", "", "Twilio auth token; verifies `X-Twilio-Signature`."),
     ("TWILIO_API_BASE_URL", "", "Override of `https://api.twilio.com` (tests only)."),
@@ -221,6 +235,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, dev_mode: bool = Fals
             or "read_orders,read_customers,write_discounts,write_pixels,"
             "read_customer_events,read_products",
             admin_base_url=_url(env, "SHOPIFY_ADMIN_BASE_URL", ("http", "https")) or None,
+            import_max_age_hours=_int(env, "SHOPIFY_IMPORT_MAX_AGE_HOURS", 48, 1, 24 * 90),
+            image_cache_seconds=_int(env, "SHOPIFY_IMAGE_CACHE_SECONDS", 86400, 60, 30 * 86400),
         ),
         twilio=TwilioSettings(
             account_sid=env.get(PREFIX + "TWILIO_ACCOUNT_SID", "").strip(),

@@ -24,7 +24,9 @@ from app.core.health import healthz
 from app.core.logging import configure_logging
 from app.core.redis import connect_queue, connect_redis
 from app.ingest.controllers import CollectEvents, ShopifyWebhooks, WooCommerceWebhooks
+from app.integrations.shopify.controllers import ShopifyApp, ShopifyEmbeddedApi
 from app.integrations.woocommerce.controllers import WooCommercePluginApi
+from app.privacy.controllers import PrivacyApi
 from app.web.templating import template_config
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,9 @@ def route_handlers() -> list[Any]:
         CollectEvents,
         CheckoutsApi,
         AccountPages,
+        ShopifyApp,
+        ShopifyEmbeddedApi,
+        PrivacyApi,
         create_static_files_router(
             path="/static", directories=[STATIC_DIR], include_in_schema=False
         ),

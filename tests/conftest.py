@@ -12,8 +12,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
-from litestar.testing import AsyncTestClient
+from asgi_lifespan import LifespanManager
 from redis.asyncio import Redis
 from tortoise import connections
 
@@ -108,11 +109,21 @@ async def queue(settings: Settings) -> AsyncIterator[Any]:
 
 
 @pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[AsyncTestClient[Any]]:
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app in the test's own event loop (lifespan included), over httpx's ASGI transport.
+
+    Litestar's AsyncTestClient runs the app on a portal thread with its own loop, so every test
+    would leave the ORM a connection pool bound to a dead loop; this keeps one loop, one pool.
+    """
     app = create_app(settings, manage_db=False)
-    async with AsyncTestClient(app=app, base_url="https://app.example.com") as test_client:
-        test_client.follow_redirects = False  # tests assert on redirects themselves
-        yield test_client
+    async with LifespanManager(app):
+        # The app itself, not manager.app: asgi-lifespan hands every request the same "state"
+        # dict, and Litestar caches each request's parsed form there.
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="https://app.example.com"
+        ) as test_client:
+            yield test_client
 
 
 @pytest.fixture

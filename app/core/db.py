@@ -22,6 +22,7 @@ APPS: dict[str, list[str]] = {
         "app.messaging.models",
     ],
     "accounts": ["app.accounts.models"],
+    "privacy": ["app.privacy.models"],
 }
 
 
@@ -46,7 +47,9 @@ def tortoise_config(settings: Settings | None = None) -> dict[str, Any]:
         }
     else:
         # A small pool per process: several web and worker processes share one PostgreSQL.
-        connection = url if "maxsize=" in url else f"{url}{'&' if '?' in url else '?'}minsize=1&maxsize=10"
+        connection = (
+            url if "maxsize=" in url else f"{url}{'&' if '?' in url else '?'}minsize=1&maxsize=10"
+        )
     return {
         "connections": {"default": connection},
         "apps": {

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from app.core.logging import ctx
-from app.core.scheduling import schedule_abandon_check, schedule_dispatch
+from app.core.scheduling import enqueue, schedule_abandon_check, schedule_dispatch
 from app.ingest import processing
 from app.ingest.models import RawEvent, RawStatus
 
@@ -30,6 +30,8 @@ async def process_raw_event(job_ctx: dict[str, Any], event_id: int) -> str:
         await schedule_abandon_check(queue, checkout_id, due)
     for outbox_id in outcome.event_ids:
         await schedule_dispatch(queue, outbox_id)
+    for function, subject_id in outcome.jobs:
+        await enqueue(queue, function, subject_id, job_id=f"{function}:{subject_id}:{event_id}")
     if outcome.status != RawStatus.PROCESSED:
         log.info("raw event %s", outcome.status, extra=ctx(raw_event=event_id, note=outcome.note))
     return str(outcome.status)

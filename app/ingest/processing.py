@@ -29,6 +29,8 @@ class Outcome:
     """(checkout id, due time) pairs the caller should schedule."""
     event_ids: list[int] = field(default_factory=list)
     """Outbox events the caller should dispatch."""
+    jobs: list[tuple[str, int]] = field(default_factory=list)
+    """(job function, checkout id) follow-up jobs the caller should enqueue."""
 
 
 Normalizer = Callable[[dict[str, Any]], list[Normalized]]
@@ -48,6 +50,15 @@ NORMALIZERS: dict[tuple[Source, str], Normalizer] = {
 
 # Topics that are not checkout data (uninstall, privacy requests); other domains register here.
 TOPIC_HANDLERS: dict[tuple[Source, str], TopicHandler] = {}
+
+
+# Jobs to run after a checkout from a source is stored (Shopify image enrichment, ...).
+CHECKOUT_JOBS: dict[Source, list[str]] = {}
+
+
+def register_checkout_job(source: Source, function: str) -> None:
+    if function not in CHECKOUT_JOBS.setdefault(source, []):
+        CHECKOUT_JOBS[source].append(function)
 
 
 def register_topic(source: Source, topic: str) -> Callable[[TopicHandler], TopicHandler]:
@@ -95,6 +106,7 @@ async def _apply(store: Store, raw: RawEvent, item: Normalized, outcome: Outcome
         checkout = await checkouts.upsert_checkout(store, item, raw.received_at)
         if checkout.abandon_due_at is not None:
             outcome.abandon_checks.append((checkout.id, checkout.abandon_due_at))
+        outcome.jobs.extend((fn, checkout.id) for fn in CHECKOUT_JOBS.get(Source(raw.source), ()))
     elif isinstance(item, OrderInput):
         _, transition = await checkouts.record_order(store, item)
         if transition and transition.event_id:

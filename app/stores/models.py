@@ -40,6 +40,8 @@ class Store(Model):
     webhook_secret = EncryptedTextField(null=True)
     # Platform credentials (Shopify access/refresh tokens, ...), encrypted as one JSON document.
     credentials = EncryptedTextField(null=True)
+    # Bumped on every credentials write: a conditional update on it makes token rotation atomic.
+    credentials_version = fields.IntField(default=0)
     installed_at = fields.DatetimeField(auto_now_add=True)
     uninstalled_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)

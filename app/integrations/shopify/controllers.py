@@ -1,0 +1,154 @@
+"""Shopify install routes: the App URL, the OAuth callback, and the embedded entry by session token."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Controller, Request, Response, get
+from litestar.datastructures import Cookie, State
+from litestar.di import Provide
+from litestar.response import Redirect
+
+from app.config import get_settings
+from app.core.errors import ApiError
+from app.core.logging import ctx
+from app.core.security import sign_value, verify_signed_value
+from app.integrations.shopify import oauth, session_tokens
+from app.integrations.shopify.install import install
+from app.privacy.controllers import export_document, list_exports
+from app.privacy.schemas import DataExportOut
+from app.stores.models import Store, StoreStatus
+from app.stores.services import store_for_shop_domain
+
+log = logging.getLogger(__name__)
+STATE_COOKIE = "followup_shopify_state"
+STATE_PURPOSE = "shopify-oauth-state"
+STATE_TTL = 600
+
+
+def _params(request: Request[Any, Any, State]) -> dict[str, Any]:
+    return oauth.query_params(list(request.query_params.multi_items()))
+
+
+def _verified_shop(params: dict[str, Any]) -> str:
+    try:
+        return oauth.verify_query(params)
+    except oauth.OAuthError as exc:
+        raise ApiError(400, "invalid_shopify_request", str(exc)) from None
+
+
+def _dashboard(store: Store, host: str | None) -> Redirect:
+    query = urlencode({k: v for k, v in {"shop": store.domain, "host": host}.items() if v})
+    return Redirect(
+        f"/dashboard?{query}", status_code=302, headers=session_tokens.frame_ancestors(store.domain)
+    )
+
+
+def _state_cookie(value: str, max_age: int) -> Cookie:
+    return Cookie(
+        key=STATE_COOKIE,
+        value=value,
+        max_age=max_age,
+        path="/shopify",
+        secure=True,
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def _authorize(shop: str) -> Redirect:
+    nonce = secrets.token_urlsafe(24)
+    signed = f"{nonce}.{sign_value(f'{nonce}.{shop}', STATE_PURPOSE)}"
+    callback = f"{get_settings().server.public_url}/shopify/callback"
+    return Redirect(
+        oauth.permission_url(shop, callback, nonce),
+        status_code=302,
+        cookies=[_state_cookie(signed, STATE_TTL)],
+    )
+
+
+async def _consume_state(request: Request[Any, Any, State], shop: str, state: str | None) -> None:
+    """The state must be the nonce in our signed cookie, for this shop, and never seen before."""
+    cookie = request.cookies.get(STATE_COOKIE, "")
+    nonce, _, signature = cookie.partition(".")
+    if not state or not cookie:
+        raise ApiError(400, "missing_state", "OAuth state or its cookie is missing: start again")
+    if not (
+        secrets.compare_digest(nonce, state)
+        and verify_signed_value(f"{nonce}.{shop}", signature, STATE_PURPOSE)
+    ):
+        raise ApiError(400, "bad_state", "OAuth state does not match this browser's install")
+    fresh = await request.app.state.redis.set(f"shopify:state:{nonce}", 1, nx=True, ex=STATE_TTL)
+    if not fresh:
+        raise ApiError(400, "replayed_state", "this install link was already used: start again")
+
+
+class ShopifyApp(Controller):
+    path = "/shopify"
+    tags = ["shopify"]
+    include_in_schema = False
+
+    @get("/install", name="shopify_install")
+    async def app_url(self, request: Request[Any, Any, State]) -> Redirect:
+        """App URL: embedded loads land on the dashboard; new shops go through OAuth."""
+        params = _params(request)
+        shop = _verified_shop(params)
+        if params.get("id_token"):
+            return await self._embedded(shop, str(params["id_token"]), params.get("host"))
+        store = await store_for_shop_domain(shop)
+        if store and store.status == StoreStatus.ACTIVE and store.credentials:
+            return _dashboard(store, params.get("host"))
+        return _authorize(shop)
+
+    @get("/callback", name="shopify_callback")
+    async def callback(self, request: Request[Any, Any, State]) -> Response[Any]:
+        params = _params(request)
+        shop = _verified_shop(params)
+        await _consume_state(request, shop, params.get("state"))
+        if not params.get("code"):
+            raise ApiError(400, "missing_code", "the callback carries no authorization code")
+        try:
+            grant = await oauth.exchange_code(shop, str(params["code"]))
+        except oauth.TokenRequestError as exc:
+            log.warning("shopify code exchange failed", extra=ctx(shop=shop, error=exc))
+            raise ApiError(400, "code_refused", "Shopify refused the authorization code") from None
+        store = await install(shop, grant)
+        response = _dashboard(store, params.get("host"))
+        response.cookies.append(_state_cookie("", 0))
+        return response
+
+    async def _embedded(self, shop: str, id_token: str, host: str | None) -> Redirect:
+        """Managed install: the session token proves the shop, token exchange gets our offline token."""
+        try:
+            claims = session_tokens.decode(f"Bearer {id_token}")
+            if session_tokens.shop_of(claims) != shop:
+                raise session_tokens.SessionTokenError("session token is for another shop")
+        except session_tokens.SessionTokenError as exc:
+            raise ApiError(401, "invalid_session_token", str(exc)) from None
+        store = await store_for_shop_domain(shop)
+        if not (store and store.status == StoreStatus.ACTIVE and store.credentials):
+            try:
+                grant = await oauth.exchange_session_token(shop, id_token)
+            except oauth.TokenRequestError as exc:
+                raise ApiError(401, "token_exchange_refused", str(exc)) from None
+            store = await install(shop, grant)
+        return _dashboard(store, host)
+
+
+class ShopifyEmbeddedApi(Controller):
+    """JSON the embedded admin calls with its App Bridge session token (`shopify_store` guard)."""
+
+    path = "/shopify/api"
+    tags = ["shopify"]
+    dependencies = {"store": Provide(session_tokens.shopify_store)}
+
+    @get("/privacy/exports", summary="Customer data exports, for the embedded admin")
+    async def exports(self, store: Store) -> list[DataExportOut]:
+        return await list_exports(store)
+
+    @get("/privacy/exports/{export_id:int}", summary="One customer data export")
+    async def export(self, store: Store, export_id: int) -> dict[str, Any]:
+        return await export_document(store, export_id)

@@ -1,0 +1,32 @@
+"""Worker jobs for Shopify: enrich stored checkouts with product images before any message renders."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from app.checkouts.models import Checkout
+from app.ingest.models import Source
+from app.ingest.processing import register_checkout_job
+from app.integrations.shopify.client import ShopifyError
+from app.integrations.shopify.enrichment import enrich_line_items
+from app.integrations.shopify.tokens import NotInstalled
+from app.stores.models import Store
+
+log = logging.getLogger(__name__)
+register_checkout_job(Source.SHOPIFY, "enrich_checkout")
+
+
+async def enrich_checkout(job_ctx: dict[str, Any], checkout_id: int) -> bool:
+    """Best effort: a shop without a token (or a Shopify outage) leaves the items as they are."""
+    checkout = await Checkout.get_or_none(id=checkout_id)
+    if checkout is None:
+        return False
+    store = await Store.get(id=checkout.store_id)  # type: ignore[attr-defined]
+    if not store.credentials:
+        return False
+    try:
+        return await enrich_line_items(store, checkout)
+    except (NotInstalled, ShopifyError) as exc:
+        log.warning("enrichment skipped for checkout %s: %s", checkout_id, exc)
+        return False

@@ -1,0 +1,234 @@
+"""Admin GraphQL resolvers of the fake Shopify: the root fields FollowUp uses, with Shopify's rules."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tests.fakes.shopify import FakeShopify, Shop
+
+TOPICS = {
+    "CHECKOUTS_CREATE",
+    "CHECKOUTS_UPDATE",
+    "CHECKOUTS_DELETE",
+    "ORDERS_CREATE",
+    "ORDERS_PAID",
+    "APP_UNINSTALLED",
+}
+ROOT = re.compile(r"^\s*(?:query|mutation)?\s*\w*\s*(?:\([^)]*\))?\s*\{\s*(\w+)", re.S)
+MAXIMUM, MUTATION_COST = 2000.0, 10
+
+
+def _cost(root: str, variables: dict[str, Any]) -> int:
+    if root.endswith(("Create", "Update", "Delete")):
+        return MUTATION_COST
+    return 2 + int(variables.get("first") or 1)
+
+
+def _extensions(fake: FakeShopify, cost: int, available: float) -> dict[str, Any]:
+    return {
+        "cost": {
+            "requestedQueryCost": cost,
+            "actualQueryCost": cost if available >= cost else None,
+            "throttleStatus": {
+                "maximumAvailable": MAXIMUM,
+                "currentlyAvailable": available,
+                "restoreRate": fake.restore_rate,
+            },
+        }
+    }
+
+
+def resolve(fake: FakeShopify, shop: Shop, document: dict[str, Any]) -> dict[str, Any]:
+    match = ROOT.match(document.get("query") or "")
+    variables = document.get("variables") or {}
+    if not match or match.group(1) not in RESOLVERS:
+        return {"errors": [{"message": f"unsupported operation: {document.get('query')!r:.80}"}]}
+    root = match.group(1)
+    cost = _cost(root, variables)
+    if fake.throttle_next > 0:
+        fake.throttle_next -= 1
+        return {
+            "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
+            "extensions": _extensions(fake, cost, 1.0),
+        }
+    data = RESOLVERS[root](fake, shop, variables)
+    if "errors" in data:  # a top-level error (bad variables): no data at all, as Shopify answers
+        return {"errors": [{"message": data["errors"]}]}
+    return {"data": data, "extensions": _extensions(fake, cost, MAXIMUM - cost)}
+
+
+def _user_error(root: str, message: str, code: str | None = None, field: str = "") -> dict:
+    error: dict[str, Any] = {"field": [field] if field else None, "message": message}
+    if code:
+        error["code"] = code
+    return {root: {"userErrors": [error]}}
+
+
+def shop_info(fake: FakeShopify, shop: Shop, v: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "shop": {
+            "name": shop.name,
+            "myshopifyDomain": shop.domain,
+            "currencyCode": shop.currency,
+            "ianaTimezone": shop.timezone,
+            "primaryDomain": {"host": shop.primary_host, "url": f"https://{shop.primary_host}"},
+        },
+        "shopLocales": [{"locale": shop.locale, "primary": True}],
+    }
+
+
+def _page(items: list[Any], v: dict[str, Any], default: int = 50) -> tuple[list[Any], dict]:
+    start = int(base64.b64decode(v["after"]).decode()) if v.get("after") else 0
+    first = int(v.get("first") or default)
+    if first > 250:
+        raise ValueError("first may not exceed 250")
+    chunk = items[start : start + first]
+    end = start + len(chunk)
+    info = {
+        "hasNextPage": end < len(items),
+        "endCursor": base64.b64encode(str(end).encode()).decode() if chunk else None,
+    }
+    return chunk, info
+
+
+def webhooks_list(fake: FakeShopify, shop: Shop, v: dict[str, Any]) -> dict[str, Any]:
+    nodes = [{"id": k, **sub} for k, sub in shop.webhooks.items()]
+    chunk, info = _page(nodes, {**v, "first": 100})
+    return {"webhookSubscriptions": {"nodes": chunk, "pageInfo": info}}
+
+
+def webhook_create(fake: FakeShopify, shop: Shop, v: dict[str, Any]) -> dict[str, Any]:
+    root = "webhookSubscriptionCreate"
+    topic, uri = v.get("topic"), (v.get("sub") or {}).get("uri", "")
+    if topic not in TOPICS:
+        return {"errors": f"Variable $topic: {topic!r} is not a WebhookSubscriptionTopic"}
+    if not uri.startswith("https://"):
+        return _user_error(root, "Address protocol http:// is not supported", field="uri")
+    if any(s == {"topic": topic, "uri": uri} for s in shop.webhooks.values()):
+        return _user_error(root, "Address for this topic has already been taken", field="uri")
+    sub_id = fake.next_id("WebhookSubscription")
+    shop.webhooks[sub_id] = {"topic": topic, "uri": uri}
+    return {
+        root: {"webhookSubscription": {"id": sub_id, **shop.webhooks[sub_id]}, "userErrors": []}
+    }
+
+
+def webhook_delete(fake: FakeShopify, shop: Shop, v: dict[str, Any]) -> dict[str, Any]:
+    root = "webhookSubscriptionDelete"
+    if shop.webhooks.pop(v.get("id", ""), None) is None:
+        return _user_error(root, "Webhook subscription does not exist", field="id")
+    return {root: {"deletedWebhookSubscriptionId": v["id"], "userErrors": []}}
+
+
+def _pixel_problem(settings: Any) -> str | None:
+    try:
+        data = json.loads(settings)
+    except (TypeError, ValueError):
+        return "Settings must be a JSON string"
+    missing = {"collectUrl", "publishableKey"} - set(data)
+    return f"Settings missing {sorted(missing)}" if missing else None
+
+
+def pixel_create(fake: FakeShopify, shop: Shop, v: dict[str, Any]) -> dict[str, Any]:
+    root = "webPixelCreate"
+    if shop.pixel is not None:
+        return _user_error(root, "Web pixel is taken.", "TAKEN", "webPixel")
+    settings = (v.get("webPixel") or {}).get("settings")
+    if problem := _pixel_problem(settings):
+        return _user_error(root, problem, "INVALID_SETTINGS", "settings")
+    shop.pixel = {"id": fake.next_id("WebPixel"), "settings": settings}
+    return {root: {"webPixel": shop.pixel, "userErrors": []}}
+
+
+def pixel_find(fake: FakeShopify, shop: Shop, v: dict[str, Any]) -> dict[str, Any]:
+    return {"webPixel": shop.pixel}
+
+
+def pixel_update(fake: FakeShopify, shop: Shop, v: dict[str, Any]) -> dict[str, Any]:
+    root = "webPixelUpdate"
+    if shop.pixel is None or shop.pixel["id"] != v.get("id"):
+        return _user_error(root, "Web pixel not found", "NOT_FOUND", "id")
+    settings = (v.get("webPixel") or {}).get("settings")
+    if problem := _pixel_problem(settings):
+        return _user_error(root, problem, "INVALID_SETTINGS", "settings")
+    shop.pixel["settings"] = settings
+    return {root: {"webPixel": shop.pixel, "userErrors": []}}
+
+
+def _discount_problem(shop: Shop, d: dict[str, Any]) -> tuple[str, str, str] | None:
+    for key in ("title", "code", "startsAt", "customerGets"):
+        if not d.get(key):
+            return f"{key} can't be blank", "BLANK", key
+    if "context" not in d and "customerSelection" not in d:
+        return "context can't be blank", "BLANK", "context"
+    value = d["customerGets"].get("value") or {}
+    if "percentage" in value:
+        if not 0 < float(value["percentage"]) <= 1:
+            return "Value must be between 0.0 and 1.0", "VALUE_OUTSIDE_RANGE", "percentage"
+    elif Decimal(str((value.get("discountAmount") or {}).get("amount", "0"))) <= 0:
+        return "Value must be greater than 0", "GREATER_THAN", "value"
+    if any(x["code"].lower() == d["code"].lower() for x in shop.discounts):
+        return "Code must be unique. Please try a different code.", "TAKEN", "code"
+    return None
+
+
+def discount_create(fake: FakeShopify, shop: Shop, v: dict[str, Any]) -> dict[str, Any]:
+    root = "discountCodeBasicCreate"
+    d = v.get("basicCodeDiscount") or {}
+    if problem := _discount_problem(shop, d):
+        message, code, field = problem
+        return _user_error(root, message, code, field)
+    node = {"id": fake.next_id("DiscountCodeNode"), **d}
+    shop.discounts.append(node)
+    return {root: {"codeDiscountNode": {"id": node["id"]}, "userErrors": []}}
+
+
+def _time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _matches(node: dict[str, Any], query: str) -> bool:
+    for key, op, value in re.findall(r"(\w+):(>=|<=|>|<)?'?([^' ]+)'?", query or ""):
+        field = {"updated_at": "updatedAt", "created_at": "createdAt"}.get(key)
+        if field and op in (">=", ">") and _time(node[field]) < _time(value):
+            return False
+    return True
+
+
+def abandoned(fake: FakeShopify, shop: Shop, v: dict[str, Any]) -> dict[str, Any]:
+    items = [n for n in shop.abandoned_checkouts if _matches(n, v.get("query", ""))]
+    chunk, info = _page(items, v)
+    return {"abandonedCheckouts": {"nodes": chunk, "pageInfo": info}}
+
+
+def abandoned_count(fake: FakeShopify, shop: Shop, v: dict[str, Any]) -> dict[str, Any]:
+    items = [n for n in shop.abandoned_checkouts if _matches(n, v.get("query", ""))]
+    return {"abandonedCheckoutsCount": {"count": len(items), "precision": "EXACT"}}
+
+
+def nodes(fake: FakeShopify, shop: Shop, v: dict[str, Any]) -> dict[str, Any]:
+    ids = v.get("ids") or []
+    if len(ids) > 250:
+        return {"errors": "nodes accepts at most 250 ids"}
+    return {"nodes": [shop.variants.get(i) for i in ids]}
+
+
+RESOLVERS = {
+    "shop": shop_info,
+    "webhookSubscriptions": webhooks_list,
+    "webhookSubscriptionCreate": webhook_create,
+    "webhookSubscriptionDelete": webhook_delete,
+    "webPixelCreate": pixel_create,
+    "webPixel": pixel_find,
+    "webPixelUpdate": pixel_update,
+    "discountCodeBasicCreate": discount_create,
+    "abandonedCheckouts": abandoned,
+    "abandonedCheckoutsCount": abandoned_count,
+    "nodes": nodes,
+}

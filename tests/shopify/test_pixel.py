@@ -1,0 +1,122 @@
+"""The web pixel extension: its node tests run in CI, and what it posts is accepted by /collect."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from app.checkouts.models import Checkout, CheckoutStatus, Contact, Order
+from tests.factories import make_store
+from tests.shopify.conftest import SHOP
+
+ROOT = Path(__file__).resolve().parents[2]
+PIXEL = ROOT / "shopify_extension" / "extensions" / "followup-pixel"
+NODE = shutil.which("node")
+needs_node = pytest.mark.skipif(NODE is None, reason="node is not installed (.ci/run installs it)")
+
+
+async def _node(*args: str) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        NODE or "node",
+        *args,
+        cwd=PIXEL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate()
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+@needs_node
+async def test_node_test_suite_of_the_pixel_passes():
+    code, out, err = await _node("--test", "test/pixel.test.mjs")
+    assert code == 0, out + err
+    assert "# fail 0" in out and "# pass 6" in out
+
+
+def test_extension_toml_declares_a_strict_web_pixel_with_its_settings():
+    config = tomllib.loads((PIXEL / "shopify.extension.toml").read_text())
+    assert config["type"] == "web_pixel_extension" and config["runtime_context"] == "strict"
+    assert set(config["customer_privacy"]) == {
+        "analytics",
+        "marketing",
+        "preferences",
+        "sale_of_data",
+    }
+    assert set(config["settings"]["fields"]) == {"collectUrl", "publishableKey"}
+
+
+def test_app_toml_declares_scopes_and_every_webhook_the_app_serves():
+    app = tomllib.loads((ROOT / "shopify_extension" / "shopify.app.toml").read_text())
+    assert "write_pixels" in app["access_scopes"]["scopes"]
+    subs = app["webhooks"]["subscriptions"]
+    topics = {t for s in subs for t in s.get("topics", [])}
+    assert topics == {
+        "checkouts/create",
+        "checkouts/update",
+        "checkouts/delete",
+        "orders/create",
+        "orders/paid",
+        "app/uninstalled",
+    }
+    compliance = next(s for s in subs if "compliance_topics" in s)
+    assert set(compliance["compliance_topics"]) == {
+        "customers/data_request",
+        "customers/redact",
+        "shop/redact",
+    }
+    assert compliance["uri"] == "/webhooks/shopify/compliance"
+
+
+@needs_node
+async def test_what_the_pixel_posts_is_accepted_by_the_collect_endpoint(client, run_jobs):
+    issued = await make_store("shopify", domain=SHOP)
+    store = issued.store
+    code, out, err = await _node(
+        "test/emit.mjs", "https://app.example.com/collect/v1/events", store.publishable_key
+    )
+    assert code == 0, err
+    posts = [json.loads(line) for line in out.splitlines()]
+    assert [p["body"]["event"] for p in posts] == [
+        "Checkout Started",
+        "Checkout Step Completed",
+        "Checkout Step Completed",
+        "Order Completed",
+    ]
+    for post in posts[:3]:
+        url = urlsplit(post["url"])
+        response = await client.post(
+            f"{url.path}?{url.query}",
+            content=json.dumps(post["body"]),
+            headers={"Content-Type": "text/plain;charset=UTF-8", "Origin": f"https://{SHOP}"},
+        )
+        assert response.status_code == 202, response.text
+        assert response.json()["accepted"] == 1
+    await run_jobs()
+    checkout = await Checkout.get(store=store)
+    assert checkout.token == "e3b0f1c2a9d84c7b8f6e5d4c3b2a1908"
+    assert checkout.email == "maya.okafor@example.com" and checkout.phone == "+14155550173"
+    # The emitted events carry the sample's January timestamps: overdue, so already abandoned.
+    assert checkout.total == Decimal("118") and checkout.status == CheckoutStatus.ABANDONED
+    assert checkout.line_items[0]["product_url"].endswith("/products/linen-throw-pillow")
+    assert checkout.line_items[0]["image_url"].endswith("linen-pillow-sage.jpg?v=1731000000")
+    contact = await Contact.get(store=store)
+    assert contact.sms_consent and contact.email_consent and contact.first_name == "Maya"
+
+    url = urlsplit(posts[3]["url"])
+    done = await client.post(
+        f"{url.path}?{url.query}",
+        content=json.dumps(posts[3]["body"]),
+        headers={"Origin": f"https://{SHOP}"},
+    )
+    assert done.status_code == 202 and done.json()["accepted"] == 1
+    await run_jobs()
+    assert (await Order.get(store=store)).external_id == "6112345678901"
+    assert (await Checkout.get(store=store)).status == CheckoutStatus.COMPLETED

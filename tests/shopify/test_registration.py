@@ -1,0 +1,30 @@
+"""Webhook registration converges: missing topics created, stale and duplicate ones removed."""
+
+from __future__ import annotations
+
+from app.integrations.shopify.client import AdminClient
+from app.integrations.shopify.registration import TOPICS, sync_webhooks
+
+URI = "https://app.example.com/webhooks/shopify"
+
+
+async def test_sync_creates_missing_deletes_stale_and_is_idempotent(installed, shopify):
+    hooks = shopify.shops[installed.domain].webhooks
+    hooks.clear()
+    hooks["gid://shopify/WebhookSubscription/1"] = {"topic": "CHECKOUTS_CREATE", "uri": URI}
+    hooks["gid://shopify/WebhookSubscription/2"] = {"topic": "CHECKOUTS_CREATE", "uri": URI}
+    hooks["gid://shopify/WebhookSubscription/3"] = {
+        "topic": "ORDERS_PAID",
+        "uri": "https://old-host.example.com/webhooks/shopify",
+    }
+    hooks["gid://shopify/WebhookSubscription/4"] = {"topic": "PRODUCTS_UPDATE", "uri": URI}
+
+    async with AdminClient(installed) as admin:
+        result = await sync_webhooks(admin)
+        assert sorted(result.deleted) == ["CHECKOUTS_CREATE", "ORDERS_PAID", "PRODUCTS_UPDATE"]
+        assert sorted(result.created) == sorted(set(TOPICS) - {"CHECKOUTS_CREATE"})
+        again = await sync_webhooks(admin)
+    assert again.created == [] and again.deleted == [] and sorted(again.kept) == sorted(TOPICS)
+    assert sorted((h["topic"], h["uri"]) for h in hooks.values()) == sorted(
+        (t, URI) for t in TOPICS
+    )
