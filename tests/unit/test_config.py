@@ -1,0 +1,37 @@
+"""Settings are validated at start with a message that names the variable and the fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.config import ConfigError, load_settings
+
+
+def test_embedded_defaults_generate_and_keep_a_secret(tmp_path):
+    env = {"FOLLOWUP_DATA_DIR": str(tmp_path)}
+    first, second = load_settings(env), load_settings(env)
+    assert first.database.embedded and first.database.url.startswith("sqlite://")
+    assert first.redis.url is None
+    assert (
+        first.server.secret_key == second.server.secret_key and len(first.server.secret_key) >= 32
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"FOLLOWUP_PORT": "eighty"}, "FOLLOWUP_PORT='eighty' is not a whole number"),
+        ({"FOLLOWUP_PORT": "70000"}, "FOLLOWUP_PORT=70000 must be between 1 and 65535"),
+        (
+            {"FOLLOWUP_DATABASE_URL": "mysql://x"},
+            "FOLLOWUP_DATABASE_URL='mysql://x' must start with",
+        ),
+        ({"FOLLOWUP_DATABASE_URL": "postgres://db/app"}, "FOLLOWUP_SECRET_KEY is required"),
+        ({"FOLLOWUP_SECRET_KEY": "short"}, "at least 32 characters"),
+        ({"FOLLOWUP_LOG_LEVEL": "LOUD"}, "FOLLOWUP_LOG_LEVEL='LOUD'"),
+        ({"FOLLOWUP_REDIS_URL": "http://x"}, "FOLLOWUP_REDIS_URL"),
+    ],
+)
+def test_bad_values_are_refused_with_a_precise_message(tmp_path, env, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace("?", r"\?")):
+        load_settings({"FOLLOWUP_DATA_DIR": str(tmp_path), **env})
