@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
+from app.accounts.models import Role
+from app.accounts.services import create_agent
 from app.checkouts import services
 from app.checkouts.models import Checkout
 from app.checkouts.schemas import CheckoutInput, ContactInput, LineItem, OrderInput
@@ -12,6 +16,7 @@ from app.core.timeutil import utcnow
 from app.stores.models import Platform, Store
 from app.stores.services import IssuedCredentials, create_store
 
+DEMO_LOGIN = "owner@demo.followup.local"
 PRODUCTS = [
     ("Linen Throw Pillow", "Sage / 20 x 20", "LTP-SAGE-20", Decimal("48.00"), "pillow"),
     ("Stoneware Mug", "Oat", "MUG-OAT", Decimal("22.00"), "mug"),
@@ -27,8 +32,15 @@ SHOPPERS = [
 ]
 
 
-async def seed_demo(public_url: str) -> IssuedCredentials | None:
-    """Create the demo store once; None when the database already holds a store."""
+@dataclass(frozen=True, slots=True)
+class Demo:
+    issued: IssuedCredentials
+    login_email: str
+    login_password: str
+
+
+async def seed_demo(public_url: str) -> Demo | None:
+    """Create the demo store and its owner login once; None when the database already holds a store."""
     if await Store.exists():
         return None
     issued = await create_store(
@@ -108,4 +120,6 @@ async def seed_demo(public_url: str) -> IssuedCredentials | None:
                     checkout_token=token,
                 ),
             )
-    return issued
+    password = secrets.token_urlsafe(12)
+    await create_agent(store, DEMO_LOGIN, Role.OWNER, name="Demo Owner", password=password)
+    return Demo(issued, DEMO_LOGIN, password)

@@ -11,14 +11,14 @@ import uvicorn
 from app.config import Settings
 from app.core.db import close_db, init_db, migrate
 from app.core.redis import redis_url
-from app.dev.demo import seed_demo
+from app.dev.demo import Demo, seed_demo
 from app.server import create_app
 from app.worker import build_worker
 
 log = logging.getLogger("followup.dev")
 
 
-def _banner(settings: Settings, host: str, port: int, seeded: dict[str, object] | None) -> str:
+def _banner(settings: Settings, host: str, port: int, demo: Demo | None) -> str:
     base = f"http://{host}:{port}"
     lines = [
         "",
@@ -30,12 +30,14 @@ def _banner(settings: Settings, host: str, port: int, seeded: dict[str, object] 
         f"  Health       {base}/healthz",
         f"  Data dir     {settings.server.data_dir}",
     ]
-    if seeded:
+    if demo:
+        seeded = demo.issued.as_dict()
         lines += [
             "",
             f"  Demo store   {seeded['name']} (id {seeded['id']})",
             f"  API token    {seeded['api_token']}",
             f"  Publishable  {seeded['publishable_key']}",
+            f"  Log in       {base}/login  as {demo.login_email} / {demo.login_password}",
             f"  Try          curl -H 'Authorization: Bearer {seeded['api_token']}' "
             f"{base}/api/v1/checkouts",
         ]
@@ -47,7 +49,7 @@ async def run_dev(settings: Settings, host: str, port: int) -> None:
     redis_url(settings)  # start the embedded Redis before anything connects to it
     await init_db(settings)
     try:
-        issued = await seed_demo(f"http://{host}:{port}")
+        demo = await seed_demo(f"http://{host}:{port}")
         app = create_app(settings, manage_db=False)
         server = uvicorn.Server(
             uvicorn.Config(
@@ -55,7 +57,7 @@ async def run_dev(settings: Settings, host: str, port: int) -> None:
             )
         )
         worker = build_worker(settings, manage_db=False)
-        print(_banner(settings, host, port, issued.as_dict() if issued else None), flush=True)
+        print(_banner(settings, host, port, demo), flush=True)
         worker_task = asyncio.create_task(worker.async_run())
         try:
             await server.serve()
