@@ -13,13 +13,20 @@ from app.checkouts.jobs import check_abandoned, dispatch_event, sweep
 from app.config import Settings, get_settings
 from app.core.db import close_db, init_db
 from app.core.redis import QUEUE, arq_settings
-from app.ingest.jobs import process_raw_event
+from app.ingest.jobs import drain_raw_events, process_raw_event
 from app.integrations.shopify import compliance as _shopify_topics  # noqa: F401  (registers topics)
 from app.integrations.shopify.jobs import enrich_checkout
 
 log = logging.getLogger(__name__)
 
-FUNCTIONS: list[Any] = [process_raw_event, check_abandoned, dispatch_event, sweep, enrich_checkout]
+FUNCTIONS: list[Any] = [
+    drain_raw_events,
+    process_raw_event,
+    check_abandoned,
+    dispatch_event,
+    sweep,
+    enrich_checkout,
+]
 
 
 def _sweep_schedule(interval: int) -> dict[str, Any]:

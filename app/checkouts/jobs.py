@@ -6,6 +6,8 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from tortoise.expressions import Q
+
 from app.checkouts import services
 from app.checkouts.models import Checkout, CheckoutStatus
 from app.config import get_settings
@@ -14,7 +16,7 @@ from app.core.outbox import OutboxEvent
 from app.core.scheduling import schedule_dispatch
 from app.core.timeutil import utcnow
 from app.ingest.models import RawEvent, RawStatus
-from app.ingest.services import enqueue_processing
+from app.ingest.services import nudge
 
 log = logging.getLogger(__name__)
 SWEEP_BATCH = 500
@@ -37,15 +39,13 @@ async def sweep(job_ctx: dict[str, Any]) -> dict[str, int]:
     now = utcnow()
     queue = job_ctx["redis"]
     counts = {"raw": 0, "abandoned": 0, "events": 0, "expired": 0}
-    stale_raw = (
-        await RawEvent.filter(
-            status=RawStatus.PENDING, received_at__lte=now - GRACE, attempts__lt=10
-        )
-        .limit(SWEEP_BATCH)
-        .values_list("id", flat=True)
-    )
-    for raw_id in stale_raw:
-        counts["raw"] += await enqueue_processing(queue, raw_id)
+    stale_raw = await RawEvent.filter(
+        Q(locked_until__isnull=True) | Q(locked_until__lt=now),
+        status=RawStatus.PENDING,
+        received_at__lte=now - GRACE,
+    ).count()
+    if stale_raw and await nudge(queue, force=True):
+        counts["raw"] = stale_raw
     due = (
         await Checkout.filter(status=CheckoutStatus.OPEN, abandon_due_at__lte=now)
         .limit(SWEEP_BATCH)

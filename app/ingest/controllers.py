@@ -18,8 +18,8 @@ from app.ingest.services import accept
 from app.integrations.collect import spec
 from app.integrations.shopify import webhooks as shopify
 from app.integrations.woocommerce import webhooks as woo
-from app.stores.models import Platform, Store
-from app.stores.services import store_for_publishable_key, store_for_shop_domain
+from app.stores.models import Store
+from app.stores.services import capture_store, store_for_publishable_key
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,9 @@ class ShopifyWebhooks(Controller):
         if not delivery.delivery_id:
             raise ApiError(400, "missing_delivery_id", "X-Shopify-Webhook-Id header is required")
         _json(body)
-        store = await store_for_shop_domain(request.headers.get(shopify.SHOP, ""))
+        store = await capture_store(
+            "shopify", request.headers.get(shopify.SHOP, "").strip().lower()
+        )
         if store is None:
             if delivery.topic in shopify.COMPLIANCE_TOPICS:
                 return {"status": "ignored", "reason": "no data held for this shop"}
@@ -62,7 +64,7 @@ class WooCommerceWebhooks(Controller):
 
     @post("/{store_id:int}", status_code=HTTP_200_OK, summary="WooCommerce webhook or plugin event")
     async def receive(self, request: Request[Any, Any, State], store_id: int) -> Response[Any]:
-        store = await Store.get_or_none(id=store_id, platform=Platform.WOOCOMMERCE)
+        store = await capture_store("woocommerce", store_id)
         if store is None:
             raise ApiError(404, "unknown_store", f"no WooCommerce store with id {store_id}")
         body = await request.body()
@@ -153,7 +155,7 @@ async def _store_for_key(request: Request[Any, Any, State], document: Any) -> St
             "missing_key",
             "send the store's publishable key as ?key=, X-FollowUp-Key or writeKey",
         )
-    store = await store_for_publishable_key(str(key))
+    store = await capture_store("collect", str(key)[:64])
     if store is None:
         raise ApiError(404, "unknown_store", "no store has this publishable key")
     return store

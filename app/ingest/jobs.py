@@ -9,8 +9,34 @@ from app.core.logging import ctx
 from app.core.scheduling import enqueue, schedule_abandon_check, schedule_dispatch
 from app.ingest import processing
 from app.ingest.models import RawEvent, RawStatus
+from app.ingest.services import claim_pending
 
 log = logging.getLogger(__name__)
+
+
+MAX_ATTEMPTS = 8
+DRAIN_BATCH = 100
+
+
+async def drain_raw_events(job_ctx: dict[str, Any]) -> int:
+    """Process every pending delivery, batch by batch, until none is left to claim.
+
+    A delivery that fails stays pending with its error; its claim lapses after CLAIM_FOR, which
+    is the retry backoff, and after MAX_ATTEMPTS it is marked failed for `followup reprocess`.
+    """
+    done = 0
+    while ids := await claim_pending(DRAIN_BATCH):
+        for event_id in ids:
+            try:
+                await process_raw_event(job_ctx, event_id)
+            except Exception as exc:
+                raw = await RawEvent.get(id=event_id)
+                failed = raw.attempts >= MAX_ATTEMPTS
+                await RawEvent.filter(id=event_id).update(
+                    error=repr(exc)[:2000], status=RawStatus.FAILED if failed else RawStatus.PENDING
+                )
+            done += 1
+    return done
 
 
 async def process_raw_event(job_ctx: dict[str, Any], event_id: int) -> str:

@@ -38,6 +38,9 @@ class RawEvent(Model):
     attempts = fields.IntField(default=0)
     error = fields.TextField(null=True)
     received_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+    locked_until = fields.DatetimeField(
+        null=True, description="claimed by a draining worker until then"
+    )
     processed_at = fields.DatetimeField(null=True)
 
     class Meta:

@@ -1,22 +1,44 @@
-"""Store a verified delivery durably and exactly once, then hand it to the worker."""
+"""Store a verified delivery durably and exactly once, then nudge the worker to drain.
+
+The acknowledgement path is the one Shopify, WooCommerce and browsers wait on, so it does the
+least that is safe: one insert that also deduplicates (ON CONFLICT DO NOTHING), and at most one
+queue write per process every NUDGE_MS. The worker's drain job claims pending rows itself, so a
+lost nudge only delays processing until the next nudge or the sweep.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from arq.connections import ArqRedis
+from tortoise import connections
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
 
+from app.core.db import is_postgres
 from app.core.logging import ctx
 from app.core.scheduling import enqueue
-from app.ingest.models import RawEvent, Source
+from app.core.timeutil import utcnow
+from app.ingest.models import RawEvent, RawStatus, Source
 from app.stores.models import Store
 
 log = logging.getLogger(__name__)
 
-PROCESS_JOB = "process_raw_event"
+DRAIN_JOB = "drain_raw_events"
+NUDGE_MS = 50
+NUDGE_MARGIN = timedelta(milliseconds=250)  # covers clock skew between web and worker hosts
+CLAIM_FOR = timedelta(seconds=120)
+
+_INSERT = (
+    'INSERT INTO "raw_event" (store_id, source, topic, delivery_id, event_id, triggered_at, headers,'
+    " body, status, attempts, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, 0, $10)"
+    " ON CONFLICT (store_id, source, delivery_id) DO NOTHING RETURNING id"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,31 +54,85 @@ class Delivery:
     triggered_at: datetime | None = None
 
 
-async def accept(store: Store, delivery: Delivery, queue: ArqRedis | None) -> RawEvent | None:
-    """Persist then enqueue; None means a duplicate that was already accepted.
+async def accept(store: Store, delivery: Delivery, queue: ArqRedis | None) -> int | None:
+    """Persist, then nudge the worker; None means a duplicate that was already accepted.
 
-    The row is committed before we answer, so a lost Redis job is found again by the sweep.
+    The row is committed before we answer, so nothing acknowledged can be lost with Redis.
     """
-    try:
-        event = await RawEvent.create(
-            store=store,
-            source=delivery.source,
-            topic=delivery.topic[:64],
-            delivery_id=delivery.delivery_id[:128],
-            event_id=(delivery.event_id or None) and delivery.event_id[:128],
-            triggered_at=delivery.triggered_at,
-            headers=delivery.headers,
-            body=delivery.body.decode("utf-8", errors="replace"),
-        )
-    except IntegrityError:
+    event_id = await _insert(store.id, delivery)
+    if event_id is None:
         log.info(
             "duplicate delivery ignored", extra=ctx(store=store.id, delivery=delivery.delivery_id)
         )
         return None
-    await enqueue_processing(queue, event.id)
-    return event
+    await nudge(queue)
+    return event_id
 
 
-async def enqueue_processing(queue: ArqRedis | None, event_id: int) -> bool:
-    """Redis down is fine here: the row is committed and the sweep enqueues it again."""
-    return await enqueue(queue, PROCESS_JOB, event_id, job_id=f"raw:{event_id}")
+async def _insert(store_id: int, delivery: Delivery) -> int | None:
+    values = (
+        store_id,
+        str(delivery.source),
+        delivery.topic[:64],
+        delivery.delivery_id[:128],
+        delivery.event_id[:128] if delivery.event_id else None,
+        delivery.triggered_at,
+    )
+    body = delivery.body.decode("utf-8", errors="replace")
+    if is_postgres():
+        params = [*values, json.dumps(delivery.headers), body, str(RawStatus.PENDING), utcnow()]
+        rows = await connections.get("default").execute_query_dict(_INSERT, params)
+        return int(rows[0]["id"]) if rows else None
+    try:  # SQLite (embedded): the ORM keeps its own datetime encoding consistent
+        event = await RawEvent.create(
+            store_id=store_id,
+            source=delivery.source,
+            topic=values[2],
+            delivery_id=values[3],
+            event_id=values[4],
+            triggered_at=delivery.triggered_at,
+            headers=delivery.headers,
+            body=body,
+        )
+    except IntegrityError:
+        return None
+    return event.id
+
+
+_nudged_bucket: int | None = None
+
+
+async def nudge(queue: ArqRedis | None, *, force: bool = False) -> bool:
+    """Ask for a drain at the end of the current NUDGE_MS bucket, once per bucket per process.
+
+    The job id is the bucket, so all processes share one drain per bucket; it runs after the
+    bucket closes, hence after every insert that computed this bucket post-commit. The sweep
+    forces a nudge: it exists precisely because an earlier one may have been lost.
+    """
+    global _nudged_bucket
+    bucket = int(time.time() * 1000) // NUDGE_MS
+    if bucket == _nudged_bucket and not force:
+        return False
+    _nudged_bucket = bucket
+    run_at = datetime.fromtimestamp((bucket + 1) * NUDGE_MS / 1000, UTC) + NUDGE_MARGIN
+    return await enqueue(queue, DRAIN_JOB, job_id=f"raw-drain:{bucket}", defer_until=run_at)
+
+
+async def claim_pending(limit: int, now: datetime | None = None) -> list[int]:
+    """Lock a batch of pending deliveries for this worker; others skip them (SKIP LOCKED)."""
+    now = now or utcnow()
+    async with in_transaction() as conn:
+        query = (
+            RawEvent.filter(
+                Q(locked_until__isnull=True) | Q(locked_until__lt=now), status=RawStatus.PENDING
+            )
+            .order_by("id")
+            .limit(limit)
+            .using_db(conn)
+        )
+        if is_postgres():
+            query = query.select_for_update(skip_locked=True)
+        ids = list(await query.values_list("id", flat=True))
+        if ids:
+            await RawEvent.filter(id__in=ids).using_db(conn).update(locked_until=now + CLAIM_FOR)
+    return ids

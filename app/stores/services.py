@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import phonenumbers
 
+from app.core.cache import TTLCache
 from app.core.security import new_token, token_digest
 from app.stores.models import Platform, Store
 
@@ -91,6 +92,26 @@ async def create_store(
         webhook_secret=webhook_secret,
     )
     return IssuedCredentials(store=store, api_token=api_token, webhook_secret=webhook_secret)
+
+
+# Capture endpoints look a store up on every delivery; a few seconds of staleness is harmless
+# there (a re-installed shop gets a 5xx and Shopify retries), a query per webhook is not.
+_capture_cache: TTLCache[Store] = TTLCache(ttl=5.0)
+
+
+async def capture_store(kind: str, key: str | int) -> Store | None:
+    """Cached lookup for the capture path only; everything else reads the database."""
+    if kind == "shopify":
+        return await _capture_cache.get((kind, key), lambda: store_for_shop_domain(str(key)))
+    if kind == "woocommerce":
+        return await _capture_cache.get(
+            (kind, key), lambda: Store.get_or_none(id=int(key), platform=Platform.WOOCOMMERCE)
+        )
+    return await _capture_cache.get((kind, key), lambda: store_for_publishable_key(str(key)))
+
+
+def forget_cached_stores() -> None:
+    _capture_cache.clear()
 
 
 async def store_for_api_token(token: str) -> Store | None:
