@@ -21,6 +21,7 @@ APPS: dict[str, list[str]] = {
         "app.core.outbox",
         "app.messaging.models",
     ],
+    "recovery": ["app.recovery.models"],
 }
 
 
