@@ -25,7 +25,7 @@ async def enqueue(
     try:
         job = await queue.enqueue_job(function, *args, _job_id=job_id, _defer_until=defer_until)
     except Exception as exc:
-        log.warning("enqueue failed, the sweep will retry", extra=ctx(job=job_id, error=exc))
+        log.warning("enqueue failed, the sweep will retry: %r", exc, extra=ctx(job=job_id))
         return False
     return job is not None
 

@@ -80,6 +80,7 @@ class Enrollment(Model):
     )
     status = fields.CharEnumField(EnrollmentStatus, max_length=16, default=EnrollmentStatus.ACTIVE)
     stop_reason = fields.CharField(max_length=64, null=True)
+    pause_reason = fields.CharField(max_length=64, null=True)
     next_step = fields.IntField(default=0, description="index into the flow's ordered steps")
     next_due_at = fields.DatetimeField(null=True, db_index=True)
     attempts = fields.IntField(default=0, description="provider attempts for the current step")
