@@ -89,7 +89,12 @@ async def schedule(queue: Any, enrollment_id: int, step: int, due: datetime | No
     """Best effort and deduplicated by job id; past due times run now (arq rejects old deferrals)."""
     defer = due if due and due > utcnow() else None
     return await enqueue(
-        queue, "send_step", enrollment_id, step, job_id=job_id(enrollment_id, step), defer_until=defer
+        queue,
+        "send_step",
+        enrollment_id,
+        step,
+        job_id=job_id(enrollment_id, step),
+        defer_until=defer,
     )
 
 
