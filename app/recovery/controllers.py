@@ -213,7 +213,7 @@ class ShopperLinks(Controller):
                     "Referrer-Policy": "no-referrer",
                 },
             )
-        title = "This link has expired" if landing.expired else "This link doesn't work"
+        title = "This link has expired" if landing.expired else "This link is not valid"
         return page(
             410 if landing.expired else 404,
             title=title,

@@ -54,12 +54,7 @@ async def trim_on_opt_out(event: OutboxEvent) -> None:
     if contact is None:
         return
     enrollments = await Enrollment.filter(contact_id=contact.id, status__in=services.LIVE)
-    closed = {
-        c
-        for c, at in (("sms", contact.sms_opted_out_at), ("email", contact.email_opted_out_at))
-        if at
-    }
-    closed.add(channel)
+    closed = _closed_channels(contact) | {channel}
     for enrollment in enrollments:
         await Message.filter(
             enrollment_id=enrollment.id, channel=Channel(channel), status=DeliveryStatus.PENDING
@@ -68,3 +63,15 @@ async def trim_on_opt_out(event: OutboxEvent) -> None:
         remaining = {str(s.channel) for s in steps[enrollment.next_step :]}
         if remaining <= closed:
             await services.stop(enrollment.id, "opted_out")
+
+
+def _closed_channels(contact: Contact) -> set[str]:
+    """Channels no later step could use: opted out, undeliverable, no address, or no SMS consent."""
+    closed = set()
+    if not contact.phone or not contact.sms_consent:
+        closed.add("sms")
+    if contact.sms_opted_out_at or contact.sms_undeliverable_at:
+        closed.add("sms")
+    if not contact.email or contact.email_opted_out_at or contact.email_undeliverable_at:
+        closed.add("email")
+    return closed
