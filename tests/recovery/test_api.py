@@ -129,7 +129,7 @@ async def test_preview_sms_counts_segments_and_adds_compliance(client, api):
 
 
 async def test_preview_email_escapes_and_renders_button(client, api):
-    store, headers = api
+    _, headers = api
     body = {
         "channel": "email",
         "subject": "For {{ first_name }}",

@@ -53,7 +53,7 @@ async def test_bad_signature_is_refused_before_anything_changes(client, deps, st
         **payload("twilio_status_callback_delivered_form.json"),
         "MessageSid": message.provider_id,
     }
-    path, body, headers = signed(f"/webhooks/twilio/status?m={message.id}", form)
+    path, _, headers = signed(f"/webhooks/twilio/status?m={message.id}", form)
     tampered = {**form, "MessageStatus": "failed"}
     response = await client.post(path, content=urlencode(tampered).encode(), headers=headers)
     assert response.status_code == 403
