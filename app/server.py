@@ -25,6 +25,8 @@ from app.core.logging import configure_logging
 from app.core.redis import connect_queue, connect_redis
 from app.ingest.controllers import CollectEvents, ShopifyWebhooks, WooCommerceWebhooks
 from app.web.templating import template_config
+from app.messaging.controllers import TwilioStatusWebhook
+from app.recovery.controllers import EnrollmentsApi, FlowsApi, ShopperLinks, TemplatesApi
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -39,6 +41,11 @@ def route_handlers() -> list[Any]:
         CollectEvents,
         CheckoutsApi,
         AccountPages,
+        TwilioStatusWebhook,
+        FlowsApi,
+        TemplatesApi,
+        EnrollmentsApi,
+        ShopperLinks,
         create_static_files_router(
             path="/static", directories=[STATIC_DIR], include_in_schema=False
         ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from arq import cron
+from arq import cron, func
 from arq.worker import Worker
 
 from app.checkouts import listeners as _checkout_listeners  # noqa: F401  (registers handlers)
@@ -14,10 +14,20 @@ from app.config import Settings, get_settings
 from app.core.db import close_db, init_db
 from app.core.redis import QUEUE, arq_settings
 from app.ingest.jobs import process_raw_event
+from app.recovery import listeners as _recovery_listeners  # noqa: F401  (registers handlers)
+from app.recovery.jobs import recovery_sweep, send_step
 
 log = logging.getLogger(__name__)
 
-FUNCTIONS: list[Any] = [process_raw_event, check_abandoned, dispatch_event, sweep]
+FUNCTIONS: list[Any] = [
+    process_raw_event,
+    check_abandoned,
+    dispatch_event,
+    sweep,
+    # Quiet hours and rate limits defer a send with arq's Retry; the database bounds real attempts.
+    func(send_step, name="send_step", max_tries=10_000),
+    recovery_sweep,
+]
 
 
 def _sweep_schedule(interval: int) -> dict[str, Any]:
@@ -51,7 +61,12 @@ def build_worker(
                 sweep,
                 run_at_startup=True,
                 **_sweep_schedule(settings.capture.sweep_interval_seconds),
-            )
+            ),
+            cron(
+                recovery_sweep,
+                run_at_startup=True,
+                **_sweep_schedule(settings.capture.sweep_interval_seconds),
+            ),
         ],
         "redis_settings": arq_settings(settings),
         "queue_name": QUEUE,
