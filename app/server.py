@@ -24,9 +24,9 @@ from app.core.health import healthz
 from app.core.logging import configure_logging
 from app.core.redis import connect_queue, connect_redis
 from app.ingest.controllers import CollectEvents, ShopifyWebhooks, WooCommerceWebhooks
-from app.web.templating import template_config
 from app.messaging.controllers import TwilioStatusWebhook
 from app.recovery.controllers import EnrollmentsApi, FlowsApi, ShopperLinks, TemplatesApi
+from app.web.templating import template_config
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "web" / "static"
