@@ -16,6 +16,7 @@ from litestar.static_files import create_static_files_router
 
 from app.accounts.controllers import AccountPages
 from app.accounts.guards import LoginRequired
+from app.analytics.controllers import DashboardData, DashboardPages, StatsApi
 from app.checkouts.controllers import CheckoutsApi
 from app.config import Settings, get_settings
 from app.core.db import close_db, init_db
@@ -26,6 +27,7 @@ from app.core.redis import connect_queue, connect_redis
 from app.ingest.controllers import CollectEvents, ShopifyWebhooks, WooCommerceWebhooks
 from app.messaging.controllers import TwilioStatusWebhook
 from app.recovery.controllers import EnrollmentsApi, FlowsApi, ShopperLinks, TemplatesApi
+from app.web.controllers import home
 from app.web.templating import template_config
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,10 @@ def route_handlers() -> list[Any]:
         TemplatesApi,
         EnrollmentsApi,
         ShopperLinks,
+        StatsApi,
+        DashboardPages,
+        DashboardData,
+        home,
         create_static_files_router(
             path="/static", directories=[STATIC_DIR], include_in_schema=False
         ),
