@@ -28,6 +28,7 @@ from app.ingest.controllers import CollectEvents, ShopifyWebhooks, WooCommerceWe
 from app.messaging.controllers import TwilioStatusWebhook
 from app.recovery.controllers import EnrollmentsApi, FlowsApi, ShopperLinks, TemplatesApi
 from app.web.controllers import home
+from app.web.flows import FlowPages, FlowSessionApi
 from app.web.templating import template_config
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ def route_handlers() -> list[Any]:
         DashboardPages,
         DashboardData,
         home,
+        FlowPages,
+        FlowSessionApi,
         create_static_files_router(
             path="/static", directories=[STATIC_DIR], include_in_schema=False
         ),

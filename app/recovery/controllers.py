@@ -103,40 +103,45 @@ class TemplatesApi(Controller):
         "/preview", summary="Render a template against a real or sample checkout", status_code=200
     )
     async def preview(self, store: Store, data: PreviewIn) -> PreviewOut:
-        variant = VariantIn(body=data.body, subject=data.subject, html=data.html)
-        try:
-            validate_variant("template", data.channel, variant)
-        except FlowProblem as exc:
-            raise ApiError(422, "invalid_template", str(exc)) from None
-        checkout, contact = await _subject(store, data.checkout_id)
-        public = get_settings().server.public_url
-        discount = None
-        if data.discount:
-            discount = templates.Discount("SAMPLE-10OFF", "10% off", utcnow())
-        context = templates.build_context(
-            store=store,
-            checkout=checkout,
-            contact=contact,
-            magic_link=f"{public}/r/xxxxxx-xxxxxxxxxxxx",
-            unsubscribe_url=f"{public}/u/preview",
-            discount=discount,
+        return await render_preview(store, data)
+
+
+async def render_preview(store: Store, data: PreviewIn) -> PreviewOut:
+    """Shared by this API and the dashboard's flow editor (session-authenticated)."""
+    variant = VariantIn(body=data.body, subject=data.subject, html=data.html)
+    try:
+        validate_variant("template", data.channel, variant)
+    except FlowProblem as exc:
+        raise ApiError(422, "invalid_template", str(exc)) from None
+    checkout, contact = await _subject(store, data.checkout_id)
+    public = get_settings().server.public_url
+    discount = None
+    if data.discount:
+        discount = templates.Discount("SAMPLE-10OFF", "10% off", utcnow())
+    context = templates.build_context(
+        store=store,
+        checkout=checkout,
+        contact=contact,
+        magic_link=f"{public}/r/xxxxxx-xxxxxxxxxxxx",
+        unsubscribe_url=f"{public}/u/preview",
+        discount=discount,
+    )
+    if data.channel == "sms":
+        out = templates.render_sms(data.body, context)
+    else:
+        out = templates.render_email(
+            {"subject": data.subject, "body": data.body, "html": data.html}, context
         )
-        if data.channel == "sms":
-            out = templates.render_sms(data.body, context)
-        else:
-            out = templates.render_email(
-                {"subject": data.subject, "body": data.body, "html": data.html}, context
-            )
-        return PreviewOut(
-            channel=data.channel,
-            text=out.text,
-            subject=out.subject,
-            html=out.html,
-            segments=out.segments,
-            encoding=out.encoding,
-            characters=len(out.text),
-            checkout_id=data.checkout_id,
-        )
+    return PreviewOut(
+        channel=data.channel,
+        text=out.text,
+        subject=out.subject,
+        html=out.html,
+        segments=out.segments,
+        encoding=out.encoding,
+        characters=len(out.text),
+        checkout_id=data.checkout_id,
+    )
 
 
 async def _subject(store: Store, checkout_id: int | None) -> tuple[Any, Any]:
