@@ -29,6 +29,7 @@ from app.messaging.controllers import TwilioStatusWebhook
 from app.recovery.controllers import EnrollmentsApi, FlowsApi, ShopperLinks, TemplatesApi
 from app.web.controllers import home
 from app.web.flows import FlowPages, FlowSessionApi
+from app.web.settings import SettingsPages
 from app.web.templating import template_config
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ def route_handlers() -> list[Any]:
         home,
         FlowPages,
         FlowSessionApi,
+        SettingsPages,
         create_static_files_router(
             path="/static", directories=[STATIC_DIR], include_in_schema=False
         ),
