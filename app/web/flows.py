@@ -6,11 +6,20 @@ import msgspec
 from litestar import Controller, get, patch, post
 from litestar.di import Provide
 from litestar.response import Template
+from markupsafe import Markup
 
 from app.recovery import flows
 from app.recovery.controllers import render_preview
 from app.recovery.schemas import FlowOut, FlowPatch, PreviewIn, PreviewOut
 from app.web.access import Access, frame_headers, manager_access, manager_api
+
+
+def script_json(value: object) -> Markup:
+    """JSON safe inside <script>: a merchant's "</script>" in a template cannot end the tag."""
+    text = msgspec.json.encode(value).decode()
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(char, escaped)
+    return Markup(text)
 
 
 class FlowPages(Controller):
@@ -22,9 +31,7 @@ class FlowPages(Controller):
         found = await flows.list_flows(access.store)
         return Template(
             "analytics/flows.html",
-            context=access.context(
-                "flows", flows=found, flows_json=msgspec.json.encode(found).decode()
-            ),
+            context=access.context("flows", flows=found, flows_json=script_json(found)),
             headers=frame_headers(access.store),
         )
 
