@@ -78,6 +78,18 @@ class CaptureSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RecoverySettings:
+    sms_per_second: float = 1.0
+    """Per sending number: a US long code sends about one SMS a second."""
+    email_per_second: float = 20.0
+    send_max_attempts: int = 5
+    sending_stale_seconds: int = 90
+    """A send still `sending` after this long was interrupted; it becomes `unknown`, never resent."""
+    provider_timeout_seconds: int = 15
+    link_ttl_days: int = 30
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database: DatabaseSettings
     redis: RedisSettings
@@ -87,6 +99,7 @@ class Settings:
     email: EmailSettings
     capture: CaptureSettings
     dev_mode: bool = field(default=False)
+    recovery: RecoverySettings = field(default_factory=RecoverySettings)
 
     @property
     def dev_outbox(self) -> bool:
@@ -153,6 +166,28 @@ DOCUMENTED: list[tuple[str, str, str]] = [
     ),
     ("EXPIRE_AFTER_DAYS", "30", "Abandoned checkouts older than this become `expired`."),
     ("SWEEP_INTERVAL_SECONDS", "60", "How often the worker re-enqueues what Redis lost."),
+    (
+        "SMS_RATE_PER_SECOND",
+        "1",
+        "Automated SMS per second per sending number, across all workers.",
+    ),
+    (
+        "EMAIL_RATE_PER_SECOND",
+        "20",
+        "Recovery emails per second per email provider, across all workers.",
+    ),
+    (
+        "SEND_MAX_ATTEMPTS",
+        "5",
+        "Attempts for a send that fails transiently before it is marked failed.",
+    ),
+    (
+        "SENDING_STALE_SECONDS",
+        "90",
+        "A send still in flight after this long was interrupted: marked `unknown`, never resent.",
+    ),
+    ("PROVIDER_TIMEOUT_SECONDS", "15", "Timeout of one call to Twilio, SMTP or SendGrid."),
+    ("LINK_TTL_DAYS", "30", "How long magic links in recovery messages keep working."),
 ]
 
 
@@ -257,6 +292,14 @@ def load_settings(env: Mapping[str, str] | None = None, *, dev_mode: bool = Fals
             sweep_interval_seconds=_int(env, "SWEEP_INTERVAL_SECONDS", 60, 1, 3600),
         ),
         dev_mode=dev_mode,
+        recovery=RecoverySettings(
+            sms_per_second=_int(env, "SMS_RATE_PER_SECOND", 1, 0, 10_000),
+            email_per_second=_int(env, "EMAIL_RATE_PER_SECOND", 20, 0, 100_000),
+            send_max_attempts=_int(env, "SEND_MAX_ATTEMPTS", 5, 1, 50),
+            sending_stale_seconds=_int(env, "SENDING_STALE_SECONDS", 90, 5, 86_400),
+            provider_timeout_seconds=_int(env, "PROVIDER_TIMEOUT_SECONDS", 15, 1, 300),
+            link_ttl_days=_int(env, "LINK_TTL_DAYS", 30, 1, 365),
+        ),
     )
 
 

@@ -16,6 +16,7 @@ from litestar.static_files import create_static_files_router
 
 from app.accounts.controllers import AccountPages
 from app.accounts.guards import LoginRequired
+from app.analytics.controllers import DashboardData, DashboardPages, StatsApi
 from app.checkouts.controllers import CheckoutsApi
 from app.config import Settings, get_settings
 from app.core.db import close_db, init_db
@@ -26,7 +27,12 @@ from app.core.redis import connect_queue, connect_redis
 from app.ingest.controllers import CollectEvents, ShopifyWebhooks, WooCommerceWebhooks
 from app.integrations.shopify.controllers import ShopifyApp, ShopifyEmbeddedApi
 from app.integrations.woocommerce.controllers import WooCommercePluginApi
+from app.messaging.controllers import TwilioStatusWebhook
 from app.privacy.controllers import PrivacyApi
+from app.recovery.controllers import EnrollmentsApi, FlowsApi, ShopperLinks, TemplatesApi
+from app.web.controllers import home
+from app.web.flows import FlowPages, FlowSessionApi
+from app.web.settings import SettingsPages
 from app.web.templating import template_config
 
 log = logging.getLogger(__name__)
@@ -46,6 +52,18 @@ def route_handlers() -> list[Any]:
         ShopifyApp,
         ShopifyEmbeddedApi,
         PrivacyApi,
+        TwilioStatusWebhook,
+        FlowsApi,
+        TemplatesApi,
+        EnrollmentsApi,
+        ShopperLinks,
+        StatsApi,
+        DashboardPages,
+        DashboardData,
+        home,
+        FlowPages,
+        FlowSessionApi,
+        SettingsPages,
         create_static_files_router(
             path="/static", directories=[STATIC_DIR], include_in_schema=False
         ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from arq import cron
+from arq import cron, func
 from arq.worker import Worker
 
 from app.checkouts import listeners as _checkout_listeners  # noqa: F401  (registers handlers)
@@ -16,6 +16,8 @@ from app.core.redis import QUEUE, arq_settings
 from app.ingest.jobs import drain_raw_events, process_raw_event
 from app.integrations.shopify import compliance as _shopify_topics  # noqa: F401  (registers topics)
 from app.integrations.shopify.jobs import enrich_checkout
+from app.recovery import listeners as _recovery_listeners  # noqa: F401  (registers handlers)
+from app.recovery.jobs import recovery_sweep, send_step
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,9 @@ FUNCTIONS: list[Any] = [
     dispatch_event,
     sweep,
     enrich_checkout,
+    # Quiet hours and rate limits defer a send with arq's Retry; the database bounds real attempts.
+    func(send_step, name="send_step", max_tries=10_000),
+    recovery_sweep,
 ]
 
 
@@ -60,7 +65,12 @@ def build_worker(
                 sweep,
                 run_at_startup=True,
                 **_sweep_schedule(settings.capture.sweep_interval_seconds),
-            )
+            ),
+            cron(
+                recovery_sweep,
+                run_at_startup=True,
+                **_sweep_schedule(settings.capture.sweep_interval_seconds),
+            ),
         ],
         "redis_settings": arq_settings(settings),
         "queue_name": QUEUE,

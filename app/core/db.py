@@ -23,6 +23,7 @@ APPS: dict[str, list[str]] = {
     ],
     "accounts": ["app.accounts.models"],
     "privacy": ["app.privacy.models"],
+    "recovery": ["app.recovery.models"],
 }
 
 

@@ -7,7 +7,13 @@ import uuid
 from app.config import ConfigError, Settings
 from app.messaging.models import DeliveryStatus
 from app.messaging.segments import count_segments
-from app.messaging.senders import OutboundEmail, OutboundSms, SendResult, SmsSender
+from app.messaging.senders import (
+    EmailSender,
+    OutboundEmail,
+    OutboundSms,
+    SendResult,
+    SmsSender,
+)
 
 
 class DevOutboxSender:
@@ -37,3 +43,21 @@ def sms_sender(settings: Settings) -> SmsSender:
     raise ConfigError(
         "no SMS provider: set FOLLOWUP_TWILIO_ACCOUNT_SID and FOLLOWUP_TWILIO_AUTH_TOKEN"
     )
+
+
+def email_sender(settings: Settings) -> EmailSender:
+    """SendGrid when its key is set, else SMTP, else (dev only) the local outbox."""
+    timeout = settings.recovery.provider_timeout_seconds
+    if settings.email.sendgrid_api_key:
+        from app.integrations.sendgrid.mail import SendGridEmailSender
+
+        return SendGridEmailSender(
+            settings.email.sendgrid_api_key, settings.email.sendgrid_base_url, timeout
+        )
+    if settings.email.smtp_url:
+        from app.integrations.smtp.sender import SmtpEmailSender
+
+        return SmtpEmailSender(settings.email.smtp_url, timeout)
+    if settings.dev_mode:
+        return DevOutboxSender()
+    raise ConfigError("no email provider: set FOLLOWUP_SMTP_URL or FOLLOWUP_SENDGRID_API_KEY")

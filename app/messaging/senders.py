@@ -37,13 +37,20 @@ class SendResult:
 
 
 class SendError(Exception):
-    """A provider refused or failed a send. `permanent` errors must never be retried."""
+    """A provider refused or failed a send. `permanent` errors must never be retried.
 
-    def __init__(self, code: str, message: str, *, permanent: bool) -> None:
+    `ambiguous` means the request may have reached the provider (a timeout after sending it):
+    callers must not retry those either, because a retry could deliver a second copy.
+    """
+
+    def __init__(
+        self, code: str, message: str, *, permanent: bool, ambiguous: bool = False
+    ) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.permanent = permanent
+        self.ambiguous = ambiguous and not permanent
 
 
 class SmsSender(Protocol):

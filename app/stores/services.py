@@ -91,6 +91,9 @@ async def create_store(
         publishable_key=new_token("fu_pk", 16),
         webhook_secret=webhook_secret,
     )
+    from app.recovery.playbook import ensure_default_flow  # recovery builds on stores
+
+    await ensure_default_flow(store)
     return IssuedCredentials(store=store, api_token=api_token, webhook_secret=webhook_secret)
 
 

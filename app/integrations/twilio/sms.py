@@ -42,8 +42,8 @@ _STATUS = {
 class TwilioSmsSender:
     name = "twilio"
 
-    def __init__(self, settings: TwilioSettings) -> None:
-        self._http = HttpxTwilioClient(settings.api_base_url)
+    def __init__(self, settings: TwilioSettings, timeout: float = 10.0) -> None:
+        self._http = HttpxTwilioClient(settings.api_base_url, timeout=timeout)
         self._client = Client(settings.account_sid, settings.auth_token, http_client=self._http)
 
     async def send_sms(self, message: OutboundSms) -> SendResult:
@@ -61,8 +61,12 @@ class TwilioSmsSender:
             raise SendError(
                 str(exc.code or exc.status), exc.msg or str(exc), permanent=permanent
             ) from exc
-        except httpx.HTTPError as exc:
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise SendError("network", f"Twilio unreachable: {exc}", permanent=False) from exc
+        except httpx.HTTPError as exc:  # the request may have been received: never resend blindly
+            raise SendError(
+                "timeout", f"no answer from Twilio: {exc!r}", permanent=False, ambiguous=True
+            ) from exc
         segments = int(created.num_segments or 0) or count_segments(message.body).segments
         return SendResult(
             "twilio", created.sid, _STATUS.get(str(created.status), DeliveryStatus.QUEUED), segments

@@ -1,0 +1,1 @@
+"""Analytics: honest attribution, funnels, experiments and the merchant dashboard."""

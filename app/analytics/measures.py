@@ -1,0 +1,147 @@
+"""Pure measures beside attribution: A/B tests, cost and ROI, percentiles, rates and time buckets."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from statistics import NormalDist
+from zoneinfo import ZoneInfo
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Prices:
+    """What the merchant pays per SMS segment and per email (per store, `settings["prices"]`)."""
+
+    sms_segment: Decimal = Decimal("0.0079")
+    email: Decimal = Decimal("0.0010")
+
+
+def prices_from_settings(raw: Mapping[str, object] | None) -> Prices:
+    raw = raw or {}
+    default = Prices()
+    sms = raw.get("sms_segment")
+    email = raw.get("email")
+    return Prices(
+        sms_segment=Decimal(str(sms)) if sms not in (None, "") else default.sms_segment,
+        email=Decimal(str(email)) if email not in (None, "") else default.email,
+    )
+
+
+def cost(sms_segments: int, emails: int, prices: Prices) -> Decimal:
+    """Only what was handed to a provider costs money: pending and cancelled sends are free."""
+    return prices.sms_segment * sms_segments + prices.email * emails
+
+
+def roi(revenue: Decimal, spent: Decimal) -> Decimal | None:
+    """Revenue per unit of cost (12.5 means 12.5x); None when nothing was spent."""
+    return None if spent <= 0 else revenue / spent
+
+
+def rate(part: int, whole: int) -> float | None:
+    return None if whole == 0 else part / whole
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks (the usual 'type 7'); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+# --- A/B tests ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Arm:
+    key: str
+    sent: int
+    conversions: int
+
+    @property
+    def rate(self) -> float:
+        return self.conversions / self.sent if self.sent else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    arm: Arm
+    z: float | None
+    p_value: float | None
+    """Two-sided, against the control (the first arm)."""
+    enough: bool
+    """Both this arm and the control reached the minimum sample."""
+
+
+@dataclass(frozen=True, slots=True)
+class Experiment:
+    comparisons: list[Comparison]
+    winner: str | None
+    min_sample: int
+    alpha: float
+
+
+def two_proportion_z(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float] | None:
+    """Pooled two-proportion z-test; None when it is undefined (an empty arm or no variance)."""
+    if n1 == 0 or n2 == 0:
+        return None
+    pooled = (k1 + k2) / (n1 + n2)
+    spread = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    if spread == 0:
+        return None
+    z = (k1 / n1 - k2 / n2) / spread
+    return z, 2 * (1 - NormalDist().cdf(abs(z)))
+
+
+def experiment(arms: Sequence[Arm], min_sample: int = 100, alpha: float = 0.05) -> Experiment:
+    """Compare every arm with the control; declare a winner only when the sample allows it.
+
+    A winner needs every arm at `min_sample` sends or more and a significant difference with
+    the control; with several challengers the level is Bonferroni-corrected so that looking at
+    many arms does not manufacture a winner.
+    """
+    if not arms:
+        return Experiment([], None, min_sample, alpha)
+    control = arms[0]
+    level = alpha / max(1, len(arms) - 1)
+    comparisons = [Comparison(control, None, None, control.sent >= min_sample)]
+    for arm in arms[1:]:
+        test = two_proportion_z(arm.conversions, arm.sent, control.conversions, control.sent)
+        enough = arm.sent >= min_sample and control.sent >= min_sample
+        comparisons.append(
+            Comparison(arm, test[0] if test else None, test[1] if test else None, enough)
+        )
+    winner = None
+    if len(arms) > 1 and all(c.enough for c in comparisons):
+        significant = [c for c in comparisons[1:] if c.p_value is not None and c.p_value < level]
+        better = [c for c in significant if c.arm.rate > control.rate]
+        if better:
+            winner = max(better, key=lambda c: c.arm.rate).arm.key
+        elif significant and len(significant) == len(comparisons) - 1:
+            winner = control.key  # every challenger is significantly worse
+    return Experiment(comparisons, winner, min_sample, alpha)
+
+
+# --- time --------------------------------------------------------------------------------------
+
+
+def local_day(moment: datetime, zone: str) -> date:
+    """Trends are in the store's time zone: a sale at 23:30 in Los Angeles is that day's sale."""
+    return moment.astimezone(ZoneInfo(zone)).date()
+
+
+def week_start(day: date) -> date:
+    """ISO weeks, starting Monday."""
+    return day - timedelta(days=day.weekday())
+
+
+def days_between(start: date, end: date) -> list[date]:
+    """Every day from start to end inclusive, so a chart shows quiet days as zero, not as gaps."""
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]

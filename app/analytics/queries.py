@@ -1,0 +1,269 @@
+"""The raw queries behind the stats: counts grouped in the database, facts loaded for the rules.
+
+These read the source tables directly and are the truth the rollups are tested against.
+Every query is scoped to one store and one half-open UTC interval [start, end).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from app.analytics import sql
+
+AUTOMATION = "m.direction = 'outbound' AND m.author = 'automation'"
+NOT_SENT = "('pending', 'cancelled')"
+
+
+def _channel(param: str, channel: str | None, column: str = "m.channel") -> str:
+    return f" AND {column} = {param}" if channel else ""
+
+
+async def funnel(store_id: int, start: datetime, end: datetime, email_consent: bool) -> dict:
+    reachable = (
+        "(c.email IS NOT NULL AND ct.email_opted_out_at IS NULL"
+        " AND (ct.email_consent OR $4 OR ct.id IS NULL))"
+        " OR (c.phone IS NOT NULL AND ct.sms_consent AND ct.sms_opted_out_at IS NULL)"
+    )
+    found = await sql.rows(
+        f"""SELECT count(*) AS abandoned,
+          COALESCE(sum(CASE WHEN {reachable} THEN 1 ELSE 0 END), 0) AS reachable,
+          COALESCE(sum(CASE WHEN e.id IS NOT NULL AND e.status <> 'holdout' THEN 1 ELSE 0 END), 0)
+            AS enrolled,
+          COALESCE(sum(CASE WHEN e.status = 'holdout' THEN 1 ELSE 0 END), 0) AS holdout,
+          COALESCE(sum(CASE WHEN c.recovery_contacted_at IS NOT NULL THEN 1 ELSE 0 END), 0)
+            AS messaged
+        FROM checkout c
+        LEFT JOIN contact ct ON ct.id = c.contact_id
+        LEFT JOIN recovery_enrollment e ON e.checkout_id = c.id
+        WHERE c.store_id = $1 AND c.abandoned_at >= $2 AND c.abandoned_at < $3""",
+        store_id,
+        start,
+        end,
+        not email_consent,
+    )
+    return {k: int(v or 0) for k, v in found[0].items()}
+
+
+async def messages(store_id: int, start: datetime, end: datetime, channel: str | None) -> list:
+    """Automated sends grouped by channel, step, variant and delivery status."""
+    return await sql.rows(
+        f"""SELECT m.channel, m.step_index, m.variant, m.status,
+          count(*) AS n, COALESCE(sum(m.segments), 0) AS segments
+        FROM message m
+        WHERE m.store_id = $1 AND {AUTOMATION} AND m.created_at >= $2 AND m.created_at < $3
+          AND m.status NOT IN {NOT_SENT}{_channel("$4", channel)}
+        GROUP BY m.channel, m.step_index, m.variant, m.status""",
+        store_id,
+        start,
+        end,
+        *([channel] if channel else []),
+    )
+
+
+async def clicks(store_id: int, start: datetime, end: datetime, channel: str | None) -> list:
+    return await sql.rows(
+        f"""SELECT m.channel, m.step_index, m.variant, count(*) AS clicks,
+          count(DISTINCT k.checkout_id) AS checkouts
+        FROM recovery_click k LEFT JOIN message m ON m.id = k.message_id
+        WHERE k.store_id = $1 AND k.clicked_at >= $2 AND k.clicked_at < $3
+          {_channel("$4", channel)}
+        GROUP BY m.channel, m.step_index, m.variant""",
+        store_id,
+        start,
+        end,
+        *([channel] if channel else []),
+    )
+
+
+async def variant_conversions(
+    store_id: int, start: datetime, end: datetime, channel: str | None
+) -> list:
+    """Per step and variant: sends, and how many of those checkouts were recovered afterwards."""
+    return await sql.rows(
+        f"""SELECT m.step_index, m.channel, m.variant, count(*) AS sent,
+          COALESCE(sum(CASE WHEN c.status = 'recovered' AND c.completed_at >= m.sent_at
+            THEN 1 ELSE 0 END), 0) AS conversions
+        FROM message m JOIN checkout c ON c.id = m.checkout_id
+        WHERE m.store_id = $1 AND {AUTOMATION} AND m.created_at >= $2 AND m.created_at < $3
+          AND m.status NOT IN ('pending', 'cancelled', 'failed') AND m.sent_at IS NOT NULL
+          AND m.step_index IS NOT NULL{_channel("$4", channel)}
+        GROUP BY m.step_index, m.channel, m.variant""",
+        store_id,
+        start,
+        end,
+        *([channel] if channel else []),
+    )
+
+
+async def orders(store_id: int, start: datetime, end: datetime) -> list:
+    return await sql.rows(
+        """SELECT o.id, o.contact_id, o.checkout_id, o.placed_at, o.total, o.currency,
+          o.presentment_total, o.presentment_currency, o.discount_codes, o.financial_status,
+          o.placed, c.abandoned_at, c.recovery_contacted_at
+        FROM "order" o LEFT JOIN checkout c ON c.id = o.checkout_id
+        WHERE o.store_id = $1 AND o.placed_at >= $2 AND o.placed_at < $3""",
+        store_id,
+        start,
+        end,
+    )
+
+
+async def touches(
+    store_id: int, start: datetime, end: datetime, reach_back: timedelta, channel: str | None
+) -> list:
+    """Messages we sent (automation or agent) to the shoppers who ordered in the period."""
+    return await sql.rows(
+        f"""SELECT m.contact_id, m.checkout_id, m.channel, m.status, m.sent_at, m.delivered_at
+        FROM message m
+        WHERE m.store_id = $1 AND m.direction = 'outbound' AND m.author IN ('automation', 'agent')
+          AND m.created_at >= $4 AND m.created_at < $3 AND m.status NOT IN {NOT_SENT}
+          AND (m.contact_id IN (SELECT o.contact_id FROM "order" o
+                 WHERE o.store_id = $1 AND o.placed_at >= $2 AND o.placed_at < $3)
+            OR m.checkout_id IN (SELECT o.checkout_id FROM "order" o
+                 WHERE o.store_id = $1 AND o.placed_at >= $2 AND o.placed_at < $3))
+          {_channel("$5", channel)}""",
+        store_id,
+        start,
+        end,
+        start - reach_back,
+        *([channel] if channel else []),
+    )
+
+
+async def click_touches(
+    store_id: int, start: datetime, end: datetime, reach_back: timedelta, channel: str | None
+) -> list:
+    return await sql.rows(
+        f"""SELECT c.contact_id, k.checkout_id, k.clicked_at
+        FROM recovery_click k JOIN checkout c ON c.id = k.checkout_id
+        LEFT JOIN message m ON m.id = k.message_id
+        WHERE k.store_id = $1 AND k.clicked_at >= $4 AND k.clicked_at < $3
+          AND (c.contact_id IN (SELECT o.contact_id FROM "order" o
+                 WHERE o.store_id = $1 AND o.placed_at >= $2 AND o.placed_at < $3)
+            OR k.checkout_id IN (SELECT o.checkout_id FROM "order" o
+                 WHERE o.store_id = $1 AND o.placed_at >= $2 AND o.placed_at < $3))
+          {_channel("$5", channel)}""",
+        store_id,
+        start,
+        end,
+        start - reach_back,
+        *([channel] if channel else []),
+    )
+
+
+async def issued_codes(store_id: int, codes: set[str]) -> list:
+    if not codes:
+        return []
+    found = await sql.rows(
+        """SELECT upper(code) AS code, COALESCE(assigned_at, created_at) AS issued_at
+        FROM recovery_discount_code WHERE store_id = $1 AND assigned_at IS NOT NULL""",
+        store_id,
+    )
+    return [r for r in found if r["code"] in codes]
+
+
+async def rates(store_id: int, store_currency: str) -> list:
+    """The latest order per presentment currency: its shop/presentment totals are the rate."""
+    return await sql.rows(
+        """SELECT o.presentment_currency AS currency, o.total, o.presentment_total, o.placed_at
+        FROM "order" o
+        WHERE o.store_id = $1 AND o.currency = $2 AND o.presentment_currency IS NOT NULL
+          AND o.presentment_currency <> $2 AND o.presentment_total > 0
+        ORDER BY o.placed_at DESC LIMIT 500""",
+        store_id,
+        store_currency,
+    )
+
+
+async def holdout_rows(store_id: int, start: datetime, end: datetime) -> list:
+    return await sql.rows(
+        """SELECT e.id, e.status, e.abandoned_at, o.placed_at, o.total, o.currency,
+          o.presentment_total, o.presentment_currency, o.financial_status, o.placed
+        FROM recovery_enrollment e LEFT JOIN "order" o ON o.checkout_id = e.checkout_id
+        WHERE e.store_id = $1 AND e.abandoned_at >= $2 AND e.abandoned_at < $3""",
+        store_id,
+        start,
+        end,
+    )
+
+
+async def last_steps(store_id: int, checkout_ids: list[int]) -> list:
+    """The automated messages sent to recovered checkouts, to credit the last step before the order."""
+    if not checkout_ids:
+        return []
+    found: list[dict[str, Any]] = []
+    for i in range(0, len(checkout_ids), 5000):
+        chunk = checkout_ids[i : i + 5000]
+        marks = ", ".join(str(int(c)) for c in chunk)
+        found += await sql.rows(
+            f"""SELECT m.checkout_id, m.step_index, m.channel, m.sent_at FROM message m
+            WHERE m.store_id = $1 AND {AUTOMATION} AND m.sent_at IS NOT NULL
+              AND m.step_index IS NOT NULL AND m.checkout_id IN ({marks})""",
+            store_id,
+        )
+    return found
+
+
+async def daily(
+    table: str, column: str, store_id: int, start: datetime, end: datetime, zone: str, extra: str
+) -> list:
+    """Counts per local day; on SQLite the rows come back per timestamp and Python buckets them."""
+    day = sql.local_day(column, "$4")
+    return await sql.rows(
+        f"""SELECT {day} AS day, count(*) AS n FROM {table} m
+        WHERE m.store_id = $1 AND {column} >= $2 AND {column} < $3{extra}
+        GROUP BY {day}""",
+        store_id,
+        start,
+        end,
+        zone,
+    )
+
+
+async def products(store_id: int, start: datetime, end: datetime) -> list:
+    source, title, quantity, total = sql.line_items("c")
+    return await sql.rows(
+        f"""SELECT {title} AS title, c.currency, count(DISTINCT c.id) AS abandoned,
+          sum({quantity}) AS quantity, sum({total}) AS value
+        FROM checkout c, {source}
+        WHERE c.store_id = $1 AND c.abandoned_at >= $2 AND c.abandoned_at < $3
+        GROUP BY {title}, c.currency
+        ORDER BY abandoned DESC LIMIT 200""",
+        store_id,
+        start,
+        end,
+    )
+
+
+async def conversations(store_id: int, start: datetime, end: datetime) -> dict:
+    """From the shared Message table, so the figure is right the day the inbox lands."""
+    found = await sql.rows(
+        """SELECT count(DISTINCT m.conversation_id) AS conversations,
+          COALESCE(sum(CASE WHEN m.direction = 'inbound' AND m.author = 'shopper'
+            THEN 1 ELSE 0 END), 0) AS shopper_replies,
+          COALESCE(sum(CASE WHEN m.direction = 'outbound' AND m.author = 'agent'
+            THEN 1 ELSE 0 END), 0) AS agent_replies,
+          count(DISTINCT CASE WHEN m.author = 'agent' THEN m.conversation_id END) AS answered,
+          count(DISTINCT CASE WHEN c.status IN ('recovered', 'completed')
+            THEN m.conversation_id END) AS converted
+        FROM message m LEFT JOIN checkout c ON c.id = m.checkout_id
+        WHERE m.store_id = $1 AND m.created_at >= $2 AND m.created_at < $3
+          AND (m.conversation_id IS NOT NULL OR m.author IN ('shopper', 'agent'))""",
+        store_id,
+        start,
+        end,
+    )
+    return {k: int(v or 0) for k, v in found[0].items()}
+
+
+async def replies(store_id: int, start: datetime, end: datetime) -> list:
+    return await sql.rows(
+        """SELECT m.channel, count(*) AS n FROM message m
+        WHERE m.store_id = $1 AND m.direction = 'inbound' AND m.author = 'shopper'
+          AND m.created_at >= $2 AND m.created_at < $3
+        GROUP BY m.channel""",
+        store_id,
+        start,
+        end,
+    )

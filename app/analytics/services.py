@@ -1,0 +1,136 @@
+"""The stats service: one function computes every figure the dashboard, the API and the CSVs show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from app.analytics import measures, queries, rules
+from app.analytics.rules import OrderFact, Touch, shopper_keys
+from app.core.errors import ApiError
+from app.stores.models import Store
+
+MAX_DAYS = 366
+DEFAULT_DAYS = 30
+CHANNELS = ("sms", "email")
+FAILED = frozenset({"failed", "undelivered"})
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    start: date
+    end: date
+    zone: str
+    channel: str | None
+
+    @property
+    def utc(self) -> tuple[datetime, datetime]:
+        """Local midnight of the first day to local midnight after the last, as UTC instants."""
+        tz = ZoneInfo(self.zone)
+        low = datetime.combine(self.start, time(), tz)
+        high = datetime.combine(self.end + timedelta(days=1), time(), tz)
+        return low, high
+
+
+def parse_range(
+    store: Store, now: datetime, start: str | None, end: str | None, channel: str | None
+) -> Range:
+    """Dates are the merchant's calendar days; the default is the last 30 days up to today."""
+    zone = store.timezone or "UTC"
+    today = measures.local_day(now, zone)
+    try:
+        last = date.fromisoformat(end) if end else today
+        first = date.fromisoformat(start) if start else last - timedelta(days=DEFAULT_DAYS - 1)
+    except ValueError:
+        raise ApiError(400, "invalid_date", "from and to are dates like 2026-03-01") from None
+    if first > last:
+        raise ApiError(400, "invalid_range", "from must be on or before to")
+    if (last - first).days + 1 > MAX_DAYS:
+        raise ApiError(400, "invalid_range", f"a range covers at most {MAX_DAYS} days")
+    if channel not in (None, "", *CHANNELS):
+        raise ApiError(400, "invalid_channel", "channel is sms or email")
+    return Range(first, last, zone, channel or None)
+
+
+def store_options(store: Store) -> tuple[rules.Windows, measures.Prices, dict[str, Any]]:
+    raw = store.settings or {}
+    return (
+        rules.windows_from_settings(raw.get("attribution")),
+        measures.prices_from_settings(raw.get("prices")),
+        dict(raw.get("attribution") or {}),
+    )
+
+
+async def platform_rates(store: Store) -> dict[str, Decimal]:
+    found: dict[str, Decimal] = {}
+    for row in await queries.rates(store.id, store.currency):
+        rate = rules.platform_rate(Decimal(row["total"]), Decimal(row["presentment_total"]))
+        if rate is not None:
+            found.setdefault(str(row["currency"]).upper(), rate)
+    return found
+
+
+def order_worth(row: dict[str, Any], store: Store, rates: dict[str, Decimal]) -> Decimal | None:
+    presentment = row.get("presentment_total")
+    return rules.order_value(
+        Decimal(row["total"]),
+        row["currency"],
+        Decimal(presentment) if presentment is not None else None,
+        row.get("presentment_currency"),
+        store.currency,
+        rates,
+    )
+
+
+def _codes(raw: Any) -> frozenset[str]:
+    if isinstance(raw, str):
+        import json
+
+        raw = json.loads(raw)
+    return frozenset(str(c).upper() for c in raw or [])
+
+
+def order_facts(rows: list[dict], store: Store, rates: dict[str, Decimal]) -> list[OrderFact]:
+    return [
+        OrderFact(
+            id=r["id"],
+            keys=shopper_keys(r["contact_id"], r["checkout_id"]),
+            placed_at=r["placed_at"],
+            value=order_worth(r, store, rates),
+            counts=rules.order_counts(bool(r["placed"]), r["financial_status"]),
+            codes=_codes(r["discount_codes"]),
+            abandoned_at=r["abandoned_at"],
+            contacted_at=r["recovery_contacted_at"],
+        )
+        for r in rows
+    ]
+
+
+async def _touches(store: Store, rng: Range, windows: rules.Windows) -> list[Touch]:
+    start, end = rng.utc
+    found = [
+        Touch(shopper_keys(r["contact_id"], r["checkout_id"]), r["channel"], at)
+        for r in await queries.touches(store.id, start, end, windows.longest, rng.channel)
+        if rules.is_delivered(r["channel"], r["status"])
+        and (at := r["delivered_at"] or r["sent_at"]) is not None
+    ]
+    found += [
+        Touch(shopper_keys(r["contact_id"], r["checkout_id"]), "click", r["clicked_at"])
+        for r in await queries.click_touches(store.id, start, end, windows.longest, rng.channel)
+    ]
+    return found
+
+
+async def attribution(
+    store: Store, rng: Range, now: datetime, rates: dict[str, Decimal]
+) -> tuple[rules.Attribution, list[OrderFact]]:
+    windows, _, _ = store_options(store)
+    start, end = rng.utc
+    facts = order_facts(await queries.orders(store.id, start, end), store, rates)
+    codes = {c for f in facts for c in f.codes}
+    issued = {r["code"]: r["issued_at"] for r in await queries.issued_codes(store.id, codes)}
+    touches = await _touches(store, rng, windows)
+    return rules.attribute(now, facts, touches, issued, windows), facts

@@ -1,0 +1,354 @@
+"""Assemble every dashboard figure for one store and range: the single source for page, API and CSV."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from app.analytics import measures, queries, rules, services
+from app.analytics.rules import OrderFact
+from app.analytics.schemas import (
+    AttributionOut,
+    ChannelRow,
+    Conversations,
+    Funnel,
+    HoldoutOut,
+    Model,
+    Money,
+    Period,
+    ProductRow,
+    StatsOut,
+    StepRow,
+    TimeToRecovery,
+    TrendRow,
+    VariantRow,
+)
+from app.analytics.services import FAILED, Range
+from app.core.money import quantize
+from app.recovery.rules import policy_from_settings
+from app.stores.models import Store
+
+ZERO = Decimal(0)
+
+
+def _model(tally: rules.Tally, currency: str) -> Model:
+    return Model(orders=tally.orders, revenue=quantize(tally.revenue, currency))
+
+
+def _attribution_out(result: rules.Attribution, store: Store) -> AttributionOut:
+    windows, _, _ = services.store_options(store)
+    hours = {
+        name: int(getattr(windows, name).total_seconds() // 3600)
+        for name in ("email", "sms", "click", "conversion")
+    }
+    return AttributionOut(
+        currency=store.currency,
+        total=_model(result.total, store.currency),
+        recovered=_model(result.recovered, store.currency),
+        click=_model(result.click, store.currency),
+        message=_model(result.message, store.currency),
+        discount=_model(result.discount, store.currency),
+        excluded_orders=result.excluded,
+        unconverted_orders=result.unconverted,
+        windows_hours=hours,
+    )
+
+
+def _channels(
+    sends: list[dict], click_rows: list[dict], reply_rows: list[dict]
+) -> list[ChannelRow]:
+    table: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for r in sends:
+        row = table[r["channel"]]
+        row["sent"] += int(r["n"])
+        row["segments"] += int(r["segments"]) if r["channel"] == "sms" else 0
+        row["delivered"] += int(r["n"]) if rules.is_delivered(r["channel"], r["status"]) else 0
+        row["failed"] += int(r["n"]) if r["status"] in FAILED else 0
+    for r in click_rows:
+        if r["channel"]:
+            table[r["channel"]]["clicks"] += int(r["clicks"])
+    for r in reply_rows:
+        table[r["channel"]]["replies"] += int(r["n"])
+    return [
+        ChannelRow(channel=name, **{k: table[name][k] for k in ChannelRow.__struct_fields__[1:]})
+        for name in services.CHANNELS
+        if name in table
+    ]
+
+
+def _steps(
+    sends: list[dict], click_rows: list[dict], credited: dict[int, tuple[int, Decimal]]
+) -> list[StepRow]:
+    table: dict[int, dict[str, Any]] = {}
+    for r in sends:
+        if r["step_index"] is None:
+            continue
+        row = table.setdefault(r["step_index"], defaultdict(int, channel=r["channel"]))
+        row["sent"] += int(r["n"])
+        row["segments"] += int(r["segments"]) if r["channel"] == "sms" else 0
+        row["delivered"] += int(r["n"]) if rules.is_delivered(r["channel"], r["status"]) else 0
+        row["failed"] += int(r["n"]) if r["status"] in FAILED else 0
+    for r in click_rows:
+        if r["step_index"] is not None and r["step_index"] in table:
+            table[r["step_index"]]["clicks"] += int(r["clicks"])
+    return [
+        StepRow(
+            step=step + 1,
+            channel=row["channel"],
+            sent=row["sent"],
+            delivered=row["delivered"],
+            failed=row["failed"],
+            segments=row["segments"],
+            clicks=row["clicks"],
+            conversions=credited.get(step, (0, ZERO))[0],
+            revenue=credited.get(step, (0, ZERO))[1],
+        )
+        for step, row in sorted(table.items())
+    ]
+
+
+def checkout_of(order: OrderFact) -> int | None:
+    for key in order.keys:
+        if key.startswith("checkout:"):
+            return int(key.split(":", 1)[1])
+    return None
+
+
+def _credit(
+    recovered: list[OrderFact], sent: list[dict], currency: str
+) -> dict[int, tuple[int, Decimal]]:
+    """Each recovered order is credited to the last automated step sent before it, once."""
+    by_checkout: dict[int, list[dict]] = defaultdict(list)
+    for r in sent:
+        by_checkout[r["checkout_id"]].append(r)
+    credit: dict[int, tuple[int, Decimal]] = {}
+    for order in recovered:
+        mine = by_checkout.get(checkout_of(order) or -1, [])
+        earlier = [r for r in mine if r["sent_at"] < order.placed_at]
+        if not earlier:
+            continue
+        step = max(earlier, key=lambda r: r["sent_at"])["step_index"]
+        count, revenue = credit.get(step, (0, ZERO))
+        credit[step] = (count + 1, revenue + (order.value or ZERO))
+    return {k: (n, quantize(v, currency)) for k, (n, v) in credit.items()}
+
+
+def _variants(rows: list[dict], min_sample: int) -> list[VariantRow]:
+    by_step: dict[tuple[int, str], list[dict]] = defaultdict(list)
+    for r in rows:
+        by_step[(r["step_index"], r["channel"])].append(r)
+    out: list[VariantRow] = []
+    for (step, channel), arms in sorted(by_step.items()):
+        arms.sort(key=lambda r: str(r["variant"] or "a"))
+        test = measures.experiment(
+            [
+                measures.Arm(str(r["variant"] or "a"), int(r["sent"]), int(r["conversions"]))
+                for r in arms
+            ],
+            min_sample=min_sample,
+        )
+        for c in test.comparisons:
+            out.append(
+                VariantRow(
+                    step=step + 1,
+                    channel=channel,
+                    variant=c.arm.key,
+                    sent=c.arm.sent,
+                    conversions=c.arm.conversions,
+                    rate=c.arm.rate,
+                    z=c.z,
+                    p_value=c.p_value,
+                    enough=c.enough,
+                    winner=test.winner == c.arm.key,
+                )
+            )
+    return out
+
+
+def _holdout(rows: list[dict], store: Store, rates: dict[str, Decimal], window: Any) -> HoldoutOut:
+    """Both groups by the same rule: a counted order within the conversion window of abandonment."""
+    members: dict[int, bool] = {}
+    won: dict[int, Decimal] = {}
+    for r in rows:
+        members[r["id"]] = r["status"] == "holdout"
+        counted = r["placed_at"] is not None and rules.order_counts(
+            bool(r["placed"]), r["financial_status"]
+        )
+        if counted and rules.converted(r["abandoned_at"], r["placed_at"], window):
+            won[r["id"]] = won.get(r["id"], ZERO) + (services.order_worth(r, store, rates) or ZERO)
+
+    def group(held: bool) -> rules.Group:
+        ids = [i for i, h in members.items() if h is held]
+        return rules.Group(
+            len(ids), sum(1 for i in ids if i in won), sum((won[i] for i in ids if i in won), ZERO)
+        )
+
+    messaged, holdout = group(False), group(True)
+    result = rules.lift(messaged, holdout)
+    cur = store.currency
+    return HoldoutOut(
+        messaged_size=messaged.size,
+        messaged_conversions=messaged.conversions,
+        messaged_rate=measures.rate(messaged.conversions, messaged.size),
+        holdout_size=holdout.size,
+        holdout_conversions=holdout.conversions,
+        holdout_rate=measures.rate(holdout.conversions, holdout.size),
+        difference=result.difference if result else None,
+        low=result.low if result else None,
+        high=result.high if result else None,
+        confidence=0.95,
+        incremental_orders=result.incremental_orders.quantize(Decimal("0.1")) if result else None,
+        incremental_revenue=quantize(result.incremental_revenue, cur) if result else None,
+        significant=bool(result and result.significant),
+    )
+
+
+def _bucket(rows: list[dict], zone: str) -> dict[date, int]:
+    out: dict[date, int] = defaultdict(int)
+    for r in rows:
+        day = r["day"]
+        if isinstance(day, str):
+            day = datetime.fromisoformat(day)
+        if isinstance(day, datetime):
+            day = measures.local_day(day, zone)
+        out[day] += int(r["n"])
+    return out
+
+
+def _trends(
+    rng: Range,
+    abandoned: dict[date, int],
+    sent: dict[date, int],
+    recovered: list[OrderFact],
+    cur: str,
+) -> tuple[list[TrendRow], list[TrendRow]]:
+    won: dict[date, list[Any]] = defaultdict(lambda: [0, ZERO])
+    for o in recovered:
+        day = measures.local_day(o.placed_at, rng.zone)
+        won[day][0] += 1
+        won[day][1] += o.value or ZERO
+    daily = [
+        TrendRow(
+            day, abandoned.get(day, 0), sent.get(day, 0), won[day][0], quantize(won[day][1], cur)
+        )
+        for day in measures.days_between(rng.start, rng.end)
+    ]
+    weeks: dict[date, list[Any]] = {}
+    for row in daily:
+        week = weeks.setdefault(measures.week_start(row.day), [0, 0, 0, ZERO])
+        for i, value in enumerate((row.abandoned, row.messages, row.recovered, row.revenue)):
+            week[i] += value
+    weekly = [TrendRow(day, *values) for day, values in sorted(weeks.items())]
+    return daily, weekly
+
+
+def _products(rows: list[dict], store: Store, rates: dict[str, Decimal]) -> list[ProductRow]:
+    merged: dict[str, list[Any]] = {}
+    for r in rows:
+        title = str(r["title"] or "Untitled item")[:200]
+        row = merged.setdefault(title, [0, 0, ZERO])
+        row[0] += int(r["abandoned"])
+        row[1] += int(r["quantity"] or 0)
+        value = rules.to_store_currency(
+            Decimal(str(r["value"] or 0)), r["currency"], store.currency, rates
+        )
+        row[2] += value or ZERO
+    top = sorted(merged.items(), key=lambda kv: (-kv[1][0], -kv[1][2], kv[0]))[:10]
+    return [ProductRow(t, n, q, quantize(v, store.currency)) for t, (n, q, v) in top]
+
+
+def _time_to_recovery(recovered: list[OrderFact]) -> TimeToRecovery:
+    hours = [
+        (o.placed_at - o.abandoned_at).total_seconds() / 3600 for o in recovered if o.abandoned_at
+    ]
+    median, p90 = measures.percentile(hours, 0.5), measures.percentile(hours, 0.9)
+    return TimeToRecovery(
+        count=len(hours),
+        median_hours=round(median, 2) if median is not None else None,
+        p90_hours=round(p90, 2) if p90 is not None else None,
+    )
+
+
+def _money(channels: list[ChannelRow], sends: list[dict], revenue: Decimal, store: Store) -> Money:
+    _, prices, _ = services.store_options(store)
+    billable = [r for r in sends if r["status"] != "failed"]
+    segments = sum(int(r["segments"]) for r in billable if r["channel"] == "sms")
+    emails = sum(int(r["n"]) for r in billable if r["channel"] == "email")
+    sms_cost = measures.cost(segments, 0, prices)
+    email_cost = measures.cost(0, emails, prices)
+    spent = sms_cost + email_cost
+    ratio = measures.roi(revenue, spent)
+    cur = store.currency
+    return Money(
+        currency=cur,
+        revenue=quantize(revenue, cur),
+        cost=spent.quantize(Decimal("0.0001")),
+        sms_cost=sms_cost.quantize(Decimal("0.0001")),
+        email_cost=email_cost.quantize(Decimal("0.0001")),
+        roi=ratio.quantize(Decimal("0.01")) if ratio is not None else None,
+    )
+
+
+async def compute(store: Store, rng: Range, now: datetime) -> StatsOut:
+    """Every figure for the range; recovered revenue is the 'recovered' attribution model."""
+    start, end = rng.utc
+    windows, _, options = services.store_options(store)
+    policy = policy_from_settings((store.settings or {}).get("recovery"))
+    rates = await services.platform_rates(store)
+    result, facts = await services.attribution(store, rng, now, rates)
+    recovered = [f for f in facts if f.id in set(result.recovered_ids)]
+    sends = await queries.messages(store.id, start, end, rng.channel)
+    click_rows = await queries.clicks(store.id, start, end, rng.channel)
+    reply_rows = await queries.replies(store.id, start, end)
+    if rng.channel:
+        reply_rows = [r for r in reply_rows if r["channel"] == rng.channel]
+    channels = _channels(sends, click_rows, reply_rows)
+    sent_steps = await queries.last_steps(store.id, [c for o in recovered if (c := checkout_of(o))])
+    if rng.channel:
+        sent_steps = [r for r in sent_steps if r["channel"] == rng.channel]
+    funnel_raw = await queries.funnel(store.id, start, end, policy.email_requires_consent)
+    extra = " AND m.direction = 'outbound' AND m.author = 'automation'"
+    extra += " AND m.status NOT IN ('pending', 'cancelled')"
+    extra += f" AND m.channel = '{rng.channel}'" if rng.channel else ""
+    daily, weekly = _trends(
+        rng,
+        _bucket(
+            await queries.daily("checkout", "m.abandoned_at", store.id, start, end, rng.zone, ""),
+            rng.zone,
+        ),
+        _bucket(
+            await queries.daily("message", "m.created_at", store.id, start, end, rng.zone, extra),
+            rng.zone,
+        ),
+        recovered,
+        store.currency,
+    )
+    clicked = sum(int(r["checkouts"]) for r in click_rows)
+    messaged = funnel_raw["messaged"]
+    return StatsOut(
+        period=Period(rng.start, rng.end, rng.zone, rng.channel),
+        funnel=Funnel(
+            **funnel_raw,
+            clicked=clicked,
+            recovered=result.recovered.orders,
+            recovery_rate=measures.rate(result.recovered.orders, messaged),
+        ),
+        attribution=_attribution_out(result, store),
+        money=_money(channels, sends, result.recovered.revenue, store),
+        channels=channels,
+        steps=_steps(sends, click_rows, _credit(recovered, sent_steps, store.currency)),
+        variants=_variants(
+            await queries.variant_conversions(store.id, start, end, rng.channel),
+            int(options.get("min_ab_sample") or 100),
+        ),
+        holdout=_holdout(
+            await queries.holdout_rows(store.id, start, end), store, rates, windows.conversion
+        ),
+        daily=daily,
+        weekly=weekly,
+        top_products=_products(await queries.products(store.id, start, end), store, rates),
+        time_to_recovery=_time_to_recovery(recovered),
+        conversations=Conversations(**await queries.conversations(store.id, start, end)),
+    )

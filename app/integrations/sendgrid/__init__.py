@@ -1,0 +1,1 @@
+"""SendGrid: recovery email through the v3 Mail Send API."""

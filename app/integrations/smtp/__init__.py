@@ -1,0 +1,1 @@
+"""SMTP: recovery email through any mail server with aiosmtplib."""

@@ -1,0 +1,263 @@
+"""Recovery HTTP surface: the flows and preview API, enrollment controls, magic links and unsubscribe."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Controller, MediaType, Request, Response, get, patch, post, put
+from litestar.di import Provide
+
+from app.checkouts.models import Checkout
+from app.config import get_settings
+from app.core.errors import ApiError
+from app.core.scheduling import schedule_dispatch
+from app.core.timeutil import utcnow
+from app.recovery import flows, services, templates, visits
+from app.recovery.discounts import upload_pool
+from app.recovery.models import DiscountCode, DiscountKind, Enrollment
+from app.recovery.schemas import (
+    CodePoolIn,
+    CodePoolOut,
+    EnrollmentAction,
+    FlowIn,
+    FlowOut,
+    FlowPatch,
+    PreviewIn,
+    PreviewOut,
+    VariantIn,
+)
+from app.recovery.validation import FlowProblem, validate_variant
+from app.stores.auth import api_store
+from app.stores.models import Store
+
+_pages = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape()
+)
+MAX_POOL_UPLOAD = 10_000
+
+
+class FlowsApi(Controller):
+    path = "/api/v1/flows"
+    tags = ["recovery"]
+    dependencies = {"store": Provide(api_store)}
+
+    @get("/", summary="The store's recovery flows with their steps")
+    async def list_flows(self, store: Store) -> list[FlowOut]:
+        return await flows.list_flows(store)
+
+    @get("/{flow_id:int}", summary="One flow")
+    async def get_flow(self, store: Store, flow_id: int) -> FlowOut:
+        return await flows.get_flow(store, flow_id)
+
+    @put("/{flow_id:int}", summary="Replace a flow (validated; 422 names the exact problem)")
+    async def replace_flow(self, store: Store, flow_id: int, data: FlowIn) -> FlowOut:
+        return await flows.replace_flow(store, flow_id, data)
+
+    @patch("/{flow_id:int}", summary="Change part of a flow; `steps`, if given, replaces all steps")
+    async def patch_flow(self, store: Store, flow_id: int, data: FlowPatch) -> FlowOut:
+        return await flows.patch_flow(store, flow_id, data)
+
+    @post("/codes", summary="Upload single-use discount codes to the store's pool", status_code=201)
+    async def upload_codes(self, store: Store, data: CodePoolIn) -> CodePoolOut:
+        if not 1 <= len(data.codes) <= MAX_POOL_UPLOAD:
+            raise ApiError(422, "invalid_codes", f"send between 1 and {MAX_POOL_UPLOAD} codes")
+        if any(len(c.strip()) > 64 for c in data.codes):
+            raise ApiError(422, "invalid_codes", "a code is at most 64 characters")
+        added = await upload_pool(store, data.codes, data.ends_at)
+        available = await DiscountCode.filter(
+            store=store, kind=DiscountKind.POOL, enrollment_id=None
+        ).count()
+        return CodePoolOut(added=added, available=available)
+
+
+SAMPLE_CHECKOUT = SimpleNamespace(
+    id=None,
+    locale=None,
+    currency=None,
+    subtotal=Decimal("64.00"),
+    total=Decimal("64.00"),
+    line_items=[
+        {
+            "title": "Coffee mug",
+            "variant_title": "Blue",
+            "quantity": 2,
+            "unit_price": "32.00",
+            "line_total": "64.00",
+            "image_url": "",
+        }
+    ],
+)
+SAMPLE_CONTACT = SimpleNamespace(first_name="Jane", last_name="Doe")
+
+
+class TemplatesApi(Controller):
+    path = "/api/v1/templates"
+    tags = ["recovery"]
+    dependencies = {"store": Provide(api_store)}
+
+    @post(
+        "/preview", summary="Render a template against a real or sample checkout", status_code=200
+    )
+    async def preview(self, store: Store, data: PreviewIn) -> PreviewOut:
+        return await render_preview(store, data)
+
+
+async def render_preview(store: Store, data: PreviewIn) -> PreviewOut:
+    """Shared by this API and the dashboard's flow editor (session-authenticated)."""
+    variant = VariantIn(body=data.body, subject=data.subject, html=data.html)
+    try:
+        validate_variant("template", data.channel, variant)
+    except FlowProblem as exc:
+        raise ApiError(422, "invalid_template", str(exc)) from None
+    checkout, contact = await _subject(store, data.checkout_id)
+    public = get_settings().server.public_url
+    discount = None
+    if data.discount:
+        discount = templates.Discount("SAMPLE-10OFF", "10% off", utcnow())
+    context = templates.build_context(
+        store=store,
+        checkout=checkout,
+        contact=contact,
+        magic_link=f"{public}/r/xxxxxx-xxxxxxxxxxxx",
+        unsubscribe_url=f"{public}/u/preview",
+        discount=discount,
+    )
+    if data.channel == "sms":
+        out = templates.render_sms(data.body, context)
+    else:
+        out = templates.render_email(
+            {"subject": data.subject, "body": data.body, "html": data.html}, context
+        )
+    return PreviewOut(
+        channel=data.channel,
+        text=out.text,
+        subject=out.subject,
+        html=out.html,
+        segments=out.segments,
+        encoding=out.encoding,
+        characters=len(out.text),
+        checkout_id=data.checkout_id,
+    )
+
+
+async def _subject(store: Store, checkout_id: int | None) -> tuple[Any, Any]:
+    if checkout_id is None:
+        return SAMPLE_CHECKOUT, SAMPLE_CONTACT
+    checkout = await Checkout.get_or_none(id=checkout_id, store=store)
+    if checkout is None:
+        raise ApiError(404, "not_found", f"no checkout {checkout_id} in this store")
+    contact = await checkout.contact if checkout.contact_id else None  # type: ignore[attr-defined]
+    return checkout, contact
+
+
+class EnrollmentsApi(Controller):
+    path = "/api/v1/recovery"
+    tags = ["recovery"]
+    dependencies = {"store": Provide(api_store)}
+
+    @get("/checkouts/{checkout_id:int}", summary="Sequence progress for one checkout")
+    async def progress(self, store: Store, checkout_id: int) -> dict[str, Any]:
+        checkout = await Checkout.get_or_none(id=checkout_id, store=store)
+        if checkout is None:
+            raise ApiError(404, "not_found", f"no checkout {checkout_id} in this store")
+        return await services.progress(checkout)
+
+    @post(
+        "/enrollments/{enrollment_id:int}/{action:str}",
+        status_code=200,
+        summary="pause, resume or stop",
+    )
+    async def act(
+        self, store: Store, enrollment_id: int, action: str, data: EnrollmentAction | None = None
+    ) -> dict[str, Any]:
+        enrollment = await Enrollment.get_or_none(id=enrollment_id, store=store)
+        if enrollment is None:
+            raise ApiError(404, "not_found", f"no enrollment {enrollment_id} in this store")
+        reason = (data.reason if data else "agent")[:64]
+        if action == "pause":
+            changed = await services.pause(enrollment_id, reason)
+        elif action == "resume":
+            changed = await services.resume(enrollment_id)
+        elif action == "stop":
+            changed = await services.stop(enrollment_id, reason)
+        else:
+            raise ApiError(404, "not_found", "action must be pause, resume or stop")
+        checkout = await Checkout.get(id=enrollment.checkout_id)  # type: ignore[attr-defined]
+        return {"changed": changed, **await services.progress(checkout)}
+
+
+def page(status: int, **values: Any) -> Response[str]:
+    html = _pages.get_template("page.html").render(**values)
+    return Response(
+        html,
+        status_code=status,
+        media_type=MediaType.HTML,
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
+
+
+class ShopperLinks(Controller):
+    """Public pages reached from messages: no login, no cookies, nothing but the signed token."""
+
+    include_in_schema = False
+
+    @get("/r/{token:str}")
+    async def magic_link(self, request: Request[Any, Any, Any], token: str) -> Response[str]:
+        landing = await visits.follow(token, request.headers.get("user-agent"))
+        if landing.url:
+            return Response(
+                "",
+                status_code=302,
+                headers={
+                    "Location": landing.url,
+                    "Cache-Control": "no-store",
+                    "Referrer-Policy": "no-referrer",
+                },
+            )
+        title = "This link has expired" if landing.expired else "This link is not valid"
+        return page(
+            410 if landing.expired else 404,
+            title=title,
+            message="Your cart may still be waiting for you in the store.",
+            link=landing.store_url,
+            link_label="Go to the store",
+        )
+
+    @get("/u/{token:str}")
+    async def unsubscribe_page(self, token: str) -> Response[str]:
+        found = await visits.lookup(token)
+        if found.contact is None or found.store is None:
+            return page(404, title="Unknown link", message="This unsubscribe link is not valid.")
+        if found.contact.email_opted_out_at:
+            return page(
+                200,
+                title="You're unsubscribed",
+                message=f"{found.store.name} will not email you about abandoned carts again.",
+            )
+        return page(
+            200,
+            title="Unsubscribe?",
+            message=f"Stop cart reminder emails from {found.store.name}.",
+            form_action=f"/u/{token}",
+            button="Unsubscribe",
+        )
+
+    @post("/u/{token:str}", status_code=200)
+    async def unsubscribe(self, request: Request[Any, Any, Any], token: str) -> Response[str]:
+        """RFC 8058 one-click: acts immediately, answers 200, never redirects."""
+        form = await request.form()
+        source = "one_click" if form.get("List-Unsubscribe") == "One-Click" else "unsubscribe_page"
+        done = await visits.unsubscribe(token, source)
+        if done.contact is None or done.store is None:
+            return page(404, title="Unknown link", message="This unsubscribe link is not valid.")
+        if done.event_id:
+            await schedule_dispatch(getattr(request.app.state, "queue", None), done.event_id)
+        return page(
+            200,
+            title="You're unsubscribed",
+            message=f"{done.store.name} will not email you about abandoned carts again.",
+        )

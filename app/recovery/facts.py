@@ -1,0 +1,159 @@
+"""Read what the pure rules need from the database, inside the caller's transaction and locks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from app.checkouts.models import Checkout, CheckoutStatus, Contact, Order
+from app.messaging.models import Author, Channel, DeliveryStatus, Direction, Message
+from app.recovery import rules
+from app.recovery.models import Click, Enrollment, FlowStep
+from app.recovery.zones import shopper_zone
+from app.stores.models import Store
+
+UNSENT = (DeliveryStatus.PENDING, DeliveryStatus.CANCELLED)
+
+
+def location(contact: Contact | None, checkout: Checkout) -> tuple[str | None, str | None]:
+    address = checkout.address or {}
+    country = (contact.country if contact else None) or address.get("country_code")
+    region = (contact.region if contact else None) or address.get("province_code")
+    country = country or (
+        address.get("country") if len(str(address.get("country", ""))) == 2 else None
+    )
+    region = region or address.get("state")
+    return (str(country).upper() if country else None), (str(region).upper() if region else None)
+
+
+def reach(channel: str, contact: Contact | None, checkout: Checkout) -> rules.Reach:
+    if channel == Channel.SMS:
+        return rules.Reach(
+            address=(contact.phone if contact else None) or checkout.phone,
+            consent=bool(contact and contact.sms_consent),
+            consent_at=contact.sms_consent_at if contact else None,
+            opted_out=bool(contact and contact.sms_opted_out_at),
+            undeliverable=bool(contact and contact.sms_undeliverable_at),
+        )
+    return rules.Reach(
+        address=checkout.email or (contact.email if contact else None),
+        consent=bool(contact and contact.email_consent),
+        consent_at=contact.email_consent_at if contact else None,
+        opted_out=bool(contact and contact.email_opted_out_at),
+        undeliverable=bool(contact and contact.email_undeliverable_at),
+    )
+
+
+async def _cart(
+    conn: Any, step: FlowStep, checkout: Checkout, contact: Contact | None, policy: rules.Policy
+) -> rules.Cart:
+    """Only the facts the step's conditions mention are queried: most steps need none."""
+    conditions = step.conditions or {}
+    returning = False
+    tags: frozenset[str] = frozenset()
+    if contact and conditions.get("customer"):
+        returning = (
+            await Order.filter(
+                contact_id=contact.id, placed=True, placed_at__lt=checkout.abandoned_at
+            )
+            .using_db(conn)
+            .exists()
+        )
+    if any(k.startswith("tags_") for k in conditions):
+        abandonments = 1
+        interacted = False
+        if contact:
+            abandonments = (
+                await Checkout.filter(contact_id=contact.id, abandoned_at__isnull=False)
+                .using_db(conn)
+                .count()
+            )
+            interacted = (
+                await Message.filter(contact_id=contact.id, direction=Direction.INBOUND)
+                .using_db(conn)
+                .exists()
+                or await Click.filter(enrollment__contact_id=contact.id).using_db(conn).exists()
+            )
+        own = list(contact.tags or []) if contact else []
+        tags = rules.derive_tags(own, abandonments, checkout.total, interacted, policy)
+    country, _ = location(contact, checkout)
+    return rules.Cart(checkout.total, checkout.device, country, returning, tags)
+
+
+async def gather(
+    conn: Any,
+    *,
+    now: datetime,
+    store: Store,
+    enrollment: Enrollment,
+    checkout: Checkout,
+    contact: Contact | None,
+    step: FlowStep,
+) -> rules.Facts:
+    policy = rules.policy_from_settings((store.settings or {}).get("recovery"))
+    channel = str(step.channel)
+    ordered = False
+    sms_sent = 0
+    others = 0
+    if contact:
+        ordered = (
+            await Order.filter(
+                contact_id=contact.id, placed=True, placed_at__gte=enrollment.abandoned_at
+            )
+            .using_db(conn)
+            .exists()
+        )
+        others = len(
+            set(
+                await Message.filter(
+                    contact_id=contact.id,
+                    author=Author.AUTOMATION,
+                    enrollment_id__not_isnull=True,
+                    created_at__gte=rules.frequency_horizon(now, policy),
+                )
+                .exclude(enrollment_id=enrollment.id)
+                .exclude(status__in=UNSENT)
+                .using_db(conn)
+                .values_list("enrollment_id", flat=True)
+            )
+        )
+    mine = (
+        await Message.filter(enrollment_id=enrollment.id)
+        .exclude(status__in=UNSENT)
+        .using_db(conn)
+        .values_list("channel", flat=True)
+    )
+    if channel == Channel.SMS:
+        sms_sent = (
+            await Message.filter(
+                checkout_id=checkout.id, channel=Channel.SMS, author=Author.AUTOMATION
+            )
+            .exclude(status__in=UNSENT)
+            .using_db(conn)
+            .count()
+        )
+    country, region = location(contact, checkout)
+    target = reach(channel, contact, checkout)
+    return rules.Facts(
+        now=now,
+        channel=channel,
+        conditions=step.conditions or {},
+        store_active=store.is_active,
+        checkout_live=checkout.status == CheckoutStatus.ABANDONED,
+        ordered_since_abandonment=ordered,
+        abandoned_at=enrollment.abandoned_at,
+        reach=target,
+        cart=await _cart(conn, step, checkout, contact, policy),
+        automated_sms_sent=sms_sent,
+        sequence_started=bool(mine),
+        other_sequences_in_window=others,
+        zone=shopper_zone(
+            target.address if channel == Channel.SMS else (contact.phone if contact else None),
+            country,
+            region,
+            contact.timezone if contact else None,
+            store.timezone,
+        ),
+        window=rules.window_for(policy, country, region),
+        policy=policy,
+    )

@@ -1,0 +1,132 @@
+"""Flow editing: validated first, then saved in one transaction, always within one store."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from tortoise.transactions import in_transaction
+
+from app.core.errors import ApiError
+from app.core.timeutil import utcnow
+from app.recovery.models import Flow, FlowStep
+from app.recovery.playbook import ensure_default_flow
+from app.recovery.schemas import FlowIn, FlowOut, FlowPatch, StepIn, StepOut, VariantOut
+from app.recovery.validation import FlowProblem, validate_flow
+from app.stores.models import Store
+
+
+def _out(flow: Flow, steps: list[FlowStep]) -> FlowOut:
+    return FlowOut(
+        id=flow.id,
+        name=flow.name,
+        enabled=flow.enabled,
+        holdout_percent=Decimal(flow.holdout_percent),
+        created_at=flow.created_at,
+        updated_at=flow.updated_at,
+        steps=[
+            StepOut(
+                position=s.position,
+                channel=str(s.channel),
+                delay_seconds=s.delay_seconds,
+                conditions=s.conditions or {},
+                incentive=s.incentive,
+                variants=[
+                    VariantOut(
+                        key=str(v.get("key", "a")),
+                        weight=Decimal(str(v.get("weight", 1))),
+                        body=str(v.get("body", "")),
+                        subject=v.get("subject"),
+                        html=v.get("html"),
+                    )
+                    for v in s.variants
+                ],
+            )
+            for s in steps
+        ],
+    )
+
+
+async def _load(store: Store, flow_id: int) -> Flow:
+    flow = await Flow.get_or_none(id=flow_id, store=store)
+    if flow is None:
+        raise ApiError(404, "not_found", f"no flow {flow_id} in this store")
+    return flow
+
+
+async def describe(flow: Flow) -> FlowOut:
+    return _out(flow, await FlowStep.filter(flow=flow).order_by("position"))
+
+
+async def list_flows(store: Store) -> list[FlowOut]:
+    await ensure_default_flow(store)
+    return [await describe(f) for f in await Flow.filter(store=store).order_by("id")]
+
+
+async def get_flow(store: Store, flow_id: int) -> FlowOut:
+    return await describe(await _load(store, flow_id))
+
+
+def _check(steps: list[StepIn] | None, holdout: Decimal | None) -> None:
+    try:
+        validate_flow(steps, holdout)
+    except FlowProblem as exc:
+        raise ApiError(422, "invalid_flow", str(exc)) from None
+
+
+async def replace_flow(store: Store, flow_id: int, data: FlowIn) -> FlowOut:
+    return await patch_flow(
+        store,
+        flow_id,
+        FlowPatch(
+            name=data.name,
+            enabled=data.enabled,
+            holdout_percent=data.holdout_percent,
+            steps=data.steps,
+        ),
+    )
+
+
+async def patch_flow(store: Store, flow_id: int, data: FlowPatch) -> FlowOut:
+    """Nothing is written unless every step validates: a rejected edit leaves the flow as it was."""
+    flow = await _load(store, flow_id)
+    _check(data.steps, data.holdout_percent)
+    if data.name is not None and not 1 <= len(data.name.strip()) <= 255:
+        raise ApiError(422, "invalid_flow", "name must be 1 to 255 characters")
+    async with in_transaction() as conn:
+        changes = {
+            k: v
+            for k, v in (
+                ("name", data.name.strip() if data.name else None),
+                ("enabled", data.enabled),
+                ("holdout_percent", data.holdout_percent),
+            )
+            if v is not None
+        }
+        if changes:
+            await Flow.filter(id=flow.id).using_db(conn).update(**changes)
+        if data.steps is not None:
+            await FlowStep.filter(flow_id=flow.id).using_db(conn).delete()
+            for position, step in enumerate(data.steps):
+                await FlowStep.create(
+                    using_db=conn,
+                    flow_id=flow.id,
+                    position=position,
+                    channel=step.channel,
+                    delay_seconds=step.delay_seconds,
+                    conditions=step.conditions,
+                    incentive=step.incentive,
+                    variants=[_variant(v) for v in step.variants],
+                )
+        await Flow.filter(id=flow.id).using_db(conn).update(updated_at=utcnow())
+    return await get_flow(store, flow_id)
+
+
+def _variant(v: object) -> dict[str, object]:
+    data = {
+        "key": v.key,  # type: ignore[attr-defined]
+        "weight": str(v.weight),  # type: ignore[attr-defined]
+        "subject": v.subject,  # type: ignore[attr-defined]
+        "body": v.body,  # type: ignore[attr-defined]
+        "html": v.html,  # type: ignore[attr-defined]
+    }
+    return {k: val for k, val in data.items() if val is not None}

@@ -1,0 +1,96 @@
+"""Worker jobs: send one step, and the sweep that re-schedules from the database what Redis lost."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from arq import Retry
+
+from app.config import ConfigError, Settings, get_settings
+from app.core.timeutil import utcnow
+from app.messaging.models import DeliveryStatus, Message
+from app.messaging.providers import email_sender, sms_sender
+from app.messaging.senders import OutboundEmail, OutboundSms, SendError, SendResult
+from app.recovery.models import Enrollment, EnrollmentStatus
+from app.recovery.sending import Deps, Later, run_step, schedule
+
+log = logging.getLogger(__name__)
+SWEEP_BATCH = 5000
+
+
+class Unconfigured:
+    """Stands in for a channel without a provider: every send fails loudly and is retried later."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        self.name = name
+        self.problem = problem
+
+    async def send_sms(self, message: OutboundSms) -> SendResult:
+        raise SendError("not_configured", self.problem, permanent=False)
+
+    async def send_email(self, message: OutboundEmail) -> SendResult:
+        raise SendError("not_configured", self.problem, permanent=False)
+
+
+def _provider(factory: Any, settings: Settings, name: str) -> Any:
+    try:
+        return factory(settings)
+    except ConfigError as exc:
+        log.error("%s", exc)
+        return Unconfigured(name, str(exc))
+
+
+def deps_for(ctx: dict[str, Any]) -> Deps:
+    """Providers are built once per worker; tests hand in their own `Deps` through the worker ctx."""
+    if "recovery" not in ctx:
+        settings = get_settings()
+        ctx["recovery"] = Deps(
+            settings=settings,
+            sms=_provider(sms_sender, settings, "sms"),
+            email=_provider(email_sender, settings, "email"),
+            redis=ctx.get("redis"),
+            queue=ctx.get("redis"),
+        )
+    deps: Deps = ctx["recovery"]
+    if deps.queue is None:
+        deps.queue = ctx.get("redis")
+        deps.redis = deps.redis or ctx.get("redis")
+    return deps
+
+
+async def send_step(ctx: dict[str, Any], enrollment_id: int, step: int) -> str:
+    try:
+        return await run_step(deps_for(ctx), enrollment_id, step)
+    except Later as later:
+        raise Retry(defer=timedelta(seconds=later.seconds)) from None
+
+
+async def recovery_sweep(ctx: dict[str, Any]) -> dict[str, int]:
+    """Everything due soon gets its job again (deterministic ids make this a no-op when present)."""
+    deps = deps_for(ctx)
+    now = utcnow()
+    horizon = now + timedelta(seconds=2 * get_settings().capture.sweep_interval_seconds)
+    due = (
+        await Enrollment.filter(status=EnrollmentStatus.ACTIVE, next_due_at__lte=horizon)
+        .order_by("next_due_at")
+        .limit(SWEEP_BATCH)
+        .values_list("id", "next_step", "next_due_at")
+    )
+    counts = {"due": 0, "stale_sends": 0}
+    for enrollment_id, step, due_at in due:
+        counts["due"] += await schedule(deps.queue, enrollment_id, step, due_at)
+    stale = now - timedelta(seconds=deps.settings.recovery.sending_stale_seconds)
+    orphans = (
+        await Message.filter(
+            status=DeliveryStatus.SENDING, enrollment_id__not_isnull=True, updated_at__lt=stale
+        )
+        .limit(SWEEP_BATCH)
+        .values_list("enrollment_id", "step_index")
+    )
+    for enrollment_id, step in orphans:
+        counts["stale_sends"] += await schedule(deps.queue, enrollment_id, step, None)
+    if any(counts.values()):
+        log.info("recovery sweep: %s", counts)
+    return counts

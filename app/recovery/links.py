@@ -1,0 +1,82 @@
+"""Short signed tokens for magic links and unsubscribe, and where a magic link lands."""
+
+from __future__ import annotations
+
+import hmac
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+from app.config import get_settings
+from app.core.security import sign_value
+from app.stores.models import Platform
+
+MAGIC, UNSUBSCRIBE = "magic-link", "unsubscribe"
+
+
+def _pack(value: str, purpose: str, size: int) -> str:
+    return f"{value}-{sign_value(value, purpose)[:size]}"
+
+
+def _unpack(token: str, purpose: str, size: int) -> str | None:
+    value, _, signature = token.rpartition("-")
+    if not value or len(signature) != size or len(token) > 64:
+        return None
+    if not hmac.compare_digest(sign_value(value, purpose)[:size], signature):
+        return None
+    return value
+
+
+def magic_token(enrollment_id: int, step: int) -> str:
+    return _pack(f"{enrollment_id:x}.{step:x}", MAGIC, 12)
+
+
+def read_magic_token(token: str) -> tuple[int, int] | None:
+    value = _unpack(token, MAGIC, 12)
+    if value is None:
+        return None
+    enrollment, _, step = value.partition(".")
+    try:
+        return int(enrollment, 16), int(step, 16)
+    except ValueError:
+        return None
+
+
+def unsubscribe_token(contact_id: int) -> str:
+    return _pack(f"{contact_id:x}", UNSUBSCRIBE, 16)
+
+
+def read_unsubscribe_token(token: str) -> int | None:
+    value = _unpack(token, UNSUBSCRIBE, 16)
+    try:
+        return int(value, 16) if value else None
+    except ValueError:
+        return None
+
+
+def magic_link(enrollment_id: int, step: int) -> str:
+    return f"{get_settings().server.public_url}/r/{magic_token(enrollment_id, step)}"
+
+
+def unsubscribe_url(contact_id: int | None) -> str:
+    base = get_settings().server.public_url
+    return f"{base}/u/{unsubscribe_token(contact_id)}" if contact_id else f"{base}/u/none"
+
+
+def _with_query(url: str, extra: dict[str, str]) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in extra]
+    return urlunsplit(parts._replace(query=urlencode([*query, *extra.items()])))
+
+
+def landing_url(
+    platform: str, domain: str, recovery_url: str | None, code: str | None, utm: dict[str, str]
+) -> str:
+    """Shopify applies codes through `/discount/CODE?redirect=`; our Woo plugin reads `discount=`."""
+    target = _with_query(recovery_url or f"https://{domain}/cart", utm)
+    if not code:
+        return target
+    if platform == Platform.SHOPIFY:
+        parts = urlsplit(target)
+        path = urlunsplit(("", "", parts.path or "/", parts.query, ""))
+        origin = f"{parts.scheme}://{parts.netloc}" if parts.netloc else f"https://{domain}"
+        return f"{origin}/discount/{quote(code, safe='')}?{urlencode({'redirect': path})}"
+    return _with_query(target, {"discount": code})

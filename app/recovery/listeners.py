@@ -1,0 +1,77 @@
+"""Reactions to domain events: enroll on abandonment; stop, pause or trim on orders, replies, opt-outs."""
+
+from __future__ import annotations
+
+from app.checkouts.models import Contact
+from app.core import events
+from app.core.outbox import OutboxEvent
+from app.messaging.models import Channel, DeliveryStatus, Message
+from app.recovery import services
+from app.recovery.models import Enrollment, EnrollmentStatus
+from app.recovery.sending import ordered_steps
+
+
+@events.subscribe(events.CHECKOUT_ABANDONED)
+async def enroll_abandoned(event: OutboxEvent) -> None:
+    await services.enroll(event.subject_id, await services.shared_queue())
+
+
+@events.subscribe(events.CHECKOUT_COMPLETED)
+@events.subscribe(events.CHECKOUT_RECOVERED)
+async def stop_on_order(event: OutboxEvent) -> None:
+    await services.stop_for_checkout(event.subject_id, "order_placed")
+
+
+@events.subscribe(events.STORE_UNINSTALLED)
+async def stop_on_uninstall(event: OutboxEvent) -> None:
+    for enrollment_id in await Enrollment.filter(
+        store_id=event.store_id, status__in=services.LIVE
+    ).values_list("id", flat=True):
+        await services.stop(enrollment_id, "store_uninstalled")
+
+
+@events.subscribe(events.SHOPPER_REPLIED)
+async def pause_on_reply(event: OutboxEvent) -> None:
+    """The conversation belongs to a person now; an agent can resume the sequence from the inbox."""
+    checkout_id = event.payload.get("checkout_id")
+    contact_id = event.payload.get("contact_id")
+    query = Enrollment.filter(store_id=event.store_id, status=EnrollmentStatus.ACTIVE)
+    if checkout_id:
+        query = query.filter(checkout_id=checkout_id)
+    elif contact_id:
+        query = query.filter(contact_id=contact_id)
+    else:
+        return
+    for enrollment_id in await query.values_list("id", flat=True):
+        await services.pause(enrollment_id, "shopper_replied")
+
+
+@events.subscribe(events.CONTACT_OPTED_OUT)
+async def trim_on_opt_out(event: OutboxEvent) -> None:
+    """Cancel unsent steps on the channel; stop sequences left with nothing they may send."""
+    channel = str(event.payload.get("channel") or "sms")
+    contact = await Contact.get_or_none(id=event.subject_id, store_id=event.store_id)
+    if contact is None:
+        return
+    enrollments = await Enrollment.filter(contact_id=contact.id, status__in=services.LIVE)
+    closed = _closed_channels(contact) | {channel}
+    for enrollment in enrollments:
+        await Message.filter(
+            enrollment_id=enrollment.id, channel=Channel(channel), status=DeliveryStatus.PENDING
+        ).update(status=DeliveryStatus.CANCELLED, error_message=f"{channel} opt-out")
+        steps = await ordered_steps(enrollment.flow_id)  # type: ignore[attr-defined]
+        remaining = {str(s.channel) for s in steps[enrollment.next_step :]}
+        if remaining <= closed:
+            await services.stop(enrollment.id, "opted_out")
+
+
+def _closed_channels(contact: Contact) -> set[str]:
+    """Channels no later step could use: opted out, undeliverable, no address, or no SMS consent."""
+    closed = set()
+    if not contact.phone or not contact.sms_consent:
+        closed.add("sms")
+    if contact.sms_opted_out_at or contact.sms_undeliverable_at:
+        closed.add("sms")
+    if not contact.email or contact.email_opted_out_at or contact.email_undeliverable_at:
+        closed.add("email")
+    return closed

@@ -1,0 +1,144 @@
+"""Recovery tables: flows and their steps, one enrollment per abandoned checkout, clicks and discount codes."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class StepChannel(StrEnum):
+    SMS = "sms"
+    EMAIL = "email"
+
+
+class EnrollmentStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+    COMPLETED = "completed"
+    HOLDOUT = "holdout"
+
+
+class DiscountKind(StrEnum):
+    PERCENTAGE = "percentage"
+    FIXED_AMOUNT = "fixed_amount"
+    STATIC = "static"
+    POOL = "pool"
+
+
+class Flow(Model):
+    """A store's recovery playbook: ordered steps, each delayed from the moment of abandonment."""
+
+    id = fields.BigIntField(primary_key=True)
+    store = fields.ForeignKeyField("core.Store", related_name="flows", on_delete=fields.CASCADE)
+    name = fields.CharField(max_length=255)
+    enabled = fields.BooleanField(default=True)
+    holdout_percent = fields.DecimalField(max_digits=5, decimal_places=2, default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "recovery_flow"
+
+
+class FlowStep(Model):
+    id = fields.BigIntField(primary_key=True)
+    flow = fields.ForeignKeyField("recovery.Flow", related_name="steps", on_delete=fields.CASCADE)
+    position = fields.IntField()
+    channel = fields.CharEnumField(StepChannel, max_length=8)
+    delay_seconds = fields.IntField(description="after abandonment")
+    conditions = fields.JSONField(default=dict)
+    incentive = fields.JSONField(null=True)
+    variants = fields.JSONField(
+        default=list, description="list of key, weight, subject, body, html"
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "recovery_flow_step"
+        unique_together = (("flow", "position"),)
+
+
+class Enrollment(Model):
+    """One abandoned checkout going through a flow. `next_due_at` is what the scheduler trusts."""
+
+    id = fields.BigIntField(primary_key=True)
+    store = fields.ForeignKeyField(
+        "core.Store", related_name="enrollments", on_delete=fields.CASCADE
+    )
+    checkout = fields.OneToOneField(
+        "core.Checkout", related_name="enrollment", on_delete=fields.CASCADE
+    )
+    contact = fields.ForeignKeyField(
+        "core.Contact", related_name="enrollments", null=True, on_delete=fields.SET_NULL
+    )
+    flow = fields.ForeignKeyField(
+        "recovery.Flow", related_name="enrollments", null=True, on_delete=fields.SET_NULL
+    )
+    status = fields.CharEnumField(EnrollmentStatus, max_length=16, default=EnrollmentStatus.ACTIVE)
+    stop_reason = fields.CharField(max_length=64, null=True)
+    pause_reason = fields.CharField(max_length=64, null=True)
+    next_step = fields.IntField(default=0, description="index into the flow's ordered steps")
+    next_due_at = fields.DatetimeField(null=True, db_index=True)
+    attempts = fields.IntField(default=0, description="provider attempts for the current step")
+    abandoned_at = fields.DatetimeField()
+    enrolled_at = fields.DatetimeField(auto_now_add=True)
+    stopped_at = fields.DatetimeField(null=True)
+    paused_at = fields.DatetimeField(null=True)
+    completed_at = fields.DatetimeField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "recovery_enrollment"
+        indexes = (("status", "next_due_at"), ("contact_id", "enrolled_at"))
+
+
+class Click(Model):
+    id = fields.BigIntField(primary_key=True)
+    store = fields.ForeignKeyField("core.Store", related_name="clicks", on_delete=fields.CASCADE)
+    enrollment = fields.ForeignKeyField(
+        "recovery.Enrollment", related_name="clicks", on_delete=fields.CASCADE
+    )
+    message = fields.ForeignKeyField(
+        "core.Message", related_name="clicks", null=True, on_delete=fields.SET_NULL
+    )
+    checkout = fields.ForeignKeyField(
+        "core.Checkout", related_name="clicks", on_delete=fields.CASCADE
+    )
+    clicked_at = fields.DatetimeField()
+    user_agent = fields.CharField(max_length=512, null=True)
+
+    class Meta:
+        table = "recovery_click"
+        indexes = (("store_id", "clicked_at"),)
+
+
+class DiscountCode(Model):
+    """A code shown to one shopper: issued by Shopify, drawn from a merchant pool, or a static code."""
+
+    id = fields.BigIntField(primary_key=True)
+    store = fields.ForeignKeyField(
+        "core.Store", related_name="discount_codes", on_delete=fields.CASCADE
+    )
+    code = fields.CharField(max_length=64)
+    enrollment = fields.ForeignKeyField(
+        "recovery.Enrollment", related_name="discount_codes", null=True, on_delete=fields.SET_NULL
+    )
+    checkout = fields.ForeignKeyField(
+        "core.Checkout", related_name="discount_codes_issued", null=True, on_delete=fields.SET_NULL
+    )
+    kind = fields.CharEnumField(DiscountKind, max_length=16)
+    value = fields.DecimalField(max_digits=12, decimal_places=2, null=True)
+    ends_at = fields.DatetimeField(null=True)
+    provider_id = fields.CharField(max_length=128, null=True)
+    assigned_at = fields.DatetimeField(null=True)
+    used_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "recovery_discount_code"
+        unique_together = (("store", "code"),)
+        indexes = (("store_id", "kind", "enrollment_id"),)

@@ -1,0 +1,322 @@
+"""Pure recovery rules: quiet hours, conditions, stop and pace decisions, variants and holdout.
+
+Nothing here does I/O. The send pipeline gathers `Facts` under a row lock, asks `decide`, and
+acts on the answer, so the same rules hold whichever worker sends and whenever it runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+# --- policy ------------------------------------------------------------------------------------
+
+LEGAL_START, LEGAL_END = time(8), time(21)
+SMS_MAX_AGE = timedelta(hours=48)
+# US states with stricter telemarketing hours than the federal 08:00-21:00.
+STATE_WINDOWS: dict[str, tuple[time, time]] = {
+    "US-FL": (time(8), time(20)),
+    "US-OK": (time(8), time(20)),
+    "US-MD": (time(8), time(20)),
+    "US-NJ": (time(8), time(20)),
+}
+SUNDAY_NOON = {"US-TX"}  # Texas: no solicitation texts before noon on Sundays
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    start: time
+    end: time
+    sunday_start: time | None = None
+
+    def bounds(self, day: date) -> tuple[time, time]:
+        start = self.sunday_start if self.sunday_start and day.weekday() == 6 else self.start
+        return max(start, self.start), self.end
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """A store's pace rules, from `store.settings["recovery"]`, clamped to what the law allows."""
+
+    quiet_start: time = time(9)
+    quiet_end: time = time(20)
+    overrides: dict[str, tuple[time, time]] = field(default_factory=dict)
+    frequency_days: int = 7
+    max_sequences: int = 1
+    email_quiet_hours: bool = False
+    email_requires_consent: bool = False
+    value_buckets: tuple[Decimal, Decimal] = (Decimal("50"), Decimal("150"))
+
+
+def _clock(value: object, default: time) -> time:
+    if not value:
+        return default
+    hour, _, minute = str(value).partition(":")
+    return time(int(hour), int(minute or 0))
+
+
+def policy_from_settings(raw: dict[str, object] | None) -> Policy:
+    raw = raw or {}
+    overrides = {
+        str(key).upper(): (_clock(v.get("start"), time(9)), _clock(v.get("end"), time(20)))
+        for key, v in dict(raw.get("quiet_hours_overrides") or {}).items()  # type: ignore[call-overload]
+    }
+    buckets = raw.get("value_buckets") or ("50", "150")
+    return Policy(
+        quiet_start=_clock(raw.get("quiet_start"), time(9)),
+        quiet_end=_clock(raw.get("quiet_end"), time(20)),
+        overrides=overrides,
+        frequency_days=int(raw.get("frequency_days", 7)),  # type: ignore[call-overload]
+        max_sequences=int(raw.get("max_sequences", 1)),  # type: ignore[call-overload]
+        email_quiet_hours=bool(raw.get("email_quiet_hours", False)),
+        email_requires_consent=bool(raw.get("email_requires_consent", False)),
+        value_buckets=(Decimal(str(buckets[0])), Decimal(str(buckets[1]))),  # type: ignore[index]
+    )
+
+
+def window_for(policy: Policy, country: str | None, region: str | None) -> Window:
+    """The narrowest of: the legal window, the store's choice, its country/state override, state law."""
+    start, end = max(policy.quiet_start, LEGAL_START), min(policy.quiet_end, LEGAL_END)
+    keys = [k for k in (country, f"{country}-{region}" if country and region else None) if k]
+    for key in keys:
+        for bounds in (policy.overrides.get(key.upper()), STATE_WINDOWS.get(key.upper())):
+            if bounds:
+                start, end = max(start, bounds[0]), min(end, bounds[1])
+    sunday = time(12) if any(k.upper() in SUNDAY_NOON for k in keys) else None
+    return Window(start, max(end, start), sunday)
+
+
+def next_allowed(now: datetime, zone: str, window: Window) -> datetime:
+    """`now` if the shopper's local clock is inside the window, else the next moment it is (UTC).
+
+    Works on UTC instants of each local day's bounds, so DST gaps and folds need no special case.
+    """
+    tz = ZoneInfo(zone)
+    day = now.astimezone(tz).date() - timedelta(days=1)
+    for _ in range(10):
+        start, end = window.bounds(day)
+        opens = datetime.combine(day, start, tz).astimezone(UTC)
+        closes = datetime.combine(day, end, tz).astimezone(UTC)
+        if now < closes and opens < closes:
+            return max(now, opens)
+        day += timedelta(days=1)
+    raise ValueError(f"window {window} never opens in {zone}")
+
+
+def is_allowed(moment: datetime, zone: str, window: Window) -> bool:
+    local = moment.astimezone(ZoneInfo(zone))
+    start, end = window.bounds(local.date())
+    return start <= local.time().replace(tzinfo=None) < end
+
+
+# --- conditions --------------------------------------------------------------------------------
+
+CONDITION_KEYS = frozenset(
+    {
+        "min_total",
+        "max_total",
+        "customer",
+        "devices",
+        "countries",
+        "tags_any",
+        "tags_all",
+        "tags_none",
+    }
+)
+DEVICES = frozenset({"mobile", "desktop", "tablet", "unknown"})
+
+
+@dataclass(frozen=True, slots=True)
+class Cart:
+    total: Decimal
+    device: str
+    country: str | None
+    returning: bool
+    tags: frozenset[str]
+
+
+def derive_tags(
+    own: list[str], abandonments: int, total: Decimal, interacted: bool, policy: Policy
+) -> frozenset[str]:
+    """Tags a merchant can target: their own, plus abandonment count, value bucket, engagement."""
+    low, high = policy.value_buckets
+    bucket = "low" if total < low else "mid" if total < high else "high"
+    tags = {str(t).lower() for t in own} | {f"value:{bucket}"}
+    tags.add(f"abandonments:{min(abandonments, 3)}{'+' if abandonments >= 3 else ''}")
+    if abandonments >= 2:
+        tags.add("repeat_abandoner")
+    if interacted:
+        tags.add("engaged")
+    return frozenset(tags)
+
+
+def validate_conditions(conditions: dict[str, object]) -> list[str]:
+    problems = [f"unknown condition {k!r}" for k in conditions if k not in CONDITION_KEYS]
+    for key in ("min_total", "max_total"):
+        if key in conditions:
+            try:
+                Decimal(str(conditions[key]))
+            except ArithmeticError:
+                problems.append(f"{key} must be an amount, got {conditions[key]!r}")
+    if conditions.get("customer") not in (None, "new", "returning"):
+        problems.append("customer must be 'new' or 'returning'")
+    bad = set(conditions.get("devices") or []) - DEVICES  # type: ignore[arg-type]
+    if bad:
+        problems.append(f"devices must be among {sorted(DEVICES)}, got {sorted(bad)}")
+    for key in ("countries", "tags_any", "tags_all", "tags_none", "devices"):
+        if key in conditions and not isinstance(conditions[key], list):
+            problems.append(f"{key} must be a list")
+    return problems
+
+
+def unmet_condition(conditions: dict[str, object], cart: Cart) -> str | None:
+    """The first condition the cart fails, or None when the step applies."""
+    c = conditions
+    if "min_total" in c and cart.total < Decimal(str(c["min_total"])):
+        return "cart below min_total"
+    if "max_total" in c and cart.total > Decimal(str(c["max_total"])):
+        return "cart above max_total"
+    if c.get("customer") and (c["customer"] == "returning") != cart.returning:
+        return f"not a {c['customer']} customer"
+    if c.get("devices") and cart.device not in c["devices"]:  # type: ignore[operator]
+        return f"device {cart.device} not targeted"
+    if c.get("countries") and (cart.country or "").upper() not in c["countries"]:  # type: ignore[operator]
+        return f"country {cart.country} not targeted"
+    tags = cart.tags
+    if c.get("tags_any") and not tags & {str(t).lower() for t in c["tags_any"]}:  # type: ignore[attr-defined]
+        return "none of tags_any"
+    if c.get("tags_all") and not {str(t).lower() for t in c["tags_all"]} <= tags:  # type: ignore[attr-defined]
+        return "missing one of tags_all"
+    if c.get("tags_none") and tags & {str(t).lower() for t in c["tags_none"]}:  # type: ignore[attr-defined]
+        return "has one of tags_none"
+    return None
+
+
+# --- the decision before each send ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """What we know about reaching the shopper on the step's channel."""
+
+    address: str | None
+    consent: bool
+    consent_at: datetime | None
+    opted_out: bool
+    undeliverable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    now: datetime
+    channel: str
+    conditions: dict[str, object]
+    store_active: bool
+    checkout_live: bool
+    ordered_since_abandonment: bool
+    abandoned_at: datetime
+    reach: Reach
+    cart: Cart
+    automated_sms_sent: int
+    sequence_started: bool
+    other_sequences_in_window: int
+    zone: str
+    window: Window
+    policy: Policy
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    action: str  # "send" | "skip" | "defer" | "stop"
+    reason: str = ""
+    until: datetime | None = None
+
+
+SEND = Decision("send")
+
+
+def _channel_problem(f: Facts) -> str | None:
+    r = f.reach
+    if not r.address:
+        return f"no {f.channel} address"
+    if r.opted_out:
+        return f"{f.channel} opted out"
+    if r.undeliverable:
+        return f"{f.channel} undeliverable"
+    if f.channel == "email" and f.policy.email_requires_consent and not r.consent:
+        return "no email consent"
+    return None
+
+
+def _carrier_problem(f: Facts) -> str | None:
+    """Cart-recovery texts: one per abandonment, within 48 h, to consent given before it."""
+    r = f.reach
+    if not r.consent or r.consent_at is None or r.consent_at > f.abandoned_at:
+        return "no sms consent recorded before abandonment"
+    if f.automated_sms_sent >= 1:
+        return "automated sms already sent for this abandonment"
+    if f.now > f.abandoned_at + SMS_MAX_AGE:
+        return "sms window of 48h after abandonment passed"
+    return None
+
+
+def decide(f: Facts) -> Decision:
+    """Stop, skip, defer or send; evaluated under the enrollment's row lock right before sending."""
+    if not f.store_active:
+        return Decision("stop", "store_uninstalled")
+    if not f.checkout_live or f.ordered_since_abandonment:
+        return Decision("stop", "order_placed")
+    problem = _channel_problem(f) or unmet_condition(f.conditions, f.cart)
+    if problem:
+        return Decision("skip", problem)
+    if not f.sequence_started and f.other_sequences_in_window >= f.policy.max_sequences:
+        return Decision("stop", "frequency_cap")
+    if f.channel == "sms":
+        problem = _carrier_problem(f)
+        if problem:
+            return Decision("skip", problem)
+    if f.channel == "sms" or f.policy.email_quiet_hours:
+        moment = next_allowed(f.now, f.zone, f.window)
+        if moment > f.now:
+            if f.channel == "sms" and moment > f.abandoned_at + SMS_MAX_AGE:
+                return Decision("skip", "next allowed hour is past the 48h sms window")
+            return Decision("defer", "quiet hours", moment)
+    return SEND
+
+
+# --- variants, holdout, timing ------------------------------------------------------------------
+
+
+def _unit(seed: str) -> float:
+    digest = hashlib.sha256(seed.encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def pick_variant(variants: list[dict[str, object]], seed: str) -> dict[str, object]:
+    """Weighted and deterministic, so a retried send renders the same variant it started with."""
+    weights = [max(Decimal(str(v.get("weight", 1))), Decimal(0)) for v in variants]
+    total = sum(weights) or Decimal(len(variants))
+    point = Decimal(str(_unit(seed))) * total
+    for variant, weight in zip(variants, weights, strict=True):
+        if point < weight:
+            return variant
+        point -= weight
+    return variants[-1]
+
+
+def in_holdout(store_id: int, checkout_token: str, percent: Decimal) -> bool:
+    """The same checkout always lands on the same side, so the holdout is a fair control group."""
+    return (
+        percent > 0 and Decimal(str(_unit(f"holdout:{store_id}:{checkout_token}"))) * 100 < percent
+    )
+
+
+def step_due(abandoned_at: datetime, delay_seconds: int) -> datetime:
+    return abandoned_at + timedelta(seconds=delay_seconds)
+
+
+def frequency_horizon(now: datetime, policy: Policy) -> datetime:
+    return now - timedelta(days=policy.frequency_days)

@@ -1,0 +1,106 @@
+"""Shapes of the recovery JSON API: flows, steps, variants, previews, code pools, progress."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+import msgspec
+
+Channel = Literal["sms", "email"]
+
+
+class VariantIn(msgspec.Struct, forbid_unknown_fields=True):
+    body: str
+    key: str = "a"
+    weight: Decimal = Decimal(1)
+    subject: str | None = None
+    html: str | None = None
+
+
+class StepIn(msgspec.Struct, forbid_unknown_fields=True):
+    channel: Channel
+    delay_seconds: int
+    variants: list[VariantIn]
+    conditions: dict[str, Any] = msgspec.field(default_factory=dict)
+    incentive: dict[str, Any] | None = None
+
+
+class FlowIn(msgspec.Struct, forbid_unknown_fields=True):
+    """PUT replaces the whole flow."""
+
+    name: str
+    steps: list[StepIn]
+    enabled: bool = True
+    holdout_percent: Decimal = Decimal(0)
+
+
+class FlowPatch(msgspec.Struct, forbid_unknown_fields=True):
+    """PATCH changes only what is given; `steps`, when given, replaces all steps."""
+
+    name: str | None = None
+    enabled: bool | None = None
+    holdout_percent: Decimal | None = None
+    steps: list[StepIn] | None = None
+
+
+class VariantOut(msgspec.Struct):
+    key: str
+    weight: Decimal
+    body: str
+    subject: str | None = None
+    html: str | None = None
+
+
+class StepOut(msgspec.Struct):
+    position: int
+    channel: str
+    delay_seconds: int
+    conditions: dict[str, Any]
+    incentive: dict[str, Any] | None
+    variants: list[VariantOut]
+
+
+class FlowOut(msgspec.Struct):
+    id: int
+    name: str
+    enabled: bool
+    holdout_percent: Decimal
+    steps: list[StepOut]
+    created_at: datetime
+    updated_at: datetime
+
+
+class PreviewIn(msgspec.Struct, forbid_unknown_fields=True):
+    channel: Channel
+    body: str
+    subject: str | None = None
+    html: str | None = None
+    checkout_id: int | None = None
+    discount: bool = False
+
+
+class PreviewOut(msgspec.Struct):
+    channel: str
+    text: str
+    subject: str | None
+    html: str | None
+    segments: int
+    encoding: str
+    characters: int
+    checkout_id: int | None
+
+
+class CodePoolIn(msgspec.Struct, forbid_unknown_fields=True):
+    codes: list[str]
+    ends_at: datetime | None = None
+
+
+class CodePoolOut(msgspec.Struct):
+    added: int
+    available: int
+
+
+class EnrollmentAction(msgspec.Struct, forbid_unknown_fields=True):
+    reason: str = "agent"

@@ -1,0 +1,174 @@
+"""Enrollment verbs for the engine, the inbox and the dashboard: enroll, pause, resume, stop, progress."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+
+from app.checkouts.models import Checkout, CheckoutStatus
+from app.core.logging import ctx
+from app.core.timeutil import utcnow
+from app.messaging.models import DeliveryStatus, Message
+from app.recovery import rules
+from app.recovery.models import Enrollment, EnrollmentStatus, Flow
+from app.recovery.playbook import ensure_default_flow
+from app.recovery.sending import ordered_steps, schedule
+from app.stores.models import Store
+
+log = logging.getLogger(__name__)
+LIVE = (EnrollmentStatus.ACTIVE, EnrollmentStatus.PAUSED)
+
+
+async def enroll(checkout_id: int, queue: Any = None) -> Enrollment | None:
+    """Put an abandoned checkout into its store's flow once (or into the holdout group)."""
+    checkout = await Checkout.get_or_none(id=checkout_id)
+    if checkout is None or checkout.status != CheckoutStatus.ABANDONED:
+        return await Enrollment.get_or_none(checkout_id=checkout_id)
+    store = await Store.get(id=checkout.store_id)  # type: ignore[attr-defined]
+    flow = await Flow.filter(store=store, enabled=True).order_by("id").first()
+    if flow is None and not await Flow.exists(store=store):
+        flow = await ensure_default_flow(store)
+    if flow is None:
+        return None
+    steps = await ordered_steps(flow.id)
+    abandoned_at = checkout.abandoned_at or utcnow()
+    held = rules.in_holdout(store.id, checkout.token, flow.holdout_percent)
+    due = rules.step_due(abandoned_at, steps[0].delay_seconds) if steps and not held else None
+    try:
+        enrollment = await Enrollment.create(
+            store=store,
+            checkout=checkout,
+            contact_id=checkout.contact_id,  # type: ignore[attr-defined]
+            flow=flow,
+            status=EnrollmentStatus.HOLDOUT if held else EnrollmentStatus.ACTIVE,
+            abandoned_at=abandoned_at,
+            next_due_at=due,
+        )
+    except IntegrityError:  # the event was delivered twice: the first enrollment stands
+        return await Enrollment.get_or_none(checkout_id=checkout_id)
+    if due:
+        await schedule(queue, enrollment.id, 0, due)
+    log.info("enrolled", extra=ctx(store=store.id, checkout=checkout_id, holdout=held))
+    return enrollment
+
+
+async def pause(enrollment_id: int, reason: str) -> bool:
+    """Automation steps aside (a shopper replied); an agent may resume it from the inbox."""
+    won = await Enrollment.filter(id=enrollment_id, status=EnrollmentStatus.ACTIVE).update(
+        status=EnrollmentStatus.PAUSED, paused_at=utcnow(), pause_reason=reason[:64]
+    )
+    return bool(won)
+
+
+async def resume(enrollment_id: int, queue: Any = None) -> bool:
+    """Continue with the next step; a step whose time passed during the pause goes out now."""
+    enrollment = await Enrollment.get_or_none(id=enrollment_id, status=EnrollmentStatus.PAUSED)
+    if enrollment is None:
+        return False
+    steps = await ordered_steps(enrollment.flow_id)  # type: ignore[attr-defined]
+    now = utcnow()
+    if enrollment.next_step >= len(steps):
+        won = await Enrollment.filter(id=enrollment_id, status=EnrollmentStatus.PAUSED).update(
+            status=EnrollmentStatus.COMPLETED, completed_at=now, paused_at=None, next_due_at=None
+        )
+        return bool(won)
+    due = max(
+        now, rules.step_due(enrollment.abandoned_at, steps[enrollment.next_step].delay_seconds)
+    )
+    won = await Enrollment.filter(id=enrollment_id, status=EnrollmentStatus.PAUSED).update(
+        status=EnrollmentStatus.ACTIVE, paused_at=None, pause_reason=None, next_due_at=due
+    )
+    if won:
+        await schedule(queue or await _queue(), enrollment_id, enrollment.next_step, due)
+    return bool(won)
+
+
+async def stop(enrollment_id: int, reason: str) -> bool:
+    """Final: no further step is sent, and unsent attempts are cancelled."""
+    won = await Enrollment.filter(id=enrollment_id, status__in=LIVE).update(
+        status=EnrollmentStatus.STOPPED,
+        stop_reason=reason[:64],
+        stopped_at=utcnow(),
+        next_due_at=None,
+    )
+    if won:
+        await Message.filter(enrollment_id=enrollment_id, status=DeliveryStatus.PENDING).update(
+            status=DeliveryStatus.CANCELLED, error_message=f"sequence stopped: {reason}"
+        )
+        log.info("enrollment stopped", extra=ctx(enrollment=enrollment_id, reason=reason))
+    return bool(won)
+
+
+async def stop_for_checkout(checkout_id: int, reason: str) -> bool:
+    enrollment = await Enrollment.get_or_none(checkout_id=checkout_id)
+    return bool(enrollment and await stop(enrollment.id, reason))
+
+
+def _when(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+async def progress(checkout: Checkout) -> dict[str, Any]:
+    """What the inbox shows beside a cart: where the sequence is, what comes next and when."""
+    enrollment = await Enrollment.get_or_none(checkout_id=checkout.id)
+    if enrollment is None:
+        return {"enrolled": False, "steps_total": 0, "steps_done": 0, "next_step": None}
+    steps = await ordered_steps(enrollment.flow_id)  # type: ignore[attr-defined]
+    messages = {
+        m.step_index: m
+        for m in await Message.filter(enrollment_id=enrollment.id, step_index__isnull=False)
+    }
+    live = enrollment.status in LIVE
+    nxt = steps[enrollment.next_step] if live and enrollment.next_step < len(steps) else None
+    return {
+        "enrolled": True,
+        "enrollment_id": enrollment.id,
+        "status": str(enrollment.status),
+        "stop_reason": enrollment.stop_reason,
+        "pause_reason": enrollment.pause_reason,
+        "steps_total": len(steps),
+        "steps_done": min(enrollment.next_step, len(steps)),
+        "next_step": {
+            "index": enrollment.next_step,
+            "channel": str(nxt.channel),
+            "delay_seconds": nxt.delay_seconds,
+            "due_at": _when(enrollment.next_due_at),
+        }
+        if nxt
+        else None,
+        "next_due_at": _when(enrollment.next_due_at) if live else None,
+        "steps": [
+            {
+                "index": i,
+                "channel": str(s.channel),
+                "delay_seconds": s.delay_seconds,
+                "status": str(messages[i].status) if i in messages else None,
+                "sent_at": _when(messages[i].sent_at) if i in messages else None,
+            }
+            for i, s in enumerate(steps)
+        ],
+    }
+
+
+_shared_queue: Any = None
+
+
+async def _queue() -> Any:
+    """A per-process queue for reactions that run outside a job context (event handlers, API)."""
+    global _shared_queue
+    if _shared_queue is None:
+        from app.core.redis import connect_queue
+
+        try:
+            _shared_queue = await connect_queue()
+        except Exception as exc:  # the sweep schedules from the database anyway
+            log.warning("queue unavailable: %s", exc)
+            return None
+    return _shared_queue
+
+
+async def shared_queue() -> Any:
+    return await _queue()

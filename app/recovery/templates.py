@@ -1,0 +1,186 @@
+"""Merchant templates: sandboxed Jinja2, the variables they may use, and the email and SMS they produce."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from babel.core import Locale, UnknownLocaleError
+from babel.dates import format_datetime
+from babel.numbers import format_currency
+from jinja2 import ChainableUndefined, TemplateSyntaxError, meta
+from jinja2.sandbox import SandboxedEnvironment
+
+from app.messaging.segments import count_segments
+
+VARIABLES: dict[str, str] = {
+    "first_name": "shopper's first name (may be empty)",
+    "last_name": "shopper's last name (may be empty)",
+    "store_name": "the store's name",
+    "store_url": "the store's home page",
+    "store_phone": "the store's SMS number (may be empty)",
+    "items": "line items: title, variant, quantity, price, line_total, image_url, url",
+    "item_count": "number of units in the cart",
+    "first_item": "title of the first line item",
+    "subtotal": "cart subtotal, formatted in the store's currency",
+    "total": "cart total, formatted in the store's currency",
+    "currency": "ISO currency code",
+    "magic_link": "one-click link back to the pre-filled checkout",
+    "discount_code": "the shopper's code (empty when the step has no incentive or the cart is below it)",
+    "discount_label": "e.g. '10% off'",
+    "discount_expires": "formatted expiry of the code",
+    "unsubscribe_url": "email unsubscribe page",
+}
+LAYOUT = Path(__file__).parent / "templates" / "email.html"
+STOP_TEXT = "Reply STOP to opt out."
+
+
+class TemplateProblem(ValueError):
+    """A template that cannot be saved; the message names the line and the variable."""
+
+
+@lru_cache(maxsize=2)
+def environment(html: bool) -> SandboxedEnvironment:
+    return SandboxedEnvironment(autoescape=html, undefined=ChainableUndefined, trim_blocks=True)
+
+
+def check(source: str, where: str) -> None:
+    """Raise TemplateProblem for syntax errors (with line) or variables we do not provide."""
+    env = environment(False)
+    try:
+        ast = env.parse(source)
+    except TemplateSyntaxError as exc:
+        raise TemplateProblem(
+            f"{where}: template syntax error on line {exc.lineno}: {exc.message}"
+        ) from None
+    unknown = sorted(meta.find_undeclared_variables(ast) - VARIABLES.keys())
+    if unknown:
+        raise TemplateProblem(
+            f"{where}: unknown variable {', '.join(repr(u) for u in unknown)}; "
+            f"available: {', '.join(sorted(VARIABLES))}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Discount:
+    code: str
+    label: str
+    ends_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    subject: str | None
+    text: str
+    html: str | None
+    segments: int
+    encoding: str
+
+
+def money(amount: Decimal | str, currency: str, locale: str) -> str:
+    try:
+        return format_currency(Decimal(str(amount)), currency, locale=_locale(locale))
+    except (ValueError, ArithmeticError):
+        return f"{amount} {currency}"
+
+
+def _locale(name: str | None) -> str:
+    try:
+        return str(Locale.parse(name or "en_US", sep="_" if "_" in (name or "_") else "-"))
+    except (UnknownLocaleError, ValueError, TypeError):
+        return "en_US"
+
+
+def build_context(
+    *,
+    store: Any,
+    checkout: Any,
+    contact: Any | None,
+    magic_link: str,
+    unsubscribe_url: str,
+    discount: Discount | None,
+) -> dict[str, Any]:
+    """Everything a template may use, already formatted: templates never do money arithmetic."""
+    locale, currency = _locale(checkout.locale or store.locale), checkout.currency or store.currency
+    items = [
+        {
+            "title": i.get("title", ""),
+            "variant": i.get("variant_title") or "",
+            "quantity": int(i.get("quantity", 1)),
+            "price": money(i.get("unit_price", "0"), currency, locale),
+            "line_total": money(i.get("line_total", i.get("unit_price", "0")), currency, locale),
+            "image_url": i.get("image_url") or "",
+            "url": i.get("product_url") or "",
+        }
+        for i in checkout.line_items or []
+    ]
+    return {
+        "first_name": (contact.first_name if contact else None) or "",
+        "last_name": (contact.last_name if contact else None) or "",
+        "store_name": store.name,
+        "store_url": f"https://{store.domain}",
+        "store_phone": store.sms_number or "",
+        "items": items,
+        "item_count": sum(i["quantity"] for i in items),
+        "first_item": items[0]["title"] if items else "your items",
+        "subtotal": money(checkout.subtotal, currency, locale),
+        "total": money(checkout.total, currency, locale),
+        "currency": currency,
+        "magic_link": magic_link,
+        "discount_code": discount.code if discount else "",
+        "discount_label": discount.label if discount else "",
+        "discount_expires": format_datetime(discount.ends_at, "medium", locale=locale)
+        if discount and discount.ends_at
+        else "",
+        "unsubscribe_url": unsubscribe_url,
+        "lang": locale.split("_")[0],
+    }
+
+
+def _text(source: str | None, context: dict[str, Any]) -> str:
+    return environment(False).from_string(source or "").render(context).strip()
+
+
+def render_sms(body: str, context: dict[str, Any], *, compliance: bool = True) -> Rendered:
+    """Automated texts name the brand and say how to stop, as carriers and the CTIA require."""
+    text = " ".join(_text(body, context).split())
+    if compliance:
+        if context["store_name"].lower() not in text.lower():
+            text = f"{context['store_name']}: {text}"
+        if "stop" not in text.lower():
+            text = f"{text} {STOP_TEXT}"
+    info = count_segments(text)
+    return Rendered(None, text, None, info.segments, info.encoding)
+
+
+def render_email(variant: dict[str, Any], context: dict[str, Any]) -> Rendered:
+    subject = " ".join(_text(str(variant.get("subject") or ""), context).split())
+    body = _text(str(variant.get("body") or ""), context)
+    paragraphs = [p.strip() for p in body.split("\n\n") if p.strip()]
+    page = {**context, "subject": subject, "paragraphs": paragraphs}
+    if variant.get("html"):
+        html = environment(True).from_string(str(variant["html"])).render(page)
+    else:
+        html = environment(True).from_string(LAYOUT.read_text()).render(page)
+    return Rendered(subject, _plain(body, context), html, 0, "")
+
+
+def _plain(body: str, context: dict[str, Any]) -> str:
+    lines = [body, ""]
+    if context.get("discount_code"):
+        lines += [f"Your code: {context['discount_code']} ({context['discount_label']})", ""]
+    for item in context["items"]:
+        variant = f" ({item['variant']})" if item["variant"] else ""
+        lines.append(f"- {item['quantity']} x {item['title']}{variant}: {item['line_total']}")
+    if context["items"]:
+        lines += [f"Total: {context['total']}", ""]
+    lines += [
+        f"Complete your purchase: {context['magic_link']}",
+        "",
+        f"Unsubscribe: {context['unsubscribe_url']}",
+    ]
+    return "\n".join(lines)

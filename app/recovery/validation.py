@@ -1,0 +1,93 @@
+"""Flow validation on save: every problem is named with its place, so the merchant can fix it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from app.recovery.discounts import validate_incentive
+from app.recovery.rules import SMS_MAX_AGE, validate_conditions
+from app.recovery.schemas import StepIn, VariantIn
+from app.recovery.templates import TemplateProblem, check
+
+MAX_STEPS, MAX_VARIANTS = 12, 6
+MAX_DELAY = 30 * 24 * 3600
+SMS_BODY_LIMIT = 1600  # Twilio's Body limit
+
+
+class FlowProblem(ValueError):
+    """Raised with a message that points at the exact field, e.g. `steps[2].variants[0].body`."""
+
+
+def validate_flow(steps: list[StepIn] | None, holdout_percent: Decimal | None) -> None:
+    if holdout_percent is not None and not Decimal(0) <= holdout_percent <= Decimal(50):
+        raise FlowProblem("holdout_percent must be between 0 and 50")
+    if steps is None:
+        return
+    if len(steps) > MAX_STEPS:
+        raise FlowProblem(f"a flow has at most {MAX_STEPS} steps")
+    previous: int | None = None
+    for index, step in enumerate(steps):
+        _validate_step(f"steps[{index}]", step, previous)
+        previous = step.delay_seconds
+    sms = [i for i, s in enumerate(steps) if s.channel == "sms"]
+    if len(sms) > 1:
+        raise FlowProblem(
+            f"steps[{sms[1]}]: carriers allow one automated SMS per abandonment; "
+            f"steps[{sms[0]}] already sends one"
+        )
+
+
+def _validate_step(where: str, step: StepIn, previous: int | None) -> None:
+    if not 0 <= step.delay_seconds <= MAX_DELAY:
+        raise FlowProblem(f"{where}.delay_seconds must be between 0 and {MAX_DELAY} (30 days)")
+    if previous is not None and step.delay_seconds <= previous:
+        raise FlowProblem(
+            f"{where}.delay_seconds ({step.delay_seconds}) must be greater than the previous "
+            f"step's ({previous}): steps run in order after abandonment"
+        )
+    limit = int(SMS_MAX_AGE.total_seconds())
+    if step.channel == "sms" and step.delay_seconds > limit:
+        raise FlowProblem(
+            f"{where}.delay_seconds ({step.delay_seconds}): an automated SMS must go out within "
+            f"48 hours of abandonment (at most {limit})"
+        )
+    problems = validate_conditions(step.conditions)
+    if problems:
+        raise FlowProblem(f"{where}.conditions: {'; '.join(problems)}")
+    if step.incentive is not None:
+        problems = validate_incentive(step.incentive)
+        if problems:
+            raise FlowProblem(f"{where}.incentive: {'; '.join(problems)}")
+    validate_variants(where, step)
+
+
+def validate_variants(where: str, step: StepIn) -> None:
+    if not 1 <= len(step.variants) <= MAX_VARIANTS:
+        raise FlowProblem(f"{where}.variants: between 1 and {MAX_VARIANTS} variants")
+    keys = [v.key for v in step.variants]
+    if len(set(keys)) != len(keys):
+        raise FlowProblem(f"{where}.variants: keys must be unique, got {keys}")
+    if any(v.weight < 0 for v in step.variants) or sum(v.weight for v in step.variants) <= 0:
+        raise FlowProblem(f"{where}.variants: weights must be >= 0 and add up to more than 0")
+    for index, variant in enumerate(step.variants):
+        validate_variant(f"{where}.variants[{index}]", step.channel, variant)
+
+
+def validate_variant(where: str, channel: str, variant: VariantIn) -> None:
+    if not variant.key or len(variant.key) > 32:
+        raise FlowProblem(f"{where}.key must be 1 to 32 characters")
+    if not variant.body.strip():
+        raise FlowProblem(f"{where}.body must not be empty")
+    if channel == "sms" and len(variant.body) > SMS_BODY_LIMIT:
+        raise FlowProblem(f"{where}.body: an SMS template is at most {SMS_BODY_LIMIT} characters")
+    if channel == "email" and not (variant.subject or "").strip():
+        raise FlowProblem(f"{where}.subject is required for an email")
+    if channel == "sms" and (variant.subject or variant.html):
+        raise FlowProblem(f"{where}: an SMS has no subject or html")
+    for name in ("subject", "body", "html"):
+        source = getattr(variant, name)
+        if source:
+            try:
+                check(source, f"{where}.{name}")
+            except TemplateProblem as exc:
+                raise FlowProblem(str(exc)) from None

@@ -1,0 +1,134 @@
+"""What happens when a shopper follows a link from a message: a click back to the cart, or an unsubscribe."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from tortoise.transactions import in_transaction
+
+from app.checkouts.models import TERMINAL, Checkout, ConsentEvent, Contact
+from app.config import get_settings
+from app.core import events
+from app.core.logging import ctx
+from app.core.timeutil import utcnow
+from app.messaging.models import Message
+from app.recovery import links
+from app.recovery.discounts import Incentive
+from app.recovery.models import Click, DiscountCode, Enrollment
+from app.recovery.sending import idempotency_key, ordered_steps
+from app.stores.models import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Landing:
+    url: str | None
+    """None: unknown or expired link; `store_url` is where the friendly page points."""
+    store_url: str | None
+    expired: bool = False
+
+
+async def follow(token: str, user_agent: str | None) -> Landing:
+    """Record the click, then send the shopper to their own checkout with the code applied."""
+    parsed = links.read_magic_token(token)
+    enrollment = await Enrollment.get_or_none(id=parsed[0]) if parsed else None
+    if parsed is None or enrollment is None:
+        return Landing(None, None)
+    store = await Store.get(id=enrollment.store_id)  # type: ignore[attr-defined]
+    ttl = timedelta(days=get_settings().recovery.link_ttl_days)
+    now = utcnow()
+    if enrollment.enrolled_at + ttl < now:
+        return Landing(None, f"https://{store.domain}", expired=True)
+    step = parsed[1]
+    checkout = await Checkout.get(id=enrollment.checkout_id)  # type: ignore[attr-defined]
+    message = await Message.get_or_none(idempotency_key=idempotency_key(enrollment.id, step))
+    await Click.create(
+        store=store,
+        enrollment=enrollment,
+        message=message,
+        checkout=checkout,
+        clicked_at=now,
+        user_agent=(user_agent or "")[:512] or None,
+    )
+    if checkout.status in TERMINAL:  # already bought: the recover page would only confuse
+        return Landing(f"https://{store.domain}/", f"https://{store.domain}")
+    utm = {
+        "utm_source": "followup",
+        "utm_medium": str(message.channel) if message else "link",
+        "utm_campaign": "cart_recovery",
+        "utm_content": f"step{step + 1}"
+        + (f"-{message.variant}" if message and message.variant else ""),
+    }
+    code = await _code(enrollment, step, checkout)
+    url = links.landing_url(str(store.platform), store.domain, checkout.recovery_url, code, utm)
+    return Landing(url, f"https://{store.domain}")
+
+
+async def _code(enrollment: Enrollment, step: int, checkout: Checkout) -> str | None:
+    issued = await DiscountCode.filter(enrollment_id=enrollment.id).order_by("-id").first()
+    if issued:
+        return issued.code
+    for flow_step in (await ordered_steps(enrollment.flow_id))[: step + 1]:  # type: ignore[attr-defined]
+        if flow_step.incentive:
+            spec = Incentive.parse(flow_step.incentive)
+            if spec.code and checkout.total >= spec.min_total:
+                return spec.code
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Unsubscribe:
+    contact: Contact | None
+    store: Store | None
+    changed: bool = False
+    event_id: int | None = None
+
+
+async def lookup(token: str) -> Unsubscribe:
+    contact_id = links.read_unsubscribe_token(token)
+    contact = await Contact.get_or_none(id=contact_id) if contact_id else None
+    store = await Store.get(id=contact.store_id) if contact else None  # type: ignore[attr-defined]
+    return Unsubscribe(contact, store)
+
+
+async def unsubscribe(token: str, source: str) -> Unsubscribe:
+    """One click, no login, effective at once: the next send sees it under its row lock."""
+    found = await lookup(token)
+    if found.contact is None:
+        return found
+    contact, now = found.contact, utcnow()
+    async with in_transaction() as conn:
+        won = (
+            await Contact.filter(id=contact.id, email_opted_out_at=None)
+            .using_db(conn)
+            .update(email_opted_out_at=now, email_consent=False)
+        )
+        if not won:
+            return found
+        await ConsentEvent.create(
+            using_db=conn,
+            store_id=contact.store_id,  # type: ignore[attr-defined]
+            contact_id=contact.id,
+            channel="email",
+            action="opt_out",
+            source=source,
+            actor="shopper",
+            occurred_at=now,
+            message="unsubscribed from recovery email",
+        )
+        event_id = await events.record(
+            events.CONTACT_OPTED_OUT,
+            contact.store_id,  # type: ignore[attr-defined]
+            contact.id,
+            {"channel": "email", "source": source},
+            conn,
+            qualifier=f"email:{int(now.timestamp())}",
+        )
+    log.info(
+        "email unsubscribe",
+        extra=ctx(store=found.store.id if found.store else None, contact=contact.id),
+    )
+    return Unsubscribe(contact, found.store, True, event_id)

@@ -1,0 +1,189 @@
+// Flow editor: edits the flow in memory, previews the focused variant, saves with PATCH /flows/api/{id}.
+// Everything shown is built with textContent / value, never innerHTML, so merchant text stays text.
+(function () {
+  "use strict";
+  const root = document.getElementById("editor");
+  if (!root) return;
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const flowId = root.dataset.flowId;
+  const flow = JSON.parse(document.getElementById("flows-data").textContent).find((f) => String(f.id) === flowId);
+  const $ = (id) => document.getElementById(id);
+  const UNITS = [["minutes", 60], ["hours", 3600], ["days", 86400]];
+  let focus = { step: 0, variant: 0 };
+  let timer = null;
+
+  function el(tag, attrs, children) {
+    const node = document.createElement(tag);
+    Object.entries(attrs || {}).forEach(([k, v]) => {
+      if (k === "text") node.textContent = v;
+      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else if (v !== null && v !== undefined && v !== false) node.setAttribute(k, v === true ? "" : v);
+    });
+    (children || []).forEach((c) => c && node.appendChild(c));
+    return node;
+  }
+
+  function field(label, input) {
+    const id = "f" + Math.random().toString(36).slice(2, 9);
+    input.id = id;
+    return el("div", {}, [el("label", { for: id, text: label }), input]);
+  }
+
+  function bestUnit(seconds) {
+    for (let i = UNITS.length - 1; i >= 0; i--) if (seconds % UNITS[i][1] === 0 && seconds >= UNITS[i][1]) return UNITS[i];
+    return UNITS[0];
+  }
+
+  function json(value) { return value && Object.keys(value).length ? JSON.stringify(value, null, 2) : ""; }
+
+  function variantCard(step, s, v, vi) {
+    const variant = step.variants[vi];
+    const body = el("textarea", { rows: 5, "data-testid": `body-${s}-${vi}` });
+    body.value = variant.body || "";
+    body.addEventListener("input", () => { variant.body = body.value; schedulePreview(); });
+    const key = el("input", { maxlength: 32, value: variant.key });
+    key.addEventListener("input", () => { variant.key = key.value; });
+    const weight = el("input", { type: "number", min: 0, step: "any", value: variant.weight });
+    weight.addEventListener("input", () => { variant.weight = weight.value; });
+    const card = el("div", { class: "variant" + (focus.step === s && focus.variant === vi ? " focused" : "") }, [
+      el("div", { class: "inline" }, [field("Variant", key), field("Weight", weight)]),
+    ]);
+    if (step.channel === "email") {
+      const subject = el("input", { maxlength: 998, value: variant.subject || "", "data-testid": `subject-${s}-${vi}` });
+      subject.addEventListener("input", () => { variant.subject = subject.value; schedulePreview(); });
+      card.appendChild(field("Subject", subject));
+    }
+    card.appendChild(field(step.channel === "sms" ? "Text message" : "Body (plain text, Jinja placeholders)", body));
+    if (step.channel === "email") {
+      const html = el("textarea", { rows: 3, class: "code", placeholder: "Optional custom HTML; leave empty for the FollowUp layout" });
+      html.value = variant.html || "";
+      html.addEventListener("input", () => { variant.html = html.value || null; schedulePreview(); });
+      card.appendChild(field("HTML (optional)", html));
+    }
+    if (step.variants.length > 1) {
+      card.appendChild(el("button", { type: "button", class: "link danger", text: "Remove variant", onclick: () => { step.variants.splice(vi, 1); focus = { step: s, variant: 0 }; render(); } }));
+    }
+    card.addEventListener("focusin", () => { if (focus.step !== s || focus.variant !== vi) { focus = { step: s, variant: vi }; markFocus(); schedulePreview(0); } });
+    card.dataset.step = s; card.dataset.variant = vi;
+    return card;
+  }
+
+  function stepCard(step, s) {
+    const channel = el("select", {}, [el("option", { value: "sms", text: "SMS" }), el("option", { value: "email", text: "Email" })]);
+    channel.value = step.channel;
+    channel.addEventListener("change", () => { step.channel = channel.value; render(); schedulePreview(0); });
+    const [unitName, unitSeconds] = bestUnit(step.delay_seconds);
+    const amount = el("input", { type: "number", min: 0, step: 1, value: step.delay_seconds / unitSeconds, "data-testid": `delay-${s}` });
+    const unit = el("select", {}, UNITS.map(([n]) => el("option", { value: n, text: n })));
+    unit.value = unitName;
+    const syncDelay = () => { step.delay_seconds = Math.round(Number(amount.value || 0) * UNITS.find((u) => u[0] === unit.value)[1]); };
+    amount.addEventListener("input", syncDelay); unit.addEventListener("change", syncDelay);
+    const conditions = el("textarea", { rows: 2, class: "code", placeholder: '{"min_total": "50"}' });
+    conditions.value = json(step.conditions);
+    conditions.addEventListener("input", () => { step._conditions = conditions.value; });
+    const incentive = el("textarea", { rows: 2, class: "code", placeholder: '{"kind": "percentage", "value": "10"}' });
+    incentive.value = json(step.incentive);
+    incentive.addEventListener("input", () => { step._incentive = incentive.value; schedulePreview(); });
+    const card = el("section", { class: "card step stack" }, [
+      el("div", { class: "head" }, [
+        el("h3", { text: `Step ${s + 1}` }),
+        s > 0 ? el("button", { type: "button", class: "link", text: "Move up", onclick: () => { flow.steps.splice(s - 1, 0, flow.steps.splice(s, 1)[0]); render(); } }) : null,
+        el("button", { type: "button", class: "link danger", text: "Remove", onclick: () => { flow.steps.splice(s, 1); focus = { step: 0, variant: 0 }; render(); schedulePreview(0); } }),
+      ]),
+      el("div", { class: "inline" }, [field("Channel", channel), field("Wait", amount), field("Unit", unit)]),
+      el("details", {}, [el("summary", { text: "Conditions and incentive" }),
+        field("Conditions (JSON, empty for none)", conditions), field("Incentive (JSON, empty for none)", incentive)]),
+    ]);
+    step.variants.forEach((v, vi) => card.appendChild(variantCard(step, s, v, vi)));
+    card.appendChild(el("button", { type: "button", class: "secondary", text: "Add A/B variant", onclick: () => {
+      const keys = step.variants.map((v) => v.key);
+      const next = "abcdef".split("").find((k) => !keys.includes(k)) || "x";
+      step.variants.push({ ...step.variants[0], key: next, weight: "1" }); render(); } }));
+    return card;
+  }
+
+  function markFocus() {
+    document.querySelectorAll(".variant").forEach((n) => n.classList.toggle("focused", Number(n.dataset.step) === focus.step && Number(n.dataset.variant) === focus.variant));
+  }
+
+  function render() {
+    const list = $("steps");
+    list.replaceChildren(...flow.steps.map(stepCard));
+    if (!flow.steps.length) list.appendChild(el("section", { class: "card empty" }, [el("h3", { text: "No steps" }), el("p", { text: "Add a step: an SMS within minutes and a few emails over the next days work best." })]));
+  }
+
+  function parseJson(text, fallback, where) {
+    if (text === undefined) return fallback;
+    if (!text.trim()) return where === "conditions" ? {} : null;
+    try { return JSON.parse(text); } catch (e) { throw new Error(`${where}: not valid JSON (${e.message})`); }
+  }
+
+  function payload() {
+    return {
+      name: $("flow-name").value,
+      enabled: $("flow-enabled").value === "true",
+      holdout_percent: String($("flow-holdout").value || "0"),
+      steps: flow.steps.map((s, i) => ({
+        channel: s.channel, delay_seconds: s.delay_seconds,
+        conditions: parseJson(s._conditions, s.conditions || {}, `step ${i + 1} conditions`),
+        incentive: parseJson(s._incentive, s.incentive, `step ${i + 1} incentive`),
+        variants: s.variants.map((v) => {
+          const out = { key: v.key, weight: String(v.weight), body: v.body };
+          if (s.channel === "email") { if (v.subject) out.subject = v.subject; if (v.html) out.html = v.html; }
+          return out;
+        }),
+      })),
+    };
+  }
+
+  async function call(method, url, body) {
+    const res = await fetch(url, { method, headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: JSON.stringify(body), credentials: "same-origin" });
+    const data = await res.json().catch(() => ({}));
+    if (!res.ok) throw new Error(data.detail || data.error || `HTTP ${res.status}`);
+    return data;
+  }
+
+  async function save() {
+    $("problem").hidden = true; $("status").textContent = "Saving…"; $("save").disabled = true;
+    try {
+      const saved = await call("PATCH", `/flows/api/${flowId}`, payload());
+      Object.assign(flow, saved); render();
+      $("status").textContent = "Saved " + new Date().toLocaleTimeString();
+    } catch (e) {
+      $("problem").textContent = e.message; $("problem").hidden = false; $("status").textContent = "";
+    } finally { $("save").disabled = false; }
+  }
+
+  function schedulePreview(delay) { clearTimeout(timer); timer = setTimeout(preview, delay === undefined ? 350 : delay); }
+
+  async function preview() {
+    const step = flow.steps[focus.step];
+    if (!step) { $("preview-sms").hidden = $("preview-email").hidden = true; return; }
+    const variant = step.variants[focus.variant] || step.variants[0];
+    $("preview-target").textContent = `Step ${focus.step + 1} · ${step.channel.toUpperCase()} · variant ${variant.key}`;
+    try {
+      const out = await call("POST", "/flows/api/preview", { channel: step.channel, body: variant.body || " ", subject: variant.subject || null, html: step.channel === "email" ? variant.html || null : null, discount: Boolean(step.incentive || step._incentive) });
+      $("preview-error").hidden = true;
+      $("preview-sms").hidden = step.channel !== "sms"; $("preview-email").hidden = step.channel !== "email";
+      if (step.channel === "sms") {
+        $("sms-text").textContent = out.text;
+        $("sms-meta").textContent = `${out.segments} segment${out.segments === 1 ? "" : "s"} · ${out.encoding} · ${out.characters} characters`;
+      } else {
+        $("email-subject").textContent = out.subject || "(no subject)";
+        $("email-frame").srcdoc = out.html || "";
+      }
+    } catch (e) { $("preview-error").textContent = e.message; $("preview-error").hidden = false; }
+  }
+
+  $("flow-name").value = flow.name;
+  $("flow-holdout").value = Number(flow.holdout_percent);
+  $("flow-enabled").value = String(flow.enabled);
+  $("save").addEventListener("click", save);
+  $("add-step").addEventListener("click", () => {
+    const last = flow.steps[flow.steps.length - 1];
+    flow.steps.push({ channel: "email", delay_seconds: (last ? last.delay_seconds : 0) + 86400, conditions: {}, incentive: null, variants: [{ key: "a", weight: "1", subject: "Still thinking it over, {{ first_name or 'friend' }}?", body: "Your cart at {{ store_name }} is waiting: {{ magic_link }}" }] });
+    render();
+  });
+  render();
+  preview();
+})();

@@ -1,0 +1,288 @@
+"""Seed checkouts and messages into PostgreSQL with COPY, then time GET /api/v1/stats over real HTTP.
+
+    .venv/bin/python bench/stats.py --database postgres://postgres@127.0.0.1:5432/bench_stats \
+        --checkouts 1000000 --messages 5000000 --port 9590
+
+Prints p50/p95 of the 90-day stats call and of a baseline (a trivial endpoint, same server, same
+run), and their ratio. Never run it against a database you care about: it drops the schema.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import asyncpg
+import httpx
+from rich.progress import Progress
+
+CHUNK = 50_000
+
+
+def _env(database: str) -> dict[str, str]:
+    return {
+        "FOLLOWUP_DATABASE_URL": database,
+        "FOLLOWUP_REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6"),
+        "FOLLOWUP_SECRET_KEY": "bench-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
+        "FOLLOWUP_LOG_LEVEL": "WARNING",
+    }
+
+
+async def prepare(database: str) -> tuple[int, str]:
+    from app.config import load_settings, use_settings
+    from app.core.db import close_db, init_db, migrate
+    from app.stores.models import Platform
+    from app.stores.services import create_store
+
+    conn = await asyncpg.connect(database)
+    await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    await conn.close()
+    settings = load_settings(_env(database))
+    use_settings(settings)
+    await migrate(settings)
+    await init_db(settings)
+    issued = await create_store(
+        platform=Platform.SHOPIFY, domain="bench.myshopify.com", timezone="America/New_York"
+    )
+    await close_db()
+    return issued.store.id, issued.api_token
+
+
+async def seed(database: str, store_id: int, checkouts: int, messages: int) -> None:
+    rnd = random.Random(7)
+    now = datetime.now(UTC)
+    conn = await asyncpg.connect(database)
+    items = json.dumps(
+        [{"title": f"Product {i}", "quantity": 1, "line_total": "40.00"} for i in range(2)]
+    )
+    with Progress() as progress:
+        task = progress.add_task("checkouts", total=checkouts)
+        for start in range(0, checkouts, CHUNK):
+            rows = []
+            for i in range(start, min(start + CHUNK, checkouts)):
+                at = now - timedelta(seconds=rnd.randint(0, 365 * 86400))
+                recovered = rnd.random() < 0.12
+                rows.append(
+                    (
+                        i + 1,
+                        store_id,
+                        "shopify",
+                        uuid.uuid4().hex,
+                        f"s{i}@example.com",
+                        items,
+                        "USD",
+                        Decimal("80.00"),
+                        "recovered" if recovered else "abandoned",
+                        at,
+                        at,
+                        at + timedelta(minutes=15),
+                        at + timedelta(hours=5) if recovered else None,
+                        at,
+                        at,
+                        Decimal("80.00"),
+                        Decimal(0),
+                        Decimal(0),
+                        Decimal(0),
+                        "[]",
+                        "desktop",
+                    )
+                )
+            await conn.copy_records_to_table(
+                "checkout",
+                records=rows,
+                columns=[
+                    "id",
+                    "store_id",
+                    "platform",
+                    "token",
+                    "email",
+                    "line_items",
+                    "currency",
+                    "total",
+                    "status",
+                    "last_activity_at",
+                    "abandoned_at",
+                    "recovery_contacted_at",
+                    "completed_at",
+                    "created_at",
+                    "updated_at",
+                    "subtotal",
+                    "total_discounts",
+                    "total_shipping",
+                    "total_tax",
+                    "discount_codes",
+                    "device",
+                ],
+            )
+            orders = [
+                (
+                    r[0],
+                    store_id,
+                    r[0],
+                    str(r[0]),
+                    "USD",
+                    Decimal("80.00"),
+                    r[12],
+                    "paid",
+                    True,
+                    r[12],
+                    r[12],
+                    "[]",
+                )
+                for r in rows
+                if r[12] is not None
+            ]
+            await conn.copy_records_to_table(
+                "order",
+                records=orders,
+                columns=[
+                    "id",
+                    "store_id",
+                    "checkout_id",
+                    "external_id",
+                    "currency",
+                    "total",
+                    "placed_at",
+                    "financial_status",
+                    "placed",
+                    "created_at",
+                    "updated_at",
+                    "discount_codes",
+                ],
+            )
+            progress.advance(task, len(rows))
+        task = progress.add_task("messages", total=messages)
+        for start in range(0, messages, CHUNK):
+            rows = []
+            for i in range(start, min(start + CHUNK, messages)):
+                checkout = rnd.randint(1, checkouts)
+                at = now - timedelta(seconds=rnd.randint(0, 365 * 86400))
+                sms = rnd.random() < 0.3
+                rows.append(
+                    (
+                        i + 1,
+                        store_id,
+                        checkout,
+                        rnd.randint(0, 3),
+                        "a" if rnd.random() < 0.5 else "b",
+                        "sms" if sms else "email",
+                        "outbound",
+                        "automation",
+                        "x",
+                        "Your cart",
+                        2 if sms else 0,
+                        "delivered" if sms else "sent",
+                        f"b:{i}",
+                        at,
+                        at,
+                        at if sms else None,
+                        at,
+                        "[]",
+                    )
+                )
+            await conn.copy_records_to_table(
+                "message",
+                records=rows,
+                columns=[
+                    "id",
+                    "store_id",
+                    "checkout_id",
+                    "step_index",
+                    "variant",
+                    "channel",
+                    "direction",
+                    "author",
+                    "to_address",
+                    "body",
+                    "segments",
+                    "status",
+                    "idempotency_key",
+                    "created_at",
+                    "sent_at",
+                    "delivered_at",
+                    "updated_at",
+                    "media_urls",
+                ],
+            )
+            progress.advance(task, len(rows))
+    await conn.execute("ANALYZE")
+    await conn.close()
+
+
+async def timed(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str], runs: int
+) -> list[float]:
+    out = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        response = await client.get(url, headers=headers)
+        response.raise_for_status()
+        out.append((time.perf_counter() - began) * 1000)
+    return out
+
+
+def _p(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q * 100) - 1] if len(values) > 1 else values[0]
+
+
+async def measure(database: str, token: str, port: int, runs: int) -> None:
+    import uvicorn
+
+    from app.config import load_settings
+    from app.server import create_app
+
+    app = create_app(load_settings(_env(database)))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
+        await asyncio.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    auth = {"Authorization": f"Bearer {token}"}
+    end = datetime.now(UTC).date()
+    query = f"/api/v1/stats?from={end - timedelta(days=89)}&to={end}"
+    async with httpx.AsyncClient(timeout=120) as client:
+        await timed(client, base + query, auth, 1)  # warm caches
+        baseline = await timed(client, base + "/healthz", {}, runs)
+        stats = await timed(client, base + query, auth, runs)
+    server.should_exit = True
+    await task
+    print(
+        f"baseline /healthz      p50 {_p(baseline, 0.5):8.1f} ms  p95 {_p(baseline, 0.95):8.1f} ms"
+    )
+    print(f"/api/v1/stats 90 days  p50 {_p(stats, 0.5):8.1f} ms  p95 {_p(stats, 0.95):8.1f} ms")
+    print(f"ratio p50 stats/baseline: {_p(stats, 0.5) / _p(baseline, 0.5):.1f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/bench_stats")
+    parser.add_argument("--checkouts", type=int, default=1_000_000)
+    parser.add_argument("--messages", type=int, default=5_000_000)
+    parser.add_argument("--port", type=int, default=9590)
+    parser.add_argument("--runs", type=int, default=20)
+    args = parser.parse_args()
+    if not args.database.rstrip("/").endswith("bench_stats"):
+        parser.error("refusing to drop a database not named bench_stats")
+
+    async def run() -> None:
+        store_id, token = await prepare(args.database)
+        began = time.perf_counter()
+        await seed(args.database, store_id, args.checkouts, args.messages)
+        print(
+            f"seeded {args.checkouts:,} checkouts and {args.messages:,} messages in {time.perf_counter() - began:.0f} s"
+        )
+        await measure(args.database, token, args.port, args.runs)
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""Settings page: preferences land where the rules read them; team management for managers only."""
+
+from __future__ import annotations
+
+import re
+
+from app.accounts.models import Agent, Role
+from app.analytics.measures import prices_from_settings
+from app.analytics.rules import windows_from_settings
+from app.recovery.rules import policy_from_settings
+from app.stores.models import Store
+from tests.analytics.conftest import csrf_from, login_as
+from tests.factories import make_store
+
+FORM = {
+    "abandon_after_minutes": "30",
+    "frequency_days": "14",
+    "max_sequences": "1",
+    "quiet_start": "10:00",
+    "quiet_end": "19:30",
+    "email_requires_consent": "on",
+    "sms_number": "+1 415 555 0133",
+    "email_from": "Velvet Fern <hello@velvetfern.example>",
+    "email_reply_to": "help@velvetfern.example",
+    "price_sms_segment": "0.0083",
+    "price_email": "0.0005",
+    "email_window_hours": "72",
+    "sms_window_hours": "12",
+    "click_window_hours": "48",
+    "min_ab_sample": "250",
+}
+
+
+async def test_settings_are_saved_where_the_rules_read_them(client):
+    issued = await make_store("shopify")
+    await login_as(client, issued.store, Role.OWNER)
+    csrf = csrf_from((await client.get("/settings")).text)
+    response = await client.post("/settings", data={**FORM, "csrf_token": csrf})
+    assert response.status_code == 303, response.text
+    store = await Store.get(id=issued.store.id)
+    assert store.abandon_after_seconds == 1800 and store.sms_number == "+14155550133"
+    policy = policy_from_settings(store.settings["recovery"])
+    assert (policy.quiet_start.hour, policy.quiet_end.minute, policy.frequency_days) == (10, 30, 14)
+    assert policy.email_requires_consent and not policy.email_quiet_hours
+    assert str(prices_from_settings(store.settings["prices"]).sms_segment) == "0.0083"
+    assert windows_from_settings(store.settings["attribution"]).sms.total_seconds() == 12 * 3600
+    assert store.settings["email_from"].startswith("Velvet Fern")
+    page = await client.get("/settings?saved=true")
+    assert 'value="0.0083"' in page.text and "Settings saved" in page.text
+
+
+async def test_bad_values_are_refused_with_reasons_and_nothing_saved(client):
+    issued = await make_store("shopify")
+    await login_as(client, issued.store, Role.ADMIN)
+    csrf = csrf_from((await client.get("/settings")).text)
+    bad = {
+        **FORM,
+        "quiet_end": "08:00",
+        "price_email": "-1",
+        "email_from": "nobody",
+        "csrf_token": csrf,
+    }
+    response = await client.post("/settings", data=bad)
+    assert response.status_code == 422
+    assert "later than the start" in response.text and "between 0 and 10" in response.text
+    store = await Store.get(id=issued.store.id)
+    assert store.settings == {} and store.abandon_after_seconds == 900
+    assert (await client.post("/settings", data=FORM)).status_code == 403  # no CSRF token
+
+
+async def test_team_invite_role_change_and_deactivate(client, redis):
+    issued = await make_store("shopify")
+    await login_as(client, issued.store, Role.OWNER)
+    csrf = csrf_from((await client.get("/settings")).text)
+    page = await client.post(
+        "/settings/team/invite",
+        data={"email": "new@shop.example", "role": "agent", "csrf_token": csrf},
+    )
+    assert page.status_code == 200
+    link = re.search(r"(https://app\.example\.com/invite/[\w-]+)", page.text)
+    assert link, page.text
+    assert (
+        await client.get(link.group(1).removeprefix("https://app.example.com"))
+    ).status_code == 200
+    member = await Agent.get(email="new@shop.example")
+    await client.post(
+        f"/settings/team/{member.id}", data={"action": "role", "role": "admin", "csrf_token": csrf}
+    )
+    assert (await Agent.get(id=member.id)).role == Role.ADMIN
+    await client.post(
+        f"/settings/team/{member.id}", data={"action": "deactivate", "csrf_token": csrf}
+    )
+    assert (await Agent.get(id=member.id)).active is False
+    me = await Agent.get(email=f"owner@{issued.store.domain}")
+    refused = await client.post(
+        f"/settings/team/{me.id}", data={"action": "deactivate", "csrf_token": csrf}
+    )
+    assert refused.status_code == 422 and (await Agent.get(id=me.id)).active
+
+
+async def test_admins_cannot_touch_owners_and_agents_get_403(client):
+    issued = await make_store("shopify")
+    owner = await Agent.create(
+        store=issued.store, email="boss@shop.example", name="Boss", role=Role.OWNER
+    )
+    await login_as(client, issued.store, Role.ADMIN)
+    csrf = csrf_from((await client.get("/settings")).text)
+    response = await client.post(
+        f"/settings/team/{owner.id}", data={"action": "deactivate", "csrf_token": csrf}
+    )
+    assert response.status_code == 403 and (await Agent.get(id=owner.id)).active
+    other = await make_store("custom")
+    stranger = await Agent.create(
+        store=other.store, email="x@other.example", name="X", role=Role.AGENT
+    )
+    response = await client.post(
+        f"/settings/team/{stranger.id}", data={"action": "deactivate", "csrf_token": csrf}
+    )
+    assert response.status_code == 404
+    client.cookies.clear()
+    await login_as(client, issued.store, Role.AGENT)
+    assert (await client.get("/settings")).status_code == 403

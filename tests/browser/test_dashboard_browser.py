@@ -1,0 +1,164 @@
+"""Headless Chromium against a real uvicorn: dashboard totals equal the API, the flow editor saves and previews."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from playwright.async_api import Page, async_playwright
+
+from app.accounts.models import Role
+from app.accounts.services import create_agent
+from app.recovery.models import FlowStep
+from app.server import create_app
+from tests.analytics.seed import seed_store
+from tests.factories import make_store
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+PASSWORD = "correct horse battery"
+LAPTOP, PHONE = {"width": 1366, "height": 900}, {"width": 390, "height": 844}
+
+
+def _free_port() -> int:
+    for port in range(9540, 9600):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 9540-9599")
+
+
+@pytest.fixture
+async def server(settings: Any) -> AsyncIterator[str]:
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(settings, manage_db=False),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+    )
+    instance = uvicorn.Server(config)
+    task = asyncio.create_task(instance.serve())
+    while not instance.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
+        await asyncio.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    instance.should_exit = True
+    await task
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    async with async_playwright() as p:
+        instance = await p.chromium.launch(
+            executable_path="/usr/bin/chromium", args=ARGS, headless=True
+        )
+        yield instance
+        await instance.close()
+
+
+async def _login(page: Page, base: str, email: str) -> None:
+    await page.goto(f"{base}/login")
+    await page.fill("#email", email)
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{base}/dashboard")
+
+
+async def test_dashboard_shows_the_api_totals(server: str, browser: Any) -> None:
+    seeded = await seed_store()
+    await create_agent(seeded.store, "owner@velvet.example", Role.OWNER, password=PASSWORD)
+    async with httpx.AsyncClient() as http:
+        api = (
+            await http.get(
+                f"{server}/api/v1/stats", headers={"Authorization": f"Bearer {seeded.token}"}
+            )
+        ).json()
+    ARTIFACTS.mkdir(exist_ok=True)
+    for name, viewport in (("laptop", LAPTOP), ("phone", PHONE)):
+        context = await browser.new_context(viewport=viewport)
+        page = await context.new_page()
+        await _login(page, server, "owner@velvet.example")
+        revenue = Decimal(api["attribution"]["recovered"]["revenue"])
+        assert await page.inner_text("[data-testid=tile-revenue]") == f"${revenue:,.2f}"
+        assert await page.inner_text("[data-testid=tile-abandoned]") == str(
+            api["funnel"]["abandoned"]
+        )
+        assert await page.inner_text("[data-testid=attr-total-orders]") == str(
+            api["attribution"]["total"]["orders"]
+        )
+        assert await page.inner_text("[data-testid=conversations]") == str(
+            api["conversations"]["conversations"]
+        )
+        assert await page.locator("svg.chart rect.bar").count() == len(api["daily"])
+        overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{name}: page scrolls sideways by {overflow}px"
+        await page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=True)
+        await context.close()
+
+
+async def test_flow_editor_saves_and_the_preview_updates(server: str, browser: Any) -> None:
+    seeded = await make_store("shopify", name="Velvet Fern")
+    await create_agent(seeded.store, "owner@velvet.example", Role.OWNER, password=PASSWORD)
+    context = await browser.new_context(viewport=LAPTOP)
+    page = await context.new_page()
+    await _login(page, server, "owner@velvet.example")
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await page.goto(f"{server}/flows")
+    sms = page.locator("[data-testid=sms-preview]")
+    await sms.wait_for()
+    await page.fill(
+        "[data-testid=body-0-0]", "Hi {{ first_name }}, your mug is waiting " + "ł" * 80
+    )
+    await page.wait_for_function(
+        "document.querySelector('[data-testid=sms-preview]').textContent.includes('Hi Jane, your mug')"
+    )
+    meta = await page.inner_text("[data-testid=sms-meta]")
+    assert meta.startswith("3 segments · UCS-2"), meta  # 80 non-GSM letters push it past 2 x 67
+    await page.click("[data-testid=subject-1-0]")
+    await page.fill("[data-testid=subject-1-0]", "Still there, {{ first_name }}?")
+    await page.wait_for_function(
+        "document.querySelector('[data-testid=email-subject]').textContent === 'Still there, Jane?'"
+    )
+    srcdoc = await page.get_attribute("[data-testid=email-frame]", "srcdoc")
+    assert srcdoc and "Coffee mug" in srcdoc
+    assert await page.get_attribute("[data-testid=email-frame]", "sandbox") == ""
+    await page.fill("#flow-holdout", "10")
+    await page.click("#save")
+    await page.wait_for_function(
+        "document.getElementById('status').textContent.startsWith('Saved')"
+    )
+    steps = await FlowStep.filter(flow__store_id=seeded.store.id).order_by("position")
+    assert steps[0].variants[0]["body"].startswith("Hi {{ first_name }}, your mug")
+    assert steps[1].variants[0]["subject"] == "Still there, {{ first_name }}?"
+    await page.screenshot(path=str(ARTIFACTS / "flows-laptop.png"), full_page=True)
+    await page.set_viewport_size(PHONE)
+    await page.screenshot(path=str(ARTIFACTS / "flows-phone.png"), full_page=True)
+    await page.fill("[data-testid=delay-0]", "0")
+    await page.fill("[data-testid=delay-1]", "0")
+    await page.click("#save")
+    await page.locator("#problem").wait_for(state="visible")
+    assert "delay_seconds" in await page.inner_text("#problem")
+    assert [e for e in errors if "422" not in e] == []  # the refused save above is the only failure
+    await context.close()

@@ -1,0 +1,180 @@
+"""Pure recovery rules: quiet hours across zones and DST (property-based), and every stop/pace rule."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.recovery import rules
+from app.recovery.rules import Cart, Facts, Policy, Reach, Window
+from app.recovery.zones import shopper_zone, zone_of_address
+
+ZONES = [
+    "America/New_York",
+    "America/Los_Angeles",
+    "America/Phoenix",
+    "America/St_Johns",
+    "America/Santiago",
+    "Europe/London",
+    "Europe/Paris",
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Australia/Lord_Howe",
+    "Pacific/Chatham",
+    "Pacific/Kiritimati",
+    "Pacific/Apia",
+    "UTC",
+]
+instants = st.datetimes(
+    min_value=datetime(2020, 1, 1), max_value=datetime(2032, 12, 31), timezones=st.just(UTC)
+)
+windows = st.tuples(st.integers(8, 12), st.integers(13, 21)).map(
+    lambda b: Window(time(b[0]), time(b[1]))
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(now=instants, zone=st.sampled_from(ZONES), window=windows)
+def test_next_allowed_is_the_first_allowed_moment_at_or_after_now(now, zone, window):
+    moment = rules.next_allowed(now, zone, window)
+    assert moment >= now
+    assert moment - now < timedelta(days=2)
+    assert rules.is_allowed(moment, zone, window)
+    if moment > now:
+        # Nothing allowed in between: one minute earlier is either before now or still quiet.
+        earlier = moment - timedelta(minutes=1)
+        assert earlier < now or not rules.is_allowed(earlier, zone, window)
+
+
+@settings(max_examples=200, deadline=None)
+@given(now=instants, zone=st.sampled_from(ZONES))
+def test_never_outside_the_legal_window_whatever_the_store_asks(now, zone):
+    policy = Policy(quiet_start=time(5), quiet_end=time(23, 30))
+    window = rules.window_for(policy, "US", None)
+    local = rules.next_allowed(now, zone, window).astimezone(ZoneInfo(zone)).time()
+    assert time(8) <= local < time(21)
+
+
+def test_dst_spring_forward_morning_in_new_york():
+    # 2026-03-08: clocks jump 02:00 -> 03:00. At 01:30 EST the next allowed moment is 09:00 EDT.
+    now = datetime(2026, 3, 8, 6, 30, tzinfo=UTC)
+    moment = rules.next_allowed(now, "America/New_York", Window(time(9), time(20)))
+    assert moment == datetime(2026, 3, 8, 13, 0, tzinfo=UTC)
+
+
+def test_stricter_state_and_texas_sunday():
+    florida = rules.window_for(Policy(quiet_start=time(8), quiet_end=time(21)), "US", "FL")
+    assert (florida.start, florida.end) == (time(8), time(20))
+    texas = rules.window_for(Policy(), "US", "TX")
+    sunday_9am = datetime(2026, 1, 18, 15, 0, tzinfo=UTC)  # 09:00 CST, a Sunday
+    assert rules.next_allowed(sunday_9am, "America/Chicago", texas) == datetime(
+        2026, 1, 18, 18, 0, tzinfo=UTC
+    )
+
+
+def test_country_override_from_store_settings():
+    policy = rules.policy_from_settings(
+        {"quiet_hours_overrides": {"FR": {"start": "10:00", "end": "19:00"}}}
+    )
+    window = rules.window_for(policy, "FR", None)
+    assert (window.start, window.end) == (time(10), time(19))
+
+
+def test_zone_order_phone_then_address_then_browser_then_store():
+    assert shopper_zone("+14155550173", "US", "NY", "Europe/Paris", "UTC") == "America/Los_Angeles"
+    assert shopper_zone(None, "US", "NY", "Europe/Paris", "UTC") == "America/New_York"
+    assert shopper_zone(None, None, None, "Europe/Paris", "UTC") == "Europe/Paris"
+    assert shopper_zone(None, None, None, "Not/AZone", "Asia/Tokyo") == "Asia/Tokyo"
+    assert zone_of_address("FR", None) == "Europe/Paris"
+    assert zone_of_address("AU", "WA") == "Australia/Perth"
+
+
+ABANDONED = datetime(2026, 1, 14, 17, 0, tzinfo=UTC)
+
+
+def facts(**overrides) -> Facts:
+    base = Facts(
+        now=ABANDONED + timedelta(minutes=15),
+        channel="sms",
+        conditions={},
+        store_active=True,
+        checkout_live=True,
+        ordered_since_abandonment=False,
+        abandoned_at=ABANDONED,
+        reach=Reach("+14155550173", True, ABANDONED - timedelta(days=1), False, False),
+        cart=Cart(Decimal("64"), "mobile", "US", False, frozenset()),
+        automated_sms_sent=0,
+        sequence_started=False,
+        other_sequences_in_window=0,
+        zone="America/Los_Angeles",
+        window=Window(time(9), time(20)),
+        policy=Policy(),
+    )
+    return replace(base, **overrides)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "action", "reason"),
+    [
+        ({}, "send", ""),
+        ({"store_active": False}, "stop", "store_uninstalled"),
+        ({"checkout_live": False}, "stop", "order_placed"),
+        ({"ordered_since_abandonment": True}, "stop", "order_placed"),
+        ({"reach": Reach("+14155550173", True, ABANDONED, True, False)}, "skip", "sms opted out"),
+        (
+            {"reach": Reach("+14155550173", True, ABANDONED, False, True)},
+            "skip",
+            "sms undeliverable",
+        ),
+        ({"reach": Reach(None, True, ABANDONED, False, False)}, "skip", "no sms address"),
+        (
+            {"reach": Reach("+14155550173", True, ABANDONED + timedelta(seconds=1), False, False)},
+            "skip",
+            "no sms consent recorded before abandonment",
+        ),
+        ({"automated_sms_sent": 1}, "skip", "automated sms already sent for this abandonment"),
+        ({"now": ABANDONED + timedelta(hours=48, seconds=1)}, "skip", "sms window of 48h"),
+        ({"other_sequences_in_window": 1}, "stop", "frequency_cap"),
+        ({"other_sequences_in_window": 1, "sequence_started": True}, "send", ""),
+        ({"conditions": {"min_total": "100"}}, "skip", "cart below min_total"),
+        ({"conditions": {"devices": ["desktop"]}}, "skip", "device mobile not targeted"),
+        ({"conditions": {"customer": "returning"}}, "skip", "not a returning customer"),
+        ({"conditions": {"countries": ["CA"]}}, "skip", "country US not targeted"),
+        ({"conditions": {"tags_any": ["vip"]}}, "skip", "none of tags_any"),
+        ({"now": ABANDONED + timedelta(hours=13)}, "defer", "quiet hours"),  # 22:00 in LA
+        ({"now": ABANDONED + timedelta(hours=13), "channel": "email"}, "send", ""),
+    ],
+)
+def test_decide(overrides, action, reason):
+    if overrides.get("channel") == "email":
+        overrides["reach"] = Reach("jane@example.com", False, None, False, False)
+    decision = rules.decide(facts(**overrides))
+    assert decision.action == action
+    assert decision.reason.startswith(reason)
+
+
+def test_quiet_hours_past_the_48h_window_skip_instead_of_defer():
+    at = ABANDONED + timedelta(hours=12)  # 21:00 in LA: the 48h end falls at night
+    decision = rules.decide(facts(abandoned_at=at, now=at + timedelta(hours=47)))
+    assert (decision.action, decision.reason) == (
+        "skip",
+        "next allowed hour is past the 48h sms window",
+    )
+
+
+def test_derived_tags_and_variant_weights_and_holdout():
+    tags = rules.derive_tags(["VIP"], 3, Decimal("200"), True, Policy())
+    assert {"vip", "value:high", "abandonments:3+", "repeat_abandoner", "engaged"} <= tags
+    variants = [{"key": "a", "weight": 3}, {"key": "b", "weight": 1}, {"key": "z", "weight": 0}]
+    picks = [rules.pick_variant(variants, f"{i}:1")["key"] for i in range(4000)]
+    assert "z" not in picks and 0.7 < picks.count("a") / len(picks) < 0.8
+    assert rules.pick_variant(variants, "7:1") == rules.pick_variant(variants, "7:1")
+    held = sum(rules.in_holdout(1, f"tok{i}", Decimal("10")) for i in range(5000))
+    assert 400 < held < 600
+    assert not any(rules.in_holdout(1, f"tok{i}", Decimal("0")) for i in range(100))
