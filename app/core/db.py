@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from tortoise import Tortoise, connections
+from tortoise.backends.base.config_generator import expand_db_url
 
 from app.config import Settings, get_settings
 
@@ -32,6 +33,15 @@ def _db_url(url: str) -> str:
     return "asyncpg://" + url.split("://", 1)[1] if url.startswith("postgresql://") else url
 
 
+async def _keep_session(connection: Any) -> None:
+    """Skip asyncpg's per-release session reset (advisory unlock, CLOSE ALL, UNLISTEN, RESET ALL).
+
+    The ORM acquires a connection per query, so that reset was a second round trip for every
+    statement. We use no session settings, cursors, LISTEN or advisory locks; asyncpg still rolls
+    back any open transaction before this hook runs, which is the part that matters.
+    """
+
+
 def tortoise_config(settings: Settings | None = None) -> dict[str, Any]:
     settings = settings or get_settings()
     url = _db_url(settings.database.url)
@@ -47,10 +57,12 @@ def tortoise_config(settings: Settings | None = None) -> dict[str, Any]:
             },
         }
     else:
+        connection = expand_db_url(url)
+        credentials = connection["credentials"]
         # A small pool per process: several web and worker processes share one PostgreSQL.
-        connection = (
-            url if "maxsize=" in url else f"{url}{'&' if '?' in url else '?'}minsize=1&maxsize=10"
-        )
+        credentials.setdefault("minsize", 1)
+        credentials.setdefault("maxsize", 10)
+        credentials["reset"] = _keep_session
     return {
         "connections": {"default": connection},
         "apps": {
