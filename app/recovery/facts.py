@@ -156,4 +156,5 @@ async def gather(
         ),
         window=rules.window_for(policy, country, region),
         policy=policy,
+        checkout_status=str(checkout.status),
     )

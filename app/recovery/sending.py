@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import formataddr, parseaddr
 from typing import Any
 
+import asyncpg
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -454,23 +455,29 @@ async def _deliver(
         exc = SendError("timeout", f"no answer within {timeout}s", permanent=False, ambiguous=True)
         return await _failed(deps, message, claim.contact, enrollment, step_index, steps, exc)
     now = deps.clock()
-    async with in_transaction() as conn:
-        done = {"provider": result.provider, "provider_id": result.provider_id, "sent_at": now}
-        won = (
-            await Message.filter(id=message.id, status=DeliveryStatus.SENDING)
-            .using_db(conn)
-            .update(status=result.status, segments=result.segments or message.segments, **done)
-        )
-        if not won:  # a status callback got here first and already knows more
-            await Message.filter(id=message.id).using_db(conn).update(**done)
-        await (
-            Checkout.filter(id=message.checkout_id, recovery_contacted_at=None)
-            .using_db(conn)
-            .update(  # type: ignore[attr-defined]
-                recovery_contacted_at=now
+
+    async def record_success() -> None:
+        async with in_transaction() as conn:
+            done = {"provider": result.provider, "provider_id": result.provider_id, "sent_at": now}
+            done |= {"error_code": None, "error_message": None, "updated_at": now}
+            won = (
+                await Message.filter(id=message.id, status=DeliveryStatus.SENDING)
+                .using_db(conn)
+                .update(status=result.status, segments=result.segments or message.segments, **done)
             )
-        )
-        await advance(conn, enrollment, step_index, steps, now)
+            if not won:  # a status callback got here first and already knows more
+                await Message.filter(id=message.id).using_db(conn).update(**done)
+            await (
+                Checkout.filter(
+                    id=message.checkout_id,  # type: ignore[attr-defined]
+                    recovery_contacted_at=None,
+                )
+                .using_db(conn)
+                .update(recovery_contacted_at=now)
+            )
+            await advance(conn, enrollment, step_index, steps, now)
+
+    await durably(record_success)
     await _schedule_next(deps, enrollment.id)
     await _notify(message.id)
     return "sent"
@@ -546,6 +553,26 @@ async def _failed(
 
 
 OPTED_OUT_CODES = frozenset({"21610"})
+DB_RETRY_DELAYS = (0.1, 0.5, 1.0, 2.0, 4.0)
+
+
+async def durably(write: Callable[[], Awaitable[None]]) -> None:
+    """Record a provider's answer even across a database restart: losing it would make the send
+    `unknown` although we know exactly what happened."""
+    for delay in (*DB_RETRY_DELAYS, None):
+        try:
+            await write()
+            return
+        except (
+            OSError,
+            asyncpg.PostgresConnectionError,
+            asyncpg.InterfaceError,
+            asyncpg.exceptions.OperatorInterventionError,
+        ) as exc:
+            if delay is None:
+                raise
+            log.warning("database unavailable while recording a send, retrying: %r", exc)
+            await asyncio.sleep(delay)
 
 
 async def mark_contact(conn: Any, contact_id: int, channel: str, code: str, now: datetime) -> None:
