@@ -102,3 +102,22 @@ async def test_throttle_spaces_sends_across_callers(redis):
     assert sorted(round(w) for w in waits) == [0, 1, 2, 3]
     assert await reserve(redis, "sms:+14155550100", 1, 2) < -2  # full: come back later
     assert await reserve(redis, "sms:+14155550199", 1, 2) == 0  # another number has its own pace
+
+
+async def test_dev_outbox_page_only_in_dev_mode(settings, deps, store, clock):
+    from dataclasses import replace
+
+    from litestar.testing import AsyncTestClient
+
+    from app.server import create_app
+
+    _, enrollment = await abandoned(store, clock.now - timedelta(minutes=16))
+    dev = Deps(**{**deps.__dict__, "sms": DevOutboxSender(), "email": DevOutboxSender()})
+    assert await run_step(dev, enrollment.id, 0) == "sent"
+    async with AsyncTestClient(
+        app=create_app(replace(settings, dev_mode=True), manage_db=False)
+    ) as client:
+        page = await client.get("/dev/outbox")
+        assert page.status_code == 200 and "Saw you left Coffee mug" in page.text
+    async with AsyncTestClient(app=create_app(settings, manage_db=False)) as client:
+        assert (await client.get("/dev/outbox")).status_code == 404
