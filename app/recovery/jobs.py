@@ -14,7 +14,8 @@ from app.messaging.models import DeliveryStatus, Message
 from app.messaging.providers import email_sender, sms_sender
 from app.messaging.senders import OutboundEmail, OutboundSms, SendError, SendResult
 from app.recovery.models import Enrollment, EnrollmentStatus
-from app.recovery.sending import Deps, Later, run_step, schedule
+from app.recovery.pipeline import Deps, Later, schedule
+from app.recovery.sending import run_step
 
 log = logging.getLogger(__name__)
 SWEEP_BATCH = 5000

@@ -19,7 +19,8 @@ from app.config import TwilioSettings
 from app.integrations.twilio.sms import TwilioSmsSender
 from app.messaging.models import DeliveryStatus, Message
 from app.recovery.jobs import recovery_sweep
-from app.recovery.sending import Deps, Later, run_step, schedule
+from app.recovery.pipeline import Deps, Later, schedule
+from app.recovery.sending import run_step
 from tests.conftest import TEST_ENV
 from tests.recovery.conftest import abandoned
 
