@@ -9,6 +9,7 @@ from tortoise.transactions import in_transaction
 from app.core.errors import ApiError
 from app.core.timeutil import utcnow
 from app.recovery.models import Flow, FlowStep
+from app.recovery.pipeline import forget_steps
 from app.recovery.playbook import ensure_default_flow
 from app.recovery.schemas import FlowIn, FlowOut, FlowPatch, StepIn, StepOut, VariantOut
 from app.recovery.validation import FlowProblem, validate_flow
@@ -118,6 +119,7 @@ async def patch_flow(store: Store, flow_id: int, data: FlowPatch) -> FlowOut:
                     variants=[_variant(v) for v in step.variants],
                 )
         await Flow.filter(id=flow.id).using_db(conn).update(updated_at=utcnow())
+    forget_steps(flow.id)
     return await get_flow(store, flow_id)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -78,10 +79,26 @@ async def schedule(queue: Any, enrollment_id: int, step: int, due: datetime | No
     )
 
 
+STEPS_TTL = 2.0  # seconds a worker reuses a flow's steps; edits reach every worker within this
+_steps_cache: dict[int, tuple[float, list[FlowStep]]] = {}
+
+
 async def ordered_steps(flow_id: int | None) -> list[FlowStep]:
+    """A flow's steps in order, cached briefly: every send of every checkout needs them."""
     if flow_id is None:
         return []
-    return await FlowStep.filter(flow_id=flow_id).order_by("position")
+    hit = _steps_cache.get(flow_id)
+    if hit and hit[0] > time.monotonic():
+        return hit[1]
+    steps = await FlowStep.filter(flow_id=flow_id).order_by("position")
+    if len(_steps_cache) > 1000:
+        _steps_cache.clear()
+    _steps_cache[flow_id] = (time.monotonic() + STEPS_TTL, steps)
+    return steps
+
+
+def forget_steps(flow_id: int) -> None:
+    _steps_cache.pop(flow_id, None)
 
 
 @dataclass
@@ -124,6 +141,8 @@ async def schedule_next(deps: Deps, enrollment_id: int) -> None:
 
 
 async def notify_changed(message_id: int) -> None:
+    if not events.listening(events.MESSAGE_CHANGED):
+        return
     message = await Message.get_or_none(id=message_id)
     if message:
         await events.notify(events.MESSAGE_CHANGED, message=message)

@@ -69,10 +69,13 @@ async def _prepare(
     deps: Deps, store: Store, enrollment: Enrollment, step: FlowStep, now: datetime
 ) -> DiscountCode | None:
     """Slow, external work before any lock: Shopify images and discount codes (both idempotent)."""
+    shopify = deps.enrich and store.platform == Platform.SHOPIFY
+    if not (shopify or step.incentive):
+        return None
     checkout = await Checkout.get(id=enrollment.checkout_id)  # type: ignore[attr-defined]
     if not store.is_active or checkout.status != "abandoned":
         return None
-    if deps.enrich and store.platform == Platform.SHOPIFY:
+    if shopify:
         await _enrich(store, checkout)
     if not step.incentive:
         return None
