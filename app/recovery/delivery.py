@@ -74,7 +74,7 @@ async def deliver(
             await advance(conn, enrollment, step_index, steps, now)
 
     await durably(record_success)
-    await schedule_next(deps, enrollment.id)
+    await schedule_next(deps, enrollment.id, step_index + 1 >= len(steps))
     await notify_changed(message.id)
     return "sent"
 
@@ -143,7 +143,7 @@ async def _failed(
             await mark_contact(conn, contact.id, str(message.channel), exc.code, now)
         await advance(conn, enrollment, step_index, steps, now)
     log.warning("send %s", status, extra=ctx(message=message.id, error=exc))
-    await schedule_next(deps, enrollment.id)
+    await schedule_next(deps, enrollment.id, step_index + 1 >= len(steps))
     await notify_changed(message.id)
     return str(status)
 

@@ -134,7 +134,10 @@ async def advance(
     return due
 
 
-async def schedule_next(deps: Deps, enrollment_id: int) -> None:
+async def schedule_next(deps: Deps, enrollment_id: int, last: bool = False) -> None:
+    """Queue the next step's job; `last` (the flow just ended) needs no lookup."""
+    if last:
+        return
     fresh = await Enrollment.get_or_none(id=enrollment_id)
     if fresh and fresh.status == EnrollmentStatus.ACTIVE and fresh.next_due_at:
         await schedule(deps.queue, fresh.id, fresh.next_step, fresh.next_due_at)

@@ -115,7 +115,7 @@ async def _after_claim(
     if claim.outcome in ("deferred", "in_flight") and claim.until:
         raise Later((claim.until - deps.clock()).total_seconds(), claim.reason or claim.outcome)
     if claim.outcome in ("skipped", "advanced"):
-        await schedule_next(deps, enrollment.id)
+        await schedule_next(deps, enrollment.id, step_index + 1 >= len(steps))
     if claim.message is not None and claim.reason == "unknown":
         await notify_changed(claim.message.id)
     if claim.outcome in ("skipped", "stopped"):
