@@ -218,3 +218,17 @@ def _stale(settings, seconds: int):
     from dataclasses import replace
 
     return replace(settings.recovery, sending_stale_seconds=seconds)
+
+
+async def test_redis_flushed_before_the_due_time_the_sweep_restores_the_job(
+    deps, store, clock, fake_twilio, queue, redis, run_jobs
+):
+    _, enrollment = await abandoned(store, clock.now - timedelta(minutes=16))
+    assert await schedule(queue, enrollment.id, 0, None)
+    await redis.flushdb()  # every queued job is gone
+    assert await queue.zcard("followup:queue") == 0
+    counts = await recovery_sweep({"recovery": deps, "redis": queue})
+    assert counts["due"] == 1
+    await run_jobs(ctx={"recovery": deps}, max_burst_jobs=1)
+    assert len(fake_twilio.sent) == 1
+    assert await recovery_sweep({"recovery": deps, "redis": queue}) == {"due": 0, "stale_sends": 0}
