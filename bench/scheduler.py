@@ -92,7 +92,12 @@ def run_worker(concurrency: int) -> None:
         )
         await worker.async_run()
 
-    asyncio.run(main())
+    try:
+        import uvloop  # the production worker can use it too; it trims per-round-trip overhead
+    except ImportError:
+        asyncio.run(main())
+    else:
+        uvloop.run(main())
 
 
 async def prepare(n: int, window: float) -> float:
