@@ -11,7 +11,15 @@ from app.core.timeutil import utcnow
 from app.recovery.models import Flow, FlowStep
 from app.recovery.pipeline import forget_steps
 from app.recovery.playbook import ensure_default_flow
-from app.recovery.schemas import FlowIn, FlowOut, FlowPatch, StepIn, StepOut, VariantOut
+from app.recovery.schemas import (
+    FlowIn,
+    FlowOut,
+    FlowPatch,
+    StepIn,
+    StepOut,
+    VariantIn,
+    VariantOut,
+)
 from app.recovery.validation import FlowProblem, validate_flow
 from app.stores.models import Store
 
@@ -123,12 +131,12 @@ async def patch_flow(store: Store, flow_id: int, data: FlowPatch) -> FlowOut:
     return await get_flow(store, flow_id)
 
 
-def _variant(v: object) -> dict[str, object]:
+def _variant(v: VariantIn) -> dict[str, object]:
     data = {
-        "key": v.key,  # type: ignore[attr-defined]
-        "weight": str(v.weight),  # type: ignore[attr-defined]
-        "subject": v.subject,  # type: ignore[attr-defined]
-        "body": v.body,  # type: ignore[attr-defined]
-        "html": v.html,  # type: ignore[attr-defined]
+        "key": v.key,
+        "weight": str(v.weight),
+        "subject": v.subject,
+        "body": v.body,
+        "html": v.html,
     }
     return {k: val for k, val in data.items() if val is not None}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -55,7 +55,6 @@ class Deps:
     issuer: DiscountIssuer | None = None
     enrich: bool = True
     clock: Callable[[], datetime] = utcnow
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def idempotency_key(enrollment_id: int, step: int) -> str:
