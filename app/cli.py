@@ -81,6 +81,12 @@ def worker() -> None:
     from app.worker import build_worker
 
     settings = _settings()
+    try:  # uvloop (shipped with uvicorn[standard]) trims the cost of every database round trip
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    except ImportError:
+        pass
     built = build_worker(settings, handle_signals=True)
     built.run()
 

@@ -88,8 +88,13 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> L
             if manage_db:
                 await close_db()
 
+    handlers = route_handlers()
+    if settings.dev_mode:  # the local outbox exists only under `followup dev`
+        from app.dev.outbox import DevOutbox
+
+        handlers.append(DevOutbox)
     return Litestar(
-        route_handlers=route_handlers(),
+        route_handlers=handlers,
         lifespan=[lifespan],
         exception_handlers={HTTPException: http_error_response, LoginRequired: login_redirect},
         template_config=template_config(),

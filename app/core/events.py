@@ -100,6 +100,11 @@ def listen(name: str) -> Callable[[Callable[..., Awaitable[None]]], Callable[...
     return register
 
 
+def listening(name: str) -> bool:
+    """Whether anyone listens, so callers can skip building a notification nobody reads."""
+    return bool(_listeners.get(name))
+
+
 async def notify(name: str, **data: Any) -> None:
     """Tell live views; a failing listener is logged and never breaks the caller."""
     for listener in _listeners.get(name, ()):

@@ -38,5 +38,5 @@ class TwilioStatusWebhook(Controller):
         report = twilio_status.parse(single, dict(request.query_params))
         if report is None:
             raise ApiError(400, "bad_request", "MessageSid is required")
-        await apply_report(None, report)
+        await apply_report(report)
         return Response(None, status_code=204)

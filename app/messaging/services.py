@@ -31,7 +31,7 @@ def earlier_than(status: DeliveryStatus) -> list[DeliveryStatus]:
     return [s for s, rank in RANK.items() if rank < RANK[status]]
 
 
-async def apply_report(store_scope: int | None, report: DeliveryReport) -> Message | None:
+async def apply_report(report: DeliveryReport) -> Message | None:
     """Find the message by provider id (or our own marker), move it forward, flag the contact."""
     message = await Message.get_or_none(provider_id=report.sid)
     if message is None and report.message_id:

@@ -117,12 +117,14 @@ async def gather(
                 .values_list("enrollment_id", flat=True)
             )
         )
-    mine = (
-        await Message.filter(enrollment_id=enrollment.id)
-        .exclude(status__in=UNSENT)
-        .using_db(conn)
-        .values_list("channel", flat=True)
-    )
+    started = False
+    if others >= policy.max_sequences:  # only then does "this sequence already began" matter
+        started = (
+            await Message.filter(enrollment_id=enrollment.id)
+            .exclude(status__in=UNSENT)
+            .using_db(conn)
+            .exists()
+        )
     if channel == Channel.SMS:
         sms_sent = (
             await Message.filter(
@@ -145,7 +147,7 @@ async def gather(
         reach=target,
         cart=await _cart(conn, step, checkout, contact, policy),
         automated_sms_sent=sms_sent,
-        sequence_started=bool(mine),
+        sequence_started=started,
         other_sequences_in_window=others,
         zone=shopper_zone(
             target.address if channel == Channel.SMS else (contact.phone if contact else None),
@@ -153,7 +155,10 @@ async def gather(
             region,
             contact.timezone if contact else None,
             store.timezone,
-        ),
+        )
+        if channel == Channel.SMS or policy.email_quiet_hours
+        else "UTC",
         window=rules.window_for(policy, country, region),
         policy=policy,
+        checkout_status=str(checkout.status),
     )

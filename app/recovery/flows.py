@@ -9,8 +9,17 @@ from tortoise.transactions import in_transaction
 from app.core.errors import ApiError
 from app.core.timeutil import utcnow
 from app.recovery.models import Flow, FlowStep
+from app.recovery.pipeline import forget_steps
 from app.recovery.playbook import ensure_default_flow
-from app.recovery.schemas import FlowIn, FlowOut, FlowPatch, StepIn, StepOut, VariantOut
+from app.recovery.schemas import (
+    FlowIn,
+    FlowOut,
+    FlowPatch,
+    StepIn,
+    StepOut,
+    VariantIn,
+    VariantOut,
+)
 from app.recovery.validation import FlowProblem, validate_flow
 from app.stores.models import Store
 
@@ -118,15 +127,16 @@ async def patch_flow(store: Store, flow_id: int, data: FlowPatch) -> FlowOut:
                     variants=[_variant(v) for v in step.variants],
                 )
         await Flow.filter(id=flow.id).using_db(conn).update(updated_at=utcnow())
+    forget_steps(flow.id)
     return await get_flow(store, flow_id)
 
 
-def _variant(v: object) -> dict[str, object]:
+def _variant(v: VariantIn) -> dict[str, object]:
     data = {
-        "key": v.key,  # type: ignore[attr-defined]
-        "weight": str(v.weight),  # type: ignore[attr-defined]
-        "subject": v.subject,  # type: ignore[attr-defined]
-        "body": v.body,  # type: ignore[attr-defined]
-        "html": v.html,  # type: ignore[attr-defined]
+        "key": v.key,
+        "weight": str(v.weight),
+        "subject": v.subject,
+        "body": v.body,
+        "html": v.html,
     }
     return {k: val for k, val in data.items() if val is not None}

@@ -9,12 +9,12 @@ from typing import Any
 from arq import Retry
 
 from app.config import ConfigError, Settings, get_settings
-from app.core.timeutil import utcnow
 from app.messaging.models import DeliveryStatus, Message
 from app.messaging.providers import email_sender, sms_sender
 from app.messaging.senders import OutboundEmail, OutboundSms, SendError, SendResult
 from app.recovery.models import Enrollment, EnrollmentStatus
-from app.recovery.sending import Deps, Later, run_step, schedule
+from app.recovery.pipeline import Deps, Later, schedule
+from app.recovery.sending import run_step
 
 log = logging.getLogger(__name__)
 SWEEP_BATCH = 5000
@@ -70,7 +70,7 @@ async def send_step(ctx: dict[str, Any], enrollment_id: int, step: int) -> str:
 async def recovery_sweep(ctx: dict[str, Any]) -> dict[str, int]:
     """Everything due soon gets its job again (deterministic ids make this a no-op when present)."""
     deps = deps_for(ctx)
-    now = utcnow()
+    now = deps.clock()
     horizon = now + timedelta(seconds=2 * get_settings().capture.sweep_interval_seconds)
     due = (
         await Enrollment.filter(status=EnrollmentStatus.ACTIVE, next_due_at__lte=horizon)

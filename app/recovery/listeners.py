@@ -8,7 +8,7 @@ from app.core.outbox import OutboxEvent
 from app.messaging.models import Channel, DeliveryStatus, Message
 from app.recovery import services
 from app.recovery.models import Enrollment, EnrollmentStatus
-from app.recovery.sending import ordered_steps
+from app.recovery.pipeline import ordered_steps
 
 
 @events.subscribe(events.CHECKOUT_ABANDONED)

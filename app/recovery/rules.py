@@ -226,6 +226,7 @@ class Facts:
     zone: str
     window: Window
     policy: Policy
+    checkout_status: str = "abandoned"
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +268,8 @@ def decide(f: Facts) -> Decision:
     """Stop, skip, defer or send; evaluated under the enrollment's row lock right before sending."""
     if not f.store_active:
         return Decision("stop", "store_uninstalled")
+    if f.checkout_status == "expired":
+        return Decision("stop", "checkout_expired")
     if not f.checkout_live or f.ordered_since_abandonment:
         return Decision("stop", "order_placed")
     problem = _channel_problem(f) or unmet_condition(f.conditions, f.cart)

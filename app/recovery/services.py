@@ -14,8 +14,8 @@ from app.core.timeutil import utcnow
 from app.messaging.models import DeliveryStatus, Message
 from app.recovery import rules
 from app.recovery.models import Enrollment, EnrollmentStatus, Flow
+from app.recovery.pipeline import ordered_steps, schedule
 from app.recovery.playbook import ensure_default_flow
-from app.recovery.sending import ordered_steps, schedule
 from app.stores.models import Store
 
 log = logging.getLogger(__name__)

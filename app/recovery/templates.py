@@ -12,7 +12,7 @@ from typing import Any
 from babel.core import Locale, UnknownLocaleError
 from babel.dates import format_datetime
 from babel.numbers import format_currency
-from jinja2 import ChainableUndefined, TemplateSyntaxError, meta
+from jinja2 import ChainableUndefined, Template, TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from app.messaging.segments import count_segments
@@ -141,8 +141,14 @@ def build_context(
     }
 
 
+@lru_cache(maxsize=512)
+def compiled(source: str, html: bool) -> Template:
+    """Compiling is the slow part of rendering; a flow's few templates are compiled once."""
+    return environment(html).from_string(source)
+
+
 def _text(source: str | None, context: dict[str, Any]) -> str:
-    return environment(False).from_string(source or "").render(context).strip()
+    return compiled(source or "", False).render(context).strip()
 
 
 def render_sms(body: str, context: dict[str, Any], *, compliance: bool = True) -> Rendered:
@@ -163,10 +169,15 @@ def render_email(variant: dict[str, Any], context: dict[str, Any]) -> Rendered:
     paragraphs = [p.strip() for p in body.split("\n\n") if p.strip()]
     page = {**context, "subject": subject, "paragraphs": paragraphs}
     if variant.get("html"):
-        html = environment(True).from_string(str(variant["html"])).render(page)
+        html = compiled(str(variant["html"]), True).render(page)
     else:
-        html = environment(True).from_string(LAYOUT.read_text()).render(page)
+        html = compiled(_layout(), True).render(page)
     return Rendered(subject, _plain(body, context), html, 0, "")
+
+
+@lru_cache(maxsize=1)
+def _layout() -> str:
+    return LAYOUT.read_text()
 
 
 def _plain(body: str, context: dict[str, Any]) -> str:

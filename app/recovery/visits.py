@@ -17,7 +17,7 @@ from app.messaging.models import Message
 from app.recovery import links
 from app.recovery.discounts import Incentive
 from app.recovery.models import Click, DiscountCode, Enrollment
-from app.recovery.sending import idempotency_key, ordered_steps
+from app.recovery.pipeline import idempotency_key, ordered_steps
 from app.stores.models import Store
 
 log = logging.getLogger(__name__)

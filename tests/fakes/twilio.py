@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import uuid
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ class FakeTwilio:
     fail_next: list[int] = field(default_factory=list)
     """HTTP statuses to answer with before succeeding again (e.g. [500] for one transient failure)."""
     server: LoopbackServer | None = None
+    delay: float = 0.0
+    """Seconds to hold each answer after recording the send (a slow or hanging provider)."""
 
     def app(self) -> Litestar:
         fake = self
@@ -57,6 +60,8 @@ class FakeTwilio:
                 or form.get("MediaUrl"),
             }
             fake.sent.append(record)
+            if fake.delay:
+                await asyncio.sleep(fake.delay)
             return Response(_message_json(fake.account_sid, record, body), status_code=201)
 
         return Litestar([create_message], debug=False)

@@ -157,3 +157,25 @@ async def test_preview_rejects_unknown_variables(client, api):
     response = await client.post("/api/v1/templates/preview", json=body, headers=headers)
     assert response.status_code == 422
     assert "unknown variable 'password'" in response.json()["detail"]
+
+
+async def test_progress_and_agent_controls_over_http(client, api):
+    from datetime import UTC, datetime
+
+    from tests.recovery.conftest import abandoned
+
+    store, headers = api
+    checkout, enrollment = await abandoned(store, datetime.now(UTC))
+    response = await client.get(f"/api/v1/recovery/checkouts/{checkout.id}", headers=headers)
+    assert response.status_code == 200 and response.json()["steps_total"] == 5
+    assert response.json()["next_step"]["channel"] == "sms"
+    base = f"/api/v1/recovery/enrollments/{enrollment.id}"
+    paused = await client.post(f"{base}/pause", json={"reason": "agent took over"}, headers=headers)
+    assert paused.status_code == 200 and paused.json()["status"] == "paused"
+    resumed = await client.post(f"{base}/resume", headers=headers)
+    assert resumed.json()["changed"] is True and resumed.json()["status"] == "active"
+    stopped = await client.post(f"{base}/stop", headers=headers)
+    assert stopped.json()["status"] == "stopped" and stopped.json()["next_step"] is None
+    other = await make_store("custom", domain="elsewhere.example.com")
+    foreign = {"Authorization": f"Bearer {other.api_token}"}
+    assert (await client.post(f"{base}/resume", headers=foreign)).status_code == 404

@@ -1,0 +1,226 @@
+"""Claiming a step: under the enrollment row lock, decide, then commit the attempt as `sending`."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from email.utils import formataddr, parseaddr
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from app.checkouts.models import Checkout, Contact
+from app.config import Settings
+from app.core.logging import ctx
+from app.messaging.models import Author, Channel, DeliveryStatus, Direction, Message
+from app.recovery import facts as fact_store
+from app.recovery import links, rules, templates
+from app.recovery.discounts import as_discount
+from app.recovery.models import DiscountCode, Enrollment, EnrollmentStatus, FlowStep
+from app.recovery.pipeline import (
+    FINAL_OR_DONE,
+    Claim,
+    Deps,
+    advance,
+    idempotency_key,
+    is_current,
+)
+from app.stores.models import Store
+
+log = logging.getLogger(__name__)
+
+
+async def claim_step(
+    deps: Deps,
+    enrollment_id: int,
+    step_index: int,
+    steps: list[FlowStep],
+    discount: DiscountCode | None,
+) -> Claim:
+    try:
+        async with in_transaction() as conn:
+            enrollment = await Enrollment.select_for_update().using_db(conn).get(id=enrollment_id)
+            if not is_current(enrollment, step_index):
+                return Claim("stale")
+            key = idempotency_key(enrollment_id, step_index)
+            existing = await Message.filter(idempotency_key=key).using_db(conn).first()
+            if existing and existing.status != DeliveryStatus.PENDING:
+                return await _resolve_existing(conn, deps, existing, enrollment, step_index, steps)
+            return await _decide_and_record(
+                conn, deps, enrollment, steps[step_index], step_index, steps, existing, discount
+            )
+    except IntegrityError:  # another worker recorded this step first: it owns the send
+        return Claim("stale")
+
+
+async def _resolve_existing(
+    conn: Any,
+    deps: Deps,
+    message: Message,
+    enrollment: Enrollment,
+    step_index: int,
+    steps: list[FlowStep],
+) -> Claim:
+    """A row exists: either it is done (advance), in flight elsewhere (wait), or orphaned (unknown)."""
+    now = deps.clock()
+    if message.status in FINAL_OR_DONE:
+        await advance(conn, enrollment, step_index, steps, now)
+        return Claim("advanced", message)
+    stale_after = timedelta(seconds=deps.settings.recovery.sending_stale_seconds)
+    if message.updated_at > now - stale_after:
+        return Claim("in_flight", message, until=message.updated_at + stale_after)
+    won = (
+        await Message.filter(id=message.id, status=DeliveryStatus.SENDING)
+        .using_db(conn)
+        .update(
+            status=DeliveryStatus.UNKNOWN,
+            error_message="interrupted during the provider call; not resent to avoid a duplicate",
+        )
+    )
+    if won:
+        log.warning("send outcome unknown, not resending", extra=ctx(message=message.id))
+    await advance(conn, enrollment, step_index, steps, now)
+    return Claim("advanced", message, reason="unknown")
+
+
+async def _decide_and_record(
+    conn: Any,
+    deps: Deps,
+    enrollment: Enrollment,
+    step: FlowStep,
+    step_index: int,
+    steps: list[FlowStep],
+    pending: Message | None,
+    discount: DiscountCode | None,
+) -> Claim:
+    now = deps.clock()
+    contact = None
+    if enrollment.contact_id:  # type: ignore[attr-defined]
+        contact = (
+            await Contact.select_for_update()
+            .using_db(conn)
+            .get_or_none(
+                id=enrollment.contact_id  # type: ignore[attr-defined]
+            )
+        )
+    checkout = await Checkout.get(id=enrollment.checkout_id).using_db(conn)  # type: ignore[attr-defined]
+    store = await Store.get(id=enrollment.store_id).using_db(conn)  # type: ignore[attr-defined]
+    facts = await fact_store.gather(
+        conn,
+        now=now,
+        store=store,
+        enrollment=enrollment,
+        checkout=checkout,
+        contact=contact,
+        step=step,
+    )
+    decision = rules.decide(facts)
+    if decision.action == "send" and step.channel == Channel.SMS and not store.sms_number:
+        decision = rules.Decision("skip", "store has no SMS number")
+    if decision.action != "send":
+        return await _not_sending(conn, decision, enrollment, step_index, steps, pending, now)
+    message = await _record(
+        conn, deps, store, checkout, contact, enrollment, step, step_index, facts, pending, discount
+    )
+    return Claim("send", message, contact)
+
+
+async def _not_sending(
+    conn: Any,
+    decision: rules.Decision,
+    enrollment: Enrollment,
+    step_index: int,
+    steps: list[FlowStep],
+    pending: Message | None,
+    now: datetime,
+) -> Claim:
+    if pending and decision.action in ("stop", "skip"):
+        await (
+            Message.filter(id=pending.id, status=DeliveryStatus.PENDING)
+            .using_db(conn)
+            .update(status=DeliveryStatus.CANCELLED, error_message=decision.reason)
+        )
+    if decision.action == "stop":
+        await (
+            Enrollment.filter(id=enrollment.id)
+            .using_db(conn)
+            .update(
+                status=EnrollmentStatus.STOPPED,
+                stop_reason=decision.reason,
+                stopped_at=now,
+                next_due_at=None,
+            )
+        )
+        return Claim("stopped", reason=decision.reason)
+    if decision.action == "defer":
+        await Enrollment.filter(id=enrollment.id).using_db(conn).update(next_due_at=decision.until)
+        return Claim("deferred", reason=decision.reason, until=decision.until)
+    await advance(conn, enrollment, step_index, steps, now)
+    return Claim("skipped", reason=decision.reason)
+
+
+async def _record(
+    conn: Any,
+    deps: Deps,
+    store: Store,
+    checkout: Checkout,
+    contact: Contact | None,
+    enrollment: Enrollment,
+    step: FlowStep,
+    step_index: int,
+    facts: rules.Facts,
+    pending: Message | None,
+    discount: DiscountCode | None,
+) -> Message:
+    """Render and commit the attempt as `sending` before the provider hears of it."""
+    variant = rules.pick_variant(step.variants, f"{enrollment.id}:{step_index}")
+    context = templates.build_context(
+        store=store,
+        checkout=checkout,
+        contact=contact,
+        magic_link=links.magic_link(enrollment.id, step_index),
+        unsubscribe_url=links.unsubscribe_url(contact.id if contact else None),
+        discount=as_discount(discount, checkout.currency, checkout.locale or store.locale)
+        if discount
+        else None,
+    )
+    if step.channel == Channel.SMS:
+        rendered = templates.render_sms(str(variant.get("body", "")), context)
+        sender = store.sms_number
+    else:
+        rendered = templates.render_email(variant, context)
+        sender = email_from(store, deps.settings)
+    values: dict[str, Any] = {
+        "subject": rendered.subject,
+        "body": rendered.text,
+        "html": rendered.html,
+        "segments": rendered.segments,
+        "variant": str(variant.get("key", "a"))[:32],
+        "to_address": facts.reach.address,
+        "from_address": sender,
+        "status": DeliveryStatus.SENDING,
+        "updated_at": deps.clock(),  # queryset updates skip auto_now; staleness is measured from here
+    }
+    if pending:
+        await Message.filter(id=pending.id).using_db(conn).update(**values)
+        return await Message.get(id=pending.id).using_db(conn)
+    return await Message.create(
+        using_db=conn,
+        store_id=store.id,
+        contact_id=contact.id if contact else None,
+        checkout_id=checkout.id,
+        enrollment_id=enrollment.id,
+        step_index=step_index,
+        channel=step.channel,
+        direction=Direction.OUTBOUND,
+        author=Author.AUTOMATION,
+        idempotency_key=idempotency_key(enrollment.id, step_index),
+        **values,
+    )
+
+
+def email_from(store: Store, settings: Settings) -> str:
+    configured = (store.settings or {}).get("email_from")
+    _, address = parseaddr(str(configured or settings.email.default_from))
+    return formataddr((store.name, address))

@@ -1,0 +1,185 @@
+"""Calling the provider and recording its answer: sent, failed for good, retry later, or unknown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from email.utils import parseaddr
+from typing import Any
+
+import asyncpg
+from tortoise.transactions import in_transaction
+
+from app.checkouts.models import Checkout, Contact
+from app.core.logging import ctx
+from app.messaging.models import Channel, DeliveryStatus, Message
+from app.messaging.senders import OutboundEmail, OutboundSms, SendError
+from app.recovery import links
+from app.recovery.models import Enrollment, FlowStep
+from app.recovery.pipeline import (
+    Claim,
+    Deps,
+    Later,
+    advance,
+    notify_changed,
+    schedule_next,
+)
+from app.stores.models import Store
+
+log = logging.getLogger(__name__)
+
+
+async def deliver(
+    deps: Deps,
+    claim: Claim,
+    store: Store,
+    enrollment: Enrollment,
+    step_index: int,
+    steps: list[FlowStep],
+) -> str:
+    message = claim.message
+    assert message is not None
+    await notify_changed(message.id)
+    timeout = deps.settings.recovery.provider_timeout_seconds
+    try:
+        result = await asyncio.wait_for(_call_provider(deps, message, store), timeout)
+    except SendError as exc:
+        return await _failed(deps, message, claim.contact, enrollment, step_index, steps, exc)
+    except TimeoutError:
+        exc = SendError("timeout", f"no answer within {timeout}s", permanent=False, ambiguous=True)
+        return await _failed(deps, message, claim.contact, enrollment, step_index, steps, exc)
+    now = deps.clock()
+
+    async def record_success() -> None:
+        async with in_transaction() as conn:
+            done = {"provider": result.provider, "provider_id": result.provider_id, "sent_at": now}
+            done |= {"error_code": None, "error_message": None, "updated_at": now}
+            won = (
+                await Message.filter(id=message.id, status=DeliveryStatus.SENDING)
+                .using_db(conn)
+                .update(status=result.status, segments=result.segments or message.segments, **done)
+            )
+            if not won:  # a status callback got here first and already knows more
+                await Message.filter(id=message.id).using_db(conn).update(**done)
+            await (
+                Checkout.filter(
+                    id=message.checkout_id,  # type: ignore[attr-defined]
+                    recovery_contacted_at=None,
+                )
+                .using_db(conn)
+                .update(recovery_contacted_at=now)
+            )
+            await advance(conn, enrollment, step_index, steps, now)
+
+    await durably(record_success)
+    await schedule_next(deps, enrollment.id, step_index + 1 >= len(steps))
+    await notify_changed(message.id)
+    return "sent"
+
+
+async def _call_provider(deps: Deps, message: Message, store: Store) -> Any:
+    if message.channel == Channel.SMS:
+        callback = f"{deps.settings.server.public_url}/webhooks/twilio/status?m={message.id}"
+        return await deps.sms.send_sms(
+            OutboundSms(
+                to=message.to_address,
+                from_=message.from_address or "",
+                body=message.body,
+                status_callback=callback,
+            )
+        )
+    unsubscribe = links.unsubscribe_url(message.contact_id)  # type: ignore[attr-defined]
+    domain = parseaddr(message.from_address or "")[1].rpartition("@")[2] or "followup.local"
+    headers = {
+        "List-Unsubscribe": f"<{unsubscribe}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "Message-ID": f"<followup.{message.id}@{domain}>",
+    }
+    reply_to = (store.settings or {}).get("email_reply_to")
+    return await deps.email.send_email(
+        OutboundEmail(
+            to=message.to_address,
+            from_=message.from_address or "",
+            subject=message.subject or "",
+            text=message.body,
+            html=message.html,
+            reply_to=str(reply_to) if reply_to else None,
+            headers=headers,
+        )
+    )
+
+
+async def _failed(
+    deps: Deps,
+    message: Message,
+    contact: Contact | None,
+    enrollment: Enrollment,
+    step_index: int,
+    steps: list[FlowStep],
+    exc: SendError,
+) -> str:
+    """Permanent: record on the contact, never retry. Ambiguous: unknown. Transient: back off."""
+    now = deps.clock()
+    error = {"error_code": exc.code[:32], "error_message": exc.message[:2000]}
+    if not (exc.permanent or exc.ambiguous):
+        attempts = enrollment.attempts + 1
+        if attempts < deps.settings.recovery.send_max_attempts:
+            await Message.filter(id=message.id, status=DeliveryStatus.SENDING).update(
+                status=DeliveryStatus.PENDING, **error
+            )
+            await Enrollment.filter(id=enrollment.id).update(attempts=attempts)
+            log.warning("transient send error, retrying", extra=ctx(message=message.id, error=exc))
+            raise Later(min(2**attempts * 5, 600), f"transient provider error {exc.code}")
+    status = DeliveryStatus.UNKNOWN if exc.ambiguous else DeliveryStatus.FAILED
+    async with in_transaction() as conn:
+        await (
+            Message.filter(id=message.id, status=DeliveryStatus.SENDING)
+            .using_db(conn)
+            .update(status=status, **error)
+        )
+        if exc.permanent and contact is not None:
+            await mark_contact(conn, contact.id, str(message.channel), exc.code, now)
+        await advance(conn, enrollment, step_index, steps, now)
+    log.warning("send %s", status, extra=ctx(message=message.id, error=exc))
+    await schedule_next(deps, enrollment.id, step_index + 1 >= len(steps))
+    await notify_changed(message.id)
+    return str(status)
+
+
+OPTED_OUT_CODES = frozenset({"21610"})
+
+
+DB_RETRY_DELAYS = (0.1, 0.5, 1.0, 2.0, 4.0)
+
+
+async def durably(write: Callable[[], Awaitable[None]]) -> None:
+    """Record a provider's answer even across a database restart: losing it would make the send
+    `unknown` although we know exactly what happened."""
+    for delay in (*DB_RETRY_DELAYS, None):
+        try:
+            await write()
+            return
+        except (
+            OSError,
+            asyncpg.PostgresConnectionError,
+            asyncpg.InterfaceError,
+            asyncpg.exceptions.OperatorInterventionError,
+        ) as exc:
+            if delay is None:
+                raise
+            log.warning("database unavailable while recording a send, retrying: %r", exc)
+            await asyncio.sleep(delay)
+
+
+async def mark_contact(conn: Any, contact_id: int, channel: str, code: str, now: datetime) -> None:
+    """Remember a permanent refusal on the contact so no channel tries it again."""
+    if channel == Channel.SMS:
+        column = "sms_opted_out_at" if code in OPTED_OUT_CODES else "sms_undeliverable_at"
+    else:
+        column = "email_undeliverable_at"
+    query = Contact.filter(id=contact_id, **{column: None})
+    if conn is not None:
+        query = query.using_db(conn)
+    await query.update(**{column: now})

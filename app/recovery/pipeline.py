@@ -1,0 +1,158 @@
+"""Shared pieces of the send pipeline: dependencies, the step pointer, job ids and scheduling."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from app.checkouts.models import Contact
+from app.config import Settings
+from app.core import events
+from app.core.scheduling import enqueue
+from app.core.timeutil import utcnow
+from app.messaging.models import DeliveryStatus, Message
+from app.messaging.senders import EmailSender, SmsSender
+from app.recovery import rules
+from app.recovery.discounts import DiscountIssuer
+from app.recovery.models import Enrollment, EnrollmentStatus, FlowStep
+
+log = logging.getLogger(__name__)
+
+
+FINAL_OR_DONE = frozenset(
+    {
+        DeliveryStatus.QUEUED,
+        DeliveryStatus.SENT,
+        DeliveryStatus.DELIVERED,
+        DeliveryStatus.UNDELIVERED,
+        DeliveryStatus.FAILED,
+        DeliveryStatus.UNKNOWN,
+        DeliveryStatus.CANCELLED,
+    }
+)
+
+
+class Later(Exception):
+    """Come back in `seconds` (quiet hours, throttle, backoff, another worker's send in flight)."""
+
+    def __init__(self, seconds: float, reason: str) -> None:
+        super().__init__(reason)
+        self.seconds = max(seconds, 0.05)
+        self.reason = reason
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    sms: SmsSender
+    email: EmailSender
+    redis: Any = None
+    queue: Any = None
+    issuer: DiscountIssuer | None = None
+    enrich: bool = True
+    clock: Callable[[], datetime] = utcnow
+
+
+def idempotency_key(enrollment_id: int, step: int) -> str:
+    return f"enrollment:{enrollment_id}:step:{step}"
+
+
+def job_id(enrollment_id: int, step: int) -> str:
+    return f"send:{enrollment_id}:{step}"
+
+
+async def schedule(queue: Any, enrollment_id: int, step: int, due: datetime | None) -> bool:
+    """Best effort and deduplicated by job id; past due times run now (arq rejects old deferrals)."""
+    defer = due if due and due > utcnow() else None
+    return await enqueue(
+        queue,
+        "send_step",
+        enrollment_id,
+        step,
+        job_id=job_id(enrollment_id, step),
+        defer_until=defer,
+    )
+
+
+STEPS_TTL = 2.0  # seconds a worker reuses a flow's steps; edits reach every worker within this
+_steps_cache: dict[int, tuple[float, list[FlowStep]]] = {}
+
+
+async def ordered_steps(flow_id: int | None) -> list[FlowStep]:
+    """A flow's steps in order, cached briefly: every send of every checkout needs them."""
+    if flow_id is None:
+        return []
+    hit = _steps_cache.get(flow_id)
+    if hit and hit[0] > time.monotonic():
+        return hit[1]
+    steps = await FlowStep.filter(flow_id=flow_id).order_by("position")
+    if len(_steps_cache) > 1000:
+        _steps_cache.clear()
+    _steps_cache[flow_id] = (time.monotonic() + STEPS_TTL, steps)
+    return steps
+
+
+def forget_steps(flow_id: int) -> None:
+    _steps_cache.pop(flow_id, None)
+
+
+@dataclass
+class Claim:
+    outcome: str  # send | stale | stopped | skipped | deferred | advanced | in_flight
+    message: Message | None = None
+    contact: Contact | None = None
+    reason: str = ""
+    until: datetime | None = None
+
+
+async def advance(
+    conn: Any, enrollment: Enrollment, step_index: int, steps: list[FlowStep], now: datetime
+) -> datetime | None:
+    """Move the pointer past `step_index` once (conditional on it still being there)."""
+    nxt = step_index + 1
+    query = Enrollment.filter(id=enrollment.id, next_step=step_index)
+    if conn is not None:
+        query = query.using_db(conn)
+    if nxt >= len(steps):
+        finished = await query.filter(status=EnrollmentStatus.ACTIVE).update(
+            next_step=nxt,
+            next_due_at=None,
+            attempts=0,
+            status=EnrollmentStatus.COMPLETED,
+            completed_at=now,
+        )
+        if not finished:
+            await query.update(next_step=nxt, next_due_at=None, attempts=0)
+        return None
+    due = rules.step_due(enrollment.abandoned_at, steps[nxt].delay_seconds)
+    await query.update(next_step=nxt, next_due_at=due, attempts=0)
+    return due
+
+
+async def schedule_next(deps: Deps, enrollment_id: int, last: bool = False) -> None:
+    """Queue the next step's job; `last` (the flow just ended) needs no lookup."""
+    if last:
+        return
+    fresh = await Enrollment.get_or_none(id=enrollment_id)
+    if fresh and fresh.status == EnrollmentStatus.ACTIVE and fresh.next_due_at:
+        await schedule(deps.queue, fresh.id, fresh.next_step, fresh.next_due_at)
+
+
+async def notify_changed(message_id: int) -> None:
+    if not events.listening(events.MESSAGE_CHANGED):
+        return
+    message = await Message.get_or_none(id=message_id)
+    if message:
+        await events.notify(events.MESSAGE_CHANGED, message=message)
+
+
+def is_current(enrollment: Enrollment | None, step_index: int) -> bool:
+    return (
+        enrollment is not None
+        and enrollment.status == EnrollmentStatus.ACTIVE
+        and enrollment.next_step == step_index
+    )
