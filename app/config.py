@@ -75,6 +75,12 @@ class CaptureSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class InboxSettings:
+    presence_seconds: int = 45
+    poll_seconds: int = 5
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database: DatabaseSettings
     redis: RedisSettings
@@ -84,6 +90,7 @@ class Settings:
     email: EmailSettings
     capture: CaptureSettings
     dev_mode: bool = field(default=False)
+    inbox: InboxSettings = field(default_factory=InboxSettings)
 
     @property
     def dev_outbox(self) -> bool:
@@ -139,6 +146,12 @@ DOCUMENTED: list[tuple[str, str, str]] = [
     ),
     ("EXPIRE_AFTER_DAYS", "30", "Abandoned checkouts older than this become `expired`."),
     ("SWEEP_INTERVAL_SECONDS", "60", "How often the worker re-enqueues what Redis lost."),
+    (
+        "INBOX_PRESENCE_SECONDS",
+        "45",
+        "An agent counts as online (for round-robin assignment) this long after their last heartbeat.",
+    ),
+    ("INBOX_POLL_SECONDS", "5", "How often the inbox page polls when websockets are blocked."),
 ]
 
 
@@ -241,6 +254,10 @@ def load_settings(env: Mapping[str, str] | None = None, *, dev_mode: bool = Fals
             sweep_interval_seconds=_int(env, "SWEEP_INTERVAL_SECONDS", 60, 1, 3600),
         ),
         dev_mode=dev_mode,
+        inbox=InboxSettings(
+            presence_seconds=_int(env, "INBOX_PRESENCE_SECONDS", 45, 10, 3600),
+            poll_seconds=_int(env, "INBOX_POLL_SECONDS", 5, 1, 300),
+        ),
     )
 
 

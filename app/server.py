@@ -25,9 +25,15 @@ from app.core.logging import configure_logging
 from app.core.redis import connect_queue, connect_redis
 from app.ingest.controllers import CollectEvents, ShopifyWebhooks, WooCommerceWebhooks
 from app.web.templating import template_config
+from inbox import listeners as _inbox_listeners  # noqa: F401  (registers live fan-out)
+from inbox.controllers import InboxApi, InboxManagerApi, TwilioSmsWebhook
+from inbox.live import channels_plugin
+from inbox.pages import DevPhone, InboxPages
+from inbox.sockets import inbox_socket
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "web" / "static"
+INBOX_STATIC_DIR = Path(__file__).parent.parent / "inbox" / "static"
 
 
 def route_handlers() -> list[Any]:
@@ -39,6 +45,14 @@ def route_handlers() -> list[Any]:
         CollectEvents,
         CheckoutsApi,
         AccountPages,
+        TwilioSmsWebhook,
+        InboxApi,
+        InboxManagerApi,
+        InboxPages,
+        inbox_socket,
+        create_static_files_router(
+            path="/static/inbox", directories=[INBOX_STATIC_DIR], include_in_schema=False
+        ),
         create_static_files_router(
             path="/static", directories=[STATIC_DIR], include_in_schema=False
         ),
@@ -64,7 +78,8 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> L
                 await close_db()
 
     return Litestar(
-        route_handlers=route_handlers(),
+        route_handlers=route_handlers() + ([DevPhone] if settings.dev_mode else []),
+        plugins=[channels_plugin(settings)],
         lifespan=[lifespan],
         exception_handlers={HTTPException: http_error_response, LoginRequired: login_redirect},
         template_config=template_config(),

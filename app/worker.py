@@ -14,10 +14,12 @@ from app.config import Settings, get_settings
 from app.core.db import close_db, init_db
 from app.core.redis import QUEUE, arq_settings
 from app.ingest.jobs import process_raw_event
+from inbox import listeners as _inbox_listeners  # noqa: F401  (delivery states reach websockets)
+from inbox.jobs import wake_snoozed
 
 log = logging.getLogger(__name__)
 
-FUNCTIONS: list[Any] = [process_raw_event, check_abandoned, dispatch_event, sweep]
+FUNCTIONS: list[Any] = [process_raw_event, check_abandoned, dispatch_event, sweep, wake_snoozed]
 
 
 def _sweep_schedule(interval: int) -> dict[str, Any]:
@@ -51,7 +53,8 @@ def build_worker(
                 sweep,
                 run_at_startup=True,
                 **_sweep_schedule(settings.capture.sweep_interval_seconds),
-            )
+            ),
+            cron(wake_snoozed, second={30}),
         ],
         "redis_settings": arq_settings(settings),
         "queue_name": QUEUE,

@@ -22,6 +22,7 @@ APPS: dict[str, list[str]] = {
         "app.messaging.models",
     ],
     "accounts": ["app.accounts.models"],
+    "inbox": ["inbox.models"],
 }
 
 
