@@ -58,10 +58,10 @@ class TwilioSmsWebhook(Controller):
         return twiml(result.reply)
 
 
-def _checkout(conv_checkout_id: int | None, store_id: int) -> Any:
+async def _checkout(conv_checkout_id: int | None, store_id: int) -> Checkout | None:
     if conv_checkout_id is None:
         return None
-    return Checkout.get_or_none(id=conv_checkout_id, store_id=store_id)
+    return await Checkout.get_or_none(id=conv_checkout_id, store_id=store_id)
 
 
 class InboxApi(Controller):

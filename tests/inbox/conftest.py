@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import threading
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -27,10 +29,16 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-async def fake_twilio() -> AsyncIterator[FakeTwilio]:
-    fake = await FakeTwilio().start()
+def fake_twilio() -> Iterator[FakeTwilio]:
+    """On its own thread and loop: the test client may block the test loop while the app sends."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    fake = asyncio.run_coroutine_threadsafe(FakeTwilio().start(), loop).result(10)
     yield fake
-    await fake.stop()
+    asyncio.run_coroutine_threadsafe(fake.stop(), loop).result(10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
 
 
 @pytest.fixture
@@ -99,7 +107,9 @@ async def agent_session(
     redis: Any, store: Store, email: str, role: Role = Role.AGENT, **kwargs: Any
 ) -> tuple[Agent, str, str]:
     """An agent with a live server-side session: (agent, cookie token, csrf)."""
-    invitation = await create_agent(store, email, role, password=PASSWORD, **kwargs)
+    invitation = await create_agent(store, email, role, password=PASSWORD)
+    if kwargs:
+        await Agent.filter(id=invitation.agent.id).update(**kwargs)
     token, session = await sessions.create(redis, invitation.agent.id, store.id, str(role))
     return invitation.agent, token, session.csrf
 
