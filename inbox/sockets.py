@@ -58,7 +58,9 @@ async def inbox_socket(socket: WebSocket[Any, Any, Any], channels: ChannelsPlugi
     ttl = get_settings().inbox.presence_seconds
     await presence.heartbeat(redis, store_id, agent.id, ttl)
     async with channels.start_subscription([live.channel_for(store_id)]) as subscriber:  # noqa: SIM117
-        async with subscriber.run_in_background(lambda data: socket.send_text(data.decode())):
+        async with subscriber.run_in_background(
+            lambda data: socket.send_text(data.decode()), join=False
+        ):
             await socket.send_json(
                 {
                     "type": "hello",

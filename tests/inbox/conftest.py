@@ -159,8 +159,14 @@ class LiveServer:
         return f"http://127.0.0.1:{self.port}"
 
     async def stop(self) -> None:
+        import asyncio
+
         self.server.should_exit = True
-        await self.task
+        try:
+            await asyncio.wait_for(asyncio.shield(self.task), 5)
+        except TimeoutError:
+            self.server.force_exit = True
+            await asyncio.wait_for(self.task, 5)
 
 
 @pytest.fixture
