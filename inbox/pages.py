@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from typing import Any
 
@@ -42,7 +41,7 @@ class InboxPages(Controller):
                 "current": current,
                 "csrf_token": current.session.csrf,
                 "store": store,
-                "boot_json": json.dumps(boot),
+                "boot": boot,
             },
         )
 

@@ -56,12 +56,12 @@
     for (const c of data.conversations) state.cursor = Math.max(state.cursor, c.last_message_id || 0);
     renderList();
   }
-  function upsertConversation(c, bumpUnread) {
+  function upsertConversation(c) {
+    // Unread is per agent: keep what this agent has seen and derive unread from the shared counter.
     const old = state.convs.get(c.id);
-    const unread = old ? old.unread : (c.unread || 0);
-    const merged = { ...c, unread: c.unread ?? unread };
-    if (bumpUnread && old && state.selected !== c.id) merged.unread = (old.unread || 0) + 1;
-    if (state.selected === c.id) merged.unread = 0;
+    const seen = c.unread != null ? c.inbound_count - c.unread
+      : old ? old.inbound_count - (old.unread || 0) : 0;
+    const merged = { ...c, unread: state.selected === c.id ? 0 : Math.max(c.inbound_count - seen, 0) };
     if (!matchesFilters(merged) || (state.q && !old)) { state.convs.delete(c.id); }
     else state.convs.set(c.id, merged);
     const list = [...state.convs.values()];
@@ -208,12 +208,12 @@
     state.lastEventAt = new Date();
     if (ev.type === "message") {
       applyMessage(ev.message);
-      upsertConversation(ev.conversation, ev.message.direction === "inbound" && !ev.replay);
+      upsertConversation(ev.conversation);
       if (ev.conversation.id === state.selected && ev.message.direction === "inbound") {
         api("/conversations/" + state.selected + "/read", { method: "POST" }).catch(() => {});
       }
     } else if (ev.type === "conversation") {
-      upsertConversation(ev.conversation, false);
+      upsertConversation(ev.conversation);
       if (ev.conversation.id === state.selected) renderHeader(ev.conversation, null);
     } else if (ev.type === "viewing") {
       if (ev.conversation_id == null) state.viewers.delete(ev.agent_id);
@@ -229,7 +229,7 @@
     const params = new URLSearchParams({ after: String(state.cursor) });
     if (since) params.set("since", since);
     const data = await api("/changes?" + params);
-    for (const c of data.conversations) upsertConversation(c, false);
+    for (const c of data.conversations) upsertConversation(c);
     for (const m of data.messages) applyMessage(m);
     state.cursor = Math.max(state.cursor, data.cursor);
     state.lastEventAt = new Date();
@@ -348,11 +348,11 @@
   $("assignee").addEventListener("change", async (e) => {
     const agentId = e.target.value ? Number(e.target.value) : null;
     const c = await api(`/conversations/${state.selected}/assign`, { json: { agent_id: agentId } });
-    upsertConversation(c, false);
+    upsertConversation(c);
   });
   async function setStatus(path, json) {
     const c = await api(`/conversations/${state.selected}/${path}`, json ? { json } : { method: "POST" });
-    upsertConversation(c, false); state.thread.conversation = c; renderHeader(c, null);
+    upsertConversation(c); state.thread.conversation = c; renderHeader(c, null);
   }
   $("close-btn").addEventListener("click", () => setStatus("close"));
   $("reopen-btn").addEventListener("click", () => setStatus("reopen"));

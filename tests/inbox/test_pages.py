@@ -27,9 +27,12 @@ async def test_dev_phone_is_only_mounted_in_dev_mode(client, settings):
     dev = create_app(dataclasses.replace(settings, dev_mode=True), manage_db=False)
     async with AsyncTestClient(app=dev, base_url="https://app.example.com") as phone:
         assert (await phone.get("/dev/phone/")).status_code == 200
-        sent = await phone.post("/dev/phone/send",
-                                json={"store_id": store.id, "from": "+14155550173", "body": "HELP"})
+        sent = await phone.post(
+            "/dev/phone/send", json={"store_id": store.id, "from": "+14155550173", "body": "HELP"}
+        )
         assert sent.status_code == 201 and "STOP" in sent.json()["reply"]
-        thread = (await phone.get(f"/dev/phone/messages?number=%2B14155550173&store_id={store.id}")).json()
+        thread = (
+            await phone.get(f"/dev/phone/messages?number=%2B14155550173&store_id={store.id}")
+        ).json()
         assert [m["direction"] for m in thread["messages"]] == ["inbound", "outbound"]
     assert await Message.filter(store_id=store.id).count() == 2
