@@ -179,7 +179,12 @@ def agent_create(store_id: int, email: str, role: str, name: str | None, passwor
         data: dict[str, Any] = {"id": invitation.agent.id, "store": store_id,
                                 "email": invitation.agent.email, "role": role}
         if invitation.token:
+            from app.accounts.invitations import send_invitation
+
             data["invite_url"] = f"{settings.server.public_url}/invite/{invitation.token}"
+            data["emailed"] = await send_invitation(
+                settings, invitation.agent.email, store.name, data["invite_url"]
+            )
         return data
 
     try:
