@@ -66,7 +66,7 @@ async def receive_sms(
     for outbox_id in outbox_ids:
         await schedule_dispatch(queue, outbox_id)
     log.info("inbound sms", extra=ctx(store=store.id, message=msg.id, keyword=keyword))
-    await services.announce_message(msg)
+    await services.announce_message(msg, contact)
     if keyword is None:
         await services.auto_assign(redis, store.id, settings.inbox.presence_seconds)
     reply = help_text(store) if keyword == Keyword.HELP else None

@@ -94,8 +94,11 @@ async def agent_names(store_id: int) -> dict[int, str]:
     return {a.id: a.name for a in await Agent.filter(store_id=store_id).only("id", "name")}
 
 
-async def summary(conv: Conversation, agent_id: int | None = None) -> dict[str, Any]:
-    contact = await Contact.get(id=conv.contact_id)  # type: ignore[attr-defined]
+async def summary(
+    conv: Conversation, agent_id: int | None = None, contact: Contact | None = None
+) -> dict[str, Any]:
+    if contact is None or contact.id != conv.contact_id:  # type: ignore[attr-defined]
+        contact = await Contact.get(id=conv.contact_id)  # type: ignore[attr-defined]
     assignee = None
     if conv.assignee_id:  # type: ignore[attr-defined]
         agent = await Agent.get_or_none(id=conv.assignee_id)  # type: ignore[attr-defined]
@@ -114,7 +117,7 @@ async def announce(conv_id: int, kind: str = "conversation", **extra: Any) -> No
     await live.publish(conv.store_id, event)  # type: ignore[attr-defined]
 
 
-async def announce_message(msg: Message) -> None:
+async def announce_message(msg: Message, contact: Contact | None = None) -> None:
     """Automated texts carry no conversation id: they show in the contact's latest thread."""
     if msg.conversation_id is not None:
         conv = await Conversation.get_or_none(id=msg.conversation_id)
@@ -124,13 +127,13 @@ async def announce_message(msg: Message) -> None:
         conv = None
     if conv is None:
         return
-    names = await agent_names(conv.store_id)  # type: ignore[attr-defined]
+    names = await agent_names(conv.store_id) if msg.agent_id else {}  # type: ignore[attr-defined]
     await live.publish(
         conv.store_id,  # type: ignore[attr-defined]
         {
             "type": "message",
             "message": {**message_json(msg, names), "conversation_id": conv.id},
-            "conversation": await summary(conv),
+            "conversation": await summary(conv, contact=contact),
         },
     )
 
@@ -161,8 +164,15 @@ async def auto_assign(redis: Redis, store_id: int, presence_seconds: int) -> lis
     the conditional update still decides each conversation, so a lost lock cannot double-assign.
     """
     done: list[tuple[int, int]] = []
+    if not await Conversation.exists(
+        store_id=store_id, status=ConversationStatus.OPEN, assignee_id=None
+    ):
+        return done  # the common case under load: nothing waits, so no lock is taken
     try:
-        async with redis.lock(f"inbox:assign-lock:{store_id}", timeout=10, blocking_timeout=5):
+        lock = redis.lock(
+            f"inbox:assign-lock:{store_id}", timeout=10, sleep=0.01, blocking_timeout=5
+        )
+        async with lock:
             done = await _assign_queue(redis, store_id, presence_seconds)
     except Exception as exc:  # lock timeout or Redis down: the next event retries
         log.warning("auto-assign skipped", extra=ctx(store=store_id, error=repr(exc)))

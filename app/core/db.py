@@ -66,7 +66,8 @@ async def init_db(settings: Settings | None = None) -> None:
     settings = settings or get_settings()
     if settings.database.embedded:
         settings.server.data_dir.mkdir(parents=True, exist_ok=True)
-    await Tortoise.init(config=tortoise_config(settings))
+    # Global fallback: uvicorn runs the lifespan in its own task, whose context requests do not inherit.
+    await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
 
 
 async def close_db() -> None:
