@@ -195,7 +195,12 @@ def agent_create(
             "role": role,
         }
         if invitation.token:
+            from app.accounts.invitations import send_invitation
+
             data["invite_url"] = f"{settings.server.public_url}/invite/{invitation.token}"
+            data["emailed"] = await send_invitation(
+                settings, invitation.agent.email, store.name, data["invite_url"]
+            )
         return data
 
     try:

@@ -90,6 +90,12 @@ class RecoverySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class InboxSettings:
+    presence_seconds: int = 45
+    poll_seconds: int = 5
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database: DatabaseSettings
     redis: RedisSettings
@@ -100,6 +106,7 @@ class Settings:
     capture: CaptureSettings
     dev_mode: bool = field(default=False)
     recovery: RecoverySettings = field(default_factory=RecoverySettings)
+    inbox: InboxSettings = field(default_factory=InboxSettings)
 
     @property
     def dev_outbox(self) -> bool:
@@ -188,6 +195,12 @@ DOCUMENTED: list[tuple[str, str, str]] = [
     ),
     ("PROVIDER_TIMEOUT_SECONDS", "15", "Timeout of one call to Twilio, SMTP or SendGrid."),
     ("LINK_TTL_DAYS", "30", "How long magic links in recovery messages keep working."),
+    (
+        "INBOX_PRESENCE_SECONDS",
+        "45",
+        "An agent counts as online (for round-robin assignment) this long after their last heartbeat.",
+    ),
+    ("INBOX_POLL_SECONDS", "5", "How often the inbox page polls when websockets are blocked."),
 ]
 
 
@@ -299,6 +312,10 @@ def load_settings(env: Mapping[str, str] | None = None, *, dev_mode: bool = Fals
             sending_stale_seconds=_int(env, "SENDING_STALE_SECONDS", 90, 5, 86_400),
             provider_timeout_seconds=_int(env, "PROVIDER_TIMEOUT_SECONDS", 15, 1, 300),
             link_ttl_days=_int(env, "LINK_TTL_DAYS", 30, 1, 365),
+        ),
+        inbox=InboxSettings(
+            presence_seconds=_int(env, "INBOX_PRESENCE_SECONDS", 45, 10, 3600),
+            poll_seconds=_int(env, "INBOX_POLL_SECONDS", 5, 1, 300),
         ),
     )
 

@@ -34,9 +34,15 @@ from app.web.controllers import home
 from app.web.flows import FlowPages, FlowSessionApi
 from app.web.settings import SettingsPages
 from app.web.templating import template_config
+from inbox import listeners as _inbox_listeners  # noqa: F401  (registers live fan-out)
+from inbox.controllers import InboxApi, InboxManagerApi, TwilioSmsWebhook
+from inbox.live import channels_plugin
+from inbox.pages import DevPhone, InboxPages
+from inbox.sockets import inbox_socket
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "web" / "static"
+INBOX_STATIC_DIR = Path(__file__).parent.parent / "inbox" / "static"
 
 
 def route_handlers() -> list[Any]:
@@ -64,6 +70,14 @@ def route_handlers() -> list[Any]:
         FlowPages,
         FlowSessionApi,
         SettingsPages,
+        TwilioSmsWebhook,
+        InboxApi,
+        InboxManagerApi,
+        InboxPages,
+        inbox_socket,
+        create_static_files_router(
+            path="/static/inbox", directories=[INBOX_STATIC_DIR], include_in_schema=False
+        ),
         create_static_files_router(
             path="/static", directories=[STATIC_DIR], include_in_schema=False
         ),
@@ -89,12 +103,13 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> L
                 await close_db()
 
     handlers = route_handlers()
-    if settings.dev_mode:  # the local outbox exists only under `followup dev`
+    if settings.dev_mode:  # the local outbox and shopper phone exist only under `followup dev`
         from app.dev.outbox import DevOutbox
 
-        handlers.append(DevOutbox)
+        handlers += [DevOutbox, DevPhone]
     return Litestar(
         route_handlers=handlers,
+        plugins=[channels_plugin(settings)],
         lifespan=[lifespan],
         exception_handlers={HTTPException: http_error_response, LoginRequired: login_redirect},
         template_config=template_config(),

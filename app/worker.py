@@ -18,6 +18,8 @@ from app.integrations.shopify import compliance as _shopify_topics  # noqa: F401
 from app.integrations.shopify.jobs import enrich_checkout
 from app.recovery import listeners as _recovery_listeners  # noqa: F401  (registers handlers)
 from app.recovery.jobs import recovery_sweep, send_step
+from inbox import listeners as _inbox_listeners  # noqa: F401  (delivery states reach websockets)
+from inbox.jobs import wake_snoozed
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,7 @@ FUNCTIONS: list[Any] = [
     # Quiet hours and rate limits defer a send with arq's Retry; the database bounds real attempts.
     func(send_step, name="send_step", max_tries=10_000),
     recovery_sweep,
+    wake_snoozed,
 ]
 
 
@@ -71,6 +74,7 @@ def build_worker(
                 run_at_startup=True,
                 **_sweep_schedule(settings.capture.sweep_interval_seconds),
             ),
+            cron(wake_snoozed, second={30}),
         ],
         "redis_settings": arq_settings(settings),
         "queue_name": QUEUE,

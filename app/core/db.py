@@ -25,6 +25,7 @@ APPS: dict[str, list[str]] = {
     "accounts": ["app.accounts.models"],
     "privacy": ["app.privacy.models"],
     "recovery": ["app.recovery.models"],
+    "inbox": ["inbox.models"],
 }
 
 

@@ -146,7 +146,8 @@ class ShopifyIssuer:
             store,
             code=row.code,
             title=f"FollowUp recovery {row.code}",
-            percentage=spec.value if spec.kind == "percentage" else None,
+            # Flows speak percent (10 = 10 %); Shopify's DiscountCodeBasicInput takes 0..1.
+            percentage=spec.value / 100 if spec.kind == "percentage" and spec.value else None,
             amount=spec.value if spec.kind == "fixed_amount" else None,
             minimum_subtotal=spec.min_total or None,
             starts_at=now,

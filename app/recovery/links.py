@@ -10,6 +10,8 @@ from app.core.security import sign_value
 from app.stores.models import Platform
 
 MAGIC, UNSUBSCRIBE = "magic-link", "unsubscribe"
+INBOX_STEP = 0xFFFF
+"""Step number of links an agent shares in a conversation: the click counts, no message matches."""
 
 
 def _pack(value: str, purpose: str, size: int) -> str:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -12,8 +14,9 @@ from app.checkouts.models import Checkout, CheckoutStatus
 from app.core.logging import ctx
 from app.core.timeutil import utcnow
 from app.messaging.models import DeliveryStatus, Message
-from app.recovery import rules
-from app.recovery.models import Enrollment, EnrollmentStatus, Flow
+from app.recovery import links, rules
+from app.recovery.discounts import Incentive, ensure_discount
+from app.recovery.models import DiscountCode, Enrollment, EnrollmentStatus, Flow
 from app.recovery.pipeline import ordered_steps, schedule
 from app.recovery.playbook import ensure_default_flow
 from app.stores.models import Store
@@ -172,3 +175,37 @@ async def _queue() -> Any:
 
 async def shared_queue() -> Any:
     return await _queue()
+
+
+INBOX_DISCOUNT = {"kind": "percentage", "value": "10", "expires_hours": 48}
+
+
+class NoDiscount(ValueError):
+    """Why an agent could not get a code for this cart, in words fit for the inbox."""
+
+
+async def issue_discount(checkout: Checkout) -> DiscountCode:
+    """A code an agent drops into a reply: the store's inbox incentive, else 10 % for 48 hours.
+
+    It goes through the same issuers as the automated steps (Shopify, pool or static), and an
+    enrollment never holds more than one code, so an agent and a later step share it.
+    """
+    enrollment = await Enrollment.get_or_none(checkout_id=checkout.id)
+    if enrollment is None:
+        raise NoDiscount("this cart has no recovery sequence to attach a code to")
+    store = await Store.get(id=checkout.store_id)  # type: ignore[attr-defined]
+    spec = Incentive.parse((store.settings or {}).get("inbox_discount") or INBOX_DISCOUNT)
+    row = await ensure_discount(
+        store, enrollment, replace(spec, min_total=Decimal(0)), checkout.total, utcnow()
+    )
+    if row is None:
+        raise NoDiscount("no code could be issued: upload codes to the pool or check the store")
+    return row
+
+
+async def share_link(checkout: Checkout) -> str | None:
+    """The signed link an agent pastes: tracked like the automated ones, landing on the same cart."""
+    enrollment = await Enrollment.get_or_none(checkout_id=checkout.id)
+    return (
+        links.magic_link(enrollment.id, links.INBOX_STEP) if enrollment else checkout.recovery_url
+    )

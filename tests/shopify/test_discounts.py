@@ -73,3 +73,29 @@ async def test_bad_arguments_are_refused_before_calling_shopify(installed, shopi
     with pytest.raises(ValueError):
         await create_discount(installed, **args)
     assert shopify.shops[installed.domain].discounts == []
+
+
+async def test_recovery_incentive_issues_a_shopify_code_with_shopify_scale(installed, shopify):
+    """The recovery engine's 10 % becomes Shopify's 0.1, end to end through the real issuer."""
+    from app.checkouts.models import Checkout
+    from app.recovery.discounts import Incentive, ensure_discount
+    from app.recovery.models import DiscountCode, Enrollment
+
+    checkout = await Checkout.create(
+        store=installed,
+        platform="shopify",
+        token="t-1",
+        email="maya@example.com",
+        total=Decimal("80"),
+        last_activity_at=START,
+    )
+    enrollment = await Enrollment.create(store=installed, checkout=checkout, abandoned_at=START)
+    spec = Incentive.parse(
+        {"kind": "percentage", "value": "10", "min_total": "50", "expires_hours": 48}
+    )
+    row = await ensure_discount(installed, enrollment, spec, Decimal("80"), START)
+    assert row is not None and row.provider_id and row.provider_id.startswith("gid://shopify/")
+    made = shopify.shops[installed.domain].discounts[0]
+    assert made["code"] == row.code
+    assert made["customerGets"]["value"] == {"percentage": 0.1}
+    assert await DiscountCode.filter(enrollment_id=enrollment.id).count() == 1

@@ -1,0 +1,343 @@
+"""Inbox latency and memory: signed webhooks in, websocket frames out, across two app instances.
+
+    .venv/bin/python bench/inbox.py --agents 1000 --stores 100 --rate 100 --messages 2000
+
+Prints p50/p99 from webhook arrival to the frame at the assigned agent's socket, memory per idle
+websocket, and the same percentiles for a raw Redis pub/sub round trip measured in this run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import websockets
+from redis.asyncio import Redis
+from twilio.request_validator import RequestValidator
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app.accounts import sessions  # noqa: E402
+from app.config import load_settings, use_settings  # noqa: E402
+
+TOKEN = "bench_auth_token"
+RESPONSE_TIMES: list[float] = []
+
+
+def options() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--agents", type=int, default=1000)
+    p.add_argument("--stores", type=int, default=100)
+    p.add_argument("--rate", type=float, default=100.0, help="shopper messages per second")
+    p.add_argument("--messages", type=int, default=2000)
+    p.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/bench_inbox")
+    p.add_argument("--redis", default="redis://127.0.0.1:6379/4")
+    p.add_argument("--ports", default="9430,9431")
+    return p.parse_args()
+
+
+def env_for(args: argparse.Namespace, public: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "FOLLOWUP_DATABASE_URL": args.database,
+        "FOLLOWUP_REDIS_URL": args.redis,
+        "FOLLOWUP_SECRET_KEY": "bench-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
+        "FOLLOWUP_PUBLIC_URL": public,
+        "FOLLOWUP_TWILIO_ACCOUNT_SID": "AC00000000000000000000000000000000",
+        "FOLLOWUP_TWILIO_AUTH_TOKEN": TOKEN,
+        "FOLLOWUP_LOG_LEVEL": "WARNING",
+    }
+
+
+async def fresh_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    admin = await asyncpg.connect(url.rsplit("/", 1)[0] + "/postgres")
+    if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    conn = await asyncpg.connect(url)
+    await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    await conn.close()
+
+
+async def seed(args: argparse.Namespace, redis: Redis) -> list[dict[str, Any]]:
+    """Stores, agents with sessions, and one conversation per agent already assigned to them."""
+    from app.accounts.models import Agent
+    from app.checkouts.models import Contact
+    from app.core.timeutil import utcnow
+    from app.stores.models import Platform
+    from app.stores.services import create_store
+    from inbox.models import Conversation
+
+    per_store = max(args.agents // args.stores, 1)
+    seats: list[dict[str, Any]] = []
+    for s in range(args.stores):
+        issued = await create_store(
+            platform=Platform.CUSTOM, domain=f"bench{s}.example", sms_number=f"+1212555{s:04d}"
+        )
+        for a in range(per_store):
+            n = s * per_store + a
+            agent = await Agent.create(
+                store=issued.store, email=f"a{n}@bench.example", name=f"a{n}"
+            )
+            phone = f"+1415555{n:04d}"
+            contact = await Contact.create(store=issued.store, phone=phone)
+            conv = await Conversation.create(
+                store=issued.store,
+                contact=contact,
+                opened_at=utcnow(),
+                assignee=agent,
+                waiting_since=utcnow(),
+            )
+            token, _ = await sessions.create(redis, agent.id, issued.store.id, "agent")
+            seats.append(
+                {
+                    "agent": agent.id,
+                    "token": token,
+                    "from": phone,
+                    "conv": conv.id,
+                    "to": issued.store.sms_number,
+                }
+            )
+    return seats
+
+
+def start_servers(args: argparse.Namespace, public: str) -> list[subprocess.Popen[bytes]]:
+    procs = []
+    for port in args.ports.split(","):
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "app.server:create_app",
+                    "--factory",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    port,
+                    "--log-level",
+                    "warning",
+                    "--no-access-log",
+                ],
+                cwd=ROOT,
+                env=env_for(args, public),
+            )
+        )
+    return procs
+
+
+async def wait_healthy(urls: list[str]) -> None:
+    async with httpx.AsyncClient() as http:
+        for url in urls:
+            for _ in range(200):
+                try:
+                    if (await http.get(url + "/healthz")).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.1)
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+class Sockets:
+    """One websocket per agent, spread over the instances; records when each bench frame lands."""
+
+    def __init__(self) -> None:
+        self.arrived: dict[str, float] = {}
+        self.tasks: list[asyncio.Task[None]] = []
+        self.ready = 0
+
+    async def open(self, url: str, seat: dict[str, Any]) -> None:
+        ws = await websockets.connect(
+            url,
+            additional_headers={"Cookie": f"fu_session={seat['token']}"},
+            max_queue=None,
+            ping_interval=None,
+        )
+        json.loads(await ws.recv())  # hello
+        self.ready += 1
+        self.tasks.append(asyncio.create_task(self.listen(ws, seat)))
+
+    async def listen(self, ws: Any, seat: dict[str, Any]) -> None:
+        with contextlib.suppress(websockets.ConnectionClosed):
+            await self._frames(ws, seat)
+
+    async def _frames(self, ws: Any, seat: dict[str, Any]) -> None:
+        async for raw in ws:
+            now = time.perf_counter()
+            frame = json.loads(raw)
+            if frame.get("type") == "message" and frame["conversation"]["id"] == seat["conv"]:
+                self.arrived.setdefault(frame["message"]["body"], now)
+
+
+async def send_all(
+    args: argparse.Namespace, seats: list[dict[str, Any]], urls: list[str], public: str
+) -> dict[str, float]:
+    sent: dict[str, float] = {}
+    validator = RequestValidator(TOKEN)
+    limits = httpx.Limits(max_connections=200, keepalive_expiry=2)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as http:
+
+        async def one(i: int) -> None:
+            seat = seats[i % len(seats)]
+            body = f"bench-{i}"
+            form = {
+                "MessageSid": f"SMbench{i:010d}",
+                "From": seat["from"],
+                "To": seat["to"],
+                "Body": body,
+                "NumMedia": "0",
+            }
+            sig = validator.compute_signature(public + "/webhooks/twilio/sms", form)
+            sent[body] = time.perf_counter()
+            for attempt in range(
+                3
+            ):  # like Twilio: retry a dropped connection, deduped by MessageSid
+                try:
+                    r = await http.post(
+                        urls[i % len(urls)] + "/webhooks/twilio/sms",
+                        data=form,
+                        headers={"X-Twilio-Signature": sig},
+                    )
+                    break
+                except httpx.TransportError:
+                    if attempt == 2:
+                        raise
+            r.raise_for_status()
+            RESPONSE_TIMES.append(r.elapsed.total_seconds())
+
+        start, tasks = time.perf_counter(), []
+        for i in range(args.messages):
+            delay = start + i / args.rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(i)))
+        await asyncio.gather(*tasks)
+    return sent
+
+
+async def redis_baseline(url: str, count: int, rate: float) -> list[float]:
+    """The floor: publish -> subscriber receipt through the same Redis, at the same rate."""
+    pub, sub = Redis.from_url(url), Redis.from_url(url)
+    ps = sub.pubsub()
+    await ps.subscribe("bench.baseline")
+    await ps.get_message(timeout=1)
+    latencies: list[float] = []
+
+    async def receive() -> None:
+        while len(latencies) < count:
+            msg = await ps.get_message(ignore_subscribe_messages=True, timeout=1)
+            if msg:
+                latencies.append(time.perf_counter() - float(msg["data"]))
+
+    receiver = asyncio.create_task(receive())
+    start = time.perf_counter()
+    for i in range(count):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await pub.publish("bench.baseline", repr(time.perf_counter()))
+    await asyncio.wait_for(receiver, 30)
+    await ps.aclose()
+    await pub.aclose()
+    await sub.aclose()
+    return latencies
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] * 1000
+
+
+async def main() -> None:
+    args = options()
+    ports = args.ports.split(",")
+    urls = [f"http://127.0.0.1:{p}" for p in ports]
+    public = urls[0]
+    settings = load_settings(env_for(args, public))
+    use_settings(settings)
+    from app.core.db import close_db, init_db, migrate
+
+    await fresh_database(args.database)
+    await migrate(settings)
+    await init_db(settings)
+    redis = Redis.from_url(args.redis)
+    t = time.perf_counter()
+    seats = await seed(args, redis)
+    print(f"seeded {args.stores} stores, {len(seats)} agents in {time.perf_counter() - t:.1f}s")
+    procs = start_servers(args, public)
+    try:
+        await wait_healthy(urls)
+        before = [rss_kib(p.pid) for p in procs]
+        socks = Sockets()
+        for start in range(0, len(seats), 100):
+            await asyncio.gather(
+                *[
+                    socks.open(
+                        urls[(start + j) % len(urls)].replace("http", "ws") + "/inbox/ws", seat
+                    )
+                    for j, seat in enumerate(seats[start : start + 100])
+                ]
+            )
+        await asyncio.sleep(2)
+        after = [rss_kib(p.pid) for p in procs]
+        per_conn = (sum(after) - sum(before)) / max(socks.ready, 1)
+        print(
+            f"websockets open: {socks.ready} over {len(procs)} instances; "
+            f"memory per idle connection: {per_conn:.1f} KiB (RSS {before} -> {after} KiB)"
+        )
+        sent = await send_all(args, seats, urls, public)
+        await asyncio.sleep(5)
+        lat = [socks.arrived[b] - sent[b] for b in sent if b in socks.arrived]
+        base = await redis_baseline(args.redis, min(args.messages, 2000), args.rate)
+        report(args, lat, base, len(sent))
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(10)
+        await redis.aclose()
+        await close_db()
+
+
+def report(args: argparse.Namespace, lat: list[float], base: list[float], sent: int) -> None:
+    p50, p99 = pct(lat, 50), pct(lat, 99)
+    b50, b99 = pct(base, 50), pct(base, 99)
+    print(
+        f"messages: {sent} at {args.rate:g}/s, frames at the assigned agent: {len(lat)} "
+        f"(lost {sent - len(lat)})"
+    )
+    print(
+        f"webhook -> agent websocket frame: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {max(lat) * 1000:.1f} ms"
+    )
+    print(
+        f"webhook response time: p50 {pct(RESPONSE_TIMES, 50):.1f} ms, p99 {pct(RESPONSE_TIMES, 99):.1f} ms"
+    )
+    print(f"baseline raw Redis pub/sub round trip: p50 {b50:.2f} ms, p99 {b99:.2f} ms")
+    print(
+        f"ratio inbox/baseline: p50 x{p50 / b50:.0f}, p99 x{p99 / b99:.0f}; "
+        f"p99 target 100 ms: {'met' if p99 < 100 else 'NOT met'}"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

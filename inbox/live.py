@@ -1,0 +1,62 @@
+"""Live fan-out: one Redis pub/sub channel per store through Litestar's channels plugin, any process may publish."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+from redis.asyncio import Redis
+
+from app.config import Settings, get_settings
+from app.core.logging import ctx
+from app.core.redis import connect_redis
+
+log = logging.getLogger(__name__)
+
+
+def channel_for(store_id: int) -> str:
+    """The store id always comes from the agent's session or the stored row, never from a client."""
+    return f"inbox.store.{int(store_id)}"
+
+
+def channels_plugin(settings: Settings) -> ChannelsPlugin:
+    backend = RedisChannelsPubSubBackend(redis=connect_redis(settings))
+    # A slow browser must not grow memory without bound; it catches up through the API instead.
+    return ChannelsPlugin(
+        backend=backend,
+        arbitrary_channels_allowed=True,
+        subscriber_max_backlog=1000,
+        subscriber_backlog_strategy="dropleft",
+    )
+
+
+_publishers: dict[int, tuple[Redis, RedisChannelsPubSubBackend]] = {}
+
+
+def _publisher() -> RedisChannelsPubSubBackend:
+    """One publishing connection per event loop: the web app, the worker and tests each get theirs."""
+    key = id(asyncio.get_running_loop())
+    if key not in _publishers:
+        client = connect_redis(get_settings())
+        _publishers[key] = (client, RedisChannelsPubSubBackend(redis=client))
+    return _publishers[key][1]
+
+
+async def publish(store_id: int, event: dict[str, Any]) -> None:
+    """Best effort: a lost frame is repaired by the page's catch-up, so Redis trouble never fails a write."""
+    try:
+        data = json.dumps(event, separators=(",", ":"), default=str).encode()
+        await _publisher().publish(data, [channel_for(store_id)])
+    except Exception as exc:
+        log.warning("live publish failed", extra=ctx(store=store_id, error=repr(exc)))
+
+
+async def close_publishers() -> None:
+    key = id(asyncio.get_running_loop())
+    entry = _publishers.pop(key, None)
+    if entry:
+        await entry[0].aclose()

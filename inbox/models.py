@@ -1,0 +1,89 @@
+"""Conversations, per-agent read markers and canned replies; messages themselves live in app.messaging."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class ConversationStatus(StrEnum):
+    OPEN = "open"
+    SNOOZED = "snoozed"
+    CLOSED = "closed"
+
+
+class Conversation(Model):
+    """One thread between a store and a contact. At most one is not closed per contact."""
+
+    id = fields.BigIntField(primary_key=True)
+    store = fields.ForeignKeyField(
+        "core.Store", related_name="conversations", on_delete=fields.CASCADE
+    )
+    contact = fields.ForeignKeyField(
+        "core.Contact", related_name="conversations", on_delete=fields.CASCADE
+    )
+    checkout = fields.ForeignKeyField(
+        "core.Checkout", related_name="conversations", null=True, on_delete=fields.SET_NULL
+    )
+    status = fields.CharEnumField(ConversationStatus, max_length=16, default="open")
+    snoozed_until = fields.DatetimeField(null=True)
+    assignee = fields.ForeignKeyField(
+        "accounts.Agent", related_name="conversations", null=True, on_delete=fields.SET_NULL
+    )
+    assigned_at = fields.DatetimeField(null=True)
+    started_by = fields.CharField(max_length=16, default="shopper", description="shopper or agent")
+    inbound_count = fields.IntField(default=0, description="shopper messages, for unread counts")
+    waiting_since = fields.DatetimeField(
+        null=True, description="FIFO order of the unassigned queue"
+    )
+    last_message_at = fields.DatetimeField(null=True)
+    last_message_preview = fields.CharField(max_length=160, default="")
+    last_message_id = fields.BigIntField(default=0)
+    opened_at = fields.DatetimeField()
+    closed_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "inbox_conversation"
+        indexes = (
+            ("store_id", "status", "last_message_at"),
+            ("store_id", "contact_id", "status"),
+            ("store_id", "assignee_id", "status"),
+        )
+
+
+class ReadMarker(Model):
+    """How many shopper messages an agent has seen in a conversation: unread = inbound_count - seen."""
+
+    id = fields.BigIntField(primary_key=True)
+    conversation = fields.ForeignKeyField(
+        "inbox.Conversation", related_name="read_markers", on_delete=fields.CASCADE
+    )
+    agent = fields.ForeignKeyField(
+        "accounts.Agent", related_name="read_markers", on_delete=fields.CASCADE
+    )
+    seen_inbound = fields.IntField(default=0)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "inbox_read_marker"
+        unique_together = (("conversation", "agent"),)
+
+
+class CannedReply(Model):
+    """A saved answer with merge fields such as {{ first_name }} and {{ cart_link }}."""
+
+    id = fields.BigIntField(primary_key=True)
+    store = fields.ForeignKeyField(
+        "core.Store", related_name="canned_replies", on_delete=fields.CASCADE
+    )
+    title = fields.CharField(max_length=80)
+    body = fields.TextField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "inbox_canned_reply"
+        unique_together = (("store", "title"),)

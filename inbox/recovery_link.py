@@ -1,0 +1,49 @@
+"""The inbox's view of the recovery engine: sequence progress and controls, codes and links."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.checkouts.models import Checkout
+from app.core.errors import ApiError
+from app.recovery import services
+
+ACTIONS = ("pause", "resume", "stop")
+
+
+async def progress(checkout: Checkout | None) -> dict[str, Any]:
+    """Steps done, next step and when, for the cart panel."""
+    if checkout is None:
+        return {"available": True, "enrolled": False}
+    return {"available": True, **await services.progress(checkout)}
+
+
+async def control(checkout: Checkout | None, action: str, actor: str) -> dict[str, Any]:
+    """Pause, resume or stop the checkout's sequence from the conversation."""
+    if action not in ACTIONS:
+        raise ApiError(422, "bad_action", f"action must be one of {', '.join(ACTIONS)}")
+    state = await progress(checkout)
+    enrollment_id = state.get("enrollment_id")
+    if enrollment_id is None:
+        raise ApiError(409, "not_enrolled", "this cart has no recovery sequence")
+    if action == "resume":
+        await services.resume(int(enrollment_id))
+    else:
+        await getattr(services, action)(int(enrollment_id), reason=f"inbox:{actor}")
+    return await progress(checkout)
+
+
+async def issue_discount(checkout: Checkout | None) -> dict[str, Any]:
+    """A single-use code for this cart, to drop into the reply."""
+    if checkout is None:
+        raise ApiError(409, "no_cart", "this conversation has no cart to discount")
+    try:
+        row = await services.issue_discount(checkout)
+    except services.NoDiscount as exc:
+        raise ApiError(409, "no_discount", str(exc)) from None
+    return {"code": row.code, "ends_at": row.ends_at.isoformat() if row.ends_at else None}
+
+
+async def magic_link(checkout: Checkout | None) -> str | None:
+    """The signed one-click link back to this cart (the platform's URL when not enrolled)."""
+    return await services.share_link(checkout) if checkout else None

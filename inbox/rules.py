@@ -1,0 +1,107 @@
+"""Pure inbox rules: SMS keywords, the quiet-hours window, round-robin choice, merge fields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time
+from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from jinja2 import DebugUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+
+class Keyword(StrEnum):
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    HELP = "help"
+
+
+# Carrier and FCC keywords (REVOKE and OPTOUT since 2025-05-14); Twilio answers them itself too.
+OPT_OUT_WORDS = frozenset(
+    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+)
+OPT_IN_WORDS = frozenset({"START", "YES", "UNSTOP"})
+HELP_WORDS = frozenset({"HELP", "INFO"})
+
+LEGAL_START = time(8, 0)
+LEGAL_END = time(21, 0)
+
+
+def keyword_of(body: str) -> Keyword | None:
+    """The whole message must be the keyword: "stop " counts, "please don't stop" does not."""
+    word = body.strip().upper()
+    if word in OPT_OUT_WORDS:
+        return Keyword.OPT_OUT
+    if word in OPT_IN_WORDS:
+        return Keyword.OPT_IN
+    if word in HELP_WORDS:
+        return Keyword.HELP
+    return None
+
+
+def zone(name: str | None) -> ZoneInfo | None:
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def shopper_zone(contact_tz: str | None, phone_tz: str | None, store_tz: str) -> ZoneInfo:
+    """The best guess of where the shopper is: their own zone, their number's, then the store's."""
+    return zone(contact_tz) or zone(phone_tz) or zone(store_tz) or ZoneInfo("UTC")
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    quiet: bool
+    local_time: str
+    zone: str
+
+
+def quiet_hours(now: datetime, tz: ZoneInfo) -> QuietHours:
+    """Texts to a shopper are only lawful between 08:00 and 21:00 their time (47 CFR 64.1200)."""
+    local = now.astimezone(tz)
+    quiet = not (LEGAL_START <= local.time() < LEGAL_END)
+    return QuietHours(quiet, local.strftime("%H:%M"), tz.key)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    agent_id: int
+    open_count: int
+    cap: int
+    last_assigned_ts: float
+
+
+def pick_assignee(candidates: list[Candidate]) -> int | None:
+    """Round-robin: the online agent under their cap who was assigned least recently."""
+    eligible = [c for c in candidates if c.open_count < c.cap]
+    if not eligible:
+        return None
+    return min(eligible, key=lambda c: (c.last_assigned_ts, c.open_count, c.agent_id)).agent_id
+
+
+_SANDBOX = SandboxedEnvironment(autoescape=False, undefined=DebugUndefined)
+
+
+def merge(template: str, values: dict[str, str]) -> str:
+    """Fill {{ field }} merge fields in the sandbox (merchant text); unknown fields stay visible."""
+    try:
+        return _SANDBOX.from_string(template).render(**values)
+    except TemplateError:
+        return template
+
+
+MERGE_FIELDS = ("first_name", "last_name", "store_name", "cart_link", "cart_total", "agent_name")
+
+
+def snooze_valid(now: datetime, until: datetime) -> bool:
+    return until > now and (until - now).days <= 90
+
+
+def preview(body: str, limit: int = 160) -> str:
+    flat = " ".join(body.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

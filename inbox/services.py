@@ -1,0 +1,294 @@
+"""Conversation verbs: find or open, assign (by hand or round-robin), snooze, close, reopen, notes, reads."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+from typing import Any
+
+from redis.asyncio import Redis
+from tortoise.expressions import F
+from tortoise.functions import Count
+
+from app.accounts.models import Agent
+from app.checkouts.models import Checkout, CheckoutStatus, Contact
+from app.core.errors import ApiError
+from app.core.logging import ctx
+from app.core.timeutil import utcnow
+from app.messaging.models import Author, Channel, Direction, Message
+from inbox import live, presence
+from inbox.models import Conversation, ConversationStatus, ReadMarker
+from inbox.rules import Candidate, pick_assignee, preview, snooze_valid
+from inbox.schemas import conversation_json, message_json
+
+log = logging.getLogger(__name__)
+LIVE_CHECKOUT = (CheckoutStatus.OPEN, CheckoutStatus.ABANDONED)
+
+
+async def scoped(store_id: int, conversation_id: int) -> Conversation:
+    """Every lookup names the store: another store's id is simply not found, never forbidden."""
+    conv = await Conversation.get_or_none(id=conversation_id, store_id=store_id)
+    if conv is None:
+        raise ApiError(404, "not_found", f"no conversation {conversation_id} in this store")
+    return conv
+
+
+async def latest_checkout(store_id: int, contact_id: int, conn: Any = None) -> Checkout | None:
+    return (
+        await Checkout.filter(store_id=store_id, contact_id=contact_id, status__in=LIVE_CHECKOUT)
+        .using_db(conn)
+        .order_by("-last_activity_at")
+        .first()
+    )
+
+
+async def conversation_for(
+    store_id: int, contact_id: int, now: datetime, conn: Any, started_by: str = "shopper"
+) -> tuple[Conversation, bool]:
+    """The contact's live conversation, else their latest closed one reopened, else a new one."""
+    conv = (
+        await Conversation.filter(store_id=store_id, contact_id=contact_id)
+        .using_db(conn)
+        .order_by("-id")
+        .first()
+    )
+    checkout = await latest_checkout(store_id, contact_id, conn)
+    if conv is None:
+        conv = await Conversation.create(
+            store_id=store_id,
+            contact_id=contact_id,
+            checkout_id=checkout.id if checkout else None,
+            started_by=started_by,
+            opened_at=now,
+            waiting_since=now,
+            using_db=conn,
+        )
+        return conv, True
+    changes: dict[str, Any] = {}
+    if checkout and checkout.id != conv.checkout_id:  # type: ignore[attr-defined]
+        changes["checkout_id"] = checkout.id
+    if conv.status != ConversationStatus.OPEN:
+        changes |= {"status": ConversationStatus.OPEN, "snoozed_until": None, "closed_at": None}
+        if conv.status == ConversationStatus.CLOSED:
+            changes |= {"opened_at": now, "waiting_since": now}
+    if changes:
+        await Conversation.filter(id=conv.id).using_db(conn).update(**changes)
+        await conv.refresh_from_db(using_db=conn)
+    return conv, bool(changes.get("status"))
+
+
+async def record_message(conv: Conversation, msg: Message, conn: Any) -> None:
+    """Keep the list's preview, ordering and unread counter in step with the thread."""
+    changes: dict[str, Any] = {
+        "last_message_at": msg.created_at,
+        "last_message_preview": preview(msg.body or ("[media]" if msg.media_urls else "")),
+        "last_message_id": msg.id,
+    }
+    if msg.direction == Direction.INBOUND:
+        changes["inbound_count"] = F("inbound_count") + 1
+    await Conversation.filter(id=conv.id).using_db(conn).update(**changes)
+
+
+async def agent_names(store_id: int) -> dict[int, str]:
+    return {a.id: a.name for a in await Agent.filter(store_id=store_id).only("id", "name")}
+
+
+async def summary(
+    conv: Conversation, agent_id: int | None = None, contact: Contact | None = None
+) -> dict[str, Any]:
+    if contact is None or contact.id != conv.contact_id:  # type: ignore[attr-defined]
+        contact = await Contact.get(id=conv.contact_id)  # type: ignore[attr-defined]
+    assignee = None
+    if conv.assignee_id:  # type: ignore[attr-defined]
+        agent = await Agent.get_or_none(id=conv.assignee_id)  # type: ignore[attr-defined]
+        assignee = {"id": agent.id, "name": agent.name} if agent else None
+    unread = None
+    if agent_id is not None:
+        marker = await ReadMarker.get_or_none(conversation_id=conv.id, agent_id=agent_id)
+        unread = max(conv.inbound_count - (marker.seen_inbound if marker else 0), 0)
+    return conversation_json(conv, contact, assignee, unread)
+
+
+async def announce(conv_id: int, kind: str = "conversation", **extra: Any) -> None:
+    """Tell every agent of the store what the conversation looks like now."""
+    conv = await Conversation.get(id=conv_id)
+    event = {"type": kind, "conversation": await summary(conv), **extra}
+    await live.publish(conv.store_id, event)  # type: ignore[attr-defined]
+
+
+async def announce_message(msg: Message, contact: Contact | None = None) -> None:
+    """Automated texts carry no conversation id: they show in the contact's latest thread."""
+    if msg.conversation_id is not None:
+        conv = await Conversation.get_or_none(id=msg.conversation_id)
+    elif msg.contact_id is not None and msg.channel == Channel.SMS:  # type: ignore[attr-defined]
+        conv = await Conversation.filter(contact_id=msg.contact_id).order_by("-id").first()  # type: ignore[attr-defined]
+    else:
+        conv = None
+    if conv is None:
+        return
+    names = await agent_names(conv.store_id) if msg.agent_id else {}  # type: ignore[attr-defined]
+    await live.publish(
+        conv.store_id,  # type: ignore[attr-defined]
+        {
+            "type": "message",
+            "message": {**message_json(msg, names), "conversation_id": conv.id},
+            "conversation": await summary(conv, contact=contact),
+        },
+    )
+
+
+async def assign(store_id: int, conv_id: int, agent_id: int | None) -> Conversation:
+    conv = await scoped(store_id, conv_id)
+    if agent_id is not None and not await Agent.exists(id=agent_id, store_id=store_id, active=True):
+        raise ApiError(422, "unknown_agent", f"no active agent {agent_id} in this store")
+    await Conversation.filter(id=conv.id, store_id=store_id).update(
+        assignee_id=agent_id, assigned_at=utcnow() if agent_id else None
+    )
+    await announce(conv.id)
+    return await scoped(store_id, conv_id)
+
+
+async def claim_if_unassigned(conv: Conversation, agent_id: int) -> bool:
+    """An agent who answers an unassigned thread takes it; the row count says who got there first."""
+    won = await Conversation.filter(id=conv.id, assignee_id=None).update(
+        assignee_id=agent_id, assigned_at=utcnow()
+    )
+    return bool(won)
+
+
+async def auto_assign(redis: Redis, store_id: int, presence_seconds: int) -> list[tuple[int, int]]:
+    """Hand the unassigned queue, oldest first, to online agents in turn while they are under cap.
+
+    A short Redis lock keeps two app instances from both filling the same agent past their cap;
+    the conditional update still decides each conversation, so a lost lock cannot double-assign.
+    """
+    done: list[tuple[int, int]] = []
+    if not await Conversation.exists(
+        store_id=store_id, status=ConversationStatus.OPEN, assignee_id=None
+    ):
+        return done  # the common case under load: nothing waits, so no lock is taken
+    try:
+        lock = redis.lock(
+            f"inbox:assign-lock:{store_id}", timeout=10, sleep=0.01, blocking_timeout=5
+        )
+        async with lock:
+            done = await _assign_queue(redis, store_id, presence_seconds)
+    except Exception as exc:  # lock timeout or Redis down: the next event retries
+        log.warning("auto-assign skipped", extra=ctx(store=store_id, error=repr(exc)))
+    for conv_id, _agent_id in done:
+        await announce(conv_id)
+    return done
+
+
+async def _assign_queue(
+    redis: Redis, store_id: int, presence_seconds: int
+) -> list[tuple[int, int]]:
+    online = await presence.online(redis, store_id, presence_seconds)
+    if not online:
+        return []
+    agents = await Agent.filter(store_id=store_id, id__in=list(online), active=True)
+    counts = await _open_counts(store_id)
+    last = await presence.last_assigned(redis, store_id)
+    done: list[tuple[int, int]] = []
+    queue = await Conversation.filter(
+        store_id=store_id, status=ConversationStatus.OPEN, assignee_id=None
+    ).order_by("waiting_since", "id")
+    for conv in queue:
+        candidates = [
+            Candidate(a.id, counts.get(a.id, 0), a.max_open_conversations, last.get(a.id, 0.0))
+            for a in agents
+        ]
+        chosen = pick_assignee(candidates)
+        if chosen is None:
+            break
+        won = await Conversation.filter(id=conv.id, assignee_id=None).update(
+            assignee_id=chosen, assigned_at=utcnow()
+        )
+        if won:
+            counts[chosen] = counts.get(chosen, 0) + 1
+            last[chosen] = time.time()
+            await presence.mark_assigned(redis, store_id, chosen, last[chosen])
+            done.append((conv.id, chosen))
+    return done
+
+
+async def _open_counts(store_id: int) -> dict[int, int]:
+    rows = (
+        await Conversation.filter(store_id=store_id, status=ConversationStatus.OPEN)
+        .exclude(assignee_id=None)
+        .annotate(n=Count("id"))
+        .group_by("assignee_id")
+        .values("assignee_id", "n")
+    )
+    return {int(r["assignee_id"]): int(r["n"]) for r in rows}
+
+
+async def set_status(
+    store_id: int, conv_id: int, status: ConversationStatus, until: datetime | None = None
+) -> Conversation:
+    conv = await scoped(store_id, conv_id)
+    now = utcnow()
+    changes: dict[str, Any] = {"status": status, "snoozed_until": None}
+    if status == ConversationStatus.SNOOZED:
+        if until is None or not snooze_valid(now, until):
+            raise ApiError(422, "bad_snooze", "snooze until a time in the next 90 days")
+        changes["snoozed_until"] = until
+    if status == ConversationStatus.CLOSED:
+        changes["closed_at"] = now
+    if status == ConversationStatus.OPEN and conv.status == ConversationStatus.CLOSED:
+        changes |= {"closed_at": None, "opened_at": now, "waiting_since": now}
+    await Conversation.filter(id=conv.id, store_id=store_id).update(**changes)
+    await announce(conv.id)
+    return await scoped(store_id, conv_id)
+
+
+async def wake_snoozed(now: datetime) -> int:
+    """Snoozes end on time even when nobody is looking; a new message ends them sooner."""
+    due = await Conversation.filter(
+        status=ConversationStatus.SNOOZED, snoozed_until__lte=now
+    ).values_list("id", flat=True)
+    woken = 0
+    for conv_id in due:
+        if await Conversation.filter(id=conv_id, status=ConversationStatus.SNOOZED).update(
+            status=ConversationStatus.OPEN, snoozed_until=None
+        ):
+            woken += 1
+            await announce(int(conv_id))  # type: ignore[arg-type]
+    return woken
+
+
+async def mark_read(store_id: int, conv_id: int, agent_id: int) -> int:
+    conv = await scoped(store_id, conv_id)
+    marker, _ = await ReadMarker.get_or_create(conversation_id=conv.id, agent_id=agent_id)
+    if marker.seen_inbound != conv.inbound_count:
+        await ReadMarker.filter(id=marker.id).update(seen_inbound=conv.inbound_count)
+    return conv.inbound_count
+
+
+async def add_note(store_id: int, conv_id: int, agent: Agent, body: str, client_id: str) -> Message:
+    """Internal notes sit in the thread for colleagues and never leave FollowUp."""
+    conv = await scoped(store_id, conv_id)
+    text = body.strip()
+    if not 1 <= len(text) <= 4000:
+        raise ApiError(422, "bad_note", "a note needs 1 to 4000 characters")
+    key = f"inbox-note:{store_id}:{client_id}"
+    existing = await Message.get_or_none(idempotency_key=key, store_id=store_id)
+    if existing:
+        return existing
+    msg = await Message.create(
+        store_id=store_id,
+        contact_id=conv.contact_id,  # type: ignore[attr-defined]
+        checkout_id=conv.checkout_id,  # type: ignore[attr-defined]
+        conversation_id=conv.id,
+        channel=Channel.SMS,
+        direction=Direction.OUTBOUND,
+        author=Author.NOTE,
+        agent_id=agent.id,
+        to_address="note",
+        body=text,
+        status="delivered",
+        idempotency_key=key,
+    )
+    await announce_message(msg)
+    return msg

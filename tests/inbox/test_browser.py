@@ -1,0 +1,107 @@
+"""End to end in headless Chromium: a shopper's text appears live, the agent's reply reaches Twilio."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import async_playwright, expect
+
+from app.accounts.models import Role
+from app.accounts.services import create_agent
+from app.config import use_settings
+from tests.inbox.conftest import (
+    PASSWORD,
+    SHOPPER,
+    STORE_NUMBER,
+    LiveServer,
+    signed_headers,
+    sms_form,
+    store_with_number,
+)
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+PORTS = (9410, 9411)
+PUBLIC = f"http://127.0.0.1:{PORTS[0]}"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture
+async def two_instances(inbox_settings):
+    """Two app instances on the same PostgreSQL and Redis, one public URL as behind a balancer."""
+    settings = dataclasses.replace(
+        inbox_settings, server=dataclasses.replace(inbox_settings.server, public_url=PUBLIC)
+    )
+    use_settings(settings)
+    servers = [await LiveServer(settings, port).start() for port in PORTS]
+    yield servers
+    for server in servers:
+        await server.stop()
+    use_settings(inbox_settings)
+
+
+@pytest.mark.parametrize("webhook_on", ["same", "other"])
+async def test_agent_sees_the_text_live_and_replies_through_twilio(
+    two_instances, fake_twilio, webhook_on
+):
+    agent_app, other_app = two_instances
+    store = await store_with_number(name="Velvet Fern Goods")
+    await create_agent(store, "nia@shop.example", Role.AGENT, name="Nia", password=PASSWORD)
+    ARTIFACTS.mkdir(exist_ok=True)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = await browser.new_page(viewport={"width": 1366, "height": 800})
+        await page.goto(agent_app.url + "/login?next=/inbox")
+        await page.fill("input[name=email]", "nia@shop.example")
+        await page.fill("input[name=password]", PASSWORD)
+        await page.click("button[type=submit]")
+        await page.wait_for_url("**/inbox")
+        await expect(page.locator("#live-state")).to_have_text("Live")
+
+        target = agent_app if webhook_on == "same" else other_app
+        form = sms_form("Is the <b>sage</b> pillow still in stock?")
+        async with httpx.AsyncClient() as http:
+            response = await http.post(
+                target.url + "/webhooks/twilio/sms", data=form, headers=signed_headers(form, PUBLIC)
+            )
+        assert response.status_code == 200
+        item = page.locator(".conv", has_text="Is the <b>sage</b> pillow")
+        await expect(item).to_be_visible()  # no reload: it arrived over the websocket
+        await expect(item.locator(".unread-count")).to_have_text("1")
+        await item.click()
+        bubble = page.locator(".msg.in").first
+        await expect(bubble).to_contain_text("Is the <b>sage</b> pillow still in stock?")
+        assert await page.locator(".msg.in b").count() == 0  # shown as text, never as markup
+        await page.fill("#body", "Yes, 3 left in sage! Want me to hold one?")
+        await expect(page.locator("#segments")).to_contain_text("1 segment")
+        await page.press("#body", "Control+Enter")
+        await expect(page.locator(".msg.out").last).to_contain_text("Want me to hold one?")
+        for _ in range(50):
+            if fake_twilio.sent:
+                break
+            await asyncio.sleep(0.1)
+        [sent] = fake_twilio.sent
+        assert (sent["to"], sent["from"], sent["body"]) == (
+            SHOPPER,
+            STORE_NUMBER,
+            "Yes, 3 left in sage! Want me to hold one?",
+        )
+        await expect(page.locator(".msg.out .state-queued").last).to_be_visible()
+        await page.screenshot(
+            path=str(ARTIFACTS / f"inbox-{webhook_on}-instance.png"), full_page=True
+        )
+        await page.set_viewport_size({"width": 390, "height": 844})
+        await page.screenshot(path=str(ARTIFACTS / f"inbox-{webhook_on}-instance-phone.png"))
+        await browser.close()
