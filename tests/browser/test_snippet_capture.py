@@ -9,22 +9,37 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
+import socket
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from decimal import Decimal
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 import uvicorn
+from aiosmtpd.controller import Controller
 from litestar import Litestar
 from litestar.static_files import create_static_files_router
 from playwright.async_api import Page, async_playwright
 
 from app.checkouts.models import Checkout, Contact
+from app.checkouts.services import mark_abandoned
 from app.config import Settings
+from app.core.timeutil import utcnow
 from app.ingest.models import RawEvent
+from app.integrations.smtp.sender import SmtpEmailSender
+from app.messaging.providers import DevOutboxSender
+from app.recovery.models import Click
+from app.recovery.pipeline import Deps
+from app.recovery.sending import run_step
+from app.recovery.services import enroll
 from app.server import STATIC_DIR, create_app
 from app.worker import build_worker
 from tests.factories import make_store
@@ -109,8 +124,8 @@ async def _type_email(page: Page, email: str) -> float:
     return time.monotonic()
 
 
-async def test_typing_an_email_captures_contact_and_cart_then_recovery_url_restores_it(
-    live: None, chromium: Any
+async def test_typing_an_email_captures_contact_and_cart_then_magic_link_restores_it(
+    live: None, chromium: Any, settings: Settings
 ) -> None:
     key = await _shop_store()
     ARTIFACTS.mkdir(exist_ok=True)
@@ -137,19 +152,68 @@ async def test_typing_an_email_captures_contact_and_cart_then_recovery_url_resto
     assert contact.first_name == "Maya"
     assert not errors, errors
 
-    # The magic link's target: a fresh browser (no localStorage) lands on the same cart.
-    fresh = await chromium.new_context()
+    # The shopper leaves; the recovery engine emails them; the email's magic link restores the cart.
+    link = await _recovery_email_link(checkout, settings)
+    fresh = await chromium.new_context()  # another browser: no localStorage, no cookies
     restored = await fresh.new_page()
-    await restored.goto(checkout.recovery_url)
+    await restored.goto(link)
     await restored.wait_for_selector("#restored:not([hidden])")
+    assert (
+        restored.url.startswith(f"{SHOP_URL}/checkout.html?")
+        and "utm_source=followup" in restored.url
+    )
     lines = await restored.locator(".line .name").all_inner_texts()
     assert lines == ["Stoneware Mug × 2", "Cedar Candle × 1"]
     assert await restored.locator("#total").inner_text() == "$62.50"
     await restored.screenshot(path=str(ARTIFACTS / "snippet-restored-cart.png"), full_page=True)
+    assert await Click.filter(checkout_id=checkout.id).count() == 1
     await asyncio.sleep(0.5)
     assert await Checkout.all().count() == 1, "the restored page reports the same checkout"
     await fresh.close()
     await context.close()
+
+
+async def _recovery_email_link(checkout: Checkout, settings: Settings) -> str:
+    """Abandon the cart, let the engine run its first steps, and read the link from the email sent."""
+    await Checkout.filter(id=checkout.id).update(abandon_due_at=utcnow() - timedelta(seconds=1))
+    assert await mark_abandoned(checkout.id) is not None
+    enrollment = await enroll(checkout.id)
+    assert enrollment is not None
+    received: list[EmailMessage] = []
+
+    class Mailbox:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            received.append(message_from_bytes(envelope.content, policy=default))
+            return "250 OK"
+
+    port = _free_port()
+    smtp = Controller(Mailbox(), hostname="127.0.0.1", port=port)
+    smtp.start()
+    try:
+        # Tomorrow at 15:00 UTC: past the one-hour email step, inside quiet hours for a UTC store.
+        later = (utcnow() + timedelta(days=1)).replace(hour=15, minute=0, second=0, microsecond=0)
+        deps = Deps(
+            settings=settings,
+            sms=DevOutboxSender(),
+            email=SmtpEmailSender(f"smtp://127.0.0.1:{port}"),
+            clock=lambda: later,
+        )
+        for step in range(2):  # SMS first (skipped: no SMS consent), then the reminder email
+            await run_step(deps, enrollment.id, step)
+    finally:
+        smtp.stop()
+    [mail] = received
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    found = re.search(r"https://app\.example\.com(/r/[A-Za-z0-9.\-_]+)", text)
+    assert found, text
+    return f"{APP_URL}{found.group(1)}"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 async def test_nothing_is_sent_before_consent(live: None, chromium: Any) -> None:
