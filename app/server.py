@@ -20,7 +20,7 @@ from app.analytics.controllers import DashboardData, DashboardPages, StatsApi
 from app.checkouts.controllers import CheckoutsApi
 from app.config import Settings, get_settings
 from app.core.db import close_db, init_db
-from app.core.errors import http_error_response, login_redirect
+from app.core.errors import http_error_response, internal_error, login_redirect
 from app.core.health import healthz
 from app.core.logging import configure_logging
 from app.core.redis import connect_queue, connect_redis
@@ -111,7 +111,11 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> L
         route_handlers=handlers,
         plugins=[channels_plugin(settings)],
         lifespan=[lifespan],
-        exception_handlers={HTTPException: http_error_response, LoginRequired: login_redirect},
+        exception_handlers={
+            HTTPException: http_error_response,
+            LoginRequired: login_redirect,
+            Exception: internal_error,
+        },
         template_config=template_config(),
         request_max_body_size=settings.server.max_body_bytes,
         openapi_config=OpenAPIConfig(

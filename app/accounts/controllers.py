@@ -33,13 +33,14 @@ def _secure() -> bool:
     return get_settings().server.public_url.startswith("https://")
 
 
-def session_cookie(token: str) -> Cookie:
+def session_cookie(token: str, *, embedded: bool = False) -> Cookie:
+    """Lax for our own pages; None (and Secure) when the Shopify admin frames us from its site."""
     return Cookie(
         key=sessions.COOKIE,
         value=token,
         httponly=True,
-        secure=_secure(),
-        samesite="lax",
+        secure=_secure() or embedded,
+        samesite="none" if embedded else "lax",
         max_age=sessions.TTL_SECONDS,
         path="/",
     )

@@ -70,3 +70,23 @@ async def authenticate(email: str, password: str) -> Agent | None:
         changes["password_hash"] = hash_password(password)
     await Agent.filter(id=agent.id).update(**changes)
     return agent
+
+
+async def platform_owner(store: Store, email: str | None = None) -> Agent:
+    """The account a merchant gets by installing from a platform (Shopify): no password, no form.
+
+    Shopify's signed App URL, OAuth callback or session token already proved who they are; an
+    owner of the store exists afterwards either way (the first one created wins a race).
+    """
+    owner = await Agent.filter(store=store, role=Role.OWNER, active=True).order_by("id").first()
+    if owner is not None:
+        return owner
+    address = (email or f"owner@{store.domain}").strip().lower()
+    if await Agent.exists(email=address):
+        address = f"owner+{store.id}@{store.domain}"
+    try:
+        return await Agent.create(
+            store=store, email=address, name=f"{store.name} owner", role=Role.OWNER
+        )
+    except IntegrityError:
+        return await Agent.filter(store=store, role=Role.OWNER).order_by("id").first()  # type: ignore[return-value]

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
 
 
 class ApiError(HTTPException):
@@ -39,6 +43,12 @@ def http_error_response(request: Request, exc: HTTPException) -> Response[dict[s
     if extra and exc.status_code in (400, 422):
         body["problems"] = extra
     return Response(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+
+def internal_error(request: Request, exc: Exception) -> Response[dict[str, object]]:
+    """Log what broke, with its traceback, and tell the caller only that it did."""
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return Response({"error": "server_error", "detail": "internal server error"}, status_code=500)
 
 
 def login_redirect(request: Request, exc: HTTPException) -> Response[None]:

@@ -74,6 +74,7 @@ def shop_info(fake: FakeShopify, shop: Shop, v: dict[str, Any]) -> dict[str, Any
     return {
         "shop": {
             "name": shop.name,
+            "email": f"owner@{shop.primary_host}",
             "myshopifyDomain": shop.domain,
             "currencyCode": shop.currency,
             "ianaTimezone": shop.timezone,

@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from tortoise import connections
 
+from app.accounts.models import Agent, Role
 from app.ingest.models import RawEvent
 from app.stores.models import Store, StoreStatus
 from tests.factories import payload_bytes, shopify_headers
@@ -50,6 +51,16 @@ async def test_full_install_then_a_signed_checkout_is_accepted(client, shopify):
         in (callback.headers["content-security-policy"])
     )
     assert shopify.token_requests[-1]["expiring"] == "1"
+
+    # The merchant is signed in as the store's owner, with no form to fill, and sees the dashboard.
+    session_cookie = callback.headers["set-cookie"]
+    assert "fu_session=" in session_cookie and "samesite=none" in session_cookie.lower()
+    assert "Secure" in session_cookie
+    dashboard = await client.get(callback.headers["location"], follow_redirects=False)
+    assert dashboard.status_code == 200, dashboard.text[:300]
+    owner = await Agent.get(role=Role.OWNER)
+    assert owner.email == "owner@velvetferngoods.com" or owner.email.startswith("owner@")
+    assert owner.password_hash is None
 
     store = await Store.get(domain=SHOP)
     assert store.status == StoreStatus.ACTIVE and store.platform == "shopify"

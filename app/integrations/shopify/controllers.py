@@ -12,6 +12,9 @@ from litestar.datastructures import Cookie, State
 from litestar.di import Provide
 from litestar.response import Redirect
 
+from app.accounts import sessions
+from app.accounts.controllers import session_cookie
+from app.accounts.services import platform_owner
 from app.config import get_settings
 from app.core.errors import ApiError
 from app.core.logging import ctx
@@ -40,10 +43,16 @@ def _verified_shop(params: dict[str, Any]) -> str:
         raise ApiError(400, "invalid_shopify_request", str(exc)) from None
 
 
-def _dashboard(store: Store, host: str | None) -> Redirect:
+async def _dashboard(request: Request[Any, Any, State], store: Store, host: str | None) -> Redirect:
+    """Land the merchant on the dashboard, signed in as the store's owner: Shopify vouched for them."""
     query = urlencode({k: v for k, v in {"shop": store.domain, "host": host}.items() if v})
+    owner = await platform_owner(store, (store.settings or {}).get("shop_email"))
+    token, _ = await sessions.create(request.app.state.redis, owner.id, store.id, str(owner.role))
     return Redirect(
-        f"/dashboard?{query}", status_code=302, headers=session_tokens.frame_ancestors(store.domain)
+        f"/dashboard?{query}",
+        status_code=302,
+        headers=session_tokens.frame_ancestors(store.domain),
+        cookies=[session_cookie(token, embedded=bool(host))],
     )
 
 
@@ -97,10 +106,10 @@ class ShopifyApp(Controller):
         params = _params(request)
         shop = _verified_shop(params)
         if params.get("id_token"):
-            return await self._embedded(shop, str(params["id_token"]), params.get("host"))
+            return await self._embedded(request, shop, str(params["id_token"]), params.get("host"))
         store = await store_for_shop_domain(shop)
         if store and store.status == StoreStatus.ACTIVE and store.credentials:
-            return _dashboard(store, params.get("host"))
+            return await _dashboard(request, store, params.get("host"))
         return _authorize(shop)
 
     @get("/callback", name="shopify_callback")
@@ -116,11 +125,13 @@ class ShopifyApp(Controller):
             log.warning("shopify code exchange failed", extra=ctx(shop=shop, error=exc))
             raise ApiError(400, "code_refused", "Shopify refused the authorization code") from None
         store = await install(shop, grant)
-        response = _dashboard(store, params.get("host"))
+        response = await _dashboard(request, store, params.get("host"))
         response.cookies.append(_state_cookie("", 0))
         return response
 
-    async def _embedded(self, shop: str, id_token: str, host: str | None) -> Redirect:
+    async def _embedded(
+        self, request: Request[Any, Any, State], shop: str, id_token: str, host: str | None
+    ) -> Redirect:
         """Managed install: the session token proves the shop, token exchange gets our offline token."""
         try:
             claims = session_tokens.decode(f"Bearer {id_token}")
@@ -135,7 +146,7 @@ class ShopifyApp(Controller):
             except oauth.TokenRequestError as exc:
                 raise ApiError(401, "token_exchange_refused", str(exc)) from None
             store = await install(shop, grant)
-        return _dashboard(store, host)
+        return await _dashboard(request, store, host)
 
 
 class ShopifyEmbeddedApi(Controller):

@@ -19,6 +19,7 @@ SHOP_QUERY = """
 query FollowUpShop {
   shop {
     name
+    email
     myshopifyDomain
     currencyCode
     ianaTimezone
@@ -35,6 +36,7 @@ class ShopProfile:
     timezone: str
     locale: str
     origins: list[str]
+    email: str | None = None
 
     @classmethod
     def from_graphql(cls, data: dict[str, Any], shop: str) -> ShopProfile:
@@ -53,6 +55,7 @@ class ShopProfile:
             timezone=str(info.get("ianaTimezone") or "UTC")[:64],
             locale=str(primary).replace("-", "_")[:16],
             origins=sorted(f"https://{h}" for h in hosts if h),
+            email=str(info["email"])[:320] if info.get("email") else None,
         )
 
 
@@ -79,6 +82,7 @@ async def install(shop: str, grant: dict[str, Any]) -> Store:
             status=StoreStatus.ACTIVE,
             uninstalled_at=None,
             installed_at=utcnow(),
+            settings={**(store.settings or {}), "shop_email": profile.email},
         )
         await store.refresh_from_db()
         await registration.sync_webhooks(admin)
