@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ class Inbox:
     """What the loopback SMTP server received."""
 
     messages: list[Any] = field(default_factory=list)
-    port: int = 9211
+    port: int = 0
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         import email
@@ -45,9 +46,15 @@ class Inbox:
         return "250 OK"
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @pytest.fixture
 async def smtp() -> AsyncIterator[Inbox]:
-    inbox = Inbox()
+    inbox = Inbox(port=_free_port())
     controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
     controller.start()
     yield inbox
