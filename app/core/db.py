@@ -24,6 +24,7 @@ APPS: dict[str, list[str]] = {
     "accounts": ["app.accounts.models"],
     "privacy": ["app.privacy.models"],
     "recovery": ["app.recovery.models"],
+    "analytics": ["app.analytics.models"],
 }
 
 
