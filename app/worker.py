@@ -8,6 +8,8 @@ from typing import Any
 from arq import cron, func
 from arq.worker import Worker
 
+from app.analytics import listeners as _analytics_listeners  # noqa: F401  (registers handlers)
+from app.analytics.jobs import analytics_sweep, refresh_rollups
 from app.checkouts import listeners as _checkout_listeners  # noqa: F401  (registers handlers)
 from app.checkouts.jobs import check_abandoned, dispatch_event, sweep
 from app.config import Settings, get_settings
@@ -31,6 +33,8 @@ FUNCTIONS: list[Any] = [
     # Quiet hours and rate limits defer a send with arq's Retry; the database bounds real attempts.
     func(send_step, name="send_step", max_tries=10_000),
     recovery_sweep,
+    refresh_rollups,
+    analytics_sweep,
 ]
 
 
@@ -71,6 +75,7 @@ def build_worker(
                 run_at_startup=True,
                 **_sweep_schedule(settings.capture.sweep_interval_seconds),
             ),
+            cron(analytics_sweep, **_sweep_schedule(settings.capture.sweep_interval_seconds)),
         ],
         "redis_settings": arq_settings(settings),
         "queue_name": QUEUE,

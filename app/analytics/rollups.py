@@ -179,6 +179,9 @@ async def recompute_day(store: Store, day: date) -> bool:
         claims = await _claims(store, day, start, end)
         for model in (RollupSend, RollupProduct, OrderClaim):
             await model.filter(store_id=store.id, day=day).using_db(conn).delete()
+        # An order whose day moved (a new zone, a corrected time) is claimed by its new day only.
+        moved = [c.order_id for c in claims]
+        await OrderClaim.filter(order_id__in=moved).using_db(conn).delete()
         for product in products:
             product.day = day
         for model, objs in ((RollupSend, sends), (RollupProduct, products), (OrderClaim, claims)):
