@@ -16,6 +16,7 @@ from litestar.static_files import create_static_files_router
 
 from app.accounts.controllers import AccountPages
 from app.accounts.guards import LoginRequired
+from app.analytics import listeners as _analytics_listeners  # noqa: F401  (registers handlers)
 from app.analytics.controllers import DashboardData, DashboardPages, StatsApi
 from app.checkouts.controllers import CheckoutsApi
 from app.config import Settings, get_settings

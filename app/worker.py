@@ -8,6 +8,8 @@ from typing import Any
 from arq import cron, func
 from arq.worker import Worker
 
+from app.analytics import listeners as _analytics_listeners  # noqa: F401  (registers handlers)
+from app.analytics.jobs import analytics_sweep, refresh_rollups
 from app.checkouts import listeners as _checkout_listeners  # noqa: F401  (registers handlers)
 from app.checkouts.jobs import check_abandoned, dispatch_event, sweep
 from app.config import Settings, get_settings
@@ -34,6 +36,8 @@ FUNCTIONS: list[Any] = [
     func(send_step, name="send_step", max_tries=10_000),
     recovery_sweep,
     wake_snoozed,
+    refresh_rollups,
+    analytics_sweep,
 ]
 
 
@@ -75,6 +79,7 @@ def build_worker(
                 **_sweep_schedule(settings.capture.sweep_interval_seconds),
             ),
             cron(wake_snoozed, second={30}),
+            cron(analytics_sweep, **_sweep_schedule(settings.capture.sweep_interval_seconds)),
         ],
         "redis_settings": arq_settings(settings),
         "queue_name": QUEUE,

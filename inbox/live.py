@@ -13,14 +13,14 @@ from redis.asyncio import Redis
 
 from app.config import Settings, get_settings
 from app.core.logging import ctx
-from app.core.redis import connect_redis
+from app.core.redis import connect_redis, pubsub_namespace
 
 log = logging.getLogger(__name__)
 
 
 def channel_for(store_id: int) -> str:
     """The store id always comes from the agent's session or the stored row, never from a client."""
-    return f"inbox.store.{int(store_id)}"
+    return f"{pubsub_namespace()}.inbox.store.{int(store_id)}"
 
 
 def channels_plugin(settings: Settings) -> ChannelsPlugin:

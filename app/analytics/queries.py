@@ -135,7 +135,7 @@ async def click_touches(
     store_id: int, start: datetime, end: datetime, reach_back: timedelta, channel: str | None
 ) -> list:
     return await sql.rows(
-        f"""SELECT c.contact_id, k.checkout_id, k.clicked_at
+        f"""SELECT c.contact_id, k.checkout_id, k.clicked_at, m.channel
         FROM recovery_click k JOIN checkout c ON c.id = k.checkout_id
         LEFT JOIN message m ON m.id = k.message_id
         WHERE k.store_id = $1 AND k.clicked_at >= $4 AND k.clicked_at < $3
@@ -222,14 +222,14 @@ async def daily(
 
 
 async def products(store_id: int, start: datetime, end: datetime) -> list:
+    """Every (title, currency) group: the ranking happens after the parts of a range are merged."""
     source, title, quantity, total = sql.line_items("c")
     return await sql.rows(
         f"""SELECT {title} AS title, c.currency, count(DISTINCT c.id) AS abandoned,
           sum({quantity}) AS quantity, sum({total}) AS value
         FROM checkout c, {source}
         WHERE c.store_id = $1 AND c.abandoned_at >= $2 AND c.abandoned_at < $3
-        GROUP BY {title}, c.currency
-        ORDER BY abandoned DESC LIMIT 200""",
+        GROUP BY {title}, c.currency""",
         store_id,
         start,
         end,

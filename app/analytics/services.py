@@ -109,28 +109,41 @@ def order_facts(rows: list[dict], store: Store, rates: dict[str, Decimal]) -> li
     ]
 
 
-async def _touches(store: Store, rng: Range, windows: rules.Windows) -> list[Touch]:
-    start, end = rng.utc
+def checkout_of(order: OrderFact) -> int | None:
+    for key in order.keys:
+        if key.startswith("checkout:"):
+            return int(key.split(":", 1)[1])
+    return None
+
+
+async def _touches(
+    store: Store, start: datetime, end: datetime, channel: str | None, windows: rules.Windows
+) -> list[Touch]:
     found = [
         Touch(shopper_keys(r["contact_id"], r["checkout_id"]), r["channel"], at)
-        for r in await queries.touches(store.id, start, end, windows.longest, rng.channel)
+        for r in await queries.touches(store.id, start, end, windows.longest, channel)
         if rules.is_delivered(r["channel"], r["status"])
         and (at := r["delivered_at"] or r["sent_at"]) is not None
     ]
     found += [
         Touch(shopper_keys(r["contact_id"], r["checkout_id"]), "click", r["clicked_at"])
-        for r in await queries.click_touches(store.id, start, end, windows.longest, rng.channel)
+        for r in await queries.click_touches(store.id, start, end, windows.longest, channel)
     ]
     return found
 
 
 async def attribution(
-    store: Store, rng: Range, now: datetime, rates: dict[str, Decimal]
+    store: Store,
+    start: datetime,
+    end: datetime,
+    channel: str | None,
+    now: datetime,
+    rates: dict[str, Decimal],
 ) -> tuple[rules.Attribution, list[OrderFact]]:
+    """Every model over the orders placed in [start, end), straight from the raw tables."""
     windows, _, _ = store_options(store)
-    start, end = rng.utc
     facts = order_facts(await queries.orders(store.id, start, end), store, rates)
     codes = {c for f in facts for c in f.codes}
     issued = {r["code"]: r["issued_at"] for r in await queries.issued_codes(store.id, codes)}
-    touches = await _touches(store, rng, windows)
+    touches = await _touches(store, start, end, channel, windows)
     return rules.attribute(now, facts, touches, issued, windows), facts

@@ -7,8 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from app.analytics import measures, queries, rules, services
-from app.analytics.rules import OrderFact
+from app.analytics import gather, measures, queries, rules, services
 from app.analytics.schemas import (
     AttributionOut,
     ChannelRow,
@@ -109,30 +108,8 @@ def _steps(
     ]
 
 
-def checkout_of(order: OrderFact) -> int | None:
-    for key in order.keys:
-        if key.startswith("checkout:"):
-            return int(key.split(":", 1)[1])
-    return None
-
-
-def _credit(
-    recovered: list[OrderFact], sent: list[dict], currency: str
-) -> dict[int, tuple[int, Decimal]]:
-    """Each recovered order is credited to the last automated step sent before it, once."""
-    by_checkout: dict[int, list[dict]] = defaultdict(list)
-    for r in sent:
-        by_checkout[r["checkout_id"]].append(r)
-    credit: dict[int, tuple[int, Decimal]] = {}
-    for order in recovered:
-        mine = by_checkout.get(checkout_of(order) or -1, [])
-        earlier = [r for r in mine if r["sent_at"] < order.placed_at]
-        if not earlier:
-            continue
-        step = max(earlier, key=lambda r: r["sent_at"])["step_index"]
-        count, revenue = credit.get(step, (0, ZERO))
-        credit[step] = (count + 1, revenue + (order.value or ZERO))
-    return {k: (n, quantize(v, currency)) for k, (n, v) in credit.items()}
+def _credit(claims: gather.Claims, currency: str) -> dict[int, tuple[int, Decimal]]:
+    return {k: (n, quantize(v, currency)) for k, (n, v) in claims.credit.items()}
 
 
 def _variants(rows: list[dict], min_sample: int) -> list[VariantRow]:
@@ -221,20 +198,15 @@ def _trends(
     rng: Range,
     abandoned: dict[date, int],
     sent: dict[date, int],
-    recovered: list[OrderFact],
+    won: dict[date, list[Any]],
     cur: str,
 ) -> tuple[list[TrendRow], list[TrendRow]]:
-    won: dict[date, list[Any]] = defaultdict(lambda: [0, ZERO])
-    for o in recovered:
-        day = measures.local_day(o.placed_at, rng.zone)
-        won[day][0] += 1
-        won[day][1] += o.value or ZERO
-    daily = [
-        TrendRow(
-            day, abandoned.get(day, 0), sent.get(day, 0), won[day][0], quantize(won[day][1], cur)
+    daily = []
+    for day in measures.days_between(rng.start, rng.end):
+        count, revenue = won.get(day, (0, ZERO))
+        daily.append(
+            TrendRow(day, abandoned.get(day, 0), sent.get(day, 0), count, quantize(revenue, cur))
         )
-        for day in measures.days_between(rng.start, rng.end)
-    ]
     weeks: dict[date, list[Any]] = {}
     for row in daily:
         week = weeks.setdefault(measures.week_start(row.day), [0, 0, 0, ZERO])
@@ -259,10 +231,7 @@ def _products(rows: list[dict], store: Store, rates: dict[str, Decimal]) -> list
     return [ProductRow(t, n, q, quantize(v, store.currency)) for t, (n, q, v) in top]
 
 
-def _time_to_recovery(recovered: list[OrderFact]) -> TimeToRecovery:
-    hours = [
-        (o.placed_at - o.abandoned_at).total_seconds() / 3600 for o in recovered if o.abandoned_at
-    ]
+def _time_to_recovery(hours: list[float]) -> TimeToRecovery:
     median, p90 = measures.percentile(hours, 0.5), measures.percentile(hours, 0.9)
     return TimeToRecovery(
         count=len(hours),
@@ -291,38 +260,32 @@ def _money(channels: list[ChannelRow], sends: list[dict], revenue: Decimal, stor
     )
 
 
-async def compute(store: Store, rng: Range, now: datetime) -> StatsOut:
-    """Every figure for the range; recovered revenue is the 'recovered' attribution model."""
+async def compute(store: Store, rng: Range, now: datetime, use_rollups: bool = True) -> StatsOut:
+    """Every figure for the range; recovered revenue is the 'recovered' attribution model.
+
+    Clean rolled-up days are read from the rollups and the rest from the raw tables;
+    `use_rollups=False` is the raw computation the rollups are tested against.
+    """
     start, end = rng.utc
     windows, _, options = services.store_options(store)
     policy = policy_from_settings((store.settings or {}).get("recovery"))
     rates = await services.platform_rates(store)
-    result, facts = await services.attribution(store, rng, now, rates)
-    recovered = [f for f in facts if f.id in set(result.recovered_ids)]
-    sends = await queries.messages(store.id, start, end, rng.channel)
+    plan = await gather.plan(store, rng, use_rollups)
+    claims = await gather.claims(store, plan, rng, now, rates)
+    result = claims.result
+    sends = await gather.sends(store, plan, rng.channel)
     click_rows = await queries.clicks(store.id, start, end, rng.channel)
     reply_rows = await queries.replies(store.id, start, end)
     if rng.channel:
         reply_rows = [r for r in reply_rows if r["channel"] == rng.channel]
     channels = _channels(sends, click_rows, reply_rows)
-    sent_steps = await queries.last_steps(store.id, [c for o in recovered if (c := checkout_of(o))])
-    if rng.channel:
-        sent_steps = [r for r in sent_steps if r["channel"] == rng.channel]
-    funnel_raw = await queries.funnel(store.id, start, end, policy.email_requires_consent)
-    extra = " AND m.direction = 'outbound' AND m.author = 'automation'"
-    extra += " AND m.status NOT IN ('pending', 'cancelled')"
-    extra += f" AND m.channel = '{rng.channel}'" if rng.channel else ""
+    funnel_raw = await gather.funnel(store, plan, policy.email_requires_consent)
+    abandoned_days, sent_days = await gather.daily(store, plan, rng)
     daily, weekly = _trends(
         rng,
-        _bucket(
-            await queries.daily("checkout", "m.abandoned_at", store.id, start, end, rng.zone, ""),
-            rng.zone,
-        ),
-        _bucket(
-            await queries.daily("message", "m.created_at", store.id, start, end, rng.zone, extra),
-            rng.zone,
-        ),
-        recovered,
+        _bucket(abandoned_days, rng.zone),
+        _bucket(sent_days, rng.zone),
+        claims.won,
         store.currency,
     )
     clicked = sum(int(r["checkouts"]) for r in click_rows)
@@ -338,9 +301,9 @@ async def compute(store: Store, rng: Range, now: datetime) -> StatsOut:
         attribution=_attribution_out(result, store),
         money=_money(channels, sends, result.recovered.revenue, store),
         channels=channels,
-        steps=_steps(sends, click_rows, _credit(recovered, sent_steps, store.currency)),
+        steps=_steps(sends, click_rows, _credit(claims, store.currency)),
         variants=_variants(
-            await queries.variant_conversions(store.id, start, end, rng.channel),
+            await gather.variants(store, plan, rng.channel),
             int(options.get("min_ab_sample") or 100),
         ),
         holdout=_holdout(
@@ -348,7 +311,7 @@ async def compute(store: Store, rng: Range, now: datetime) -> StatsOut:
         ),
         daily=daily,
         weekly=weekly,
-        top_products=_products(await queries.products(store.id, start, end), store, rates),
-        time_to_recovery=_time_to_recovery(recovered),
+        top_products=_products(await gather.products(store, plan), store, rates),
+        time_to_recovery=_time_to_recovery(claims.hours),
         conversations=Conversations(**await queries.conversations(store.id, start, end)),
     )

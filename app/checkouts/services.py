@@ -10,6 +10,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from app.analytics.changes import mark as order_changed
 from app.checkouts import rules
 from app.checkouts.contacts import ContactResult, upsert_contact
 from app.checkouts.models import Checkout, CheckoutStatus, Order
@@ -167,6 +168,7 @@ async def record_order(store: Store, data: OrderInput) -> tuple[Order, Transitio
         "placed_at": data.placed_at,
     }
     order, _ = await _upsert_order(store, data.external_id, values)
+    await order_changed(store.id, [order.placed_at])  # the stats' rollup of that day
     if not data.placed:
         return order, None
     checkout = await match_checkout(store, order)

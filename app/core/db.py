@@ -26,6 +26,7 @@ APPS: dict[str, list[str]] = {
     "privacy": ["app.privacy.models"],
     "recovery": ["app.recovery.models"],
     "inbox": ["inbox.models"],
+    "analytics": ["app.analytics.models"],
 }
 
 

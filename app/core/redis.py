@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 from arq.connections import ArqRedis
 from arq.connections import RedisSettings as ArqRedisSettings
@@ -57,3 +58,16 @@ async def ping_redis(client: Redis) -> bool:
     except Exception as exc:  # connection refused, timeout, auth: all mean "down"
         log.warning("redis ping failed: %s", exc)
         return False
+
+
+def pubsub_namespace(settings: Settings | None = None) -> str:
+    """Pub/sub channels are global to a Redis server, unlike keys, which live in a numbered database.
+
+    Two deployments (or test runs) on one server with different database numbers would otherwise
+    hear each other's channels; prefixing them with the database number keeps them apart.
+    """
+    parsed = urlparse(redis_url(settings))
+    database = parse_qs(parsed.query).get("db", [""])[0] or parsed.path.strip("/")
+    if parsed.scheme == "unix" or not database.isdigit():
+        database = parse_qs(parsed.query).get("db", ["0"])[0]
+    return f"followup.db{database or 0}"

@@ -163,3 +163,12 @@ async def test_catch_up_after_a_gap_returns_each_missed_message_once(live_server
         page = (await http.get(f"/inbox/api/v1/changes?after={seen}")).json()
     assert [m["body"] for m in page["messages"]] == ["missed 0", "missed 1", "missed 2"]
     assert page["cursor"] == max(m["id"] for m in page["messages"]) and page["complete"]
+
+
+def test_live_channels_are_namespaced_by_redis_database():
+    from app.core.redis import pubsub_namespace
+    from tests.conftest import make_settings
+
+    first = pubsub_namespace(make_settings(FOLLOWUP_REDIS_URL="redis://127.0.0.1:6379/4"))
+    second = pubsub_namespace(make_settings(FOLLOWUP_REDIS_URL="redis://127.0.0.1:6379/5"))
+    assert first != second and first.endswith("db4")

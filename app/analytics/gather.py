@@ -1,0 +1,244 @@
+"""The inputs of every figure for a range: clean rolled-up days from the rollups, the rest raw, merged.
+
+Each function returns what the raw query over the whole range would return, so `stats` cannot
+tell the difference; tests hold both paths equal.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from app.analytics import claims as rolled_claims
+from app.analytics import measures, queries, rollups, rules, services, sql
+from app.analytics.services import Range
+from app.stores.models import Store
+
+ZERO = Decimal(0)
+TOP_PRODUCTS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Which days come from the rollups, and which UTC intervals are read raw."""
+
+    rolled: list[date]
+    raw: list[tuple[datetime, datetime]]
+
+
+async def plan(store: Store, rng: Range, use_rollups: bool = True) -> Plan:
+    if not use_rollups or not sql.is_postgres():
+        return Plan([], [rng.utc])
+    found = await sql.rows(
+        """SELECT day FROM analytics_day
+        WHERE store_id = $1 AND day >= $2 AND day <= $3 AND computed_at IS NOT NULL
+          AND dirty_at IS NULL AND fingerprint = $4""",
+        store.id,
+        rng.start,
+        rng.end,
+        rollups.fingerprint(store),
+    )
+    rolled = {r["day"] for r in found}
+    runs: list[list[date]] = []
+    for day in measures.days_between(rng.start, rng.end):
+        if day in rolled:
+            continue
+        if runs and (day - runs[-1][-1]).days == 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    raw = [(rollups.bounds(r[0], rng.zone)[0], rollups.bounds(r[-1], rng.zone)[1]) for r in runs]
+    return Plan(sorted(rolled), raw)
+
+
+def _channel(channel: str | None, param: str) -> str:
+    return f" AND channel = {param}" if channel else ""
+
+
+async def funnel(store: Store, p: Plan, email_consent: bool) -> dict[str, int]:
+    total: dict[str, int] = defaultdict(int)
+    if p.rolled:
+        reach = "reachable_strict" if email_consent else "reachable_open"
+        found = await sql.rows(
+            f"""SELECT COALESCE(sum(abandoned), 0) AS abandoned,
+              COALESCE(sum({reach}), 0) AS reachable, COALESCE(sum(enrolled), 0) AS enrolled,
+              COALESCE(sum(holdout), 0) AS holdout, COALESCE(sum(messaged), 0) AS messaged
+            FROM analytics_day WHERE store_id = $1 AND day = ANY($2::date[])""",
+            store.id,
+            p.rolled,
+        )
+        for k, v in found[0].items():
+            total[k] += int(v)
+    for start, end in p.raw:
+        for k, v in (await queries.funnel(store.id, start, end, email_consent)).items():
+            total[k] += v
+    keys = ("abandoned", "reachable", "enrolled", "holdout", "messaged")
+    return {k: total[k] for k in keys}
+
+
+async def sends(store: Store, p: Plan, channel: str | None) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    if p.rolled:
+        found += await sql.rows(
+            f"""SELECT channel, step_index, variant, status, sum(n) AS n, sum(segments) AS segments
+            FROM analytics_day_send WHERE store_id = $1 AND day = ANY($2::date[])
+              {_channel(channel, "$3")}
+            GROUP BY channel, step_index, variant, status""",
+            store.id,
+            p.rolled,
+            *([channel] if channel else []),
+        )
+    for start, end in p.raw:
+        found += await queries.messages(store.id, start, end, channel)
+    return found
+
+
+async def variants(store: Store, p: Plan, channel: str | None) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    if p.rolled:
+        found += await sql.rows(
+            f"""SELECT step_index, channel, variant, sum(tested) AS sent,
+              sum(conversions) AS conversions
+            FROM analytics_day_send WHERE store_id = $1 AND day = ANY($2::date[])
+              AND status <> 'failed' AND step_index IS NOT NULL {_channel(channel, "$3")}
+            GROUP BY step_index, channel, variant HAVING sum(tested) > 0""",
+            store.id,
+            p.rolled,
+            *([channel] if channel else []),
+        )
+    for start, end in p.raw:
+        found += await queries.variant_conversions(store.id, start, end, channel)
+    merged: dict[tuple, list[int]] = {}
+    for r in found:
+        row = merged.setdefault((r["step_index"], r["channel"], r["variant"]), [0, 0])
+        row[0] += int(r["sent"])
+        row[1] += int(r["conversions"])
+    return [
+        {"step_index": s, "channel": c, "variant": v, "sent": n, "conversions": k}
+        for (s, c, v), (n, k) in merged.items()
+    ]
+
+
+async def daily(store: Store, p: Plan, rng: Range) -> tuple[list[dict], list[dict]]:
+    """Abandoned checkouts and automated sends per local day (rows of `day`, `n`)."""
+    abandoned: list[dict] = []
+    sent: list[dict] = []
+    if p.rolled:
+        abandoned += await sql.rows(
+            """SELECT day, abandoned AS n FROM analytics_day
+            WHERE store_id = $1 AND day = ANY($2::date[])""",
+            store.id,
+            p.rolled,
+        )
+        sent += await sql.rows(
+            f"""SELECT day, sum(n) AS n FROM analytics_day_send
+            WHERE store_id = $1 AND day = ANY($2::date[]){_channel(rng.channel, "$3")}
+            GROUP BY day""",
+            store.id,
+            p.rolled,
+            *([rng.channel] if rng.channel else []),
+        )
+    extra = f" AND {queries.AUTOMATION} AND m.status NOT IN {queries.NOT_SENT}"
+    extra += f" AND m.channel = '{rng.channel}'" if rng.channel else ""
+    for start, end in p.raw:
+        args = (store.id, start, end, rng.zone)
+        abandoned += await queries.daily("checkout", "m.abandoned_at", *args, "")
+        sent += await queries.daily("message", "m.created_at", *args, extra)
+    return abandoned, sent
+
+
+async def products(store: Store, p: Plan) -> list[dict[str, Any]]:
+    """The top groups by checkouts, ties broken by title and currency (code point order)."""
+    found: list[dict[str, Any]] = []
+    if p.rolled:
+        found += await sql.rows(
+            """SELECT title, currency, sum(abandoned) AS abandoned, sum(quantity) AS quantity,
+              sum(value) AS value
+            FROM analytics_day_product WHERE store_id = $1 AND day = ANY($2::date[])
+            GROUP BY title, currency""",
+            store.id,
+            p.rolled,
+        )
+    for start, end in p.raw:
+        found += await queries.products(store.id, start, end)
+    merged: dict[tuple, list[Any]] = {}
+    for r in found:
+        row = merged.setdefault((r["title"], r["currency"]), [0, 0, ZERO])
+        row[0] += int(r["abandoned"])
+        row[1] += int(r["quantity"] or 0)
+        row[2] += Decimal(str(r["value"] or 0))
+    ranked = sorted(
+        merged.items(), key=lambda kv: (-kv[1][0], kv[0][0] is None, kv[0][0] or "", kv[0][1])
+    )
+    return [
+        {"title": t, "currency": c, "abandoned": n, "quantity": q, "value": v}
+        for (t, c), (n, q, v) in ranked[:TOP_PRODUCTS]
+    ]
+
+
+@dataclass(slots=True)
+class Claims:
+    """The attribution of a range, with what the trends, steps and time-to-recovery need of it."""
+
+    result: rules.Attribution = field(default_factory=rules.Attribution)
+    won: dict[date, list[Any]] = field(default_factory=lambda: defaultdict(lambda: [0, ZERO]))
+    hours: list[float] = field(default_factory=list)
+    credit: dict[int, list[Any]] = field(default_factory=lambda: defaultdict(lambda: [0, ZERO]))
+
+    def merge(self, other: rules.Attribution) -> None:
+        for name in ("total", "recovered", "click", "message", "discount"):
+            mine, theirs = getattr(self.result, name), getattr(other, name)
+            mine.orders += theirs.orders
+            mine.revenue += theirs.revenue
+        self.result.excluded += other.excluded
+        self.result.unconverted += other.unconverted
+
+
+async def claims(
+    store: Store, p: Plan, rng: Range, now: datetime, rates: dict[str, Decimal]
+) -> Claims:
+    out = Claims()
+    if p.rolled:
+        await rolled_claims.read(out, store, p.rolled, rng, now, rates)
+    for start, end in p.raw:
+        result, facts = await services.attribution(store, start, end, rng.channel, now, rates)
+        out.merge(result)
+        ids = set(result.recovered_ids)
+        recovered = [f for f in facts if f.id in ids]
+        for o in recovered:
+            won = out.won[measures.local_day(o.placed_at, rng.zone)]
+            won[0] += 1
+            won[1] += o.value or ZERO
+        out.hours += [
+            (o.placed_at - o.abandoned_at).total_seconds() / 3600
+            for o in recovered
+            if o.abandoned_at
+        ]
+        await _raw_credit(out, store, recovered, rng.channel)
+    return out
+
+
+async def _raw_credit(
+    out: Claims, store: Store, recovered: list[rules.OrderFact], channel: str | None
+) -> None:
+    """Each recovered order is credited to the last automated step sent before it, once."""
+    sent = await queries.last_steps(
+        store.id, [c for o in recovered if (c := services.checkout_of(o))]
+    )
+    by_checkout: dict[int, list[dict]] = defaultdict(list)
+    for r in sent:
+        if channel is None or r["channel"] == channel:
+            by_checkout[r["checkout_id"]].append(r)
+    for order in recovered:
+        earlier = [
+            r
+            for r in by_checkout.get(services.checkout_of(order) or -1, [])
+            if r["sent_at"] < order.placed_at
+        ]
+        if earlier:
+            credit = out.credit[max(earlier, key=lambda r: r["sent_at"])["step_index"]]
+            credit[0] += 1
+            credit[1] += order.value or ZERO

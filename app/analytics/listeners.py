@@ -1,0 +1,42 @@
+"""Reactions that keep the rollups honest: every change to the facts behind a day marks it dirty."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.analytics import changes, rules, services, sql
+from app.core import events
+from app.core.outbox import OutboxEvent
+from app.stores.models import Store
+
+
+@events.subscribe(events.CHECKOUT_ABANDONED)
+@events.subscribe(events.CHECKOUT_COMPLETED)
+@events.subscribe(events.CHECKOUT_RECOVERED)
+async def checkout_changed(event: OutboxEvent) -> None:
+    await changes.checkout_changed(event.store_id, event.subject_id)
+
+
+@events.subscribe(events.CONTACT_OPTED_OUT)
+async def contact_changed(event: OutboxEvent) -> None:
+    await changes.contact_changed(event.store_id, event.subject_id)
+
+
+@events.subscribe(events.SHOPPER_REPLIED)
+async def shopper_replied(event: OutboxEvent) -> None:
+    found = await sql.rows("SELECT created_at FROM message WHERE id = $1", event.subject_id)
+    await changes.mark(event.store_id, [r["created_at"] for r in found])
+
+
+@events.listen(events.MESSAGE_CHANGED)
+async def message_changed(message: Any) -> None:
+    """The send's day, the days of orders it may claim, and its checkout (first contact)."""
+    store = await Store.get_or_none(id=message.store_id)
+    if store is None:
+        return
+    windows: rules.Windows = services.store_options(store)[0]
+    touched = message.delivered_at or message.sent_at or message.created_at
+    last = max(touched, message.created_at) + windows.longest
+    await changes.mark_span(store.id, message.created_at, last)
+    if message.checkout_id is not None:
+        await changes.checkout_changed(store.id, message.checkout_id)

@@ -1,0 +1,111 @@
+"""Rollup tables: per store and local day, the counters and per-order claims the dashboard reads.
+
+The raw tables stay the source of truth; every row here can be rebuilt from them for one store-day.
+"""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+MONEY = {"max_digits": 16, "decimal_places": 4}
+
+
+class RollupDay(Model):
+    """One store-day: usable when computed, clean and built with the store's current fingerprint."""
+
+    id = fields.BigIntField(primary_key=True)
+    store = fields.ForeignKeyField(
+        "core.Store", related_name="rollup_days", on_delete=fields.CASCADE
+    )
+    day = fields.DateField(description="calendar day in the zone recorded in the fingerprint")
+    fingerprint = fields.CharField(max_length=128, default="")
+    computed_at = fields.DatetimeField(null=True)
+    dirty_at = fields.DatetimeField(null=True, description="a change since the last computation")
+    abandoned = fields.IntField(default=0)
+    reachable_strict = fields.IntField(default=0, description="when email needs consent")
+    reachable_open = fields.IntField(default=0, description="when email needs no consent")
+    enrolled = fields.IntField(default=0)
+    holdout = fields.IntField(default=0)
+    messaged = fields.IntField(default=0)
+
+    class Meta:
+        table = "analytics_day"
+        unique_together = (("store", "day"),)
+
+
+class RollupSend(Model):
+    """Automated sends created that day, by channel, step, variant and delivery status."""
+
+    id = fields.BigIntField(primary_key=True)
+    store = fields.ForeignKeyField(
+        "core.Store", related_name="rollup_sends", on_delete=fields.CASCADE
+    )
+    day = fields.DateField()
+    channel = fields.CharField(max_length=8)
+    step_index = fields.IntField(null=True)
+    variant = fields.CharField(max_length=32, null=True)
+    status = fields.CharField(max_length=16)
+    n = fields.IntField(default=0)
+    segments = fields.IntField(default=0)
+    tested = fields.IntField(default=0, description="sent to a known checkout, for the A/B table")
+    conversions = fields.IntField(default=0, description="of those, recovered after the send")
+
+    class Meta:
+        table = "analytics_day_send"
+        indexes = (("store_id", "day"),)
+
+
+class RollupProduct(Model):
+    """Line items of the checkouts abandoned that day, by title and currency."""
+
+    id = fields.BigIntField(primary_key=True)
+    store = fields.ForeignKeyField(
+        "core.Store", related_name="rollup_products", on_delete=fields.CASCADE
+    )
+    day = fields.DateField()
+    title = fields.TextField(null=True)
+    currency = fields.CharField(max_length=3)
+    abandoned = fields.IntField(default=0)
+    quantity = fields.BigIntField(default=0)
+    value = fields.DecimalField(max_digits=38, decimal_places=10, default=0)
+
+    class Meta:
+        table = "analytics_day_product"
+        indexes = (("store_id", "day"),)
+
+
+class OrderClaim(Model):
+    """What every attribution model says about one order, independent of the clock and the rates.
+
+    Amounts are kept as the platform reported them and converted when read, with the rates of
+    that moment, exactly as the raw computation does.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    store = fields.ForeignKeyField(
+        "core.Store", related_name="order_claims", on_delete=fields.CASCADE
+    )
+    day = fields.DateField()
+    order_id = fields.BigIntField(unique=True)
+    placed_at = fields.DatetimeField()
+    counts = fields.BooleanField()
+    total = fields.DecimalField(**MONEY)
+    currency = fields.CharField(max_length=3)
+    presentment_total = fields.DecimalField(**MONEY, null=True)
+    presentment_currency = fields.CharField(max_length=3, null=True)
+    recovered = fields.BooleanField(default=False)
+    abandoned_at = fields.DatetimeField(null=True)
+    click_sms = fields.BooleanField(default=False)
+    click_email = fields.BooleanField(default=False)
+    click_other = fields.BooleanField(default=False, description="a click on no known message")
+    message_sms = fields.BooleanField(default=False)
+    message_email = fields.BooleanField(default=False)
+    discount = fields.BooleanField(default=False)
+    step_all = fields.IntField(null=True, description="last automated step before a recovery")
+    step_sms = fields.IntField(null=True)
+    step_email = fields.IntField(null=True)
+
+    class Meta:
+        table = "analytics_order"
+        indexes = (("store_id", "day"),)
