@@ -46,7 +46,14 @@ from tests.factories import make_store
 
 pytestmark = pytest.mark.browser
 
-APP_PORT, SHOP_PORT = 9311, 9312
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+APP_PORT, SHOP_PORT = _free_port(), _free_port()  # chosen per run: nothing else may hold them
 APP_URL, SHOP_URL = f"http://127.0.0.1:{APP_PORT}", f"http://127.0.0.1:{SHOP_PORT}"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = [
@@ -208,12 +215,6 @@ async def _recovery_email_link(checkout: Checkout, settings: Settings) -> str:
     found = re.search(r"https://app\.example\.com(/r/[A-Za-z0-9.\-_]+)", text)
     assert found, text
     return f"{APP_URL}{found.group(1)}"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_nothing_is_sent_before_consent(live: None, chromium: Any) -> None:

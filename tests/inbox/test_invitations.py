@@ -7,6 +7,7 @@ import dataclasses
 import email
 import json
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from tests.inbox.conftest import store_with_number
 class Inbox:
     def __init__(self) -> None:
         self.messages: list[email.message.Message] = []
+        self.port = 0
 
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(email.message_from_bytes(envelope.content))
@@ -31,7 +33,8 @@ class Inbox:
 @pytest.fixture
 def smtp():
     handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=9425)
+    handler.port = _free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
     controller.start()
     yield handler
     controller.stop()
@@ -39,7 +42,8 @@ def smtp():
 
 async def test_invitation_is_emailed_when_smtp_is_set(settings, smtp):
     configured = dataclasses.replace(
-        settings, email=dataclasses.replace(settings.email, smtp_url="smtp://127.0.0.1:9425")
+        settings,
+        email=dataclasses.replace(settings.email, smtp_url=f"smtp://127.0.0.1:{smtp.port}"),
     )
     url = "https://app.example.com/invite/inv_abc"
     assert await send_invitation(configured, "nia@shop.example", "Velvet Fern", url)
@@ -58,7 +62,7 @@ async def test_without_smtp_the_link_is_logged_not_lost(settings, caplog):
 
 async def test_cli_agent_create_emails_the_invitation(settings, smtp):
     store = await store_with_number(name="Velvet Fern")
-    env = {**os.environ, **TEST_ENV, "FOLLOWUP_SMTP_URL": "smtp://127.0.0.1:9425"}
+    env = {**os.environ, **TEST_ENV, "FOLLOWUP_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}"}
     proc = await asyncio.create_subprocess_exec(
         str(Path(sys.executable).parent / "followup"),
         "agent",
@@ -82,3 +86,9 @@ async def test_cli_agent_create_emails_the_invitation(settings, smtp):
     [message] = smtp.messages
     assert data["invite_url"] in message.get_payload(decode=True).decode()
     assert (await Agent.get(email="nia@shop.example")).invite_digest is not None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
