@@ -165,3 +165,55 @@ async def test_plugin_event_refused_when_tampered_wrong_secret_or_stale(client):
     assert [r.status_code for r in (tampered, wrong, stale)] == [401, 401, 401]
     assert "five-minute" in stale.json()["detail"]
     assert await RawEvent.all().count() == 0
+
+
+async def test_invalid_phone_is_kept_as_null_with_the_reason(client, run_jobs):
+    store = await woo_store()
+    cart = plugin_cart("lee@example.com")
+    cart["customer"]["phone"] = "12"
+    body = jbytes(cart)
+    await client.post(
+        f"/webhooks/woocommerce/{store.id}",
+        content=body,
+        headers=plugin_headers(body, SAMPLE_SECRET),
+    )
+    await run_jobs()
+    checkout = await Checkout.get(store=store)
+    assert checkout.phone is None and "invalid phone '12'" in checkout.phone_invalid_reason
+    assert checkout.email == "lee@example.com" and checkout.reachable
+    assert (await checkout.contact).phone_invalid_reason == checkout.phone_invalid_reason
+
+
+async def test_order_without_tokens_matches_the_same_shoppers_recent_checkout(client, run_jobs):
+    store = await woo_store()
+    body = jbytes(plugin_cart("ana@example.com"))
+    await client.post(
+        f"/webhooks/woocommerce/{store.id}",
+        content=body,
+        headers=plugin_headers(body, SAMPLE_SECRET),
+    )
+    await run_jobs()
+    # A phone order keyed in by staff: no restore token, no cart hash, same shopper.
+    order = {
+        "type": "order.placed",
+        "occurred_at": "2026-01-08T20:00:00Z",
+        "order": {
+            "id": 991,
+            "status": "processing",
+            "total": "25.00",
+            "currency": "USD",
+            "created_at": "2026-01-08T20:00:00Z",
+        },
+        "customer": {"email": "ANA@example.com"},
+        "cart": {},
+    }
+    order_body = jbytes(order)
+    await client.post(
+        f"/webhooks/woocommerce/{store.id}",
+        content=order_body,
+        headers=plugin_headers(order_body, SAMPLE_SECRET, event="order.placed"),
+    )
+    await run_jobs()
+    checkout = await Checkout.get(store=store, token="rt_abc123")
+    assert checkout.status in (CheckoutStatus.COMPLETED, CheckoutStatus.RECOVERED)
+    assert (await Order.get(store=store)).checkout_id == checkout.id
