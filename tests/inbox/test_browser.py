@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import socket
 from pathlib import Path
 
 import httpx
@@ -25,7 +26,13 @@ from tests.inbox.conftest import (
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-PORTS = (9410, 9411)
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+PORTS = (_free_port(), _free_port())  # chosen per run: nothing else may hold them
 PUBLIC = f"http://127.0.0.1:{PORTS[0]}"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -104,4 +111,81 @@ async def test_agent_sees_the_text_live_and_replies_through_twilio(
         )
         await page.set_viewport_size({"width": 390, "height": 844})
         await page.screenshot(path=str(ARTIFACTS / f"inbox-{webhook_on}-instance-phone.png"))
+        await browser.close()
+
+
+async def _login_inbox(page, app) -> None:
+    await page.goto(app.url + "/login?next=/inbox")
+    await page.fill("input[name=email]", "nia@shop.example")
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url("**/inbox")
+
+
+async def _text(app, body: str) -> None:
+    form = sms_form(body)
+    async with httpx.AsyncClient() as http:
+        response = await http.post(
+            app.url + "/webhooks/twilio/sms", data=form, headers=signed_headers(form, PUBLIC)
+        )
+    assert response.status_code == 200
+
+
+async def test_blocked_websockets_fall_back_to_polling_and_say_so(two_instances, inbox_settings):
+    fast = dataclasses.replace(
+        inbox_settings,
+        inbox=dataclasses.replace(inbox_settings.inbox, poll_seconds=1),
+        server=dataclasses.replace(inbox_settings.server, public_url=PUBLIC),
+    )
+    use_settings(fast)
+    app = two_instances[0]
+    store = await store_with_number(name="Velvet Fern Goods")
+    await create_agent(store, "nia@shop.example", Role.AGENT, name="Nia", password=PASSWORD)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = await browser.new_page()
+        await page.add_init_script(
+            "delete window.WebSocket"
+        )  # as behind a proxy that drops upgrades
+        await _login_inbox(page, app)
+        await expect(page.locator("#live-state")).to_contain_text("Live updates blocked")
+        await _text(app, "Do you ship to Canada?")
+        await expect(page.locator(".conv", has_text="Do you ship to Canada?")).to_be_visible(
+            timeout=5000
+        )
+        await browser.close()
+
+
+async def test_dropped_connection_reconnects_and_catches_up_once(two_instances):
+    app = two_instances[0]
+    store = await store_with_number(name="Velvet Fern Goods")
+    await create_agent(store, "nia@shop.example", Role.AGENT, name="Nia", password=PASSWORD)
+    sockets: list = []
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = await browser.new_page()
+
+        def proxy(ws) -> None:  # every page socket goes through here to the real server
+            ws.connect_to_server()
+            sockets.append(ws)
+
+        await page.route_web_socket("**/inbox/ws", proxy)
+        await _login_inbox(page, app)
+        await expect(page.locator("#live-state")).to_have_text("Live")
+        await _text(app, "First question")
+        item = page.locator(".conv", has_text="First question")
+        await expect(item).to_be_visible()
+        await item.click()
+
+        await sockets[-1].close(code=1006, reason="network dropped")
+        await _text(app, "Second question, sent while you were offline")
+        await expect(page.locator("#live-state")).to_have_text("Live", timeout=10000)
+        await expect(page.locator(".msg.in", has_text="Second question")).to_have_count(
+            1, timeout=5000
+        )
+        await asyncio.sleep(1.0)  # a replayed frame would show up as a second bubble by now
+        assert await page.locator(".msg.in", has_text="Second question").count() == 1
+        assert await page.locator(".msg.in", has_text="First question").count() == 1
+        assert len(sockets) >= 2
         await browser.close()
