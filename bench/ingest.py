@@ -18,8 +18,11 @@ import hashlib
 import hmac
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -47,6 +50,12 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--port", type=int, default=8810)
+    parser.add_argument(
+        "--client",
+        choices=["wrk", "aiohttp"],
+        default="wrk" if shutil.which("wrk") else "aiohttp",
+        help="closed-loop load generator (wrk when installed: apt-get install wrk)",
+    )
     return parser.parse_args()
 
 
@@ -137,10 +146,61 @@ def request_factory(port: int) -> callable:
     return make
 
 
+WRK_SCRIPT = """
+local threads = {}
+function setup(thread) thread:set("tid", #threads + 1); table.insert(threads, thread) end
+function init(args) run = args[1]; body = io.open(args[2], "rb"):read("*a"); n = 0 end
+function request()
+  n = n + 1
+  wrk.headers["X-Shopify-Webhook-Id"] = run .. "-" .. tid .. "-" .. n
+  return wrk.format("POST", "/webhooks/shopify", nil, body)
+end
+"""
+
+
+def wrk_throughput(port: int, args: argparse.Namespace, seconds: float) -> Result:
+    """Closed loop with wrk (C): the load generator leaves the cores to the server under test."""
+    doc = copy.deepcopy(SAMPLE)
+    doc["token"] = "bench-wrk"
+    body = json.dumps(doc).encode()
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "body.json").write_bytes(body)
+        (Path(tmp) / "post.lua").write_text(WRK_SCRIPT)
+        signature = base64.b64encode(
+            hmac.new(SECRET.encode(), body, hashlib.sha256).digest()
+        ).decode()
+        headers = {
+            "Content-Type": "application/json",
+            "X-Shopify-Topic": "checkouts/update",
+            "X-Shopify-Hmac-Sha256": signature,
+            "X-Shopify-Shop-Domain": SHOP,
+            "X-Shopify-Triggered-At": "2026-01-08T18:41:07.512Z",
+        }
+        command = [
+            "wrk",
+            "-t2",
+            f"-c{args.connections}",
+            f"-d{int(seconds)}s",
+            "-s",
+            f"{tmp}/post.lua",
+        ]
+        for name, value in headers.items():
+            command += ["-H", f"{name}: {value}"]
+        command += [f"http://127.0.0.1:{port}", "--", uuid.uuid4().hex[:8], f"{tmp}/body.json"]
+        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    failed = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    bad = int(failed.group(1)) if failed else 0
+    return Result(total, total - bad, seconds, [])
+
+
 async def measure(port: int, args: argparse.Namespace, label: str) -> tuple[Result, Result]:
     make = request_factory(port)
     await throughput(make, 1.0, args.connections)  # warm-up: connections, caches, JIT-free paths
-    burst = await throughput(make, args.seconds, args.connections)
+    if args.client == "wrk":
+        burst = await asyncio.to_thread(wrk_throughput, port, args, args.seconds)
+    else:
+        burst = await throughput(make, args.seconds, args.connections)
     steady = await fixed_rate(make, args.rate, args.seconds)
     print(
         f"  {label:<10} {burst.per_second:9.0f}/s  p50 {steady.p50:6.1f} ms  p99 {steady.pct(0.99):6.1f} ms"
@@ -197,7 +257,7 @@ async def main() -> None:
     # The baseline has no /healthz; serve() only waits for the port, any answer will do.
     try:
         print(
-            f"ingest: {args.seconds:.0f}s per phase, {args.connections} connections, "
+            f"ingest: {args.seconds:.0f}s per phase, {args.connections} connections ({args.client}), "
             f"{args.workers} uvicorn worker(s), fixed rate {args.rate}/s",
             flush=True,
         )
