@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
@@ -269,18 +270,38 @@ async def compute(store: Store, rng: Range, now: datetime, use_rollups: bool = T
     start, end = rng.utc
     windows, _, options = services.store_options(store)
     policy = policy_from_settings((store.settings or {}).get("recovery"))
-    rates = await services.platform_rates(store)
-    plan = await gather.plan(store, rng, use_rollups)
-    claims = await gather.claims(store, plan, rng, now, rates)
+    # Independent reads run concurrently (the pool has room for them): the call costs about as
+    # much as its slowest query instead of the sum of a dozen.
+    rates, plan = await asyncio.gather(
+        services.platform_rates(store), gather.plan(store, rng, use_rollups)
+    )
+    (
+        claims,
+        sends,
+        click_rows,
+        reply_rows,
+        funnel_raw,
+        (abandoned_days, sent_days),
+        variant_rows,
+        holdout_rows,
+        product_rows,
+        conversation_counts,
+    ) = await asyncio.gather(
+        gather.claims(store, plan, rng, now, rates),
+        gather.sends(store, plan, rng.channel),
+        queries.clicks(store.id, start, end, rng.channel),
+        queries.replies(store.id, start, end),
+        gather.funnel(store, plan, policy.email_requires_consent),
+        gather.daily(store, plan, rng),
+        gather.variants(store, plan, rng.channel),
+        queries.holdout_rows(store.id, start, end),
+        gather.products(store, plan),
+        queries.conversations(store.id, start, end),
+    )
     result = claims.result
-    sends = await gather.sends(store, plan, rng.channel)
-    click_rows = await queries.clicks(store.id, start, end, rng.channel)
-    reply_rows = await queries.replies(store.id, start, end)
     if rng.channel:
         reply_rows = [r for r in reply_rows if r["channel"] == rng.channel]
     channels = _channels(sends, click_rows, reply_rows)
-    funnel_raw = await gather.funnel(store, plan, policy.email_requires_consent)
-    abandoned_days, sent_days = await gather.daily(store, plan, rng)
     daily, weekly = _trends(
         rng,
         _bucket(abandoned_days, rng.zone),
@@ -302,16 +323,11 @@ async def compute(store: Store, rng: Range, now: datetime, use_rollups: bool = T
         money=_money(channels, sends, result.recovered.revenue, store),
         channels=channels,
         steps=_steps(sends, click_rows, _credit(claims, store.currency)),
-        variants=_variants(
-            await gather.variants(store, plan, rng.channel),
-            int(options.get("min_ab_sample") or 100),
-        ),
-        holdout=_holdout(
-            await queries.holdout_rows(store.id, start, end), store, rates, windows.conversion
-        ),
+        variants=_variants(variant_rows, int(options.get("min_ab_sample") or 100)),
+        holdout=_holdout(holdout_rows, store, rates, windows.conversion),
         daily=daily,
         weekly=weekly,
-        top_products=_products(await gather.products(store, plan), store, rates),
+        top_products=_products(product_rows, store, rates),
         time_to_recovery=_time_to_recovery(claims.hours),
-        conversations=Conversations(**await queries.conversations(store.id, start, end)),
+        conversations=Conversations(**conversation_counts),
     )
