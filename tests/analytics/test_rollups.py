@@ -130,3 +130,17 @@ async def test_the_worker_rebuilds_what_changes_marked(settings, run_jobs):
     assert await RollupDay.filter(store_id=store.id, computed_at=None).count() == 0
     rolled, raw = await both(store, None, None, None)
     assert rolled == raw
+
+
+async def test_recent_days_are_reconciled_hourly_even_without_a_hook(settings):
+    from datetime import timedelta
+
+    store = await random_store(11, "UTC", checkouts=5)
+    await built(store)
+    assert await RollupDay.filter(store_id=store.id, dirty_at__isnull=False).count() == 0
+    assert await jobs.reconcile(store) == 0  # everything was just computed
+    stale = utcnow() - timedelta(hours=2)
+    await RollupDay.filter(store_id=store.id).update(computed_at=stale)
+    marked = await jobs.reconcile(store)
+    assert marked == jobs.RECONCILE_DAYS + 1  # the last week and today, nothing older
+    assert await RollupDay.filter(store_id=store.id, dirty_at__isnull=False).count() == marked
