@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import socket
 import time
 import uuid
 from pathlib import Path
@@ -107,3 +108,23 @@ def fresh_shopify_checkout(**changes: Any) -> bytes:
 
 def jbytes(data: Any) -> bytes:
     return json.dumps(data).encode()
+
+
+def free_port() -> int:
+    """A loopback port nothing holds right now: tests never assume a fixed one is free."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# Debian's chromium driven by Playwright: never a downloaded browser, no background traffic.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]

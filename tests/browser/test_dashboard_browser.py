@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
@@ -19,37 +18,17 @@ from app.accounts.services import create_agent
 from app.recovery.models import FlowStep
 from app.server import create_app
 from tests.analytics.seed import seed_store
-from tests.factories import make_store
+from tests.factories import CHROMIUM, CHROMIUM_ARGS, free_port, make_store
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 PASSWORD = "correct horse battery"
 LAPTOP, PHONE = {"width": 1366, "height": 900}, {"width": 390, "height": 844}
 
 
-def _free_port() -> int:
-    for port in range(9540, 9600):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 9540-9599")
-
-
 @pytest.fixture
 async def server(settings: Any) -> AsyncIterator[str]:
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
         create_app(settings, manage_db=False),
         host="127.0.0.1",
@@ -70,7 +49,7 @@ async def server(settings: Any) -> AsyncIterator[str]:
 async def browser() -> AsyncIterator[Any]:
     async with async_playwright() as p:
         instance = await p.chromium.launch(
-            executable_path="/usr/bin/chromium", args=ARGS, headless=True
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
         )
         yield instance
         await instance.close()

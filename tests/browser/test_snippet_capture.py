@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import socket
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -42,29 +41,14 @@ from app.recovery.sending import run_step
 from app.recovery.services import enroll
 from app.server import STATIC_DIR, create_app
 from app.worker import build_worker
-from tests.factories import make_store
+from tests.factories import CHROMIUM_ARGS, free_port, make_store
 
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-APP_PORT, SHOP_PORT = _free_port(), _free_port()  # chosen per run: nothing else may hold them
+APP_PORT, SHOP_PORT = free_port(), free_port()  # chosen per run: nothing else may hold them
 APP_URL, SHOP_URL = f"http://127.0.0.1:{APP_PORT}", f"http://127.0.0.1:{SHOP_PORT}"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 async def _serve(app: Any, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]]:
@@ -193,7 +177,7 @@ async def _recovery_email_link(checkout: Checkout, settings: Settings) -> str:
             received.append(message_from_bytes(envelope.content, policy=default))
             return "250 OK"
 
-    port = _free_port()
+    port = free_port()
     smtp = Controller(Mailbox(), hostname="127.0.0.1", port=port)
     smtp.start()
     try:

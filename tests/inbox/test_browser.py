@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import socket
 from pathlib import Path
 
 import httpx
@@ -14,6 +13,7 @@ from playwright.async_api import async_playwright, expect
 from app.accounts.models import Role
 from app.accounts.services import create_agent
 from app.config import use_settings
+from tests.factories import CHROMIUM_ARGS, free_port
 from tests.inbox.conftest import (
     PASSWORD,
     SHOPPER,
@@ -28,23 +28,8 @@ pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-PORTS = (_free_port(), _free_port())  # chosen per run: nothing else may hold them
+PORTS = (free_port(), free_port())  # chosen per run: nothing else may hold them
 PUBLIC = f"http://127.0.0.1:{PORTS[0]}"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 @pytest.fixture

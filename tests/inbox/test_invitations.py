@@ -7,7 +7,6 @@ import dataclasses
 import email
 import json
 import os
-import socket
 import sys
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from aiosmtpd.controller import Controller
 from app.accounts.invitations import send_invitation
 from app.accounts.models import Agent
 from tests.conftest import TEST_ENV
+from tests.factories import free_port
 from tests.inbox.conftest import store_with_number
 
 
@@ -33,7 +33,7 @@ class Inbox:
 @pytest.fixture
 def smtp():
     handler = Inbox()
-    handler.port = _free_port()
+    handler.port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
     controller.start()
     yield handler
@@ -86,9 +86,3 @@ async def test_cli_agent_create_emails_the_invitation(settings, smtp):
     [message] = smtp.messages
     assert data["invite_url"] in message.get_payload(decode=True).decode()
     assert (await Agent.get(email="nia@shop.example")).invite_digest is not None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

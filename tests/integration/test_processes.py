@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,15 +14,9 @@ import pytest
 from app.checkouts.models import Checkout
 from app.ingest.models import RawEvent, RawStatus
 from tests.conftest import TEST_ENV
-from tests.factories import fresh_shopify_checkout, make_store, shopify_headers
+from tests.factories import free_port, fresh_shopify_checkout, make_store, shopify_headers
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from app.recovery import services
 from app.recovery.models import Enrollment
 from app.recovery.pipeline import Deps
 from app.stores.models import Store
-from tests.factories import make_store
+from tests.factories import free_port, make_store
 from tests.fakes.twilio import FakeTwilio
 
 # 10:00 in Los Angeles on a Wednesday: inside every quiet-hours window.
@@ -46,15 +45,9 @@ class Inbox:
         return "250 OK"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 async def smtp() -> AsyncIterator[Inbox]:
-    inbox = Inbox(port=_free_port())
+    inbox = Inbox(port=free_port())
     controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
     controller.start()
     yield inbox
