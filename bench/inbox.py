@@ -121,31 +121,25 @@ async def seed(args: argparse.Namespace, redis: Redis) -> list[dict[str, Any]]:
 
 
 def start_servers(args: argparse.Namespace, public: str) -> list[subprocess.Popen[bytes]]:
-    procs = []
-    for port in args.ports.split(","):
-        procs.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "app.server:create_app",
-                    "--factory",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    port,
-                    "--log-level",
-                    "warning",
-                    "--no-access-log",
-                    "--workers",
-                    str(args.workers),
-                ],
-                cwd=ROOT,
-                env=env_for(args, public),
-            )
+    """Each instance exactly as production starts it: `followup serve`."""
+    followup = str(Path(sys.executable).with_name("followup"))
+    return [
+        subprocess.Popen(
+            [
+                followup,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                port,
+                "--workers",
+                str(args.workers),
+            ],
+            cwd=ROOT,
+            env=env_for(args, public),
         )
-    return procs
+        for port in args.ports.split(",")
+    ]
 
 
 async def wait_healthy(urls: list[str]) -> None:

@@ -38,6 +38,7 @@ from app.integrations.twilio.signature import verify  # noqa: E402
 from bench.inbox import TOKEN, env_for, fresh_database  # noqa: E402
 
 PUBLIC = "http://127.0.0.1:9899"
+SORT = "cumulative"
 
 
 class Counter:
@@ -143,7 +144,7 @@ def profiled(top: int) -> Iterator[None]:
     prof.enable()
     yield
     prof.disable()
-    pstats.Stats(prof).sort_stats("tottime").print_stats(top)
+    pstats.Stats(prof).sort_stats(SORT).print_stats(top)
 
 
 async def main() -> None:
