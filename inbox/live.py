@@ -38,7 +38,12 @@ class PubSubBackend(RedisChannelsPubSubBackend):
         self._subscribing = asyncio.Lock()
 
     async def on_startup(self) -> None:
-        await self._pub_sub.connect()
+        """Connect early when Redis is up; when it is not, the app still starts (health says so)."""
+        try:
+            async with self._subscribing:
+                await self._pub_sub.connect()
+        except Exception as exc:
+            log.warning("live fan-out not connected yet", extra=ctx(error=repr(exc)))
 
     async def subscribe(self, channels: Iterable[str]) -> None:
         async with self._subscribing:
