@@ -105,8 +105,12 @@ async def _store(store: Store, phone: str, sms: InboundSms, key: str, now: datet
     """One transaction: the message, its conversation, any consent change and the domain events."""
     keyword = keyword_of(sms.body)
     async with in_transaction() as conn:
-        contact = await _locked_contact(store.id, phone, conn)
-        conv, _ = await services.conversation_for(store.id, contact.id, now, conn)
+        conv = await services.thread_of_phone(store.id, phone, now, conn)
+        if conv is None:  # a first text: new contact, or one we never talked with
+            contact = await _locked_contact(store.id, phone, conn)
+            conv, _ = await services.conversation_for(store.id, contact.id, now, conn)
+        else:
+            contact = conv.contact
         msg = await Message.create(
             store_id=store.id,
             contact_id=contact.id,

@@ -57,6 +57,17 @@ _ASSIGNEE_NAME = RawSQL(
 )
 
 
+def _latest(query: Any, conn: Any) -> Any:
+    """The newest matching conversation, locked, with the live cart and the assignee's name."""
+    return (
+        query.annotate(live_checkout_id=_LIVE_CHECKOUT_ID, assignee_name=_ASSIGNEE_NAME)
+        .select_for_update()
+        .using_db(conn)
+        .order_by("-id")
+        .first()
+    )
+
+
 async def conversation_for(
     store_id: int, contact_id: int, now: datetime, conn: Any, started_by: str = "shopper"
 ) -> tuple[Conversation, bool]:
@@ -65,14 +76,7 @@ async def conversation_for(
     The row is locked until the caller's transaction ends, so an agent's concurrent assign or
     close is ordered after this message and the caller may describe the row as it leaves it.
     """
-    conv = (
-        await Conversation.filter(store_id=store_id, contact_id=contact_id)
-        .annotate(live_checkout_id=_LIVE_CHECKOUT_ID, assignee_name=_ASSIGNEE_NAME)
-        .select_for_update()
-        .using_db(conn)
-        .order_by("-id")
-        .first()
-    )
+    conv = await _latest(Conversation.filter(store_id=store_id, contact_id=contact_id), conn)
     if conv is None:
         checkout = await latest_checkout(store_id, contact_id, conn)
         conv = await Conversation.create(
@@ -86,12 +90,32 @@ async def conversation_for(
         )
         conv.assignee_name = None  # type: ignore[attr-defined]
         return conv, True
+    return conv, await _reopen(conv, now, conn)
+
+
+async def thread_of_phone(
+    store_id: int, phone: str, now: datetime, conn: Any
+) -> Conversation | None:
+    """`conversation_for` in one statement for a number that has a thread; None when it has none.
+
+    The contact comes along (`conv.contact`) and its row is locked with the conversation's, as
+    the caller's consent changes need.
+    """
+    query = Conversation.filter(store_id=store_id, contact__phone=phone).select_related("contact")
+    conv = await _latest(query, conn)
+    if conv is not None:
+        await _reopen(conv, now, conn)
+    return conv
+
+
+async def _reopen(conv: Conversation, now: datetime, conn: Any) -> bool:
+    """Reopen a snoozed or closed thread and follow the live cart; in memory as in the row."""
     changes = _reopen_changes(conv, now)
     if changes:
         await Conversation.filter(id=conv.id).using_db(conn).update(**changes)
         for field, value in changes.items():
             setattr(conv, field, value)
-    return conv, bool(changes.get("status"))
+    return bool(changes.get("status"))
 
 
 def _reopen_changes(conv: Conversation, now: datetime) -> dict[str, Any]:
