@@ -366,13 +366,15 @@ async def main() -> None:
             f"(RSS {before} -> {after} KiB for the second {len(seats) - half})"
         )
         cpu, wall = [cpu_seconds(p.pid) for p in procs], time.perf_counter()
+        own = time.process_time()
         sent = await send_all(args, seats, urls, public)
         await settle(socks, len(sent))
         used = [cpu_seconds(p.pid) - c for p, c in zip(procs, cpu, strict=True)]
         print(
             f"app CPU per message: {sum(used) / len(sent) * 1000:.1f} ms "
             f"(per instance {', '.join(f'{u:.1f}' for u in used)} s "
-            f"over {time.perf_counter() - wall:.1f} s)"
+            f"over {time.perf_counter() - wall:.1f} s); load generator CPU "
+            f"{time.process_time() - own:.1f} s"
         )
         lat = [socks.arrived[b] - sent[b] for b in sent if b in socks.arrived]
         await explain_losses([b for b in sent if b not in socks.arrived], socks)
