@@ -34,6 +34,8 @@ from app.config import load_settings, use_settings  # noqa: E402
 
 TOKEN = "bench_auth_token"
 RESPONSE_TIMES: list[float] = []
+RETRIES: list[str] = []
+SEATS: list[dict[str, Any]] = []
 
 
 def options() -> argparse.Namespace:
@@ -43,15 +45,19 @@ def options() -> argparse.Namespace:
     p.add_argument("--rate", type=float, default=100.0, help="shopper messages per second")
     p.add_argument("--messages", type=int, default=2000)
     p.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/bench_inbox")
-    p.add_argument("--redis", default="redis://127.0.0.1:6379/4")
-    p.add_argument("--ports", default="9430,9431")
+    p.add_argument("--redis", default="redis://127.0.0.1:6379/12")
+    p.add_argument("--ports", default="9800,9801")
+    p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes per instance")
+    p.add_argument("--pool", type=int, default=4, help="database connections per worker process")
     return p.parse_args()
 
 
 def env_for(args: argparse.Namespace, public: str) -> dict[str, str]:
+    pool = getattr(args, "pool", 0)
     return {
         **os.environ,
-        "FOLLOWUP_DATABASE_URL": args.database,
+        # Small pools: PostgreSQL's 100 connections are shared by every process on the machine.
+        "FOLLOWUP_DATABASE_URL": args.database + (f"?minsize=1&maxsize={pool}" if pool else ""),
         "FOLLOWUP_REDIS_URL": args.redis,
         "FOLLOWUP_SECRET_KEY": "bench-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
         "FOLLOWUP_PUBLIC_URL": public,
@@ -115,29 +121,25 @@ async def seed(args: argparse.Namespace, redis: Redis) -> list[dict[str, Any]]:
 
 
 def start_servers(args: argparse.Namespace, public: str) -> list[subprocess.Popen[bytes]]:
-    procs = []
-    for port in args.ports.split(","):
-        procs.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "app.server:create_app",
-                    "--factory",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    port,
-                    "--log-level",
-                    "warning",
-                    "--no-access-log",
-                ],
-                cwd=ROOT,
-                env=env_for(args, public),
-            )
+    """Each instance exactly as production starts it: `followup serve`."""
+    followup = str(Path(sys.executable).with_name("followup"))
+    return [
+        subprocess.Popen(
+            [
+                followup,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                port,
+                "--workers",
+                str(args.workers),
+            ],
+            cwd=ROOT,
+            env=env_for(args, public),
         )
-    return procs
+        for port in args.ports.split(",")
+    ]
 
 
 async def wait_healthy(urls: list[str]) -> None:
@@ -153,10 +155,25 @@ async def wait_healthy(urls: list[str]) -> None:
 
 
 def rss_kib(pid: int) -> int:
+    """Resident memory of an instance: the process and its uvicorn workers."""
+    total = 0
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
+            total += int(line.split()[1])
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for child in children.read_text().split() if children.exists() else []:
+        total += rss_kib(int(child))
+    return total
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of an instance and its workers, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for child in children.read_text().split() if children.exists() else []:
+        total += cpu_seconds(int(child))
+    return total
 
 
 class Sockets:
@@ -166,6 +183,8 @@ class Sockets:
         self.arrived: dict[str, float] = {}
         self.tasks: list[asyncio.Task[None]] = []
         self.ready = 0
+        self.closed: list[int] = []
+        self.frames: dict[int, int] = {}
 
     async def open(self, url: str, seat: dict[str, Any]) -> None:
         ws = await websockets.connect(
@@ -181,13 +200,40 @@ class Sockets:
     async def listen(self, ws: Any, seat: dict[str, Any]) -> None:
         with contextlib.suppress(websockets.ConnectionClosed):
             await self._frames(ws, seat)
+        self.closed.append(seat["agent"])
 
     async def _frames(self, ws: Any, seat: dict[str, Any]) -> None:
         async for raw in ws:
             now = time.perf_counter()
             frame = json.loads(raw)
+            self.frames[seat["agent"]] = self.frames.get(seat["agent"], 0) + 1
             if frame.get("type") == "message" and frame["conversation"]["id"] == seat["conv"]:
                 self.arrived.setdefault(frame["message"]["body"], now)
+
+
+async def settle(socks: Sockets, expected: int, quiet: float = 10.0) -> None:
+    """Wait for late frames until all are in or none has come for `quiet` seconds."""
+    seen, last_change = -1, time.perf_counter()
+    while len(socks.arrived) < expected and time.perf_counter() - last_change < quiet:
+        if len(socks.arrived) != seen:
+            seen, last_change = len(socks.arrived), time.perf_counter()
+        await asyncio.sleep(0.2)
+
+
+async def open_sockets(
+    socks: Sockets, seats: list[dict[str, Any]], urls: list[str], offset: int = 0
+) -> None:
+    """Alternate instances, 100 handshakes at a time."""
+    for start in range(0, len(seats), 100):
+        batch = seats[start : start + 100]
+        await asyncio.gather(
+            *[
+                socks.open(
+                    urls[(offset + start + j) % len(urls)].replace("http", "ws") + "/inbox/ws", seat
+                )
+                for j, seat in enumerate(batch)
+            ]
+        )
 
 
 async def send_all(
@@ -221,6 +267,7 @@ async def send_all(
                     )
                     break
                 except httpx.TransportError:
+                    RETRIES.append(body)
                     if attempt == 2:
                         raise
             r.raise_for_status()
@@ -234,6 +281,22 @@ async def send_all(
             tasks.append(asyncio.create_task(one(i)))
         await asyncio.gather(*tasks)
     return sent
+
+
+async def explain_losses(missing: list[str], socks: Sockets) -> None:
+    """A missing frame is a bug to chase: say whether it was stored, retried, or its socket died."""
+    if not missing and not socks.closed and not RETRIES:
+        return
+    from app.messaging.models import Message
+
+    stored = await Message.filter(body__in=missing).count() if missing else 0
+    seats = {b: SEATS[int(b.split("-")[1]) % len(SEATS)] for b in missing}
+    for body, seat in list(seats.items())[:20]:
+        print(f"  {body}: agent {seat['agent']} got {socks.frames.get(seat['agent'], 0)} frames")
+    print(
+        f"missing frames: {len(missing)} (stored {stored}); webhook retries {len(RETRIES)} "
+        f"({len(set(RETRIES) & set(missing))} of them missing); sockets closed: {len(socks.closed)}"
+    )
 
 
 async def redis_baseline(url: str, count: int, rate: float) -> list[float]:
@@ -283,31 +346,38 @@ async def main() -> None:
     redis = Redis.from_url(args.redis)
     t = time.perf_counter()
     seats = await seed(args, redis)
+    SEATS.extend(seats)
     print(f"seeded {args.stores} stores, {len(seats)} agents in {time.perf_counter() - t:.1f}s")
     procs = start_servers(args, public)
     try:
         await wait_healthy(urls)
-        before = [rss_kib(p.pid) for p in procs]
         socks = Sockets()
-        for start in range(0, len(seats), 100):
-            await asyncio.gather(
-                *[
-                    socks.open(
-                        urls[(start + j) % len(urls)].replace("http", "ws") + "/inbox/ws", seat
-                    )
-                    for j, seat in enumerate(seats[start : start + 100])
-                ]
-            )
+        half = len(seats) // 2
+        await open_sockets(socks, seats[:half], urls)  # also warms every code path
+        await asyncio.sleep(2)
+        before = [rss_kib(p.pid) for p in procs]
+        await open_sockets(socks, seats[half:], urls, offset=half)
         await asyncio.sleep(2)
         after = [rss_kib(p.pid) for p in procs]
-        per_conn = (sum(after) - sum(before)) / max(socks.ready, 1)
+        per_conn = (sum(after) - sum(before)) / max(len(seats) - half, 1)
         print(
-            f"websockets open: {socks.ready} over {len(procs)} instances; "
-            f"memory per idle connection: {per_conn:.1f} KiB (RSS {before} -> {after} KiB)"
+            f"websockets open: {socks.ready} over {len(procs)} instances "
+            f"({args.workers} worker(s) each); memory per idle connection: {per_conn:.1f} KiB "
+            f"(RSS {before} -> {after} KiB for the second {len(seats) - half})"
         )
+        cpu, wall = [cpu_seconds(p.pid) for p in procs], time.perf_counter()
+        own = time.process_time()
         sent = await send_all(args, seats, urls, public)
-        await asyncio.sleep(5)
+        await settle(socks, len(sent))
+        used = [cpu_seconds(p.pid) - c for p, c in zip(procs, cpu, strict=True)]
+        print(
+            f"app CPU per message: {sum(used) / len(sent) * 1000:.1f} ms "
+            f"(per instance {', '.join(f'{u:.1f}' for u in used)} s "
+            f"over {time.perf_counter() - wall:.1f} s); load generator CPU "
+            f"{time.process_time() - own:.1f} s"
+        )
         lat = [socks.arrived[b] - sent[b] for b in sent if b in socks.arrived]
+        await explain_losses([b for b in sent if b not in socks.arrived], socks)
         base = await redis_baseline(args.redis, min(args.messages, 2000), args.rate)
         report(args, lat, base, len(sent))
     finally:

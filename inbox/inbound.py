@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
@@ -20,8 +21,10 @@ from app.core.phones import parse_phone
 from app.core.scheduling import schedule_dispatch
 from app.core.timeutil import utcnow
 from app.messaging.models import Author, Channel, DeliveryStatus, Direction, Message
-from app.stores.models import Store, StoreStatus
-from inbox import consent, services
+from app.stores.models import Store
+from app.stores.services import capture_store
+from inbox import consent, live, services
+from inbox.models import Conversation
 from inbox.rules import Keyword, keyword_of
 from inbox.schemas import InboundSms
 
@@ -48,52 +51,66 @@ def help_text(store: Store) -> str:
 async def receive_sms(
     sms: InboundSms, settings: Settings, redis: Redis, queue: ArqRedis | None
 ) -> InboundResult:
-    """Store one inbound text exactly once, then tell agents and the recovery engine."""
-    store = await Store.get_or_none(sms_number=sms.to, status=StoreStatus.ACTIVE)
+    """Store one inbound text exactly once, then tell agents first and the recovery engine next.
+
+    The unique MessageSid key on the message decides duplicates: a redelivery rolls its whole
+    transaction back, consent changes included, so nothing is kept twice.
+    """
+    store = await capture_store("sms", sms.to)
     if store is None:
         raise ApiError(404, "unknown_number", f"no active store owns the number {sms.to!r}")
     phone = parse_phone(sms.from_).e164
     if phone is None:
         raise ApiError(400, "bad_from", f"From {sms.from_[:32]!r} is not an E.164 phone number")
-    key = f"twilio-in:{sms.message_sid}"
-    if await Message.exists(idempotency_key=key):
-        return InboundResult(True, None)
-    contact = await _contact(store, phone)
     try:
-        msg, outbox_ids, keyword = await _store(store, contact, sms, key, utcnow())
-    except IntegrityError:  # the same MessageSid raced us and won: nothing of ours was kept
+        saved = await _store(store, phone, sms, f"twilio-in:{sms.message_sid}", utcnow())
+    except IntegrityError:  # the same MessageSid was stored before (or just now): keep nothing
         return InboundResult(True, None)
-    for outbox_id in outbox_ids:
+    msg, conv, contact = saved.message, saved.conversation, saved.contact
+    await live.publish(store.id, services.message_frame(msg, conv, contact))
+    for outbox_id in saved.outbox_ids:
         await schedule_dispatch(queue, outbox_id)
-    log.info("inbound sms", extra=ctx(store=store.id, message=msg.id, keyword=keyword))
-    await services.announce_message(msg, contact)
-    if keyword is None:
+    log.info("inbound sms", extra=ctx(store=store.id, message=msg.id, keyword=saved.keyword))
+    if saved.keyword is None and conv.assignee_id is None:  # type: ignore[attr-defined]
+        # Only a message in an unassigned thread can change the queue round-robin serves.
         await services.auto_assign(redis, store.id, settings.inbox.presence_seconds)
-    reply = help_text(store) if keyword == Keyword.HELP else None
+    reply = help_text(store) if saved.keyword == Keyword.HELP else None
     if reply:
-        await _record_help_reply(store, contact, msg, reply)
+        await _record_help_reply(store, saved, reply)
     return InboundResult(False, msg.id, reply)
 
 
-async def _contact(store: Store, phone: str) -> Contact:
-    contact = await Contact.get_or_none(store_id=store.id, phone=phone)
+@dataclass(frozen=True, slots=True)
+class _Saved:
+    message: Message
+    conversation: Conversation
+    contact: Contact
+    outbox_ids: list[int]
+    keyword: Keyword | None
+
+
+async def _locked_contact(store_id: int, phone: str, conn: Any) -> Contact:
+    """Lock the contact row (creating it if new) so two texts at once cannot open two threads."""
+    query = Contact.select_for_update().using_db(conn)
+    contact = await query.get_or_none(store_id=store_id, phone=phone)
     if contact is None:
-        try:
-            contact = await Contact.create(store_id=store.id, phone=phone)
-        except IntegrityError:  # created by a concurrent delivery
-            contact = await Contact.get(store_id=store.id, phone=phone)
+        # ON CONFLICT DO NOTHING: a concurrent first text from the same number cannot fail us.
+        new = Contact(store_id=store_id, phone=phone)
+        await Contact.bulk_create([new], ignore_conflicts=True, using_db=conn)
+        contact = await query.get(store_id=store_id, phone=phone)
     return contact
 
 
-async def _store(
-    store: Store, contact: Contact, sms: InboundSms, key: str, now: datetime
-) -> tuple[Message, list[int], Keyword | None]:
+async def _store(store: Store, phone: str, sms: InboundSms, key: str, now: datetime) -> _Saved:
     """One transaction: the message, its conversation, any consent change and the domain events."""
     keyword = keyword_of(sms.body)
     async with in_transaction() as conn:
-        # Serialise per contact so two texts at once cannot open two conversations.
-        await Contact.select_for_update().using_db(conn).get(id=contact.id)
-        conv, _ = await services.conversation_for(store.id, contact.id, now, conn)
+        conv = await services.thread_of_phone(store.id, phone, now, conn)
+        if conv is None:  # a first text: new contact, or one we never talked with
+            contact = await _locked_contact(store.id, phone, conn)
+            conv, _ = await services.conversation_for(store.id, contact.id, now, conn)
+        else:
+            contact = conv.contact
         msg = await Message.create(
             store_id=store.id,
             contact_id=contact.id,
@@ -114,28 +131,33 @@ async def _store(
             using_db=conn,
         )
         await services.record_message(conv, msg, conn)
-        outbox_ids = []
-        if keyword is not None:
-            outbox_ids += await consent.apply_keyword(contact, keyword, sms.body, now, conn)
-        else:
-            outbox_ids.append(
-                await events.record(
-                    events.SHOPPER_REPLIED,
-                    store.id,
-                    msg.id,
-                    {
-                        "contact_id": contact.id,
-                        "checkout_id": conv.checkout_id,  # type: ignore[attr-defined]
-                        "conversation_id": conv.id,
-                    },
-                    using=conn,
-                )
-            )
-    return msg, outbox_ids, keyword
+        outbox_ids = await _events(store, contact, conv, msg, keyword, sms.body, now, conn)
+    return _Saved(msg, conv, contact, outbox_ids, keyword)
 
 
-async def _record_help_reply(store: Store, contact: Contact, inbound: Message, text: str) -> None:
+async def _events(
+    store: Store,
+    contact: Contact,
+    conv: Conversation,
+    msg: Message,
+    keyword: Keyword | None,
+    body: str,
+    now: datetime,
+    conn: Any,
+) -> list[int]:
+    if keyword is not None:
+        return await consent.apply_keyword(contact, keyword, body, now, conn)
+    payload = {
+        "contact_id": contact.id,
+        "checkout_id": conv.checkout_id,  # type: ignore[attr-defined]
+        "conversation_id": conv.id,
+    }
+    return [await events.record(events.SHOPPER_REPLIED, store.id, msg.id, payload, using=conn)]
+
+
+async def _record_help_reply(store: Store, saved: _Saved, text: str) -> None:
     """The HELP answer goes back inside the TwiML response; keep it in the thread too."""
+    inbound, contact = saved.message, saved.contact
     msg = await Message.create(
         store_id=store.id,
         contact_id=contact.id,
@@ -150,4 +172,4 @@ async def _record_help_reply(store: Store, contact: Contact, inbound: Message, t
         provider="twiml",
         idempotency_key=f"twilio-help:{inbound.provider_id}",
     )
-    await services.announce_message(msg)
+    await services.announce_message(msg, contact)

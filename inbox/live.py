@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from litestar.channels import ChannelsPlugin
@@ -23,8 +24,38 @@ def channel_for(store_id: int) -> str:
     return f"{pubsub_namespace()}.inbox.store.{int(store_id)}"
 
 
+class PubSubBackend(RedisChannelsPubSubBackend):
+    """Litestar's Redis pub/sub backend, safe against a burst of first subscriptions.
+
+    redis-py's PubSub opens its connection lazily on the first command; two first subscribes at
+    once (agents reconnecting right after a deploy) each open one and the second replaces the
+    first, so channels subscribed on the lost one are never read and those agents hear nothing.
+    Subscribing one call at a time on a connection opened at startup closes that gap.
+    """
+
+    def __init__(self, *, redis: Redis) -> None:
+        super().__init__(redis=redis)
+        self._subscribing = asyncio.Lock()
+
+    async def on_startup(self) -> None:
+        """Connect early when Redis is up; when it is not, the app still starts (health says so)."""
+        try:
+            async with self._subscribing:
+                await self._pub_sub.connect()
+        except Exception as exc:
+            log.warning("live fan-out not connected yet", extra=ctx(error=repr(exc)))
+
+    async def subscribe(self, channels: Iterable[str]) -> None:
+        async with self._subscribing:
+            await super().subscribe(channels)
+
+    async def unsubscribe(self, channels: Iterable[str]) -> None:
+        async with self._subscribing:
+            await super().unsubscribe(channels)
+
+
 def channels_plugin(settings: Settings) -> ChannelsPlugin:
-    backend = RedisChannelsPubSubBackend(redis=connect_redis(settings))
+    backend = PubSubBackend(redis=connect_redis(settings))
     # A slow browser must not grow memory without bound; it catches up through the API instead.
     return ChannelsPlugin(
         backend=backend,

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
-from tortoise.expressions import F
+from tortoise.expressions import F, RawSQL
 from tortoise.functions import Count
 
 from app.accounts.models import Agent
@@ -43,18 +43,42 @@ async def latest_checkout(store_id: int, contact_id: int, conn: Any = None) -> C
     )
 
 
-async def conversation_for(
-    store_id: int, contact_id: int, now: datetime, conn: Any, started_by: str = "shopper"
-) -> tuple[Conversation, bool]:
-    """The contact's live conversation, else their latest closed one reopened, else a new one."""
-    conv = (
-        await Conversation.filter(store_id=store_id, contact_id=contact_id)
+# Read with the conversation in the same statement: the live cart to attach and the assignee's
+# name for the live frame, so an inbound text needs no further reads. Plain SQL that PostgreSQL
+# and SQLite both accept, correlated to the outer row only (no parameters).
+_LIVE_CHECKOUT_ID = RawSQL(
+    '(SELECT "k"."id" FROM "checkout" "k" WHERE "k"."store_id" = "inbox_conversation"."store_id"'
+    ' AND "k"."contact_id" = "inbox_conversation"."contact_id"'
+    f' AND "k"."status" IN ({", ".join(repr(str(s)) for s in LIVE_CHECKOUT)})'
+    ' ORDER BY "k"."last_activity_at" DESC LIMIT 1)'
+)
+_ASSIGNEE_NAME = RawSQL(
+    '(SELECT "a"."name" FROM "agent" "a" WHERE "a"."id" = "inbox_conversation"."assignee_id")'
+)
+
+
+def _latest(query: Any, conn: Any) -> Any:
+    """The newest matching conversation, locked, with the live cart and the assignee's name."""
+    return (
+        query.annotate(live_checkout_id=_LIVE_CHECKOUT_ID, assignee_name=_ASSIGNEE_NAME)
+        .select_for_update()
         .using_db(conn)
         .order_by("-id")
         .first()
     )
-    checkout = await latest_checkout(store_id, contact_id, conn)
+
+
+async def conversation_for(
+    store_id: int, contact_id: int, now: datetime, conn: Any, started_by: str = "shopper"
+) -> tuple[Conversation, bool]:
+    """The contact's live conversation, else their latest closed one reopened, else a new one.
+
+    The row is locked until the caller's transaction ends, so an agent's concurrent assign or
+    close is ordered after this message and the caller may describe the row as it leaves it.
+    """
+    conv = await _latest(Conversation.filter(store_id=store_id, contact_id=contact_id), conn)
     if conv is None:
+        checkout = await latest_checkout(store_id, contact_id, conn)
         conv = await Conversation.create(
             store_id=store_id,
             contact_id=contact_id,
@@ -64,30 +88,67 @@ async def conversation_for(
             waiting_since=now,
             using_db=conn,
         )
+        conv.assignee_name = None  # type: ignore[attr-defined]
         return conv, True
+    return conv, await _reopen(conv, now, conn)
+
+
+async def thread_of_phone(
+    store_id: int, phone: str, now: datetime, conn: Any
+) -> Conversation | None:
+    """`conversation_for` in one statement for a number that has a thread; None when it has none.
+
+    The contact comes along (`conv.contact`) and its row is locked with the conversation's, as
+    the caller's consent changes need.
+    """
+    query = Conversation.filter(store_id=store_id, contact__phone=phone).select_related("contact")
+    conv = await _latest(query, conn)
+    if conv is not None:
+        await _reopen(conv, now, conn)
+    return conv
+
+
+async def _reopen(conv: Conversation, now: datetime, conn: Any) -> bool:
+    """Reopen a snoozed or closed thread and follow the live cart; in memory as in the row."""
+    changes = _reopen_changes(conv, now)
+    if changes:
+        await Conversation.filter(id=conv.id).using_db(conn).update(**changes)
+        for field, value in changes.items():
+            setattr(conv, field, value)
+    return bool(changes.get("status"))
+
+
+def _reopen_changes(conv: Conversation, now: datetime) -> dict[str, Any]:
+    live_checkout = conv.live_checkout_id  # type: ignore[attr-defined]
     changes: dict[str, Any] = {}
-    if checkout and checkout.id != conv.checkout_id:  # type: ignore[attr-defined]
-        changes["checkout_id"] = checkout.id
+    if live_checkout and live_checkout != conv.checkout_id:  # type: ignore[attr-defined]
+        changes["checkout_id"] = live_checkout
     if conv.status != ConversationStatus.OPEN:
         changes |= {"status": ConversationStatus.OPEN, "snoozed_until": None, "closed_at": None}
         if conv.status == ConversationStatus.CLOSED:
             changes |= {"opened_at": now, "waiting_since": now}
-    if changes:
-        await Conversation.filter(id=conv.id).using_db(conn).update(**changes)
-        await conv.refresh_from_db(using_db=conn)
-    return conv, bool(changes.get("status"))
+    return changes
 
 
 async def record_message(conv: Conversation, msg: Message, conn: Any) -> None:
-    """Keep the list's preview, ordering and unread counter in step with the thread."""
+    """Keep the list's preview, ordering and unread counter in step with the thread.
+
+    `conv` is updated in memory too, so the live frame can be built without reading it back.
+    """
     changes: dict[str, Any] = {
         "last_message_at": msg.created_at,
         "last_message_preview": preview(msg.body or ("[media]" if msg.media_urls else "")),
         "last_message_id": msg.id,
     }
-    if msg.direction == Direction.INBOUND:
+    inbound = msg.direction == Direction.INBOUND
+    if inbound:
         changes["inbound_count"] = F("inbound_count") + 1
     await Conversation.filter(id=conv.id).using_db(conn).update(**changes)
+    conv.last_message_at = changes["last_message_at"]
+    conv.last_message_preview = changes["last_message_preview"]
+    conv.last_message_id = msg.id
+    if inbound:
+        conv.inbound_count += 1
 
 
 async def agent_names(store_id: int) -> dict[int, str]:
@@ -136,6 +197,18 @@ async def announce_message(msg: Message, contact: Contact | None = None) -> None
             "conversation": await summary(conv, contact=contact),
         },
     )
+
+
+def message_frame(msg: Message, conv: Conversation, contact: Contact) -> dict[str, Any]:
+    """The live frame for a message, from rows the caller holds (see `conversation_for`)."""
+    assignee_id = conv.assignee_id  # type: ignore[attr-defined]
+    name = getattr(conv, "assignee_name", None)
+    assignee = {"id": assignee_id, "name": name} if assignee_id and name is not None else None
+    return {
+        "type": "message",
+        "message": {**message_json(msg), "conversation_id": conv.id},
+        "conversation": conversation_json(conv, contact, assignee, None),
+    }
 
 
 async def assign(store_id: int, conv_id: int, agent_id: int | None) -> Conversation:

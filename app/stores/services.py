@@ -8,7 +8,7 @@ import phonenumbers
 
 from app.core.cache import TTLCache
 from app.core.security import new_token, token_digest
-from app.stores.models import Platform, Store
+from app.stores.models import Platform, Store, StoreStatus
 
 
 class StoreInputError(ValueError):
@@ -106,6 +106,10 @@ async def capture_store(kind: str, key: str | int) -> Store | None:
     """Cached lookup for the capture path only; everything else reads the database."""
     if kind == "shopify":
         return await _capture_cache.get((kind, key), lambda: store_for_shop_domain(str(key)))
+    if kind == "sms":  # an inbound text, by the store number it was sent to
+        return await _capture_cache.get(
+            (kind, key), lambda: Store.get_or_none(sms_number=str(key), status=StoreStatus.ACTIVE)
+        )
     if kind == "woocommerce":
         return await _capture_cache.get(
             (kind, key), lambda: Store.get_or_none(id=int(key), platform=Platform.WOOCOMMERCE)
