@@ -27,10 +27,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 DB = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_recovery")
-REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2")
+# Its own Redis database (flushed by every run): never one the tests or other benches use.
+REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
 QUEUE = "followup:bench"
 ENV = {
-    "FOLLOWUP_DATABASE_URL": DB + "?maxsize=40",
+    "FOLLOWUP_DATABASE_URL": DB,  # the production pool (10 per process): PostgreSQL is shared
     "FOLLOWUP_REDIS_URL": REDIS,
     "FOLLOWUP_SECRET_KEY": "bench-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
     "FOLLOWUP_PUBLIC_URL": "https://bench.example.com",
@@ -100,7 +101,7 @@ def run_worker(concurrency: int) -> None:
         uvloop.run(main())
 
 
-async def prepare(n: int, window: float) -> float:
+async def prepare(n: int, window: float, lead: float | None = None) -> float:
     """Fresh schema, one store, N contacts/checkouts/enrollments due in [t0, t0 + window]."""
     import asyncpg
     from rich.progress import Progress
@@ -135,7 +136,8 @@ async def prepare(n: int, window: float) -> float:
             {"key": "a", "subject": "Your cart, {{ first_name }}", "body": "Hi {{ first_name }}"}
         ],
     )
-    t0 = time.time() + 15 + n / 2500  # room for enqueueing before the first send is due
+    # Room for enqueueing before the first send is due.
+    t0 = time.time() + (15 + n / 2500 if lead is None else lead)
     from datetime import UTC, datetime
 
     base = datetime.fromtimestamp(t0, UTC)

@@ -19,6 +19,7 @@ from app.messaging.senders import EmailSender, SmsSender
 from app.recovery import rules
 from app.recovery.discounts import DiscountIssuer
 from app.recovery.models import Enrollment, EnrollmentStatus, FlowStep
+from app.stores.models import Store
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,22 @@ def forget_steps(flow_id: int) -> None:
     _steps_cache.pop(flow_id, None)
 
 
+_stores_cache: dict[int, tuple[float, Store]] = {}
+
+
+async def recent_store(store_id: int) -> Store:
+    """The store as seen within STEPS_TTL, for work before the claim (throttle key, enrichment,
+    reply-to). The claim re-reads it under the lock, where the rules decide."""
+    hit = _stores_cache.get(store_id)
+    if hit and hit[0] > time.monotonic():
+        return hit[1]
+    store = await Store.get(id=store_id)
+    if len(_stores_cache) > 1000:
+        _stores_cache.clear()
+    _stores_cache[store_id] = (time.monotonic() + STEPS_TTL, store)
+    return store
+
+
 @dataclass
 class Claim:
     outcome: str  # send | stale | stopped | skipped | deferred | advanced | in_flight
@@ -147,6 +164,12 @@ async def notify_changed(message_id: int) -> None:
         return
     message = await Message.get_or_none(id=message_id)
     if message:
+        await events.notify(events.MESSAGE_CHANGED, message=message)
+
+
+async def notify_message(message: Message) -> None:
+    """Like `notify_changed` for a row whose current state this process just wrote."""
+    if events.listening(events.MESSAGE_CHANGED):
         await events.notify(events.MESSAGE_CHANGED, message=message)
 
 

@@ -35,6 +35,7 @@ from app.recovery.pipeline import (
     is_current,
     notify_changed,
     ordered_steps,
+    recent_store,
     schedule_next,
 )
 from app.stores.models import Platform, Store
@@ -56,7 +57,7 @@ async def run_step(deps: Deps, enrollment_id: int, step_index: int) -> str:
     if enrollment.next_due_at and enrollment.next_due_at > now + timedelta(seconds=1):
         raise Later((enrollment.next_due_at - now).total_seconds(), "not due yet")
     step = steps[step_index]
-    store = await Store.get(id=enrollment.store_id)  # type: ignore[attr-defined]
+    store = await recent_store(enrollment.store_id)  # type: ignore[attr-defined]
     discount = await _prepare(deps, store, enrollment, step, now)
     await _throttle(deps, store, str(step.channel))
     claim = await claim_step(deps, enrollment_id, step_index, steps, discount)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -29,12 +30,19 @@ from tests.fakes.twilio import FakeTwilio
 NOON_LA = datetime(2026, 1, 14, 18, 0, tzinfo=UTC)
 
 
+def free_port() -> int:
+    """A loopback port nobody holds now: other suites on this machine run the same fixtures."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @dataclass
 class Inbox:
     """What the loopback SMTP server received."""
 
     messages: list[Any] = field(default_factory=list)
-    port: int = 9211
+    port: int = field(default_factory=free_port)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         import email
