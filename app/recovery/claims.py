@@ -104,8 +104,13 @@ async def _decide_and_record(
                 id=enrollment.contact_id  # type: ignore[attr-defined]
             )
         )
-    checkout = await Checkout.get(id=enrollment.checkout_id).using_db(conn)  # type: ignore[attr-defined]
-    store = await Store.get(id=enrollment.store_id).using_db(conn)  # type: ignore[attr-defined]
+    checkout = (
+        await Checkout.filter(id=enrollment.checkout_id)  # type: ignore[attr-defined]
+        .select_related("store")  # one round trip for both
+        .using_db(conn)
+        .get()
+    )
+    store: Store = checkout.store
     facts = await fact_store.gather(
         conn,
         now=now,
