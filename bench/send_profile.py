@@ -2,10 +2,11 @@
 
 Wall-clock figures on a shared VM are noisy; these two are not. It prepares N due checkouts with
 `bench/scheduler.py`'s data (same database, same flow), then sends them from this process through
-the production pipeline one at a time, counting every statement asyncpg sends and the CPU time
+the production pipeline one at a time (or in batch claims), counting every statement asyncpg sends and the CPU time
 spent, optionally under cProfile.
 
     .venv/bin/python bench/send_profile.py --sends 500
+    .venv/bin/python bench/send_profile.py --sends 500 --batch 50
     .venv/bin/python bench/send_profile.py --sends 500 --cprofile 25
 """
 
@@ -45,14 +46,21 @@ def count_statements() -> None:
         setattr(Connection, name, wrapped)
 
 
-async def send_all(deps: Any) -> int:
+async def send_all(deps: Any, batch: int) -> int:
+    from app.recovery.batches import send_due
     from app.recovery.models import Enrollment
     from app.recovery.sending import run_step
 
     ids = await Enrollment.all().order_by("id").values_list("id", flat=True)
     results: Counter[str] = Counter()
-    for enrollment_id in ids:
-        results[await run_step(deps, enrollment_id, 0)] += 1
+    if batch:
+        while claimed := await send_due(deps, batch):
+            if not claimed.outcomes:
+                break
+            results.update(claimed.outcomes)
+    else:
+        for enrollment_id in ids:
+            results[await run_step(deps, enrollment_id, 0)] += 1
     print(f"  outcomes      {dict(results)}")
     return len(ids)
 
@@ -75,7 +83,7 @@ async def main(args: argparse.Namespace) -> None:
     cpu, wall = time.process_time(), time.perf_counter()
     if profiler:
         profiler.enable()
-    sent = await send_all(deps)
+    sent = await send_all(deps, args.batch)
     if profiler:
         profiler.disable()
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
@@ -93,6 +101,7 @@ async def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sends", type=int, default=500)
+    parser.add_argument("--batch", type=int, default=0, help="claim N per batch (0: send_step)")
     parser.add_argument("--top", type=int, default=25, help="statements to list")
     parser.add_argument("--cprofile", type=int, default=0, help="print the top N cProfile rows")
     asyncio.run(main(parser.parse_args()))

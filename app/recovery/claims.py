@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import formataddr, parseaddr
 from typing import Any
@@ -94,7 +95,6 @@ async def _decide_and_record(
     pending: Message | None,
     discount: DiscountCode | None,
 ) -> Claim:
-    now = deps.clock()
     contact = None
     if enrollment.contact_id:  # type: ignore[attr-defined]
         contact = (
@@ -110,28 +110,70 @@ async def _decide_and_record(
         .using_db(conn)
         .get()
     )
-    store: Store = checkout.store
+    rows = Rows(contact, checkout, checkout.store)
+    decision, facts = await decide(conn, deps, enrollment, step, rows)
+    now = deps.clock()
+    if decision.action != "send":
+        return await not_sending(conn, decision, enrollment, step_index, steps, pending, now)
+    return await record(conn, deps, rows, enrollment, step, step_index, facts, pending, discount)
+
+
+@dataclass
+class Rows:
+    """What a claim reads besides the enrollment; the contact row is locked (frequency budget)."""
+
+    contact: Contact | None
+    checkout: Checkout
+    store: Store
+
+
+async def decide(
+    conn: Any, deps: Deps, enrollment: Enrollment, step: FlowStep, rows: Rows
+) -> tuple[rules.Decision, rules.Facts]:
+    """The stop and pace rules on facts read inside the caller's transaction and locks."""
     facts = await fact_store.gather(
         conn,
-        now=now,
-        store=store,
+        now=deps.clock(),
+        store=rows.store,
         enrollment=enrollment,
-        checkout=checkout,
-        contact=contact,
+        checkout=rows.checkout,
+        contact=rows.contact,
         step=step,
     )
     decision = rules.decide(facts)
-    if decision.action == "send" and step.channel == Channel.SMS and not store.sms_number:
+    if decision.action == "send" and step.channel == Channel.SMS and not rows.store.sms_number:
         decision = rules.Decision("skip", "store has no SMS number")
-    if decision.action != "send":
-        return await _not_sending(conn, decision, enrollment, step_index, steps, pending, now)
+    return decision, facts
+
+
+async def record(
+    conn: Any,
+    deps: Deps,
+    rows: Rows,
+    enrollment: Enrollment,
+    step: FlowStep,
+    step_index: int,
+    facts: rules.Facts,
+    pending: Message | None,
+    discount: DiscountCode | None,
+) -> Claim:
     message = await _record(
-        conn, deps, store, checkout, contact, enrollment, step, step_index, facts, pending, discount
+        conn,
+        deps,
+        rows.store,
+        rows.checkout,
+        rows.contact,
+        enrollment,
+        step,
+        step_index,
+        facts,
+        pending,
+        discount,
     )
-    return Claim("send", message, contact)
+    return Claim("send", message, rows.contact)
 
 
-async def _not_sending(
+async def not_sending(
     conn: Any,
     decision: rules.Decision,
     enrollment: Enrollment,

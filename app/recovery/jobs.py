@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 from typing import Any
@@ -9,9 +10,11 @@ from typing import Any
 from arq import Retry
 
 from app.config import ConfigError, Settings, get_settings
+from app.core.db import is_postgres
 from app.messaging.models import DeliveryStatus, Message
 from app.messaging.providers import email_sender, sms_sender
 from app.messaging.senders import OutboundEmail, OutboundSms, SendError, SendResult
+from app.recovery.batches import drain
 from app.recovery.models import Enrollment, EnrollmentStatus
 from app.recovery.pipeline import Deps, Later, schedule
 from app.recovery.sending import run_step
@@ -58,6 +61,28 @@ def deps_for(ctx: dict[str, Any]) -> Deps:
         deps.queue = ctx.get("redis")
         deps.redis = deps.redis or ctx.get("redis")
     return deps
+
+
+DRAINERS = 2  # per worker process: one claims while the other's sends are out
+
+
+def start_drainers(ctx: dict[str, Any]) -> None:
+    """Batch claims run beside the arq jobs (PostgreSQL only: they rely on SKIP LOCKED)."""
+    deps = deps_for(ctx)
+    size = deps.settings.recovery.batch_size
+    if size <= 0 or not is_postgres():
+        return
+    ctx["recovery_drainers"] = [
+        asyncio.create_task(drain(deps, size), name=f"recovery-drainer-{i}")
+        for i in range(DRAINERS)
+    ]
+
+
+async def stop_drainers(ctx: dict[str, Any]) -> None:
+    tasks = ctx.pop("recovery_drainers", [])
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def send_step(ctx: dict[str, Any], enrollment_id: int, step: int) -> str:

@@ -98,16 +98,21 @@ async def _enrich(store: Store, checkout: Checkout) -> None:
 
 
 async def _throttle(deps: Deps, store: Store, channel: str) -> None:
+    wait = await reserve_slot(deps, store, channel)
+    if wait < 0:
+        raise Later(-wait, "sender rate limit")
+    if wait:
+        await asyncio.sleep(wait)
+
+
+async def reserve_slot(deps: Deps, store: Store, channel: str) -> float:
+    """Seconds to wait for this sender's next slot (reserved), or minus the wait (nothing reserved)."""
     recovery = deps.settings.recovery
     if channel == Channel.SMS:
         key, rate = f"sms:{store.sms_number}", recovery.sms_per_second
     else:
         key, rate = f"email:{deps.email.name}", recovery.email_per_second
-    wait = await reserve(deps.redis, key, rate, max_wait=5.0)
-    if wait < 0:
-        raise Later(-wait, "sender rate limit")
-    if wait:
-        await asyncio.sleep(wait)
+    return await reserve(deps.redis, key, rate, max_wait=5.0)
 
 
 async def _after_claim(
