@@ -32,14 +32,17 @@ from app.core.logging import ctx
 from app.messaging.models import Message
 from app.recovery.claims import Rows, decide, not_sending, record
 from app.recovery.delivery import deliver
+from app.recovery.history import History
 from app.recovery.models import Enrollment, FlowStep
 from app.recovery.pipeline import (
     Claim,
     Deps,
     Later,
     advance,
+    is_current,
     job_id,
     ordered_steps,
+    recent_store,
     schedule,
     schedule_next,
 )
@@ -99,11 +102,21 @@ async def _claim(deps: Deps, limit: int, skip: list[int]) -> Batch:
         found = await conn.execute_query_dict(_DUE, [deps.clock(), limit, skip])
         if not found:
             return batch
-        enrollments = await Enrollment.filter(id__in=[r["id"] for r in found]).using_db(conn)
+        ids = [r["id"] for r in found]
+        enrollments = await Enrollment.filter(id__in=ids).using_db(conn)
         enrollments.sort(key=lambda e: (e.next_due_at, e.id))
+        # A single-step claim may have committed its row between our snapshot and our lock.
+        taken = set(
+            await Message.filter(enrollment_id__in=ids, step_index__not_isnull=True)
+            .using_db(conn)
+            .values_list("enrollment_id", "step_index")
+        )
+        enrollments = [e for e in enrollments if (e.id, e.next_step) not in taken]
         rows = await _rows(conn, enrollments)
+        stores = list({r.store.id: r.store for r in rows.values()}.values())
+        history = await History.read(conn, enrollments, stores, deps.clock())
         for enrollment in enrollments:
-            await _claim_one(conn, deps, enrollment, rows[enrollment.id], batch)
+            await _claim_one(conn, deps, enrollment, rows[enrollment.id], batch, history)
     return batch
 
 
@@ -132,7 +145,7 @@ async def _rows(conn: Any, enrollments: list[Enrollment]) -> dict[int, Rows]:
 
 
 async def _claim_one(
-    conn: Any, deps: Deps, enrollment: Enrollment, rows: Rows, batch: Batch
+    conn: Any, deps: Deps, enrollment: Enrollment, rows: Rows, batch: Batch, history: History
 ) -> None:
     steps = await ordered_steps(enrollment.flow_id)  # type: ignore[attr-defined]
     index = enrollment.next_step
@@ -146,7 +159,8 @@ async def _claim_one(
         batch.handed_off.append(enrollment)
         batch.outcomes["handed_off"] += 1
         return
-    decision, facts = await decide(conn, deps, enrollment, step, rows)
+    known = history.known(enrollment, rows.store, deps.clock())
+    decision, facts = await decide(conn, deps, enrollment, step, rows, known)
     if decision.action == "send":
         wait = await reserve_slot(deps, rows.store, str(step.channel))
         if wait < 0:  # the sender's rate is spoken for: come back when a slot is free
@@ -158,7 +172,24 @@ async def _claim_one(
             batch.next_steps.append((enrollment.id, index + 1 >= len(steps)))
         return
     claim = await record(conn, deps, rows, enrollment, step, index, facts, None, None)
+    history.sent(enrollment, deps.clock())
     batch.sends.append(Claimed(claim, enrollment, steps, rows, wait))
+
+
+async def left_to_drainer(deps: Deps, enrollment_id: int, step_index: int) -> bool:
+    """Whether a drainer will send this step (due, batchable, no row yet), so its job can stop."""
+    enrollment = await Enrollment.get_or_none(id=enrollment_id)
+    if not is_current(enrollment, step_index) or enrollment is None:
+        return False
+    if enrollment.next_due_at is None or enrollment.next_due_at > deps.clock():
+        return False
+    steps = await ordered_steps(enrollment.flow_id)  # type: ignore[attr-defined]
+    if step_index >= len(steps) or steps[step_index].incentive:
+        return False
+    store = await recent_store(enrollment.store_id)  # type: ignore[attr-defined]
+    if deps.enrich and store.platform == Platform.SHOPIFY:
+        return False
+    return not await Message.exists(enrollment_id=enrollment_id, step_index=step_index)
 
 
 def _s(seconds: float) -> timedelta:

@@ -128,7 +128,12 @@ class Rows:
 
 
 async def decide(
-    conn: Any, deps: Deps, enrollment: Enrollment, step: FlowStep, rows: Rows
+    conn: Any,
+    deps: Deps,
+    enrollment: Enrollment,
+    step: FlowStep,
+    rows: Rows,
+    known: fact_store.Known | None = None,
 ) -> tuple[rules.Decision, rules.Facts]:
     """The stop and pace rules on facts read inside the caller's transaction and locks."""
     facts = await fact_store.gather(
@@ -139,6 +144,7 @@ async def decide(
         checkout=rows.checkout,
         contact=rows.contact,
         step=step,
+        known=known,
     )
     decision = rules.decide(facts)
     if decision.action == "send" and step.channel == Channel.SMS and not rows.store.sms_number:

@@ -129,3 +129,22 @@ async def test_claimed_steps_lose_their_queued_job(deps, store, clock, fake_twil
     message = await Message.get(enrollment_id=enrollment.id)
     assert message.status == DeliveryStatus.QUEUED
     assert await Enrollment.filter(id=enrollment.id, next_step=1).exists()
+
+
+async def test_a_job_leaves_a_plain_due_step_to_the_drainers_but_not_a_retry(
+    deps, store, clock, fake_twilio
+):
+    from app.recovery.jobs import send_step
+
+    worker_ctx = {"recovery": deps, "recovery_drainers": ["running"]}
+    _, plain = await abandoned(store, clock.now - timedelta(minutes=16))
+    assert await send_step(worker_ctx, plain.id, 0) == "batched"
+    assert fake_twilio.sent == [] and not await Message.exists(enrollment_id=plain.id)
+    assert (await send_due(deps, 50)).outcomes == {"sent": 1}
+    _, retry = await abandoned(
+        store, clock.now - timedelta(minutes=16), phone="+14155550122", email="r@example.com"
+    )
+    fake_twilio.fail_next.append(503)
+    assert (await attempt(deps, retry.id, 0)).startswith("later:transient")
+    assert await send_step(worker_ctx, retry.id, 0) == "sent"  # its row exists: the job sends it
+    assert await send_step({"recovery": deps}, plain.id, 0) == "stale"
