@@ -26,6 +26,7 @@ from datetime import timedelta
 from typing import Any
 
 from arq.constants import job_key_prefix, retry_key_prefix
+from tortoise import connections
 
 from app.checkouts.models import Checkout, Contact
 from app.core.logging import ctx
@@ -39,7 +40,6 @@ from app.recovery.pipeline import (
     Deps,
     Later,
     advance,
-    is_current,
     job_id,
     ordered_steps,
     recent_store,
@@ -176,20 +176,24 @@ async def _claim_one(
     batch.sends.append(Claimed(claim, enrollment, steps, rows, wait))
 
 
+_PLAIN_DUE = """
+SELECT e.flow_id, e.store_id FROM recovery_enrollment e
+WHERE e.id = $1 AND e.status = 'active' AND e.next_step = $2 AND e.next_due_at <= $3
+  AND NOT EXISTS (SELECT 1 FROM message m WHERE m.enrollment_id = e.id AND m.step_index = $2)
+"""
+
+
 async def left_to_drainer(deps: Deps, enrollment_id: int, step_index: int) -> bool:
     """Whether a drainer will send this step (due, batchable, no row yet), so its job can stop."""
-    enrollment = await Enrollment.get_or_none(id=enrollment_id)
-    if not is_current(enrollment, step_index) or enrollment is None:
+    conn = connections.get("default")
+    found = await conn.execute_query_dict(_PLAIN_DUE, [enrollment_id, step_index, deps.clock()])
+    if not found:
         return False
-    if enrollment.next_due_at is None or enrollment.next_due_at > deps.clock():
-        return False
-    steps = await ordered_steps(enrollment.flow_id)  # type: ignore[attr-defined]
+    steps = await ordered_steps(found[0]["flow_id"])
     if step_index >= len(steps) or steps[step_index].incentive:
         return False
-    store = await recent_store(enrollment.store_id)  # type: ignore[attr-defined]
-    if deps.enrich and store.platform == Platform.SHOPIFY:
-        return False
-    return not await Message.exists(enrollment_id=enrollment_id, step_index=step_index)
+    store = await recent_store(found[0]["store_id"])
+    return not (deps.enrich and store.platform == Platform.SHOPIFY)
 
 
 def _s(seconds: float) -> timedelta:
