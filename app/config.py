@@ -89,6 +89,8 @@ class RecoverySettings:
     link_ttl_days: int = 30
     batch_size: int = 50
     """Due steps a worker claims per transaction on PostgreSQL (0: one arq job per step only)."""
+    job_grace_seconds: int = 5
+    """With batches on, a step's own job runs this long after its due time, as a stand-in only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +203,11 @@ DOCUMENTED: list[tuple[str, str, str]] = [
         "RECOVERY_BATCH_SIZE",
         "50",
         "Due recovery steps a worker claims and sends per batch on PostgreSQL; 0 turns batches off.",
+    ),
+    (
+        "RECOVERY_JOB_GRACE_SECONDS",
+        "5",
+        "With batches on, how long after its due time a step's own job waits before standing in.",
     ),
     (
         "INBOX_PRESENCE_SECONDS",
@@ -320,6 +327,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dev_mode: bool = Fals
             provider_timeout_seconds=_int(env, "PROVIDER_TIMEOUT_SECONDS", 15, 1, 300),
             link_ttl_days=_int(env, "LINK_TTL_DAYS", 30, 1, 365),
             batch_size=_int(env, "RECOVERY_BATCH_SIZE", 50, 0, 1000),
+            job_grace_seconds=_int(env, "RECOVERY_JOB_GRACE_SECONDS", 5, 0, 3600),
         ),
         inbox=InboxSettings(
             presence_seconds=_int(env, "INBOX_PRESENCE_SECONDS", 45, 10, 3600),

@@ -2,9 +2,11 @@
 
 Runs on PostgreSQL (its own database, `bench_recovery`) and Redis with the providers faked in each
 worker (instant answers), through the real pipeline: arq jobs with deterministic ids, the row lock,
-the rules, the `sending` record, the outcome. Prints sends/s, p50/p99 lateness (sent time minus
-due time) and a ratio against a baseline measured in the same process: a bare loop that only
-inserts Message rows.
+the rules, the `sending` record, the outcome -- and, as in production on PostgreSQL, the batch
+drainers of each worker (FOLLOWUP_RECOVERY_BATCH_SIZE). Prints sends/s, p50/p99 lateness (sent time
+minus due time) and a ratio against a baseline measured in the same process: a bare loop that only
+inserts Message rows. Redis: db 10 by default (flushed by every run), BENCH_REDIS_URL to change it;
+each worker keeps the production pool (10 connections): PostgreSQL is shared.
 
     .venv/bin/python bench/scheduler.py --checkouts 100000 --window 300 --workers 2
 """
@@ -137,7 +139,7 @@ async def prepare(n: int, window: float, lead: float | None = None) -> float:
         ],
     )
     # Room for enqueueing before the first send is due.
-    t0 = time.time() + (15 + n / 2500 if lead is None else lead)
+    t0 = time.time() + (15 + n / 1000 if lead is None else lead)
     from datetime import UTC, datetime
 
     base = datetime.fromtimestamp(t0, UTC)

@@ -18,6 +18,7 @@ the pointer moved or the `sending` row, and stops.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter
@@ -240,20 +241,20 @@ async def _send(deps: Deps, claimed: Claimed) -> str:
 HANDOFF_SECONDS = 60.0  # how long a drainer leaves a handed-off step to its job
 
 
-async def drain(deps: Deps, batch_size: int, idle: float = 0.5) -> None:
-    """Claim and send batches for as long as the worker lives; sleep briefly when nothing is due."""
+async def drain(deps: Deps, batch_size: int, stopping: asyncio.Event, idle: float = 0.5) -> None:
+    """Claim and send batches until the worker stops; sleep briefly when nothing is due. A stop
+    lets the batch in hand finish: cutting its provider calls short would leave `unknown` rows."""
     handed: dict[int, float] = {}
-    while True:
+    while not stopping.is_set():
         now = time.monotonic()
         handed = {k: v for k, v in handed.items() if v > now}
         try:
             batch = await send_due(deps, batch_size, list(handed))
             busy = bool(batch.sends or sum(batch.outcomes.values()))
             handed |= {e.id: now + HANDOFF_SECONDS for e in batch.handed_off}
-        except asyncio.CancelledError:
-            raise
         except Exception:
             log.exception("recovery batch failed; retrying")
             busy = False
         if not busy:
-            await asyncio.sleep(idle)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), idle)

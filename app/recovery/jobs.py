@@ -72,15 +72,22 @@ def start_drainers(ctx: dict[str, Any]) -> None:
     size = deps.settings.recovery.batch_size
     if size <= 0 or not is_postgres():
         return
+    stopping = asyncio.Event()
+    ctx["recovery_stopping"] = stopping
     ctx["recovery_drainers"] = [
-        asyncio.create_task(drain(deps, size), name=f"recovery-drainer-{i}")
+        asyncio.create_task(drain(deps, size, stopping), name=f"recovery-drainer-{i}")
         for i in range(DRAINERS)
     ]
 
 
-async def stop_drainers(ctx: dict[str, Any]) -> None:
+async def stop_drainers(ctx: dict[str, Any], grace: float = 20.0) -> None:
+    """Let each drainer finish the batch in hand (its sends are committed as `sending`)."""
     tasks = ctx.pop("recovery_drainers", [])
-    for task in tasks:
+    if not tasks:
+        return
+    ctx.pop("recovery_stopping").set()
+    _, late = await asyncio.wait(tasks, timeout=grace)
+    for task in late:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
 

@@ -6,11 +6,11 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from app.checkouts.models import Contact
-from app.config import Settings
+from app.config import Settings, get_settings
 from app.core import events
 from app.core.scheduling import enqueue
 from app.core.timeutil import utcnow
@@ -66,9 +66,23 @@ def job_id(enrollment_id: int, step: int) -> str:
     return f"send:{enrollment_id}:{step}"
 
 
+def _job_grace() -> timedelta | None:
+    """With batches on (PostgreSQL), drainers send steps at their time and remove their jobs; a
+    job runs only if no drainer did, this long after the due time."""
+    settings = get_settings()
+    recovery, url = settings.recovery, settings.database.url
+    if recovery.batch_size <= 0 or not url.startswith(("postgres", "asyncpg")):
+        return None
+    return timedelta(seconds=recovery.job_grace_seconds)
+
+
 async def schedule(queue: Any, enrollment_id: int, step: int, due: datetime | None) -> bool:
     """Best effort and deduplicated by job id; past due times run now (arq rejects old deferrals)."""
-    defer = due if due and due > utcnow() else None
+    now = utcnow()
+    grace = _job_grace()
+    if grace:
+        due = max(due or now, now) + grace
+    defer = due if due and due > now else None
     return await enqueue(
         queue,
         "send_step",

@@ -11,6 +11,9 @@ The no-duplicate rule, in order:
    never got (timeout, crash, kill -9) leaves the row in `sending`; once it is older than
    FOLLOWUP_SENDING_STALE_SECONDS it becomes `unknown` and the sequence moves on WITHOUT resending:
    we prefer a missed step to a duplicate text. A later Twilio status callback may still resolve it.
+
+`app.recovery.batches` claims many due steps at once on PostgreSQL under the same rules: row locks
+(taken with SKIP LOCKED), the rules under them, the `sending` row committed before any provider call.
 """
 
 from __future__ import annotations

@@ -148,3 +148,22 @@ async def test_a_job_leaves_a_plain_due_step_to_the_drainers_but_not_a_retry(
     assert (await attempt(deps, retry.id, 0)).startswith("later:transient")
     assert await send_step(worker_ctx, retry.id, 0) == "sent"  # its row exists: the job sends it
     assert await send_step({"recovery": deps}, plain.id, 0) == "stale"
+
+
+async def test_drainers_send_due_steps_and_stop_cleanly(deps, store, clock, fake_twilio, queue):
+    from app.recovery.jobs import start_drainers, stop_drainers
+
+    rows = await shoppers(store, clock.now - timedelta(minutes=16), 2)
+    worker_ctx = {"recovery": deps, "redis": queue}
+    start_drainers(worker_ctx)
+    assert len(worker_ctx["recovery_drainers"]) == 2
+    try:
+        for _ in range(100):
+            if len(fake_twilio.sent) == 2:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await stop_drainers(worker_ctx)
+    assert "recovery_drainers" not in worker_ctx
+    assert len(fake_twilio.sent) == 2
+    assert await Message.filter(enrollment_id__in=[e.id for e in rows]).count() == 2
