@@ -118,6 +118,7 @@ async def gather(
         others = len(
             set(
                 await Message.filter(
+                    store_id=store.id,  # leads the (store, contact, created) index
                     contact_id=contact.id,
                     author=Author.AUTOMATION,
                     enrollment_id__not_isnull=True,

@@ -48,6 +48,7 @@ class History:
         horizon = min(_horizon(store, now) for store in stores)
         for contact_id, enrollment_id, created_at in (
             await Message.filter(
+                store_id__in=[store.id for store in stores],  # leads the (store, contact) index
                 contact_id__in=contacts,
                 author=Author.AUTOMATION,
                 enrollment_id__not_isnull=True,
