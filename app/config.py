@@ -87,6 +87,10 @@ class RecoverySettings:
     """A send still `sending` after this long was interrupted; it becomes `unknown`, never resent."""
     provider_timeout_seconds: int = 15
     link_ttl_days: int = 30
+    batch_size: int = 50
+    """Due steps a worker claims per transaction on PostgreSQL (0: one arq job per step only)."""
+    job_grace_seconds: int = 5
+    """With batches on, a step's own job runs this long after its due time, as a stand-in only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +199,16 @@ DOCUMENTED: list[tuple[str, str, str]] = [
     ),
     ("PROVIDER_TIMEOUT_SECONDS", "15", "Timeout of one call to Twilio, SMTP or SendGrid."),
     ("LINK_TTL_DAYS", "30", "How long magic links in recovery messages keep working."),
+    (
+        "RECOVERY_BATCH_SIZE",
+        "50",
+        "Due recovery steps a worker claims and sends per batch on PostgreSQL; 0 turns batches off.",
+    ),
+    (
+        "RECOVERY_JOB_GRACE_SECONDS",
+        "5",
+        "With batches on, how long after its due time a step's own job waits before standing in.",
+    ),
     (
         "INBOX_PRESENCE_SECONDS",
         "45",
@@ -312,6 +326,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, dev_mode: bool = Fals
             sending_stale_seconds=_int(env, "SENDING_STALE_SECONDS", 90, 5, 86_400),
             provider_timeout_seconds=_int(env, "PROVIDER_TIMEOUT_SECONDS", 15, 1, 300),
             link_ttl_days=_int(env, "LINK_TTL_DAYS", 30, 1, 365),
+            batch_size=_int(env, "RECOVERY_BATCH_SIZE", 50, 0, 1000),
+            job_grace_seconds=_int(env, "RECOVERY_JOB_GRACE_SECONDS", 5, 0, 3600),
         ),
         inbox=InboxSettings(
             presence_seconds=_int(env, "INBOX_PRESENCE_SECONDS", 45, 10, 3600),

@@ -19,7 +19,7 @@ from app.ingest.jobs import drain_raw_events, process_raw_event
 from app.integrations.shopify import compliance as _shopify_topics  # noqa: F401  (registers topics)
 from app.integrations.shopify.jobs import enrich_checkout
 from app.recovery import listeners as _recovery_listeners  # noqa: F401  (registers handlers)
-from app.recovery.jobs import recovery_sweep, send_step
+from app.recovery.jobs import recovery_sweep, send_step, start_drainers, stop_drainers
 from inbox import listeners as _inbox_listeners  # noqa: F401  (delivery states reach websockets)
 from inbox.jobs import wake_snoozed
 
@@ -60,8 +60,11 @@ def build_worker(
     async def startup(ctx: dict[str, Any]) -> None:
         if manage_db:
             await init_db(settings)
+        if not burst:
+            start_drainers(ctx)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
+        await stop_drainers(ctx)
         if manage_db:
             await close_db()
 

@@ -2,9 +2,11 @@
 
 Runs on PostgreSQL (its own database, `bench_recovery`) and Redis with the providers faked in each
 worker (instant answers), through the real pipeline: arq jobs with deterministic ids, the row lock,
-the rules, the `sending` record, the outcome. Prints sends/s, p50/p99 lateness (sent time minus
-due time) and a ratio against a baseline measured in the same process: a bare loop that only
-inserts Message rows.
+the rules, the `sending` record, the outcome -- and, as in production on PostgreSQL, the batch
+drainers of each worker (FOLLOWUP_RECOVERY_BATCH_SIZE). Prints sends/s, p50/p99 lateness (sent time
+minus due time) and a ratio against a baseline measured in the same process: a bare loop that only
+inserts Message rows. Redis: db 10 by default (flushed by every run), BENCH_REDIS_URL to change it;
+each worker keeps the production pool (10 connections): PostgreSQL is shared.
 
     .venv/bin/python bench/scheduler.py --checkouts 100000 --window 300 --workers 2
 """
@@ -27,10 +29,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 DB = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_recovery")
-REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2")
+# Its own Redis database (flushed by every run): never one the tests or other benches use.
+REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
 QUEUE = "followup:bench"
 ENV = {
-    "FOLLOWUP_DATABASE_URL": DB + "?maxsize=40",
+    "FOLLOWUP_DATABASE_URL": DB,  # the production pool (10 per process): PostgreSQL is shared
     "FOLLOWUP_REDIS_URL": REDIS,
     "FOLLOWUP_SECRET_KEY": "bench-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
     "FOLLOWUP_PUBLIC_URL": "https://bench.example.com",
@@ -100,7 +103,7 @@ def run_worker(concurrency: int) -> None:
         uvloop.run(main())
 
 
-async def prepare(n: int, window: float) -> float:
+async def prepare(n: int, window: float, lead: float | None = None) -> float:
     """Fresh schema, one store, N contacts/checkouts/enrollments due in [t0, t0 + window]."""
     import asyncpg
     from rich.progress import Progress
@@ -135,7 +138,8 @@ async def prepare(n: int, window: float) -> float:
             {"key": "a", "subject": "Your cart, {{ first_name }}", "body": "Hi {{ first_name }}"}
         ],
     )
-    t0 = time.time() + 15 + n / 2500  # room for enqueueing before the first send is due
+    # Room for enqueueing before the first send is due.
+    t0 = time.time() + (15 + n / 1000 if lead is None else lead)
     from datetime import UTC, datetime
 
     base = datetime.fromtimestamp(t0, UTC)

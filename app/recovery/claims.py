@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import formataddr, parseaddr
 from typing import Any
@@ -94,7 +95,6 @@ async def _decide_and_record(
     pending: Message | None,
     discount: DiscountCode | None,
 ) -> Claim:
-    now = deps.clock()
     contact = None
     if enrollment.contact_id:  # type: ignore[attr-defined]
         contact = (
@@ -104,29 +104,82 @@ async def _decide_and_record(
                 id=enrollment.contact_id  # type: ignore[attr-defined]
             )
         )
-    checkout = await Checkout.get(id=enrollment.checkout_id).using_db(conn)  # type: ignore[attr-defined]
-    store = await Store.get(id=enrollment.store_id).using_db(conn)  # type: ignore[attr-defined]
+    checkout = (
+        await Checkout.filter(id=enrollment.checkout_id)  # type: ignore[attr-defined]
+        .select_related("store")  # one round trip for both
+        .using_db(conn)
+        .get()
+    )
+    rows = Rows(contact, checkout, checkout.store)
+    decision, facts = await decide(conn, deps, enrollment, step, rows)
+    now = deps.clock()
+    if decision.action != "send":
+        return await not_sending(conn, decision, enrollment, step_index, steps, pending, now)
+    return await record(conn, deps, rows, enrollment, step, step_index, facts, pending, discount)
+
+
+@dataclass
+class Rows:
+    """What a claim reads besides the enrollment; the contact row is locked (frequency budget)."""
+
+    contact: Contact | None
+    checkout: Checkout
+    store: Store
+
+
+async def decide(
+    conn: Any,
+    deps: Deps,
+    enrollment: Enrollment,
+    step: FlowStep,
+    rows: Rows,
+    known: fact_store.Known | None = None,
+) -> tuple[rules.Decision, rules.Facts]:
+    """The stop and pace rules on facts read inside the caller's transaction and locks."""
     facts = await fact_store.gather(
         conn,
-        now=now,
-        store=store,
+        now=deps.clock(),
+        store=rows.store,
         enrollment=enrollment,
-        checkout=checkout,
-        contact=contact,
+        checkout=rows.checkout,
+        contact=rows.contact,
         step=step,
+        known=known,
     )
     decision = rules.decide(facts)
-    if decision.action == "send" and step.channel == Channel.SMS and not store.sms_number:
+    if decision.action == "send" and step.channel == Channel.SMS and not rows.store.sms_number:
         decision = rules.Decision("skip", "store has no SMS number")
-    if decision.action != "send":
-        return await _not_sending(conn, decision, enrollment, step_index, steps, pending, now)
+    return decision, facts
+
+
+async def record(
+    conn: Any,
+    deps: Deps,
+    rows: Rows,
+    enrollment: Enrollment,
+    step: FlowStep,
+    step_index: int,
+    facts: rules.Facts,
+    pending: Message | None,
+    discount: DiscountCode | None,
+) -> Claim:
     message = await _record(
-        conn, deps, store, checkout, contact, enrollment, step, step_index, facts, pending, discount
+        conn,
+        deps,
+        rows.store,
+        rows.checkout,
+        rows.contact,
+        enrollment,
+        step,
+        step_index,
+        facts,
+        pending,
+        discount,
     )
-    return Claim("send", message, contact)
+    return Claim("send", message, rows.contact)
 
 
-async def _not_sending(
+async def not_sending(
     conn: Any,
     decision: rules.Decision,
     enrollment: Enrollment,

@@ -7,23 +7,25 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from email.utils import parseaddr
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from tortoise.transactions import in_transaction
 
-from app.checkouts.models import Checkout, Contact
+from app.checkouts.models import Contact
 from app.core.logging import ctx
 from app.messaging.models import Channel, DeliveryStatus, Message
 from app.messaging.senders import OutboundEmail, OutboundSms, SendError
 from app.recovery import links
 from app.recovery.models import Enrollment, FlowStep
+from app.recovery.outcomes import Outcome, record_success
 from app.recovery.pipeline import (
     Claim,
     Deps,
     Later,
     advance,
     notify_changed,
+    notify_message,
     schedule_next,
 )
 from app.stores.models import Store
@@ -41,7 +43,7 @@ async def deliver(
 ) -> str:
     message = claim.message
     assert message is not None
-    await notify_changed(message.id)
+    await notify_message(message)  # the row we just committed: no need to read it back
     timeout = deps.settings.recovery.provider_timeout_seconds
     try:
         result = await asyncio.wait_for(_call_provider(deps, message, store), timeout)
@@ -51,31 +53,14 @@ async def deliver(
         exc = SendError("timeout", f"no answer within {timeout}s", permanent=False, ambiguous=True)
         return await _failed(deps, message, claim.contact, enrollment, step_index, steps, exc)
     now = deps.clock()
-
-    async def record_success() -> None:
-        async with in_transaction() as conn:
-            done = {"provider": result.provider, "provider_id": result.provider_id, "sent_at": now}
-            done |= {"error_code": None, "error_message": None, "updated_at": now}
-            won = (
-                await Message.filter(id=message.id, status=DeliveryStatus.SENDING)
-                .using_db(conn)
-                .update(status=result.status, segments=result.segments or message.segments, **done)
-            )
-            if not won:  # a status callback got here first and already knows more
-                await Message.filter(id=message.id).using_db(conn).update(**done)
-            await (
-                Checkout.filter(
-                    id=message.checkout_id,  # type: ignore[attr-defined]
-                    recovery_contacted_at=None,
-                )
-                .using_db(conn)
-                .update(recovery_contacted_at=now)
-            )
-            await advance(conn, enrollment, step_index, steps, now)
-
-    await durably(record_success)
+    outcome = Outcome(result.status, result.segments or message.segments, result, now)
+    won = await durably(lambda: record_success(message, enrollment, step_index, steps, outcome))
     await schedule_next(deps, enrollment.id, step_index + 1 >= len(steps))
-    await notify_changed(message.id)
+    if won:
+        outcome.apply(message)
+        await notify_message(message)
+    else:  # a status callback got there first: what it recorded is what the inbox must show
+        await notify_changed(message.id)
     return "sent"
 
 
@@ -152,25 +137,24 @@ OPTED_OUT_CODES = frozenset({"21610"})
 
 
 DB_RETRY_DELAYS = (0.1, 0.5, 1.0, 2.0, 4.0)
+T = TypeVar("T")
 
 
-async def durably(write: Callable[[], Awaitable[None]]) -> None:
+async def durably(write: Callable[[], Awaitable[T]]) -> T:
     """Record a provider's answer even across a database restart: losing it would make the send
     `unknown` although we know exactly what happened."""
-    for delay in (*DB_RETRY_DELAYS, None):
+    for delay in DB_RETRY_DELAYS:
         try:
-            await write()
-            return
+            return await write()
         except (
             OSError,
             asyncpg.PostgresConnectionError,
             asyncpg.InterfaceError,
             asyncpg.exceptions.OperatorInterventionError,
         ) as exc:
-            if delay is None:
-                raise
             log.warning("database unavailable while recording a send, retrying: %r", exc)
             await asyncio.sleep(delay)
+    return await write()
 
 
 async def mark_contact(conn: Any, contact_id: int, channel: str, code: str, now: datetime) -> None:

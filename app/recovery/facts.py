@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -80,6 +81,14 @@ async def _cart(
     return rules.Cart(checkout.total, checkout.device, country, returning, tags)
 
 
+@dataclass
+class Known:
+    """The contact's history as a batch read it for all its rows at once (see batches.History)."""
+
+    ordered: bool
+    others: int
+
+
 async def gather(
     conn: Any,
     *,
@@ -89,13 +98,16 @@ async def gather(
     checkout: Checkout,
     contact: Contact | None,
     step: FlowStep,
+    known: Known | None = None,
 ) -> rules.Facts:
     policy = rules.policy_from_settings((store.settings or {}).get("recovery"))
     channel = str(step.channel)
     ordered = False
     sms_sent = 0
     others = 0
-    if contact:
+    if known is not None:
+        ordered, others = known.ordered, known.others
+    elif contact:
         ordered = (
             await Order.filter(
                 contact_id=contact.id, placed=True, placed_at__gte=enrollment.abandoned_at
@@ -106,6 +118,7 @@ async def gather(
         others = len(
             set(
                 await Message.filter(
+                    store_id=store.id,  # leads the (store, contact, created) index
                     contact_id=contact.id,
                     author=Author.AUTOMATION,
                     enrollment_id__not_isnull=True,

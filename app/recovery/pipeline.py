@@ -6,11 +6,11 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from app.checkouts.models import Contact
-from app.config import Settings
+from app.config import Settings, get_settings
 from app.core import events
 from app.core.scheduling import enqueue
 from app.core.timeutil import utcnow
@@ -19,6 +19,7 @@ from app.messaging.senders import EmailSender, SmsSender
 from app.recovery import rules
 from app.recovery.discounts import DiscountIssuer
 from app.recovery.models import Enrollment, EnrollmentStatus, FlowStep
+from app.stores.models import Store
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +66,23 @@ def job_id(enrollment_id: int, step: int) -> str:
     return f"send:{enrollment_id}:{step}"
 
 
+def _job_grace() -> timedelta | None:
+    """With batches on (PostgreSQL), drainers send steps at their time and remove their jobs; a
+    job runs only if no drainer did, this long after the due time."""
+    settings = get_settings()
+    recovery, url = settings.recovery, settings.database.url
+    if recovery.batch_size <= 0 or not url.startswith(("postgres", "asyncpg")):
+        return None
+    return timedelta(seconds=recovery.job_grace_seconds)
+
+
 async def schedule(queue: Any, enrollment_id: int, step: int, due: datetime | None) -> bool:
     """Best effort and deduplicated by job id; past due times run now (arq rejects old deferrals)."""
-    defer = due if due and due > utcnow() else None
+    now = utcnow()
+    grace = _job_grace()
+    if grace:
+        due = max(due or now, now) + grace
+    defer = due if due and due > now else None
     return await enqueue(
         queue,
         "send_step",
@@ -98,6 +113,22 @@ async def ordered_steps(flow_id: int | None) -> list[FlowStep]:
 
 def forget_steps(flow_id: int) -> None:
     _steps_cache.pop(flow_id, None)
+
+
+_stores_cache: dict[int, tuple[float, Store]] = {}
+
+
+async def recent_store(store_id: int) -> Store:
+    """The store as seen within STEPS_TTL, for work before the claim (throttle key, enrichment,
+    reply-to). The claim re-reads it under the lock, where the rules decide."""
+    hit = _stores_cache.get(store_id)
+    if hit and hit[0] > time.monotonic():
+        return hit[1]
+    store = await Store.get(id=store_id)
+    if len(_stores_cache) > 1000:
+        _stores_cache.clear()
+    _stores_cache[store_id] = (time.monotonic() + STEPS_TTL, store)
+    return store
 
 
 @dataclass
@@ -147,6 +178,12 @@ async def notify_changed(message_id: int) -> None:
         return
     message = await Message.get_or_none(id=message_id)
     if message:
+        await events.notify(events.MESSAGE_CHANGED, message=message)
+
+
+async def notify_message(message: Message) -> None:
+    """Like `notify_changed` for a row whose current state this process just wrote."""
+    if events.listening(events.MESSAGE_CHANGED):
         await events.notify(events.MESSAGE_CHANGED, message=message)
 
 

@@ -11,6 +11,9 @@ The no-duplicate rule, in order:
    never got (timeout, crash, kill -9) leaves the row in `sending`; once it is older than
    FOLLOWUP_SENDING_STALE_SECONDS it becomes `unknown` and the sequence moves on WITHOUT resending:
    we prefer a missed step to a duplicate text. A later Twilio status callback may still resolve it.
+
+`app.recovery.batches` claims many due steps at once on PostgreSQL under the same rules: row locks
+(taken with SKIP LOCKED), the rules under them, the `sending` row committed before any provider call.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from app.recovery.pipeline import (
     is_current,
     notify_changed,
     ordered_steps,
+    recent_store,
     schedule_next,
 )
 from app.stores.models import Platform, Store
@@ -56,7 +60,7 @@ async def run_step(deps: Deps, enrollment_id: int, step_index: int) -> str:
     if enrollment.next_due_at and enrollment.next_due_at > now + timedelta(seconds=1):
         raise Later((enrollment.next_due_at - now).total_seconds(), "not due yet")
     step = steps[step_index]
-    store = await Store.get(id=enrollment.store_id)  # type: ignore[attr-defined]
+    store = await recent_store(enrollment.store_id)  # type: ignore[attr-defined]
     discount = await _prepare(deps, store, enrollment, step, now)
     await _throttle(deps, store, str(step.channel))
     claim = await claim_step(deps, enrollment_id, step_index, steps, discount)
@@ -97,16 +101,21 @@ async def _enrich(store: Store, checkout: Checkout) -> None:
 
 
 async def _throttle(deps: Deps, store: Store, channel: str) -> None:
+    wait = await reserve_slot(deps, store, channel)
+    if wait < 0:
+        raise Later(-wait, "sender rate limit")
+    if wait:
+        await asyncio.sleep(wait)
+
+
+async def reserve_slot(deps: Deps, store: Store, channel: str) -> float:
+    """Seconds to wait for this sender's next slot (reserved), or minus the wait (nothing reserved)."""
     recovery = deps.settings.recovery
     if channel == Channel.SMS:
         key, rate = f"sms:{store.sms_number}", recovery.sms_per_second
     else:
         key, rate = f"email:{deps.email.name}", recovery.email_per_second
-    wait = await reserve(deps.redis, key, rate, max_wait=5.0)
-    if wait < 0:
-        raise Later(-wait, "sender rate limit")
-    if wait:
-        await asyncio.sleep(wait)
+    return await reserve(deps.redis, key, rate, max_wait=5.0)
 
 
 async def _after_claim(

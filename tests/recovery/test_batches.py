@@ -1,0 +1,169 @@
+"""Batch claims: many due steps per transaction, with the same once-only guarantees as `send_step`."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from app.checkouts.models import Checkout
+from app.messaging.models import DeliveryStatus, Message
+from app.recovery import pipeline
+from app.recovery.batches import send_due
+from app.recovery.models import Enrollment, EnrollmentStatus, FlowStep
+from app.recovery.pipeline import Deps, Later, job_id, schedule
+from app.recovery.sending import run_step
+from tests.recovery.conftest import abandoned
+
+
+@pytest.fixture(autouse=True)
+def fresh_flows() -> Iterator[None]:
+    """Flow ids restart with every test's truncation: never reuse another test's cached steps."""
+    yield
+    pipeline._steps_cache.clear()
+    pipeline._stores_cache.clear()
+
+
+async def shoppers(store, at, n: int) -> list[Enrollment]:
+    """Different people: one shopper gets one sequence a week, batch or not."""
+    rows = []
+    for i in range(n):
+        phone, email = f"+1415555{200 + i:04d}", f"shopper{i}@example.com"
+        rows.append((await abandoned(store, at, phone=phone, email=email))[1])
+    return rows
+
+
+async def attempt(deps: Deps, enrollment_id: int, step: int) -> str:
+    try:
+        return await run_step(deps, enrollment_id, step)
+    except Later as later:
+        return f"later:{later.reason}"
+
+
+async def test_a_batch_sends_what_is_due_once_and_leaves_the_rest(deps, store, clock, fake_twilio):
+    due = await shoppers(store, clock.now - timedelta(minutes=16), 3)
+    _, early = await abandoned(store, clock.now - timedelta(minutes=5))  # SMS at 15 minutes
+    batch = await send_due(deps, 50)
+    assert batch.outcomes == {"sent": 3}
+    assert sorted(m["to"] for m in fake_twilio.sent) == [f"+1415555{200 + i:04d}" for i in range(3)]
+    for enrollment in due:
+        await enrollment.refresh_from_db()
+        assert enrollment.next_step == 1 and enrollment.next_due_at > clock.now
+        assert await attempt(deps, enrollment.id, 0) == "stale"  # its job, if it still runs
+    assert not await Message.exists(enrollment_id=early.id)
+    assert (await send_due(deps, 50)).outcomes == {}
+    assert await Checkout.filter(recovery_contacted_at=clock.now).count() == 3
+
+
+async def test_batches_racing_each_other_and_single_jobs_send_each_step_once(
+    deps, store, clock, fake_twilio
+):
+    rows = await shoppers(store, clock.now - timedelta(minutes=16), 6)
+    fake_twilio.delay = 0.2
+    unthrottled = dataclasses.replace(deps.settings.recovery, sms_per_second=0)
+    deps.settings = dataclasses.replace(deps.settings, recovery=unthrottled)
+    racers = [send_due(deps, 4), send_due(deps, 4)]
+    racers += [attempt(deps, e.id, 0) for e in rows]
+    await asyncio.gather(*racers)
+    assert len(fake_twilio.sent) == 6
+    for enrollment in rows:
+        assert await Message.filter(enrollment_id=enrollment.id).count() == 1
+
+
+async def test_rules_are_checked_under_the_batch_lock(deps, store, clock, fake_twilio):
+    checkout, ordered = await abandoned(store, clock.now - timedelta(minutes=16))
+    await Checkout.filter(id=checkout.id).update(status="completed")
+    at = clock.now - timedelta(minutes=16)
+    _, no_consent = await abandoned(
+        store, at, consent_at=at + timedelta(minutes=1), phone="+14155550199", email="n@example.com"
+    )
+    _, same_shopper = await abandoned(store, at, phone="+14155550188", email="s@example.com")
+    _, again = await abandoned(store, at, phone="+14155550188", email="s@example.com")
+    batch = await send_due(deps, 50)  # the budget counts the sends of this very batch
+    assert batch.outcomes == {"stopped": 2, "skipped": 1, "sent": 1}
+    assert [m["to"] for m in fake_twilio.sent] == ["+14155550188"]
+    assert await Message.filter(enrollment_id__in=[same_shopper.id, again.id]).count() == 1
+    await ordered.refresh_from_db()
+    assert ordered.status == EnrollmentStatus.STOPPED and ordered.stop_reason == "order_placed"
+    await no_consent.refresh_from_db()
+    assert no_consent.next_step == 1
+
+
+async def test_quiet_hours_defer_in_a_batch(deps, store, clock, fake_twilio):
+    clock.now = clock.now.replace(hour=6)  # 22:00 the evening before in Los Angeles
+    _, enrollment = await abandoned(store, clock.now - timedelta(minutes=16))
+    assert (await send_due(deps, 50)).outcomes == {"deferred": 1}
+    await enrollment.refresh_from_db()
+    assert enrollment.next_due_at == clock.now.replace(hour=17)
+    assert fake_twilio.sent == []
+
+
+async def test_steps_with_a_row_or_slow_preparation_stay_with_their_job(
+    deps, store, clock, fake_twilio, queue
+):
+    _, retrying = await abandoned(store, clock.now - timedelta(minutes=16))
+    fake_twilio.fail_next.append(503)
+    assert (await attempt(deps, retrying.id, 0)).startswith("later:transient")
+    _, discounted = await abandoned(
+        store, clock.now - timedelta(minutes=16), phone="+14155550111", email="d@example.com"
+    )
+    await FlowStep.filter(flow_id=discounted.flow_id, position=0).update(
+        incentive={"source": "static", "code": "WELCOME10"}
+    )
+    pipeline.forget_steps(discounted.flow_id)
+    batch = await send_due(deps, 50)
+    # The retry (its row is `pending`) waits for its backoff and is not even selected.
+    assert batch.outcomes == {"handed_off": 1}
+    assert fake_twilio.sent == []
+    assert await queue.exists(f"arq:job:{job_id(discounted.id, 0)}")
+
+
+async def test_claimed_steps_lose_their_queued_job(deps, store, clock, fake_twilio, queue):
+    _, enrollment = await abandoned(store, clock.now - timedelta(minutes=16))
+    assert await schedule(queue, enrollment.id, 0, None)
+    assert (await send_due(deps, 50)).outcomes == {"sent": 1}
+    assert not await queue.exists(f"arq:job:{job_id(enrollment.id, 0)}")
+    message = await Message.get(enrollment_id=enrollment.id)
+    assert message.status == DeliveryStatus.QUEUED
+    assert await Enrollment.filter(id=enrollment.id, next_step=1).exists()
+
+
+async def test_a_job_leaves_a_plain_due_step_to_the_drainers_but_not_a_retry(
+    deps, store, clock, fake_twilio
+):
+    from app.recovery.jobs import send_step
+
+    worker_ctx = {"recovery": deps, "recovery_drainers": ["running"]}
+    _, plain = await abandoned(store, clock.now - timedelta(minutes=16))
+    assert await send_step(worker_ctx, plain.id, 0) == "batched"
+    assert fake_twilio.sent == [] and not await Message.exists(enrollment_id=plain.id)
+    assert (await send_due(deps, 50)).outcomes == {"sent": 1}
+    _, retry = await abandoned(
+        store, clock.now - timedelta(minutes=16), phone="+14155550122", email="r@example.com"
+    )
+    fake_twilio.fail_next.append(503)
+    assert (await attempt(deps, retry.id, 0)).startswith("later:transient")
+    assert await send_step(worker_ctx, retry.id, 0) == "sent"  # its row exists: the job sends it
+    assert await send_step({"recovery": deps}, plain.id, 0) == "stale"
+
+
+async def test_drainers_send_due_steps_and_stop_cleanly(deps, store, clock, fake_twilio, queue):
+    from app.recovery.jobs import start_drainers, stop_drainers
+
+    rows = await shoppers(store, clock.now - timedelta(minutes=16), 2)
+    worker_ctx = {"recovery": deps, "redis": queue}
+    start_drainers(worker_ctx)
+    assert len(worker_ctx["recovery_drainers"]) == 2
+    try:
+        for _ in range(100):
+            if len(fake_twilio.sent) == 2:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await stop_drainers(worker_ctx)
+    assert "recovery_drainers" not in worker_ctx
+    assert len(fake_twilio.sent) == 2
+    assert await Message.filter(enrollment_id__in=[e.id for e in rows]).count() == 2
