@@ -203,7 +203,11 @@ async def announce_message(msg: Message, contact: Contact | None = None) -> None
 
 
 def message_frame(msg: Message, conv: Conversation, contact: Contact) -> dict[str, Any]:
-    """The live frame for a message, from rows the caller holds (see `conversation_for`)."""
+    """The live frame for a message, from rows the caller holds (see `conversation_for`).
+
+    An agent's assign or close that commits between the caller's read and its own UPDATE of the
+    thread is not in this frame; that change publishes its own frame right after.
+    """
     assignee_id = conv.assignee_id  # type: ignore[attr-defined]
     name = getattr(conv, "assignee_name", None)
     assignee = {"id": assignee_id, "name": name} if assignee_id and name is not None else None
