@@ -52,16 +52,17 @@ _LIVE_CHECKOUT_ID = RawSQL(
     f' AND "k"."status" IN ({", ".join(repr(str(s)) for s in LIVE_CHECKOUT)})'
     ' ORDER BY "k"."last_activity_at" DESC LIMIT 1)'
 )
+_CONTACT_ALIAS = "inbox_conversation__contact"  # Tortoise's alias for select_related("contact")
 _ASSIGNEE_NAME = RawSQL(
     '(SELECT "a"."name" FROM "agent" "a" WHERE "a"."id" = "inbox_conversation"."assignee_id")'
 )
 
 
-def _latest(query: Any, conn: Any) -> Any:
+def _latest(query: Any, conn: Any, of: tuple[str, ...] = ()) -> Any:
     """The newest matching conversation, locked, with the live cart and the assignee's name."""
     return (
         query.annotate(live_checkout_id=_LIVE_CHECKOUT_ID, assignee_name=_ASSIGNEE_NAME)
-        .select_for_update()
+        .select_for_update(of=of)
         .using_db(conn)
         .order_by("-id")
         .first()
@@ -98,11 +99,13 @@ async def thread_of_phone(
 ) -> Conversation | None:
     """`conversation_for` in one statement for a number that has a thread; None when it has none.
 
-    The contact comes along (`conv.contact`) and its row is locked with the conversation's, as
-    the caller's consent changes need.
+    The contact comes along (`conv.contact`) and only its row is locked: every inbound text
+    locks its contact first, then the conversation (a first text does, through
+    `conversation_for`), so two texts can never wait on each other in opposite order. Locking
+    both rows here deadlocked against a simultaneous first text from the same number.
     """
     query = Conversation.filter(store_id=store_id, contact__phone=phone).select_related("contact")
-    conv = await _latest(query, conn)
+    conv = await _latest(query, conn, of=(_CONTACT_ALIAS,))
     if conv is not None:
         await _reopen(conv, now, conn)
     return conv
@@ -200,7 +203,11 @@ async def announce_message(msg: Message, contact: Contact | None = None) -> None
 
 
 def message_frame(msg: Message, conv: Conversation, contact: Contact) -> dict[str, Any]:
-    """The live frame for a message, from rows the caller holds (see `conversation_for`)."""
+    """The live frame for a message, from rows the caller holds (see `conversation_for`).
+
+    An agent's assign or close that commits between the caller's read and its own UPDATE of the
+    thread is not in this frame; that change publishes its own frame right after.
+    """
     assignee_id = conv.assignee_id  # type: ignore[attr-defined]
     name = getattr(conv, "assignee_name", None)
     assignee = {"id": assignee_id, "name": name} if assignee_id and name is not None else None
