@@ -103,7 +103,8 @@ class Checkout(Model):
     class Meta:
         table = "checkout"
         unique_together = (("store", "token"),)
-        indexes = (("store_id", "status", "last_activity_at"),)
+        # contact_id: abandonment counts and order matching by contact.
+        indexes = (("store_id", "status", "last_activity_at"), ("contact_id", "abandoned_at"))
 
     @property
     def reachable(self) -> bool:
@@ -138,6 +139,8 @@ class Order(Model):
     class Meta:
         table = "order"
         unique_together = (("store", "external_id"),)
+        # Every send asks "did this contact order since the abandonment?"; stats read by day.
+        indexes = (("contact_id", "placed_at"), ("checkout_id",), ("store_id", "placed_at"))
 
 
 class ConsentEvent(Model):

@@ -79,4 +79,9 @@ class Message(Model):
 
     class Meta:
         table = "message"
-        indexes = (("store_id", "created_at"), ("store_id", "contact_id", "created_at"))
+        # checkout_id: the carrier rule and the rollup marks read a checkout's sends on every send.
+        indexes = (
+            ("store_id", "created_at"),
+            ("store_id", "contact_id", "created_at"),
+            ("checkout_id", "created_at"),
+        )
