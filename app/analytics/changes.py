@@ -19,29 +19,54 @@ DEBOUNCE = timedelta(seconds=5)
 COUNTERS = "abandoned, reachable_strict, reachable_open, enrolled, holdout, messaged"
 
 
-async def mark(store_id: int, moments: list[datetime | None]) -> int:
-    """Dirty the local day of every moment (UTC instants, in the store's zone)."""
-    moments = [m for m in moments if m is not None]
-    if not moments or not sql.is_postgres():
-        return 0
-    found = await sql.rows(
-        f"""INSERT INTO analytics_day (store_id, day, fingerprint, dirty_at, {COUNTERS})
-        SELECT DISTINCT s.id, (m AT TIME ZONE COALESCE(s.timezone, 'UTC'))::date, '',
-          clock_timestamp(), 0, 0, 0, 0, 0, 0
-        FROM store s, unnest($2::timestamptz[]) AS m WHERE s.id = $1
-        ON CONFLICT (store_id, day) DO UPDATE SET dirty_at = clock_timestamp()
-        RETURNING day""",
-        store_id,
-        moments,
+# A day already dirty since the latest rebuild began is not written again: the rebuild to come
+# reads every change committed before it starts. A send storm on one store would otherwise
+# rewrite the same few rows on every send and queue behind their row locks. The plain read in
+# `todo` takes no lock; its snapshot is newer than the change being marked, so a rebuild that
+# began after it reads that change, and one that began before it finds a mark newer than its start.
+_STALE = "{t}.dirty_at IS NULL OR {t}.dirty_at <= {t}.build_started_at"
+_MARK = f"""WITH days AS (
+      SELECT DISTINCT (m.at AT TIME ZONE COALESCE(s.timezone, 'UTC'))::date AS day
+      FROM store s, ({{moments}}) AS m WHERE s.id = $1 AND m.at IS NOT NULL
+    ), todo AS (
+      SELECT days.day FROM days LEFT JOIN analytics_day a ON a.store_id = $1 AND a.day = days.day
+      WHERE a.id IS NULL OR {_STALE.format(t="a")}
     )
-    await schedule(store_id)
+    INSERT INTO analytics_day (store_id, day, fingerprint, dirty_at, {COUNTERS})
+    SELECT $1, todo.day, '', clock_timestamp(), 0, 0, 0, 0, 0, 0 FROM todo
+    ORDER BY todo.day  -- rows locked in one order: two marks cannot deadlock
+    ON CONFLICT (store_id, day) DO UPDATE SET dirty_at = clock_timestamp()
+    WHERE {_STALE.format(t="analytics_day")}
+    RETURNING day"""
+_GIVEN = "SELECT unnest($2::timestamptz[]) AS at"
+# Its day (funnel, products), the days of its sends (A/B conversions) and of its orders.
+_OF_CHECKOUT = """SELECT c.abandoned_at FROM checkout c WHERE c.id = $3
+      UNION ALL SELECT m.created_at FROM message m WHERE m.checkout_id = $3
+      UNION ALL SELECT o.placed_at FROM "order" o WHERE o.checkout_id = $3"""
+
+
+async def mark(
+    store_id: int, moments: list[datetime | None], checkout_id: int | None = None
+) -> int:
+    """Dirty the local day of every moment (UTC instants, in the store's zone), and with
+    `checkout_id` every day that checkout touches, in one statement; returns the days newly marked."""
+    moments = [m for m in moments if m is not None]
+    if (not moments and checkout_id is None) or not sql.is_postgres():
+        return 0
+    if checkout_id is None:
+        found = await sql.rows(_MARK.format(moments=_GIVEN), store_id, moments)
+    else:
+        union = f"{_GIVEN} UNION ALL {_OF_CHECKOUT}"
+        found = await sql.rows(_MARK.format(moments=union), store_id, moments, checkout_id)
+    if found:  # nothing new: the mark already there asked for the rebuild (the sweep backs it up)
+        await schedule(store_id)
     return len(found)
 
 
-async def mark_span(store_id: int, first: datetime, last: datetime) -> int:
+def span(first: datetime, last: datetime) -> list[datetime]:
     """Every day from first to last: a send can change the claims of orders days after it."""
     days = int((last - first).total_seconds() // 86400) + 2
-    return await mark(store_id, [first + timedelta(days=i) for i in range(days)] + [last])
+    return [first + timedelta(days=i) for i in range(days)] + [last]
 
 
 async def schedule(store_id: int) -> bool:
@@ -62,14 +87,7 @@ async def schedule(store_id: int) -> bool:
 
 
 async def checkout_changed(store_id: int, checkout_id: int) -> int:
-    """Its day (funnel, products), the days of its sends (A/B conversions) and of its orders."""
-    found = await sql.rows(
-        """SELECT c.abandoned_at AS at FROM checkout c WHERE c.id = $1
-        UNION ALL SELECT m.created_at FROM message m WHERE m.checkout_id = $1
-        UNION ALL SELECT o.placed_at FROM "order" o WHERE o.checkout_id = $1""",
-        checkout_id,
-    )
-    return await mark(store_id, [r["at"] for r in found])
+    return await mark(store_id, [], checkout_id)
 
 
 async def contact_changed(store_id: int, contact_id: int) -> int:

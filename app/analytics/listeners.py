@@ -6,6 +6,7 @@ from typing import Any
 
 from app.analytics import changes, rules, services, sql
 from app.core import events
+from app.core.cache import TTLCache
 from app.core.outbox import OutboxEvent
 from app.stores.models import Store
 
@@ -28,15 +29,18 @@ async def shopper_replied(event: OutboxEvent) -> None:
     await changes.mark(event.store_id, [r["created_at"] for r in found])
 
 
+# Every send and delivery callback notifies: a worker sending hundreds a second must not read
+# the store for each. Attribution windows edited a few seconds ago are harmless here.
+_stores: TTLCache[Store] = TTLCache(ttl=5.0)
+
+
 @events.listen(events.MESSAGE_CHANGED)
 async def message_changed(message: Any) -> None:
     """The send's day, the days of orders it may claim, and its checkout (first contact)."""
-    store = await Store.get_or_none(id=message.store_id)
+    store = await _stores.get(message.store_id, lambda: Store.get_or_none(id=message.store_id))
     if store is None:
         return
     windows: rules.Windows = services.store_options(store)[0]
     touched = message.delivered_at or message.sent_at or message.created_at
     last = max(touched, message.created_at) + windows.longest
-    await changes.mark_span(store.id, message.created_at, last)
-    if message.checkout_id is not None:
-        await changes.checkout_changed(store.id, message.checkout_id)
+    await changes.mark(store.id, changes.span(message.created_at, last), message.checkout_id)

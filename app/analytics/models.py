@@ -22,6 +22,9 @@ class RollupDay(Model):
     fingerprint = fields.CharField(max_length=128, default="")
     computed_at = fields.DatetimeField(null=True)
     dirty_at = fields.DatetimeField(null=True, description="a change since the last computation")
+    build_started_at = fields.DatetimeField(
+        null=True, description="when the latest rebuild began reading (marks compare with it)"
+    )
     abandoned = fields.IntField(default=0)
     reachable_strict = fields.IntField(default=0, description="when email needs consent")
     reachable_open = fields.IntField(default=0, description="when email needs no consent")

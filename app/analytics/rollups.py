@@ -161,16 +161,30 @@ async def _counters(store_id: int, start: datetime, end: datetime) -> dict[str, 
     }
 
 
+async def begin_build(store_id: int, day: date) -> datetime:
+    """Record, committed before reading, when this rebuild began: a mark after it must write
+    (see changes._MARK), one before it may rely on the rebuild to read its change."""
+    found = await sql.rows(
+        """UPDATE analytics_day SET build_started_at = clock_timestamp()
+        WHERE store_id = $1 AND day = $2 RETURNING build_started_at""",
+        store_id,
+        day,
+    )
+    if found:
+        return found[0]["build_started_at"]
+    return (await sql.rows("SELECT clock_timestamp() AS t"))[0]["t"]
+
+
 async def recompute_day(store: Store, day: date) -> bool:
     """Rebuild one store-day; False on SQLite, where the stats always read the raw tables."""
     if not sql.is_postgres():
         return False
     start, end = bounds(day, store.timezone or "UTC")
+    began = await begin_build(store.id, day)  # committed on its own, before anything is read
     async with in_transaction() as conn:
         await conn.execute_query(
             "SELECT pg_advisory_xact_lock($1, $2)", [store.id, day.toordinal()]
         )
-        began = (await conn.execute_query_dict("SELECT clock_timestamp() AS t"))[0]["t"]
         counters = await _counters(store.id, start, end)
         sends = [
             RollupSend(store_id=store.id, day=day, **r) for r in await _sends(store.id, start, end)

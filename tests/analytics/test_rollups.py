@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import msgspec
 import pytest
+from tortoise.functions import Count
 
 from app.analytics import changes, gather, jobs, rollups, services, stats
 from app.analytics.models import OrderClaim, RollupDay, RollupSend
@@ -120,6 +121,48 @@ async def test_a_mark_during_a_rebuild_keeps_the_day_dirty(settings):
         counters = dict.fromkeys(changes.COUNTERS.split(", "), 0)
         await rollups._save_day(conn, store, day, counters, began)
     assert (await RollupDay.get(store_id=store.id, day=day)).dirty_at is not None
+
+
+async def test_a_dirty_day_is_written_again_only_after_a_rebuild_began(settings):
+    """A send storm writes a dirty day once per rebuild, not once per send; a change after a
+    rebuild began reading still writes, so that rebuild leaves the day dirty."""
+    store = await random_store(6, "UTC", checkouts=3)
+    await built(store)
+    day = utcnow().date()
+    assert await changes.mark(store.id, [utcnow()]) == 1
+    first = (await RollupDay.get(store_id=store.id, day=day)).dirty_at
+    assert await changes.mark(store.id, [utcnow()]) == 0  # the coming rebuild will read it
+    assert (await RollupDay.get(store_id=store.id, day=day)).dirty_at == first
+    from tortoise.transactions import in_transaction
+
+    began = await rollups.begin_build(store.id, day)
+    async with in_transaction() as conn:
+        assert await changes.mark(store.id, [utcnow()]) == 1  # this rebuild may miss it
+        counters = dict.fromkeys(changes.COUNTERS.split(", "), 0)
+        await rollups._save_day(conn, store, day, counters, began)
+    assert (await RollupDay.get(store_id=store.id, day=day)).dirty_at > began
+    assert await rollups.recompute_day(store, day)
+    assert (await RollupDay.get(store_id=store.id, day=day)).dirty_at is None
+
+
+async def test_one_mark_covers_a_checkout_with_many_sends_on_one_day(settings):
+    """Several moments on one day are one row (the upsert may not touch a row twice)."""
+    from app.messaging.models import Message
+
+    store = await random_store(7, "America/New_York", checkouts=20)
+    busiest = (
+        await Message.filter(store_id=store.id, checkout_id__not_isnull=True)
+        .group_by("checkout_id")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .first()
+        .values("checkout_id", "n")
+    )
+    assert busiest["n"] >= 2
+    await built(store)
+    marked = await changes.mark(store.id, [utcnow(), utcnow()], busiest["checkout_id"])
+    dirty = await RollupDay.filter(store_id=store.id, dirty_at__not_isnull=True).count()
+    assert marked == dirty >= 1
 
 
 async def test_the_worker_rebuilds_what_changes_marked(settings, run_jobs):
