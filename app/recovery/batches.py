@@ -32,7 +32,7 @@ from tortoise import connections
 from app.checkouts.models import Checkout, Contact
 from app.core.logging import ctx
 from app.messaging.models import Message
-from app.recovery.claims import Rows, decide, not_sending, record
+from app.recovery.claims import Rows, decide, not_sending, record, reserve
 from app.recovery.delivery import deliver
 from app.recovery.history import History
 from app.recovery.models import Enrollment, FlowStep
@@ -47,8 +47,6 @@ from app.recovery.pipeline import (
     schedule,
     schedule_next,
 )
-from app.recovery.rules import Decision
-from app.recovery.sending import reserve_slot
 from app.stores.models import Platform
 
 log = logging.getLogger(__name__)
@@ -162,10 +160,7 @@ async def _claim_one(
         return
     known = history.known(enrollment, rows.store, deps.clock())
     decision, facts = await decide(conn, deps, enrollment, step, rows, known)
-    if decision.action == "send":
-        wait = await reserve_slot(deps, rows.store, str(step.channel))
-        if wait < 0:  # the sender's rate is spoken for: come back when a slot is free
-            decision = Decision("defer", "sender rate limit", until=deps.clock() - _s(wait))
+    decision, wait = await reserve(deps, rows.store, decision, facts.channel)
     if decision.action != "send":
         claim = await not_sending(conn, decision, enrollment, index, steps, None, deps.clock())
         batch.outcomes[claim.outcome] += 1

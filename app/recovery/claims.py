@@ -18,7 +18,7 @@ from app.messaging.models import Author, Channel, DeliveryStatus, Direction, Mes
 from app.recovery import facts as fact_store
 from app.recovery import links, rules, templates
 from app.recovery.discounts import as_discount
-from app.recovery.models import DiscountCode, Enrollment, EnrollmentStatus, FlowStep
+from app.recovery.models import DiscountCode, Enrollment, EnrollmentStatus, FlowStep, StepChannel
 from app.recovery.pipeline import (
     FINAL_OR_DONE,
     Claim,
@@ -26,6 +26,7 @@ from app.recovery.pipeline import (
     advance,
     idempotency_key,
     is_current,
+    reserve_slot,
 )
 from app.stores.models import Store
 
@@ -111,11 +112,16 @@ async def _decide_and_record(
         .get()
     )
     rows = Rows(contact, checkout, checkout.store)
-    decision, facts = await decide(conn, deps, enrollment, step, rows)
+    # A retry keeps the channel of its recorded attempt: an auto step is resolved only once.
+    channel = str(pending.channel) if pending else None
+    decision, facts = await decide(conn, deps, enrollment, step, rows, channel=channel)
+    decision, wait = await reserve(deps, rows.store, decision, facts.channel)
     now = deps.clock()
     if decision.action != "send":
         return await not_sending(conn, decision, enrollment, step_index, steps, pending, now)
-    return await record(conn, deps, rows, enrollment, step, step_index, facts, pending, discount)
+    claim = await record(conn, deps, rows, enrollment, step, step_index, facts, pending, discount)
+    claim.wait = wait
+    return claim
 
 
 @dataclass
@@ -134,8 +140,10 @@ async def decide(
     step: FlowStep,
     rows: Rows,
     known: fact_store.Known | None = None,
+    channel: str | None = None,
 ) -> tuple[rules.Decision, rules.Facts]:
-    """The stop and pace rules on facts read inside the caller's transaction and locks."""
+    """The stop and pace rules on facts read inside the caller's transaction and locks; the facts
+    returned are resolved, so `facts.channel` is what an auto step sends on (sms or email)."""
     facts = await fact_store.gather(
         conn,
         now=deps.clock(),
@@ -145,11 +153,27 @@ async def decide(
         contact=rows.contact,
         step=step,
         known=known,
+        channel=channel,
     )
+    facts = rules.resolve(facts)
     decision = rules.decide(facts)
-    if decision.action == "send" and step.channel == Channel.SMS and not rows.store.sms_number:
+    if decision.action == "send" and facts.channel == Channel.SMS and not rows.store.sms_number:
         decision = rules.Decision("skip", "store has no SMS number")
     return decision, facts
+
+
+async def reserve(
+    deps: Deps, store: Store, decision: rules.Decision, channel: str
+) -> tuple[rules.Decision, float]:
+    """The sender's next slot for the channel the rules chose (an auto step's is known only
+    here), and how long to wait for it; when none is free soon, come back when one is."""
+    if decision.action != "send":
+        return decision, 0.0
+    wait = await reserve_slot(deps, store, channel)
+    if wait < 0:
+        until = deps.clock() + timedelta(seconds=-wait)
+        return rules.Decision("defer", "sender rate limit", until=until), 0.0
+    return decision, wait
 
 
 async def record(
@@ -238,8 +262,9 @@ async def _record(
         if discount
         else None,
     )
-    if step.channel == Channel.SMS:
-        rendered = templates.render_sms(str(variant.get("body", "")), context)
+    if facts.channel == Channel.SMS:  # an auto step's text is its own part of the variant
+        part = "sms_body" if step.channel == StepChannel.AUTO else "body"
+        rendered = templates.render_sms(str(variant.get(part, "")), context)
         sender = store.sms_number
     else:
         rendered = templates.render_email(variant, context)
@@ -265,7 +290,7 @@ async def _record(
         checkout_id=checkout.id,
         enrollment_id=enrollment.id,
         step_index=step_index,
-        channel=step.channel,
+        channel=facts.channel,  # resolved: an auto step records sms or email
         direction=Direction.OUTBOUND,
         author=Author.AUTOMATION,
         idempotency_key=idempotency_key(enrollment.id, step_index),

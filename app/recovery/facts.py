@@ -9,7 +9,7 @@ from typing import Any
 from app.checkouts.models import Checkout, CheckoutStatus, Contact, Order
 from app.messaging.models import Author, Channel, DeliveryStatus, Direction, Message
 from app.recovery import rules
-from app.recovery.models import Click, Enrollment, FlowStep
+from app.recovery.models import Click, Enrollment, FlowStep, StepChannel
 from app.recovery.zones import shopper_zone
 from app.stores.models import Store
 
@@ -99,9 +99,14 @@ async def gather(
     contact: Contact | None,
     step: FlowStep,
     known: Known | None = None,
+    channel: str | None = None,
 ) -> rules.Facts:
+    """The step's facts; `channel` pins an auto step to the channel its recorded attempt has.
+
+    An auto step's facts hold both reaches; `rules.resolve` picks one of them."""
     policy = rules.policy_from_settings((store.settings or {}).get("recovery"))
-    channel = str(step.channel)
+    channel = channel or str(step.channel)
+    auto = channel == StepChannel.AUTO
     ordered = False
     sms_sent = 0
     others = 0
@@ -138,7 +143,7 @@ async def gather(
             .using_db(conn)
             .exists()
         )
-    if channel == Channel.SMS:
+    if channel == Channel.SMS or auto:  # an auto step may text: the carrier rule counts
         sms_sent = (
             await Message.filter(
                 checkout_id=checkout.id, channel=Channel.SMS, author=Author.AUTOMATION
@@ -148,7 +153,8 @@ async def gather(
             .count()
         )
     country, region = location(contact, checkout)
-    target = reach(channel, contact, checkout)
+    target = reach(Channel.EMAIL if auto else channel, contact, checkout)
+    texting = reach(Channel.SMS, contact, checkout)
     return rules.Facts(
         now=now,
         channel=channel,
@@ -163,15 +169,19 @@ async def gather(
         sequence_started=started,
         other_sequences_in_window=others,
         zone=shopper_zone(
-            target.address if channel == Channel.SMS else (contact.phone if contact else None),
+            texting.address
+            if channel == Channel.SMS or auto
+            else (contact.phone if contact else None),
             country,
             region,
             contact.timezone if contact else None,
             store.timezone,
         )
-        if channel == Channel.SMS or policy.email_quiet_hours
+        if channel == Channel.SMS or auto or policy.email_quiet_hours
         else "UTC",
         window=rules.window_for(policy, country, region),
         policy=policy,
         checkout_status=str(checkout.status),
+        # A store without a number cannot text: its auto steps resolve to email.
+        sms_reach=texting if auto and store.sms_number else None,
     )

@@ -46,6 +46,7 @@ def _out(flow: Flow, steps: list[FlowStep]) -> FlowOut:
                         body=str(v.get("body", "")),
                         subject=v.get("subject"),
                         html=v.get("html"),
+                        sms_body=v.get("sms_body"),
                     )
                     for v in s.variants
                 ],
@@ -138,5 +139,6 @@ def _variant(v: VariantIn) -> dict[str, object]:
         "subject": v.subject,
         "body": v.body,
         "html": v.html,
+        "sms_body": v.sms_body,
     }
     return {k: val for k, val in data.items() if val is not None}

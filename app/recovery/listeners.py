@@ -7,7 +7,7 @@ from app.core import events
 from app.core.outbox import OutboxEvent
 from app.messaging.models import Channel, DeliveryStatus, Message
 from app.recovery import services
-from app.recovery.models import Enrollment, EnrollmentStatus
+from app.recovery.models import Enrollment, EnrollmentStatus, StepChannel
 from app.recovery.pipeline import ordered_steps
 
 
@@ -60,7 +60,7 @@ async def trim_on_opt_out(event: OutboxEvent) -> None:
             enrollment_id=enrollment.id, channel=Channel(channel), status=DeliveryStatus.PENDING
         ).update(status=DeliveryStatus.CANCELLED, error_message=f"{channel} opt-out")
         steps = await ordered_steps(enrollment.flow_id)  # type: ignore[attr-defined]
-        remaining = {str(s.channel) for s in steps[enrollment.next_step :]}
+        remaining = {c for s in steps[enrollment.next_step :] for c in _step_channels(s.channel)}
         if remaining <= closed:
             await services.stop(enrollment.id, "opted_out")
 
@@ -75,3 +75,8 @@ def _closed_channels(contact: Contact) -> set[str]:
     if not contact.email or contact.email_opted_out_at or contact.email_undeliverable_at:
         closed.add("email")
     return closed
+
+
+def _step_channels(channel: str) -> set[str]:
+    """An auto step is left with nothing to send only once both SMS and email are closed."""
+    return {"sms", "email"} if channel == StepChannel.AUTO else {str(channel)}

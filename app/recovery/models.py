@@ -11,6 +11,7 @@ from tortoise.models import Model
 class StepChannel(StrEnum):
     SMS = "sms"
     EMAIL = "email"
+    AUTO = "auto"  # resolved to sms or email right before sending (rules.resolve)
 
 
 class EnrollmentStatus(StrEnum):

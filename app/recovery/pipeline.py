@@ -1,4 +1,4 @@
-"""Shared pieces of the send pipeline: dependencies, the step pointer, job ids and scheduling."""
+"""Shared pieces of the send pipeline: dependencies, the step pointer, job ids, scheduling, sender slots."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from app.config import Settings, get_settings
 from app.core import events
 from app.core.scheduling import enqueue
 from app.core.timeutil import utcnow
-from app.messaging.models import DeliveryStatus, Message
+from app.messaging.models import Channel, DeliveryStatus, Message
 from app.messaging.senders import EmailSender, SmsSender
+from app.messaging.throttle import reserve
 from app.recovery import rules
 from app.recovery.discounts import DiscountIssuer
 from app.recovery.models import Enrollment, EnrollmentStatus, FlowStep
@@ -119,8 +120,8 @@ _stores_cache: dict[int, tuple[float, Store]] = {}
 
 
 async def recent_store(store_id: int) -> Store:
-    """The store as seen within STEPS_TTL, for work before the claim (throttle key, enrichment,
-    reply-to). The claim re-reads it under the lock, where the rules decide."""
+    """The store as seen within STEPS_TTL, for work before the claim (enrichment, reply-to).
+    The claim re-reads it under the lock, where the rules decide."""
     hit = _stores_cache.get(store_id)
     if hit and hit[0] > time.monotonic():
         return hit[1]
@@ -138,6 +139,17 @@ class Claim:
     contact: Contact | None = None
     reason: str = ""
     until: datetime | None = None
+    wait: float = 0.0  # seconds until the sender's reserved slot, slept after the commit
+
+
+async def reserve_slot(deps: Deps, store: Store, channel: str) -> float:
+    """Seconds to wait for this sender's next slot (reserved), or minus the wait (nothing reserved)."""
+    recovery = deps.settings.recovery
+    if channel == Channel.SMS:
+        key, rate = f"sms:{store.sms_number}", recovery.sms_per_second
+    else:
+        key, rate = f"email:{deps.email.name}", recovery.email_per_second
+    return await reserve(deps.redis, key, rate, max_wait=5.0)
 
 
 async def advance(

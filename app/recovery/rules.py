@@ -7,7 +7,7 @@ acts on the answer, so the same rules hold whichever worker sends and whenever i
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -211,6 +211,9 @@ class Reach:
 
 @dataclass(frozen=True, slots=True)
 class Facts:
+    """For an auto step, `channel` is "auto", `reach` the email reach and `sms_reach` the SMS one
+    (None when the store cannot text); `resolve` turns them into the facts of one channel."""
+
     now: datetime
     channel: str
     conditions: dict[str, object]
@@ -227,6 +230,7 @@ class Facts:
     window: Window
     policy: Policy
     checkout_status: str = "abandoned"
+    sms_reach: Reach | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,8 +268,34 @@ def _carrier_problem(f: Facts) -> str | None:
     return None
 
 
+def _can_text_now(f: Facts) -> bool:
+    """A text needs a mobile shopper, a usable number, the carrier rule and the quiet-hours window
+    open now: a shopper asleep gets the email now rather than a text in the morning."""
+    return (
+        f.cart.device == "mobile"
+        and _channel_problem(f) is None
+        and _carrier_problem(f) is None
+        and is_allowed(f.now, f.zone, f.window)
+    )
+
+
+def resolve(f: Facts) -> Facts:
+    """An auto step becomes an SMS step when the shopper can be texted right now, else an email
+    step; the facts of any other step are returned as they are."""
+    if f.channel != "auto":
+        return f
+    if f.sms_reach is not None:
+        sms = replace(f, channel="sms", reach=f.sms_reach, sms_reach=None)
+        if _can_text_now(sms):
+            return sms
+    return replace(f, channel="email", sms_reach=None)
+
+
 def decide(f: Facts) -> Decision:
-    """Stop, skip, defer or send; evaluated under the enrollment's row lock right before sending."""
+    """Stop, skip, defer or send; evaluated under the enrollment's row lock right before sending.
+
+    Callers that record a message resolve an auto step first, so they know its channel."""
+    f = resolve(f)
     if not f.store_active:
         return Decision("stop", "store_uninstalled")
     if f.checkout_status == "expired":

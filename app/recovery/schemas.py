@@ -8,15 +8,20 @@ from typing import Any, Literal
 
 import msgspec
 
-Channel = Literal["sms", "email"]
+SendChannel = Literal["sms", "email"]
+# "auto": a text to a mobile shopper who can be texted right now, an email to everyone else.
+Channel = Literal["sms", "email", "auto"]
 
 
 class VariantIn(msgspec.Struct, forbid_unknown_fields=True):
+    """An auto step's variant carries both parts: subject/body/html for email, `sms_body` for SMS."""
+
     body: str
     key: str = "a"
     weight: Decimal = Decimal(1)
     subject: str | None = None
     html: str | None = None
+    sms_body: str | None = None
 
 
 class StepIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -51,6 +56,7 @@ class VariantOut(msgspec.Struct):
     body: str
     subject: str | None = None
     html: str | None = None
+    sms_body: str | None = None
 
 
 class StepOut(msgspec.Struct):
@@ -73,7 +79,7 @@ class FlowOut(msgspec.Struct):
 
 
 class PreviewIn(msgspec.Struct, forbid_unknown_fields=True):
-    channel: Channel
+    channel: SendChannel  # an auto step previews its SMS and its email part separately
     body: str
     subject: str | None = None
     html: str | None = None

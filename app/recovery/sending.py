@@ -24,8 +24,6 @@ from datetime import datetime, timedelta
 
 from app.checkouts.models import Checkout
 from app.core.logging import ctx
-from app.messaging.models import Channel
-from app.messaging.throttle import reserve
 from app.recovery.claims import claim_step
 from app.recovery.delivery import deliver
 from app.recovery.discounts import Incentive, ensure_discount
@@ -62,10 +60,11 @@ async def run_step(deps: Deps, enrollment_id: int, step_index: int) -> str:
     step = steps[step_index]
     store = await recent_store(enrollment.store_id)  # type: ignore[attr-defined]
     discount = await _prepare(deps, store, enrollment, step, now)
-    await _throttle(deps, store, str(step.channel))
     claim = await claim_step(deps, enrollment_id, step_index, steps, discount)
     if claim.outcome != "send":
         return await _after_claim(deps, claim, enrollment, step_index, steps)
+    if claim.wait:  # the sender's slot, reserved under the lock once the channel was known
+        await asyncio.sleep(claim.wait)
     return await deliver(deps, claim, store, enrollment, step_index, steps)
 
 
@@ -98,24 +97,6 @@ async def _enrich(store: Store, checkout: Checkout) -> None:
         await enrich_line_items(store, checkout)
     except Exception as exc:  # images are nice to have; never block a send on them
         log.warning("line item enrichment failed", extra=ctx(checkout=checkout.id, error=exc))
-
-
-async def _throttle(deps: Deps, store: Store, channel: str) -> None:
-    wait = await reserve_slot(deps, store, channel)
-    if wait < 0:
-        raise Later(-wait, "sender rate limit")
-    if wait:
-        await asyncio.sleep(wait)
-
-
-async def reserve_slot(deps: Deps, store: Store, channel: str) -> float:
-    """Seconds to wait for this sender's next slot (reserved), or minus the wait (nothing reserved)."""
-    recovery = deps.settings.recovery
-    if channel == Channel.SMS:
-        key, rate = f"sms:{store.sms_number}", recovery.sms_per_second
-    else:
-        key, rate = f"email:{deps.email.name}", recovery.email_per_second
-    return await reserve(deps.redis, key, rate, max_wait=5.0)
 
 
 async def _after_claim(

@@ -146,7 +146,8 @@ async def progress(checkout: Checkout) -> dict[str, Any]:
         "steps": [
             {
                 "index": i,
-                "channel": str(s.channel),
+                # What an attempt went out on: an auto step's resolved sms or email.
+                "channel": str(messages[i].channel if i in messages else s.channel),
                 "delay_seconds": s.delay_seconds,
                 "status": str(messages[i].status) if i in messages else None,
                 "sent_at": _when(messages[i].sent_at) if i in messages else None,

@@ -12,6 +12,7 @@ from app.recovery.templates import TemplateProblem, check
 MAX_STEPS, MAX_VARIANTS = 12, 6
 MAX_DELAY = 30 * 24 * 3600
 SMS_BODY_LIMIT = 1600  # Twilio's Body limit
+TEXTING = ("sms", "auto")  # steps that may send the one automated SMS of an abandonment
 
 
 class FlowProblem(ValueError):
@@ -29,11 +30,12 @@ def validate_flow(steps: list[StepIn] | None, holdout_percent: Decimal | None) -
     for index, step in enumerate(steps):
         _validate_step(f"steps[{index}]", step, previous)
         previous = step.delay_seconds
-    sms = [i for i, s in enumerate(steps) if s.channel == "sms"]
-    if len(sms) > 1:
+    texts = [i for i, s in enumerate(steps) if s.channel in TEXTING]
+    if len(texts) > 1:
+        first = steps[texts[0]].channel
         raise FlowProblem(
-            f"steps[{sms[1]}]: carriers allow one automated SMS per abandonment; "
-            f"steps[{sms[0]}] already sends one"
+            f"steps[{texts[1]}]: carriers allow one automated SMS per abandonment; "
+            f"steps[{texts[0]}] ({first}) may already send one (an auto step counts as an SMS)"
         )
 
 
@@ -46,6 +48,7 @@ def _validate_step(where: str, step: StepIn, previous: int | None) -> None:
             f"step's ({previous}): steps run in order after abandonment"
         )
     limit = int(SMS_MAX_AGE.total_seconds())
+    # No such limit on an auto step: after 48 hours it simply resolves to email.
     if step.channel == "sms" and step.delay_seconds > limit:
         raise FlowProblem(
             f"{where}.delay_seconds ({step.delay_seconds}): an automated SMS must go out within "
@@ -80,14 +83,34 @@ def validate_variant(where: str, channel: str, variant: VariantIn) -> None:
         raise FlowProblem(f"{where}.body must not be empty")
     if channel == "sms" and len(variant.body) > SMS_BODY_LIMIT:
         raise FlowProblem(f"{where}.body: an SMS template is at most {SMS_BODY_LIMIT} characters")
-    if channel == "email" and not (variant.subject or "").strip():
+    if channel in ("email", "auto") and not (variant.subject or "").strip():
         raise FlowProblem(f"{where}.subject is required for an email")
     if channel == "sms" and (variant.subject or variant.html):
         raise FlowProblem(f"{where}: an SMS has no subject or html")
-    for name in ("subject", "body", "html"):
+    _validate_sms_body(where, channel, variant.sms_body)
+    for name in ("subject", "body", "html", "sms_body"):
         source = getattr(variant, name)
         if source:
             try:
                 check(source, f"{where}.{name}")
             except TemplateProblem as exc:
                 raise FlowProblem(str(exc)) from None
+
+
+def _validate_sms_body(where: str, channel: str, sms_body: str | None) -> None:
+    """An auto step's text for mobile shoppers; elsewhere `body` is the one part a step sends."""
+    if channel != "auto":
+        if sms_body is not None:
+            raise FlowProblem(
+                f"{where}.sms_body: only an auto step has a separate text message; "
+                f"a {channel} step sends its body"
+            )
+        return
+    if not (sms_body or "").strip():
+        raise FlowProblem(
+            f"{where}.sms_body is required for an auto step: the text a mobile shopper gets"
+        )
+    if len(sms_body or "") > SMS_BODY_LIMIT:
+        raise FlowProblem(
+            f"{where}.sms_body: an SMS template is at most {SMS_BODY_LIMIT} characters"
+        )

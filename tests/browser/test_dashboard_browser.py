@@ -141,3 +141,38 @@ async def test_flow_editor_saves_and_the_preview_updates(server: str, browser: A
     assert "delay_seconds" in await page.inner_text("#problem")
     assert [e for e in errors if "422" not in e] == []  # the refused save above is the only failure
     await context.close()
+
+
+async def test_flow_editor_turns_the_sms_step_into_an_auto_step(server: str, browser: Any) -> None:
+    seeded = await make_store("shopify", name="Velvet Fern")
+    await create_agent(seeded.store, "owner@velvet.example", Role.OWNER, password=PASSWORD)
+    context = await browser.new_context(viewport=LAPTOP)
+    page = await context.new_page()
+    await _login(page, server, "owner@velvet.example")
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await page.goto(f"{server}/flows")
+    await page.locator("[data-testid=sms-preview]").wait_for()
+    await page.select_option("[data-testid=channel-0]", "auto")
+    # The SMS the merchant wrote became the text-message part; the email part is there too.
+    text = await page.input_value("[data-testid=sms-body-0-0]")
+    assert text.startswith("Hi {{ first_name or 'there' }}, it's {{ store_name }}")
+    await page.fill("[data-testid=subject-0-0]", "{{ first_name }}, your cart is saved")
+    await page.fill("[data-testid=body-0-0]", "Your {{ first_item }} is waiting.")
+    await page.wait_for_function(
+        "document.querySelector('[data-testid=email-subject]').textContent === 'Jane, your cart is saved'"
+        " && !document.getElementById('preview-sms').hidden"
+        " && document.querySelector('[data-testid=sms-preview]').textContent.includes(\"it's Velvet Fern\")"
+    )
+    await page.click("#save")
+    await page.wait_for_function(
+        "document.getElementById('status').textContent.startsWith('Saved')"
+    )
+    step = await FlowStep.get(flow__store_id=seeded.store.id, position=0)
+    assert step.channel == "auto"
+    assert step.variants[0]["subject"] == "{{ first_name }}, your cart is saved"
+    assert step.variants[0]["body"] == "Your {{ first_item }} is waiting."
+    assert step.variants[0]["sms_body"] == text
+    await page.screenshot(path=str(ARTIFACTS / "flows-auto-step.png"), full_page=True)
+    assert errors == []
+    await context.close()

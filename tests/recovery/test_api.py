@@ -36,6 +36,15 @@ async def test_every_store_gets_the_default_playbook(client, api):
     assert "no" in flow["steps"][4]["variants"][0]["body"] and flow["enabled"] is True
 
 
+AUTO = {
+    "key": "a",
+    "weight": 1,
+    "subject": "Your cart at {{ store_name }}",
+    "body": "Hi {{ first_name }}, your {{ first_item }} is waiting.",
+    "sms_body": "Hi {{ first_name }}, your {{ first_item }} is waiting: {{ magic_link }}",
+}
+
+
 def _steps(flow):
     return [{k: v for k, v in s.items() if k != "position"} for s in copy.deepcopy(flow["steps"])]
 
@@ -72,6 +81,37 @@ def _steps(flow):
         (
             lambda s: s[1].update(conditions={"devices": ["fridge"]}),
             "steps[1].conditions: devices must be among",
+        ),
+        (
+            lambda s: s[1].update(channel="auto"),
+            "steps[1].variants[0].sms_body is required for an auto step",
+        ),
+        (
+            lambda s: s[1]["variants"][0].update(sms_body="Hi {{ first_name }}"),
+            "steps[1].variants[0].sms_body: only an auto step has a separate text message",
+        ),
+        (
+            lambda s: s[0]["variants"][0].update(sms_body="Hi {{ first_name }}"),
+            "steps[0].variants[0].sms_body: only an auto step has a separate text message",
+        ),
+        (
+            lambda s: s[3].update(
+                channel="auto", variants=[dict(AUTO, sms_body="{{ frist_name }}")]
+            ),
+            "steps[3].variants[0].sms_body: unknown variable 'frist_name'",
+        ),
+        (
+            lambda s: s[3].update(channel="auto", variants=[dict(AUTO, sms_body="x" * 1601)]),
+            "steps[3].variants[0].sms_body: an SMS template is at most 1600 characters",
+        ),
+        (
+            lambda s: s[1].update(channel="auto", variants=[dict(AUTO, subject=None)]),
+            "steps[1].variants[0].subject is required for an email",
+        ),
+        (
+            lambda s: s[3].update(channel="auto", variants=[AUTO]),
+            "steps[3]: carriers allow one automated SMS per abandonment; steps[0] (sms) may "
+            "already send one (an auto step counts as an SMS)",
         ),
     ],
 )
@@ -179,3 +219,25 @@ async def test_progress_and_agent_controls_over_http(client, api):
     other = await make_store("custom", domain="elsewhere.example.com")
     foreign = {"Authorization": f"Bearer {other.api_token}"}
     assert (await client.post(f"{base}/resume", headers=foreign)).status_code == 404
+
+
+async def test_an_auto_step_is_saved_with_both_parts_at_any_delay(client, api):
+    _, headers = api
+    flow = await flow_of(client, headers)
+    steps = _steps(flow)
+    steps[0].update(channel="email", variants=[{k: v for k, v in AUTO.items() if k != "sms_body"}])
+    steps[3].update(channel="auto", variants=[AUTO])  # 72 hours: past 48 h it simply emails
+    response = await client.patch(
+        f"/api/v1/flows/{flow['id']}", json={"steps": steps}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    saved = response.json()["steps"]
+    assert [s["channel"] for s in saved] == ["email", "email", "email", "auto", "email"]
+    assert saved[3]["delay_seconds"] == 72 * 3600
+    assert saved[3]["variants"][0]["sms_body"] == AUTO["sms_body"]
+    assert saved[3]["variants"][0]["subject"] == AUTO["subject"]
+    assert saved[0]["variants"][0]["sms_body"] is None
+    # Previews stay per channel: an auto step previews its text and its email separately.
+    preview = {"channel": "auto", "body": "hi"}
+    response = await client.post("/api/v1/templates/preview", json=preview, headers=headers)
+    assert response.status_code == 400

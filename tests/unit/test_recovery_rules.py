@@ -178,3 +178,67 @@ def test_derived_tags_and_variant_weights_and_holdout():
     held = sum(rules.in_holdout(1, f"tok{i}", Decimal("10")) for i in range(5000))
     assert 400 < held < 600
     assert not any(rules.in_holdout(1, f"tok{i}", Decimal("0")) for i in range(100))
+
+
+PHONE = Reach("+14155550173", True, ABANDONED - timedelta(days=1), False, False)
+EMAIL = Reach("jane@example.com", False, None, False, False)
+
+
+def auto(**overrides) -> Facts:
+    """An auto step's facts: the email reach, and the SMS reach beside it."""
+    return facts(**{"channel": "auto", "reach": EMAIL, "sms_reach": PHONE, **overrides})
+
+
+def on(device: str) -> Cart:
+    return Cart(Decimal("64"), device, "US", False, frozenset())
+
+
+@pytest.mark.parametrize(
+    ("overrides", "channel"),
+    [
+        ({}, "sms"),  # a mobile shopper who may be texted now
+        ({"cart": on("desktop")}, "email"),
+        ({"cart": on("tablet")}, "email"),
+        ({"cart": on("unknown")}, "email"),
+        ({"sms_reach": None}, "email"),  # the store cannot text
+        ({"sms_reach": replace(PHONE, address=None)}, "email"),
+        ({"sms_reach": replace(PHONE, consent=False)}, "email"),
+        ({"sms_reach": replace(PHONE, consent_at=None)}, "email"),
+        ({"sms_reach": replace(PHONE, consent_at=ABANDONED + timedelta(seconds=1))}, "email"),
+        ({"sms_reach": replace(PHONE, opted_out=True)}, "email"),
+        ({"sms_reach": replace(PHONE, undeliverable=True)}, "email"),
+        ({"automated_sms_sent": 1}, "email"),
+        ({"now": ABANDONED + timedelta(hours=48, seconds=1)}, "email"),
+        ({"now": ABANDONED + timedelta(hours=13)}, "email"),  # 22:00 in Los Angeles
+        ({"now": ABANDONED + timedelta(hours=16)}, "email"),  # 01:00
+        ({"now": ABANDONED + timedelta(hours=30)}, "sms"),  # 15:00 the next day, inside 48 h
+    ],
+)
+def test_an_auto_step_texts_only_a_mobile_shopper_who_can_be_texted_now(overrides, channel):
+    resolved = rules.resolve(auto(**overrides))
+    assert resolved.channel == channel
+    assert resolved.reach == (PHONE if channel == "sms" else EMAIL)
+    assert resolved.sms_reach is None
+    assert rules.decide(resolved) == rules.SEND  # nothing deferred: the email goes out now
+
+
+def test_auto_decides_as_its_resolved_channel_and_other_steps_are_left_alone():
+    plain = facts()
+    assert rules.resolve(plain) is plain
+    assert rules.resolve(facts(channel="email", reach=EMAIL)).channel == "email"
+    # decide() resolves too, so it can never treat an auto step as a third channel.
+    assert rules.decide(auto()) == rules.SEND
+    assert rules.decide(auto(checkout_live=False)) == rules.Decision("stop", "order_placed")
+    assert rules.decide(auto(other_sequences_in_window=1)).reason == "frequency_cap"
+    desktop_without_email = auto(cart=on("desktop"), reach=replace(EMAIL, address=None))
+    assert rules.decide(desktop_without_email) == rules.Decision("skip", "no email address")
+    device_condition = auto(conditions={"devices": ["desktop"]})
+    assert rules.decide(device_condition).reason == "device mobile not targeted"
+
+
+def test_auto_at_night_with_email_quiet_hours_defers_the_email_not_a_text():
+    night = ABANDONED + timedelta(hours=13)  # 22:00 in Los Angeles
+    resolved = rules.resolve(auto(now=night, policy=Policy(email_quiet_hours=True)))
+    decision = rules.decide(resolved)
+    assert resolved.channel == "email" and decision.action == "defer"
+    assert decision.until == datetime(2026, 1, 15, 17, 0, tzinfo=UTC)  # 09:00 in Los Angeles

@@ -9,6 +9,8 @@
   const flow = JSON.parse(document.getElementById("flows-data").textContent).find((f) => String(f.id) === flowId);
   const $ = (id) => document.getElementById(id);
   const UNITS = [["minutes", 60], ["hours", 3600], ["days", 86400]];
+  const CHANNELS = [["sms", "SMS"], ["email", "Email"], ["auto", "Auto: SMS on mobile, else email"]];
+  const emails = (step) => step.channel !== "sms"; // an auto step emails everyone it does not text
   let focus = { step: 0, variant: 0 };
   let timer = null;
 
@@ -48,13 +50,20 @@
     const card = el("div", { class: "variant" + (focus.step === s && focus.variant === vi ? " focused" : "") }, [
       el("div", { class: "inline" }, [field("Variant", key), field("Weight", weight)]),
     ]);
-    if (step.channel === "email") {
+    if (step.channel === "auto") {
+      const text = el("textarea", { rows: 3, "data-testid": `sms-body-${s}-${vi}` });
+      text.value = variant.sms_body || "";
+      text.addEventListener("input", () => { variant.sms_body = text.value; schedulePreview(); });
+      card.appendChild(field("Text message (mobile shoppers who can be texted now)", text));
+    }
+    if (emails(step)) {
       const subject = el("input", { maxlength: 998, value: variant.subject || "", "data-testid": `subject-${s}-${vi}` });
       subject.addEventListener("input", () => { variant.subject = subject.value; schedulePreview(); });
-      card.appendChild(field("Subject", subject));
+      card.appendChild(field(step.channel === "auto" ? "Email subject (everyone else)" : "Subject", subject));
     }
-    card.appendChild(field(step.channel === "sms" ? "Text message" : "Body (plain text, Jinja placeholders)", body));
-    if (step.channel === "email") {
+    const bodyLabel = { sms: "Text message", email: "Body (plain text, Jinja placeholders)", auto: "Email body (plain text, Jinja placeholders)" };
+    card.appendChild(field(bodyLabel[step.channel], body));
+    if (emails(step)) {
       const html = el("textarea", { rows: 3, class: "code", placeholder: "Optional custom HTML; leave empty for the FollowUp layout" });
       html.value = variant.html || "";
       html.addEventListener("input", () => { variant.html = html.value || null; schedulePreview(); });
@@ -69,9 +78,13 @@
   }
 
   function stepCard(step, s) {
-    const channel = el("select", {}, [el("option", { value: "sms", text: "SMS" }), el("option", { value: "email", text: "Email" })]);
+    const channel = el("select", { "data-testid": `channel-${s}` }, CHANNELS.map(([value, text]) => el("option", { value, text })));
     channel.value = step.channel;
-    channel.addEventListener("change", () => { step.channel = channel.value; render(); schedulePreview(0); });
+    channel.addEventListener("change", () => {
+      // From SMS to auto, the text the merchant wrote becomes the text-message part.
+      if (step.channel === "sms" && channel.value === "auto") step.variants.forEach((v) => { if (!v.sms_body) v.sms_body = v.body; });
+      step.channel = channel.value; render(); schedulePreview(0);
+    });
     const [unitName, unitSeconds] = bestUnit(step.delay_seconds);
     const amount = el("input", { type: "number", min: 0, step: 1, value: step.delay_seconds / unitSeconds, "data-testid": `delay-${s}` });
     const unit = el("select", {}, UNITS.map(([n]) => el("option", { value: n, text: n })));
@@ -91,6 +104,7 @@
         el("button", { type: "button", class: "link danger", text: "Remove", onclick: () => { flow.steps.splice(s, 1); focus = { step: 0, variant: 0 }; render(); schedulePreview(0); } }),
       ]),
       el("div", { class: "inline" }, [field("Channel", channel), field("Wait", amount), field("Unit", unit)]),
+      step.channel === "auto" ? el("p", { class: "muted small", text: "Texts a shopper on a phone with SMS consent, inside quiet hours and within 48 hours of abandonment (one text per abandonment); everyone else gets the email." }) : null,
       el("details", {}, [el("summary", { text: "Conditions and incentive" }),
         field("Conditions (JSON, empty for none)", conditions), field("Incentive (JSON, empty for none)", incentive)]),
     ]);
@@ -129,7 +143,8 @@
         incentive: parseJson(s._incentive, s.incentive, `step ${i + 1} incentive`),
         variants: s.variants.map((v) => {
           const out = { key: v.key, weight: String(v.weight), body: v.body };
-          if (s.channel === "email") { if (v.subject) out.subject = v.subject; if (v.html) out.html = v.html; }
+          if (emails(s)) { if (v.subject) out.subject = v.subject; if (v.html) out.html = v.html; }
+          if (s.channel === "auto") out.sms_body = v.sms_body || "";
           return out;
         }),
       })),
@@ -161,16 +176,23 @@
     if (!step) { $("preview-sms").hidden = $("preview-email").hidden = true; return; }
     const variant = step.variants[focus.variant] || step.variants[0];
     $("preview-target").textContent = `Step ${focus.step + 1} · ${step.channel.toUpperCase()} · variant ${variant.key}`;
+    const discount = Boolean(step.incentive || step._incentive);
+    const text = step.channel === "auto" ? variant.sms_body : variant.body;
     try {
-      const out = await call("POST", "/flows/api/preview", { channel: step.channel, body: variant.body || " ", subject: variant.subject || null, html: step.channel === "email" ? variant.html || null : null, discount: Boolean(step.incentive || step._incentive) });
+      // An auto step shows both parts: the text for mobile shoppers and the email for the rest.
+      const [sms, email] = await Promise.all([
+        step.channel !== "email" ? call("POST", "/flows/api/preview", { channel: "sms", body: text || " ", discount }) : null,
+        emails(step) ? call("POST", "/flows/api/preview", { channel: "email", body: variant.body || " ", subject: variant.subject || null, html: variant.html || null, discount }) : null,
+      ]);
       $("preview-error").hidden = true;
-      $("preview-sms").hidden = step.channel !== "sms"; $("preview-email").hidden = step.channel !== "email";
-      if (step.channel === "sms") {
-        $("sms-text").textContent = out.text;
-        $("sms-meta").textContent = `${out.segments} segment${out.segments === 1 ? "" : "s"} · ${out.encoding} · ${out.characters} characters`;
-      } else {
-        $("email-subject").textContent = out.subject || "(no subject)";
-        $("email-frame").srcdoc = out.html || "";
+      $("preview-sms").hidden = !sms; $("preview-email").hidden = !email;
+      if (sms) {
+        $("sms-text").textContent = sms.text;
+        $("sms-meta").textContent = `${sms.segments} segment${sms.segments === 1 ? "" : "s"} · ${sms.encoding} · ${sms.characters} characters`;
+      }
+      if (email) {
+        $("email-subject").textContent = email.subject || "(no subject)";
+        $("email-frame").srcdoc = email.html || "";
       }
     } catch (e) { $("preview-error").textContent = e.message; $("preview-error").hidden = false; }
   }
