@@ -23,6 +23,7 @@ from app.config import Settings, get_settings
 from app.core.db import close_db, init_db
 from app.core.errors import http_error_response, internal_error, login_redirect
 from app.core.health import healthz
+from app.core.heap import freeze_startup_heap
 from app.core.logging import configure_logging
 from app.core.redis import connect_queue, connect_redis
 from app.ingest.controllers import CollectEvents, ShopifyWebhooks, WooCommerceWebhooks
@@ -95,6 +96,8 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> L
             await init_db(settings)
         app.state.redis = connect_redis(settings)
         app.state.queue = await connect_queue(settings)
+        if manage_db:  # a serving process: its start-up heap lives as long as it does
+            freeze_startup_heap()
         try:
             yield
         finally:

@@ -14,6 +14,7 @@ from app.checkouts import listeners as _checkout_listeners  # noqa: F401  (regis
 from app.checkouts.jobs import check_abandoned, dispatch_event, sweep
 from app.config import Settings, get_settings
 from app.core.db import close_db, init_db
+from app.core.heap import freeze_startup_heap
 from app.core.redis import QUEUE, arq_settings
 from app.ingest.jobs import drain_raw_events, process_raw_event
 from app.integrations.shopify import compliance as _shopify_topics  # noqa: F401  (registers topics)
@@ -60,6 +61,7 @@ def build_worker(
     async def startup(ctx: dict[str, Any]) -> None:
         if manage_db:
             await init_db(settings)
+            freeze_startup_heap()  # a worker process of its own (`followup worker`)
         if not burst:
             start_drainers(ctx)
 
