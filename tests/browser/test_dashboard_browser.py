@@ -95,12 +95,18 @@ async def test_dashboard_shows_the_api_totals(server: str, browser: Any) -> None
         await context.close()
 
 
-async def test_flow_editor_saves_and_the_preview_updates(server: str, browser: Any) -> None:
+async def _owner_page(server: str, browser: Any) -> tuple[Any, Any, Any]:
+    """A store with its default flow, and a laptop-sized page logged in as its owner."""
     seeded = await make_store("shopify", name="Velvet Fern")
     await create_agent(seeded.store, "owner@velvet.example", Role.OWNER, password=PASSWORD)
     context = await browser.new_context(viewport=LAPTOP)
     page = await context.new_page()
     await _login(page, server, "owner@velvet.example")
+    return seeded, context, page
+
+
+async def test_flow_editor_saves_and_the_preview_updates(server: str, browser: Any) -> None:
+    seeded, context, page = await _owner_page(server, browser)
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text))
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -144,11 +150,7 @@ async def test_flow_editor_saves_and_the_preview_updates(server: str, browser: A
 
 
 async def test_flow_editor_turns_the_sms_step_into_an_auto_step(server: str, browser: Any) -> None:
-    seeded = await make_store("shopify", name="Velvet Fern")
-    await create_agent(seeded.store, "owner@velvet.example", Role.OWNER, password=PASSWORD)
-    context = await browser.new_context(viewport=LAPTOP)
-    page = await context.new_page()
-    await _login(page, server, "owner@velvet.example")
+    seeded, context, page = await _owner_page(server, browser)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     await page.goto(f"{server}/flows")
