@@ -9,6 +9,7 @@ import signal
 from collections.abc import Iterator
 
 import uvicorn
+from arq.worker import Worker
 
 from app.config import Settings
 from app.core.db import close_db, init_db, migrate
@@ -62,6 +63,20 @@ def _survive_stop_signal() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+async def _stop_worker(worker: Worker, main: asyncio.Task[None]) -> None:
+    """Cancel the polling loop and any job in flight (each is safe to run again), then close.
+
+    arq's close() cancels in-flight jobs itself and then awaits them, so a job that was running
+    re-raised its cancellation out of close() and the process exited 1 without cleaning up.
+    """
+    jobs = list(worker.tasks.values())
+    for task in (main, *jobs):
+        task.cancel()
+    await asyncio.gather(main, *jobs, return_exceptions=True)
+    worker.tasks.clear()
+    await worker.close()
+
+
 async def run_dev(settings: Settings, host: str, port: int) -> None:
     with _survive_stop_signal():
         await _run_dev(settings, host, port)
@@ -85,10 +100,7 @@ async def _run_dev(settings: Settings, host: str, port: int) -> None:
         try:
             await server.serve()
         finally:
-            worker_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await worker_task
-            await worker.close()
+            await _stop_worker(worker, worker_task)
     finally:
         await close_db()
         stop_embedded()  # the server this process started goes with it

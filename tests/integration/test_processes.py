@@ -117,7 +117,8 @@ async def test_dev_stops_the_embedded_redis_it_started(tmp_path):
         pid = _embedded_redis_pid(tmp_path / "data")
         assert psutil.Process(pid).name().startswith("redis-server")
         dev.send_signal(signal.SIGTERM)
-        assert dev.wait(timeout=30) == 0
+        code = dev.wait(timeout=30)
+        assert code == 0, dev.stderr.read().decode()[-3000:] if dev.stderr else code
     finally:
         if dev.poll() is None:
             dev.kill()
