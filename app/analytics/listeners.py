@@ -6,9 +6,8 @@ from typing import Any
 
 from app.analytics import changes, rules, services, sql
 from app.core import events
-from app.core.cache import TTLCache
 from app.core.outbox import OutboxEvent
-from app.stores.models import Store
+from app.stores.services import recent_store
 
 
 @events.subscribe(events.CHECKOUT_ABANDONED)
@@ -29,15 +28,11 @@ async def shopper_replied(event: OutboxEvent) -> None:
     await changes.mark(event.store_id, [r["created_at"] for r in found])
 
 
-# Every send and delivery callback notifies: a worker sending hundreds a second must not read
-# the store for each. Attribution windows edited a few seconds ago are harmless here.
-_stores: TTLCache[Store] = TTLCache(ttl=5.0)
-
-
 @events.listen(events.MESSAGE_CHANGED)
 async def message_changed(message: Any) -> None:
     """The send's day, the days of orders it may claim, and its checkout (first contact)."""
-    store = await _stores.get(message.store_id, lambda: Store.get_or_none(id=message.store_id))
+    # Every send and delivery callback notifies: windows edited two seconds ago are harmless here.
+    store = await recent_store(message.store_id)
     if store is None:
         return
     windows: rules.Windows = services.store_options(store)[0]

@@ -165,14 +165,14 @@ async def begin_build(store_id: int, day: date) -> datetime:
     """Record, committed before reading, when this rebuild began: a mark after it must write
     (see changes._MARK), one before it may rely on the rebuild to read its change."""
     found = await sql.rows(
-        """UPDATE analytics_day SET build_started_at = clock_timestamp()
-        WHERE store_id = $1 AND day = $2 RETURNING build_started_at""",
+        """WITH started AS (
+          UPDATE analytics_day SET build_started_at = clock_timestamp()
+          WHERE store_id = $1 AND day = $2 RETURNING build_started_at
+        ) SELECT COALESCE((SELECT build_started_at FROM started), clock_timestamp()) AS t""",
         store_id,
         day,
     )
-    if found:
-        return found[0]["build_started_at"]
-    return (await sql.rows("SELECT clock_timestamp() AS t"))[0]["t"]
+    return found[0]["t"]
 
 
 async def recompute_day(store: Store, day: date) -> bool:

@@ -29,5 +29,8 @@ class TTLCache(Generic[V]):
         self._entries[key] = (now + self.ttl, value)
         return value
 
+    def forget(self, key: object) -> None:
+        self._entries.pop(key, None)
+
     def clear(self) -> None:
         self._entries.clear()

@@ -43,11 +43,11 @@ from app.recovery.pipeline import (
     advance,
     job_id,
     ordered_steps,
-    recent_store,
     schedule,
     schedule_next,
 )
 from app.stores.models import Platform
+from app.stores.services import recent_store
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +189,7 @@ async def left_to_drainer(deps: Deps, enrollment_id: int, step_index: int) -> bo
     if step_index >= len(steps) or steps[step_index].incentive:
         return False
     store = await recent_store(found[0]["store_id"])
-    return not (deps.enrich and store.platform == Platform.SHOPIFY)
+    return store is not None and not (deps.enrich and store.platform == Platform.SHOPIFY)
 
 
 def _s(seconds: float) -> timedelta:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,6 +11,7 @@ from typing import Any
 from app.checkouts.models import Contact
 from app.config import Settings, get_settings
 from app.core import events
+from app.core.cache import TTLCache
 from app.core.scheduling import enqueue
 from app.core.timeutil import utcnow
 from app.messaging.models import Channel, DeliveryStatus, Message
@@ -95,41 +95,23 @@ async def schedule(queue: Any, enrollment_id: int, step: int, due: datetime | No
 
 
 STEPS_TTL = 2.0  # seconds a worker reuses a flow's steps; edits reach every worker within this
-_steps_cache: dict[int, tuple[float, list[FlowStep]]] = {}
+_steps: TTLCache[list[FlowStep]] = TTLCache(ttl=STEPS_TTL, max_entries=1000)
 
 
 async def ordered_steps(flow_id: int | None) -> list[FlowStep]:
     """A flow's steps in order, cached briefly: every send of every checkout needs them."""
     if flow_id is None:
         return []
-    hit = _steps_cache.get(flow_id)
-    if hit and hit[0] > time.monotonic():
-        return hit[1]
-    steps = await FlowStep.filter(flow_id=flow_id).order_by("position")
-    if len(_steps_cache) > 1000:
-        _steps_cache.clear()
-    _steps_cache[flow_id] = (time.monotonic() + STEPS_TTL, steps)
-    return steps
+    steps = await _steps.get(flow_id, lambda: FlowStep.filter(flow_id=flow_id).order_by("position"))
+    return steps or []
 
 
-def forget_steps(flow_id: int) -> None:
-    _steps_cache.pop(flow_id, None)
-
-
-_stores_cache: dict[int, tuple[float, Store]] = {}
-
-
-async def recent_store(store_id: int) -> Store:
-    """The store as seen within STEPS_TTL, for work before the claim (enrichment, reply-to).
-    The claim re-reads it under the lock, where the rules decide."""
-    hit = _stores_cache.get(store_id)
-    if hit and hit[0] > time.monotonic():
-        return hit[1]
-    store = await Store.get(id=store_id)
-    if len(_stores_cache) > 1000:
-        _stores_cache.clear()
-    _stores_cache[store_id] = (time.monotonic() + STEPS_TTL, store)
-    return store
+def forget_steps(flow_id: int | None = None) -> None:
+    """One flow's cached steps (after an edit), or every flow's."""
+    if flow_id is None:
+        _steps.clear()
+    else:
+        _steps.forget(flow_id)
 
 
 @dataclass

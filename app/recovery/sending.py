@@ -36,10 +36,10 @@ from app.recovery.pipeline import (
     is_current,
     notify_changed,
     ordered_steps,
-    recent_store,
     schedule_next,
 )
 from app.stores.models import Platform, Store
+from app.stores.services import recent_store
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,8 @@ async def run_step(deps: Deps, enrollment_id: int, step_index: int) -> str:
         raise Later((enrollment.next_due_at - now).total_seconds(), "not due yet")
     step = steps[step_index]
     store = await recent_store(enrollment.store_id)  # type: ignore[attr-defined]
+    if store is None:  # deleted (shop/redact) since the enrollment was read
+        return "stale"
     discount = await _prepare(deps, store, enrollment, step, now)
     claim = await claim_step(deps, enrollment_id, step_index, steps, discount)
     if claim.outcome != "send":

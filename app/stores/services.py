@@ -117,8 +117,19 @@ async def capture_store(kind: str, key: str | int) -> Store | None:
     return await _capture_cache.get((kind, key), lambda: store_for_publishable_key(str(key)))
 
 
+# Work on the per-send and per-notification paths reads the store by id before any lock (throttle
+# key, enrichment, attribution windows); whatever decides reads it fresh under the lock.
+_recent: TTLCache[Store] = TTLCache(ttl=2.0)
+
+
+async def recent_store(store_id: int) -> Store | None:
+    """The store as seen within the last two seconds (edits reach every process within that)."""
+    return await _recent.get(store_id, lambda: Store.get_or_none(id=store_id))
+
+
 def forget_cached_stores() -> None:
     _capture_cache.clear()
+    _recent.clear()
 
 
 async def store_for_api_token(token: str) -> Store | None:

@@ -18,6 +18,7 @@ from app.recovery.models import EnrollmentStatus, FlowStep
 from app.recovery.pipeline import Deps, Later
 from app.recovery.playbook import ensure_default_flow
 from app.recovery.sending import run_step
+from app.stores.services import forget_cached_stores
 from tests.recovery.conftest import abandoned
 
 AUTO_VARIANT = {
@@ -33,8 +34,8 @@ AUTO_VARIANT = {
 def fresh_flows() -> Iterator[None]:
     """Flow ids restart with every test's truncation: never reuse another test's cached steps."""
     yield
-    pipeline._steps_cache.clear()
-    pipeline._stores_cache.clear()
+    pipeline.forget_steps()
+    forget_cached_stores()
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from app.recovery.batches import send_due
 from app.recovery.models import Enrollment, EnrollmentStatus, FlowStep
 from app.recovery.pipeline import Deps, Later, job_id, schedule
 from app.recovery.sending import run_step
+from app.stores.services import forget_cached_stores
 from tests.recovery.conftest import abandoned
 
 
@@ -23,8 +24,8 @@ from tests.recovery.conftest import abandoned
 def fresh_flows() -> Iterator[None]:
     """Flow ids restart with every test's truncation: never reuse another test's cached steps."""
     yield
-    pipeline._steps_cache.clear()
-    pipeline._stores_cache.clear()
+    pipeline.forget_steps()
+    forget_cached_stores()
 
 
 async def shoppers(store, at, n: int) -> list[Enrollment]:
