@@ -247,11 +247,6 @@ class Settings:
     recovery: RecoverySettings = field(default_factory=RecoverySettings)
     inbox: InboxSettings = field(default_factory=InboxSettings)
 
-    @property
-    def dev_outbox(self) -> bool:
-        """In dev, messages go to the local outbox unless a real provider is configured."""
-        return self.dev_mode
-
 
 def _text(env: Mapping[str, str], name: str) -> str:
     """The variable, stripped; its default when unset or blank."""

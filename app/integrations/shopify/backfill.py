@@ -80,14 +80,13 @@ async def import_abandoned(
     now: datetime | None = None,
     queue: ArqRedis | None = None,
     progress: Callable[[int, int | None], None] | None = None,
-    client: AdminClient | None = None,
 ) -> ImportResult:
     """Idempotent: every node goes through the same upsert as webhooks; old ones arrive expired."""
     now = now or utcnow()
     search = f"updated_at:>='{since.isoformat()}'"
     result, after = ImportResult(), None
     horizon = max_age(store)
-    async with client or AdminClient(store) as admin:
+    async with AdminClient(store) as admin:
         total = await _count(admin, search)
         while True:
             page = (
