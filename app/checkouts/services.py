@@ -54,6 +54,17 @@ def _content(data: CheckoutInput) -> dict[str, object]:
 
 async def upsert_checkout(store: Store, data: CheckoutInput, received_at: datetime) -> Checkout:
     """Create or update a checkout; stale, out-of-order and post-purchase events change nothing."""
+    return (await record_checkout(store, data, received_at))[0]
+
+
+async def record_checkout(
+    store: Store, data: CheckoutInput, received_at: datetime
+) -> tuple[Checkout, bool]:
+    """`upsert_checkout`, also saying whether this call created the row (the import counts them).
+
+    The checkout returned is as stored: a completed or deleted one comes back in its terminal
+    state with no abandon time, so no caller schedules a check for it.
+    """
     person = await upsert_contact(store, data.contact)
     activity = min(data.updated_at or received_at, received_at)
     checkout = await Checkout.get_or_none(store=store, token=data.token)
@@ -80,13 +91,30 @@ async def upsert_checkout(store: Store, data: CheckoutInput, received_at: dateti
             pass
     if not created:
         checkout = await _update(store, data, person, activity)
+    if data.completed or data.deleted:
+        return await _close(checkout, data, received_at), created
+    await _settle_if_ordered(store, checkout)
+    return await _refresh_due(store, checkout), created
+
+
+async def _close(checkout: Checkout, data: CheckoutInput, received_at: datetime) -> Checkout:
+    """Settle or expire; the copy in hand then shows the terminal state the row now has."""
     if data.completed:
-        await settle(checkout.id, data.updated_at or received_at, None)
-    elif data.deleted:
-        await expire(checkout.id, received_at)
+        placed_at = data.updated_at or received_at
+        done = await settle(checkout.id, placed_at, None)
+        won = done is not None
+        if done:
+            checkout.status, checkout.completed_at = done.status, placed_at
+            checkout.order_external_id = None
     else:
-        await _settle_if_ordered(store, checkout)
-    return await _refresh_due(store, checkout)
+        won = await expire(checkout.id, received_at)
+        if won:
+            checkout.status, checkout.expired_at = CheckoutStatus.EXPIRED, received_at
+    if won:
+        checkout.abandon_due_at = None
+    elif checkout.status in LIVE:  # another event moved it first: read what it is now
+        await checkout.refresh_from_db()
+    return checkout
 
 
 async def _update(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import shutil
 import time
@@ -115,7 +116,13 @@ def pubsub_namespace(settings: Settings | None = None) -> str:
     Two deployments (or test runs) on one server with different database numbers would otherwise
     hear each other's channels; prefixing them with the database number keeps them apart.
     """
-    parsed = urlparse(redis_url(settings))
+    return _namespace_of(redis_url(settings))
+
+
+@functools.lru_cache(maxsize=8)
+def _namespace_of(url: str) -> str:
+    """Parsed once per URL: every live publish asks, and the URL changes only in tests."""
+    parsed = urlparse(url)
     database = parse_qs(parsed.query).get("db", [""])[0] or parsed.path.strip("/")
     if parsed.scheme == "unix" or not database.isdigit():
         database = parse_qs(parsed.query).get("db", ["0"])[0]

@@ -18,8 +18,9 @@ from app.ingest.services import accept
 from app.integrations.collect import spec
 from app.integrations.shopify import webhooks as shopify
 from app.integrations.woocommerce import webhooks as woo
+from app.integrations.woocommerce.controllers import require_plugin_signature, woocommerce_store
 from app.stores.models import Store
-from app.stores.services import capture_store, store_for_publishable_key
+from app.stores.services import capture_store
 
 log = logging.getLogger(__name__)
 
@@ -64,21 +65,18 @@ class WooCommerceWebhooks(Controller):
 
     @post("/{store_id:int}", status_code=HTTP_200_OK, summary="WooCommerce webhook or plugin event")
     async def receive(self, request: Request[Any, Any, State], store_id: int) -> Response[Any]:
-        store = await capture_store("woocommerce", store_id)
-        if store is None:
-            raise ApiError(404, "unknown_store", f"no WooCommerce store with id {store_id}")
+        store = await woocommerce_store(store_id)
         body = await request.body()
         if woo.is_ping(body, request.headers):
             return Response({"status": "ok"}, status_code=HTTP_200_OK)
-        secret = store.webhook_secret or ""
         if woo.is_plugin(request.headers):
-            problem = woo.plugin_problem(secret, body, request.headers)
+            require_plugin_signature(store, body, request.headers)
             delivery = woo.plugin_delivery(body, request.headers)
         else:
-            problem = woo.native_problem(secret, body, request.headers)
+            problem = woo.native_problem(store.webhook_secret or "", body, request.headers)
+            if problem:
+                raise ApiError(401, "bad_signature", problem)
             delivery = woo.native_delivery(body, request.headers)
-        if problem:
-            raise ApiError(401, "bad_signature", problem)
         _json(body)
         if delivery.topic == "connection.test":
             return Response({"status": "ok", "store": store.name}, status_code=HTTP_200_OK)
@@ -132,7 +130,7 @@ class CollectEvents(Controller):
     async def preflight(self, request: Request[Any, Any, State]) -> Response[None]:
         origin = request.headers.get("origin")
         key = request.query_params.get("key")
-        store = await store_for_publishable_key(key) if key else None
+        store = await capture_store("collect", key[:64]) if key else None
         if not origin or store is None or not _origin_allowed(store, origin):
             return Response(None, status_code=HTTP_204_NO_CONTENT)
         headers = _cors(origin) | {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -25,30 +26,28 @@ async def drain_raw_events(job_ctx: dict[str, Any]) -> int:
     is the retry backoff, and after MAX_ATTEMPTS it is marked failed for `followup reprocess`.
     """
     done = 0
-    while ids := await claim_pending(DRAIN_BATCH):
-        for event_id in ids:
-            try:
-                await process_raw_event(job_ctx, event_id)
-            except Exception as exc:
-                raw = await RawEvent.get(id=event_id)
-                failed = raw.attempts >= MAX_ATTEMPTS
-                await RawEvent.filter(id=event_id).update(
-                    error=repr(exc)[:2000], status=RawStatus.FAILED if failed else RawStatus.PENDING
-                )
+    while batch := await claim_pending(DRAIN_BATCH):
+        for raw in batch:
+            with contextlib.suppress(Exception):  # recorded on the row by _run; go on with the rest
+                await _run(job_ctx, raw)
             done += 1
     return done
 
 
 async def process_raw_event(job_ctx: dict[str, Any], event_id: int) -> str:
-    """Normalize and apply one delivery. Safe to run twice: every step is an upsert or a guarded update."""
+    """Normalize and apply one delivery by id (`followup reprocess`). Safe to run twice: every
+    step is an upsert or a guarded update."""
     raw = await RawEvent.get_or_none(id=event_id)
     if raw is None or raw.status != RawStatus.PENDING:
         return "skipped"
+    return await _run(job_ctx, raw)
+
+
+async def _run(job_ctx: dict[str, Any], raw: RawEvent) -> str:
     try:
         outcome = await processing.process(raw)
-    except Exception:
-        await RawEvent.filter(id=event_id).update(attempts=raw.attempts + 1)
-        log.exception("processing failed", extra=ctx(raw_event=event_id, topic=raw.topic))
+    except Exception as exc:
+        await _failed(raw, exc)
         raise
     await processing.finish(raw, outcome)
     queue = job_ctx["redis"]
@@ -57,7 +56,19 @@ async def process_raw_event(job_ctx: dict[str, Any], event_id: int) -> str:
     for outbox_id in outcome.event_ids:
         await schedule_dispatch(queue, outbox_id)
     for function, subject_id in outcome.jobs:
-        await enqueue(queue, function, subject_id, job_id=f"{function}:{subject_id}:{event_id}")
+        await enqueue(queue, function, subject_id, job_id=f"{function}:{subject_id}:{raw.id}")
     if outcome.status != RawStatus.PROCESSED:
-        log.info("raw event %s", outcome.status, extra=ctx(raw_event=event_id, note=outcome.note))
+        log.info("raw event %s", outcome.status, extra=ctx(raw_event=raw.id, note=outcome.note))
     return str(outcome.status)
+
+
+async def _failed(raw: RawEvent, exc: Exception) -> None:
+    """One update: count the attempt, keep the error, give up at MAX_ATTEMPTS (a row erased
+    meanwhile simply matches nothing)."""
+    attempts = raw.attempts + 1
+    await RawEvent.filter(id=raw.id).update(
+        attempts=attempts,
+        error=repr(exc)[:2000],
+        status=RawStatus.FAILED if attempts >= MAX_ATTEMPTS else RawStatus.PENDING,
+    )
+    log.exception("processing failed", extra=ctx(raw_event=raw.id, topic=raw.topic))

@@ -118,9 +118,12 @@ async def nudge(queue: ArqRedis | None, *, force: bool = False) -> bool:
     return await enqueue(queue, DRAIN_JOB, job_id=f"raw-drain:{bucket}", defer_until=run_at)
 
 
-async def claim_pending(limit: int, now: datetime | None = None) -> list[int]:
-    """Lock a batch of pending deliveries for this worker; others skip them (SKIP LOCKED)."""
-    now = now or utcnow()
+async def claim_pending(limit: int) -> list[RawEvent]:
+    """Lock a batch of pending deliveries for this worker; others skip them (SKIP LOCKED).
+
+    The rows themselves come back: they were read under the lock, so processing needs no re-read.
+    """
+    now = utcnow()
     async with in_transaction() as conn:
         query = (
             RawEvent.filter(
@@ -132,7 +135,11 @@ async def claim_pending(limit: int, now: datetime | None = None) -> list[int]:
         )
         if is_postgres():
             query = query.select_for_update(skip_locked=True)
-        ids = list(await query.values_list("id", flat=True))
-        if ids:
-            await RawEvent.filter(id__in=ids).using_db(conn).update(locked_until=now + CLAIM_FOR)
-    return ids
+        rows = list(await query)
+        if rows:
+            await (
+                RawEvent.filter(id__in=[r.id for r in rows])
+                .using_db(conn)
+                .update(locked_until=now + CLAIM_FOR)
+            )
+    return rows

@@ -14,6 +14,7 @@ from app.messaging.models import Message
 from app.privacy.models import DataExport
 from app.privacy.registry import (
     Subject,
+    any_in,
     register_eraser,
     register_exporter,
     register_store_eraser,
@@ -24,29 +25,21 @@ REDACTED = "[redacted]"
 
 def _by_person(subject: Subject) -> Q:
     """Rows tied to the subject by contact, email or phone; an impossible match when we know nothing."""
-    query = Q(id=-1)
-    if subject.contact_ids:
-        query |= Q(contact_id__in=subject.contact_ids)
-    if subject.emails:
-        query |= Q(email__in=subject.emails)
-    if subject.phones:
-        query |= Q(phone__in=subject.phones)
-    return query
+    return any_in(contact_id=subject.contact_ids, email=subject.emails, phone=subject.phones)
 
 
 def _messages(subject: Subject) -> Q:
-    query = Q(id=-1)
-    if subject.contact_ids:
-        query |= Q(contact_id__in=subject.contact_ids)
     addresses = subject.emails | subject.phones
-    if addresses:
-        query |= Q(to_address__in=addresses) | Q(from_address__in=addresses)
-    return query
+    return any_in(contact_id=subject.contact_ids, to_address=addresses, from_address=addresses)
 
 
 def _orders(subject: Subject) -> Q:
-    query = _by_person(subject)
-    return query | Q(external_id__in=subject.order_ids) if subject.order_ids else query
+    return any_in(
+        contact_id=subject.contact_ids,
+        email=subject.emails,
+        phone=subject.phones,
+        external_id=subject.order_ids,
+    )
 
 
 @register_exporter("contacts")
@@ -137,9 +130,10 @@ async def erase_raw_events(subject: Subject) -> int:
 
 @register_eraser("data_exports")
 async def erase_exports(subject: Subject) -> int:
-    exports = await DataExport.filter(store_id=subject.store_id)
+    # Only the digests are needed: loading the exports would decrypt every document.
+    exports = await DataExport.filter(store_id=subject.store_id).values_list("id", "subject_keys")
     keys = set(subject.keys())
-    doomed = [e.id for e in exports if keys & set(e.subject_keys or [])]
+    doomed = [i for i, subject_keys in exports if keys & set(subject_keys or [])]
     return await DataExport.filter(id__in=doomed).delete() if doomed else 0
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
+
+from tortoise.expressions import Q
 
 from app.core.security import sign_value
 
@@ -34,6 +36,18 @@ class Subject:
         return sorted(
             sign_value(v, "privacy-subject") for v in self.emails | self.phones | self.customer_ids
         )
+
+
+def any_in(**wanted: Collection[Any]) -> Q:
+    """Rows where any named field holds one of its values (`any_in(email=..., phone=...)`).
+
+    Empty collections are left out; when all are empty the query matches nothing, never everything.
+    """
+    query = Q(id=-1)
+    for name, values in wanted.items():
+        if values:
+            query |= Q(**{f"{name}__in": values})
+    return query
 
 
 Exporter = Callable[[Subject], Awaitable[Any]]

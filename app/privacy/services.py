@@ -6,7 +6,6 @@ import json
 import logging
 from typing import Any
 
-from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from app.checkouts.models import Contact
@@ -15,7 +14,7 @@ from app.core.logging import ctx
 from app.core.timeutil import utcnow
 from app.privacy import holders as _holders  # noqa: F401  (registers the foundation's data)
 from app.privacy.models import DataExport
-from app.privacy.registry import ERASERS, EXPORTERS, STORE_ERASERS, Subject
+from app.privacy.registry import ERASERS, EXPORTERS, STORE_ERASERS, Subject, any_in
 from app.stores.models import Store
 
 log = logging.getLogger(__name__)
@@ -23,18 +22,13 @@ log = logging.getLogger(__name__)
 
 async def resolve(subject: Subject) -> Subject:
     """Attach our Contact ids: found by email, phone or the platform's customer id."""
-    query = Q(id=-1)
-    if subject.emails:
-        query |= Q(email__in=subject.emails)
-    if subject.phones:
-        query |= Q(phone__in=subject.phones)
-    if subject.customer_ids:
-        query |= Q(external_id__in=subject.customer_ids)
-    found = await Contact.filter(query, store_id=subject.store_id).values_list("id", flat=True)
-    ids: list[int] = [int(i) for i in found]  # type: ignore[call-overload]
-    contacts = await Contact.filter(id__in=ids or [-1])
-    emails = subject.emails | {c.email for c in contacts if c.email}
-    phones = subject.phones | {c.phone for c in contacts if c.phone}
+    query = any_in(email=subject.emails, phone=subject.phones, external_id=subject.customer_ids)
+    found = await Contact.filter(query, store_id=subject.store_id).values_list(
+        "id", "email", "phone"
+    )
+    ids = [int(i) for i, _, _ in found]
+    emails = subject.emails | {email for _, email, _ in found if email}
+    phones = subject.phones | {phone for _, _, phone in found if phone}
     return Subject(
         store_id=subject.store_id,
         emails=frozenset(emails),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import phonenumbers
@@ -104,17 +105,11 @@ _capture_cache: TTLCache[Store] = TTLCache(ttl=5.0)
 
 async def capture_store(kind: str, key: str | int) -> Store | None:
     """Cached lookup for the capture path only; everything else reads the database."""
-    if kind == "shopify":
-        return await _capture_cache.get((kind, key), lambda: store_for_shop_domain(str(key)))
-    if kind == "sms":  # an inbound text, by the store number it was sent to
-        return await _capture_cache.get(
-            (kind, key), lambda: Store.get_or_none(sms_number=str(key), status=StoreStatus.ACTIVE)
-        )
-    if kind == "woocommerce":
-        return await _capture_cache.get(
-            (kind, key), lambda: Store.get_or_none(id=int(key), platform=Platform.WOOCOMMERCE)
-        )
-    return await _capture_cache.get((kind, key), lambda: store_for_publishable_key(str(key)))
+    try:
+        load = _CAPTURE_LOOKUPS[kind]
+    except KeyError:
+        raise ValueError(f"unknown capture lookup {kind!r}") from None
+    return await _capture_cache.get((kind, key), lambda: load(key))
 
 
 # Work on the per-send and per-notification paths reads the store by id before any lock (throttle
@@ -142,3 +137,20 @@ async def store_for_publishable_key(key: str) -> Store | None:
 
 async def store_for_shop_domain(domain: str) -> Store | None:
     return await Store.get_or_none(platform=Platform.SHOPIFY, domain=domain.strip().lower())
+
+
+async def _active_sms_number(number: str | int) -> Store | None:
+    """An inbound text, by the store number it was sent to."""
+    return await Store.get_or_none(sms_number=str(number), status=StoreStatus.ACTIVE)
+
+
+async def _woocommerce_id(store_id: str | int) -> Store | None:
+    return await Store.get_or_none(id=int(store_id), platform=Platform.WOOCOMMERCE)
+
+
+_CAPTURE_LOOKUPS: dict[str, Callable[[str | int], Awaitable[Store | None]]] = {
+    "shopify": lambda domain: store_for_shop_domain(str(domain)),
+    "sms": _active_sms_number,
+    "woocommerce": _woocommerce_id,
+    "collect": lambda key: store_for_publishable_key(str(key)),
+}

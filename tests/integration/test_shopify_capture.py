@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from app.checkouts.models import Checkout, CheckoutStatus, Contact, Order
 from app.checkouts.services import mark_abandoned
+from app.core.redis import QUEUE
 from app.ingest.models import RawEvent, RawStatus
 from tests.factories import (
     fresh_shopify_checkout,
@@ -57,6 +58,39 @@ async def test_fresh_checkout_stays_open_until_the_threshold(client, run_jobs):
     checkout = await Checkout.get()
     assert checkout.status == CheckoutStatus.OPEN
     assert checkout.abandon_due_at == checkout.last_activity_at + timedelta(seconds=900)
+
+
+async def _abandon_jobs(redis) -> list[bytes]:
+    return [j for j in await redis.zrange(QUEUE, 0, -1) if j.startswith(b"abandon:")]
+
+
+async def test_completed_or_deleted_checkout_schedules_no_abandon_check(client, run_jobs, redis):
+    """A terminal checkout has no abandon time, so nothing may queue a check for it."""
+    await make_store("shopify")
+    now = datetime.now(UTC).isoformat()
+    deliveries = [
+        (fresh_shopify_checkout(token="done", completed_at=now), "checkouts/update"),
+        (fresh_shopify_checkout(token="gone"), "checkouts/delete"),
+    ]
+    for body, topic in deliveries:
+        await client.post("/webhooks/shopify", content=body, headers=shopify_headers(body, topic))
+    await run_jobs()
+    assert await _abandon_jobs(redis) == []
+    statuses = {c.token: (c.status, c.abandon_due_at) for c in await Checkout.all()}
+    assert statuses == {
+        "done": (CheckoutStatus.COMPLETED, None),
+        "gone": (CheckoutStatus.EXPIRED, None),
+    }
+
+    body = fresh_shopify_checkout(token="live")  # the control: an open one does get its check
+    await client.post(
+        "/webhooks/shopify", content=body, headers=shopify_headers(body, "checkouts/update")
+    )
+    await run_jobs()
+    live = await Checkout.get(token="live")
+    assert await _abandon_jobs(redis) == [
+        f"abandon:{live.id}:{int(live.abandon_due_at.timestamp())}".encode()
+    ]
 
 
 async def test_duplicate_delivery_is_stored_once(client):

@@ -129,6 +129,25 @@ async def test_customer_redact_erases_personal_data_everywhere_and_keeps_aggrega
     assert await DataExport.all().count() == 0
 
 
+async def test_customer_redact_with_a_national_phone_erases_rows_stored_in_e164(client, run_jobs):
+    """Shopify may send the number as the shopper typed it; our rows hold +14155550173."""
+    issued = await make_store("shopify", domain=SHOP)
+    await _shopper_history(client, run_jobs, issued.store)
+    assert await Contact.filter(phone="+14155550173").exists()
+    redact = payload("shopify_customers_redact.json")
+    redact["customer"] = {"id": 1234, "email": None, "phone": "(415) 555-0173"}
+    redact["orders_to_redact"] = []
+    await _deliver(client, "customers/redact", jbytes(redact), COMPLIANCE)
+    await run_jobs()
+
+    assert await rows_mentioning(*PERSONAL, "(415) 555-0173") == []
+    assert not await Contact.filter(phone="+14155550173").exists()
+    assert (await Message.get()).to_address == "[redacted]"
+    other = await Checkout.get(token="other-token")
+    assert other.email == "ben@example.com"
+    assert await Contact.filter(email="ben@example.com").exists()
+
+
 async def test_data_request_builds_an_export_the_merchant_can_fetch(client, run_jobs, shopify):
     issued = await make_store("shopify", domain=SHOP)
     await _shopper_history(client, run_jobs, issued.store)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+
+from tortoise.transactions import in_transaction
 
 from app.checkouts.models import Checkout
 from app.integrations.shopify.enrichment import enrich_line_items
@@ -81,3 +84,29 @@ async def test_enrichment_is_a_no_op_when_everything_is_filled(installed, shopif
     )
     assert await enrich_line_items(installed, checkout) is False
     assert _nodes_requests(shopify) == []
+
+
+async def test_cached_media_that_change_nothing_take_no_row_lock(installed, shopify, redis):
+    """A send's enrichment must not queue behind a webhook holding the checkout row."""
+    _variants(shopify, installed.domain)
+    shopify.shop(installed.domain).variants[f"gid://shopify/ProductVariant/{MUG}"]["product"] = {
+        "handle": None,
+        "onlineStoreUrl": None,
+        "featuredImage": {"url": CDN + "mug.jpg"},
+    }
+    checkout = await Checkout.create(
+        store=installed,
+        platform="shopify",
+        token="t",
+        last_activity_at="2026-01-08T18:41:07Z",
+        line_items=[{"title": "mug", "variant_id": MUG, "image_url": CDN + "mug.jpg"}],
+    )
+    assert await enrich_line_items(installed, checkout, redis) is False  # fetched, nothing new
+    assert len(_nodes_requests(shopify)) == 1
+    async with in_transaction() as conn:
+        await Checkout.select_for_update().using_db(conn).get(id=checkout.id)
+        changed = await asyncio.wait_for(enrich_line_items(installed, checkout, redis), 5)
+    assert changed is False
+    assert len(_nodes_requests(shopify)) == 1  # served from the cache
+    assert await redis.ping()  # the caller's client is the caller's to close
+    assert (await Checkout.get(id=checkout.id)).line_items == checkout.line_items

@@ -8,6 +8,17 @@ from app.integrations.shopify.registration import TOPICS, sync_webhooks
 URI = "https://app.example.com/webhooks/shopify"
 
 
+def test_topics_are_every_known_topic_but_compliance_in_enum_spelling():
+    assert sorted(TOPICS) == [
+        "APP_UNINSTALLED",
+        "CHECKOUTS_CREATE",
+        "CHECKOUTS_DELETE",
+        "CHECKOUTS_UPDATE",
+        "ORDERS_CREATE",
+        "ORDERS_PAID",
+    ]
+
+
 async def test_sync_creates_missing_deletes_stale_and_is_idempotent(installed, shopify):
     hooks = shopify.shops[installed.domain].webhooks
     hooks.clear()

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from app.config import ConfigError, load_settings
+from app.config import (
+    DOCUMENTED,
+    ConfigError,
+    InboxSettings,
+    RecoverySettings,
+    load_settings,
+)
 
 
 def test_embedded_defaults_generate_and_keep_a_secret(tmp_path):
@@ -35,3 +41,20 @@ def test_embedded_defaults_generate_and_keep_a_secret(tmp_path):
 def test_bad_values_are_refused_with_a_precise_message(tmp_path, env, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace("?", r"\?")):
         load_settings({"FOLLOWUP_DATA_DIR": str(tmp_path), **env})
+
+
+def test_defaults_come_from_one_table(tmp_path):
+    """The dataclass defaults, load_settings and the README table all read SETTINGS."""
+    loaded = load_settings({"FOLLOWUP_DATA_DIR": str(tmp_path)})
+    assert loaded.recovery == RecoverySettings() and loaded.inbox == InboxSettings()
+    assert (loaded.server.port, loaded.server.host, loaded.server.log_level) == (
+        8000,
+        "127.0.0.1",
+        "INFO",
+    )
+    assert (loaded.shopify.api_version, loaded.shopify.import_max_age_hours) == ("2026-01", 48)
+    assert (loaded.recovery.sms_per_second, loaded.recovery.email_per_second) == (1, 20)
+    assert loaded.capture.collect_rate_per_minute == 600
+    assert loaded.email.default_from == "FollowUp <no-reply@localhost>"
+    shown = {name: default for name, default, _ in DOCUMENTED}
+    assert (shown["SMS_RATE_PER_SECOND"], shown["PORT"]) == ("1", "8000")

@@ -11,8 +11,8 @@ from typing import Any
 
 from arq.connections import ArqRedis
 
-from app.checkouts.models import Checkout, CheckoutStatus
-from app.checkouts.services import upsert_checkout
+from app.checkouts.models import CheckoutStatus
+from app.checkouts.services import record_checkout
 from app.config import get_settings
 from app.core.logging import ctx
 from app.core.scheduling import schedule_abandon_check
@@ -80,14 +80,13 @@ async def import_abandoned(
     now: datetime | None = None,
     queue: ArqRedis | None = None,
     progress: Callable[[int, int | None], None] | None = None,
-    client: AdminClient | None = None,
 ) -> ImportResult:
     """Idempotent: every node goes through the same upsert as webhooks; old ones arrive expired."""
     now = now or utcnow()
     search = f"updated_at:>='{since.isoformat()}'"
     result, after = ImportResult(), None
     horizon = max_age(store)
-    async with client or AdminClient(store) as admin:
+    async with AdminClient(store) as admin:
         total = await _count(admin, search)
         while True:
             page = (
@@ -121,9 +120,8 @@ async def _one(
     if not enrollable(data.updated_at or data.created_at, now, horizon):
         data.deleted = True  # stored as expired on arrival: it never gets an abandon time
     result.seen += 1
-    result.new += not await Checkout.exists(store=store, token=data.token)
-    checkout = await upsert_checkout(store, data, now)
-    await checkout.refresh_from_db()  # settle/expire ran as conditional updates behind it
+    checkout, created = await record_checkout(store, data, now)
+    result.new += created
     if checkout.status == CheckoutStatus.EXPIRED:
         result.expired += 1
     elif checkout.status in (CheckoutStatus.COMPLETED, CheckoutStatus.RECOVERED):

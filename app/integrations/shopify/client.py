@@ -59,16 +59,14 @@ def _retry_after(response: httpx.Response) -> float:
 class AdminClient:
     """One store's Admin API; create per unit of work (`async with AdminClient(store) as admin`)."""
 
-    def __init__(
-        self, store: Store, *, sleep: Sleep = asyncio.sleep, http: httpx.AsyncClient | None = None
-    ) -> None:
+    def __init__(self, store: Store, *, sleep: Sleep = asyncio.sleep) -> None:
         settings = get_settings().shopify
         self.store = store
         self.url = (
             f"{oauth.admin_origin(store.domain)}/admin/api/{settings.api_version}/graphql.json"
         )
         self.sleep = sleep
-        self._http = http or httpx.AsyncClient(timeout=30)
+        self._http = httpx.AsyncClient(timeout=30)
 
     async def __aenter__(self) -> AdminClient:
         return self

@@ -11,6 +11,7 @@ from tortoise.transactions import in_transaction
 
 from app.core import events
 from app.core.logging import ctx
+from app.core.phones import parse_phone, region_of_locale
 from app.core.timeutil import utcnow
 from app.ingest.models import RawEvent, RawStatus, Source
 from app.ingest.processing import Outcome, register_topic
@@ -56,15 +57,28 @@ async def uninstalled(store: Store, raw: RawEvent, payload: dict[str, Any]) -> O
     return Outcome(RawStatus.PROCESSED, event_ids=[event_id])
 
 
+def _phones(store: Store, value: object) -> frozenset[str]:
+    """The phone as we store it (E.164, parsed like checkout contacts) and as Shopify sent it.
+
+    Rows hold E.164, so a national-format number would match nothing; stored deliveries hold
+    the raw text, so the raw form stays in the set for the raw-body search.
+    """
+    raw = str(value or "").strip()
+    if not raw:
+        return frozenset()
+    e164 = parse_phone(raw, region_of_locale(store.locale)).e164
+    return frozenset({raw, e164} if e164 else {raw})
+
+
 def subject(store: Store, payload: dict[str, Any]) -> Subject:
+    """Who a redact or data request names, in the forms our rows and stored deliveries use."""
     customer = payload.get("customer") or {}
     orders = payload.get("orders_to_redact") or payload.get("orders_requested") or []
     email = str(customer.get("email") or "").strip().lower()
-    phone = str(customer.get("phone") or "").strip()
     return Subject(
         store_id=store.id,
         emails=frozenset({email} if email else set()),
-        phones=frozenset({phone} if phone else set()),
+        phones=_phones(store, customer.get("phone")),
         customer_ids=frozenset({str(customer["id"])} if customer.get("id") else set()),
         order_ids=frozenset(str(o) for o in orders),
     )

@@ -6,6 +6,7 @@ import json
 import logging
 from typing import Any
 
+from redis.asyncio import Redis
 from tortoise.transactions import in_transaction
 
 from app.checkouts.models import Checkout
@@ -94,40 +95,61 @@ async def _fetch(store: Store, ids: set[str]) -> dict[str, dict[str, Any]]:
     return found
 
 
-async def enrich_line_items(store: Store, checkout: Checkout) -> bool:
+async def enrich_line_items(store: Store, checkout: Checkout, redis: Redis | None = None) -> bool:
     """Fill `image_url` and `product_url` of the checkout's items; True when something changed.
 
     Called by a job right after a Shopify checkout is stored, and again by the recovery engine
     just before it renders a message (cheap then: everything is cached or already filled).
+    Callers pass the Redis client they already hold (the worker's); without one a connection is
+    opened for this call only.
     """
     wanted = _wanted(checkout)
     if not wanted:
         return False
-    redis = connect_redis()
-    try:
-        media = await _cached(redis, store, wanted)
-        missing = wanted - set(media)
-        if missing:
-            fetched = await _fetch(store, missing)
-            await _remember(redis, store, fetched)
-            media |= fetched
-    finally:
-        await redis.aclose()
+    if redis is not None:
+        media = await _lookup(redis, store, wanted)
+    else:
+        own = connect_redis()
+        try:
+            media = await _lookup(own, store, wanted)
+        finally:
+            await own.aclose()
+    # Decide on the copy in hand first: cached results that change nothing need no row lock.
+    if not _merge(checkout.line_items or [], media)[1]:
+        return False
     return await _apply(checkout, media)
+
+
+async def _lookup(redis: Any, store: Store, wanted: set[str]) -> dict[str, dict[str, Any]]:
+    media = await _cached(redis, store, wanted)
+    missing = wanted - set(media)
+    if missing:
+        fetched = await _fetch(store, missing)
+        await _remember(redis, store, fetched)
+        media |= fetched
+    return media
+
+
+def _merge(
+    items: list[dict[str, Any]], media: dict[str, dict[str, Any]]
+) -> tuple[list[dict[str, Any]], bool]:
+    """The items with missing media filled in (present values win), and whether any changed."""
+    merged, changed = [], False
+    for item in items:
+        found = media.get(str(item.get("variant_id") or ""))
+        if found:
+            filled = {k: item.get(k) or v for k, v in found.items()}
+            changed |= any(item.get(k) != v for k, v in filled.items())
+            item = {**item, **filled}
+        merged.append(item)
+    return merged, changed
 
 
 async def _apply(checkout: Checkout, media: dict[str, dict[str, Any]]) -> bool:
     """Merge under a row lock, so a concurrent webhook update of the items is not overwritten."""
     async with in_transaction() as conn:
         current = await Checkout.select_for_update().using_db(conn).get(id=checkout.id)
-        items, changed = [], False
-        for item in current.line_items or []:
-            found = media.get(str(item.get("variant_id") or ""))
-            if found:
-                filled = {k: item.get(k) or v for k, v in found.items()}
-                changed |= any(item.get(k) != v for k, v in filled.items())
-                item = {**item, **filled}
-            items.append(item)
+        items, changed = _merge(current.line_items or [], media)
         if changed:
             await Checkout.filter(id=checkout.id).using_db(conn).update(line_items=items)
     checkout.line_items = items

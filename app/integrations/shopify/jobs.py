@@ -11,7 +11,7 @@ from app.ingest.processing import register_checkout_job
 from app.integrations.shopify.client import ShopifyError
 from app.integrations.shopify.enrichment import enrich_line_items
 from app.integrations.shopify.tokens import NotInstalled
-from app.stores.models import Store
+from app.stores.services import recent_store
 
 log = logging.getLogger(__name__)
 register_checkout_job(Source.SHOPIFY, "enrich_checkout")
@@ -22,11 +22,11 @@ async def enrich_checkout(job_ctx: dict[str, Any], checkout_id: int) -> bool:
     checkout = await Checkout.get_or_none(id=checkout_id)
     if checkout is None:
         return False
-    store = await Store.get(id=checkout.store_id)  # type: ignore[attr-defined]
-    if not store.credentials:
+    store = await recent_store(checkout.store_id)  # type: ignore[attr-defined]
+    if store is None or not store.credentials:
         return False
     try:
-        return await enrich_line_items(store, checkout)
+        return await enrich_line_items(store, checkout, job_ctx["redis"])
     except (NotInstalled, ShopifyError) as exc:
         log.warning("enrichment skipped for checkout %s: %s", checkout_id, exc)
         return False

@@ -9,17 +9,15 @@ from dataclasses import dataclass, field
 from app.config import get_settings
 from app.core.logging import ctx
 from app.integrations.shopify.client import AdminClient, UserErrors
+from app.integrations.shopify.webhooks import COMPLIANCE_TOPICS, KNOWN_TOPICS
 
 log = logging.getLogger(__name__)
 
-# Topics served by POST /webhooks/shopify (compliance topics are declared in shopify.app.toml only).
-TOPICS = (
-    "CHECKOUTS_CREATE",
-    "CHECKOUTS_UPDATE",
-    "CHECKOUTS_DELETE",
-    "ORDERS_CREATE",
-    "ORDERS_PAID",
-    "APP_UNINSTALLED",
+# Topics served by POST /webhooks/shopify, in the Admin API's enum spelling (orders/paid ->
+# ORDERS_PAID). Compliance topics are declared in shopify.app.toml only: they cannot be subscribed
+# through the API.
+TOPICS = tuple(
+    sorted(topic.upper().replace("/", "_") for topic in KNOWN_TOPICS - COMPLIANCE_TOPICS)
 )
 
 LIST = """

@@ -85,10 +85,10 @@ async def save(store: Store, credentials: Credentials | None) -> None:
     await store.refresh_from_db(fields=["credentials", "credentials_version"])
 
 
-async def access_token(store: Store, *, force_refresh: bool = False) -> str:
-    """A token valid for a while yet; refreshes it first when it is about to expire (or after a 401)."""
+async def access_token(store: Store) -> str:
+    """A token valid for a while yet; refreshes it first when it is about to expire."""
     credentials = load(store)
-    if credentials.fresh(utcnow()) and not force_refresh:
+    if credentials.fresh(utcnow()):
         return credentials.access_token
     return (await rotate(store, stale=credentials.access_token)).access_token
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from litestar import Controller, Request, post
@@ -12,7 +13,8 @@ from litestar.status_codes import HTTP_200_OK
 from app.core.errors import ApiError
 from app.integrations.woocommerce import webhooks as woo
 from app.integrations.woocommerce.restore import RESTORE_EVENT, RestoreRefused, restore_view
-from app.stores.models import Platform, Store
+from app.stores.models import Store
+from app.stores.services import capture_store
 
 
 class WooCommercePluginApi(Controller):
@@ -21,13 +23,9 @@ class WooCommercePluginApi(Controller):
 
     @post("/{store_id:int}/restore", status_code=HTTP_200_OK, summary="Cart behind a restore token")
     async def restore(self, request: Request[Any, Any, State], store_id: int) -> dict[str, Any]:
-        store = await Store.get_or_none(id=store_id, platform=Platform.WOOCOMMERCE)
-        if store is None:
-            raise ApiError(404, "unknown_store", f"no WooCommerce store with id {store_id}")
+        store = await woocommerce_store(store_id)
         body = await request.body()
-        problem = woo.plugin_problem(store.webhook_secret or "", body, request.headers)
-        if problem:
-            raise ApiError(401, "bad_signature", problem)
+        require_plugin_signature(store, body, request.headers)
         if request.headers.get(woo.PLUGIN_EVENT) != RESTORE_EVENT:
             raise ApiError(400, "wrong_event", f"X-FollowUp-Event must be {RESTORE_EVENT}")
         try:
@@ -40,3 +38,18 @@ class WooCommercePluginApi(Controller):
             return await restore_view(store, token)
         except RestoreRefused as refused:
             raise ApiError(refused.status, refused.code, refused.reason) from None
+
+
+async def woocommerce_store(store_id: int) -> Store:
+    """The store a webhook or plugin call names in its path (the capture path's cached lookup)."""
+    store = await capture_store("woocommerce", store_id)
+    if store is None:
+        raise ApiError(404, "unknown_store", f"no WooCommerce store with id {store_id}")
+    return store
+
+
+def require_plugin_signature(store: Store, body: bytes, headers: Mapping[str, str]) -> None:
+    """Our plugin signs every call with the store's webhook secret and a fresh timestamp."""
+    problem = woo.plugin_problem(store.webhook_secret or "", body, headers)
+    if problem:
+        raise ApiError(401, "bad_signature", problem)
