@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -14,25 +16,35 @@ from app.config import Settings
 from app.core import events
 from app.core.errors import ApiError
 from app.core.logging import ctx
-from app.core.phones import timezone_of_phone
 from app.core.timeutil import utcnow
 from app.messaging import providers
 from app.messaging.models import Author, Channel, DeliveryStatus, Direction, Message
 from app.messaging.segments import count_segments
 from app.messaging.senders import OutboundSms, SendError
+from app.recovery import rules as recovery_rules
+from app.recovery.zones import shopper_zone
 from app.stores.models import Store
 from inbox import services
 from inbox.models import Conversation, ConversationStatus
-from inbox.rules import QuietHours, quiet_hours, shopper_zone
+from inbox.rules import QuietHours, quiet_hours
 
 log = logging.getLogger(__name__)
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_BODY = 1600  # Twilio's limit for one message, however many segments
 
 
-def quiet_state(store: Store, contact: Contact) -> QuietHours:
-    phone_tz = timezone_of_phone(contact.phone) if contact.phone else None
-    return quiet_hours(utcnow(), shopper_zone(contact.timezone, phone_tz, store.timezone))
+def _shopper_hours(store: Store, contact: Contact) -> tuple[str, recovery_rules.Window]:
+    """The shopper's zone and allowed window, found exactly as the recovery engine finds them."""
+    country = contact.country.upper() if contact.country else None
+    region = contact.region.upper() if contact.region else None
+    zone = shopper_zone(contact.phone, country, region, contact.timezone, store.timezone)
+    policy = recovery_rules.policy_from_settings((store.settings or {}).get("recovery"))
+    return zone, recovery_rules.window_for(policy, country, region)
+
+
+def quiet_state(store: Store, contact: Contact, now: datetime | None = None) -> QuietHours:
+    zone, window = _shopper_hours(store, contact)
+    return quiet_hours(now or utcnow(), zone, window)
 
 
 def _check(body: str, client_id: str) -> str:
@@ -137,7 +149,13 @@ async def _deliver(settings: Settings, store: Store, msg: Message) -> None:
 
 
 async def start_conversation(
-    settings: Settings, agent: Agent, contact_id: int, body: str, client_id: str, allow_quiet: bool
+    settings: Settings,
+    agent: Agent,
+    contact_id: int,
+    body: str,
+    client_id: str,
+    allow_quiet: bool,
+    now: datetime | None = None,
 ) -> tuple[Message, bool]:
     """Texting first is marketing: it needs recorded consent, no opt-out, and daytime (or a confirmation)."""
     store_id: int = agent.store_id  # type: ignore[attr-defined]
@@ -149,13 +167,16 @@ async def start_conversation(
     _sendable(store, contact)
     if not contact.sms_consent or contact.sms_consent_at is None:
         raise ApiError(409, "no_consent", "no recorded SMS consent: only reply when they text you")
-    quiet = quiet_state(store, contact)
+    zone, window = _shopper_hours(store, contact)
+    now = now or utcnow()
+    quiet = quiet_hours(now, zone, window)
     if quiet.quiet and not allow_quiet:
+        start, end = window.bounds(now.astimezone(ZoneInfo(zone)).date())
         raise ApiError(
             409,
             "quiet_hours",
-            f"it is {quiet.local_time} for the shopper ({quiet.zone}); "
-            "texts are allowed 08:00-21:00 their time",
+            f"it is {quiet.local_time} for the shopper ({quiet.zone}); texts are allowed "
+            f"{start:%H:%M}-{end:%H:%M} their time",
         )
     async with in_transaction() as conn:
         conv, _ = await services.conversation_for(store_id, contact.id, utcnow(), conn, "agent")
