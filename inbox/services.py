@@ -186,7 +186,11 @@ async def announce_message(msg: Message, contact: Contact | None = None) -> None
     if msg.conversation_id is not None:
         conv = await Conversation.get_or_none(id=msg.conversation_id)
     elif msg.contact_id is not None and msg.channel == Channel.SMS:  # type: ignore[attr-defined]
-        conv = await Conversation.filter(contact_id=msg.contact_id).order_by("-id").first()  # type: ignore[attr-defined]
+        conv = (
+            await Conversation.filter(store_id=msg.store_id, contact_id=msg.contact_id)  # type: ignore[attr-defined]
+            .order_by("-id")
+            .first()
+        )
     else:
         conv = None
     if conv is None:
