@@ -73,7 +73,9 @@ async def funnel(store: Store, p: Plan, email_consent: bool) -> dict[str, int]:
         for k, v in found[0].items():
             total[k] += int(v)
     for start, end in p.raw:
-        for k, v in (await queries.funnel(store.id, start, end, email_consent)).items():
+        raw = await queries.funnel(store.id, start, end)
+        raw["reachable"] = raw["reachable_strict" if email_consent else "reachable_open"]
+        for k, v in raw.items():
             total[k] += v
     keys = ("abandoned", "reachable", "enrolled", "holdout", "messaged")
     return {k: total[k] for k in keys}

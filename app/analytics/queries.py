@@ -19,15 +19,19 @@ def _channel(param: str, channel: str | None, column: str = "m.channel") -> str:
     return f" AND {column} = {param}" if channel else ""
 
 
-async def funnel(store_id: int, start: datetime, end: datetime, email_consent: bool) -> dict:
-    reachable = (
-        "(c.email IS NOT NULL AND ct.email_opted_out_at IS NULL"
-        " AND (ct.email_consent OR $4 OR ct.id IS NULL))"
-        " OR (c.phone IS NOT NULL AND ct.sms_consent AND ct.sms_opted_out_at IS NULL)"
-    )
+_EMAIL_REACH = "c.email IS NOT NULL AND ct.email_opted_out_at IS NULL"
+_SMS_REACH = "c.phone IS NOT NULL AND ct.sms_consent AND ct.sms_opted_out_at IS NULL"
+# Strict: email needs recorded consent (or no contact row to say otherwise); open: an address does.
+_STRICT = f"({_EMAIL_REACH} AND (ct.email_consent OR ct.id IS NULL)) OR ({_SMS_REACH})"
+_OPEN = f"({_EMAIL_REACH}) OR ({_SMS_REACH})"
+
+
+async def funnel(store_id: int, start: datetime, end: datetime) -> dict[str, int]:
+    """Both reachable counts in one pass: the rollup stores both, the stats pick one."""
     found = await sql.rows(
         f"""SELECT count(*) AS abandoned,
-          COALESCE(sum(CASE WHEN {reachable} THEN 1 ELSE 0 END), 0) AS reachable,
+          COALESCE(sum(CASE WHEN {_STRICT} THEN 1 ELSE 0 END), 0) AS reachable_strict,
+          COALESCE(sum(CASE WHEN {_OPEN} THEN 1 ELSE 0 END), 0) AS reachable_open,
           COALESCE(sum(CASE WHEN e.id IS NOT NULL AND e.status <> 'holdout' THEN 1 ELSE 0 END), 0)
             AS enrolled,
           COALESCE(sum(CASE WHEN e.status = 'holdout' THEN 1 ELSE 0 END), 0) AS holdout,
@@ -40,7 +44,6 @@ async def funnel(store_id: int, start: datetime, end: datetime, email_consent: b
         store_id,
         start,
         end,
-        not email_consent,
     )
     return {k: int(v or 0) for k, v in found[0].items()}
 
