@@ -156,14 +156,20 @@ async def click_touches(
 
 
 async def issued_codes(store_id: int, codes: set[str]) -> list:
-    if not codes:
-        return []
-    found = await sql.rows(
-        """SELECT upper(code) AS code, COALESCE(assigned_at, created_at) AS issued_at
-        FROM recovery_discount_code WHERE store_id = $1 AND assigned_at IS NOT NULL""",
-        store_id,
-    )
-    return [r for r in found if r["code"] in codes]
+    """The issued codes among `codes` (upper case), matched in the database a chunk at a time."""
+    found: list[dict[str, Any]] = []
+    wanted = sorted(codes)
+    for i in range(0, len(wanted), 1000):
+        chunk = wanted[i : i + 1000]
+        marks = ", ".join(f"${n + 2}" for n in range(len(chunk)))
+        found += await sql.rows(
+            f"""SELECT upper(code) AS code, COALESCE(assigned_at, created_at) AS issued_at
+            FROM recovery_discount_code
+            WHERE store_id = $1 AND assigned_at IS NOT NULL AND upper(code) IN ({marks})""",
+            store_id,
+            *chunk,
+        )
+    return found
 
 
 async def rates(store_id: int, store_currency: str) -> list:
