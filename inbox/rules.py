@@ -7,9 +7,6 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from jinja2 import DebugUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
-
 from app.recovery.rules import Window, is_allowed
 
 
@@ -72,17 +69,7 @@ def pick_assignee(candidates: list[Candidate]) -> int | None:
     return min(eligible, key=lambda c: (c.last_assigned_ts, c.open_count, c.agent_id)).agent_id
 
 
-_SANDBOX = SandboxedEnvironment(autoescape=False, undefined=DebugUndefined)
-
-
-def merge(template: str, values: dict[str, str]) -> str:
-    """Fill {{ field }} merge fields in the sandbox (merchant text); unknown fields stay visible."""
-    try:
-        return _SANDBOX.from_string(template).render(**values)
-    except TemplateError:
-        return template
-
-
+# The fields the composer fills in canned replies (in the browser, see inbox.js `merge`).
 MERGE_FIELDS = ("first_name", "last_name", "store_name", "cart_link", "cart_total", "agent_name")
 
 
