@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import weakref
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -20,7 +22,7 @@ from app.core.timeutil import utcnow
 from app.messaging import providers
 from app.messaging.models import Author, Channel, DeliveryStatus, Direction, Message
 from app.messaging.segments import count_segments
-from app.messaging.senders import OutboundSms, SendError
+from app.messaging.senders import OutboundSms, SendError, SmsSender
 from app.recovery import rules as recovery_rules
 from app.recovery.zones import shopper_zone
 from app.stores.models import Store
@@ -31,6 +33,26 @@ from inbox.rules import QuietHours, quiet_hours
 log = logging.getLogger(__name__)
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_BODY = 1600  # Twilio's limit for one message, however many segments
+
+_senders: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[object, SmsSender]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _sms_sender(settings: Settings) -> SmsSender:
+    """One sender, so one Twilio client and connection pool, per event loop, shared by every reply.
+
+    A change of Twilio settings (tests point them at a fake) replaces it and closes the old one."""
+    loop = asyncio.get_running_loop()
+    wanted = (settings.twilio, settings.dev_mode)
+    found = _senders.get(loop)
+    if found is not None and found[0] == wanted:
+        return found[1]
+    sender = providers.sms_sender(settings)
+    _senders[loop] = (wanted, sender)
+    if found is not None and (close := getattr(found[1], "close", None)) is not None:
+        await close()
+    return sender
 
 
 def _shopper_hours(store: Store, contact: Contact) -> tuple[str, recovery_rules.Window]:
@@ -117,7 +139,7 @@ async def _record(
 
 
 async def _deliver(settings: Settings, store: Store, msg: Message) -> None:
-    sender = providers.sms_sender(settings)
+    sender = await _sms_sender(settings)
     callback = f"{settings.server.public_url}/webhooks/twilio/status"
     try:
         result = await sender.send_sms(
@@ -141,10 +163,6 @@ async def _deliver(settings: Settings, store: Store, msg: Message) -> None:
             segments=result.segments or msg.segments,
             sent_at=utcnow(),
         )
-    finally:
-        close = getattr(sender, "close", None)
-        if close is not None:
-            await close()
     await events.notify(events.MESSAGE_CHANGED, message=await Message.get(id=msg.id))
 
 
