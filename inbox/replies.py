@@ -104,7 +104,7 @@ async def send_reply(
     if msg is None:  # a double click raced this one and recorded first
         return await Message.get(idempotency_key=key, store_id=store_id), False
     await services.claim_if_unassigned(conv, agent.id)
-    await services.announce_message(msg)
+    await services.announce_message(msg, contact)
     await _deliver(settings, store, msg)
     return msg, True
 
