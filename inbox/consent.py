@@ -10,6 +10,7 @@ from typing import Any
 
 from app.checkouts.models import ConsentEvent, Contact
 from app.core import events
+from app.core.spreadsheet import safe_cell
 from inbox.rules import Keyword
 
 SOURCE = "sms_keyword"
@@ -109,15 +110,10 @@ async def consent_csv(store_id: int, batch: int = 500) -> AsyncIterator[str]:
                     event.action,
                     event.source,
                     event.actor or "",
-                    _safe_cell(event.message or ""),
+                    safe_cell(event.message),
                 )
             )
         last_id = rows[-1].id
-
-
-def _safe_cell(value: str) -> str:
-    """Shopper words open in spreadsheets: neutralise formula prefixes (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def _row(values: tuple[Any, ...]) -> str:

@@ -19,6 +19,7 @@ from app.integrations.twilio.signature import public_request_url, verify
 from inbox import consent, queries, recovery_link, replies, services
 from inbox.inbound import receive_sms
 from inbox.models import CannedReply, ConversationStatus
+from inbox.rules import MERGE_FIELDS
 from inbox.schemas import (
     AssignIn,
     CannedIn,
@@ -176,13 +177,7 @@ class InboxApi(Controller):
 
     @get("/canned", summary="Canned replies")
     async def canned(self, current: CurrentAgent) -> dict[str, Any]:
-        return {"canned": await queries.canned(current.store_id), "fields": list(_fields())}
-
-
-def _fields() -> tuple[str, ...]:
-    from inbox.rules import MERGE_FIELDS
-
-    return MERGE_FIELDS
+        return {"canned": await queries.canned(current.store_id), "fields": list(MERGE_FIELDS)}
 
 
 async def _fresh(msg: Any) -> Any:

@@ -84,10 +84,3 @@ async def publish(store_id: int, event: dict[str, Any]) -> None:
         await _publisher().publish(data, [channel_for(store_id)])
     except Exception as exc:
         log.warning("live publish failed", extra=ctx(store=store_id, error=repr(exc)))
-
-
-async def close_publishers() -> None:
-    key = id(asyncio.get_running_loop())
-    entry = _publishers.pop(key, None)
-    if entry:
-        await entry[0].aclose()

@@ -57,20 +57,23 @@ async def list_conversations(
 
 
 async def _summaries(
-    store_id: int, agent_id: int, convs: list[Conversation]
+    store_id: int, agent_id: int | None, convs: list[Conversation]
 ) -> list[dict[str, Any]]:
+    """`services.summary` for many threads in three queries; without an agent, unread is None."""
+    if not convs:
+        return []
     ids = [c.id for c in convs]
     contacts = {c.id: c for c in await Contact.filter(id__in=[c.contact_id for c in convs])}  # type: ignore[attr-defined]
     names = await services.agent_names(store_id)
-    seen = {
-        m.conversation_id: m.seen_inbound  # type: ignore[attr-defined]
-        for m in await ReadMarker.filter(conversation_id__in=ids, agent_id=agent_id)
-    }
+    seen: dict[int, int] = {}
+    if agent_id is not None:
+        markers = await ReadMarker.filter(conversation_id__in=ids, agent_id=agent_id)
+        seen = {m.conversation_id: m.seen_inbound for m in markers}  # type: ignore[attr-defined]
     out = []
     for conv in convs:
         assignee_id = conv.assignee_id  # type: ignore[attr-defined]
         assignee = {"id": assignee_id, "name": names.get(assignee_id, "?")} if assignee_id else None
-        unread = max(conv.inbound_count - seen.get(conv.id, 0), 0)
+        unread = max(conv.inbound_count - seen.get(conv.id, 0), 0) if agent_id is not None else None
         out.append(conversation_json(conv, contacts[conv.contact_id], assignee, unread))  # type: ignore[attr-defined]
     return out
 
@@ -135,7 +138,7 @@ async def changes(
     last = max((m.id for m in rows), default=after_id)
     return {
         "messages": [message_json(m, names) for m in rows],
-        "conversations": [await services.summary(c) for c in convs],
+        "conversations": await _summaries(store_id, None, convs),
         "cursor": max(last, after_id),
         "complete": len(rows) < limit,
     }

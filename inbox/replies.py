@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import weakref
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -14,25 +18,55 @@ from app.config import Settings
 from app.core import events
 from app.core.errors import ApiError
 from app.core.logging import ctx
-from app.core.phones import timezone_of_phone
 from app.core.timeutil import utcnow
 from app.messaging import providers
 from app.messaging.models import Author, Channel, DeliveryStatus, Direction, Message
 from app.messaging.segments import count_segments
-from app.messaging.senders import OutboundSms, SendError
+from app.messaging.senders import OutboundSms, SendError, SmsSender
+from app.recovery import rules as recovery_rules
+from app.recovery.zones import shopper_zone
 from app.stores.models import Store
 from inbox import services
 from inbox.models import Conversation, ConversationStatus
-from inbox.rules import QuietHours, quiet_hours, shopper_zone
+from inbox.rules import QuietHours, quiet_hours
 
 log = logging.getLogger(__name__)
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_BODY = 1600  # Twilio's limit for one message, however many segments
 
+_senders: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[object, SmsSender]] = (
+    weakref.WeakKeyDictionary()
+)
 
-def quiet_state(store: Store, contact: Contact) -> QuietHours:
-    phone_tz = timezone_of_phone(contact.phone) if contact.phone else None
-    return quiet_hours(utcnow(), shopper_zone(contact.timezone, phone_tz, store.timezone))
+
+async def _sms_sender(settings: Settings) -> SmsSender:
+    """One sender, so one Twilio client and connection pool, per event loop, shared by every reply.
+
+    A change of Twilio settings (tests point them at a fake) replaces it and closes the old one."""
+    loop = asyncio.get_running_loop()
+    wanted = (settings.twilio, settings.dev_mode)
+    found = _senders.get(loop)
+    if found is not None and found[0] == wanted:
+        return found[1]
+    sender = providers.sms_sender(settings)
+    _senders[loop] = (wanted, sender)
+    if found is not None and (close := getattr(found[1], "close", None)) is not None:
+        await close()
+    return sender
+
+
+def _shopper_hours(store: Store, contact: Contact) -> tuple[str, recovery_rules.Window]:
+    """The shopper's zone and allowed window, found exactly as the recovery engine finds them."""
+    country = contact.country.upper() if contact.country else None
+    region = contact.region.upper() if contact.region else None
+    zone = shopper_zone(contact.phone, country, region, contact.timezone, store.timezone)
+    policy = recovery_rules.policy_from_settings((store.settings or {}).get("recovery"))
+    return zone, recovery_rules.window_for(policy, country, region)
+
+
+def quiet_state(store: Store, contact: Contact, now: datetime | None = None) -> QuietHours:
+    zone, window = _shopper_hours(store, contact)
+    return quiet_hours(now or utcnow(), zone, window)
 
 
 def _check(body: str, client_id: str) -> str:
@@ -70,7 +104,7 @@ async def send_reply(
     if msg is None:  # a double click raced this one and recorded first
         return await Message.get(idempotency_key=key, store_id=store_id), False
     await services.claim_if_unassigned(conv, agent.id)
-    await services.announce_message(msg)
+    await services.announce_message(msg, contact)
     await _deliver(settings, store, msg)
     return msg, True
 
@@ -105,7 +139,7 @@ async def _record(
 
 
 async def _deliver(settings: Settings, store: Store, msg: Message) -> None:
-    sender = providers.sms_sender(settings)
+    sender = await _sms_sender(settings)
     callback = f"{settings.server.public_url}/webhooks/twilio/status"
     try:
         result = await sender.send_sms(
@@ -129,15 +163,17 @@ async def _deliver(settings: Settings, store: Store, msg: Message) -> None:
             segments=result.segments or msg.segments,
             sent_at=utcnow(),
         )
-    finally:
-        close = getattr(sender, "close", None)
-        if close is not None:
-            await close()
     await events.notify(events.MESSAGE_CHANGED, message=await Message.get(id=msg.id))
 
 
 async def start_conversation(
-    settings: Settings, agent: Agent, contact_id: int, body: str, client_id: str, allow_quiet: bool
+    settings: Settings,
+    agent: Agent,
+    contact_id: int,
+    body: str,
+    client_id: str,
+    allow_quiet: bool,
+    now: datetime | None = None,
 ) -> tuple[Message, bool]:
     """Texting first is marketing: it needs recorded consent, no opt-out, and daytime (or a confirmation)."""
     store_id: int = agent.store_id  # type: ignore[attr-defined]
@@ -149,13 +185,16 @@ async def start_conversation(
     _sendable(store, contact)
     if not contact.sms_consent or contact.sms_consent_at is None:
         raise ApiError(409, "no_consent", "no recorded SMS consent: only reply when they text you")
-    quiet = quiet_state(store, contact)
+    zone, window = _shopper_hours(store, contact)
+    now = now or utcnow()
+    quiet = quiet_hours(now, zone, window)
     if quiet.quiet and not allow_quiet:
+        start, end = window.bounds(now.astimezone(ZoneInfo(zone)).date())
         raise ApiError(
             409,
             "quiet_hours",
-            f"it is {quiet.local_time} for the shopper ({quiet.zone}); "
-            "texts are allowed 08:00-21:00 their time",
+            f"it is {quiet.local_time} for the shopper ({quiet.zone}); texts are allowed "
+            f"{start:%H:%M}-{end:%H:%M} their time",
         )
     async with in_transaction() as conn:
         conv, _ = await services.conversation_for(store_id, contact.id, utcnow(), conn, "agent")

@@ -1,14 +1,13 @@
-"""Pure inbox rules: SMS keywords, the quiet-hours window, round-robin choice, merge fields."""
+"""Pure inbox rules: SMS keywords, what the composer shows of quiet hours, round-robin choice."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 from enum import StrEnum
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from jinja2 import DebugUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+from app.recovery.rules import Window, is_allowed
 
 
 class Keyword(StrEnum):
@@ -24,9 +23,6 @@ OPT_OUT_WORDS = frozenset(
 OPT_IN_WORDS = frozenset({"START", "YES", "UNSTOP"})
 HELP_WORDS = frozenset({"HELP", "INFO"})
 
-LEGAL_START = time(8, 0)
-LEGAL_END = time(21, 0)
-
 
 def keyword_of(body: str) -> Keyword | None:
     """The whole message must be the keyword: "stop " counts, "please don't stop" does not."""
@@ -40,32 +36,21 @@ def keyword_of(body: str) -> Keyword | None:
     return None
 
 
-def zone(name: str | None) -> ZoneInfo | None:
-    if not name:
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-
-
-def shopper_zone(contact_tz: str | None, phone_tz: str | None, store_tz: str) -> ZoneInfo:
-    """The best guess of where the shopper is: their own zone, their number's, then the store's."""
-    return zone(contact_tz) or zone(phone_tz) or zone(store_tz) or ZoneInfo("UTC")
-
-
 @dataclass(frozen=True, slots=True)
 class QuietHours:
+    """What the composer shows: whether texting now is outside the shopper's allowed hours.
+
+    The hours themselves are the recovery engine's (`app.recovery.rules.window_for`)."""
+
     quiet: bool
     local_time: str
     zone: str
 
 
-def quiet_hours(now: datetime, tz: ZoneInfo) -> QuietHours:
-    """Texts to a shopper are only lawful between 08:00 and 21:00 their time (47 CFR 64.1200)."""
-    local = now.astimezone(tz)
-    quiet = not (LEGAL_START <= local.time() < LEGAL_END)
-    return QuietHours(quiet, local.strftime("%H:%M"), tz.key)
+def quiet_hours(now: datetime, zone: str, window: Window) -> QuietHours:
+    """An agent texting first follows the same hours as automated recovery texts."""
+    local = now.astimezone(ZoneInfo(zone))
+    return QuietHours(not is_allowed(now, zone, window), local.strftime("%H:%M"), zone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,17 +69,7 @@ def pick_assignee(candidates: list[Candidate]) -> int | None:
     return min(eligible, key=lambda c: (c.last_assigned_ts, c.open_count, c.agent_id)).agent_id
 
 
-_SANDBOX = SandboxedEnvironment(autoescape=False, undefined=DebugUndefined)
-
-
-def merge(template: str, values: dict[str, str]) -> str:
-    """Fill {{ field }} merge fields in the sandbox (merchant text); unknown fields stay visible."""
-    try:
-        return _SANDBOX.from_string(template).render(**values)
-    except TemplateError:
-        return template
-
-
+# The fields the composer fills in canned replies (in the browser, see inbox.js `merge`).
 MERGE_FIELDS = ("first_name", "last_name", "store_name", "cart_link", "cart_total", "agent_name")
 
 

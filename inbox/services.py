@@ -159,14 +159,20 @@ async def agent_names(store_id: int) -> dict[int, str]:
 
 
 async def summary(
-    conv: Conversation, agent_id: int | None = None, contact: Contact | None = None
+    conv: Conversation,
+    agent_id: int | None = None,
+    contact: Contact | None = None,
+    names: dict[int, str] | None = None,
 ) -> dict[str, Any]:
+    """A thread as the list shows it; pass the contact or the store's agent names when held."""
     if contact is None or contact.id != conv.contact_id:  # type: ignore[attr-defined]
         contact = await Contact.get(id=conv.contact_id)  # type: ignore[attr-defined]
     assignee = None
-    if conv.assignee_id:  # type: ignore[attr-defined]
-        agent = await Agent.get_or_none(id=conv.assignee_id)  # type: ignore[attr-defined]
-        assignee = {"id": agent.id, "name": agent.name} if agent else None
+    if assignee_id := conv.assignee_id:  # type: ignore[attr-defined]
+        if names is None:
+            agent = await Agent.get_or_none(id=assignee_id)
+            names = {agent.id: agent.name} if agent else {}
+        assignee = {"id": assignee_id, "name": names[assignee_id]} if assignee_id in names else None
     unread = None
     if agent_id is not None:
         marker = await ReadMarker.get_or_none(conversation_id=conv.id, agent_id=agent_id)
@@ -174,11 +180,12 @@ async def summary(
     return conversation_json(conv, contact, assignee, unread)
 
 
-async def announce(conv_id: int, kind: str = "conversation", **extra: Any) -> None:
-    """Tell every agent of the store what the conversation looks like now."""
+async def announce(conv_id: int, kind: str = "conversation", **extra: Any) -> Conversation:
+    """Tell every agent of the store what the conversation looks like now; returns the row read."""
     conv = await Conversation.get(id=conv_id)
     event = {"type": kind, "conversation": await summary(conv), **extra}
     await live.publish(conv.store_id, event)  # type: ignore[attr-defined]
+    return conv
 
 
 async def announce_message(msg: Message, contact: Contact | None = None) -> None:
@@ -186,7 +193,11 @@ async def announce_message(msg: Message, contact: Contact | None = None) -> None
     if msg.conversation_id is not None:
         conv = await Conversation.get_or_none(id=msg.conversation_id)
     elif msg.contact_id is not None and msg.channel == Channel.SMS:  # type: ignore[attr-defined]
-        conv = await Conversation.filter(contact_id=msg.contact_id).order_by("-id").first()  # type: ignore[attr-defined]
+        conv = (
+            await Conversation.filter(store_id=msg.store_id, contact_id=msg.contact_id)  # type: ignore[attr-defined]
+            .order_by("-id")
+            .first()
+        )
     else:
         conv = None
     if conv is None:
@@ -197,7 +208,7 @@ async def announce_message(msg: Message, contact: Contact | None = None) -> None
         {
             "type": "message",
             "message": {**message_json(msg, names), "conversation_id": conv.id},
-            "conversation": await summary(conv, contact=contact),
+            "conversation": await summary(conv, contact=contact, names=names or None),
         },
     )
 
@@ -225,8 +236,7 @@ async def assign(store_id: int, conv_id: int, agent_id: int | None) -> Conversat
     await Conversation.filter(id=conv.id, store_id=store_id).update(
         assignee_id=agent_id, assigned_at=utcnow() if agent_id else None
     )
-    await announce(conv.id)
-    return await scoped(store_id, conv_id)
+    return await announce(conv.id)  # the row as read after the update, as announced
 
 
 async def claim_if_unassigned(conv: Conversation, agent_id: int) -> bool:
@@ -319,8 +329,7 @@ async def set_status(
     if status == ConversationStatus.OPEN and conv.status == ConversationStatus.CLOSED:
         changes |= {"closed_at": None, "opened_at": now, "waiting_since": now}
     await Conversation.filter(id=conv.id, store_id=store_id).update(**changes)
-    await announce(conv.id)
-    return await scoped(store_id, conv_id)
+    return await announce(conv.id)  # the row as read after the update, as announced
 
 
 async def wake_snoozed(now: datetime) -> int:

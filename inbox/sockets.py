@@ -13,6 +13,7 @@ from litestar.channels import ChannelsPlugin
 from litestar.exceptions import WebSocketDisconnect
 
 from app.accounts import sessions
+from app.accounts.guards import resolve_session
 from app.accounts.models import Agent
 from app.config import get_settings
 from app.core.logging import ctx
@@ -34,25 +35,16 @@ def origin_allowed(origin: str | None, host: str | None) -> bool:
     return netloc in {public, host or ""}
 
 
-async def _agent(socket: WebSocket[Any, Any, Any]) -> tuple[Agent, sessions.Session] | None:
-    token = socket.cookies.get(sessions.COOKIE)
-    session = await sessions.load(socket.app.state.redis, token)
-    if session is None:
-        return None
-    agent = await Agent.get_or_none(id=session.agent_id, store_id=session.store_id, active=True)
-    return (agent, session) if agent else None
-
-
 @websocket("/inbox/ws", opt={"exclude_from_csrf": True})
 async def inbox_socket(socket: WebSocket[Any, Any, Any], channels: ChannelsPlugin) -> None:
     if not origin_allowed(socket.headers.get("origin"), socket.headers.get("host")):
         await socket.close(code=CLOSE_FORBIDDEN_ORIGIN, reason="origin not allowed")
         return
-    found = await _agent(socket)
+    found = await resolve_session(socket.app.state.redis, socket.cookies.get(sessions.COOKIE))
     if found is None:
         await socket.close(code=CLOSE_UNAUTHORISED, reason="log in first")
         return
-    agent, session = found
+    agent, session = found.agent, found.session
     await socket.accept()
     redis, store_id = socket.app.state.redis, session.store_id
     ttl = get_settings().inbox.presence_seconds

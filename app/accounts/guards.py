@@ -10,6 +10,7 @@ from urllib.parse import quote
 from litestar import Request
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
+from redis.asyncio import Redis
 
 from app.accounts import sessions
 from app.accounts.models import Agent
@@ -42,13 +43,20 @@ class LoginRequired(HTTPException):
         )
 
 
-async def _resolve(request: Request[Any, Any, State]) -> CurrentAgent | None:
-    token = request.cookies.get(sessions.COOKIE)
-    session = await sessions.load(request.app.state.redis, token)
+async def resolve_session(redis: Redis, token: str | None) -> CurrentAgent | None:
+    """The live session behind a cookie token and its agent, still active in the session's store.
+
+    Requests and the inbox websocket both authenticate through here, so a deactivated agent is
+    shut out of both alike."""
+    session = await sessions.load(redis, token)
     if session is None or token is None:
         return None
     agent = await Agent.get_or_none(id=session.agent_id, store_id=session.store_id, active=True)
     return CurrentAgent(agent, session, token) if agent else None
+
+
+async def _resolve(request: Request[Any, Any, State]) -> CurrentAgent | None:
+    return await resolve_session(request.app.state.redis, request.cookies.get(sessions.COOKIE))
 
 
 async def _check_csrf(request: Request[Any, Any, State], current: CurrentAgent) -> None:

@@ -17,6 +17,7 @@ from app.analytics.schemas import StatsOut
 from app.config import get_settings
 from app.core.errors import ApiError
 from app.core.money import format_money
+from app.core.spreadsheet import safe_cell
 from app.core.timeutil import utcnow
 from app.stores.auth import api_store
 from app.stores.models import Store
@@ -83,22 +84,8 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     writer = csv.DictWriter(out, fieldnames=list(rows[0]), extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _cell(v) for k, v in row.items()})
+        writer.writerow({k: safe_cell(v) for k, v in row.items()})
     return out.getvalue()
-
-
-def _cell(value: Any) -> Any:
-    text = "" if value is None else str(value)
-    # Spreadsheet formula injection: a cell that starts like a formula is shown as text.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") and not _number(text) else text
-
-
-def _number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 class DashboardPages(Controller):

@@ -54,10 +54,6 @@ async def plan(store: Store, rng: Range, use_rollups: bool = True) -> Plan:
     return Plan(sorted(rolled), raw)
 
 
-def _channel(channel: str | None, param: str) -> str:
-    return f" AND channel = {param}" if channel else ""
-
-
 async def funnel(store: Store, p: Plan, email_consent: bool) -> dict[str, int]:
     total: dict[str, int] = defaultdict(int)
     if p.rolled:
@@ -73,7 +69,9 @@ async def funnel(store: Store, p: Plan, email_consent: bool) -> dict[str, int]:
         for k, v in found[0].items():
             total[k] += int(v)
     for start, end in p.raw:
-        for k, v in (await queries.funnel(store.id, start, end, email_consent)).items():
+        raw = await queries.funnel(store.id, start, end)
+        raw["reachable"] = raw["reachable_strict" if email_consent else "reachable_open"]
+        for k, v in raw.items():
             total[k] += v
     keys = ("abandoned", "reachable", "enrolled", "holdout", "messaged")
     return {k: total[k] for k in keys}
@@ -85,7 +83,7 @@ async def sends(store: Store, p: Plan, channel: str | None) -> list[dict[str, An
         found += await sql.rows(
             f"""SELECT channel, step_index, variant, status, sum(n) AS n, sum(segments) AS segments
             FROM analytics_day_send WHERE store_id = $1 AND day = ANY($2::date[])
-              {_channel(channel, "$3")}
+              {sql.channel_filter(channel, "$3", "channel")}
             GROUP BY channel, step_index, variant, status""",
             store.id,
             p.rolled,
@@ -103,7 +101,8 @@ async def variants(store: Store, p: Plan, channel: str | None) -> list[dict[str,
             f"""SELECT step_index, channel, variant, sum(tested) AS sent,
               sum(conversions) AS conversions
             FROM analytics_day_send WHERE store_id = $1 AND day = ANY($2::date[])
-              AND status <> 'failed' AND step_index IS NOT NULL {_channel(channel, "$3")}
+              AND status <> 'failed' AND step_index IS NOT NULL
+              {sql.channel_filter(channel, "$3", "channel")}
             GROUP BY step_index, channel, variant HAVING sum(tested) > 0""",
             store.id,
             p.rolled,
@@ -135,18 +134,20 @@ async def daily(store: Store, p: Plan, rng: Range) -> tuple[list[dict], list[dic
         )
         sent += await sql.rows(
             f"""SELECT day, sum(n) AS n FROM analytics_day_send
-            WHERE store_id = $1 AND day = ANY($2::date[]){_channel(rng.channel, "$3")}
+            WHERE store_id = $1 AND day = ANY($2::date[])
+              {sql.channel_filter(rng.channel, "$3", "channel")}
             GROUP BY day""",
             store.id,
             p.rolled,
             *([rng.channel] if rng.channel else []),
         )
     extra = f" AND {queries.AUTOMATION} AND m.status NOT IN {queries.NOT_SENT}"
-    extra += f" AND m.channel = '{rng.channel}'" if rng.channel else ""
+    extra += sql.channel_filter(rng.channel, "$5")
     for start, end in p.raw:
         args = (store.id, start, end, rng.zone)
         abandoned += await queries.daily("checkout", "m.abandoned_at", *args, "")
-        sent += await queries.daily("message", "m.created_at", *args, extra)
+        channel = [rng.channel] if rng.channel else []
+        sent += await queries.daily("message", "m.created_at", *args, extra, *channel)
     return abandoned, sent
 
 

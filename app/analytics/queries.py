@@ -15,19 +15,28 @@ AUTOMATION = "m.direction = 'outbound' AND m.author = 'automation'"
 NOT_SENT = "('pending', 'cancelled')"
 
 
-def _channel(param: str, channel: str | None, column: str = "m.channel") -> str:
-    return f" AND {column} = {param}" if channel else ""
-
-
-async def funnel(store_id: int, start: datetime, end: datetime, email_consent: bool) -> dict:
-    reachable = (
-        "(c.email IS NOT NULL AND ct.email_opted_out_at IS NULL"
-        " AND (ct.email_consent OR $4 OR ct.id IS NULL))"
-        " OR (c.phone IS NOT NULL AND ct.sms_consent AND ct.sms_opted_out_at IS NULL)"
+def _ordered_in_period(contact: str, checkout: str) -> str:
+    """The shopper (by contact or checkout) placed an order in [$2, $3); $1 is the store."""
+    orders = 'FROM "order" o WHERE o.store_id = $1 AND o.placed_at >= $2 AND o.placed_at < $3'
+    return (
+        f"({contact} IN (SELECT o.contact_id {orders})"
+        f" OR {checkout} IN (SELECT o.checkout_id {orders}))"
     )
+
+
+_EMAIL_REACH = "c.email IS NOT NULL AND ct.email_opted_out_at IS NULL"
+_SMS_REACH = "c.phone IS NOT NULL AND ct.sms_consent AND ct.sms_opted_out_at IS NULL"
+# Strict: email needs recorded consent (or no contact row to say otherwise); open: an address does.
+_STRICT = f"({_EMAIL_REACH} AND (ct.email_consent OR ct.id IS NULL)) OR ({_SMS_REACH})"
+_OPEN = f"({_EMAIL_REACH}) OR ({_SMS_REACH})"
+
+
+async def funnel(store_id: int, start: datetime, end: datetime) -> dict[str, int]:
+    """Both reachable counts in one pass: the rollup stores both, the stats pick one."""
     found = await sql.rows(
         f"""SELECT count(*) AS abandoned,
-          COALESCE(sum(CASE WHEN {reachable} THEN 1 ELSE 0 END), 0) AS reachable,
+          COALESCE(sum(CASE WHEN {_STRICT} THEN 1 ELSE 0 END), 0) AS reachable_strict,
+          COALESCE(sum(CASE WHEN {_OPEN} THEN 1 ELSE 0 END), 0) AS reachable_open,
           COALESCE(sum(CASE WHEN e.id IS NOT NULL AND e.status <> 'holdout' THEN 1 ELSE 0 END), 0)
             AS enrolled,
           COALESCE(sum(CASE WHEN e.status = 'holdout' THEN 1 ELSE 0 END), 0) AS holdout,
@@ -40,7 +49,6 @@ async def funnel(store_id: int, start: datetime, end: datetime, email_consent: b
         store_id,
         start,
         end,
-        not email_consent,
     )
     return {k: int(v or 0) for k, v in found[0].items()}
 
@@ -52,7 +60,7 @@ async def messages(store_id: int, start: datetime, end: datetime, channel: str |
           count(*) AS n, COALESCE(sum(m.segments), 0) AS segments
         FROM message m
         WHERE m.store_id = $1 AND {AUTOMATION} AND m.created_at >= $2 AND m.created_at < $3
-          AND m.status NOT IN {NOT_SENT}{_channel("$4", channel)}
+          AND m.status NOT IN {NOT_SENT}{sql.channel_filter(channel, "$4")}
         GROUP BY m.channel, m.step_index, m.variant, m.status""",
         store_id,
         start,
@@ -67,7 +75,7 @@ async def clicks(store_id: int, start: datetime, end: datetime, channel: str | N
           count(DISTINCT k.checkout_id) AS checkouts
         FROM recovery_click k LEFT JOIN message m ON m.id = k.message_id
         WHERE k.store_id = $1 AND k.clicked_at >= $2 AND k.clicked_at < $3
-          {_channel("$4", channel)}
+          {sql.channel_filter(channel, "$4")}
         GROUP BY m.channel, m.step_index, m.variant""",
         store_id,
         start,
@@ -87,7 +95,7 @@ async def variant_conversions(
         FROM message m JOIN checkout c ON c.id = m.checkout_id
         WHERE m.store_id = $1 AND {AUTOMATION} AND m.created_at >= $2 AND m.created_at < $3
           AND m.status NOT IN ('pending', 'cancelled', 'failed') AND m.sent_at IS NOT NULL
-          AND m.step_index IS NOT NULL{_channel("$4", channel)}
+          AND m.step_index IS NOT NULL{sql.channel_filter(channel, "$4")}
         GROUP BY m.step_index, m.channel, m.variant""",
         store_id,
         start,
@@ -118,11 +126,8 @@ async def touches(
         FROM message m
         WHERE m.store_id = $1 AND m.direction = 'outbound' AND m.author IN ('automation', 'agent')
           AND m.created_at >= $4 AND m.created_at < $3 AND m.status NOT IN {NOT_SENT}
-          AND (m.contact_id IN (SELECT o.contact_id FROM "order" o
-                 WHERE o.store_id = $1 AND o.placed_at >= $2 AND o.placed_at < $3)
-            OR m.checkout_id IN (SELECT o.checkout_id FROM "order" o
-                 WHERE o.store_id = $1 AND o.placed_at >= $2 AND o.placed_at < $3))
-          {_channel("$5", channel)}""",
+          AND {_ordered_in_period("m.contact_id", "m.checkout_id")}
+          {sql.channel_filter(channel, "$5")}""",
         store_id,
         start,
         end,
@@ -139,11 +144,8 @@ async def click_touches(
         FROM recovery_click k JOIN checkout c ON c.id = k.checkout_id
         LEFT JOIN message m ON m.id = k.message_id
         WHERE k.store_id = $1 AND k.clicked_at >= $4 AND k.clicked_at < $3
-          AND (c.contact_id IN (SELECT o.contact_id FROM "order" o
-                 WHERE o.store_id = $1 AND o.placed_at >= $2 AND o.placed_at < $3)
-            OR k.checkout_id IN (SELECT o.checkout_id FROM "order" o
-                 WHERE o.store_id = $1 AND o.placed_at >= $2 AND o.placed_at < $3))
-          {_channel("$5", channel)}""",
+          AND {_ordered_in_period("c.contact_id", "k.checkout_id")}
+          {sql.channel_filter(channel, "$5")}""",
         store_id,
         start,
         end,
@@ -153,14 +155,20 @@ async def click_touches(
 
 
 async def issued_codes(store_id: int, codes: set[str]) -> list:
-    if not codes:
-        return []
-    found = await sql.rows(
-        """SELECT upper(code) AS code, COALESCE(assigned_at, created_at) AS issued_at
-        FROM recovery_discount_code WHERE store_id = $1 AND assigned_at IS NOT NULL""",
-        store_id,
-    )
-    return [r for r in found if r["code"] in codes]
+    """The issued codes among `codes` (upper case), matched in the database a chunk at a time."""
+    found: list[dict[str, Any]] = []
+    wanted = sorted(codes)
+    for i in range(0, len(wanted), 1000):
+        chunk = wanted[i : i + 1000]
+        marks = ", ".join(f"${n + 2}" for n in range(len(chunk)))
+        found += await sql.rows(
+            f"""SELECT upper(code) AS code, COALESCE(assigned_at, created_at) AS issued_at
+            FROM recovery_discount_code
+            WHERE store_id = $1 AND assigned_at IS NOT NULL AND upper(code) IN ({marks})""",
+            store_id,
+            *chunk,
+        )
+    return found
 
 
 async def rates(store_id: int, store_currency: str) -> list:
@@ -206,9 +214,18 @@ async def last_steps(store_id: int, checkout_ids: list[int]) -> list:
 
 
 async def daily(
-    table: str, column: str, store_id: int, start: datetime, end: datetime, zone: str, extra: str
+    table: str,
+    column: str,
+    store_id: int,
+    start: datetime,
+    end: datetime,
+    zone: str,
+    extra: str,
+    *params: Any,
 ) -> list:
-    """Counts per local day; on SQLite the rows come back per timestamp and Python buckets them."""
+    """Counts per local day; on SQLite the rows come back per timestamp and Python buckets them.
+
+    `extra` adds conditions whose values are bound as `params`, numbered from `$5`."""
     day = sql.local_day(column, "$4")
     return await sql.rows(
         f"""SELECT {day} AS day, count(*) AS n FROM {table} m
@@ -218,6 +235,7 @@ async def daily(
         start,
         end,
         zone,
+        *params,
     )
 
 

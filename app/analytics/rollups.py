@@ -15,7 +15,7 @@ from tortoise.transactions import in_transaction
 
 from app.analytics import queries, rules, services, sql
 from app.analytics.models import OrderClaim, RollupProduct, RollupSend
-from app.analytics.rules import Touch, shopper_keys
+from app.analytics.rules import Touch
 from app.stores.models import Store
 
 
@@ -50,22 +50,6 @@ async def _sends(store_id: int, start: datetime, end: datetime) -> list[dict[str
     )
 
 
-async def _touches(
-    store: Store, start: datetime, end: datetime, windows: rules.Windows
-) -> list[tuple[Touch, str | None]]:
-    """Every touch with the channel it counts under: sms, email, or the channel of the clicked message."""
-    found: list[tuple[Touch, str | None]] = []
-    for r in await queries.touches(store.id, start, end, windows.longest, None):
-        at = r["delivered_at"] or r["sent_at"]
-        if rules.is_delivered(r["channel"], r["status"]) and at is not None:
-            touch = Touch(shopper_keys(r["contact_id"], r["checkout_id"]), r["channel"], at)
-            found.append((touch, r["channel"]))
-    for r in await queries.click_touches(store.id, start, end, windows.longest, None):
-        touch = Touch(shopper_keys(r["contact_id"], r["checkout_id"]), "click", r["clicked_at"])
-        found.append((touch, r["channel"]))
-    return found
-
-
 def _last_steps(rows: list[dict], placed_at: datetime) -> dict[str, int | None]:
     """The step credited under each channel filter: the last automated send before the order."""
     earlier = [r for r in rows if r["sent_at"] < placed_at]
@@ -78,16 +62,12 @@ def _last_steps(rows: list[dict], placed_at: datetime) -> dict[str, int | None]:
 
 async def _claims(store: Store, day: date, start: datetime, end: datetime) -> list[OrderClaim]:
     windows, _, _ = services.store_options(store)
-    rows = await queries.orders(store.id, start, end)
-    if not rows:
+    found = await services.attribution_inputs(store, start, end, None, {})
+    if not found.rows:
         return []
-    facts = services.order_facts(rows, store, {})
-    issued = {
-        r["code"]: r["issued_at"]
-        for r in await queries.issued_codes(store.id, {c for f in facts for c in f.codes})
-    }
+    rows, facts, issued = found.rows, found.facts, found.issued
     index: dict[str, list[tuple[Touch, str | None]]] = defaultdict(list)
-    for pair in await _touches(store, start, end, windows):
+    for pair in found.touches:
         for key in pair[0].keys:
             index[key].append(pair)
     won = [f for f in facts if rules.recovered(f)]
@@ -151,14 +131,8 @@ async def _products(store_id: int, start: datetime, end: datetime) -> list[Rollu
 
 
 async def _counters(store_id: int, start: datetime, end: datetime) -> dict[str, int]:
-    strict = await queries.funnel(store_id, start, end, True)
-    open_ = await queries.funnel(store_id, start, end, False)
-    counters = {k: strict[k] for k in ("abandoned", "enrolled", "holdout", "messaged")}
-    return {
-        **counters,
-        "reachable_strict": strict["reachable"],
-        "reachable_open": open_["reachable"],
-    }
+    """The analytics_day counters, named as its columns: one funnel pass gives both reachables."""
+    return await queries.funnel(store_id, start, end)
 
 
 async def begin_build(store_id: int, day: date) -> datetime:

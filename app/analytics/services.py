@@ -118,18 +118,47 @@ def checkout_of(order: OrderFact) -> int | None:
 
 async def _touches(
     store: Store, start: datetime, end: datetime, channel: str | None, windows: rules.Windows
-) -> list[Touch]:
-    found = [
-        Touch(shopper_keys(r["contact_id"], r["checkout_id"]), r["channel"], at)
-        for r in await queries.touches(store.id, start, end, windows.longest, channel)
-        if rules.is_delivered(r["channel"], r["status"])
-        and (at := r["delivered_at"] or r["sent_at"]) is not None
-    ]
-    found += [
-        Touch(shopper_keys(r["contact_id"], r["checkout_id"]), "click", r["clicked_at"])
-        for r in await queries.click_touches(store.id, start, end, windows.longest, channel)
-    ]
+) -> list[tuple[Touch, str | None]]:
+    """Every touch with the channel it counts under: sms, email, or the clicked message's."""
+    found: list[tuple[Touch, str | None]] = []
+    for r in await queries.touches(store.id, start, end, windows.longest, channel):
+        at = r["delivered_at"] or r["sent_at"]
+        if rules.is_delivered(r["channel"], r["status"]) and at is not None:
+            touch = Touch(shopper_keys(r["contact_id"], r["checkout_id"]), r["channel"], at)
+            found.append((touch, r["channel"]))
+    for r in await queries.click_touches(store.id, start, end, windows.longest, channel):
+        touch = Touch(shopper_keys(r["contact_id"], r["checkout_id"]), "click", r["clicked_at"])
+        found.append((touch, r["channel"]))
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    """What attribution reads for the orders placed in [start, end): the stats and the rollup
+    read them here alike, so a rolled-up day claims exactly what the raw stats would."""
+
+    rows: list[dict[str, Any]]
+    facts: list[OrderFact]
+    issued: dict[str, datetime]
+    touches: list[tuple[Touch, str | None]]
+
+
+async def attribution_inputs(
+    store: Store,
+    start: datetime,
+    end: datetime,
+    channel: str | None,
+    rates: dict[str, Decimal],
+) -> Inputs:
+    """Without orders there is nothing to attribute, and no touch of a shopper who ordered."""
+    rows = await queries.orders(store.id, start, end)
+    if not rows:
+        return Inputs([], [], {}, [])
+    windows, _, _ = store_options(store)
+    facts = order_facts(rows, store, rates)
+    codes = {c for f in facts for c in f.codes}
+    issued = {r["code"]: r["issued_at"] for r in await queries.issued_codes(store.id, codes)}
+    return Inputs(rows, facts, issued, await _touches(store, start, end, channel, windows))
 
 
 async def attribution(
@@ -142,8 +171,6 @@ async def attribution(
 ) -> tuple[rules.Attribution, list[OrderFact]]:
     """Every model over the orders placed in [start, end), straight from the raw tables."""
     windows, _, _ = store_options(store)
-    facts = order_facts(await queries.orders(store.id, start, end), store, rates)
-    codes = {c for f in facts for c in f.codes}
-    issued = {r["code"]: r["issued_at"] for r in await queries.issued_codes(store.id, codes)}
-    touches = await _touches(store, start, end, channel, windows)
-    return rules.attribute(now, facts, touches, issued, windows), facts
+    found = await attribution_inputs(store, start, end, channel, rates)
+    touches = [touch for touch, _ in found.touches]
+    return rules.attribute(now, found.facts, touches, found.issued, windows), found.facts

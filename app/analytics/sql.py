@@ -34,6 +34,11 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
+def channel_filter(channel: str | None, param: str, column: str = "m.channel") -> str:
+    """` AND <column> = <param>` when a channel is chosen; the caller binds the channel as `param`."""
+    return f" AND {column} = {param}" if channel else ""
+
+
 def local_day(column: str, zone_param: str) -> str:
     """The calendar day of a timestamp in the store's zone (PostgreSQL); SQLite buckets in Python."""
     if is_postgres():

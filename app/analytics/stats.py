@@ -241,7 +241,7 @@ def _time_to_recovery(hours: list[float]) -> TimeToRecovery:
     )
 
 
-def _money(channels: list[ChannelRow], sends: list[dict], revenue: Decimal, store: Store) -> Money:
+def _money(sends: list[dict], revenue: Decimal, store: Store) -> Money:
     _, prices, _ = services.store_options(store)
     billable = [r for r in sends if r["status"] != "failed"]
     segments = sum(int(r["segments"]) for r in billable if r["channel"] == "sms")
@@ -320,7 +320,7 @@ async def compute(store: Store, rng: Range, now: datetime, use_rollups: bool = T
             recovery_rate=measures.rate(result.recovered.orders, messaged),
         ),
         attribution=_attribution_out(result, store),
-        money=_money(channels, sends, result.recovered.revenue, store),
+        money=_money(sends, result.recovered.revenue, store),
         channels=channels,
         steps=_steps(sends, click_rows, _credit(claims, store.currency)),
         variants=_variants(variant_rows, int(options.get("min_ab_sample") or 100)),

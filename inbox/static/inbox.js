@@ -125,7 +125,7 @@
     $("close-btn").hidden = c.status === "closed"; $("reopen-btn").hidden = c.status !== "closed";
     if (quiet) {
       $("quiet").hidden = !quiet.quiet;
-      $("quiet").textContent = quiet.quiet ? `It is ${quiet.local_time} for this shopper (${quiet.zone}). Texts are allowed 08:00–21:00 their time: only answer if they are waiting on you.` : "";
+      $("quiet").textContent = quiet.quiet ? `It is ${quiet.local_time} for this shopper (${quiet.zone}). That is outside the hours recovery texts are allowed (state law and the store's quiet hours): only answer if they are waiting on you.` : "";
     }
     $("optout").hidden = !c.contact.sms_opted_out;
     $("send").disabled = c.contact.sms_opted_out && !$("as-note").checked;

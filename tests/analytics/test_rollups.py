@@ -53,6 +53,20 @@ async def test_rolled_up_stats_equal_raw_for_random_stores(settings, seed):
     assert (await both(store, None, None, None))[0]["attribution"]["total"]["orders"] > 0
 
 
+async def test_reachable_with_and_without_required_email_consent_equals_raw(settings):
+    """The rollup stores both reachable counts from one funnel pass; each policy reads its own."""
+    store = await random_store(4, "America/New_York", checkouts=40)
+    await built(store)
+    reachable = {}
+    for required in (False, True):
+        store.settings = {"recovery": {"email_requires_consent": required}}
+        await store.save(update_fields=["settings"])
+        rolled, raw = await both(store, None, None, None)
+        assert rolled == raw, required
+        reachable[required] = rolled["funnel"]["reachable"]
+    assert 0 < reachable[True] < reachable[False]
+
+
 async def test_hand_built_store_and_a_zone_change(settings):
     seeded = await seed_store()
     await built(seeded.store)

@@ -13,6 +13,7 @@ from websockets.exceptions import InvalidStatus
 from app.accounts import sessions
 from app.core import events
 from app.messaging.models import Message
+from inbox import services
 from inbox.models import Conversation
 from tests.inbox.conftest import agent_session, signed_headers, sms_form, store_with_number
 
@@ -154,15 +155,20 @@ async def test_webhook_on_one_instance_reaches_a_socket_on_another(live_servers,
 async def test_catch_up_after_a_gap_returns_each_missed_message_once(live_servers, redis):
     server = await live_servers()
     store = await store_with_number()
-    _, token, _ = await agent_session(redis, store, "nia@shop.example")
+    agent, token, _ = await agent_session(redis, store, "nia@shop.example")
     await post_sms(server, "seen before the drop")
     seen = (await Message.get()).id
+    await Conversation.filter().update(assignee_id=agent.id)
     for i in range(3):
         await post_sms(server, f"missed {i}")
     async with httpx.AsyncClient(base_url=server.url, headers=cookie(token)) as http:
         page = (await http.get(f"/inbox/api/v1/changes?after={seen}")).json()
     assert [m["body"] for m in page["messages"]] == ["missed 0", "missed 1", "missed 2"]
     assert page["cursor"] == max(m["id"] for m in page["messages"]) and page["complete"]
+    # The batched catch-up sends the same conversation frame as a live announcement.
+    conv = await Conversation.get()
+    assert page["conversations"] == [await services.summary(conv)]
+    assert page["conversations"][0]["assignee"] == {"id": agent.id, "name": agent.name}
 
 
 def test_live_channels_are_namespaced_by_redis_database():
