@@ -40,11 +40,12 @@ from app.recovery.pipeline import (
     Claim,
     Deps,
     Later,
+    Pointer,
     advance,
     job_id,
     ordered_steps,
     schedule,
-    schedule_next,
+    schedule_after,
 )
 from app.stores.models import Platform
 from app.stores.services import recent_store
@@ -77,7 +78,7 @@ class Batch:
     sends: list[Claimed]
     outcomes: Counter[str]
     handed_off: list[Enrollment]
-    next_steps: list[tuple[int, bool]]
+    next_steps: list[tuple[int, Pointer | None]]
 
 
 async def send_due(deps: Deps, limit: int, skip: list[int] | None = None) -> Batch:
@@ -86,8 +87,8 @@ async def send_due(deps: Deps, limit: int, skip: list[int] | None = None) -> Bat
     await _forget_jobs(deps, [c.enrollment for c in batch.sends])
     for enrollment in batch.handed_off:
         await schedule(deps.queue, enrollment.id, enrollment.next_step, None)
-    for enrollment_id, last in batch.next_steps:
-        await schedule_next(deps, enrollment_id, last)
+    for enrollment_id, pointer in batch.next_steps:
+        await schedule_after(deps, enrollment_id, pointer)
     results = await asyncio.gather(*(_send(deps, claimed) for claimed in batch.sends))
     batch.outcomes.update(results)
     return batch
@@ -165,7 +166,7 @@ async def _claim_one(
         claim = await not_sending(conn, decision, enrollment, index, steps, None, deps.clock())
         batch.outcomes[claim.outcome] += 1
         if claim.outcome == "skipped":
-            batch.next_steps.append((enrollment.id, index + 1 >= len(steps)))
+            batch.next_steps.append((enrollment.id, claim.pointer))
         return
     claim = await record(conn, deps, rows, enrollment, step, index, facts, None, None)
     history.sent(enrollment, deps.clock())

@@ -67,8 +67,8 @@ async def _resolve_existing(
     """A row exists: either it is done (advance), in flight elsewhere (wait), or orphaned (unknown)."""
     now = deps.clock()
     if message.status in FINAL_OR_DONE:
-        await advance(conn, enrollment, step_index, steps, now)
-        return Claim("advanced", message)
+        pointer = await advance(conn, enrollment, step_index, steps, now)
+        return Claim("advanced", message, pointer=pointer)
     stale_after = timedelta(seconds=deps.settings.recovery.sending_stale_seconds)
     if message.updated_at > now - stale_after:
         return Claim("in_flight", message, until=message.updated_at + stale_after)
@@ -82,8 +82,8 @@ async def _resolve_existing(
     )
     if won:
         log.warning("send outcome unknown, not resending", extra=ctx(message=message.id))
-    await advance(conn, enrollment, step_index, steps, now)
-    return Claim("advanced", message, reason="unknown")
+    pointer = await advance(conn, enrollment, step_index, steps, now)
+    return Claim("advanced", message, reason="unknown", pointer=pointer)
 
 
 async def _decide_and_record(
@@ -233,8 +233,8 @@ async def not_sending(
     if decision.action == "defer":
         await Enrollment.filter(id=enrollment.id).using_db(conn).update(next_due_at=decision.until)
         return Claim("deferred", reason=decision.reason, until=decision.until)
-    await advance(conn, enrollment, step_index, steps, now)
-    return Claim("skipped", reason=decision.reason)
+    pointer = await advance(conn, enrollment, step_index, steps, now)
+    return Claim("skipped", reason=decision.reason, pointer=pointer)
 
 
 async def _record(

@@ -26,7 +26,7 @@ from app.recovery.pipeline import (
     advance,
     notify_changed,
     notify_message,
-    schedule_next,
+    schedule_after,
 )
 from app.stores.models import Store
 
@@ -54,9 +54,11 @@ async def deliver(
         return await _failed(deps, message, claim.contact, enrollment, step_index, steps, exc)
     now = deps.clock()
     outcome = Outcome(result.status, result.segments or message.segments, result, now)
-    won = await durably(lambda: record_success(message, enrollment, step_index, steps, outcome))
-    await schedule_next(deps, enrollment.id, step_index + 1 >= len(steps))
-    if won:
+    recorded = await durably(
+        lambda: record_success(message, enrollment, step_index, steps, outcome)
+    )
+    await schedule_after(deps, enrollment.id, recorded.pointer)
+    if recorded.won:
         outcome.apply(message)
         await notify_message(message)
     else:  # a status callback got there first: what it recorded is what the inbox must show
@@ -126,9 +128,9 @@ async def _failed(
         )
         if exc.permanent and contact is not None:
             await mark_contact(conn, contact.id, str(message.channel), exc.code, now)
-        await advance(conn, enrollment, step_index, steps, now)
+        pointer = await advance(conn, enrollment, step_index, steps, now)
     log.warning("send %s", status, extra=ctx(message=message.id, error=exc))
-    await schedule_next(deps, enrollment.id, step_index + 1 >= len(steps))
+    await schedule_after(deps, enrollment.id, pointer)
     await notify_changed(message.id)
     return str(status)
 

@@ -36,7 +36,7 @@ from app.recovery.pipeline import (
     is_current,
     notify_changed,
     ordered_steps,
-    schedule_next,
+    schedule_after,
 )
 from app.stores.models import Platform, Store
 from app.stores.services import recent_store
@@ -107,7 +107,7 @@ async def _after_claim(
     if claim.outcome in ("deferred", "in_flight") and claim.until:
         raise Later((claim.until - deps.clock()).total_seconds(), claim.reason or claim.outcome)
     if claim.outcome in ("skipped", "advanced"):
-        await schedule_next(deps, enrollment.id, step_index + 1 >= len(steps))
+        await schedule_after(deps, enrollment.id, claim.pointer)
     if claim.message is not None and claim.reason == "unknown":
         await notify_changed(claim.message.id)
     if claim.outcome in ("skipped", "stopped"):
