@@ -35,7 +35,7 @@ from app.messaging.models import Message
 from app.recovery.claims import Rows, decide, not_sending, record, reserve
 from app.recovery.delivery import deliver
 from app.recovery.history import History
-from app.recovery.models import Enrollment, FlowStep
+from app.recovery.models import Enrollment, FlowStep, StepChannel
 from app.recovery.pipeline import (
     Claim,
     Deps,
@@ -114,10 +114,18 @@ async def _claim(deps: Deps, limit: int, skip: list[int]) -> Batch:
         enrollments = [e for e in enrollments if (e.id, e.next_step) not in taken]
         rows = await _rows(conn, enrollments)
         stores = list({r.store.id: r.store for r in rows.values()}.values())
-        history = await History.read(conn, enrollments, stores, deps.clock())
+        texting = [e.checkout_id for e in enrollments if await _may_text(e)]  # type: ignore[attr-defined]
+        history = await History.read(conn, enrollments, stores, deps.clock(), texting)
         for enrollment in enrollments:
             await _claim_one(conn, deps, enrollment, rows[enrollment.id], batch, history)
     return batch
+
+
+async def _may_text(enrollment: Enrollment) -> bool:
+    """Whether the step due may send a text (sms or auto): only then is the carrier rule's count read."""
+    steps = await ordered_steps(enrollment.flow_id)  # type: ignore[attr-defined]
+    index = enrollment.next_step
+    return index < len(steps) and steps[index].channel in (StepChannel.SMS, StepChannel.AUTO)
 
 
 async def _rows(conn: Any, enrollments: list[Enrollment]) -> dict[int, Rows]:
@@ -169,7 +177,7 @@ async def _claim_one(
             batch.next_steps.append((enrollment.id, claim.pointer))
         return
     claim = await record(conn, deps, rows, enrollment, step, index, facts, None, None)
-    history.sent(enrollment, deps.clock())
+    history.sent(enrollment, deps.clock(), facts.channel)
     batch.sends.append(Claimed(claim, enrollment, steps, rows, wait))
 
 

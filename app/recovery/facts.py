@@ -83,10 +83,12 @@ async def _cart(
 
 @dataclass
 class Known:
-    """The contact's history as a batch read it for all its rows at once (see batches.History)."""
+    """The contact's history as a batch read it for all its rows at once (see history.History);
+    `sms_sent` is the checkout's automated texts, read only for rows whose step may text."""
 
     ordered: bool
     others: int
+    sms_sent: int | None = None
 
 
 async def gather(
@@ -143,7 +145,9 @@ async def gather(
             .using_db(conn)
             .exists()
         )
-    if channel == Channel.SMS or auto:  # an auto step may text: the carrier rule counts
+    if known is not None and known.sms_sent is not None:
+        sms_sent = known.sms_sent
+    elif channel == Channel.SMS or auto:  # an auto step may text: the carrier rule counts
         sms_sent = (
             await Message.filter(
                 checkout_id=checkout.id, channel=Channel.SMS, author=Author.AUTOMATION
