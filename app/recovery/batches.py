@@ -43,11 +43,11 @@ from app.recovery.pipeline import (
     Pointer,
     advance,
     job_id,
+    needs_preparation,
     ordered_steps,
     schedule,
     schedule_after,
 )
-from app.stores.models import Platform
 from app.stores.services import recent_store
 
 log = logging.getLogger(__name__)
@@ -162,8 +162,7 @@ async def _claim_one(
         batch.outcomes["completed"] += 1
         return
     step = steps[index]
-    shopify = deps.enrich and rows.store.platform == Platform.SHOPIFY
-    if step.incentive or shopify:  # slow external work first: the single-step path does it
+    if needs_preparation(deps, rows.store, step):  # slow work first: the single-step path does it
         batch.handed_off.append(enrollment)
         batch.outcomes["handed_off"] += 1
         return
@@ -195,10 +194,10 @@ async def left_to_drainer(deps: Deps, enrollment_id: int, step_index: int) -> bo
     if not found:
         return False
     steps = await ordered_steps(found[0]["flow_id"])
-    if step_index >= len(steps) or steps[step_index].incentive:
+    if step_index >= len(steps):
         return False
     store = await recent_store(found[0]["store_id"])
-    return store is not None and not (deps.enrich and store.platform == Platform.SHOPIFY)
+    return store is not None and not needs_preparation(deps, store, steps[step_index])
 
 
 def _s(seconds: float) -> timedelta:

@@ -20,7 +20,7 @@ from app.messaging.throttle import reserve
 from app.recovery import rules
 from app.recovery.discounts import DiscountIssuer
 from app.recovery.models import Enrollment, EnrollmentStatus, FlowStep
-from app.stores.models import Store
+from app.stores.models import Platform, Store
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +112,17 @@ def forget_steps(flow_id: int | None = None) -> None:
         _steps.clear()
     else:
         _steps.forget(flow_id)
+
+
+def enriches(deps: Deps, store: Store) -> bool:
+    """Whether sends of this store first fetch Shopify line-item images (slow, external)."""
+    return deps.enrich and store.platform == Platform.SHOPIFY
+
+
+def needs_preparation(deps: Deps, store: Store, step: FlowStep) -> bool:
+    """Slow external work before the lock (a discount code, Shopify images): such a step goes
+    through its own job, never a batch that holds many rows locked."""
+    return bool(step.incentive) or enriches(deps, store)
 
 
 @dataclass
