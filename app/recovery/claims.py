@@ -156,10 +156,7 @@ async def decide(
         channel=channel,
     )
     facts = rules.resolve(facts)
-    decision = rules.decide(facts)
-    if decision.action == "send" and facts.channel == Channel.SMS and not rows.store.sms_number:
-        decision = rules.Decision("skip", "store has no SMS number")
-    return decision, facts
+    return rules.decide(facts), facts
 
 
 async def reserve(

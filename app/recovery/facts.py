@@ -186,6 +186,6 @@ async def gather(
         window=rules.window_for(policy, country, region),
         policy=policy,
         checkout_status=str(checkout.status),
-        # A store without a number cannot text: its auto steps resolve to email.
-        sms_reach=texting if auto and store.sms_number else None,
+        sms_reach=texting if auto else None,
+        store_can_text=bool(store.sms_number),
     )

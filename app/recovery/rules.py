@@ -211,8 +211,9 @@ class Reach:
 
 @dataclass(frozen=True, slots=True)
 class Facts:
-    """For an auto step, `channel` is "auto", `reach` the email reach and `sms_reach` the SMS one
-    (None when the store cannot text); `resolve` turns them into the facts of one channel."""
+    """For an auto step, `channel` is "auto", `reach` the email reach and `sms_reach` the SMS one;
+    `resolve` turns them into the facts of one channel. `store_can_text` is False for a store
+    without an SMS number: its SMS steps are skipped and its auto steps resolve to email."""
 
     now: datetime
     channel: str
@@ -231,6 +232,7 @@ class Facts:
     policy: Policy
     checkout_status: str = "abandoned"
     sms_reach: Reach | None = None
+    store_can_text: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +253,8 @@ def _channel_problem(f: Facts) -> str | None:
         return f"{f.channel} opted out"
     if r.undeliverable:
         return f"{f.channel} undeliverable"
+    if f.channel == "sms" and not f.store_can_text:
+        return "store has no SMS number"
     if f.channel == "email" and f.policy.email_requires_consent and not r.consent:
         return "no email consent"
     return None

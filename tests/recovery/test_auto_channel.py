@@ -250,3 +250,30 @@ async def test_gather_uses_the_known_text_count(deps, store, clock):
     assert (await fact_store.gather(conn, **common)).automated_sms_sent == 0
     known = fact_store.Known(ordered=False, others=0, sms_sent=1)
     assert (await fact_store.gather(conn, known=known, **common)).automated_sms_sent == 1
+
+
+async def test_a_store_without_an_sms_number_skips_texts_and_emails_auto_steps(
+    deps, clock, fake_twilio, smtp
+):
+    from app.recovery.claims import claim_step
+    from tests.factories import make_store
+
+    store = (await make_store("custom", name="No Phone Co")).store
+    assert not store.sms_number
+    _, texting = await abandoned(store, clock.now - timedelta(minutes=16))
+    steps = await pipeline.ordered_steps(texting.flow_id)
+    claim = await claim_step(deps, texting.id, 0, steps, None)
+    assert (claim.outcome, claim.reason) == ("skipped", "store has no SMS number")
+    await texting.refresh_from_db()
+    assert texting.next_step == 1 and fake_twilio.sent == []
+
+    await FlowStep.filter(flow_id=texting.flow_id, position=0).update(
+        channel="auto", variants=[AUTO_VARIANT]
+    )
+    pipeline.forget_steps(texting.flow_id)
+    _, auto = await abandoned(
+        store, clock.now - timedelta(minutes=16), phone="+14155550166", email="a@example.com"
+    )
+    assert (await send_due(deps, 50)).outcomes == {"sent": 1}
+    assert fake_twilio.sent == [] and len(smtp.messages) == 1
+    assert (await Message.get(enrollment_id=auto.id)).channel == Channel.EMAIL

@@ -133,6 +133,7 @@ def facts(**overrides) -> Facts:
             "sms undeliverable",
         ),
         ({"reach": Reach(None, True, ABANDONED, False, False)}, "skip", "no sms address"),
+        ({"store_can_text": False}, "skip", "store has no SMS number"),
         (
             {"reach": Reach("+14155550173", True, ABANDONED + timedelta(seconds=1), False, False)},
             "skip",
@@ -200,7 +201,8 @@ def on(device: str) -> Cart:
         ({"cart": on("desktop")}, "email"),
         ({"cart": on("tablet")}, "email"),
         ({"cart": on("unknown")}, "email"),
-        ({"sms_reach": None}, "email"),  # the store cannot text
+        ({"sms_reach": None}, "email"),  # no SMS reach to resolve to
+        ({"store_can_text": False}, "email"),  # a store without an SMS number
         ({"sms_reach": replace(PHONE, address=None)}, "email"),
         ({"sms_reach": replace(PHONE, consent=False)}, "email"),
         ({"sms_reach": replace(PHONE, consent_at=None)}, "email"),
