@@ -14,6 +14,7 @@ from tortoise.transactions import in_transaction
 
 from app.checkouts.models import Contact
 from app.core.logging import ctx
+from app.integrations.twilio.status import contact_flag
 from app.messaging.models import Channel, DeliveryStatus, Message
 from app.messaging.senders import OutboundEmail, OutboundSms, SendError
 from app.recovery import links
@@ -135,9 +136,6 @@ async def _failed(
     return str(status)
 
 
-OPTED_OUT_CODES = frozenset({"21610"})
-
-
 DB_RETRY_DELAYS = (0.1, 0.5, 1.0, 2.0, 4.0)
 T = TypeVar("T")
 
@@ -160,11 +158,11 @@ async def durably(write: Callable[[], Awaitable[T]]) -> T:
 
 
 async def mark_contact(conn: Any, contact_id: int, channel: str, code: str, now: datetime) -> None:
-    """Remember a permanent refusal on the contact so no channel tries it again."""
+    """Remember a permanent refusal on the contact so no channel tries it again: an SMS opt-out
+    or unreachable number as the status webhook records it, any other refusal as undeliverable."""
+    column = "email_undeliverable_at"
     if channel == Channel.SMS:
-        column = "sms_opted_out_at" if code in OPTED_OUT_CODES else "sms_undeliverable_at"
-    else:
-        column = "email_undeliverable_at"
+        column = contact_flag(code) or "sms_undeliverable_at"
     query = Contact.filter(id=contact_id, **{column: None})
     if conn is not None:
         query = query.using_db(conn)
