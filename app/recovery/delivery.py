@@ -54,7 +54,7 @@ async def deliver(
         exc = SendError("timeout", f"no answer within {timeout}s", permanent=False, ambiguous=True)
         return await _failed(deps, message, claim.contact, enrollment, step_index, steps, exc)
     now = deps.clock()
-    outcome = Outcome(result.status, result.segments or message.segments, result, now)
+    outcome = Outcome(result.segments or message.segments, result, now)
     recorded = await durably(
         lambda: record_success(message, enrollment, step_index, steps, outcome)
     )

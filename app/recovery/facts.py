@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.checkouts.models import Checkout, CheckoutStatus, Contact, Order
+from app.checkouts.models import Checkout, Contact, Order
 from app.messaging.models import Author, Channel, DeliveryStatus, Direction, Message
 from app.recovery import rules
 from app.recovery.models import Click, Enrollment, FlowStep, StepChannel
@@ -164,7 +164,6 @@ async def gather(
         channel=channel,
         conditions=step.conditions or {},
         store_active=store.is_active,
-        checkout_live=checkout.status == CheckoutStatus.ABANDONED,
         ordered_since_abandonment=ordered,
         abandoned_at=enrollment.abandoned_at,
         reach=target,

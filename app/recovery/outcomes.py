@@ -19,10 +19,14 @@ from app.recovery.pipeline import Pointer, advance, next_pointer
 
 @dataclass
 class Outcome:
-    status: str
     segments: int
     result: SendResult
     at: datetime
+
+    @property
+    def status(self) -> DeliveryStatus:
+        """What the provider answered (queued, sent...): the status a `sending` row moves to."""
+        return self.result.status
 
     def done(self) -> dict[str, Any]:
         """Fields written whoever wins the status race (a callback may already know more)."""

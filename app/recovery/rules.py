@@ -219,7 +219,6 @@ class Facts:
     channel: str
     conditions: dict[str, object]
     store_active: bool
-    checkout_live: bool
     ordered_since_abandonment: bool
     abandoned_at: datetime
     reach: Reach
@@ -304,7 +303,7 @@ def decide(f: Facts) -> Decision:
         return Decision("stop", "store_uninstalled")
     if f.checkout_status == "expired":
         return Decision("stop", "checkout_expired")
-    if not f.checkout_live or f.ordered_since_abandonment:
+    if f.checkout_status != "abandoned" or f.ordered_since_abandonment:  # bought, or gone
         return Decision("stop", "order_placed")
     problem = _channel_problem(f) or unmet_condition(f.conditions, f.cart)
     if problem:

@@ -60,7 +60,7 @@ async def test_recording_says_whether_it_moved_the_pointer(deps, store, clock):
     claim = await claim_step(deps, enrollment.id, 0, steps, None)
     assert claim.outcome == "send" and claim.message is not None
     result = SendResult("twilio", "SM1", DeliveryStatus.QUEUED, 1)
-    outcome = Outcome(DeliveryStatus.QUEUED, 1, result, clock.now)
+    outcome = Outcome(1, result, clock.now)
     due = rules.step_due(enrollment.abandoned_at, steps[1].delay_seconds)
 
     recorded = await record_success(claim.message, enrollment, 0, steps, outcome)
@@ -77,7 +77,7 @@ async def test_recording_for_a_stopped_enrollment_schedules_nothing(deps, store,
     assert claim.message is not None
     await Enrollment.filter(id=enrollment.id).update(status=EnrollmentStatus.STOPPED)
     result = SendResult("twilio", "SM2", DeliveryStatus.QUEUED, 1)
-    outcome = Outcome(DeliveryStatus.QUEUED, 1, result, clock.now)
+    outcome = Outcome(1, result, clock.now)
     recorded = await record_success(claim.message, enrollment, 0, steps, outcome)
     assert recorded.won and recorded.pointer == Pointer(1, None)
     await enrollment.refresh_from_db()

@@ -104,7 +104,6 @@ def facts(**overrides) -> Facts:
         channel="sms",
         conditions={},
         store_active=True,
-        checkout_live=True,
         ordered_since_abandonment=False,
         abandoned_at=ABANDONED,
         reach=Reach("+14155550173", True, ABANDONED - timedelta(days=1), False, False),
@@ -124,7 +123,10 @@ def facts(**overrides) -> Facts:
     [
         ({}, "send", ""),
         ({"store_active": False}, "stop", "store_uninstalled"),
-        ({"checkout_live": False}, "stop", "order_placed"),
+        ({"checkout_status": "completed"}, "stop", "order_placed"),
+        ({"checkout_status": "recovered"}, "stop", "order_placed"),
+        ({"checkout_status": "open"}, "stop", "order_placed"),
+        ({"checkout_status": "expired"}, "stop", "checkout_expired"),
         ({"ordered_since_abandonment": True}, "stop", "order_placed"),
         ({"reach": Reach("+14155550173", True, ABANDONED, True, False)}, "skip", "sms opted out"),
         (
@@ -230,7 +232,7 @@ def test_auto_decides_as_its_resolved_channel_and_other_steps_are_left_alone():
     assert rules.resolve(facts(channel="email", reach=EMAIL)).channel == "email"
     # decide() resolves too, so it can never treat an auto step as a third channel.
     assert rules.decide(auto()) == rules.SEND
-    assert rules.decide(auto(checkout_live=False)) == rules.Decision("stop", "order_placed")
+    assert rules.decide(auto(checkout_status="completed")) == rules.Decision("stop", "order_placed")
     assert rules.decide(auto(other_sequences_in_window=1)).reason == "frequency_cap"
     desktop_without_email = auto(cart=on("desktop"), reach=replace(EMAIL, address=None))
     assert rules.decide(desktop_without_email) == rules.Decision("skip", "no email address")
