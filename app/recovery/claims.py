@@ -277,9 +277,11 @@ async def _record(
         "status": DeliveryStatus.SENDING,
         "updated_at": deps.clock(),  # queryset updates skip auto_now; staleness is measured from here
     }
-    if pending:
+    if pending:  # the row is ours under the enrollment lock: mirror the write, no read back
         await Message.filter(id=pending.id).using_db(conn).update(**values)
-        return await Message.get(id=pending.id).using_db(conn)
+        for name, value in values.items():
+            setattr(pending, name, value)
+        return pending
     return await Message.create(
         using_db=conn,
         store_id=store.id,
