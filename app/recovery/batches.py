@@ -32,7 +32,7 @@ from tortoise import connections
 from app.checkouts.models import Checkout, Contact
 from app.core.logging import ctx
 from app.messaging.models import Message
-from app.recovery.claims import Rows, decide, not_sending, record, reserve
+from app.recovery.claims import Rows, settle
 from app.recovery.delivery import deliver
 from app.recovery.history import History
 from app.recovery.models import Enrollment, FlowStep, StepChannel
@@ -70,7 +70,6 @@ class Claimed:
     enrollment: Enrollment
     steps: list[FlowStep]
     rows: Rows
-    wait: float = 0.0
 
 
 @dataclass
@@ -161,23 +160,22 @@ async def _claim_one(
         await advance(conn, enrollment, index, steps, deps.clock())
         batch.outcomes["completed"] += 1
         return
-    step = steps[index]
-    if needs_preparation(deps, rows.store, step):  # slow work first: the single-step path does it
+    if needs_preparation(
+        deps, rows.store, steps[index]
+    ):  # slow work first: the single-step path does it
         batch.handed_off.append(enrollment)
         batch.outcomes["handed_off"] += 1
         return
     known = history.known(enrollment, rows.store, deps.clock())
-    decision, facts = await decide(conn, deps, enrollment, step, rows, known)
-    decision, wait = await reserve(deps, rows.store, decision, facts.channel)
-    if decision.action != "send":
-        claim = await not_sending(conn, decision, enrollment, index, steps, None, deps.clock())
+    claim = await settle(conn, deps, enrollment, index, steps, rows, known=known)
+    if claim.outcome != "send":
         batch.outcomes[claim.outcome] += 1
         if claim.outcome == "skipped":
             batch.next_steps.append((enrollment.id, claim.pointer))
         return
-    claim = await record(conn, deps, rows, enrollment, step, index, facts, None, None)
-    history.sent(enrollment, deps.clock(), facts.channel)
-    batch.sends.append(Claimed(claim, enrollment, steps, rows, wait))
+    assert claim.message is not None
+    history.sent(enrollment, deps.clock(), str(claim.message.channel))
+    batch.sends.append(Claimed(claim, enrollment, steps, rows))
 
 
 _PLAIN_DUE = """
@@ -222,8 +220,8 @@ async def _forget_jobs(deps: Deps, enrollments: list[Enrollment]) -> None:
 
 
 async def _send(deps: Deps, claimed: Claimed) -> str:
-    if claimed.wait:
-        await asyncio.sleep(claimed.wait)
+    if claimed.claim.wait:  # the sender's slot, reserved under the lock
+        await asyncio.sleep(claimed.claim.wait)
     enrollment, steps = claimed.enrollment, claimed.steps
     index = enrollment.next_step
     try:

@@ -14,9 +14,8 @@ from app.core import events
 from app.core.cache import TTLCache
 from app.core.scheduling import enqueue
 from app.core.timeutil import utcnow
-from app.messaging.models import Channel, DeliveryStatus, Message
+from app.messaging.models import DeliveryStatus, Message
 from app.messaging.senders import EmailSender, SmsSender
-from app.messaging.throttle import reserve
 from app.recovery import rules
 from app.recovery.discounts import DiscountIssuer
 from app.recovery.models import Enrollment, EnrollmentStatus, FlowStep
@@ -134,16 +133,6 @@ class Claim:
     until: datetime | None = None
     wait: float = 0.0  # seconds until the sender's reserved slot, slept after the commit
     pointer: Pointer | None = None  # skipped or advanced: where the pointer went (to schedule)
-
-
-async def reserve_slot(deps: Deps, store: Store, channel: str) -> float:
-    """Seconds to wait for this sender's next slot (reserved), or minus the wait (nothing reserved)."""
-    recovery = deps.settings.recovery
-    if channel == Channel.SMS:
-        key, rate = f"sms:{store.sms_number}", recovery.sms_per_second
-    else:
-        key, rate = f"email:{deps.email.name}", recovery.email_per_second
-    return await reserve(deps.redis, key, rate, max_wait=5.0)
 
 
 @dataclass(frozen=True)
