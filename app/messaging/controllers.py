@@ -9,16 +9,9 @@ from litestar import Controller, MediaType, Request, Response, post
 from app.config import get_settings
 from app.core.errors import ApiError
 from app.integrations.twilio import status as twilio_status
+from app.integrations.twilio.form import first_values, multi_dict
 from app.integrations.twilio.signature import public_request_url, verify
 from app.messaging.services import apply_report
-
-
-def _form_dict(form: Any) -> dict[str, str | list[str]]:
-    result: dict[str, str | list[str]] = {}
-    for key in form:
-        values = form.getall(key)
-        result[key] = values[0] if len(values) == 1 else values
-    return result
 
 
 class TwilioStatusWebhook(Controller):
@@ -28,14 +21,13 @@ class TwilioStatusWebhook(Controller):
     @post("/status", status_code=204, media_type=MediaType.TEXT)
     async def status(self, request: Request[Any, Any, Any]) -> Response[None]:
         settings = get_settings()
-        form = _form_dict(await request.form())
+        form = multi_dict(await request.form())
         url = public_request_url(settings.server.public_url, request.url.path, request.url.query)
         if not verify(
             settings.twilio.auth_token, url, form, request.headers.get("x-twilio-signature")
         ):
             raise ApiError(403, "bad_signature", "X-Twilio-Signature does not match this request")
-        single = {k: v if isinstance(v, str) else v[0] for k, v in form.items()}
-        report = twilio_status.parse(single, dict(request.query_params))
+        report = twilio_status.parse(first_values(form), dict(request.query_params))
         if report is None:
             raise ApiError(400, "bad_request", "MessageSid is required")
         await apply_report(report)

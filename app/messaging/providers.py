@@ -34,10 +34,11 @@ class DevOutboxSender:
 
 
 def sms_sender(settings: Settings) -> SmsSender:
+    """Twilio when its credentials are set, else (dev only) the local outbox."""
     if settings.twilio.account_sid and settings.twilio.auth_token:
         from app.integrations.twilio.sms import TwilioSmsSender
 
-        return TwilioSmsSender(settings.twilio)
+        return TwilioSmsSender(settings.twilio, settings.recovery.provider_timeout_seconds)
     if settings.dev_mode:
         return DevOutboxSender()
     raise ConfigError(

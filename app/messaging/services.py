@@ -44,6 +44,7 @@ async def apply_report(report: DeliveryReport) -> Message | None:
         values: dict[str, object] = {"provider_id": report.sid, "updated_at": now}
         if report.error_code:
             values["error_code"] = report.error_code[:32]
+        moved = 0
         if report.status is not None:
             moved = (
                 await Message.filter(id=message.id, status__in=earlier_than(report.status))
@@ -54,9 +55,7 @@ async def apply_report(report: DeliveryReport) -> Message | None:
                     **values,
                 )
             )
-            if not moved:
-                await Message.filter(id=message.id).using_db(conn).update(**values)
-        else:
+        if not moved:  # no status, or not a step forward: only the id and error stand
             await Message.filter(id=message.id).using_db(conn).update(**values)
         await _consequences(conn, message, report, now)
     fresh = await Message.get(id=message.id)

@@ -32,21 +32,22 @@ from tortoise import connections
 from app.checkouts.models import Checkout, Contact
 from app.core.logging import ctx
 from app.messaging.models import Message
-from app.recovery.claims import Rows, decide, not_sending, record, reserve
+from app.recovery.claims import Rows, settle
 from app.recovery.delivery import deliver
 from app.recovery.history import History
-from app.recovery.models import Enrollment, FlowStep
+from app.recovery.models import Enrollment, FlowStep, StepChannel
 from app.recovery.pipeline import (
     Claim,
     Deps,
     Later,
+    Pointer,
     advance,
     job_id,
+    needs_preparation,
     ordered_steps,
     schedule,
-    schedule_next,
+    schedule_after,
 )
-from app.stores.models import Platform
 from app.stores.services import recent_store
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,6 @@ class Claimed:
     enrollment: Enrollment
     steps: list[FlowStep]
     rows: Rows
-    wait: float = 0.0
 
 
 @dataclass
@@ -77,7 +77,7 @@ class Batch:
     sends: list[Claimed]
     outcomes: Counter[str]
     handed_off: list[Enrollment]
-    next_steps: list[tuple[int, bool]]
+    next_steps: list[tuple[int, Pointer | None]]
 
 
 async def send_due(deps: Deps, limit: int, skip: list[int] | None = None) -> Batch:
@@ -86,8 +86,8 @@ async def send_due(deps: Deps, limit: int, skip: list[int] | None = None) -> Bat
     await _forget_jobs(deps, [c.enrollment for c in batch.sends])
     for enrollment in batch.handed_off:
         await schedule(deps.queue, enrollment.id, enrollment.next_step, None)
-    for enrollment_id, last in batch.next_steps:
-        await schedule_next(deps, enrollment_id, last)
+    for enrollment_id, pointer in batch.next_steps:
+        await schedule_after(deps, enrollment_id, pointer)
     results = await asyncio.gather(*(_send(deps, claimed) for claimed in batch.sends))
     batch.outcomes.update(results)
     return batch
@@ -113,10 +113,18 @@ async def _claim(deps: Deps, limit: int, skip: list[int]) -> Batch:
         enrollments = [e for e in enrollments if (e.id, e.next_step) not in taken]
         rows = await _rows(conn, enrollments)
         stores = list({r.store.id: r.store for r in rows.values()}.values())
-        history = await History.read(conn, enrollments, stores, deps.clock())
+        texting = [e.checkout_id for e in enrollments if await _may_text(e)]  # type: ignore[attr-defined]
+        history = await History.read(conn, enrollments, stores, deps.clock(), texting)
         for enrollment in enrollments:
             await _claim_one(conn, deps, enrollment, rows[enrollment.id], batch, history)
     return batch
+
+
+async def _may_text(enrollment: Enrollment) -> bool:
+    """Whether the step due may send a text (sms or auto): only then is the carrier rule's count read."""
+    steps = await ordered_steps(enrollment.flow_id)  # type: ignore[attr-defined]
+    index = enrollment.next_step
+    return index < len(steps) and steps[index].channel in (StepChannel.SMS, StepChannel.AUTO)
 
 
 async def _rows(conn: Any, enrollments: list[Enrollment]) -> dict[int, Rows]:
@@ -152,24 +160,22 @@ async def _claim_one(
         await advance(conn, enrollment, index, steps, deps.clock())
         batch.outcomes["completed"] += 1
         return
-    step = steps[index]
-    shopify = deps.enrich and rows.store.platform == Platform.SHOPIFY
-    if step.incentive or shopify:  # slow external work first: the single-step path does it
+    if needs_preparation(
+        deps, rows.store, steps[index]
+    ):  # slow work first: the single-step path does it
         batch.handed_off.append(enrollment)
         batch.outcomes["handed_off"] += 1
         return
     known = history.known(enrollment, rows.store, deps.clock())
-    decision, facts = await decide(conn, deps, enrollment, step, rows, known)
-    decision, wait = await reserve(deps, rows.store, decision, facts.channel)
-    if decision.action != "send":
-        claim = await not_sending(conn, decision, enrollment, index, steps, None, deps.clock())
+    claim = await settle(conn, deps, enrollment, index, steps, rows, known=known)
+    if claim.outcome != "send":
         batch.outcomes[claim.outcome] += 1
         if claim.outcome == "skipped":
-            batch.next_steps.append((enrollment.id, index + 1 >= len(steps)))
+            batch.next_steps.append((enrollment.id, claim.pointer))
         return
-    claim = await record(conn, deps, rows, enrollment, step, index, facts, None, None)
-    history.sent(enrollment, deps.clock())
-    batch.sends.append(Claimed(claim, enrollment, steps, rows, wait))
+    assert claim.message is not None
+    history.sent(enrollment, deps.clock(), str(claim.message.channel))
+    batch.sends.append(Claimed(claim, enrollment, steps, rows))
 
 
 _PLAIN_DUE = """
@@ -186,10 +192,10 @@ async def left_to_drainer(deps: Deps, enrollment_id: int, step_index: int) -> bo
     if not found:
         return False
     steps = await ordered_steps(found[0]["flow_id"])
-    if step_index >= len(steps) or steps[step_index].incentive:
+    if step_index >= len(steps):
         return False
     store = await recent_store(found[0]["store_id"])
-    return store is not None and not (deps.enrich and store.platform == Platform.SHOPIFY)
+    return store is not None and not needs_preparation(deps, store, steps[step_index])
 
 
 def _s(seconds: float) -> timedelta:
@@ -214,8 +220,8 @@ async def _forget_jobs(deps: Deps, enrollments: list[Enrollment]) -> None:
 
 
 async def _send(deps: Deps, claimed: Claimed) -> str:
-    if claimed.wait:
-        await asyncio.sleep(claimed.wait)
+    if claimed.claim.wait:  # the sender's slot, reserved under the lock
+        await asyncio.sleep(claimed.claim.wait)
     enrollment, steps = claimed.enrollment, claimed.steps
     index = enrollment.next_step
     try:

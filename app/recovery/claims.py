@@ -14,6 +14,7 @@ from tortoise.transactions import in_transaction
 from app.checkouts.models import Checkout, Contact
 from app.config import Settings
 from app.core.logging import ctx
+from app.messaging import throttle
 from app.messaging.models import Author, Channel, DeliveryStatus, Direction, Message
 from app.recovery import facts as fact_store
 from app.recovery import links, rules, templates
@@ -26,7 +27,6 @@ from app.recovery.pipeline import (
     advance,
     idempotency_key,
     is_current,
-    reserve_slot,
 )
 from app.stores.models import Store
 
@@ -50,7 +50,7 @@ async def claim_step(
             if existing and existing.status != DeliveryStatus.PENDING:
                 return await _resolve_existing(conn, deps, existing, enrollment, step_index, steps)
             return await _decide_and_record(
-                conn, deps, enrollment, steps[step_index], step_index, steps, existing, discount
+                conn, deps, enrollment, step_index, steps, existing, discount
             )
     except IntegrityError:  # another worker recorded this step first: it owns the send
         return Claim("stale")
@@ -67,8 +67,8 @@ async def _resolve_existing(
     """A row exists: either it is done (advance), in flight elsewhere (wait), or orphaned (unknown)."""
     now = deps.clock()
     if message.status in FINAL_OR_DONE:
-        await advance(conn, enrollment, step_index, steps, now)
-        return Claim("advanced", message)
+        pointer = await advance(conn, enrollment, step_index, steps, now)
+        return Claim("advanced", message, pointer=pointer)
     stale_after = timedelta(seconds=deps.settings.recovery.sending_stale_seconds)
     if message.updated_at > now - stale_after:
         return Claim("in_flight", message, until=message.updated_at + stale_after)
@@ -82,15 +82,14 @@ async def _resolve_existing(
     )
     if won:
         log.warning("send outcome unknown, not resending", extra=ctx(message=message.id))
-    await advance(conn, enrollment, step_index, steps, now)
-    return Claim("advanced", message, reason="unknown")
+    pointer = await advance(conn, enrollment, step_index, steps, now)
+    return Claim("advanced", message, reason="unknown", pointer=pointer)
 
 
 async def _decide_and_record(
     conn: Any,
     deps: Deps,
     enrollment: Enrollment,
-    step: FlowStep,
     step_index: int,
     steps: list[FlowStep],
     pending: Message | None,
@@ -112,16 +111,7 @@ async def _decide_and_record(
         .get()
     )
     rows = Rows(contact, checkout, checkout.store)
-    # A retry keeps the channel of its recorded attempt: an auto step is resolved only once.
-    channel = str(pending.channel) if pending else None
-    decision, facts = await decide(conn, deps, enrollment, step, rows, channel=channel)
-    decision, wait = await reserve(deps, rows.store, decision, facts.channel)
-    now = deps.clock()
-    if decision.action != "send":
-        return await not_sending(conn, decision, enrollment, step_index, steps, pending, now)
-    claim = await record(conn, deps, rows, enrollment, step, step_index, facts, pending, discount)
-    claim.wait = wait
-    return claim
+    return await settle(conn, deps, enrollment, step_index, steps, rows, pending, discount)
 
 
 @dataclass
@@ -131,6 +121,34 @@ class Rows:
     contact: Contact | None
     checkout: Checkout
     store: Store
+
+
+async def settle(
+    conn: Any,
+    deps: Deps,
+    enrollment: Enrollment,
+    step_index: int,
+    steps: list[FlowStep],
+    rows: Rows,
+    pending: Message | None = None,
+    discount: DiscountCode | None = None,
+    known: fact_store.Known | None = None,
+) -> Claim:
+    """Under the caller's locks: decide, reserve the sender's slot, then commit the attempt as
+    `sending` or act on the decision instead (stop, defer, skip). One path for single claims and
+    batches, so both send under exactly the same rules."""
+    step = steps[step_index]
+    # A retry keeps the channel of its recorded attempt: an auto step is resolved only once.
+    channel = str(pending.channel) if pending else None
+    decision, facts = await decide(conn, deps, enrollment, step, rows, known, channel)
+    decision, wait = await reserve(deps, rows.store, decision, facts.channel)
+    if decision.action != "send":
+        now = deps.clock()
+        return await not_sending(conn, decision, enrollment, step_index, steps, pending, now)
+    message = await _record(
+        conn, deps, rows, enrollment, step, step_index, facts, pending, discount
+    )
+    return Claim("send", message, rows.contact, wait=wait)
 
 
 async def decide(
@@ -156,51 +174,27 @@ async def decide(
         channel=channel,
     )
     facts = rules.resolve(facts)
-    decision = rules.decide(facts)
-    if decision.action == "send" and facts.channel == Channel.SMS and not rows.store.sms_number:
-        decision = rules.Decision("skip", "store has no SMS number")
-    return decision, facts
+    return rules.decide(facts), facts
 
 
 async def reserve(
     deps: Deps, store: Store, decision: rules.Decision, channel: str
 ) -> tuple[rules.Decision, float]:
     """The sender's next slot for the channel the rules chose (an auto step's is known only
-    here), and how long to wait for it; when none is free soon, come back when one is."""
+    here), and how long to wait for it; when none is free soon (the throttle answers minus the
+    wait and reserves nothing), come back when one is."""
     if decision.action != "send":
         return decision, 0.0
-    wait = await reserve_slot(deps, store, channel)
+    recovery = deps.settings.recovery
+    if channel == Channel.SMS:
+        key, rate = f"sms:{store.sms_number}", recovery.sms_per_second
+    else:
+        key, rate = f"email:{deps.email.name}", recovery.email_per_second
+    wait = await throttle.reserve(deps.redis, key, rate, max_wait=5.0)
     if wait < 0:
         until = deps.clock() + timedelta(seconds=-wait)
         return rules.Decision("defer", "sender rate limit", until=until), 0.0
     return decision, wait
-
-
-async def record(
-    conn: Any,
-    deps: Deps,
-    rows: Rows,
-    enrollment: Enrollment,
-    step: FlowStep,
-    step_index: int,
-    facts: rules.Facts,
-    pending: Message | None,
-    discount: DiscountCode | None,
-) -> Claim:
-    message = await _record(
-        conn,
-        deps,
-        rows.store,
-        rows.checkout,
-        rows.contact,
-        enrollment,
-        step,
-        step_index,
-        facts,
-        pending,
-        discount,
-    )
-    return Claim("send", message, rows.contact)
 
 
 async def not_sending(
@@ -233,16 +227,14 @@ async def not_sending(
     if decision.action == "defer":
         await Enrollment.filter(id=enrollment.id).using_db(conn).update(next_due_at=decision.until)
         return Claim("deferred", reason=decision.reason, until=decision.until)
-    await advance(conn, enrollment, step_index, steps, now)
-    return Claim("skipped", reason=decision.reason)
+    pointer = await advance(conn, enrollment, step_index, steps, now)
+    return Claim("skipped", reason=decision.reason, pointer=pointer)
 
 
 async def _record(
     conn: Any,
     deps: Deps,
-    store: Store,
-    checkout: Checkout,
-    contact: Contact | None,
+    rows: Rows,
     enrollment: Enrollment,
     step: FlowStep,
     step_index: int,
@@ -251,6 +243,7 @@ async def _record(
     discount: DiscountCode | None,
 ) -> Message:
     """Render and commit the attempt as `sending` before the provider hears of it."""
+    store, checkout, contact = rows.store, rows.checkout, rows.contact
     variant = rules.pick_variant(step.variants, f"{enrollment.id}:{step_index}")
     context = templates.build_context(
         store=store,
@@ -280,9 +273,11 @@ async def _record(
         "status": DeliveryStatus.SENDING,
         "updated_at": deps.clock(),  # queryset updates skip auto_now; staleness is measured from here
     }
-    if pending:
+    if pending:  # the row is ours under the enrollment lock: mirror the write, no read back
         await Message.filter(id=pending.id).using_db(conn).update(**values)
-        return await Message.get(id=pending.id).using_db(conn)
+        for name, value in values.items():
+            setattr(pending, name, value)
+        return pending
     return await Message.create(
         using_db=conn,
         store_id=store.id,

@@ -14,6 +14,7 @@ from tortoise.transactions import in_transaction
 
 from app.checkouts.models import Contact
 from app.core.logging import ctx
+from app.integrations.twilio.status import contact_flag
 from app.messaging.models import Channel, DeliveryStatus, Message
 from app.messaging.senders import OutboundEmail, OutboundSms, SendError
 from app.recovery import links
@@ -26,7 +27,7 @@ from app.recovery.pipeline import (
     advance,
     notify_changed,
     notify_message,
-    schedule_next,
+    schedule_after,
 )
 from app.stores.models import Store
 
@@ -53,10 +54,12 @@ async def deliver(
         exc = SendError("timeout", f"no answer within {timeout}s", permanent=False, ambiguous=True)
         return await _failed(deps, message, claim.contact, enrollment, step_index, steps, exc)
     now = deps.clock()
-    outcome = Outcome(result.status, result.segments or message.segments, result, now)
-    won = await durably(lambda: record_success(message, enrollment, step_index, steps, outcome))
-    await schedule_next(deps, enrollment.id, step_index + 1 >= len(steps))
-    if won:
+    outcome = Outcome(result.segments or message.segments, result, now)
+    recorded = await durably(
+        lambda: record_success(message, enrollment, step_index, steps, outcome)
+    )
+    await schedule_after(deps, enrollment.id, recorded.pointer)
+    if recorded.won:
         outcome.apply(message)
         await notify_message(message)
     else:  # a status callback got there first: what it recorded is what the inbox must show
@@ -126,14 +129,11 @@ async def _failed(
         )
         if exc.permanent and contact is not None:
             await mark_contact(conn, contact.id, str(message.channel), exc.code, now)
-        await advance(conn, enrollment, step_index, steps, now)
+        pointer = await advance(conn, enrollment, step_index, steps, now)
     log.warning("send %s", status, extra=ctx(message=message.id, error=exc))
-    await schedule_next(deps, enrollment.id, step_index + 1 >= len(steps))
+    await schedule_after(deps, enrollment.id, pointer)
     await notify_changed(message.id)
     return str(status)
-
-
-OPTED_OUT_CODES = frozenset({"21610"})
 
 
 DB_RETRY_DELAYS = (0.1, 0.5, 1.0, 2.0, 4.0)
@@ -158,11 +158,11 @@ async def durably(write: Callable[[], Awaitable[T]]) -> T:
 
 
 async def mark_contact(conn: Any, contact_id: int, channel: str, code: str, now: datetime) -> None:
-    """Remember a permanent refusal on the contact so no channel tries it again."""
+    """Remember a permanent refusal on the contact so no channel tries it again: an SMS opt-out
+    or unreachable number as the status webhook records it, any other refusal as undeliverable."""
+    column = "email_undeliverable_at"
     if channel == Channel.SMS:
-        column = "sms_opted_out_at" if code in OPTED_OUT_CODES else "sms_undeliverable_at"
-    else:
-        column = "email_undeliverable_at"
+        column = contact_flag(code) or "sms_undeliverable_at"
     query = Contact.filter(id=contact_id, **{column: None})
     if conn is not None:
         query = query.using_db(conn)

@@ -13,8 +13,9 @@ from typing import Any, Protocol
 from tortoise.exceptions import IntegrityError
 
 from app.core.logging import ctx
+from app.core.money import format_money
 from app.recovery.models import DiscountCode, DiscountKind, Enrollment
-from app.recovery.templates import Discount, money
+from app.recovery.templates import Discount
 from app.stores.models import Platform, Store
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ def label(kind: str, value: Decimal | None, currency: str, locale: str) -> str:
         return "your discount"
     if kind == "percentage":
         return f"{value.normalize():f}% off"
-    return f"{money(value, currency, locale)} off"
+    return f"{format_money(value, currency, locale)} off"
 
 
 def as_discount(row: DiscountCode, currency: str, locale: str) -> Discount:

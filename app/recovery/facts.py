@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.checkouts.models import Checkout, CheckoutStatus, Contact, Order
+from app.checkouts.models import Checkout, Contact, Order
 from app.messaging.models import Author, Channel, DeliveryStatus, Direction, Message
 from app.recovery import rules
 from app.recovery.models import Click, Enrollment, FlowStep, StepChannel
@@ -83,10 +83,12 @@ async def _cart(
 
 @dataclass
 class Known:
-    """The contact's history as a batch read it for all its rows at once (see batches.History)."""
+    """The contact's history as a batch read it for all its rows at once (see history.History);
+    `sms_sent` is the checkout's automated texts, read only for rows whose step may text."""
 
     ordered: bool
     others: int
+    sms_sent: int | None = None
 
 
 async def gather(
@@ -143,7 +145,9 @@ async def gather(
             .using_db(conn)
             .exists()
         )
-    if channel == Channel.SMS or auto:  # an auto step may text: the carrier rule counts
+    if known is not None and known.sms_sent is not None:
+        sms_sent = known.sms_sent
+    elif channel == Channel.SMS or auto:  # an auto step may text: the carrier rule counts
         sms_sent = (
             await Message.filter(
                 checkout_id=checkout.id, channel=Channel.SMS, author=Author.AUTOMATION
@@ -160,7 +164,6 @@ async def gather(
         channel=channel,
         conditions=step.conditions or {},
         store_active=store.is_active,
-        checkout_live=checkout.status == CheckoutStatus.ABANDONED,
         ordered_since_abandonment=ordered,
         abandoned_at=enrollment.abandoned_at,
         reach=target,
@@ -182,6 +185,6 @@ async def gather(
         window=rules.window_for(policy, country, region),
         policy=policy,
         checkout_status=str(checkout.status),
-        # A store without a number cannot text: its auto steps resolve to email.
-        sms_reach=texting if auto and store.sms_number else None,
+        sms_reach=texting if auto else None,
+        store_can_text=bool(store.sms_number),
     )

@@ -13,17 +13,20 @@ from app.checkouts.models import Checkout
 from app.core.db import is_postgres
 from app.messaging.models import DeliveryStatus, Message
 from app.messaging.senders import SendResult
-from app.recovery import rules
 from app.recovery.models import Enrollment, FlowStep
-from app.recovery.pipeline import advance
+from app.recovery.pipeline import Pointer, advance, next_pointer
 
 
 @dataclass
 class Outcome:
-    status: str
     segments: int
     result: SendResult
     at: datetime
+
+    @property
+    def status(self) -> DeliveryStatus:
+        """What the provider answered (queued, sent...): the status a `sending` row moves to."""
+        return self.result.status
 
     def done(self) -> dict[str, Any]:
         """Fields written whoever wins the status race (a callback may already know more)."""
@@ -62,10 +65,19 @@ WITH m AS (
     "next_step" = $9, "next_due_at" = $10, "attempts" = 0,
     "status" = CASE WHEN $11::boolean AND "status" = 'active' THEN 'completed' ELSE "status" END,
     "completed_at" = CASE WHEN $11::boolean AND "status" = 'active' THEN $6 ELSE "completed_at" END
-  WHERE "id" = $8 AND "next_step" = $12 RETURNING 1
+  WHERE "id" = $8 AND "next_step" = $12 RETURNING ("status" = 'active') AS live
 )
-SELECT (SELECT won FROM m) AS won
+SELECT (SELECT won FROM m) AS won, (SELECT live FROM e) AS live
 """
+
+
+@dataclass
+class Recorded:
+    """What recording an answer did: `won` is False when a status callback got there first (its
+    status stands); `pointer` is where the enrollment went (None: it was moved already)."""
+
+    won: bool
+    pointer: Pointer | None
 
 
 async def record_success(
@@ -74,19 +86,20 @@ async def record_success(
     step_index: int,
     steps: list[FlowStep],
     outcome: Outcome,
-) -> bool:
-    """Sent: record the answer, the first contact and the next step at once; True if the row was
-    still `sending` (False: a status callback got there first and its status stands)."""
+) -> Recorded:
+    """Sent: record the answer, the first contact and the next step at once."""
     if not is_postgres():
         return await _record_with_orm(message, enrollment, step_index, steps, outcome)
-    nxt = step_index + 1
-    last = nxt >= len(steps)
-    due = None if last else rules.step_due(enrollment.abandoned_at, steps[nxt].delay_seconds)
+    pointer = next_pointer(enrollment.abandoned_at, step_index, steps)
+    last = pointer.due is None
     r = outcome.result
     values = [message.id, outcome.status, outcome.segments, r.provider, r.provider_id, outcome.at]
-    values += [message.checkout_id, enrollment.id, nxt, due, last, step_index]  # type: ignore[attr-defined]
+    values += [message.checkout_id, enrollment.id, pointer.step, pointer.due, last, step_index]  # type: ignore[attr-defined]
     _, rows = await connections.get("default").execute_query(_RECORD_SQL, values)
-    return bool(rows and rows[0]["won"])
+    row = rows[0] if rows else {}
+    live = row.get("live")
+    moved = None if live is None else Pointer(pointer.step, pointer.due if live else None)
+    return Recorded(bool(row.get("won")), moved)
 
 
 async def _record_with_orm(
@@ -95,7 +108,7 @@ async def _record_with_orm(
     step_index: int,
     steps: list[FlowStep],
     outcome: Outcome,
-) -> bool:
+) -> Recorded:
     """The same writes for SQLite, which has no data-modifying CTEs: one short transaction."""
     done = outcome.done()
     async with in_transaction() as conn:
@@ -111,5 +124,5 @@ async def _record_with_orm(
             .using_db(conn)
             .update(recovery_contacted_at=outcome.at)
         )
-        await advance(conn, enrollment, step_index, steps, outcome.at)
-    return bool(won)
+        pointer = await advance(conn, enrollment, step_index, steps, outcome.at)
+    return Recorded(bool(won), pointer)

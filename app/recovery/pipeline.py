@@ -14,13 +14,12 @@ from app.core import events
 from app.core.cache import TTLCache
 from app.core.scheduling import enqueue
 from app.core.timeutil import utcnow
-from app.messaging.models import Channel, DeliveryStatus, Message
+from app.messaging.models import DeliveryStatus, Message
 from app.messaging.senders import EmailSender, SmsSender
-from app.messaging.throttle import reserve
 from app.recovery import rules
 from app.recovery.discounts import DiscountIssuer
 from app.recovery.models import Enrollment, EnrollmentStatus, FlowStep
-from app.stores.models import Store
+from app.stores.models import Platform, Store
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +113,17 @@ def forget_steps(flow_id: int | None = None) -> None:
         _steps.forget(flow_id)
 
 
+def enriches(deps: Deps, store: Store) -> bool:
+    """Whether sends of this store first fetch Shopify line-item images (slow, external)."""
+    return deps.enrich and store.platform == Platform.SHOPIFY
+
+
+def needs_preparation(deps: Deps, store: Store, step: FlowStep) -> bool:
+    """Slow external work before the lock (a discount code, Shopify images): such a step goes
+    through its own job, never a batch that holds many rows locked."""
+    return bool(step.incentive) or enriches(deps, store)
+
+
 @dataclass
 class Claim:
     outcome: str  # send | stale | stopped | skipped | deferred | advanced | in_flight
@@ -122,49 +132,51 @@ class Claim:
     reason: str = ""
     until: datetime | None = None
     wait: float = 0.0  # seconds until the sender's reserved slot, slept after the commit
+    pointer: Pointer | None = None  # skipped or advanced: where the pointer went (to schedule)
 
 
-async def reserve_slot(deps: Deps, store: Store, channel: str) -> float:
-    """Seconds to wait for this sender's next slot (reserved), or minus the wait (nothing reserved)."""
-    recovery = deps.settings.recovery
-    if channel == Channel.SMS:
-        key, rate = f"sms:{store.sms_number}", recovery.sms_per_second
-    else:
-        key, rate = f"email:{deps.email.name}", recovery.email_per_second
-    return await reserve(deps.redis, key, rate, max_wait=5.0)
+@dataclass(frozen=True)
+class Pointer:
+    """Where an enrollment's pointer went: the next step and when it is due (None: nothing to
+    schedule -- the flow ended, or the enrollment is no longer active)."""
+
+    step: int
+    due: datetime | None
+
+
+def next_pointer(abandoned_at: datetime, step_index: int, steps: list[FlowStep]) -> Pointer:
+    """The step after `step_index` and its due time; pure, so advance and the recording SQL agree."""
+    nxt = step_index + 1
+    if nxt >= len(steps):
+        return Pointer(nxt, None)
+    return Pointer(nxt, rules.step_due(abandoned_at, steps[nxt].delay_seconds))
 
 
 async def advance(
     conn: Any, enrollment: Enrollment, step_index: int, steps: list[FlowStep], now: datetime
-) -> datetime | None:
-    """Move the pointer past `step_index` once (conditional on it still being there)."""
-    nxt = step_index + 1
+) -> Pointer | None:
+    """Move the pointer past `step_index` once (conditional on it still being there); None when
+    it was not there any more (someone else moved it, and schedules what follows)."""
+    pointer = next_pointer(enrollment.abandoned_at, step_index, steps)
     query = Enrollment.filter(id=enrollment.id, next_step=step_index)
     if conn is not None:
         query = query.using_db(conn)
-    if nxt >= len(steps):
-        finished = await query.filter(status=EnrollmentStatus.ACTIVE).update(
-            next_step=nxt,
-            next_due_at=None,
-            attempts=0,
-            status=EnrollmentStatus.COMPLETED,
-            completed_at=now,
-        )
-        if not finished:
-            await query.update(next_step=nxt, next_due_at=None, attempts=0)
-        return None
-    due = rules.step_due(enrollment.abandoned_at, steps[nxt].delay_seconds)
-    await query.update(next_step=nxt, next_due_at=due, attempts=0)
-    return due
+    moved = {"next_step": pointer.step, "next_due_at": pointer.due, "attempts": 0}
+    active = query.filter(status=EnrollmentStatus.ACTIVE)
+    if pointer.due is None:
+        done = {"status": EnrollmentStatus.COMPLETED, "completed_at": now}
+        if await active.update(**moved, **done):
+            return pointer
+    elif await active.update(**moved):
+        return pointer
+    # Not active (stopped while its step was in flight): the pointer still moves, nothing follows.
+    return Pointer(pointer.step, None) if await query.update(**moved) else None
 
 
-async def schedule_next(deps: Deps, enrollment_id: int, last: bool = False) -> None:
-    """Queue the next step's job; `last` (the flow just ended) needs no lookup."""
-    if last:
-        return
-    fresh = await Enrollment.get_or_none(id=enrollment_id)
-    if fresh and fresh.status == EnrollmentStatus.ACTIVE and fresh.next_due_at:
-        await schedule(deps.queue, fresh.id, fresh.next_step, fresh.next_due_at)
+async def schedule_after(deps: Deps, enrollment_id: int, pointer: Pointer | None) -> None:
+    """Queue the step a pointer move made due, if any; the caller already knows it (no read)."""
+    if pointer is not None and pointer.due is not None:
+        await schedule(deps.queue, enrollment_id, pointer.step, pointer.due)
 
 
 async def notify_changed(message_id: int) -> None:

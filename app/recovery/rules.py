@@ -211,14 +211,14 @@ class Reach:
 
 @dataclass(frozen=True, slots=True)
 class Facts:
-    """For an auto step, `channel` is "auto", `reach` the email reach and `sms_reach` the SMS one
-    (None when the store cannot text); `resolve` turns them into the facts of one channel."""
+    """For an auto step, `channel` is "auto", `reach` the email reach and `sms_reach` the SMS one;
+    `resolve` turns them into the facts of one channel. `store_can_text` is False for a store
+    without an SMS number: its SMS steps are skipped and its auto steps resolve to email."""
 
     now: datetime
     channel: str
     conditions: dict[str, object]
     store_active: bool
-    checkout_live: bool
     ordered_since_abandonment: bool
     abandoned_at: datetime
     reach: Reach
@@ -231,6 +231,7 @@ class Facts:
     policy: Policy
     checkout_status: str = "abandoned"
     sms_reach: Reach | None = None
+    store_can_text: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +252,8 @@ def _channel_problem(f: Facts) -> str | None:
         return f"{f.channel} opted out"
     if r.undeliverable:
         return f"{f.channel} undeliverable"
+    if f.channel == "sms" and not f.store_can_text:
+        return "store has no SMS number"
     if f.channel == "email" and f.policy.email_requires_consent and not r.consent:
         return "no email consent"
     return None
@@ -300,7 +303,7 @@ def decide(f: Facts) -> Decision:
         return Decision("stop", "store_uninstalled")
     if f.checkout_status == "expired":
         return Decision("stop", "checkout_expired")
-    if not f.checkout_live or f.ordered_since_abandonment:
+    if f.checkout_status != "abandoned" or f.ordered_since_abandonment:  # bought, or gone
         return Decision("stop", "order_placed")
     problem = _channel_problem(f) or unmet_condition(f.conditions, f.cart)
     if problem:

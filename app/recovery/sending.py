@@ -33,12 +33,14 @@ from app.recovery.pipeline import (
     Deps,
     Later,
     advance,
+    enriches,
     is_current,
+    needs_preparation,
     notify_changed,
     ordered_steps,
-    schedule_next,
+    schedule_after,
 )
-from app.stores.models import Platform, Store
+from app.stores.models import Store
 from app.stores.services import recent_store
 
 log = logging.getLogger(__name__)
@@ -74,13 +76,12 @@ async def _prepare(
     deps: Deps, store: Store, enrollment: Enrollment, step: FlowStep, now: datetime
 ) -> DiscountCode | None:
     """Slow, external work before any lock: Shopify images and discount codes (both idempotent)."""
-    shopify = deps.enrich and store.platform == Platform.SHOPIFY
-    if not (shopify or step.incentive):
+    if not needs_preparation(deps, store, step):
         return None
     checkout = await Checkout.get(id=enrollment.checkout_id)  # type: ignore[attr-defined]
     if not store.is_active or checkout.status != "abandoned":
         return None
-    if shopify:
+    if enriches(deps, store):
         await _enrich(store, checkout)
     if not step.incentive:
         return None
@@ -107,7 +108,7 @@ async def _after_claim(
     if claim.outcome in ("deferred", "in_flight") and claim.until:
         raise Later((claim.until - deps.clock()).total_seconds(), claim.reason or claim.outcome)
     if claim.outcome in ("skipped", "advanced"):
-        await schedule_next(deps, enrollment.id, step_index + 1 >= len(steps))
+        await schedule_after(deps, enrollment.id, claim.pointer)
     if claim.message is not None and claim.reason == "unknown":
         await notify_changed(claim.message.id)
     if claim.outcome in ("skipped", "stopped"):

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from babel.core import Locale, UnknownLocaleError
 from babel.dates import format_datetime
-from babel.numbers import format_currency
 from jinja2 import ChainableUndefined, Template, TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
+from app.core.money import format_money, normal_locale
 from app.messaging.segments import count_segments
 
 VARIABLES: dict[str, str] = {
@@ -81,20 +79,6 @@ class Rendered:
     encoding: str
 
 
-def money(amount: Decimal | str, currency: str, locale: str) -> str:
-    try:
-        return format_currency(Decimal(str(amount)), currency, locale=_locale(locale))
-    except (ValueError, ArithmeticError):
-        return f"{amount} {currency}"
-
-
-def _locale(name: str | None) -> str:
-    try:
-        return str(Locale.parse(name or "en_US", sep="_" if "_" in (name or "_") else "-"))
-    except (UnknownLocaleError, ValueError, TypeError):
-        return "en_US"
-
-
 def build_context(
     *,
     store: Any,
@@ -105,14 +89,19 @@ def build_context(
     discount: Discount | None,
 ) -> dict[str, Any]:
     """Everything a template may use, already formatted: templates never do money arithmetic."""
-    locale, currency = _locale(checkout.locale or store.locale), checkout.currency or store.currency
+    locale, currency = (
+        normal_locale(checkout.locale or store.locale),
+        checkout.currency or store.currency,
+    )
     items = [
         {
             "title": i.get("title", ""),
             "variant": i.get("variant_title") or "",
             "quantity": int(i.get("quantity", 1)),
-            "price": money(i.get("unit_price", "0"), currency, locale),
-            "line_total": money(i.get("line_total", i.get("unit_price", "0")), currency, locale),
+            "price": format_money(i.get("unit_price", "0"), currency, locale),
+            "line_total": format_money(
+                i.get("line_total", i.get("unit_price", "0")), currency, locale
+            ),
             "image_url": i.get("image_url") or "",
             "url": i.get("product_url") or "",
         }
@@ -127,8 +116,8 @@ def build_context(
         "items": items,
         "item_count": sum(i["quantity"] for i in items),
         "first_item": items[0]["title"] if items else "your items",
-        "subtotal": money(checkout.subtotal, currency, locale),
-        "total": money(checkout.total, currency, locale),
+        "subtotal": format_money(checkout.subtotal, currency, locale),
+        "total": format_money(checkout.total, currency, locale),
         "currency": currency,
         "magic_link": magic_link,
         "discount_code": discount.code if discount else "",

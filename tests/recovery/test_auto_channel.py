@@ -188,3 +188,92 @@ async def test_progress_shows_the_channel_a_step_went_out_on(deps, store, auto_f
     assert await run_step(deps, desktop.id, 0) == "sent"
     after = await services.progress(checkout)
     assert after["steps"][0]["channel"] == "email" and after["steps"][0]["status"] == "sent"
+
+
+async def test_a_batch_knows_a_checkouts_earlier_text(deps, store, clock, fake_twilio, smtp):
+    """The carrier rule's count comes from the batch's one read: the text of step 0 makes the auto
+    step 1 of the same checkout an email."""
+    flow = await ensure_default_flow(store)
+    await FlowStep.filter(flow_id=flow.id, position=1).update(
+        channel="auto", variants=[AUTO_VARIANT]
+    )
+    pipeline.forget_steps(flow.id)
+    _, enrollment = await abandoned(store, clock.now - timedelta(minutes=16))
+    assert (await send_due(deps, 50)).outcomes == {"sent": 1}
+    clock.advance(hours=1)
+    assert (await send_due(deps, 50)).outcomes == {"sent": 1}
+    assert len(fake_twilio.sent) == 1 and len(smtp.messages) == 1
+    rows = await Message.filter(enrollment_id=enrollment.id).order_by("step_index")
+    assert [m.channel for m in rows] == [Channel.SMS, Channel.EMAIL]
+
+
+async def test_history_counts_texts_only_for_checkouts_that_may_text(deps, store, clock, smtp):
+    from tortoise import connections
+
+    from app.recovery.history import History
+
+    _, texted = await abandoned(store, clock.now - timedelta(minutes=16))
+    assert await run_step(deps, texted.id, 0) == "sent"
+    _, other = await abandoned(
+        store, clock.now - timedelta(minutes=16), phone="+14155550155", email="o@example.com"
+    )
+    conn = connections.get("default")
+    history = await History.read(
+        conn, [texted, other], [store], clock.now, texting=[texted.checkout_id, other.checkout_id]
+    )
+    assert history.known(texted, store, clock.now).sms_sent == 1
+    assert history.known(other, store, clock.now).sms_sent == 0
+    history.sent(other, clock.now, Channel.SMS)
+    assert history.known(other, store, clock.now).sms_sent == 1
+    unread = await History.read(conn, [texted], [store], clock.now)
+    assert unread.known(texted, store, clock.now).sms_sent is None  # not read: gather counts
+
+
+async def test_gather_uses_the_known_text_count(deps, store, clock):
+    from tortoise import connections
+
+    from app.recovery import facts as fact_store
+    from app.recovery.pipeline import ordered_steps
+
+    checkout, enrollment = await abandoned(store, clock.now - timedelta(minutes=16))
+    steps = await ordered_steps(enrollment.flow_id)
+    contact = await Contact.get(id=checkout.contact_id)
+    common = {
+        "now": clock.now,
+        "store": store,
+        "enrollment": enrollment,
+        "checkout": checkout,
+        "contact": contact,
+        "step": steps[0],
+    }
+    conn = connections.get("default")
+    assert (await fact_store.gather(conn, **common)).automated_sms_sent == 0
+    known = fact_store.Known(ordered=False, others=0, sms_sent=1)
+    assert (await fact_store.gather(conn, known=known, **common)).automated_sms_sent == 1
+
+
+async def test_a_store_without_an_sms_number_skips_texts_and_emails_auto_steps(
+    deps, clock, fake_twilio, smtp
+):
+    from app.recovery.claims import claim_step
+    from tests.factories import make_store
+
+    store = (await make_store("custom", name="No Phone Co")).store
+    assert not store.sms_number
+    _, texting = await abandoned(store, clock.now - timedelta(minutes=16))
+    steps = await pipeline.ordered_steps(texting.flow_id)
+    claim = await claim_step(deps, texting.id, 0, steps, None)
+    assert (claim.outcome, claim.reason) == ("skipped", "store has no SMS number")
+    await texting.refresh_from_db()
+    assert texting.next_step == 1 and fake_twilio.sent == []
+
+    await FlowStep.filter(flow_id=texting.flow_id, position=0).update(
+        channel="auto", variants=[AUTO_VARIANT]
+    )
+    pipeline.forget_steps(texting.flow_id)
+    _, auto = await abandoned(
+        store, clock.now - timedelta(minutes=16), phone="+14155550166", email="a@example.com"
+    )
+    assert (await send_due(deps, 50)).outcomes == {"sent": 1}
+    assert fake_twilio.sent == [] and len(smtp.messages) == 1
+    assert (await Message.get(enrollment_id=auto.id)).channel == Channel.EMAIL

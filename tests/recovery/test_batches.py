@@ -168,3 +168,24 @@ async def test_drainers_send_due_steps_and_stop_cleanly(deps, store, clock, fake
     assert "recovery_drainers" not in worker_ctx
     assert len(fake_twilio.sent) == 2
     assert await Message.filter(enrollment_id__in=[e.id for e in rows]).count() == 2
+
+
+async def test_one_test_says_which_steps_need_slow_work_before_the_lock(deps, store, clock):
+    from app.recovery.batches import left_to_drainer
+    from tests.factories import make_store
+
+    shopify = (await make_store("shopify", sms_number="+14155550101")).store
+    plain = FlowStep(channel="sms", delay_seconds=0, variants=[])
+    discounted = FlowStep(channel="sms", delay_seconds=0, variants=[], incentive={"code": "X"})
+    assert not pipeline.needs_preparation(deps, store, plain)
+    assert pipeline.needs_preparation(deps, store, discounted)
+    assert pipeline.needs_preparation(deps, shopify, plain)
+    assert not pipeline.needs_preparation(dataclasses.replace(deps, enrich=False), shopify, plain)
+
+    _, enrollment = await abandoned(store, clock.now - timedelta(minutes=16))
+    assert await left_to_drainer(deps, enrollment.id, 0)
+    await FlowStep.filter(flow_id=enrollment.flow_id, position=0).update(
+        incentive={"source": "static", "code": "WELCOME10"}
+    )
+    pipeline.forget_steps(enrollment.flow_id)
+    assert not await left_to_drainer(deps, enrollment.id, 0)

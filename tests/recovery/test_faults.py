@@ -232,3 +232,44 @@ async def test_redis_flushed_before_the_due_time_the_sweep_restores_the_job(
     await run_jobs(ctx={"recovery": deps}, max_burst_jobs=1)
     assert len(fake_twilio.sent) == 1
     assert await recovery_sweep({"recovery": deps, "redis": queue}) == {"due": 0, "stale_sends": 0}
+
+
+async def test_a_permanent_refusal_marks_the_column_the_status_webhook_would(store, clock):
+    from app.recovery.delivery import mark_contact
+
+    for code, channel, column in [
+        ("21610", "sms", "sms_opted_out_at"),
+        ("21211", "sms", "sms_undeliverable_at"),  # unreachable, as a status callback says
+        ("21408", "sms", "sms_undeliverable_at"),  # any other permanent refusal
+        ("550", "email", "email_undeliverable_at"),
+    ]:
+        checkout, _ = await abandoned(store, clock.now, enroll=False)
+        await mark_contact(None, checkout.contact_id, channel, code, clock.now)
+        contact = await Contact.get(id=checkout.contact_id)
+        flagged = {
+            name
+            for name in ("sms_opted_out_at", "sms_undeliverable_at", "email_undeliverable_at")
+            if getattr(contact, name) is not None
+        }
+        assert flagged == {column}, code
+        await Contact.filter(id=contact.id).update(
+            sms_opted_out_at=None, sms_undeliverable_at=None, email_undeliverable_at=None
+        )
+
+
+async def test_a_retry_claim_hands_over_the_row_as_written(deps, store, clock, fake_twilio):
+    from app.recovery.claims import claim_step
+    from app.recovery.pipeline import ordered_steps
+
+    _, enrollment = await abandoned(store, clock.now - timedelta(minutes=16))
+    fake_twilio.fail_next.append(503)
+    assert (await attempt(deps, enrollment.id, 0)).startswith("later:transient")
+    clock.advance(minutes=1)
+    steps = await ordered_steps(enrollment.flow_id)
+    claim = await claim_step(deps, enrollment.id, 0, steps, None)
+    assert claim.outcome == "send" and claim.message is not None
+    stored = await Message.get(id=claim.message.id)
+    assert stored.status == DeliveryStatus.SENDING and stored.updated_at == clock.now
+    fields = ("status", "body", "to_address", "from_address", "segments", "variant", "updated_at")
+    assert {f: getattr(claim.message, f) for f in fields} == {f: getattr(stored, f) for f in fields}
+    assert claim.message.error_code == stored.error_code == "20500"  # kept until the answer

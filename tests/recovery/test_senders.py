@@ -10,8 +10,9 @@ import pytest
 from app.config import load_settings
 from app.integrations.sendgrid.mail import SendGridEmailSender
 from app.integrations.smtp.sender import SmtpEmailSender
+from app.integrations.twilio.sms import TwilioSmsSender
 from app.messaging.models import DeliveryStatus, Message
-from app.messaging.providers import DevOutboxSender, email_sender
+from app.messaging.providers import DevOutboxSender, email_sender, sms_sender
 from app.messaging.senders import OutboundEmail, SendError
 from app.messaging.throttle import reserve
 from app.recovery.pipeline import Deps
@@ -96,6 +97,16 @@ def test_provider_choice_follows_settings():
         SmtpEmailSender,
     )
     assert isinstance(email_sender(load_settings(TEST_ENV, dev_mode=True)), DevOutboxSender)
+
+
+async def test_the_sms_sender_takes_the_provider_timeout():
+    sender = sms_sender(load_settings({**TEST_ENV, "FOLLOWUP_PROVIDER_TIMEOUT_SECONDS": "7"}))
+    assert isinstance(sender, TwilioSmsSender)
+    try:
+        assert sender._http.timeout == 7
+        assert sender._http._client.timeout.read == 7
+    finally:
+        await sender.close()
 
 
 async def test_throttle_spaces_sends_across_callers(redis):

@@ -104,7 +104,6 @@ def facts(**overrides) -> Facts:
         channel="sms",
         conditions={},
         store_active=True,
-        checkout_live=True,
         ordered_since_abandonment=False,
         abandoned_at=ABANDONED,
         reach=Reach("+14155550173", True, ABANDONED - timedelta(days=1), False, False),
@@ -124,7 +123,10 @@ def facts(**overrides) -> Facts:
     [
         ({}, "send", ""),
         ({"store_active": False}, "stop", "store_uninstalled"),
-        ({"checkout_live": False}, "stop", "order_placed"),
+        ({"checkout_status": "completed"}, "stop", "order_placed"),
+        ({"checkout_status": "recovered"}, "stop", "order_placed"),
+        ({"checkout_status": "open"}, "stop", "order_placed"),
+        ({"checkout_status": "expired"}, "stop", "checkout_expired"),
         ({"ordered_since_abandonment": True}, "stop", "order_placed"),
         ({"reach": Reach("+14155550173", True, ABANDONED, True, False)}, "skip", "sms opted out"),
         (
@@ -133,6 +135,7 @@ def facts(**overrides) -> Facts:
             "sms undeliverable",
         ),
         ({"reach": Reach(None, True, ABANDONED, False, False)}, "skip", "no sms address"),
+        ({"store_can_text": False}, "skip", "store has no SMS number"),
         (
             {"reach": Reach("+14155550173", True, ABANDONED + timedelta(seconds=1), False, False)},
             "skip",
@@ -200,7 +203,8 @@ def on(device: str) -> Cart:
         ({"cart": on("desktop")}, "email"),
         ({"cart": on("tablet")}, "email"),
         ({"cart": on("unknown")}, "email"),
-        ({"sms_reach": None}, "email"),  # the store cannot text
+        ({"sms_reach": None}, "email"),  # no SMS reach to resolve to
+        ({"store_can_text": False}, "email"),  # a store without an SMS number
         ({"sms_reach": replace(PHONE, address=None)}, "email"),
         ({"sms_reach": replace(PHONE, consent=False)}, "email"),
         ({"sms_reach": replace(PHONE, consent_at=None)}, "email"),
@@ -228,7 +232,7 @@ def test_auto_decides_as_its_resolved_channel_and_other_steps_are_left_alone():
     assert rules.resolve(facts(channel="email", reach=EMAIL)).channel == "email"
     # decide() resolves too, so it can never treat an auto step as a third channel.
     assert rules.decide(auto()) == rules.SEND
-    assert rules.decide(auto(checkout_live=False)) == rules.Decision("stop", "order_placed")
+    assert rules.decide(auto(checkout_status="completed")) == rules.Decision("stop", "order_placed")
     assert rules.decide(auto(other_sequences_in_window=1)).reason == "frequency_cap"
     desktop_without_email = auto(cart=on("desktop"), reach=replace(EMAIL, address=None))
     assert rules.decide(desktop_without_email) == rules.Decision("skip", "no email address")

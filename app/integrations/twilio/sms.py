@@ -10,6 +10,7 @@ from twilio.rest import Client
 
 from app.config import TwilioSettings
 from app.integrations.twilio.http import HttpxTwilioClient
+from app.integrations.twilio.status import STATUS
 from app.messaging.models import DeliveryStatus
 from app.messaging.segments import count_segments
 from app.messaging.senders import OutboundSms, SendError, SendResult
@@ -28,15 +29,6 @@ PERMANENT_CODES = frozenset(
         21660,  # From does not belong to the account
     }
 )
-_STATUS = {
-    "queued": DeliveryStatus.QUEUED,
-    "accepted": DeliveryStatus.QUEUED,
-    "sending": DeliveryStatus.SENT,
-    "sent": DeliveryStatus.SENT,
-    "delivered": DeliveryStatus.DELIVERED,
-    "failed": DeliveryStatus.FAILED,
-    "undelivered": DeliveryStatus.UNDELIVERED,
-}
 
 
 class TwilioSmsSender:
@@ -69,7 +61,7 @@ class TwilioSmsSender:
             ) from exc
         segments = int(created.num_segments or 0) or count_segments(message.body).segments
         return SendResult(
-            "twilio", created.sid, _STATUS.get(str(created.status), DeliveryStatus.QUEUED), segments
+            "twilio", created.sid, STATUS.get(str(created.status), DeliveryStatus.QUEUED), segments
         )
 
     async def close(self) -> None:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from app.messaging.models import DeliveryStatus
 
-_STATUS = {
+# Twilio's message statuses, as the API answers a send and as status callbacks report them.
+STATUS: dict[str, DeliveryStatus] = {
     "accepted": DeliveryStatus.QUEUED,
     "scheduled": DeliveryStatus.QUEUED,
     "queued": DeliveryStatus.QUEUED,
@@ -38,7 +39,7 @@ def parse(form: Mapping[str, str], query: Mapping[str, str]) -> DeliveryReport |
     raw = str(form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
     code = str(form.get("ErrorCode") or "").strip() or None
     marker = str(query.get("m") or "")
-    return DeliveryReport(sid, _STATUS.get(raw), code, int(marker) if marker.isdigit() else None)
+    return DeliveryReport(sid, STATUS.get(raw), code, int(marker) if marker.isdigit() else None)
 
 
 def contact_flag(code: str | None) -> str | None:
