@@ -15,6 +15,7 @@ from app.accounts.guards import CurrentAgent, api_manager, current_agent
 from app.checkouts.models import Checkout
 from app.config import get_settings
 from app.core.errors import ApiError
+from app.integrations.twilio.form import multi_dict
 from app.integrations.twilio.signature import public_request_url, verify
 from inbox import consent, queries, recovery_link, replies, services
 from inbox.inbound import receive_sms
@@ -30,7 +31,7 @@ from inbox.schemas import (
     StartIn,
     message_json,
 )
-from inbox.twilio_form import inbound_from_form, multi_dict
+from inbox.twilio_form import inbound_from_form
 
 SIGNATURE = "x-twilio-signature"
 

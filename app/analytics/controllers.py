@@ -147,7 +147,7 @@ class DashboardData(Controller):
 
 def view(store: Store, data: StatsOut) -> dict[str, Any]:
     """Formatting helpers and derived values for the template; numbers stay those of `data`."""
-    locale = (store.locale or "en_US").replace("-", "_")
+    locale = store.locale or "en_US"  # format_money reads "en-US" and "en_US" alike
 
     def money(amount: Any) -> str:
         return "—" if amount is None else format_money(amount, store.currency, locale)

@@ -82,14 +82,14 @@ async def _prepare(
     if not store.is_active or checkout.status != "abandoned":
         return None
     if enriches(deps, store):
-        await _enrich(store, checkout)
+        await _enrich(store, checkout, deps)
     if not step.incentive:
         return None
     spec = Incentive.parse(step.incentive)
     return await ensure_discount(store, enrollment, spec, checkout.total, now, deps.issuer)
 
 
-async def _enrich(store: Store, checkout: Checkout) -> None:
+async def _enrich(store: Store, checkout: Checkout, deps: Deps) -> None:
     try:
         from app.integrations.shopify.enrichment import (  # type: ignore[import-not-found]
             enrich_line_items,
@@ -97,7 +97,7 @@ async def _enrich(store: Store, checkout: Checkout) -> None:
     except ImportError:
         return
     try:
-        await enrich_line_items(store, checkout)
+        await enrich_line_items(store, checkout, deps.redis)  # the worker's client, not a new one
     except Exception as exc:  # images are nice to have; never block a send on them
         log.warning("line item enrichment failed", extra=ctx(checkout=checkout.id, error=exc))
 
