@@ -126,13 +126,13 @@ def needs_preparation(deps: Deps, store: Store, step: FlowStep) -> bool:
 
 @dataclass
 class Claim:
-    outcome: str  # send | stale | stopped | skipped | deferred | advanced | in_flight
+    outcome: str  # send | failed | stale | stopped | skipped | deferred | advanced | in_flight
     message: Message | None = None
     contact: Contact | None = None
     reason: str = ""
     until: datetime | None = None
     wait: float = 0.0  # seconds until the sender's reserved slot, slept after the commit
-    pointer: Pointer | None = None  # skipped or advanced: where the pointer went (to schedule)
+    pointer: Pointer | None = None  # skipped, failed, advanced: where the pointer went
 
 
 @dataclass(frozen=True)

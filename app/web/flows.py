@@ -8,8 +8,10 @@ from litestar.di import Provide
 from litestar.response import Template
 from markupsafe import Markup
 
+from app.core.timeutil import utcnow
 from app.recovery import flows
 from app.recovery.controllers import render_preview
+from app.recovery.failures import recent_failures
 from app.recovery.schemas import FlowOut, FlowPatch, PreviewIn, PreviewOut
 from app.web.access import Access, frame_headers, manager_access, manager_api
 
@@ -29,9 +31,12 @@ class FlowPages(Controller):
     @get("/flows")
     async def editor(self, access: Access) -> Template:
         found = await flows.list_flows(access.store)
+        failures = await recent_failures(access.store.id, utcnow())
         return Template(
             "analytics/flows.html",
-            context=access.context("flows", flows=found, flows_json=script_json(found)),
+            context=access.context(
+                "flows", flows=found, flows_json=script_json(found), failures=failures
+            ),
             headers=frame_headers(access.store),
         )
 
