@@ -152,7 +152,7 @@ async def settle(
         )
     except templates.RenderProblem as exc:  # this step fails alone; the batch goes on
         return await unrenderable(conn, deps, rows, enrollment, step_index, steps, facts, exc)
-    return Claim("send", message, rows.contact, wait=wait)
+    return Claim("send", message, rows.contact, wait=wait, checkout=rows.checkout)
 
 
 async def unrenderable(

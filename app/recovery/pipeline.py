@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.checkouts.models import Contact
+from app.checkouts.models import Checkout, Contact
 from app.config import Settings, get_settings
 from app.core import events
 from app.core.cache import TTLCache
@@ -133,6 +133,7 @@ class Claim:
     until: datetime | None = None
     wait: float = 0.0  # seconds until the sender's reserved slot, slept after the commit
     pointer: Pointer | None = None  # skipped, failed, advanced: where the pointer went
+    checkout: Checkout | None = None  # send: read under the lock, for the last order check
 
 
 @dataclass(frozen=True)
