@@ -16,11 +16,13 @@ from app.checkouts.schemas import CheckoutInput, ContactInput, LineItem, OrderIn
 from app.core.timeutil import utcnow
 from app.recovery import pool
 from app.recovery.discounts import upload_pool
+from app.recovery.models import Flow, FlowStep
 from app.stores.models import Platform, Store
 from app.stores.services import IssuedCredentials, create_store
 
 DEMO_LOGIN = "owner@demo.followup.local"
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+DEMO_ABANDON_AFTER_SECONDS = 60  # the whole story fits in two minutes; a real store keeps 15
 PRODUCTS = [
     ("Linen Throw Pillow", "Sage / 20 x 20", "LTP-SAGE-20", Decimal("48.00"), "pillow"),
     ("Stoneware Mug", "Oat", "MUG-OAT", Decimal("22.00"), "mug"),
@@ -52,6 +54,13 @@ async def _seed_code_pool(store: Store) -> None:
     await pool.save_terms(store, pool.PoolTerms("percentage", Decimal("10"), 5))
 
 
+async def _text_at_once(store: Store) -> None:
+    """The demo flow's first text goes out as soon as the cart is abandoned, not 15 minutes later."""
+    flow = await Flow.filter(store=store).order_by("id").first()
+    if flow is not None:
+        await FlowStep.filter(flow=flow, position=0).update(delay_seconds=0)
+
+
 @dataclass(frozen=True, slots=True)
 class Demo:
     issued: IssuedCredentials
@@ -67,14 +76,20 @@ async def seed_demo(public_url: str) -> Demo | None:
         platform=Platform.CUSTOM,
         domain="demo.followup.local",
         name="Velvet Fern Goods (demo)",
-        abandon_after_seconds=900,
+        abandon_after_seconds=DEMO_ABANDON_AFTER_SECONDS,
         sms_number="+14155550100",
         timezone="America/Los_Angeles",
     )
     store = issued.store
     store.allowed_origins = [public_url]
-    await store.save(update_fields=["allowed_origins"])
+    # The widest window the law allows (08:00-21:00 in the shopper's time), so the demo texts by day.
+    store.settings = {
+        **(store.settings or {}),
+        "recovery": {"quiet_start": "08:00", "quiet_end": "21:00"},
+    }
+    await store.save(update_fields=["allowed_origins", "settings"])
     await _seed_code_pool(store)
+    await _text_at_once(store)
     shop = demo_shop_url(public_url, store.publishable_key)
     now = utcnow()
     ages = [
