@@ -58,7 +58,9 @@ async def test_flows_page_uploads_a_csv_and_a_paste_and_shows_what_is_left(clien
             "value": "10",
             "warn_below": "5",
         },
-        files={"file": ("codes.csv", b"Code,Value\nCSV-1,10%\nCSV-2,10%\nPASTE-1,10%\n", "text/csv")},
+        files={
+            "file": ("codes.csv", b"Code,Value\nCSV-1,10%\nCSV-2,10%\nPASTE-1,10%\n", "text/csv")
+        },
     )
     assert sent.status_code == 303, sent.text
     assert sent.headers["location"] == "/flows?uploaded=4#codes"
