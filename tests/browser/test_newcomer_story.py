@@ -275,5 +275,7 @@ async def test_the_newcomer_walks_the_whole_story(dev: Dev, chromium: Any) -> No
     await _shopper_comes_back_and_buys(back, link, camera)
     await _dashboard_shows_it(office, dev, camera)
 
-    assert not problems, problems
-    assert not camera.scrolling, camera.scrolling
+    assert not problems and not camera.scrolling, {
+        "console": problems,
+        "sideways": camera.scrolling,
+    }
