@@ -150,6 +150,10 @@ async def _watch(page: Page, problems: list[str]) -> Page:
         "console",
         lambda m: problems.append(f"{page.url}: {m.text}") if m.type == "error" else None,
     )
+    page.on(
+        "response",
+        lambda r: problems.append(f"{r.status} from {r.url}") if r.status >= 400 else None,
+    )
     return page
 
 
