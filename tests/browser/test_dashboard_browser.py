@@ -196,9 +196,11 @@ async def test_a_custom_store_is_warned_then_uploads_a_code_pool(
     # /favicon.ico is issue 11's point 9, proven by the newcomer story test; every other request counts.
     page.on(
         "response",
-        lambda r: errors.append(f"{r.status} {r.url}")
-        if r.status >= 400 and not r.url.endswith("/favicon.ico")
-        else None,
+        lambda r: (
+            errors.append(f"{r.status} {r.url}")
+            if r.status >= 400 and not r.url.endswith("/favicon.ico")
+            else None
+        ),
     )
     await _login(page, server, "owner@velvet.example")
     warning = page.get_by_test_id("pool-warning")
