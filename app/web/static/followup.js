@@ -152,11 +152,13 @@
     code = code || new URLSearchParams(location.search).get('discount');
     done = done || function () {};
     if (!code || !state.key || !w.fetch) return done(null);
-    state.coupon = code;
     var url = state.endpoint + '/collect/v1/discounts/' + encodeURIComponent(code) + '?key=' + encodeURIComponent(state.key);
     w.fetch(url, { mode: 'cors', credentials: 'omit' })
       .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (found) { done(found); }, function () { done(null); });
+      .then(function (found) {
+        if (found && found.valid) state.coupon = found.code;  // later checkout and order events carry it
+        done(found);
+      }, function () { done(null); });
   }
 
   var commands = {
