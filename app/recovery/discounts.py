@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 
 from app.core.logging import ctx
 from app.core.money import format_money
@@ -100,7 +101,11 @@ class PoolIssuer:
         for _ in range(5):
             candidates = (
                 await DiscountCode.filter(
-                    store=store, kind=DiscountKind.POOL, enrollment_id=None, assigned_at=None
+                    Q(ends_at=None) | Q(ends_at__gt=now),  # an expired code would only disappoint
+                    store=store,
+                    kind=DiscountKind.POOL,
+                    enrollment_id=None,
+                    assigned_at=None,
                 )
                 .order_by("id")
                 .limit(5)

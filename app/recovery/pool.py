@@ -9,6 +9,8 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from tortoise.expressions import Q
+
 from app.core.money import format_money
 from app.core.timeutil import utcnow
 from app.recovery.discounts import Incentive, PoolIssuer, issuer_for, label
@@ -107,8 +109,10 @@ async def _pool_steps(store: Store) -> list[str]:
 
 
 async def status(store: Store) -> PoolStatus:
-    pool = DiscountCode.filter(store=store, kind=DiscountKind.POOL)
-    available = await pool.filter(enrollment_id=None, assigned_at=None).count()
+    fresh = Q(ends_at=None) | Q(ends_at__gt=utcnow())
+    available = await DiscountCode.filter(
+        fresh, store=store, kind=DiscountKind.POOL, enrollment_id=None, assigned_at=None
+    ).count()
     issued = await DiscountCode.filter(
         store=store, kind=DiscountKind.POOL, assigned_at__not_isnull=True
     ).count()

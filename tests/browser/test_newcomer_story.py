@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -29,7 +30,9 @@ from tests.factories import CHROMIUM, CHROMIUM_ARGS, free_port
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "newcomer"
-FOLLOWUP = Path(sys.executable).with_name("followup")
+FOLLOWUP = Path(sys.executable).with_name("followup")  # the venv's, as the README installs it
+if not FOLLOWUP.exists():
+    FOLLOWUP = Path(shutil.which("followup") or FOLLOWUP)
 LAPTOP, PHONE = {"width": 1366, "height": 900}, {"width": 390, "height": 844}
 # Shoppers' numbers whose area code fixes their time zone; the test texts the one whose local
 # time is mid-day now, as any store's shoppers are (quiet hours follow the shopper's clock).

@@ -11,8 +11,9 @@ from app.checkouts.services import mark_abandoned
 from app.core.timeutil import utcnow
 from app.dev.demo import seed_demo
 from app.recovery import pool
+from app.recovery.discounts import upload_pool
 from app.recovery.models import DiscountCode, DiscountKind
-from app.recovery.services import enroll, issue_discount
+from app.recovery.services import NoDiscount, enroll, issue_discount
 from app.stores.models import Store
 from tests.analytics.conftest import csrf_from, login_as
 from tests.factories import make_store
@@ -166,3 +167,19 @@ async def test_the_demo_store_issues_codes_out_of_the_box(settings) -> None:
     row = await issue_discount(checkout)
     assert row.kind == DiscountKind.POOL and row.code.startswith("FERN-")
     assert pool.describe(row, store)["label"] == "10% off"
+
+
+async def test_expired_pool_codes_are_neither_counted_nor_given(settings) -> None:
+    store = (await make_store("custom")).store
+    await upload_pool(store, ["OLD-1"], utcnow() - timedelta(days=1))
+    status = await pool.status(store)
+    assert status.available == 0 and "will go out without a code" in (status.warning or "")
+    checkout = await _abandoned(store)
+    try:
+        await issue_discount(checkout)
+    except NoDiscount as exc:
+        assert "no discount codes left" in str(exc)
+    else:
+        raise AssertionError("an expired code was given")
+    await upload_pool(store, ["NEW-1"], utcnow() + timedelta(days=30))
+    assert (await issue_discount(checkout)).code == "NEW-1"
