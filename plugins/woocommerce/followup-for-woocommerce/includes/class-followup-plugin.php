@@ -31,6 +31,7 @@ final class FollowUp_Plugin {
 		'class-followup-restore.php',
 		'class-followup-orders.php',
 		'class-followup-admin.php',
+		'class-followup-rest.php',
 	);
 
 	/**
@@ -63,6 +64,7 @@ final class FollowUp_Plugin {
 		( new FollowUp_Capture( $settings, $queue, $tokens ) )->register();
 		( new FollowUp_Restore( $settings, $client, $tokens ) )->register();
 		( new FollowUp_Orders( $settings, $queue ) )->register();
+		( new FollowUp_Rest( $settings ) )->register();
 		$queue->register();
 	}
 
