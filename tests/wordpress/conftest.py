@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -43,6 +44,7 @@ def wordpress_sites(mariadb: MariaDB) -> Iterator[Callable[[str, bool], WordPres
     yield site
     for wp in sites.values():
         wp.stop()
+    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture
