@@ -64,8 +64,8 @@ final class FollowUp_Plugin {
 		( new FollowUp_Capture( $settings, $queue, $tokens ) )->register();
 		( new FollowUp_Restore( $settings, $client, $tokens ) )->register();
 		( new FollowUp_Orders( $settings, $queue ) )->register();
-		( new FollowUp_Rest( $settings ) )->register();
 		$queue->register();
+		( new FollowUp_Rest( $settings ) )->register();
 	}
 
 	/**
