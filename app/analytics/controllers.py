@@ -19,6 +19,7 @@ from app.core.errors import ApiError
 from app.core.money import format_money
 from app.core.spreadsheet import safe_cell
 from app.core.timeutil import utcnow
+from app.recovery import pool
 from app.recovery.failures import recent_failures
 from app.stores.auth import api_store
 from app.stores.models import Store
@@ -102,10 +103,13 @@ class DashboardPages(Controller):
         channel: ChannelParam = None,
     ) -> Template:
         data = await stats_for(access.store, start, end, channel)
+        warning = (await pool.status(access.store)).warning
         failures = await recent_failures(access.store.id, utcnow())
         return Template(
             "analytics/dashboard.html",
-            context=access.context("dashboard", failures=failures, **view(access.store, data)),
+            context=access.context(
+                "dashboard", pool_warning=warning, failures=failures, **view(access.store, data)
+            ),
             headers=frame_headers(access.store),
         )
 
