@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import ChainableUndefined, Template, nodes
@@ -25,6 +25,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 MAX_OUTPUT = 200_000  # characters one part (subject, text, html) may render to
 MAX_STRING = 20_000  # characters any value built inside a template may have
+MAX_BUILT = 2_000_000  # characters all values built in one render may add up to
 MAX_LOOPS = 10_000  # loop turns per render, all loops together
 MAX_RANGE = 10_000
 MAX_EXPONENT = 64
@@ -42,7 +43,13 @@ class RenderProblem(ValueError):
 class Budget:
     deadline: float
     loops: int = 0
-    spent: dict[str, int] = field(default_factory=dict)
+    built: int = 0
+
+    def spend(self, size: int) -> None:
+        """Many small values add up: `range(9999)|map('center', 9999)|list` builds 100 MB."""
+        self.built += size
+        if self.built > MAX_BUILT:
+            raise RenderProblem(f"it builds more than {MAX_BUILT:,} characters while rendering")
 
     def tick(self) -> None:
         self.loops += 1
@@ -87,6 +94,7 @@ def _too_long(size: int) -> None:
 def _sized(value: Any) -> Any:
     if isinstance(value, str | list | tuple):
         _too_long(len(value))
+        _current().spend(len(value))
     return value
 
 
@@ -162,14 +170,21 @@ def _guarded(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     def guarded(*args: Any, **kwargs: Any) -> Any:
         _current().check_time()
         if check is not None:
-            values = args[1:] if getattr(func, "jinja_pass_arg", None) else args
-            check(*values, **kwargs)
+            first = 1 if getattr(func, "jinja_pass_arg", None) else 0
+            if name == "join" and len(args) > first and _lazy(args[first]):
+                items = args[first]  # a generator (`map`, `select`): measured before it is used
+                args = (*args[:first], _sized(list(items)), *args[first + 1 :])
+            check(*args[first:], **kwargs)
         return _sized(func(*args, **kwargs))
 
     for attr in ("jinja_pass_arg",):
         if hasattr(func, attr):
             setattr(guarded, attr, getattr(func, attr))
     return guarded
+
+
+def _lazy(value: Any) -> bool:
+    return isinstance(value, Iterable) and not isinstance(value, str | list | tuple | dict)
 
 
 def _budgeted(items: Iterable[Any]) -> Iterator[Any]:

@@ -30,6 +30,8 @@ HOSTILE = {
     "power": "{{ 10 ** 10000000 }}",
     "output": "{% for i in range(9000) %}{{ 'x' * 9000 }}{% endfor %}",
     "division": "{{ 1 // 0 }}",
+    "many values": "{{ range(999)|map('string')|map('center', 9999)|list|length }}",
+    "generator join": "{{ range(9999)|map('string')|join('x' * 9999) }}",
 }
 
 
