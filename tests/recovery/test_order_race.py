@@ -27,6 +27,9 @@ from tests.recovery.conftest import abandoned
 
 @pytest.fixture(autouse=True)
 def fresh_flows() -> Iterator[None]:
+    """Flow and store ids restart with every test's truncation: no other test's cached rows."""
+    pipeline.forget_steps()
+    forget_cached_stores()
     yield
     pipeline.forget_steps()
     forget_cached_stores()
