@@ -1,6 +1,7 @@
 """Ingest benchmark: the real server (uvicorn, PostgreSQL, Redis) acknowledging signed Shopify webhooks.
 
     python -m bench.ingest [--seconds 10] [--rate 500] [--connections 64] [--workers 1]
+                           [--topic checkouts/update|orders/create]
 
 Prints accepted webhooks/s (closed loop), p50/p99 acknowledgement latency at a fixed rate (open
 loop, latency measured from each request's scheduled start), and the same figures for a bare
@@ -36,7 +37,12 @@ from bench.loadgen import Request, Result, fixed_rate, throughput
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench_shopify_secret"
 SHOP = "bench-shop.myshopify.com"
-SAMPLE = json.loads((ROOT / "tests" / "payloads" / "shopify_checkouts_create.json").read_text())
+PAYLOADS = ROOT / "tests" / "payloads"
+SAMPLES = {
+    "checkouts/update": json.loads((PAYLOADS / "shopify_checkouts_create.json").read_text()),
+    # Orders also write their capture-time keys (app.ingest.seen) in the same statement.
+    "orders/create": json.loads((PAYLOADS / "shopify_orders_create.json").read_text()),
+}
 
 
 def parse() -> argparse.Namespace:
@@ -50,6 +56,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--port", type=int, default=8810)
+    parser.add_argument("--topic", choices=sorted(SAMPLES), default="checkouts/update")
     parser.add_argument(
         "--client",
         choices=["wrk", "aiohttp"],
@@ -112,14 +119,16 @@ def serve(command: list[str], env: dict[str, str], port: int) -> subprocess.Pope
     )
 
 
-def request_factory(port: int) -> callable:
-    """Signed checkouts/update deliveries over 200 distinct carts, each with a fresh webhook id."""
-    bodies = []
-    for cart in range(200):
-        doc = copy.deepcopy(SAMPLE)
-        doc["token"] = f"bench-{cart}"
-        doc["id"] = 10_000 + cart
-        bodies.append(json.dumps(doc).encode())
+def document(topic: str, cart: int | str) -> bytes:
+    doc = copy.deepcopy(SAMPLES[topic])
+    doc["checkout_token" if topic.startswith("orders") else "token"] = f"bench-{cart}"
+    doc["id"] = 10_000 + cart if isinstance(cart, int) else 9_999
+    return json.dumps(doc).encode()
+
+
+def request_factory(port: int, topic: str) -> callable:
+    """Signed deliveries of `topic` over 200 distinct carts, each with a fresh webhook id."""
+    bodies = [document(topic, cart) for cart in range(200)]
     signatures = [
         base64.b64encode(hmac.new(SECRET.encode(), b, hashlib.sha256).digest()).decode()
         for b in bodies
@@ -134,7 +143,7 @@ def request_factory(port: int) -> callable:
             body,
             {
                 "Content-Type": "application/json",
-                "X-Shopify-Topic": "checkouts/update",
+                "X-Shopify-Topic": topic,
                 "X-Shopify-Hmac-Sha256": signatures[index % len(bodies)],
                 "X-Shopify-Shop-Domain": SHOP,
                 "X-Shopify-Webhook-Id": f"{run}-{index}",
@@ -160,9 +169,7 @@ end
 
 def wrk_throughput(port: int, args: argparse.Namespace, seconds: float) -> Result:
     """Closed loop with wrk (C): the load generator leaves the cores to the server under test."""
-    doc = copy.deepcopy(SAMPLE)
-    doc["token"] = "bench-wrk"
-    body = json.dumps(doc).encode()
+    body = document(args.topic, "wrk")
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "body.json").write_bytes(body)
         (Path(tmp) / "post.lua").write_text(WRK_SCRIPT)
@@ -171,7 +178,7 @@ def wrk_throughput(port: int, args: argparse.Namespace, seconds: float) -> Resul
         ).decode()
         headers = {
             "Content-Type": "application/json",
-            "X-Shopify-Topic": "checkouts/update",
+            "X-Shopify-Topic": args.topic,
             "X-Shopify-Hmac-Sha256": signature,
             "X-Shopify-Shop-Domain": SHOP,
             "X-Shopify-Triggered-At": "2026-01-08T18:41:07.512Z",
@@ -195,7 +202,7 @@ def wrk_throughput(port: int, args: argparse.Namespace, seconds: float) -> Resul
 
 
 async def measure(port: int, args: argparse.Namespace, label: str) -> tuple[Result, Result]:
-    make = request_factory(port)
+    make = request_factory(port, args.topic)
     await throughput(make, 1.0, args.connections)  # warm-up: connections, caches, JIT-free paths
     if args.client == "wrk":
         burst = await asyncio.to_thread(wrk_throughput, port, args, args.seconds)
@@ -258,7 +265,7 @@ async def main() -> None:
     try:
         print(
             f"ingest: {args.seconds:.0f}s per phase, {args.connections} connections ({args.client}), "
-            f"{args.workers} uvicorn worker(s), fixed rate {args.rate}/s",
+            f"{args.workers} uvicorn worker(s), fixed rate {args.rate}/s, {args.topic}",
             flush=True,
         )
         app_burst, app_steady = await measure(args.port, args, "followup")

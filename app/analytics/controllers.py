@@ -20,6 +20,7 @@ from app.core.money import format_money
 from app.core.spreadsheet import safe_cell
 from app.core.timeutil import utcnow
 from app.recovery import pool
+from app.recovery.failures import recent_failures
 from app.stores.auth import api_store
 from app.stores.models import Store
 from app.web.access import Access, frame_headers, manager_access, manager_api
@@ -103,9 +104,12 @@ class DashboardPages(Controller):
     ) -> Template:
         data = await stats_for(access.store, start, end, channel)
         warning = (await pool.status(access.store)).warning
+        failures = await recent_failures(access.store.id, utcnow())
         return Template(
             "analytics/dashboard.html",
-            context=access.context("dashboard", pool_warning=warning, **view(access.store, data)),
+            context=access.context(
+                "dashboard", pool_warning=warning, failures=failures, **view(access.store, data)
+            ),
             headers=frame_headers(access.store),
         )
 

@@ -15,7 +15,7 @@ from app.core import events
 from app.core.outbox import OutboxEvent
 from app.core.scheduling import schedule_dispatch
 from app.core.timeutil import utcnow
-from app.ingest.models import RawEvent, RawStatus
+from app.ingest.models import OrderSeen, RawEvent, RawStatus
 from app.ingest.services import nudge
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,10 @@ async def sweep(job_ctx: dict[str, Any]) -> dict[str, int]:
     counts["expired"] = await Checkout.filter(
         status__in=(CheckoutStatus.OPEN, CheckoutStatus.ABANDONED), last_activity_at__lt=horizon
     ).update(status=CheckoutStatus.EXPIRED, expired_at=now, abandon_due_at=None)
+    # An order's capture-time keys matter only until its raw event is processed; keep them as
+    # long as an order may match a checkout by contact, then let them go.
+    window = timedelta(hours=get_settings().capture.order_match_window_hours)
+    counts["orders_seen_pruned"] = await OrderSeen.filter(seen_at__lt=now - window).delete()
     if any(counts.values()):
         log.info("sweep: %s", counts)
     return counts

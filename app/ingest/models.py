@@ -47,3 +47,30 @@ class RawEvent(Model):
         table = "raw_event"
         unique_together = (("store", "source", "delivery_id"),)
         indexes = (("status", "received_at"),)
+
+
+class OrderSeen(Model):
+    """An order or payment acknowledged at capture, before the worker has processed it.
+
+    Written in the same statement as its raw event, so a send's last check can stop for an order
+    that is still waiting in the queue. Once processed, the Order row says the same thing."""
+
+    id = fields.BigIntField(primary_key=True)
+    store = fields.ForeignKeyField(
+        "core.Store", related_name="orders_seen", on_delete=fields.CASCADE
+    )
+    raw_event_id = fields.BigIntField(null=True)
+    checkout_token = fields.CharField(max_length=128, null=True)
+    cart_token = fields.CharField(max_length=128, null=True)
+    email_digest = fields.CharField(max_length=64, null=True, description="SHA-256, no PII kept")
+    phone_digest = fields.CharField(max_length=64, null=True, description="SHA-256 of the E.164")
+    seen_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "order_seen"
+        indexes = (
+            ("store_id", "checkout_token"),
+            ("store_id", "cart_token"),
+            ("store_id", "email_digest"),
+            ("store_id", "phone_digest"),
+        )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
 from arq.connections import ArqRedis
@@ -22,9 +22,11 @@ from tortoise.transactions import in_transaction
 
 from app.core.db import is_postgres
 from app.core.logging import ctx
+from app.core.phones import region_of_locale
 from app.core.scheduling import enqueue
 from app.core.timeutil import utcnow
-from app.ingest.models import RawEvent, RawStatus, Source
+from app.ingest.models import OrderSeen, RawEvent, RawStatus, Source
+from app.ingest.seen import SeenOrder, seen_order
 from app.stores.models import Store
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,14 @@ _INSERT = (
     'INSERT INTO "raw_event" (store_id, source, topic, delivery_id, event_id, triggered_at, headers,'
     " body, status, attempts, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, 0, $10)"
     " ON CONFLICT (store_id, source, delivery_id) DO NOTHING RETURNING id"
+)
+
+
+# An order's keys go in with its raw event, in the same statement (see app.ingest.seen).
+_INSERT_ORDER = (
+    f"WITH r AS ({_INSERT}), s AS (INSERT INTO order_seen (store_id, raw_event_id,"
+    " checkout_token, cart_token, email_digest, phone_digest, seen_at)"
+    " SELECT $1, id, $11, $12, $13, $14, $10 FROM r) SELECT id FROM r"
 )
 
 
@@ -59,7 +69,10 @@ async def accept(store: Store, delivery: Delivery, queue: ArqRedis | None) -> in
 
     The row is committed before we answer, so nothing acknowledged can be lost with Redis.
     """
-    event_id = await _insert(store.id, delivery)
+    seen = seen_order(
+        delivery.source, delivery.topic, delivery.body, region_of_locale(store.locale)
+    )
+    event_id = await _insert(store.id, delivery, seen)
     if event_id is None:
         log.info(
             "duplicate delivery ignored", extra=ctx(store=store.id, delivery=delivery.delivery_id)
@@ -69,7 +82,7 @@ async def accept(store: Store, delivery: Delivery, queue: ArqRedis | None) -> in
     return event_id
 
 
-async def _insert(store_id: int, delivery: Delivery) -> int | None:
+async def _insert(store_id: int, delivery: Delivery, seen: SeenOrder | None = None) -> int | None:
     values = (
         store_id,
         str(delivery.source),
@@ -81,19 +94,32 @@ async def _insert(store_id: int, delivery: Delivery) -> int | None:
     body = delivery.body.decode("utf-8", errors="replace")
     if is_postgres():
         params = [*values, json.dumps(delivery.headers), body, str(RawStatus.PENDING), utcnow()]
-        rows = await connections.get("default").execute_query_dict(_INSERT, params)
+        if seen is not None:
+            params += [seen.checkout_token, seen.cart_token, seen.email_digest, seen.phone_digest]
+        sql = _INSERT if seen is None else _INSERT_ORDER
+        rows = await connections.get("default").execute_query_dict(sql, params)
         return int(rows[0]["id"]) if rows else None
     try:  # SQLite (embedded): the ORM keeps its own datetime encoding consistent
-        event = await RawEvent.create(
-            store_id=store_id,
-            source=delivery.source,
-            topic=values[2],
-            delivery_id=values[3],
-            event_id=values[4],
-            triggered_at=delivery.triggered_at,
-            headers=delivery.headers,
-            body=body,
-        )
+        async with in_transaction() as conn:
+            event = await RawEvent.create(
+                using_db=conn,
+                store_id=store_id,
+                source=delivery.source,
+                topic=values[2],
+                delivery_id=values[3],
+                event_id=values[4],
+                triggered_at=delivery.triggered_at,
+                headers=delivery.headers,
+                body=body,
+            )
+            if seen is not None:
+                await OrderSeen.create(
+                    using_db=conn,
+                    store_id=store_id,
+                    raw_event_id=event.id,
+                    seen_at=utcnow(),
+                    **asdict(seen),
+                )
     except IntegrityError:
         return None
     return event.id

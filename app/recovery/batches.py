@@ -170,7 +170,7 @@ async def _claim_one(
     claim = await settle(conn, deps, enrollment, index, steps, rows, known=known)
     if claim.outcome != "send":
         batch.outcomes[claim.outcome] += 1
-        if claim.outcome == "skipped":
+        if claim.outcome in ("skipped", "failed"):
             batch.next_steps.append((enrollment.id, claim.pointer))
         return
     assert claim.message is not None

@@ -19,6 +19,7 @@ from app.messaging.models import Author, Channel, DeliveryStatus, Direction, Mes
 from app.recovery import facts as fact_store
 from app.recovery import links, rules, templates
 from app.recovery.discounts import as_discount
+from app.recovery.failures import TEMPLATE_ERROR
 from app.recovery.models import DiscountCode, Enrollment, EnrollmentStatus, FlowStep, StepChannel
 from app.recovery.pipeline import (
     FINAL_OR_DONE,
@@ -145,10 +146,60 @@ async def settle(
     if decision.action != "send":
         now = deps.clock()
         return await not_sending(conn, decision, enrollment, step_index, steps, pending, now)
-    message = await _record(
-        conn, deps, rows, enrollment, step, step_index, facts, pending, discount
+    try:
+        message = await _record(
+            conn, deps, rows, enrollment, step, step_index, facts, pending, discount
+        )
+    except templates.RenderProblem as exc:  # this step fails alone; the batch goes on
+        return await unrenderable(conn, deps, rows, enrollment, step_index, steps, facts, exc)
+    return Claim("send", message, rows.contact, wait=wait, checkout=rows.checkout)
+
+
+async def unrenderable(
+    conn: Any,
+    deps: Deps,
+    rows: Rows,
+    enrollment: Enrollment,
+    step_index: int,
+    steps: list[FlowStep],
+    facts: rules.Facts,
+    problem: templates.RenderProblem,
+) -> Claim:
+    """A template that cannot render (saved before the checks, or this cart's data breaks it):
+    the step is recorded as failed with the reason the merchant sees, and the sequence goes on."""
+    now = deps.clock()
+    variant = rules.pick_variant(steps[step_index].variants, f"{enrollment.id}:{step_index}")
+    key = str(variant.get("key", "a"))[:32]
+    values: dict[str, Any] = {
+        "status": DeliveryStatus.FAILED,
+        "error_code": TEMPLATE_ERROR,
+        "error_message": f"Variant {key!r}: {problem}"[:2000],
+        "variant": key,
+        "updated_at": now,
+    }
+    key_ = idempotency_key(enrollment.id, step_index)
+    if not await Message.filter(idempotency_key=key_).using_db(conn).update(**values):
+        await Message.create(
+            using_db=conn,
+            store_id=rows.store.id,
+            contact_id=rows.contact.id if rows.contact else None,
+            checkout_id=rows.checkout.id,
+            enrollment_id=enrollment.id,
+            step_index=step_index,
+            channel=facts.channel,
+            direction=Direction.OUTBOUND,
+            author=Author.AUTOMATION,
+            idempotency_key=key_,
+            to_address=(facts.reach.address or "")[:320],
+            body="",
+            **values,
+        )
+    log.warning(
+        "recovery step not sent: template cannot render",
+        extra=ctx(enrollment=enrollment.id, step=step_index, error=str(problem)),
     )
-    return Claim("send", message, rows.contact, wait=wait)
+    pointer = await advance(conn, enrollment, step_index, steps, now)
+    return Claim("failed", reason=str(problem), pointer=pointer)
 
 
 async def decide(

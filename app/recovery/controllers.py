@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -111,26 +109,6 @@ class DiscountLookup(Controller):
         return Response(pool.describe(row, store), headers=cors)
 
 
-SAMPLE_CHECKOUT = SimpleNamespace(
-    id=None,
-    locale=None,
-    currency=None,
-    subtotal=Decimal("64.00"),
-    total=Decimal("64.00"),
-    line_items=[
-        {
-            "title": "Coffee mug",
-            "variant_title": "Blue",
-            "quantity": 2,
-            "unit_price": "32.00",
-            "line_total": "64.00",
-            "image_url": "",
-        }
-    ],
-)
-SAMPLE_CONTACT = SimpleNamespace(first_name="Jane", last_name="Doe")
-
-
 class TemplatesApi(Controller):
     path = "/api/v1/templates"
     tags = ["recovery"]
@@ -163,12 +141,10 @@ async def render_preview(store: Store, data: PreviewIn) -> PreviewOut:
         unsubscribe_url=f"{public}/u/preview",
         discount=discount,
     )
-    if data.channel == "sms":
-        out = templates.render_sms(data.body, context)
-    else:
-        out = templates.render_email(
-            {"subject": data.subject, "body": data.body, "html": data.html}, context
-        )
+    try:
+        out = _render(data, context)
+    except templates.RenderProblem as exc:  # this checkout's data, beyond the sample's
+        raise ApiError(422, "invalid_template", f"template: {exc}") from None
     return PreviewOut(
         channel=data.channel,
         text=out.text,
@@ -181,9 +157,17 @@ async def render_preview(store: Store, data: PreviewIn) -> PreviewOut:
     )
 
 
+def _render(data: PreviewIn, context: dict[str, Any]) -> templates.Rendered:
+    if data.channel == "sms":
+        return templates.render_sms(data.body, context)
+    return templates.render_email(
+        {"subject": data.subject, "body": data.body, "html": data.html}, context
+    )
+
+
 async def _subject(store: Store, checkout_id: int | None) -> tuple[Any, Any]:
     if checkout_id is None:
-        return SAMPLE_CHECKOUT, SAMPLE_CONTACT
+        return templates.SAMPLE_CHECKOUT, templates.SAMPLE_CONTACT
     checkout = await Checkout.get_or_none(id=checkout_id, store=store)
     if checkout is None:
         raise ApiError(404, "not_found", f"no checkout {checkout_id} in this store")

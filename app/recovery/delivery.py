@@ -18,7 +18,8 @@ from app.integrations.twilio.status import contact_flag
 from app.messaging.models import Channel, DeliveryStatus, Message
 from app.messaging.senders import OutboundEmail, OutboundSms, SendError
 from app.recovery import links
-from app.recovery.models import Enrollment, FlowStep
+from app.recovery.facts import order_seen
+from app.recovery.models import Enrollment, EnrollmentStatus, FlowStep
 from app.recovery.outcomes import Outcome, record_success
 from app.recovery.pipeline import (
     Claim,
@@ -44,6 +45,10 @@ async def deliver(
 ) -> str:
     message = claim.message
     assert message is not None
+    # The send starts here: an order acknowledged before this check stops it.
+    log.debug("last order check", extra=ctx(message=message.id))
+    if claim.checkout is not None and await order_seen(store.id, claim.checkout, claim.contact):
+        return await _ordered_meanwhile(deps, message, enrollment)
     await notify_message(message)  # the row we just committed: no need to read it back
     timeout = deps.settings.recovery.provider_timeout_seconds
     try:
@@ -65,6 +70,37 @@ async def deliver(
     else:  # a status callback got there first: what it recorded is what the inbox must show
         await notify_changed(message.id)
     return "sent"
+
+
+ORDERED = "order_placed"
+
+
+async def _ordered_meanwhile(deps: Deps, message: Message, enrollment: Enrollment) -> str:
+    """An order was acknowledged after the claim (it may still wait in the raw-event queue): the
+    attempt is cancelled before any provider hears of it, and the sequence stops."""
+    now = deps.clock()
+    async with in_transaction() as conn:
+        await (
+            Message.filter(id=message.id, status=DeliveryStatus.SENDING)
+            .using_db(conn)
+            .update(
+                status=DeliveryStatus.CANCELLED,
+                error_message="the shopper placed an order before it was sent",
+                updated_at=now,
+            )
+        )
+        await (
+            Enrollment.filter(id=enrollment.id, status=EnrollmentStatus.ACTIVE)
+            .using_db(conn)
+            .update(
+                status=EnrollmentStatus.STOPPED,
+                stop_reason=ORDERED,
+                stopped_at=now,
+                next_due_at=None,
+            )
+        )
+    log.info("send stopped by an order seen at capture", extra=ctx(message=message.id))
+    return "stopped"
 
 
 async def _call_provider(deps: Deps, message: Message, store: Store) -> Any:

@@ -6,7 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tortoise.expressions import Q
+
 from app.checkouts.models import Checkout, Contact, Order
+from app.ingest import seen
+from app.ingest.models import OrderSeen
 from app.messaging.models import Author, Channel, DeliveryStatus, Direction, Message
 from app.recovery import rules
 from app.recovery.models import Click, Enrollment, FlowStep, StepChannel
@@ -14,6 +18,22 @@ from app.recovery.zones import shopper_zone
 from app.stores.models import Store
 
 UNSENT = (DeliveryStatus.PENDING, DeliveryStatus.CANCELLED)
+
+
+async def order_seen(store_id: int, checkout: Checkout, contact: Contact | None) -> bool:
+    """Whether an order for this cart or shopper was acknowledged at capture since the shopper
+    last touched the cart, processed or not: the last check before a provider is called."""
+    since = checkout.last_activity_at
+    keys = Q(checkout_token=checkout.token)
+    if checkout.cart_token:
+        keys |= Q(cart_token=checkout.cart_token, seen_at__gte=since)
+    emails = {seen.email_key(e) for e in (checkout.email, contact.email if contact else None)}
+    phones = {seen.phone_key(p) for p in (checkout.phone, contact.phone if contact else None)}
+    for value in emails - {None}:
+        keys |= Q(email_digest=value, seen_at__gte=since)
+    for value in phones - {None}:
+        keys |= Q(phone_digest=value, seen_at__gte=since)
+    return await OrderSeen.filter(keys, store_id=store_id).exists()
 
 
 def location(contact: Contact | None, checkout: Checkout) -> tuple[str | None, str | None]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.checkouts.models import Contact
+from app.checkouts.models import Checkout, Contact
 from app.config import Settings, get_settings
 from app.core import events
 from app.core.cache import TTLCache
@@ -126,13 +126,14 @@ def needs_preparation(deps: Deps, store: Store, step: FlowStep) -> bool:
 
 @dataclass
 class Claim:
-    outcome: str  # send | stale | stopped | skipped | deferred | advanced | in_flight
+    outcome: str  # send | failed | stale | stopped | skipped | deferred | advanced | in_flight
     message: Message | None = None
     contact: Contact | None = None
     reason: str = ""
     until: datetime | None = None
     wait: float = 0.0  # seconds until the sender's reserved slot, slept after the commit
-    pointer: Pointer | None = None  # skipped or advanced: where the pointer went (to schedule)
+    pointer: Pointer | None = None  # skipped, failed, advanced: where the pointer went
+    checkout: Checkout | None = None  # send: read under the lock, for the last order check
 
 
 @dataclass(frozen=True)

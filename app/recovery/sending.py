@@ -107,7 +107,7 @@ async def _after_claim(
 ) -> str:
     if claim.outcome in ("deferred", "in_flight") and claim.until:
         raise Later((claim.until - deps.clock()).total_seconds(), claim.reason or claim.outcome)
-    if claim.outcome in ("skipped", "advanced"):
+    if claim.outcome in ("skipped", "advanced", "failed"):
         await schedule_after(deps, enrollment.id, claim.pointer)
     if claim.message is not None and claim.reason == "unknown":
         await notify_changed(claim.message.id)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from babel.dates import format_datetime
-from jinja2 import ChainableUndefined, Template, TemplateSyntaxError, meta
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import Template, TemplateSyntaxError, meta
 
 from app.core.money import format_money, normal_locale
 from app.messaging.segments import count_segments
+from app.recovery import sandbox
+from app.recovery.sandbox import RenderProblem
 
 VARIABLES: dict[str, str] = {
     "first_name": "shopper's first name (may be empty)",
@@ -35,6 +40,8 @@ VARIABLES: dict[str, str] = {
 }
 LAYOUT = Path(__file__).parent / "templates" / "email.html"
 STOP_TEXT = "Reply STOP to opt out."
+MAX_SOURCE = 100_000  # characters of one template part
+MAX_SUBJECT = 998  # RFC 5322 line limit, and the column's size
 
 
 class TemplateProblem(ValueError):
@@ -42,12 +49,14 @@ class TemplateProblem(ValueError):
 
 
 @lru_cache(maxsize=2)
-def environment(html: bool) -> SandboxedEnvironment:
-    return SandboxedEnvironment(autoescape=html, undefined=ChainableUndefined, trim_blocks=True)
+def environment(html: bool) -> sandbox.BoundedSandbox:
+    return sandbox.environment(html)
 
 
 def check(source: str, where: str) -> None:
     """Raise TemplateProblem for syntax errors (with line) or variables we do not provide."""
+    if len(source) > MAX_SOURCE:
+        raise TemplateProblem(f"{where}: a template is at most {MAX_SOURCE:,} characters")
     env = environment(False)
     try:
         ast = env.parse(source)
@@ -137,12 +146,15 @@ def compiled(source: str, html: bool) -> Template:
 
 
 def _text(source: str | None, context: dict[str, Any]) -> str:
-    return compiled(source or "", False).render(context).strip()
+    return sandbox.render(compiled(source or "", False), context).strip()
 
 
-def render_sms(body: str, context: dict[str, Any], *, compliance: bool = True) -> Rendered:
+def render_sms(
+    body: str, context: dict[str, Any], *, compliance: bool = True, part: str = "body"
+) -> Rendered:
     """Automated texts name the brand and say how to stop, as carriers and the CTIA require."""
-    text = " ".join(_text(body, context).split())
+    with _part(part):
+        text = " ".join(_text(body, context).split())
     if compliance:
         if context["store_name"].lower() not in text.lower():
             text = f"{context['store_name']}: {text}"
@@ -153,15 +165,85 @@ def render_sms(body: str, context: dict[str, Any], *, compliance: bool = True) -
 
 
 def render_email(variant: dict[str, Any], context: dict[str, Any]) -> Rendered:
-    subject = " ".join(_text(str(variant.get("subject") or ""), context).split())
-    body = _text(str(variant.get("body") or ""), context)
+    """Raises PartProblem naming the part (subject, body, html) that could not be rendered."""
+    with _part("subject"):
+        subject = " ".join(_text(str(variant.get("subject") or ""), context).split())
+        if len(subject) > MAX_SUBJECT:
+            raise RenderProblem(f"it renders {len(subject):,} characters (at most {MAX_SUBJECT})")
+    with _part("body"):
+        body = _text(str(variant.get("body") or ""), context)
     paragraphs = [p.strip() for p in body.split("\n\n") if p.strip()]
     page = {**context, "subject": subject, "paragraphs": paragraphs}
-    if variant.get("html"):
-        html = compiled(str(variant["html"]), True).render(page)
-    else:
-        html = compiled(_layout(), True).render(page)
+    with _part("html"):
+        source = str(variant["html"]) if variant.get("html") else _layout()
+        html = sandbox.render(compiled(source, True), page)
     return Rendered(subject, _plain(body, context), html, 0, "")
+
+
+class PartProblem(RenderProblem):
+    """A RenderProblem that knows which part of the variant it came from."""
+
+    def __init__(self, part: str, reason: str) -> None:
+        super().__init__(f"the {part} could not be rendered: {reason}")
+        self.part = part
+        self.reason = reason
+
+
+@contextmanager
+def _part(name: str) -> Iterator[None]:
+    try:
+        yield
+    except PartProblem:
+        raise
+    except RenderProblem as exc:
+        raise PartProblem(name, str(exc)) from None
+
+
+SAMPLE_STORE = SimpleNamespace(
+    name="Your store",
+    domain="shop.example.com",
+    sms_number="+14155550100",
+    locale="en",
+    currency="USD",
+)
+SAMPLE_CHECKOUT = SimpleNamespace(
+    id=None,
+    locale=None,
+    currency=None,
+    subtotal=Decimal("64.00"),
+    total=Decimal("64.00"),
+    line_items=[
+        {
+            "title": "Coffee mug",
+            "variant_title": "Blue",
+            "quantity": 2,
+            "unit_price": "32.00",
+            "line_total": "64.00",
+            "image_url": "",
+        }
+    ],
+)
+SAMPLE_CONTACT = SimpleNamespace(first_name="Jane", last_name="Doe")
+SAMPLE_DISCOUNT = Discount("SAMPLE-10OFF", "10% off", datetime(2030, 1, 1, tzinfo=UTC))
+
+
+def try_variant(channel: str, variant: dict[str, Any]) -> None:
+    """Render every part of a variant as a send would, against a sample checkout with a code:
+    a template that cannot render is refused when it is saved, not found out when it is due."""
+    context = build_context(
+        store=SAMPLE_STORE,
+        checkout=SAMPLE_CHECKOUT,
+        contact=SAMPLE_CONTACT,
+        magic_link="https://shop.example.com/r/sample",
+        unsubscribe_url="https://shop.example.com/u/sample",
+        discount=SAMPLE_DISCOUNT,
+    )
+    if channel in ("email", "auto"):
+        render_email(variant, context)
+    if channel == "sms":
+        render_sms(str(variant.get("body") or ""), context)
+    if channel == "auto":
+        render_sms(str(variant.get("sms_body") or ""), context, part="sms_body")
 
 
 @lru_cache(maxsize=1)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import msgspec
+
+from app.recovery import sandbox
 from app.recovery.discounts import validate_incentive
 from app.recovery.rules import SMS_MAX_AGE, validate_conditions
 from app.recovery.schemas import StepIn, VariantIn
-from app.recovery.templates import TemplateProblem, check
+from app.recovery.templates import RenderProblem, TemplateProblem, check, try_variant
 
 MAX_STEPS, MAX_VARIANTS = 12, 6
 MAX_DELAY = 30 * 24 * 3600
+SAVE_RENDER_SECONDS = 2.0  # all trial renders of one flow together
 SMS_BODY_LIMIT = 1600  # Twilio's Body limit
 TEXTING = ("sms", "auto")  # steps that may send the one automated SMS of an abandonment
 
@@ -27,9 +31,10 @@ def validate_flow(steps: list[StepIn] | None, holdout_percent: Decimal | None) -
     if len(steps) > MAX_STEPS:
         raise FlowProblem(f"a flow has at most {MAX_STEPS} steps")
     previous: int | None = None
-    for index, step in enumerate(steps):
-        _validate_step(f"steps[{index}]", step, previous)
-        previous = step.delay_seconds
+    with sandbox.time_limit(SAVE_RENDER_SECONDS):
+        for index, step in enumerate(steps):
+            _validate_step(f"steps[{index}]", step, previous)
+            previous = step.delay_seconds
     texts = [i for i, s in enumerate(steps) if s.channel in TEXTING]
     if len(texts) > 1:
         first = steps[texts[0]].channel
@@ -95,6 +100,19 @@ def validate_variant(where: str, channel: str, variant: VariantIn) -> None:
                 check(source, f"{where}.{name}")
             except TemplateProblem as exc:
                 raise FlowProblem(str(exc)) from None
+    _validate_render(where, channel, variant)
+
+
+def _validate_render(where: str, channel: str, variant: VariantIn) -> None:
+    parts = {k: v for k, v in msgspec.structs.asdict(variant).items() if v is not None}
+    try:
+        try_variant(channel, parts)
+    except RenderProblem as exc:
+        part = getattr(exc, "part", "body")
+        reason = getattr(exc, "reason", str(exc))
+        raise FlowProblem(
+            f"{where}.{part} (variant {variant.key!r}) cannot be sent: {reason}"
+        ) from None
 
 
 def _validate_sms_body(where: str, channel: str, sms_body: str | None) -> None:

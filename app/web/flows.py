@@ -11,9 +11,11 @@ from litestar.di import Provide
 from litestar.response import Redirect, Template
 from markupsafe import Markup
 
+from app.core.timeutil import utcnow
 from app.recovery import flows, pool
 from app.recovery.controllers import render_preview
 from app.recovery.discounts import upload_pool
+from app.recovery.failures import recent_failures
 from app.recovery.schemas import FlowOut, FlowPatch, PreviewIn, PreviewOut
 from app.web.access import Access, frame_headers, manager_access, manager_api
 
@@ -67,6 +69,7 @@ async def _editor(access: Access, status_code: int = 200, **extra: Any) -> Templ
         flows=found,
         flows_json=script_json(found),
         pool=await pool.status(access.store),
+        failures=await recent_failures(access.store.id, utcnow()),
         pool_terms=pool.terms_label(pool.PoolTerms.of(access.store), access.store),
         **extra,
     )

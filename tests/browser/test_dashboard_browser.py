@@ -180,6 +180,61 @@ async def test_flow_editor_turns_the_sms_step_into_an_auto_step(server: str, bro
     await context.close()
 
 
+async def _no_horizontal_scroll(page: Page) -> None:
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], width
+
+
+async def test_template_failures_are_shown_and_a_bad_template_is_refused(
+    server: str, browser: Any
+) -> None:
+    from app.messaging.models import Author, Channel, DeliveryStatus, Direction, Message
+
+    seeded, context, page = await _owner_page(server, browser)
+    reason = (
+        "Variant 'b': the body could not be rendered: it reaches for program internals "
+        "(names starting with _), which templates may not access"
+    )
+    for n in range(3):
+        await Message.create(
+            store=seeded.store,
+            channel=Channel.EMAIL,
+            direction=Direction.OUTBOUND,
+            author=Author.AUTOMATION,
+            to_address=f"s{n}@example.com",
+            body="",
+            variant="b",
+            step_index=1,
+            enrollment_id=1000 + n,
+            status=DeliveryStatus.FAILED,
+            error_code="template",
+            error_message=reason,
+        )
+    for path in ("/flows", "/dashboard"):
+        await page.set_viewport_size(LAPTOP)
+        await page.goto(f"{server}{path}")
+        notice = await page.inner_text("[data-testid=send-failures]")
+        assert "Step 2, variant “b”: not sent to 3 shoppers" in notice, notice
+        assert "which templates may not access" in notice
+        name = path.strip("/")
+        await page.screenshot(path=str(ARTIFACTS / f"{name}-failures-laptop.png"), full_page=True)
+        await page.set_viewport_size(PHONE)
+        await _no_horizontal_scroll(page)
+        await page.screenshot(path=str(ARTIFACTS / f"{name}-failures-phone.png"), full_page=True)
+    await page.set_viewport_size(LAPTOP)
+    await page.goto(f"{server}/flows")
+    await page.locator("[data-testid=email-frame]").wait_for(state="attached")
+    await page.fill("[data-testid=body-1-0]", "{{ 'a' * 20000000 }}")
+    await page.locator("#preview-error").wait_for(state="visible")
+    assert "20,000,000 characters" in await page.inner_text("#preview-error")
+    await page.click("#save")
+    await page.locator("#problem").wait_for(state="visible")
+    problem = await page.inner_text("#problem")
+    assert problem.startswith("steps[1].variants[0].body (variant 'a') cannot be sent"), problem
+    await page.screenshot(path=str(ARTIFACTS / "flows-refused-laptop.png"), full_page=True)
+    await context.close()
+
+
 async def test_a_custom_store_is_warned_then_uploads_a_code_pool(
     server: str, browser: Any, tmp_path: Any
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,6 +59,7 @@ class FakeTwilio:
                 "status_callback": form.get("StatusCallback"),
                 "media_url": request.url.query_params.getall("MediaUrl", [])
                 or form.get("MediaUrl"),
+                "received_at": time.time(),
             }
             fake.sent.append(record)
             if fake.delay:
