@@ -1,12 +1,18 @@
-"""Raw SQL for the stats, written once with `$n` placeholders and run on PostgreSQL or SQLite."""
+"""Raw SQL for the stats, written once with `$n` placeholders and run on PostgreSQL or SQLite.
+
+Rows come back alike from both: asyncpg gives `timestamptz` as aware datetimes, while SQLite keeps
+them as ISO text, so on SQLite every column named `*_at` is read back as an aware UTC datetime.
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from tortoise import connections
+
+from app.core import db
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 
@@ -22,16 +28,31 @@ async def rows(sql: str, *params: Any) -> list[dict[str, Any]]:
         return list(await conn.execute_query_dict(sql, list(params)))
     order = [int(n) - 1 for n in _PLACEHOLDER.findall(sql)]
     values = [_sqlite_value(params[i]) for i in order]
-    return list(await conn.execute_query_dict(_PLACEHOLDER.sub("?", sql), values))
+    found = await conn.execute_query_dict(_PLACEHOLDER.sub("?", sql), values)
+    return [_sqlite_row(row) for row in found]
 
 
 def _sqlite_value(value: Any) -> Any:
-    # Tortoise stores SQLite datetimes as ISO text with the offset; compare like with like.
+    # SQLite compares timestamps as text, written in UTC (app.core.db); compare like with like.
     if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
+        return db.sqlite_timestamp(value)
     if isinstance(value, date):
         return value.isoformat()
     return value
+
+
+def _sqlite_row(row: Any) -> dict[str, Any]:
+    return {
+        key: _timestamp(value) if key.endswith("_at") else value for key, value in dict(row).items()
+    }
+
+
+def _timestamp(value: Any) -> Any:
+    """ISO text as stored (aware, or naive meaning UTC) to an aware UTC datetime."""
+    if not isinstance(value, str):
+        return value
+    moment = datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def channel_filter(channel: str | None, param: str, column: str = "m.channel") -> str:
