@@ -23,7 +23,7 @@ from app.core.redis import connect_queue
 from app.server import create_app
 from app.stores.services import forget_cached_stores
 from app.worker import build_worker
-from tests import backends
+from tests import backends, tools
 
 DATABASE_URL = backends.database_url(os.environ.get("FOLLOWUP_TEST_DATABASE_URL"))
 REDIS_URL = backends.redis_url(os.environ.get("FOLLOWUP_TEST_REDIS_URL"))
@@ -63,6 +63,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         marker = item.get_closest_marker("postgres_only")
         if marker is not None:
             item.add_marker(pytest.mark.skip(reason=f"PostgreSQL only: {marker.args[0]}"))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    tools.require_for(item)
 
 
 def pytest_unconfigure() -> None:

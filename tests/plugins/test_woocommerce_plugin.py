@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import subprocess
 
-from tests.plugins.conftest import PLUGIN, require
+import pytest
+
+from tests.plugins.conftest import PLUGIN
+from tests.tools import require
 
 
+@pytest.mark.needs_tool("php")
 def test_every_php_file_lints() -> None:
     php = require("php")
     files = sorted(PLUGIN.rglob("*.php"))
@@ -19,6 +23,7 @@ def test_every_php_file_lints() -> None:
     assert not failures, "\n".join(failures)
 
 
+@pytest.mark.needs_tool("php", "phpunit")
 def test_phpunit_suite_passes() -> None:
     result = subprocess.run(
         [require("phpunit"), "--configuration", str(PLUGIN / "phpunit.xml.dist")],
