@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from tortoise import connections
 
@@ -34,6 +35,14 @@ def database_url(configured: str | None) -> str:
     if not configured or configured.rstrip("/") == "sqlite:":
         return f"sqlite://{scratch_dir() / 'test.sqlite3'}"
     return configured
+
+
+def shown(url: str) -> str:
+    """The URL without its password, for the report header."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
 
 
 def is_sqlite(url: str) -> bool:

@@ -52,7 +52,7 @@ def make_settings(**overrides: str) -> Settings:
 
 
 def pytest_report_header() -> str:
-    return f"followup: database {DATABASE_URL}, redis {REDIS_URL}"
+    return f"followup: database {backends.shown(DATABASE_URL)}, redis {backends.shown(REDIS_URL)}"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
