@@ -75,3 +75,22 @@ async def test_raw_rows_carry_aware_utc_datetimes(settings):
     )
     assert [r["placed_at"] for r in rows] == [inside]
     assert rows[0]["placed_at"].tzinfo is not None and rows[0]["created_at"].tzinfo is not None
+
+
+async def test_raw_rows_carry_money_as_decimals(settings):
+    issued = await make_store()
+    for n, total in enumerate(("0.10", "0.20", "19.99")):
+        await Order.create(
+            store=issued.store,
+            external_id=str(n),
+            currency="USD",
+            total=Decimal(total),
+            placed_at=datetime(2026, 3, 2, tzinfo=UTC),
+        )
+    rows = await sql.rows('SELECT total FROM "order" ORDER BY id')
+    assert [r["total"] for r in rows] == [Decimal("0.10"), Decimal("0.20"), Decimal("19.99")]
+    money = sql.money_sum("total")
+    summed = await sql.rows(f'SELECT {money} AS value FROM "order" WHERE external_id <> $1', "2")
+    assert summed == [{"value": Decimal("0.30")}]
+    nothing = await sql.rows(f'SELECT {money} AS value FROM "order" WHERE external_id = $1', "x")
+    assert nothing == [{"value": None}]
