@@ -23,7 +23,7 @@ from app.core.redis import connect_queue
 from app.server import create_app
 from app.stores.services import forget_cached_stores
 from app.worker import build_worker
-from tests import backends, tools
+from tests import backends, vendor_tools
 
 DATABASE_URL = backends.database_url(os.environ.get("FOLLOWUP_TEST_DATABASE_URL"))
 REDIS_URL = backends.redis_url(os.environ.get("FOLLOWUP_TEST_REDIS_URL"))
@@ -68,7 +68,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    tools.require_for(item)
+    vendor_tools.require_for(item)
 
 
 def pytest_unconfigure() -> None:

@@ -15,7 +15,7 @@ import pytest
 from app.config import Settings
 from app.core.redis import QUEUE
 from app.worker import build_worker
-from tests.tools import require
+from tests.vendor_tools import program
 
 PLUGIN = Path(__file__).resolve().parents[2] / "plugins" / "woocommerce" / "followup-for-woocommerce"
 
@@ -24,7 +24,7 @@ def php_request(mode: str, store_id: int, secret: str, arg: str = "") -> dict[st
     """Build a signed request with the plugin's own PHP classes (see tests/contract/sign.php)."""
     script = PLUGIN / "tests" / "contract" / "sign.php"
     result = subprocess.run(
-        [require("php"), str(script), mode, "https://app.example.com", str(store_id), secret, arg],
+        [program("php"), str(script), mode, "https://app.example.com", str(store_id), secret, arg],
         capture_output=True,
         text=True,
         timeout=60,

@@ -7,12 +7,12 @@ import subprocess
 import pytest
 
 from tests.plugins.conftest import PLUGIN
-from tests.tools import require
+from tests.vendor_tools import program
 
 
 @pytest.mark.needs_tool("php")
 def test_every_php_file_lints() -> None:
-    php = require("php")
+    php = program("php")
     files = sorted(PLUGIN.rglob("*.php"))
     assert len(files) >= 15
     failures = []
@@ -26,7 +26,7 @@ def test_every_php_file_lints() -> None:
 @pytest.mark.needs_tool("php", "phpunit")
 def test_phpunit_suite_passes() -> None:
     result = subprocess.run(
-        [require("phpunit"), "--configuration", str(PLUGIN / "phpunit.xml.dist")],
+        [program("phpunit"), "--configuration", str(PLUGIN / "phpunit.xml.dist")],
         capture_output=True,
         text=True,
         cwd=PLUGIN,
