@@ -3,7 +3,7 @@ help:  ## list targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 install:  ## create .venv with test extras
 	python3 -m venv .venv && .venv/bin/pip install -e '.[test]'
-test:  ## run the test suite (PostgreSQL and Redis on localhost)
+test:  ## run the test suite (SQLite + embedded Redis unless FOLLOWUP_TEST_DATABASE_URL/_REDIS_URL say otherwise)
 	.venv/bin/python -m pytest
 lint:  ## ruff check and format check
 	.venv/bin/ruff check app inbox tests bench && .venv/bin/ruff format --check app inbox tests bench

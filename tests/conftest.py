@@ -1,7 +1,8 @@
-"""Test harness: real PostgreSQL and Redis, migrations applied once, tables and Redis emptied per test.
+"""Test harness: real SQLite or PostgreSQL and Redis, migrations applied once, tables and Redis emptied per test.
 
-Point tests elsewhere with FOLLOWUP_TEST_DATABASE_URL / FOLLOWUP_TEST_REDIS_URL (each developer or
-parallel run should use its own database and Redis db number).
+FOLLOWUP_TEST_DATABASE_URL picks the database (unset: a temporary SQLite file; `postgres://...`: that
+PostgreSQL database) and FOLLOWUP_TEST_REDIS_URL the Redis (unset: an embedded redis-server for the
+run); see tests/backends.py. Each developer or parallel run should use its own database and Redis db.
 """
 
 from __future__ import annotations
@@ -11,12 +12,10 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from redis.asyncio import Redis
-from tortoise import connections
 
 from app.config import Settings, load_settings, use_settings
 from app.core.db import close_db, init_db, migrate
@@ -24,11 +23,11 @@ from app.core.redis import connect_queue
 from app.server import create_app
 from app.stores.services import forget_cached_stores
 from app.worker import build_worker
+from tests import backends, vendor_tools
 
-DATABASE_URL = os.environ.get(
-    "FOLLOWUP_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"
-)
-REDIS_URL = os.environ.get("FOLLOWUP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+DATABASE_URL = backends.database_url(os.environ.get("FOLLOWUP_TEST_DATABASE_URL"))
+REDIS_URL = backends.redis_url(os.environ.get("FOLLOWUP_TEST_REDIS_URL"))
+ON_SQLITE = backends.is_sqlite(DATABASE_URL)
 
 SHOPIFY_SECRET = "shpss_test_secret_do_not_use"
 TWILIO_TOKEN = "test_auth_token_do_not_use"
@@ -52,35 +51,40 @@ def make_settings(**overrides: str) -> Settings:
     return load_settings({**TEST_ENV, **overrides})
 
 
-async def _reset_schema() -> None:
-    """Start each session from an empty schema so the committed migrations are what build it."""
-    conn = await asyncpg.connect(DATABASE_URL)
-    try:
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    finally:
-        await conn.close()
+def pytest_report_header() -> str:
+    return f"followup: database {backends.shown(DATABASE_URL)}, redis {backends.shown(REDIS_URL)}"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """On SQLite, tests of PostgreSQL itself are skipped with the reason their marker gives."""
+    if not ON_SQLITE:
+        return
+    for item in items:
+        marker = item.get_closest_marker("postgres_only")
+        if marker is not None:
+            reason = marker.args[0] if marker.args else marker.kwargs["reason"]
+            item.add_marker(pytest.mark.skip(reason=f"PostgreSQL only: {reason}"))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    vendor_tools.require_for(item)
+
+
+def pytest_unconfigure() -> None:
+    backends.stop()
 
 
 @pytest.fixture(scope="session")
 async def settings() -> AsyncIterator[Settings]:
     settings = make_settings()
     use_settings(settings)
-    await _reset_schema()
+    await backends.reset_database(DATABASE_URL)
     await migrate(settings)
     await init_db(settings)
     yield settings
     await close_db()
     use_settings(None)
-
-
-async def _truncate() -> None:
-    conn = connections.get("default")
-    rows = await conn.execute_query_dict(
-        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'tortoise%'"
-    )
-    tables = ", ".join(f'"{r["tablename"]}"' for r in rows)
-    if tables:
-        await conn.execute_script(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
 
 
 @pytest.fixture
@@ -96,7 +100,7 @@ async def clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     """Empty tables and Redis before every test that touches them."""
     if "settings" in request.fixturenames or request.node.get_closest_marker("db"):
         request.getfixturevalue("settings")
-        await _truncate()
+        await backends.empty_tables(DATABASE_URL)
         forget_cached_stores()
         client = Redis.from_url(REDIS_URL)
         await client.flushdb()

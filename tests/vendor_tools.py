@@ -1,8 +1,12 @@
 """The vendors' own tools the suite runs (npm packages, Debian programs): where they are, and what a missing one means.
 
+The README's test command must pass on a machine with only Python, so a test needing a tool the
+machine lacks skips with a one-line reason naming the command that installs it; under CI (`CI=true`,
+where `.ci/run` installs everything) a missing tool fails instead, so CI proves every test ran.
+Browser tests say what they need with `pytest.mark.browser` (Chromium), others with
+`pytest.mark.needs_tool("php", ...)`, or by calling `program()` / `npm_package()` where they run it.
 `.ci/run` installs tests/tools/package.json into a cache keyed by its lockfile and exports
-FOLLOWUP_VENDOR_TOOLS; locally `cd tests/tools && npm ci` does the same. A missing tool skips its
-tests with the reason on a developer's machine and fails them under CI=true.
+FOLLOWUP_VENDOR_TOOLS; locally `cd tests/tools && npm ci` does the same.
 """
 
 from __future__ import annotations
@@ -15,15 +19,33 @@ from typing import NoReturn
 
 import pytest
 
+from tests.factories import CHROMIUM
+
 ROOT = Path(__file__).resolve().parents[1]
 NODE_MODULES = Path(
     os.environ.get("FOLLOWUP_VENDOR_TOOLS") or ROOT / "tests" / "tools" / "node_modules"
 )
 
+# What installs each program the suite runs (Debian package names, as .ci/run installs them).
+INSTALL = {
+    "chromium": "apt-get install -y chromium",
+    "php": "apt-get install -y php-cli",
+    "phpunit": "apt-get install -y phpunit",
+    "node": "apt-get install -y nodejs",
+    "mariadb": "apt-get install -y mariadb-server",
+    "mariadbd": "apt-get install -y mariadb-server",
+    "mariadb-install-db": "apt-get install -y mariadb-server",
+}
+FIXED_PATHS = {"chromium": CHROMIUM}  # launched from there by Playwright, never a downloaded one
+
+
+def under_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
 
 def missing(reason: str) -> NoReturn:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (.ci/run installs it)")
+    if under_ci():
+        pytest.fail(f"{reason} (CI must run every test; .ci/run installs it)", pytrace=False)
     pytest.skip(reason)
 
 
@@ -36,12 +58,26 @@ def npm_package(name: str) -> Path:
 
 
 def program(name: str) -> str:
-    path = shutil.which(name) or (
-        f"/usr/sbin/{name}" if Path(f"/usr/sbin/{name}").exists() else None
-    )
-    if path is None:
-        missing(f"{name} is not installed (Debian package; see .ci/run)")
-    return path
+    """The program's path; otherwise skip the test (fail it under CI) saying how to install it."""
+    fixed = FIXED_PATHS.get(name)
+    if fixed is not None:
+        found = fixed if Path(fixed).is_file() else None
+    else:
+        sbin = Path(f"/usr/sbin/{name}")
+        found = shutil.which(name) or (str(sbin) if sbin.exists() else None)
+    if found is None:
+        install = INSTALL.get(name, "see the Debian packages in .ci/run")
+        missing(f"{name} is not installed: {install}")
+    return found
+
+
+def require_for(item: pytest.Item) -> None:
+    """Before a test runs: browser tests need Chromium, `needs_tool(...)` names any other program."""
+    if item.get_closest_marker("browser"):
+        program("chromium")
+    for marker in item.iter_markers("needs_tool"):
+        for name in marker.args:
+            program(name)
 
 
 def offline_prefix() -> list[str]:

@@ -244,7 +244,7 @@ async def products(store_id: int, start: datetime, end: datetime) -> list:
     source, title, quantity, total = sql.line_items("c")
     return await sql.rows(
         f"""SELECT {title} AS title, c.currency, count(DISTINCT c.id) AS abandoned,
-          sum({quantity}) AS quantity, sum({total}) AS value
+          sum({quantity}) AS quantity, {sql.money_sum(total)} AS value
         FROM checkout c, {source}
         WHERE c.store_id = $1 AND c.abandoned_at >= $2 AND c.abandoned_at < $3
         GROUP BY {title}, c.currency""",

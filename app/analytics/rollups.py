@@ -2,6 +2,8 @@
 
 Each store-day is rebuilt whole (never patched), so recomputing is idempotent; an advisory lock
 serialises two workers on the same day, and a change marked while we computed keeps the day dirty.
+PostgreSQL only (advisory locks, `generate_series`, `clock_timestamp`): on SQLite, the embedded
+single-store default, no rollup is built and the stats always read the raw tables (`gather.plan`).
 """
 
 from __future__ import annotations

@@ -1,12 +1,21 @@
-"""Raw SQL for the stats, written once with `$n` placeholders and run on PostgreSQL or SQLite."""
+"""Raw SQL for the stats, written once with `$n` placeholders and run on PostgreSQL or SQLite.
+
+Rows come back alike from both. asyncpg gives `timestamptz` as aware datetimes and `numeric` as
+Decimal; SQLite keeps the first as ISO text and money as text (a sum of it as a float). So on SQLite
+every column named `*_at` is read back as an aware UTC datetime, and every money column (`total`,
+`*_total`, `value`, `revenue`) as a Decimal.
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from tortoise import connections
+
+from app.core import db
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 
@@ -22,16 +31,40 @@ async def rows(sql: str, *params: Any) -> list[dict[str, Any]]:
         return list(await conn.execute_query_dict(sql, list(params)))
     order = [int(n) - 1 for n in _PLACEHOLDER.findall(sql)]
     values = [_sqlite_value(params[i]) for i in order]
-    return list(await conn.execute_query_dict(_PLACEHOLDER.sub("?", sql), values))
+    found = await conn.execute_query_dict(_PLACEHOLDER.sub("?", sql), values)
+    return [_sqlite_row(row) for row in found]
 
 
 def _sqlite_value(value: Any) -> Any:
-    # Tortoise stores SQLite datetimes as ISO text with the offset; compare like with like.
+    # SQLite compares timestamps as text, written in UTC (app.core.db); compare like with like.
     if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
+        return db.sqlite_timestamp(value)
     if isinstance(value, date):
         return value.isoformat()
     return value
+
+
+MONEY = frozenset({"total", "value", "revenue"})
+
+
+def _sqlite_row(row: Any) -> dict[str, Any]:
+    return {key: _typed(key, value) for key, value in dict(row).items()}
+
+
+def _typed(key: str, value: Any) -> Any:
+    if key.endswith("_at"):
+        return _timestamp(value)
+    if value is not None and (key in MONEY or key.endswith("_total")):
+        return Decimal(str(value))
+    return value
+
+
+def _timestamp(value: Any) -> Any:
+    """ISO text as stored (aware, or naive meaning UTC) to an aware UTC datetime."""
+    if not isinstance(value, str):
+        return value
+    moment = datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def channel_filter(channel: str | None, param: str, column: str = "m.channel") -> str:
@@ -44,6 +77,18 @@ def local_day(column: str, zone_param: str) -> str:
     if is_postgres():
         return f"(({column}) AT TIME ZONE {zone_param})::date"
     return f"({column})"
+
+
+def money_sum(expr: str) -> str:
+    """sum() of money, exact on both: SQLite sums floats (0.1 + 0.2 is 0.30000000000000004), so
+    there it adds whole millionths as integers and writes the total back as decimal text."""
+    if is_postgres():
+        return f"sum({expr})"
+    micros = f"sum(CAST(round(({expr}) * 1000000) AS INTEGER))"
+    return (
+        f"(CASE WHEN {micros} < 0 THEN '-' ELSE '' END || (abs({micros}) / 1000000) || '.' "
+        f"|| substr('000000' || (abs({micros}) % 1000000), -6))"
+    )
 
 
 def line_items(alias: str) -> tuple[str, str, str, str]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise import Tortoise, connections
@@ -44,10 +46,30 @@ async def _keep_session(connection: Any) -> None:
     """
 
 
+def sqlite_timestamp(value: datetime) -> str:
+    """How a datetime is written to SQLite: tortoise's ISO text, but always in UTC.
+
+    With one offset, text order is time order (a whole second, `12:00:00+00:00`, sorts before
+    `12:00:00.5+00:00` because `+` sorts before `.`)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.isoformat(sep=" ")
+
+
+def _write_sqlite_timestamps_in_utc() -> None:
+    """SQLite has no timestamp type: it compares the stored ISO text. Tortoise writes a datetime
+    with whatever offset it carries, so a store-local bound (`2026-03-01 00:00-05:00`) compared
+    as text with UTC rows picked the wrong rows; every datetime is written in UTC instead."""
+    import tortoise.backends.sqlite.executor  # noqa: F401 - registers tortoise's adapter first
+
+    sqlite3.register_adapter(datetime, sqlite_timestamp)
+
+
 def tortoise_config(settings: Settings | None = None) -> dict[str, Any]:
     settings = settings or get_settings()
     url = _db_url(settings.database.url)
     if url.startswith("sqlite://"):
+        _write_sqlite_timestamps_in_utc()
         connection: Any = {
             "engine": "tortoise.backends.sqlite",
             "credentials": {

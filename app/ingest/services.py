@@ -148,6 +148,8 @@ async def claim_pending(limit: int) -> list[RawEvent]:
     """Lock a batch of pending deliveries for this worker; others skip them (SKIP LOCKED).
 
     The rows themselves come back: they were read under the lock, so processing needs no re-read.
+    SKIP LOCKED is PostgreSQL's. On SQLite a process runs its transactions one at a time on its one
+    connection, and the file takes one writer at a time, so claims never overlap; they wait instead.
     """
     now = utcnow()
     async with in_transaction() as conn:

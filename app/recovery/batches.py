@@ -30,6 +30,7 @@ from arq.constants import job_key_prefix, retry_key_prefix
 from tortoise import connections
 
 from app.checkouts.models import Checkout, Contact
+from app.core.db import is_postgres
 from app.core.logging import ctx
 from app.messaging.models import Message
 from app.recovery.claims import Rows, settle
@@ -81,7 +82,13 @@ class Batch:
 
 
 async def send_due(deps: Deps, limit: int, skip: list[int] | None = None) -> Batch:
-    """Claim up to `limit` due steps, send them, and say what happened to each."""
+    """Claim up to `limit` due steps, send them, and say what happened to each.
+
+    PostgreSQL only: the claim is `FOR UPDATE SKIP LOCKED`. On SQLite no drainer runs
+    (`jobs.start_drainers`) and each step's own job sends it.
+    """
+    if not is_postgres():
+        raise RuntimeError("batch claims need PostgreSQL (FOR UPDATE SKIP LOCKED)")
     batch = await _claim(deps, limit, skip or [])
     await _forget_jobs(deps, [c.enrollment for c in batch.sends])
     for enrollment in batch.handed_off:

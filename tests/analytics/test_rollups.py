@@ -19,6 +19,10 @@ from app.stores.models import Store
 from tests.analytics.randomized import random_store
 from tests.analytics.seed import seed_store
 
+pytestmark = pytest.mark.postgres_only(
+    "the rollups are built on PostgreSQL only; on SQLite the stats always read the raw tables "
+    "(tests/analytics/test_stats_api.py, test_local_days.py)"
+)
 ZONES = ["America/New_York", "Asia/Kolkata", "Pacific/Auckland"]
 
 

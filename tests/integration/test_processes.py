@@ -74,13 +74,18 @@ async def test_serve_and_worker_processes_capture_a_webhook(process_env):
 
 
 async def test_health_is_503_when_redis_is_down(settings):
-    from litestar.testing import AsyncTestClient
+    from asgi_lifespan import LifespanManager
 
     from app.server import create_app
     from tests.conftest import make_settings
 
     broken = make_settings(FOLLOWUP_REDIS_URL="redis://127.0.0.1:1/0")
-    async with AsyncTestClient(app=create_app(broken, manage_db=False)) as client:
+    app = create_app(broken, manage_db=False)
+    # In this test's loop (not a portal thread's): SQLite's connection answers on the loop that asked.
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client,
+    ):
         response = await client.get("/healthz")
     assert response.status_code == 503
     assert response.json() == {"status": "degraded", "database": "up", "redis": "down"}

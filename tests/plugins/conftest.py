@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -16,22 +15,16 @@ import pytest
 from app.config import Settings
 from app.core.redis import QUEUE
 from app.worker import build_worker
+from tests.vendor_tools import program
 
 PLUGIN = Path(__file__).resolve().parents[2] / "plugins" / "woocommerce" / "followup-for-woocommerce"
-
-
-def require(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        pytest.fail(f"{tool} is not installed: apt-get install php-cli phpunit (CI does this)")
-    return path
 
 
 def php_request(mode: str, store_id: int, secret: str, arg: str = "") -> dict[str, Any]:
     """Build a signed request with the plugin's own PHP classes (see tests/contract/sign.php)."""
     script = PLUGIN / "tests" / "contract" / "sign.php"
     result = subprocess.run(
-        [require("php"), str(script), mode, "https://app.example.com", str(store_id), secret, arg],
+        [program("php"), str(script), mode, "https://app.example.com", str(store_id), secret, arg],
         capture_output=True,
         text=True,
         timeout=60,

@@ -11,10 +11,14 @@ import time
 from decimal import Decimal
 from urllib.parse import urlsplit
 
+import pytest
+
 from app.checkouts.models import Checkout, CheckoutStatus, Contact, Order
 from app.ingest.models import RawEvent, RawStatus
 from tests.factories import b64_hmac, make_store, payload, payload_bytes, woo_headers
 from tests.plugins.conftest import php_request
+
+PHP = pytest.mark.needs_tool("php")  # the requests are signed by the plugin's own PHP
 
 SHOPPER = {
     "email": "Ana.Lima@Example.com",
@@ -40,6 +44,7 @@ async def _signed_cart(client, store_id: int, secret: str) -> dict:
     return request
 
 
+@PHP
 async def test_php_signed_cart_becomes_a_checkout(client, run_jobs):
     issued = await make_store("woocommerce")
     request = await _signed_cart(client, issued.store.id, issued.webhook_secret)
@@ -69,6 +74,7 @@ async def test_php_signed_cart_becomes_a_checkout(client, run_jobs):
     assert (await RawEvent.get()).status == RawStatus.PROCESSED
 
 
+@PHP
 async def test_retry_with_same_delivery_id_is_stored_once(client):
     issued = await make_store("woocommerce")
     request = await _signed_cart(client, issued.store.id, issued.webhook_secret)
@@ -77,6 +83,7 @@ async def test_retry_with_same_delivery_id_is_stored_once(client):
     assert await RawEvent.all().count() == 1
 
 
+@PHP
 async def test_tampered_wrong_secret_and_stale_requests_store_nothing(client):
     issued = await make_store("woocommerce")
     good = php_request("cart", issued.store.id, issued.webhook_secret, json.dumps(SHOPPER))
@@ -105,6 +112,7 @@ async def test_tampered_wrong_secret_and_stale_requests_store_nothing(client):
     assert await Checkout.all().count() == 0
 
 
+@PHP
 async def test_connection_test_answers_with_store_name_and_stores_nothing(client):
     issued = await make_store("woocommerce", name="Tidewater Teas")
     response = await _post(client, php_request("test", issued.store.id, issued.webhook_secret))
@@ -113,6 +121,7 @@ async def test_connection_test_answers_with_store_name_and_stores_nothing(client
     assert await RawEvent.all().count() == 0
 
 
+@PHP
 async def test_cash_on_delivery_order_completes_the_checkout_by_token(client, run_jobs):
     issued = await make_store("woocommerce")
     cart = await _signed_cart(client, issued.store.id, issued.webhook_secret)
@@ -140,6 +149,7 @@ async def test_cash_on_delivery_order_completes_the_checkout_by_token(client, ru
     assert checkout.status == CheckoutStatus.COMPLETED and stored.checkout_id == checkout.id
 
 
+@PHP
 async def test_unpaid_online_order_does_not_stop_recovery(client, run_jobs):
     issued = await make_store("woocommerce")
     cart = await _signed_cart(client, issued.store.id, issued.webhook_secret)
@@ -150,6 +160,7 @@ async def test_unpaid_online_order_does_not_stop_recovery(client, run_jobs):
     assert (await Checkout.get(token=cart["token"])).status == CheckoutStatus.OPEN
 
 
+@PHP
 async def test_restore_lookup_returns_cart_then_refuses_once_ordered(client, run_jobs):
     issued = await make_store("woocommerce")
     store_id, secret = issued.store.id, issued.webhook_secret

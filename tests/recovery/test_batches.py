@@ -19,6 +19,11 @@ from app.recovery.sending import run_step
 from app.stores.services import forget_cached_stores
 from tests.recovery.conftest import abandoned
 
+pytestmark = pytest.mark.postgres_only(
+    "batch claims take rows with FOR UPDATE SKIP LOCKED; on SQLite each step's own job sends it "
+    "(tests/recovery/test_sequence.py)"
+)
+
 
 @pytest.fixture(autouse=True)
 def fresh_flows() -> Iterator[None]:

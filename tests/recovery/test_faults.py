@@ -98,6 +98,10 @@ async def test_provider_timeout_is_unknown_and_never_resent(deps, store, clock, 
     assert message.status == DeliveryStatus.UNKNOWN
 
 
+@pytest.mark.postgres_only(
+    "cuts the server's connections mid-send (pg_terminate_backend); SQLite is a file opened in "
+    "the process, with no connection to cut"
+)
 async def test_database_connections_cut_mid_send_still_record_the_answer(
     deps, store, clock, fake_twilio
 ):

@@ -77,16 +77,22 @@ async def installed(shopify: FakeShopify) -> Store:
 async def rows_mentioning(*values: str) -> list[tuple[str, str, str]]:
     """Every (table, column, value) where a value still appears, searching all columns of all tables."""
     conn = connections.get("default")
+    sqlite = conn.capabilities.dialect == "sqlite"
     columns = await conn.execute_query_dict(
-        "SELECT table_name, column_name FROM information_schema.columns "
+        "SELECT m.name AS table_name, c.name AS column_name FROM sqlite_master m, "
+        "pragma_table_info(m.name) c WHERE m.type = 'table' ORDER BY 1, 2"
+        if sqlite
+        else "SELECT table_name, column_name FROM information_schema.columns "
         "WHERE table_schema = 'public' ORDER BY table_name, column_name"
     )
+    # SQLite's LIKE ignores ASCII case and compares any column as text.
+    match = "CAST({} AS TEXT) LIKE ?" if sqlite else "{}::text ILIKE $1"
     found = []
     for col in columns:
         table, column = col["table_name"], col["column_name"]
         for value in values:
             rows = await conn.execute_query_dict(
-                f'SELECT count(*) AS n FROM "{table}" WHERE "{column}"::text ILIKE $1',
+                f'SELECT count(*) AS n FROM "{table}" WHERE ' + match.format(f'"{column}"'),
                 [f"%{value}%"],
             )
             if rows[0]["n"]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import tomllib
 from decimal import Decimal
 from pathlib import Path
@@ -15,17 +14,15 @@ import pytest
 from app.checkouts.models import Checkout, CheckoutStatus, Contact, Order
 from tests.factories import make_store
 from tests.shopify.conftest import SHOP
+from tests.vendor_tools import program
 
 ROOT = Path(__file__).resolve().parents[2]
 PIXEL = ROOT / "shopify_extension" / "extensions" / "followup-pixel"
-NODE = shutil.which("node")
 
 
 async def _node(*args: str) -> tuple[int, str, str]:
-    if NODE is None:
-        pytest.fail("node is not installed: apt-get install nodejs (.ci/run does)")
     proc = await asyncio.create_subprocess_exec(
-        NODE or "node",
+        program("node"),
         *args,
         cwd=PIXEL,
         stdout=asyncio.subprocess.PIPE,
@@ -35,6 +32,7 @@ async def _node(*args: str) -> tuple[int, str, str]:
     return proc.returncode or 0, out.decode(), err.decode()
 
 
+@pytest.mark.needs_tool("node")
 async def test_node_test_suite_of_the_pixel_passes():
     code, out, err = await _node("--test", "test/pixel.test.mjs")
     assert code == 0, out + err
@@ -75,6 +73,7 @@ def test_app_toml_declares_scopes_and_every_webhook_the_app_serves():
     assert compliance["uri"] == "/webhooks/shopify/compliance"
 
 
+@pytest.mark.needs_tool("node")
 async def test_what_the_pixel_posts_is_accepted_by_the_collect_endpoint(client, run_jobs):
     issued = await make_store("shopify", domain=SHOP)
     store = issued.store

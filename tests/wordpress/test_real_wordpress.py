@@ -21,7 +21,10 @@ from app.integrations.woocommerce.webhooks import sign_plugin
 from tests.factories import make_store
 from tests.wordpress.site import PLUGIN_FILE, WordPress, oldest_and_newest
 
-OLDEST, NEWEST = oldest_and_newest()
+try:  # the builds are listed by an npm package: without it, the whole module skips (fails under CI)
+    OLDEST, NEWEST = oldest_and_newest()
+except pytest.skip.Exception as skipped:
+    pytest.skip(skipped.msg, allow_module_level=True)
 NOTICE = "FollowUp for WooCommerce needs WooCommerce to be installed and active."
 SECRET = "whsec_wordpress_test_secret_0123456789"
 
