@@ -32,7 +32,7 @@ from app.integrations.woocommerce.controllers import WooCommercePluginApi
 from app.messaging.controllers import TwilioStatusWebhook
 from app.privacy.controllers import PrivacyApi
 from app.recovery.controllers import EnrollmentsApi, FlowsApi, ShopperLinks, TemplatesApi
-from app.web.controllers import home
+from app.web.controllers import favicon, home
 from app.web.flows import FlowPages, FlowSessionApi
 from app.web.settings import SettingsPages
 from app.web.templating import template_config
@@ -69,6 +69,7 @@ def route_handlers() -> list[Any]:
         DashboardPages,
         DashboardData,
         home,
+        favicon,
         FlowPages,
         FlowSessionApi,
         SettingsPages,
