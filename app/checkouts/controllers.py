@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -11,9 +12,10 @@ from litestar.di import Provide
 from litestar.params import Parameter
 
 from app.checkouts.models import Checkout, CheckoutStatus
-from app.checkouts.schemas import CheckoutOut, CheckoutPage, LineItemOut
+from app.checkouts.schemas import CheckoutOut, CheckoutPage, LineItemOut, NextStepOut
 from app.core.errors import ApiError
 from app.core.money import quantize
+from app.recovery.services import next_step
 from app.stores.auth import api_store
 from app.stores.models import Store
 
@@ -101,4 +103,11 @@ class CheckoutsApi(Controller):
         checkout = await Checkout.get_or_none(id=checkout_id, store=store)
         if checkout is None:
             raise ApiError(404, "not_found", f"no checkout {checkout_id} in this store")
-        return to_out(checkout)
+        out = to_out(checkout)
+        step = await next_step(checkout)
+        if step is not None:
+            at = datetime.fromisoformat(step["at"])
+            out.next_step = NextStepOut(
+                step["channel"], at, step["local_time"], step["zone"], step["reason"]
+            )
+        return out

@@ -246,3 +246,22 @@ def test_auto_at_night_with_email_quiet_hours_defers_the_email_not_a_text():
     decision = rules.decide(resolved)
     assert resolved.channel == "email" and decision.action == "defer"
     assert decision.until == datetime(2026, 1, 15, 17, 0, tzinfo=UTC)  # 09:00 in Los Angeles
+
+
+def test_forecast_moves_a_night_text_to_the_morning_and_says_why():
+    from app.recovery.rules import Policy, Window, forecast
+
+    window, zone = Window(time(8), time(21)), "America/Los_Angeles"
+    night = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)  # 02:00 in Los Angeles
+    morning = datetime(2026, 3, 4, 16, 0, tzinfo=UTC)  # 08:00 there
+    before = night - timedelta(hours=1)
+    ahead = forecast(night, None, before, "sms", zone, window, Policy())
+    assert (ahead.at, ahead.reason) == (morning, "quiet hours")
+    deferred = forecast(night, morning, night, "sms", zone, window, Policy())
+    assert (deferred.at, deferred.reason) == (morning, "quiet hours")
+    email = forecast(night, None, before, "email", zone, window, Policy())
+    assert (email.at, email.reason) == (night, None)
+    day = forecast(morning, None, before, "sms", zone, window, Policy())
+    assert (day.at, day.reason) == (morning, None)
+    late = forecast(night, None, before, "email", zone, window, Policy(email_quiet_hours=True))
+    assert late.reason == "quiet hours"
