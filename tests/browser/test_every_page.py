@@ -270,6 +270,20 @@ OVERLAPS = """() => {
 }"""
 
 
+COVERED = """() => {
+  const box = (q) => document.querySelector(q).getBoundingClientRect();
+  const bar = box('.topbar'), head = box('.thread-head'), first = box('#messages > li');
+  const fine = head.top >= bar.bottom - 0.5 && first.top >= head.bottom - 0.5;
+  return fine ? null : {bar: bar.bottom, head: [head.top, head.bottom], first: first.top};
+}"""
+
+
+ONE_LINE = """(q) => {
+  const node = document.querySelector(q);
+  return node.getBoundingClientRect().height < 1.5 * parseFloat(getComputedStyle(node).lineHeight);
+}"""
+
+
 async def _visit(page: Page, watch: Watch, url: str, name: str, layout: str) -> None:
     response = await page.goto(url)
     await _check(page, name, layout, watch, response)
@@ -327,6 +341,8 @@ async def _owner_pages(browser: Any, site: Site, layout: str) -> None:
     await _check(page, "dashboard", layout, watch)
     for name in ("flows", "settings"):
         await _visit(page, watch, f"{site.base}/{name}", name, layout)
+    team = "(() => { const s = document.querySelector('#team .scroll'); return s.scrollWidth - s.clientWidth; })()"
+    assert await page.evaluate(team) <= 1, "the team table is cut off"
     await _inbox(page, watch, site, layout)
     assert outside == [], outside
     await context.close()
@@ -342,6 +358,10 @@ async def _inbox(page: Page, watch: Watch, site: Site, layout: str) -> None:
     await page.fill("#body", "Yes, we have 3 left in sage. Want me to hold two?")
     await page.press("#body", "Control+Enter")
     await page.locator(".msg.out", has_text="hold two").wait_for()
+    await page.mouse.wheel(0, 2000)  # as a thumb would: nothing may slide under the top bar
+    await page.wait_for_timeout(200)
+    assert await page.evaluate(COVERED) is None
+    assert await page.evaluate(ONE_LINE, "#segments"), "the segment counter wraps"
     await _check(page, "inbox-thread", layout, watch)
     if layout == "phone":
         await page.click("#show-cart")
