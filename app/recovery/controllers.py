@@ -74,23 +74,27 @@ class FlowsApi(Controller):
         return CodePoolOut(added=added, available=available)
 
 
-SAMPLE_CHECKOUT = SimpleNamespace(
-    id=None,
-    locale=None,
-    currency=None,
-    subtotal=Decimal("64.00"),
-    total=Decimal("64.00"),
-    line_items=[
-        {
-            "title": "Coffee mug",
-            "variant_title": "Blue",
-            "quantity": 2,
-            "unit_price": "32.00",
-            "line_total": "64.00",
-            "image_url": "",
-        }
-    ],
-)
+def sample_checkout(public_url: str) -> SimpleNamespace:
+    """The cart previews render against: two mugs, pictured by an image this app serves."""
+    return SimpleNamespace(
+        id=None,
+        locale=None,
+        currency=None,
+        subtotal=Decimal("64.00"),
+        total=Decimal("64.00"),
+        line_items=[
+            {
+                "title": "Coffee mug",
+                "variant_title": "Blue",
+                "quantity": 2,
+                "unit_price": "32.00",
+                "line_total": "64.00",
+                "image_url": f"{public_url}/static/demo/mug.svg",
+            }
+        ],
+    )
+
+
 SAMPLE_CONTACT = SimpleNamespace(first_name="Jane", last_name="Doe")
 
 
@@ -113,8 +117,8 @@ async def render_preview(store: Store, data: PreviewIn) -> PreviewOut:
         validate_variant("template", data.channel, variant)
     except FlowProblem as exc:
         raise ApiError(422, "invalid_template", str(exc)) from None
-    checkout, contact = await _subject(store, data.checkout_id)
     public = get_settings().server.public_url
+    checkout, contact = await _subject(store, data.checkout_id, public)
     discount = None
     if data.discount:
         discount = templates.Discount("SAMPLE-10OFF", "10% off", utcnow())
@@ -144,9 +148,9 @@ async def render_preview(store: Store, data: PreviewIn) -> PreviewOut:
     )
 
 
-async def _subject(store: Store, checkout_id: int | None) -> tuple[Any, Any]:
+async def _subject(store: Store, checkout_id: int | None, public_url: str) -> tuple[Any, Any]:
     if checkout_id is None:
-        return SAMPLE_CHECKOUT, SAMPLE_CONTACT
+        return sample_checkout(public_url), SAMPLE_CONTACT
     checkout = await Checkout.get_or_none(id=checkout_id, store=store)
     if checkout is None:
         raise ApiError(404, "not_found", f"no checkout {checkout_id} in this store")

@@ -343,9 +343,36 @@ async def _owner_pages(browser: Any, site: Site, layout: str) -> None:
         await _visit(page, watch, f"{site.base}/{name}", name, layout)
     team = "(() => { const s = document.querySelector('#team .scroll'); return s.scrollWidth - s.clientWidth; })()"
     assert await page.evaluate(team) <= 1, "the team table is cut off"
+    if layout == "laptop":
+        await _flow_editor(page, watch, site)
     await _inbox(page, watch, site, layout)
     assert outside == [], outside
     await context.close()
+
+
+async def _flow_editor(page: Page, watch: Watch, site: Site) -> None:
+    """The email preview shows the product; a mistake reads in words and hides the stale preview."""
+    await _visit(page, watch, f"{site.base}/flows", "flows", "laptop")
+    await page.click("[data-testid=subject-1-0]")
+    frame = page.frame_locator("[data-testid=email-frame]")
+    image = frame.locator("table.items img").first
+    await image.wait_for()
+    assert await image.evaluate("(img) => img.complete && img.naturalWidth > 0")
+    await page.click("[data-testid=body-0-0]")
+    await page.fill("[data-testid=body-0-0]", "Hi {{ frist_name }}")
+    error = page.locator("#preview-error")
+    await error.wait_for(state="visible")
+    assert (await error.inner_text()).startswith("Step 1, variant A, message body: unknown")
+    assert await page.locator("#preview-sms").is_hidden()
+    assert await page.locator("#preview-email").is_hidden()
+    watch.expected_status = 422  # the refused preview and save below answer 422 on purpose
+    await page.click("#save")
+    problem = page.locator("#problem")
+    await problem.wait_for(state="visible")
+    assert (await problem.inner_text()).startswith("Step 1, variant A, message body: unknown")
+    watch.problems = [p for p in watch.problems if "422" not in p]
+    watch.expected_status = 200
+    await page.screenshot(path=str(ARTIFACTS / "flows-error-laptop.png"), full_page=True)
 
 
 async def _inbox(page: Page, watch: Watch, site: Site, layout: str) -> None:
