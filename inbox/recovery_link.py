@@ -37,7 +37,7 @@ def reason_words(code: str | None) -> str | None:
 
 
 def summary(state: dict[str, Any]) -> str:
-    """"Paused: the shopper replied · 1 of 5 steps sent", never `paused (shopper_replied)`."""
+    """In words, e.g. "Paused: the shopper replied · 1 of 5 steps sent", never a raw code."""
     status = str(state.get("status"))
     code = state.get("stop_reason") if status == "stopped" else None
     code = state.get("pause_reason") if status == "paused" else code

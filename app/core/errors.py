@@ -58,9 +58,7 @@ def wants_page(request: Request[Any, Any, Any]) -> bool:
     return accept.best_match(["application/json", "text/html"]) == "text/html"
 
 
-def error_page(
-    request: Request[Any, Any, Any], status: int, reason: str | None = None
-) -> Template:
+def error_page(request: Request[Any, Any, Any], status: int, reason: str | None = None) -> Template:
     """The product's own error page: responsive, in words, with a way back."""
     title, text = _PAGES.get(status, ("That didn't work", "The request could not be completed."))
     return Template(

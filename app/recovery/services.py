@@ -16,8 +16,8 @@ from app.core.logging import ctx
 from app.core.timeutil import utcnow
 from app.messaging.models import DeliveryStatus, Message
 from app.recovery import links, rules
-from app.recovery.facts import location
 from app.recovery.discounts import Incentive, ensure_discount
+from app.recovery.facts import location
 from app.recovery.models import DiscountCode, Enrollment, EnrollmentStatus, Flow, FlowStep
 from app.recovery.pipeline import ordered_steps, schedule
 from app.recovery.playbook import ensure_default_flow
@@ -196,7 +196,7 @@ async def next_send(checkout: Checkout, enrollment: Enrollment, step: FlowStep) 
 
 
 def _local(moment: datetime, now: datetime, zone: str) -> str:
-    """"08:00" today in the shopper's zone, "Wed 08:00" on another day."""
+    """A clock time in the shopper's zone: "08:00" today, "Wed 08:00" on another day."""
     tz = ZoneInfo(zone)
     local = moment.astimezone(tz)
     same_day = local.date() == now.astimezone(tz).date()

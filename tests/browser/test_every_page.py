@@ -203,7 +203,9 @@ class Watch:
             self.problems.append(f"console: {message.text}")
 
     def _response(self, response: Any) -> None:
-        main = response.request.is_navigation_request() and response.request.frame.parent_frame is None
+        main = (
+            response.request.is_navigation_request() and response.request.frame.parent_frame is None
+        )
         ok = response.status < 400 or (main and response.status == self.expected_status)
         if not ok:
             self.problems.append(f"HTTP {response.status}: {response.url}")

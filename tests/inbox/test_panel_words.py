@@ -42,7 +42,7 @@ async def test_reply_carries_the_agents_name_and_the_panel_speaks_plainly(
 ):
     store = await store_with_number()
     checkout = await _cart(store)
-    agent, token, csrf = await agent_session(redis, store, "nia@shop.example", name="Nia Park")
+    _, token, csrf = await agent_session(redis, store, "nia@shop.example", name="Nia Park")
     assert (await text_in("Is the pillow in stock?")).status_code == 200
     await run_jobs()  # the reply pauses the sequence through its event
     conv = await Conversation.get(store_id=store.id)

@@ -274,18 +274,28 @@ def test_the_default_first_text_is_one_gsm7_segment_with_brand_and_stop():
     from app.recovery.playbook import DEFAULT_STEPS
 
     store = SimpleNamespace(
-        name="Velvet Fern Goods", domain="velvetfern.example", sms_number=None, locale="en_US",
+        name="Velvet Fern Goods",
+        domain="velvetfern.example",
+        sms_number=None,
+        locale="en_US",
         currency="USD",
     )
     checkout = SimpleNamespace(
-        locale=None, currency="USD", subtotal=Decimal("48"), total=Decimal("48"),
+        locale=None,
+        currency="USD",
+        subtotal=Decimal("48"),
+        total=Decimal("48"),
         line_items=[{"title": "Linen Throw Pillow", "quantity": 1, "unit_price": "48.00"}],
     )
     contact = SimpleNamespace(first_name="Jane", last_name="Doe")
     link = "https://app.velvetfern.example/r/f4240.0-AbCdEfGhIjKl"  # enrollment 1,000,000
     context = templates.build_context(
-        store=store, checkout=checkout, contact=contact, magic_link=link,
-        unsubscribe_url="", discount=None,
+        store=store,
+        checkout=checkout,
+        contact=contact,
+        magic_link=link,
+        unsubscribe_url="",
+        discount=None,
     )
     [first] = [s for s in DEFAULT_STEPS if s["channel"] == "sms"]
     text = templates.render_sms(first["variants"][0]["body"], context)

@@ -32,9 +32,7 @@ def _next_night() -> datetime:
 
 
 async def _cart_due_at_night():
-    issued = await make_store(
-        "custom", sms_number="+14155550100", timezone="America/Los_Angeles"
-    )
+    issued = await make_store("custom", sms_number="+14155550100", timezone="America/Los_Angeles")
     now = utcnow()
     contact = ContactInput(
         phone="+14155550173", first_name="Maya", sms_consent=True, consent_at=now - timedelta(1)
@@ -81,7 +79,7 @@ async def test_the_cart_panel_says_the_text_waits_for_quiet_hours(client, redis)
     conv = await Conversation.create(
         store=issued.store, contact_id=checkout.contact_id, checkout=checkout, opened_at=utcnow()
     )
-    _, token, csrf = await agent_session(redis, issued.store, "nia@shop.example")
+    _, token, _ = await agent_session(redis, issued.store, "nia@shop.example")
     client.cookies.set(sessions.COOKIE, token, domain="app.example.com")
     thread = (await client.get(f"/inbox/api/v1/conversations/{conv.id}")).json()
     sequence = thread["cart"]["sequence"]
