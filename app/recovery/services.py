@@ -128,8 +128,7 @@ async def progress(checkout: Checkout) -> dict[str, Any]:
         for m in await Message.filter(enrollment_id=enrollment.id, step_index__isnull=False)
     }
     live = enrollment.status in LIVE
-    active = enrollment.status == EnrollmentStatus.ACTIVE
-    nxt = steps[enrollment.next_step] if active and enrollment.next_step < len(steps) else None
+    nxt = steps[enrollment.next_step] if live and enrollment.next_step < len(steps) else None
     return {
         "enrolled": True,
         "enrollment_id": enrollment.id,
@@ -177,6 +176,14 @@ async def next_send(checkout: Checkout, enrollment: Enrollment, step: FlowStep) 
     phone = (contact.phone if contact else None) or checkout.phone
     browser = contact.timezone if contact else None
     zone = shopper_zone(phone, country, region, browser, store.timezone)
+    step_out = {
+        "index": enrollment.next_step,
+        "channel": str(step.channel),
+        "delay_seconds": step.delay_seconds,
+        "due_at": _when(enrollment.next_due_at),
+    }
+    if enrollment.status == EnrollmentStatus.PAUSED:  # no time: it waits for an agent
+        return {**step_out, "at": None, "local_time": None, "zone": None, "reason": "paused"}
     nominal = rules.step_due(enrollment.abandoned_at, step.delay_seconds)
     now = utcnow()
     window = rules.window_for(policy, country, region)
@@ -184,10 +191,7 @@ async def next_send(checkout: Checkout, enrollment: Enrollment, step: FlowStep) 
         nominal, enrollment.next_due_at, now, str(step.channel), zone, window, policy
     )
     return {
-        "index": enrollment.next_step,
-        "channel": str(step.channel),
-        "delay_seconds": step.delay_seconds,
-        "due_at": _when(enrollment.next_due_at),
+        **step_out,
         "at": _when(plan.at),
         "local_time": _local(plan.at, now, zone),
         "zone": zone,

@@ -195,6 +195,7 @@
   const CHANNEL = { sms: "SMS", email: "email", auto: "SMS or email" };
   function nextStepText(step) {
     if (!step) return "";
+    if (!step.local_time) return `Next: ${CHANNEL[step.channel] || step.channel}, once the sequence is resumed`;
     const why = step.reason ? `, ${step.reason}` : "";
     return `Next: ${CHANNEL[step.channel] || step.channel} at ${step.local_time} in the shopper's time${why}`;
   }

@@ -272,6 +272,11 @@ OVERLAPS = """() => {
 }"""
 
 
+CLIPPED = """() => {
+  const pane = document.querySelector('.inbox-list').getBoundingClientRect();
+  return ['#search', '[data-view-filter=all]', '#status-filter']
+    .filter((q) => document.querySelector(q).getBoundingClientRect().right > pane.right + 0.5);
+}"""
 COVERED = """() => {
   const box = (q) => document.querySelector(q).getBoundingClientRect();
   const bar = box('.topbar'), head = box('.thread-head'), first = box('#messages > li');
@@ -381,7 +386,18 @@ async def _inbox(page: Page, watch: Watch, site: Site, layout: str) -> None:
     await _visit(page, watch, f"{site.base}/inbox", "inbox-list", layout)
     await page.locator(".conv").nth(1).wait_for()
     assert await page.evaluate(OVERLAPS) == []
+    assert await page.evaluate(CLIPPED) == []
+    if layout == "laptop":
+        empty = await page.inner_text(".inbox-cart")
+        assert "Open a conversation" in empty and "No live cart" not in empty
     await _check(page, "inbox-list", layout, watch)
+    await page.fill("#search", "nobody by this name")
+    await page.locator("#list-empty").wait_for()
+    gap = "document.getElementById('list-empty').getBoundingClientRect().top"
+    gap += " - document.querySelector('.inbox-filters').getBoundingClientRect().bottom"
+    assert await page.evaluate(gap) < 40, "'Nothing here' should sit under the filters"
+    await page.fill("#search", "")
+    await page.locator(".conv").nth(1).wait_for()
     await page.locator(".conv", has_text="sage pillow").click()
     await page.locator(".msg.in").first.wait_for()
     await page.fill("#body", "Yes, we have 3 left in sage. Want me to hold two?")
