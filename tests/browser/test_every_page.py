@@ -403,6 +403,7 @@ async def _inbox(page: Page, watch: Watch, site: Site, layout: str) -> None:
     await page.fill("#body", "Yes, we have 3 left in sage. Want me to hold two?")
     await page.press("#body", "Control+Enter")
     await page.locator(".msg.out", has_text="hold two").wait_for()
+    assert "Demo Owner" in await page.inner_text(".msg.out >> nth=-1")  # not "Agent"
     await page.mouse.wheel(0, 2000)  # as a thumb would: nothing may slide under the top bar
     await page.wait_for_timeout(200)
     assert await page.evaluate(COVERED) is None
@@ -411,6 +412,11 @@ async def _inbox(page: Page, watch: Watch, site: Site, layout: str) -> None:
     if layout == "phone":
         await page.click("#show-cart")
     await page.locator("#cart-items li").first.wait_for()
+    assert await page.inner_text("#cart-total") == "$118.00"
+    assert (await page.inner_text("[data-testid=sequence-next]")).startswith("Next: SMS at ")
+    assert await page.inner_text("[data-testid=sequence-state]") == "Running · 0 of 5 steps sent"
+    shown = [b for b in ("pause", "resume", "stop") if await page.is_visible(f"[data-seq={b}]")]
+    assert shown == ["pause", "stop"]
     await _check(page, "inbox-cart", layout, watch)
 
 
