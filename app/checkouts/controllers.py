@@ -15,7 +15,7 @@ from app.checkouts.models import Checkout, CheckoutStatus
 from app.checkouts.schemas import CheckoutOut, CheckoutPage, LineItemOut, NextStepOut
 from app.core.errors import ApiError
 from app.core.money import quantize
-from app.recovery.services import next_step
+from app.recovery.services import next_steps
 from app.stores.auth import api_store
 from app.stores.models import Store
 
@@ -61,6 +61,19 @@ def to_out(checkout: Checkout) -> CheckoutOut:
     )
 
 
+async def _with_next_steps(checkouts: list[Checkout]) -> list[CheckoutOut]:
+    """Each checkout with the recovery step that goes out next, when one is running."""
+    steps = await next_steps(checkouts)
+    out = [to_out(c) for c in checkouts]
+    for item in out:
+        if step := steps.get(item.id):
+            at = datetime.fromisoformat(step["at"])
+            item.next_step = NextStepOut(
+                step["channel"], at, step["local_time"], step["zone"], step["reason"]
+            )
+    return out
+
+
 def _decode_cursor(cursor: str) -> int:
     try:
         return int(base64.urlsafe_b64decode(cursor.encode() + b"==").decode())
@@ -94,7 +107,7 @@ class CheckoutsApi(Controller):
         more = len(rows) > limit
         rows = rows[:limit]
         return CheckoutPage(
-            items=[to_out(c) for c in rows],
+            items=await _with_next_steps(rows),
             next_cursor=_encode_cursor(rows[-1].id) if more and rows else None,
         )
 
@@ -103,11 +116,4 @@ class CheckoutsApi(Controller):
         checkout = await Checkout.get_or_none(id=checkout_id, store=store)
         if checkout is None:
             raise ApiError(404, "not_found", f"no checkout {checkout_id} in this store")
-        out = to_out(checkout)
-        step = await next_step(checkout)
-        if step is not None:
-            at = datetime.fromisoformat(step["at"])
-            out.next_step = NextStepOut(
-                step["channel"], at, step["local_time"], step["zone"], step["reason"]
-            )
-        return out
+        return (await _with_next_steps([checkout]))[0]

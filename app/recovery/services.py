@@ -153,17 +153,18 @@ async def progress(checkout: Checkout) -> dict[str, Any]:
     }
 
 
-async def next_step(checkout: Checkout) -> dict[str, Any] | None:
-    """`next_send` for a checkout whose sequence is still going, else None."""
-    enrollment = await Enrollment.get_or_none(
-        checkout_id=checkout.id, status=EnrollmentStatus.ACTIVE
-    )
-    if enrollment is None:  # a paused sequence waits for an agent, not for a time
-        return None
-    steps = await ordered_steps(enrollment.flow_id)  # type: ignore[attr-defined]
-    if enrollment.next_step >= len(steps):
-        return None
-    return await next_send(checkout, enrollment, steps[enrollment.next_step])
+async def next_steps(checkouts: list[Checkout]) -> dict[int, dict[str, Any]]:
+    """`next_send` for each checkout whose sequence is running, by checkout id (one query for
+    the enrollments; a paused sequence waits for an agent, not for a time, so it has none)."""
+    by_id = {c.id: c for c in checkouts}
+    running = await Enrollment.filter(checkout_id__in=list(by_id), status=EnrollmentStatus.ACTIVE)
+    out: dict[int, dict[str, Any]] = {}
+    for enrollment in running:
+        steps = await ordered_steps(enrollment.flow_id)  # type: ignore[attr-defined]
+        if enrollment.next_step < len(steps):
+            checkout = by_id[enrollment.checkout_id]  # type: ignore[attr-defined]
+            out[checkout.id] = await next_send(checkout, enrollment, steps[enrollment.next_step])
+    return out
 
 
 async def next_send(checkout: Checkout, enrollment: Enrollment, step: FlowStep) -> dict[str, Any]:

@@ -72,6 +72,8 @@ async def test_the_checkout_api_says_the_text_waits_for_quiet_hours(client):
     assert step["channel"] == "sms" and step["reason"] == "quiet hours"
     assert datetime.fromisoformat(step["at"]) == _morning_after(_next_night())
     assert step["local_time"].endswith("09:00") and step["zone"] == "America/Los_Angeles"
+    listed = (await client.get("/api/v1/checkouts", headers=auth)).json()["items"]
+    assert [c["next_step"] for c in listed] == [step]
 
 
 async def test_the_cart_panel_says_the_text_waits_for_quiet_hours(client, redis):
