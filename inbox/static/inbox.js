@@ -191,6 +191,13 @@
     // Only what makes sense now: Pause and Stop while running, Resume and Stop while paused.
     document.querySelectorAll("[data-seq]").forEach((b) => { b.hidden = !(seq.actions || []).includes(b.dataset.seq); });
     $("discount").disabled = !enrolled;
+    renderDiscount(cart.discount);
+  }
+  function renderDiscount(d) {
+    $("cart-discount").hidden = !d;
+    if (!d) return;
+    $("cart-discount-code").textContent = d.code;
+    $("cart-discount-meta").textContent = [d.label, d.expires_at && "until " + when(d.expires_at), d.valid ? "" : "no longer valid"].filter(Boolean).join(" · ");
   }
   const CHANNEL = { sms: "SMS", email: "email", auto: "SMS or email" };
   function nextStepText(step) {
@@ -343,7 +350,11 @@
   });
   $("insert-link").addEventListener("click", () => { const l = mergeValues().cart_link; if (l) insertText(l); });
   $("discount").addEventListener("click", async () => {
-    try { const d = await api(`/conversations/${state.selected}/discount`, { method: "POST" }); insertText(d.code); }
+    try {
+      const d = await api(`/conversations/${state.selected}/discount`, { method: "POST" });
+      insertText(d.code);
+      if (state.thread && state.thread.cart) { state.thread.cart.discount = d; renderDiscount(d); }
+    }
     catch (err) { $("cart-error").textContent = err.message; }
   });
   document.querySelectorAll("[data-seq]").forEach((b) => b.addEventListener("click", async () => {
