@@ -11,8 +11,9 @@ from typing import Any
 from litestar import Litestar
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
+from swagger_ui_bundle import swagger_ui_path
 
 from app.accounts.controllers import AccountPages
 from app.accounts.guards import LoginRequired
@@ -38,7 +39,7 @@ from app.recovery.controllers import (
     ShopperLinks,
     TemplatesApi,
 )
-from app.web.controllers import home
+from app.web.controllers import favicon, home
 from app.web.flows import FlowPages, FlowSessionApi
 from app.web.settings import SettingsPages
 from app.web.templating import template_config
@@ -51,6 +52,18 @@ from inbox.sockets import inbox_socket
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 INBOX_STATIC_DIR = Path(__file__).parent.parent / "inbox" / "static"
+API_DOCS_ASSETS = "/static/api-docs"  # Swagger UI from its PyPI package: /schema works offline
+
+
+def api_docs() -> SwaggerRenderPlugin:
+    """Swagger UI at /schema (and /schema/swagger), every file served by this app."""
+    return SwaggerRenderPlugin(
+        path=["/", "/swagger"],
+        js_url=f"{API_DOCS_ASSETS}/swagger-ui-bundle.js",
+        css_url=f"{API_DOCS_ASSETS}/swagger-ui.css",
+        standalone_preset_js_url=f"{API_DOCS_ASSETS}/swagger-ui-standalone-preset.js",
+        favicon="<link rel='icon' href='/favicon.ico'>",
+    )
 
 
 def route_handlers() -> list[Any]:
@@ -76,6 +89,7 @@ def route_handlers() -> list[Any]:
         DashboardPages,
         DashboardData,
         home,
+        favicon,
         FlowPages,
         FlowSessionApi,
         SettingsPages,
@@ -86,6 +100,9 @@ def route_handlers() -> list[Any]:
         inbox_socket,
         create_static_files_router(
             path="/static/inbox", directories=[INBOX_STATIC_DIR], include_in_schema=False
+        ),
+        create_static_files_router(
+            path=API_DOCS_ASSETS, directories=[Path(str(swagger_ui_path))], include_in_schema=False
         ),
         create_static_files_router(
             path="/static", directories=[STATIC_DIR], include_in_schema=False
@@ -135,7 +152,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> L
             description="Capture endpoints and the store-scoped JSON API. Authenticate API calls "
             "with `Authorization: Bearer <store api_token>`.",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=[api_docs()],
         ),
         on_startup=[lambda: configure_logging(settings.server.log_level)] if manage_db else [],
         debug=False,

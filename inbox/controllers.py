@@ -90,7 +90,7 @@ class InboxApi(Controller):
             data.client_id,
             data.allow_quiet_hours,
         )
-        return {"message": message_json(await _fresh(msg)), "sent": sent}
+        return {"message": message_json(await _fresh(msg), _me(current)), "sent": sent}
 
     @get("/conversations/{conv_id:int}", summary="One thread with its cart panel")
     async def detail(self, current: CurrentAgent, conv_id: int) -> dict[str, Any]:
@@ -101,14 +101,14 @@ class InboxApi(Controller):
         msg, sent = await replies.send_reply(
             get_settings(), current.agent, conv_id, data.body, data.client_id
         )
-        return {"message": message_json(await _fresh(msg)), "sent": sent}
+        return {"message": message_json(await _fresh(msg), _me(current)), "sent": sent}
 
     @post("/conversations/{conv_id:int}/notes", summary="Internal note", status_code=201)
     async def note(self, current: CurrentAgent, conv_id: int, data: NoteIn) -> dict[str, Any]:
         msg = await services.add_note(
             current.store_id, conv_id, current.agent, data.body, data.client_id
         )
-        return {"message": message_json(msg)}
+        return {"message": message_json(msg, _me(current))}
 
     @post("/conversations/{conv_id:int}/read", summary="Mark read for me", status_code=200)
     async def read(self, current: CurrentAgent, conv_id: int) -> dict[str, Any]:
@@ -179,6 +179,11 @@ class InboxApi(Controller):
     @get("/canned", summary="Canned replies")
     async def canned(self, current: CurrentAgent) -> dict[str, Any]:
         return {"canned": await queries.canned(current.store_id), "fields": list(MERGE_FIELDS)}
+
+
+def _me(current: CurrentAgent) -> dict[int, str]:
+    """The author's name, so a reply reads the same when sent as after a reload."""
+    return {current.agent.id: current.agent.name}
 
 
 async def _fresh(msg: Any) -> Any:

@@ -10,13 +10,53 @@ from app.recovery import pool, services
 from app.stores.models import Store
 
 ACTIONS = ("pause", "resume", "stop")
+# What an agent reads instead of the engine's codes.
+STATES = {
+    "active": "Running",
+    "paused": "Paused",
+    "stopped": "Stopped",
+    "completed": "Finished",
+    "holdout": "Not messaged (holdout group)",
+}
+REASONS = {
+    "shopper_replied": "the shopper replied",
+    "order_placed": "the shopper ordered",
+    "opted_out": "the shopper opted out",
+    "store_uninstalled": "the store was uninstalled",
+    "checkout_expired": "the cart expired",
+    "frequency_cap": "the shopper had another sequence recently",
+}
+VALID = {"active": ["pause", "stop"], "paused": ["resume", "stop"]}
+
+
+def reason_words(code: str | None) -> str | None:
+    if not code:
+        return None
+    if code.startswith(("inbox:agent", "agent")):
+        return "by an agent"
+    return REASONS.get(code, code.replace("_", " "))
+
+
+def summary(state: dict[str, Any]) -> str:
+    """In words, e.g. "Paused: the shopper replied · 1 of 5 steps sent", never a raw code."""
+    status = str(state.get("status"))
+    code = state.get("stop_reason") if status == "stopped" else None
+    code = state.get("pause_reason") if status == "paused" else code
+    why = reason_words(code)
+    words = STATES.get(status, status) + (f" {why}" if why == "by an agent" else "")
+    words += f": {why}" if why and why != "by an agent" else ""
+    return f"{words} · {state['steps_done']} of {state['steps_total']} steps sent"
 
 
 async def progress(checkout: Checkout | None) -> dict[str, Any]:
-    """Steps done, next step and when, for the cart panel."""
+    """Steps done, next step and when, in words, and the actions that make sense now."""
     if checkout is None:
-        return {"available": True, "enrolled": False}
-    return {"available": True, **await services.progress(checkout)}
+        return {"available": True, "enrolled": False, "actions": []}
+    state = await services.progress(checkout)
+    if not state["enrolled"]:
+        return {"available": True, **state, "actions": []}
+    extra = {"summary": summary(state), "actions": VALID.get(str(state["status"]), [])}
+    return {"available": True, **state, **extra}
 
 
 async def control(checkout: Checkout | None, action: str, actor: str) -> dict[str, Any]:

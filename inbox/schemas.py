@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from app.checkouts.models import Checkout, Contact
+from app.core.money import format_money
 from app.messaging.models import Message
 from inbox.models import Conversation
 
@@ -70,13 +71,19 @@ def message_json(msg: Message, agent_names: dict[int, str] | None = None) -> dic
     }
 
 
+def _money(amount: Any, currency: str, locale: str | None) -> str | None:
+    return format_money(str(amount), currency, locale) if amount not in (None, "") else None
+
+
 def checkout_json(checkout: Checkout) -> dict[str, Any]:
+    cur, loc = checkout.currency, checkout.locale
     return {
         "id": checkout.id,
         "status": str(checkout.status),
         "currency": checkout.currency,
         "subtotal": str(checkout.subtotal),
         "total": str(checkout.total),
+        "total_text": _money(checkout.total, cur, loc),
         "items": [
             {
                 "title": str(item.get("title", "")),
@@ -84,6 +91,7 @@ def checkout_json(checkout: Checkout) -> dict[str, Any]:
                 "quantity": item.get("quantity"),
                 "unit_price": item.get("unit_price"),
                 "line_total": item.get("line_total"),
+                "line_total_text": _money(item.get("line_total"), cur, loc),
                 "image_url": item.get("image_url"),
                 "product_url": item.get("product_url"),
             }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -11,9 +12,10 @@ from litestar.di import Provide
 from litestar.params import Parameter
 
 from app.checkouts.models import Checkout, CheckoutStatus
-from app.checkouts.schemas import CheckoutOut, CheckoutPage, LineItemOut
+from app.checkouts.schemas import CheckoutOut, CheckoutPage, LineItemOut, NextStepOut
 from app.core.errors import ApiError
 from app.core.money import quantize
+from app.recovery.services import next_steps
 from app.stores.auth import api_store
 from app.stores.models import Store
 
@@ -59,6 +61,19 @@ def to_out(checkout: Checkout) -> CheckoutOut:
     )
 
 
+async def _with_next_steps(checkouts: list[Checkout]) -> list[CheckoutOut]:
+    """Each checkout with the recovery step that goes out next, when one is running."""
+    steps = await next_steps(checkouts)
+    out = [to_out(c) for c in checkouts]
+    for item in out:
+        if step := steps.get(item.id):
+            at = datetime.fromisoformat(step["at"])
+            item.next_step = NextStepOut(
+                step["channel"], at, step["local_time"], step["zone"], step["reason"]
+            )
+    return out
+
+
 def _decode_cursor(cursor: str) -> int:
     try:
         return int(base64.urlsafe_b64decode(cursor.encode() + b"==").decode())
@@ -92,7 +107,7 @@ class CheckoutsApi(Controller):
         more = len(rows) > limit
         rows = rows[:limit]
         return CheckoutPage(
-            items=[to_out(c) for c in rows],
+            items=await _with_next_steps(rows),
             next_cursor=_encode_cursor(rows[-1].id) if more and rows else None,
         )
 
@@ -101,4 +116,4 @@ class CheckoutsApi(Controller):
         checkout = await Checkout.get_or_none(id=checkout_id, store=store)
         if checkout is None:
             raise ApiError(404, "not_found", f"no checkout {checkout_id} in this store")
-        return to_out(checkout)
+        return (await _with_next_steps([checkout]))[0]

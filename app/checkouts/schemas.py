@@ -149,6 +149,17 @@ class LineItemOut(msgspec.Struct):
     product_url: str | None = None
 
 
+class NextStepOut(msgspec.Struct):
+    """The recovery step that goes out next: channel, when (UTC and the shopper's own clock),
+    and why it is later than its delay (e.g. "quiet hours")."""
+
+    channel: str
+    at: datetime
+    local_time: str
+    zone: str
+    reason: str | None = None
+
+
 class CheckoutOut(msgspec.Struct):
     id: int
     platform: str
@@ -172,6 +183,7 @@ class CheckoutOut(msgspec.Struct):
     created_at: datetime
     phone_invalid_reason: str | None = None
     discount_codes: list[str] = msgspec.field(default_factory=list)
+    next_step: NextStepOut | None = None
 
 
 class CheckoutPage(msgspec.Struct):

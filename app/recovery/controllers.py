@@ -128,8 +128,8 @@ async def render_preview(store: Store, data: PreviewIn) -> PreviewOut:
         validate_variant("template", data.channel, variant)
     except FlowProblem as exc:
         raise ApiError(422, "invalid_template", str(exc)) from None
-    checkout, contact = await _subject(store, data.checkout_id)
     public = get_settings().server.public_url
+    checkout, contact = await _subject(store, data.checkout_id, public)
     discount = None
     if data.discount:
         discount = templates.Discount("SAMPLE-10OFF", "10% off", utcnow())
@@ -165,9 +165,9 @@ def _render(data: PreviewIn, context: dict[str, Any]) -> templates.Rendered:
     )
 
 
-async def _subject(store: Store, checkout_id: int | None) -> tuple[Any, Any]:
+async def _subject(store: Store, checkout_id: int | None, public_url: str) -> tuple[Any, Any]:
     if checkout_id is None:
-        return templates.SAMPLE_CHECKOUT, templates.SAMPLE_CONTACT
+        return templates.sample_checkout(public_url), templates.SAMPLE_CONTACT
     checkout = await Checkout.get_or_none(id=checkout_id, store=store)
     if checkout is None:
         raise ApiError(404, "not_found", f"no checkout {checkout_id} in this store")

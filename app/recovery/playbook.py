@@ -31,8 +31,9 @@ DEFAULT_STEPS: list[dict[str, Any]] = [
             {
                 "key": "a",
                 "weight": 1,
-                "body": "Hi {{ first_name or 'there' }}, it's {{ store_name }}. Saw you left "
-                "{{ first_item }} in your cart, any questions I can help with? {{ magic_link }}",
+                # One GSM-7 segment (160) with a typical brand, item and link: see the unit test.
+                "body": "Hi {{ first_name or 'there' }}, it's {{ store_name }}. Your {{ first_item }}"
+                " is saved: {{ magic_link }} Reply STOP to opt out.",
             }
         ],
     },

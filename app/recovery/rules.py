@@ -112,6 +112,34 @@ def is_allowed(moment: datetime, zone: str, window: Window) -> bool:
     return start <= local.time().replace(tzinfo=None) < end
 
 
+@dataclass(frozen=True, slots=True)
+class Forecast:
+    """When a step will really go out, and why that is later than its delay says."""
+
+    at: datetime
+    reason: str | None = None
+
+
+def forecast(
+    nominal: datetime,
+    planned: datetime | None,
+    now: datetime,
+    channel: str,
+    zone: str,
+    window: Window,
+    policy: Policy,
+) -> Forecast:
+    """The send time the merchant and agent should see: the step's own time (`nominal`), or the
+    engine's (`planned`, after a deferral), or now if overdue, moved to the shopper's next
+    allowed hour when quiet hours hold it. Auto steps email at night, so they are never held."""
+    start = max(planned or nominal, now)
+    if not (channel == "sms" or (channel == "email" and policy.email_quiet_hours)):
+        return Forecast(start)
+    moment = next_allowed(start, zone, window)
+    held = moment > start or not is_allowed(nominal, zone, window)
+    return Forecast(moment, "quiet hours" if held and moment > nominal else None)
+
+
 # --- conditions --------------------------------------------------------------------------------
 
 CONDITION_KEYS = frozenset(

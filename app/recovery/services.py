@@ -7,18 +7,21 @@ from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
 
-from app.checkouts.models import Checkout, CheckoutStatus
+from app.checkouts.models import Checkout, CheckoutStatus, Contact
 from app.core.logging import ctx
 from app.core.timeutil import utcnow
 from app.messaging.models import DeliveryStatus, Message
 from app.recovery import links, rules
 from app.recovery.discounts import Incentive, ensure_discount
-from app.recovery.models import DiscountCode, Enrollment, EnrollmentStatus, Flow
+from app.recovery.facts import location
+from app.recovery.models import DiscountCode, Enrollment, EnrollmentStatus, Flow, FlowStep
 from app.recovery.pipeline import ordered_steps, schedule
 from app.recovery.playbook import ensure_default_flow
+from app.recovery.zones import shopper_zone
 from app.stores.models import Platform, Store
 
 log = logging.getLogger(__name__)
@@ -134,14 +137,7 @@ async def progress(checkout: Checkout) -> dict[str, Any]:
         "pause_reason": enrollment.pause_reason,
         "steps_total": len(steps),
         "steps_done": min(enrollment.next_step, len(steps)),
-        "next_step": {
-            "index": enrollment.next_step,
-            "channel": str(nxt.channel),
-            "delay_seconds": nxt.delay_seconds,
-            "due_at": _when(enrollment.next_due_at),
-        }
-        if nxt
-        else None,
+        "next_step": await next_send(checkout, enrollment, nxt) if nxt else None,
         "next_due_at": _when(enrollment.next_due_at) if live else None,
         "steps": [
             {
@@ -155,6 +151,61 @@ async def progress(checkout: Checkout) -> dict[str, Any]:
             for i, s in enumerate(steps)
         ],
     }
+
+
+async def next_steps(checkouts: list[Checkout]) -> dict[int, dict[str, Any]]:
+    """`next_send` for each checkout whose sequence is running, by checkout id (one query for
+    the enrollments; a paused sequence waits for an agent, not for a time, so it has none)."""
+    by_id = {c.id: c for c in checkouts}
+    running = await Enrollment.filter(checkout_id__in=list(by_id), status=EnrollmentStatus.ACTIVE)
+    out: dict[int, dict[str, Any]] = {}
+    for enrollment in running:
+        steps = await ordered_steps(enrollment.flow_id)  # type: ignore[attr-defined]
+        if enrollment.next_step < len(steps):
+            checkout = by_id[enrollment.checkout_id]  # type: ignore[attr-defined]
+            out[checkout.id] = await next_send(checkout, enrollment, steps[enrollment.next_step])
+    return out
+
+
+async def next_send(checkout: Checkout, enrollment: Enrollment, step: FlowStep) -> dict[str, Any]:
+    """The next step as a person wants it: channel, when in the shopper's own time, and why
+    later than planned (quiet hours), read the way the engine reads it right before sending."""
+    store = await Store.get(id=checkout.store_id)  # type: ignore[attr-defined]
+    contact = await Contact.get_or_none(id=checkout.contact_id)  # type: ignore[attr-defined]
+    policy = rules.policy_from_settings((store.settings or {}).get("recovery"))
+    country, region = location(contact, checkout)
+    phone = (contact.phone if contact else None) or checkout.phone
+    browser = contact.timezone if contact else None
+    zone = shopper_zone(phone, country, region, browser, store.timezone)
+    step_out = {
+        "index": enrollment.next_step,
+        "channel": str(step.channel),
+        "delay_seconds": step.delay_seconds,
+        "due_at": _when(enrollment.next_due_at),
+    }
+    if enrollment.status == EnrollmentStatus.PAUSED:  # no time: it waits for an agent
+        return {**step_out, "at": None, "local_time": None, "zone": None, "reason": "paused"}
+    nominal = rules.step_due(enrollment.abandoned_at, step.delay_seconds)
+    now = utcnow()
+    window = rules.window_for(policy, country, region)
+    plan = rules.forecast(
+        nominal, enrollment.next_due_at, now, str(step.channel), zone, window, policy
+    )
+    return {
+        **step_out,
+        "at": _when(plan.at),
+        "local_time": _local(plan.at, now, zone),
+        "zone": zone,
+        "reason": plan.reason,
+    }
+
+
+def _local(moment: datetime, now: datetime, zone: str) -> str:
+    """A clock time in the shopper's zone: "08:00" today, "Wed 08:00" on another day."""
+    tz = ZoneInfo(zone)
+    local = moment.astimezone(tz)
+    same_day = local.date() == now.astimezone(tz).date()
+    return local.strftime("%H:%M" if same_day else "%a %H:%M")
 
 
 _shared_queue: Any = None

@@ -206,23 +206,31 @@ SAMPLE_STORE = SimpleNamespace(
     locale="en",
     currency="USD",
 )
-SAMPLE_CHECKOUT = SimpleNamespace(
-    id=None,
-    locale=None,
-    currency=None,
-    subtotal=Decimal("64.00"),
-    total=Decimal("64.00"),
-    line_items=[
-        {
-            "title": "Coffee mug",
-            "variant_title": "Blue",
-            "quantity": 2,
-            "unit_price": "32.00",
-            "line_total": "64.00",
-            "image_url": "",
-        }
-    ],
-)
+
+
+def sample_checkout(public_url: str = "") -> SimpleNamespace:
+    """The cart previews and save-time checks render against: two mugs, pictured when a URL is given."""
+    image = f"{public_url}/static/demo/mug.svg" if public_url else ""
+    return SimpleNamespace(
+        id=None,
+        locale=None,
+        currency=None,
+        subtotal=Decimal("64.00"),
+        total=Decimal("64.00"),
+        line_items=[
+            {
+                "title": "Coffee mug",
+                "variant_title": "Blue",
+                "quantity": 2,
+                "unit_price": "32.00",
+                "line_total": "64.00",
+                "image_url": image,
+            }
+        ],
+    )
+
+
+SAMPLE_CHECKOUT = sample_checkout()
 SAMPLE_CONTACT = SimpleNamespace(first_name="Jane", last_name="Doe")
 SAMPLE_DISCOUNT = Discount("SAMPLE-10OFF", "10% off", datetime(2030, 1, 1, tzinfo=UTC))
 

@@ -1,12 +1,13 @@
-"""The front door: `/` sends each person to the page their role opens first."""
+"""The front door: `/` sends each person to the page their role opens first; the site icon."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from litestar import Request, get
-from litestar.datastructures import State
-from litestar.response import Redirect
+from litestar.datastructures import CacheControlHeader, State
+from litestar.response import File, Redirect
 
 from app.accounts.controllers import landing_for
 from app.accounts.guards import optional_agent
@@ -18,3 +19,12 @@ async def home(request: Request[Any, Any, State]) -> Redirect:
     if current is None:
         return Redirect("/login", status_code=303)
     return Redirect(await landing_for(current.agent), status_code=303)
+
+
+FAVICON = Path(__file__).parent / "static" / "favicon.ico"
+
+
+@get("/favicon.ico", include_in_schema=False, cache_control=CacheControlHeader(max_age=86400))
+async def favicon() -> File:
+    """Browsers ask for it at the root on every site, whatever the page links."""
+    return File(FAVICON, media_type="image/x-icon", content_disposition_type="inline")

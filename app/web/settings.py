@@ -16,7 +16,7 @@ from app.analytics.measures import prices_from_settings
 from app.analytics.rules import windows_from_settings
 from app.config import get_settings
 from app.core.errors import ApiError
-from app.recovery.rules import policy_from_settings
+from app.recovery.rules import LEGAL_END, LEGAL_START, policy_from_settings, window_for
 from app.stores import preferences
 from app.stores.models import Store
 from app.web.access import Access, frame_headers, manager_access
@@ -48,6 +48,16 @@ def _values(store: Store) -> dict[str, Any]:
     }
 
 
+def saved_note(store: Store) -> str:
+    """What the engine will apply after a save: the merchant's hours, clamped to the law."""
+    policy = policy_from_settings((store.settings or {}).get("recovery"))
+    window = window_for(policy, None, None)
+    start, end = window.start.strftime("%H:%M"), window.end.strftime("%H:%M")
+    opens = f"from {start}" + (", the legal earliest," if policy.quiet_start < LEGAL_START else "")
+    closes = f"until {end}" + (", the legal latest," if policy.quiet_end > LEGAL_END else "")
+    return f"Saved. Texts go out {opens} {closes} in the shopper's own time."
+
+
 async def _page(access: Access, status: int = 200, **extra: Any) -> Template:
     team = await Agent.filter(store_id=access.store.id).order_by("-active", "role", "email")
     context = access.context(
@@ -63,6 +73,7 @@ async def _page(access: Access, status: int = 200, **extra: Any) -> Template:
         context=context,
         status_code=status,
         headers=frame_headers(access.store),
+        media_type="text/html",
     )
 
 
@@ -71,11 +82,12 @@ class SettingsPages(Controller):
     dependencies = {"access": Provide(manager_access)}
 
     @get("/settings")
-    async def show(self, access: Access, saved: bool = False) -> Template:
-        return await _page(access, saved=saved)
+    async def show(self, access: Access, saved: bool = False, team: str = "") -> Template:
+        note = saved_note(access.store) if saved else "Team updated." if team == "saved" else None
+        return await _page(access, saved=note)
 
     @post("/settings")
-    async def save(self, request: Request[Any, Any, State], access: Access) -> Any:
+    async def save(self, request: Request[Any, Any, State], access: Access) -> Template | Redirect:
         form = {k: str(v) for k, v in (await request.form()).items()}
         parsed = preferences.parse(form, access.store.settings or {})
         if parsed.errors:
@@ -107,7 +119,9 @@ class SettingsPages(Controller):
         return await _page(access, invite_link=link, invited=invitation.agent.email)
 
     @post("/settings/team/{agent_id:int}")
-    async def change(self, request: Request[Any, Any, State], access: Access, agent_id: int) -> Any:
+    async def change(
+        self, request: Request[Any, Any, State], access: Access, agent_id: int
+    ) -> Template | Redirect:
         form = await request.form()
         member = await Agent.get_or_none(id=agent_id, store_id=access.store.id)
         if member is None:
@@ -132,4 +146,4 @@ class SettingsPages(Controller):
             await sessions.destroy_all(request.app.state.redis, member.id)
         else:
             raise ApiError(400, "invalid_action", "action is role, deactivate or activate")
-        return Redirect("/settings?saved=true#team", status_code=303)
+        return Redirect("/settings?team=saved#team", status_code=303)

@@ -85,7 +85,7 @@
       if (c.unread) meta.append(el("span", "unread-count", c.unread));
       meta.append(el("span", "badge " + (c.status === "open" ? "ok" : c.status === "snoozed" ? "warn" : ""),
         c.status === "snoozed" && c.snoozed_until ? "snoozed · " + when(c.snoozed_until) : c.status));
-      meta.append(el("span", "", c.assignee ? "→ " + c.assignee.name : "unassigned"));
+      meta.append(el("span", "assignee", c.assignee ? "→ " + c.assignee.name : "unassigned"));
       const watching = [...state.viewers.entries()].filter(([a, v]) => v.conv === id && a !== boot.agent.id);
       if (watching.length) meta.append(el("span", "viewers", "👁 " + watching.map(([, v]) => v.name).join(", ")));
       li.append(top, el("div", "preview", c.last_message_preview), meta);
@@ -168,27 +168,28 @@
   function renderCart(cart) {
     $("cart-empty").hidden = !!cart; $("cart").hidden = !cart;
     $("cart-error").textContent = "";
+    $("cart-empty-text").textContent = state.selected ? "No live cart for this shopper." : "Open a conversation to see the shopper's cart.";
     if (!cart) return;
-    $("cart-status").textContent = cart.status;
+    $("cart-status").textContent = { completed: "ordered" }[cart.status] || cart.status;
     const ul = $("cart-items"); ul.replaceChildren();
     for (const item of cart.items) {
       const li = el("li");
       const img = el("img"); img.alt = ""; if (item.image_url) img.src = item.image_url;
       const text = el("div");
-      text.append(el("div", "", item.title), el("div", "muted", [item.variant_title, "× " + item.quantity, item.line_total && (item.line_total + " " + cart.currency)].filter(Boolean).join(" · ")));
+      text.append(el("div", "", item.title), el("div", "muted", [item.variant_title, "× " + item.quantity, item.line_total_text].filter(Boolean).join(" · ")));
       li.append(img, text); ul.append(li);
     }
-    $("cart-total").textContent = cart.total + " " + cart.currency;
+    $("cart-total").textContent = cart.total_text || cart.total + " " + cart.currency;
     const link = $("cart-link");
     if (cart.magic_link) { link.href = cart.magic_link; link.hidden = false; } else { link.hidden = true; }
     $("insert-link").hidden = !cart.magic_link;
     const seq = cart.sequence || {};
-    const buttons = document.querySelectorAll("[data-seq]");
     const enrolled = seq.enrolled !== false;
-    const next = seq.next_step ? `next: ${seq.next_step.channel}` + (seq.next_step.due_at ? " at " + when(seq.next_step.due_at) : "") : "";
-    $("sequence-state").textContent = !enrolled ? "No sequence for this cart."
-      : [seq.status + (seq.pause_reason ? ` (${seq.pause_reason})` : ""), `${seq.steps_done}/${seq.steps_total} steps`, next].filter(Boolean).join(" · ");
-    buttons.forEach((b) => { b.disabled = !enrolled; });
+    $("sequence-state").textContent = enrolled ? seq.summary : "No sequence for this cart.";
+    $("sequence-next").textContent = nextStepText(seq.next_step);
+    $("sequence-next").hidden = !seq.next_step;
+    // Only what makes sense now: Pause and Stop while running, Resume and Stop while paused.
+    document.querySelectorAll("[data-seq]").forEach((b) => { b.hidden = !(seq.actions || []).includes(b.dataset.seq); });
     $("discount").disabled = !enrolled;
     renderDiscount(cart.discount);
   }
@@ -197,6 +198,13 @@
     if (!d) return;
     $("cart-discount-code").textContent = d.code;
     $("cart-discount-meta").textContent = [d.label, d.expires_at && "until " + when(d.expires_at), d.valid ? "" : "no longer valid"].filter(Boolean).join(" · ");
+  }
+  const CHANNEL = { sms: "SMS", email: "email", auto: "SMS or email" };
+  function nextStepText(step) {
+    if (!step) return "";
+    if (!step.local_time) return `Next: ${CHANNEL[step.channel] || step.channel}, once the sequence is resumed`;
+    const why = step.reason ? `, ${step.reason}` : "";
+    return `Next: ${CHANNEL[step.channel] || step.channel} at ${step.local_time} in the shopper's time${why}`;
   }
   function applyMessage(m) {
     state.cursor = Math.max(state.cursor, m.id);
@@ -370,6 +378,8 @@
     if (v) setStatus("snooze", { until: new Date(v).toISOString() }).then(() => { document.querySelector(".snooze").open = false; }, (err) => alert(err.message));
   });
   $("back").addEventListener("click", () => { $("inbox").dataset.view = "list"; sendFrame({ type: "viewing", conversation_id: null }); });
+  $("show-cart").addEventListener("click", () => { $("inbox").dataset.view = "cart"; });
+  $("cart-back").addEventListener("click", () => { $("inbox").dataset.view = "thread"; });
   document.querySelectorAll("[data-view-filter]").forEach((b) => b.addEventListener("click", () => {
     state.view = b.dataset.viewFilter;
     document.querySelectorAll("[data-view-filter]").forEach((x) => x.classList.toggle("on", x === b));

@@ -46,7 +46,7 @@ async def test_settings_are_saved_where_the_rules_read_them(client):
     assert windows_from_settings(store.settings["attribution"]).sms.total_seconds() == 12 * 3600
     assert store.settings["email_from"].startswith("Velvet Fern")
     page = await client.get("/settings?saved=true")
-    assert 'value="0.0083"' in page.text and "Settings saved" in page.text
+    assert 'value="0.0083"' in page.text and "Saved. Texts go out from 10:00" in page.text
 
 
 async def test_bad_values_are_refused_with_reasons_and_nothing_saved(client):
@@ -120,3 +120,32 @@ async def test_admins_cannot_touch_owners_and_agents_get_403(client):
     client.cookies.clear()
     await login_as(client, issued.store, Role.AGENT)
     assert (await client.get("/settings")).status_code == 403
+
+
+async def test_a_refused_form_is_the_settings_page_again_with_the_error_by_its_field(client):
+    issued = await make_store("shopify")
+    await login_as(client, issued.store, Role.OWNER)
+    csrf = csrf_from((await client.get("/settings")).text)
+    response = await client.post(
+        "/settings", data={**FORM, "abandon_after_minutes": "abc", "csrf_token": csrf}
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("text/html")
+    field = re.search(r'id="abandon_after_minutes".*?</div>', response.text, re.S)
+    assert field and "Must be a whole number." in field.group(0)
+    assert 'value="abc"' in response.text  # what the merchant typed stays in the form
+
+
+async def test_saving_says_what_the_engine_will_apply(client):
+    issued = await make_store("shopify")
+    await login_as(client, issued.store, Role.OWNER)
+    csrf = csrf_from((await client.get("/settings")).text)
+    early = {**FORM, "quiet_start": "07:00", "quiet_end": "22:30", "csrf_token": csrf}
+    response = await client.post("/settings", data=early, follow_redirects=True)
+    assert response.status_code == 200
+    assert "Settings saved." not in response.text
+    assert "Texts go out from 08:00, the legal earliest" in response.text
+    assert "until 21:00, the legal latest" in response.text
+    fine = {**FORM, "quiet_start": "10:00", "quiet_end": "19:30", "csrf_token": csrf}
+    response = await client.post("/settings", data=fine, follow_redirects=True)
+    assert "Saved. Texts go out from 10:00 until 19:30" in response.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
@@ -15,6 +16,7 @@ from playwright.async_api import Page, async_playwright
 
 from app.accounts.models import Role
 from app.accounts.services import create_agent
+from app.config import use_settings
 from app.recovery.models import FlowStep
 from app.server import create_app
 from tests.analytics.seed import seed_store
@@ -29,8 +31,13 @@ LAPTOP, PHONE = {"width": 1366, "height": 900}, {"width": 390, "height": 844}
 @pytest.fixture
 async def server(settings: Any) -> AsyncIterator[str]:
     port = free_port()
+    # Links and preview images point at the public URL: here, this very server.
+    local = dataclasses.replace(
+        settings, server=dataclasses.replace(settings.server, public_url=f"http://127.0.0.1:{port}")
+    )
+    use_settings(local)
     config = uvicorn.Config(
-        create_app(settings, manage_db=False),
+        create_app(local, manage_db=False),
         host="127.0.0.1",
         port=port,
         log_level="warning",
@@ -43,6 +50,7 @@ async def server(settings: Any) -> AsyncIterator[str]:
     yield f"http://127.0.0.1:{port}"
     instance.should_exit = True
     await task
+    use_settings(settings)
 
 
 @pytest.fixture
@@ -144,7 +152,7 @@ async def test_flow_editor_saves_and_the_preview_updates(server: str, browser: A
     await page.fill("[data-testid=delay-1]", "0")
     await page.click("#save")
     await page.locator("#problem").wait_for(state="visible")
-    assert "delay_seconds" in await page.inner_text("#problem")
+    assert "Step 2, wait" in await page.inner_text("#problem")
     assert [e for e in errors if "422" not in e] == []  # the refused save above is the only failure
     await context.close()
 

@@ -130,6 +130,6 @@ async def test_dev_outbox_page_only_in_dev_mode(settings, deps, store, clock):
         app=create_app(replace(settings, dev_mode=True), manage_db=False)
     ) as client:
         page = await client.get("/dev/outbox")
-        assert page.status_code == 200 and "Saw you left Coffee mug" in page.text
+        assert page.status_code == 200 and "Your Coffee mug is saved" in page.text
     async with AsyncTestClient(app=create_app(settings, manage_db=False)) as client:
         assert (await client.get("/dev/outbox")).status_code == 404

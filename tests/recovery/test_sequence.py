@@ -19,7 +19,7 @@ async def test_sms_then_emails_each_once_in_order(deps, store, clock, fake_twili
     assert await run_step(deps, enrollment.id, 0) == "sent"
     [sms] = fake_twilio.sent
     assert sms["to"] == "+14155550173" and sms["from"] == "+14155550100"
-    assert sms["body"].startswith("Hi Jane, it's Tidewater Teas. Saw you left Coffee mug")
+    assert sms["body"].startswith("Hi Jane, it's Tidewater Teas. Your Coffee mug is saved")
     assert sms["body"].endswith("Reply STOP to opt out.")
     assert "/r/" in sms["body"]
     assert sms["status_callback"].startswith("https://app.example.com/webhooks/twilio/status?m=")

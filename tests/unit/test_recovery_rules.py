@@ -246,3 +246,59 @@ def test_auto_at_night_with_email_quiet_hours_defers_the_email_not_a_text():
     decision = rules.decide(resolved)
     assert resolved.channel == "email" and decision.action == "defer"
     assert decision.until == datetime(2026, 1, 15, 17, 0, tzinfo=UTC)  # 09:00 in Los Angeles
+
+
+def test_forecast_moves_a_night_text_to_the_morning_and_says_why():
+    from app.recovery.rules import Policy, Window, forecast
+
+    window, zone = Window(time(8), time(21)), "America/Los_Angeles"
+    night = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)  # 02:00 in Los Angeles
+    morning = datetime(2026, 3, 4, 16, 0, tzinfo=UTC)  # 08:00 there
+    before = night - timedelta(hours=1)
+    ahead = forecast(night, None, before, "sms", zone, window, Policy())
+    assert (ahead.at, ahead.reason) == (morning, "quiet hours")
+    deferred = forecast(night, morning, night, "sms", zone, window, Policy())
+    assert (deferred.at, deferred.reason) == (morning, "quiet hours")
+    email = forecast(night, None, before, "email", zone, window, Policy())
+    assert (email.at, email.reason) == (night, None)
+    day = forecast(morning, None, before, "sms", zone, window, Policy())
+    assert (day.at, day.reason) == (morning, None)
+    late = forecast(night, None, before, "email", zone, window, Policy(email_quiet_hours=True))
+    assert late.reason == "quiet hours"
+
+
+def test_the_default_first_text_is_one_gsm7_segment_with_brand_and_stop():
+    from types import SimpleNamespace
+
+    from app.recovery import templates
+    from app.recovery.playbook import DEFAULT_STEPS
+
+    store = SimpleNamespace(
+        name="Velvet Fern Goods",
+        domain="velvetfern.example",
+        sms_number=None,
+        locale="en_US",
+        currency="USD",
+    )
+    checkout = SimpleNamespace(
+        locale=None,
+        currency="USD",
+        subtotal=Decimal("48"),
+        total=Decimal("48"),
+        line_items=[{"title": "Linen Throw Pillow", "quantity": 1, "unit_price": "48.00"}],
+    )
+    contact = SimpleNamespace(first_name="Jane", last_name="Doe")
+    link = "https://app.velvetfern.example/r/f4240.0-AbCdEfGhIjKl"  # enrollment 1,000,000
+    context = templates.build_context(
+        store=store,
+        checkout=checkout,
+        contact=contact,
+        magic_link=link,
+        unsubscribe_url="",
+        discount=None,
+    )
+    [first] = [s for s in DEFAULT_STEPS if s["channel"] == "sms"]
+    text = templates.render_sms(first["variants"][0]["body"], context)
+    assert (text.segments, text.encoding) == (1, "GSM-7"), (len(text.text), text.text)
+    assert "Velvet Fern Goods" in text.text and text.text.endswith("Reply STOP to opt out.")
+    assert link in text.text

@@ -151,6 +151,24 @@
     };
   }
 
+  // The API names places as `steps[0].variants[0].body`; a merchant reads "Step 1, variant A, message body".
+  const FIELDS = { body: "message body", subject: "subject", sms_body: "text message", html: "HTML", key: "variant name",
+    weight: "weight", delay_seconds: "wait", conditions: "conditions", incentive: "incentive", variants: "variants" };
+  const variantName = (s, v) => {
+    const key = flow.steps[s] && flow.steps[s].variants[v] ? String(flow.steps[s].variants[v].key) : "";
+    return /^[a-z]$/i.test(key) ? key.toUpperCase() : key || String.fromCharCode(65 + v);
+  };
+  function humanize(message, where) {
+    let text = String(message);
+    if (where) text = text.replace(/^template\./, `steps[${where.step}].variants[${where.variant}].`);
+    return text
+      .replace(/steps\[(\d+)\]\.variants\[(\d+)\](?:\.(\w+))?/g, (all, s, v, f) => `Step ${Number(s) + 1}, variant ${variantName(Number(s), Number(v))}` + (f ? `, ${FIELDS[f] || f}` : ""))
+      .replace(/steps\[(\d+)\](?:\.(\w+))?/g, (all, s, f) => `Step ${Number(s) + 1}` + (f ? `, ${FIELDS[f] || f}` : ""))
+      .replace(/holdout_percent/g, "Holdout share")
+      .replace(/delay_seconds/g, "wait")
+      .replace(/sms_body/g, "text message");
+  }
+
   async function call(method, url, body) {
     const res = await fetch(url, { method, headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: JSON.stringify(body), credentials: "same-origin" });
     const data = await res.json().catch(() => ({}));
@@ -165,7 +183,7 @@
       Object.assign(flow, saved); render();
       $("status").textContent = "Saved " + new Date().toLocaleTimeString();
     } catch (e) {
-      $("problem").textContent = e.message; $("problem").hidden = false; $("status").textContent = "";
+      $("problem").textContent = humanize(e.message); $("problem").hidden = false; $("status").textContent = "";
     } finally { $("save").disabled = false; }
   }
 
@@ -194,7 +212,11 @@
         $("email-subject").textContent = email.subject || "(no subject)";
         $("email-frame").srcdoc = email.html || "";
       }
-    } catch (e) { $("preview-error").textContent = e.message; $("preview-error").hidden = false; }
+    } catch (e) {
+      // A preview of the text before the mistake would look current: hide it until the text renders again.
+      $("preview-sms").hidden = $("preview-email").hidden = true;
+      $("preview-error").textContent = humanize(e.message, focus); $("preview-error").hidden = false;
+    }
   }
 
   $("flow-name").value = flow.name;
