@@ -17,7 +17,7 @@ from app.core.errors import ApiError
 from app.core.scheduling import schedule_dispatch
 from app.core.timeutil import utcnow
 from app.recovery import flows, services, templates, visits
-from app.recovery.discounts import upload_pool
+from app.recovery.discounts import label, upload_pool
 from app.recovery.models import DiscountCode, DiscountKind, Enrollment
 from app.recovery.schemas import (
     CodePoolIn,
@@ -106,6 +106,15 @@ class TemplatesApi(Controller):
         return await render_preview(store, data)
 
 
+def _sample_discount(kind: str | None, store: Store) -> templates.Discount:
+    if kind == "free_shipping":
+        return templates.Discount("SAMPLE-SHIP", label(kind, None, store.currency, ""), utcnow())
+    if kind == "fixed_amount":
+        text = label(kind, Decimal(10), store.currency, store.locale)
+        return templates.Discount("SAMPLE-10OFF", text, utcnow())
+    return templates.Discount("SAMPLE-10OFF", "10% off", utcnow())
+
+
 async def render_preview(store: Store, data: PreviewIn) -> PreviewOut:
     """Shared by this API and the dashboard's flow editor (session-authenticated)."""
     variant = VariantIn(body=data.body, subject=data.subject, html=data.html)
@@ -117,7 +126,7 @@ async def render_preview(store: Store, data: PreviewIn) -> PreviewOut:
     public = get_settings().server.public_url
     discount = None
     if data.discount:
-        discount = templates.Discount("SAMPLE-10OFF", "10% off", utcnow())
+        discount = _sample_discount(data.discount_kind, store)
     context = templates.build_context(
         store=store,
         checkout=checkout,
