@@ -211,7 +211,9 @@ def free_shipping_create(fake: FakeShopify, shop: Shop, v: dict[str, Any]) -> di
     root = "discountCodeFreeShippingCreate"
     d = v.get("freeShippingCodeDiscount")
     if d is None:
-        return {"errors": "Variable $freeShippingCodeDiscount of type DiscountCodeFreeShippingInput!"}
+        return {
+            "errors": "Variable $freeShippingCodeDiscount of type DiscountCodeFreeShippingInput!"
+        }
     if problem := _free_shipping_problem(shop, d):
         message, code, field = problem
         if code == "INVALID":

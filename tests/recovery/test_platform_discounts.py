@@ -124,11 +124,17 @@ async def test_unreachable_plugin_sends_without_a_code_says_why_and_a_retry_reus
     assert coupon["code"] == reserved.code.lower()
     assert await DiscountCode.filter(enrollment_id=enrollment.id).count() == 1
     assert reserved.code in _text(smtp.messages[1])
-    assert await Message.filter(enrollment_id=enrollment.id, status=DeliveryStatus.SENT).count() == 2
+    assert (
+        await Message.filter(enrollment_id=enrollment.id, status=DeliveryStatus.SENT).count() == 2
+    )
 
 
 async def test_shopify_free_shipping_step_creates_the_code_at_shopify(
-    deps, installed, shopify, clock, smtp
+    deps,
+    installed,  # noqa: F811
+    shopify,  # noqa: F811
+    clock,
+    smtp,
 ):
     enrollment = await _discount_step(installed, clock, kind="free_shipping", min_total="50")
     assert await run_step(deps, enrollment.id, DISCOUNT_STEP) == "sent"
