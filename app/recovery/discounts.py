@@ -99,12 +99,19 @@ def label(kind: str, value: Decimal | None, currency: str, locale: str) -> str:
     return f"{format_money(value, currency, locale)} off"
 
 
-def as_discount(row: DiscountCode, currency: str, locale: str) -> Discount:
+def as_discount(
+    row: DiscountCode, currency: str, locale: str, incentive: dict[str, Any] | None = None
+) -> Discount:
+    """What the template shows; a pool or static code is described by the step's incentive."""
     kind = {
         DiscountKind.PERCENTAGE: "percentage",
         DiscountKind.FREE_SHIPPING: "free_shipping",
     }.get(row.kind, "fixed_amount")
-    return Discount(row.code, label(kind, row.value, currency, locale), row.ends_at)
+    value = row.value
+    if row.kind in (DiscountKind.POOL, DiscountKind.STATIC) and incentive:
+        spec = Incentive.parse(incentive)
+        kind, value = spec.kind, spec.value
+    return Discount(row.code, label(kind, value, currency, locale), row.ends_at)
 
 
 class DiscountIssuer(Protocol):

@@ -12,16 +12,19 @@ from decimal import Decimal
 
 import pytest
 
+from app.checkouts.models import Checkout
 from app.integrations.woocommerce.coupons import SITE_SETTING
 from app.messaging.models import DeliveryStatus, Message
 from app.recovery import links
+from app.recovery.discounts import upload_pool
 from app.recovery.models import DiscountCode, DiscountKind, Enrollment, FlowStep
 from app.recovery.pipeline import forget_steps
 from app.recovery.sending import run_step
+from app.recovery.services import NoDiscount, issue_discount
 from app.recovery.visits import follow
 from app.stores.models import Store
 from app.stores.services import forget_cached_stores
-from tests.factories import free_port
+from tests.factories import free_port, make_store
 from tests.fakes.woocommerce_plugin import PhpCouponPlugin
 from tests.recovery.conftest import abandoned
 from tests.shopify.conftest import fake_server, installed, shopify  # noqa: F401
@@ -147,3 +150,23 @@ async def test_shopify_free_shipping_step_creates_the_code_at_shopify(
     assert made["minimumRequirement"] == {"subtotal": {"greaterThanOrEqualToSubtotal": "50"}}
     assert made["endsAt"] == (clock.now + timedelta(hours=48)).isoformat()
     assert f"Free shipping with code {row.code}" in _text(smtp.messages[0])
+
+
+async def test_an_agent_asking_for_a_code_reads_why_the_plugin_gave_none(store, clock):
+    await _point_at(store, f"http://127.0.0.1:{free_port()}/")
+    enrollment = await _discount_step(store, clock)
+    checkout = await Checkout.get(id=enrollment.checkout_id)
+    with pytest.raises(
+        NoDiscount, match=r"WooCommerce coupon not created: the plugin at .* could not"
+    ):
+        await issue_discount(checkout)
+
+
+async def test_custom_store_free_shipping_from_the_pool_reads_free_shipping(deps, clock, smtp):
+    custom = (await make_store("custom", domain="shop.example.com", name="Example")).store
+    await upload_pool(custom, ["FREESHIP-0001"], None)
+    enrollment = await _discount_step(custom, clock, kind="free_shipping")
+    assert await run_step(deps, enrollment.id, DISCOUNT_STEP) == "sent"
+    row = await DiscountCode.get(enrollment_id=enrollment.id)
+    assert row.kind == DiscountKind.POOL and row.code == "FREESHIP-0001"
+    assert "Free shipping with code FREESHIP-0001" in _text(smtp.messages[0])
