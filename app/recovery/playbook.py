@@ -61,7 +61,8 @@ DEFAULT_STEPS: list[dict[str, Any]] = [
                 "subject": "{% if discount_code %}{{ discount_offer }}, just for you"
                 "{% else %}Still thinking it over?{% endif %}",
                 "body": "Hi {{ first_name or 'there' }},\n\n{% if discount_code %}Something "
-                "for your order: {{ discount_offer }}, valid until {{ discount_expires }}. "
+                "for your order: {{ discount_offer }}{% if discount_expires %}, valid until "
+                "{{ discount_expires }}{% endif %}. "
                 "The button below applies it for you.{% else %}Your "
                 "{{ first_item }} is still waiting in your cart.{% endif %}\n\n" + _REPLY,
             }
@@ -92,8 +93,8 @@ DEFAULT_STEPS: list[dict[str, Any]] = [
                 "subject": "Last note about your cart",
                 "body": "Hi {{ first_name or 'there' }},\n\nThis is our last note about your cart:"
                 " we will not follow up about it again.{% if discount_code %} Your code "
-                "{{ discount_code }} ({{ discount_label }}) still works until "
-                "{{ discount_expires }}.{% endif %}\n\nThank you for considering {{ store_name }}.",
+                "{{ discount_code }} ({{ discount_label }}) still works{% if discount_expires %} "
+                "until {{ discount_expires }}{% endif %}.{% endif %}\n\nThank you for considering {{ store_name }}.",
             }
         ],
     },

@@ -169,4 +169,4 @@ async def test_custom_store_free_shipping_from_the_pool_reads_free_shipping(deps
     assert await run_step(deps, enrollment.id, DISCOUNT_STEP) == "sent"
     row = await DiscountCode.get(enrollment_id=enrollment.id)
     assert row.kind == DiscountKind.POOL and row.code == "FREESHIP-0001"
-    assert "Free shipping with code FREESHIP-0001" in _text(smtp.messages[0])
+    assert "order: Free shipping with code FREESHIP-0001. The button" in _text(smtp.messages[0])
