@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 
 from app.checkouts.models import Checkout
-from app.integrations.woocommerce.coupons import SITE_SETTING
+from app.integrations.woocommerce.coupons import SITE_SETTING, CouponRequest, create_coupon
 from app.messaging.models import DeliveryStatus, Message
 from app.recovery import links
 from app.recovery.discounts import upload_pool
@@ -170,3 +170,26 @@ async def test_custom_store_free_shipping_from_the_pool_reads_free_shipping(deps
     row = await DiscountCode.get(enrollment_id=enrollment.id)
     assert row.kind == DiscountKind.POOL and row.code == "FREESHIP-0001"
     assert "order: Free shipping with code FREESHIP-0001. The button" in _text(smtp.messages[0])
+
+
+async def test_a_coupon_already_made_for_the_enrollment_under_another_code_is_the_one_shown(
+    deps, store, clock, smtp, php_plugin
+):
+    """A racing request (an agent's, say) got the coupon first: the email shows the code that works."""
+    await _point_at(store, php_plugin.site)
+    enrollment = await _discount_step(store, clock)
+    won = await create_coupon(
+        await Store.get(id=store.id),
+        CouponRequest(
+            key=f"enrollment:{enrollment.id}",
+            code="BACK-RACEWINR",
+            discount_type="percent",
+            amount=Decimal("10"),
+            expires_at=clock.now + timedelta(hours=48),
+        ),
+    )
+    assert await run_step(deps, enrollment.id, DISCOUNT_STEP) == "sent"
+    [row] = await DiscountCode.filter(enrollment_id=enrollment.id)
+    assert row.code == "BACK-RACEWINR" and row.provider_id == f"wc_coupon:{won.coupon_id}"
+    assert len(php_plugin.coupons()) == 1
+    assert "10% off with code BACK-RACEWINR" in _text(smtp.messages[0])

@@ -10,6 +10,7 @@ from app.integrations.woocommerce.coupons import (
     TIMEOUT_SECONDS,
     CouponError,
     CouponRequest,
+    IssuedCoupon,
     create_coupon,
 )
 from app.recovery.discounts import Incentive, NoCode, mark_issued, reserved_code
@@ -47,4 +48,21 @@ class WooCommerceIssuer:
             issued = await create_coupon(store, request, limit_seconds=self.timeout)
         except CouponError as exc:
             raise NoCode(f"WooCommerce coupon not created: {exc.reason}") from None
-        return await mark_issued(row, f"wc_coupon:{issued.coupon_id}")
+        return await _adopt(row, issued, f"wc_coupon:{issued.coupon_id}")
+
+
+async def _adopt(row: DiscountCode, issued: IssuedCoupon, provider_id: str) -> DiscountCode:
+    """The plugin answers with the coupon it holds for the enrollment; a racing request may have
+    made it under another code, and the shopper must be shown the code that works."""
+    if issued.code.upper() == row.code.upper():
+        return await mark_issued(row, provider_id)
+    sibling = await DiscountCode.get_or_none(
+        store_id=row.store_id,  # type: ignore[attr-defined]
+        code=issued.code.upper(),
+    )
+    if sibling is not None:
+        await DiscountCode.filter(id=row.id, provider_id=None).delete()
+        return await mark_issued(sibling, provider_id)
+    await DiscountCode.filter(id=row.id).update(code=issued.code.upper())
+    row.code = issued.code.upper()
+    return await mark_issued(row, provider_id)

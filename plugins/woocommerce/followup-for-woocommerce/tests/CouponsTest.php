@@ -162,6 +162,23 @@ class CouponsTest extends FollowUpTestCase {
 		$this->assertSame( array(), $this->stored() );
 	}
 
+	public function test_two_racing_requests_end_with_one_coupon_both_answered_with_it() {
+		$body = $this->body();
+		// The other request passed the same checks and saves first, between our lookup and our save.
+		$GLOBALS['followup_test']['before_coupon_save'][] = function () {
+			$racer = new WC_Coupon();
+			$racer->set_code( 'BACK-7KQ2MZ4P' );
+			$racer->update_meta_data( FollowUp_Coupons::KEY_META, 'enrollment:41' );
+			$racer->save();
+		};
+		$response = $this->call( $this->request( $body ) );
+		$this->assertSame( 200, $response->get_status() );
+		$this->assertSame( 'existing', $response->get_data()['status'] );
+		$stored = $this->stored();
+		$this->assertCount( 1, $stored );
+		$this->assertSame( 1, $response->get_data()['coupon_id'] );
+	}
+
 	public function test_a_code_used_by_another_coupon_is_refused() {
 		$theirs = new WC_Coupon();
 		$theirs->set_code( 'BACK-7KQ2MZ4P' );

@@ -123,6 +123,10 @@ class WC_Coupon {
 	public function get_email_restrictions() { return $this->props['email_restrictions']; }
 	public function get_date_expires() { return null === $this->props['date_expires'] ? null : new FakeCouponDate( $this->props['date_expires'] ); }
 	public function save() {
+		// A test may queue work that "another request" does just before this save lands.
+		if ( ! empty( $GLOBALS['followup_test']['before_coupon_save'] ) ) {
+			call_user_func( array_shift( $GLOBALS['followup_test']['before_coupon_save'] ) );
+		}
 		if ( ! $this->id ) {
 			$ids      = array_keys( $GLOBALS['followup_test']['coupons'] );
 			$this->id = $ids ? max( $ids ) + 1 : 1;
