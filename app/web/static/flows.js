@@ -11,7 +11,7 @@
   const UNITS = [["minutes", 60], ["hours", 3600], ["days", 86400]];
   const CHANNELS = [["sms", "SMS"], ["email", "Email"], ["auto", "Auto: SMS on mobile, else email"]];
   const KINDS = [["", "None"], ["percentage", "Percentage off"], ["fixed_amount", "Amount off"], ["free_shipping", "Free shipping"]];
-  const SOURCES = [["auto", "Automatic: the store's own unique code"], ["shopify", "Shopify: a unique code"], ["woocommerce", "WooCommerce: a unique coupon"], ["pool", "The uploaded code pool"], ["static", "One code for everyone"]];
+  const SOURCES = [["auto", "Automatic (recommended)"], ["shopify", "Shopify: a unique code"], ["woocommerce", "WooCommerce: a unique coupon"], ["pool", "The uploaded code pool"], ["static", "One code for everyone"]];
   const emails = (step) => step.channel !== "sms"; // an auto step emails everyone it does not text
   let focus = { step: 0, variant: 0 };
   let timer = null;
