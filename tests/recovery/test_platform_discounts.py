@@ -54,7 +54,7 @@ async def _discount_step(store: Store, clock, **incentive: str) -> Enrollment:
         await FlowStep.filter(flow_id=enrollment.flow_id, position=DISCOUNT_STEP).update(
             incentive=incentive
         )
-        forget_steps()  # a worker reuses a flow's steps for two seconds
+    forget_steps()  # a worker reuses a flow's steps for two seconds (flow ids repeat across tests)
     return enrollment
 
 
