@@ -20,10 +20,11 @@ from app.integrations.shopify import webhooks as shopify
 from app.integrations.woocommerce import webhooks as woo
 from app.integrations.woocommerce.controllers import require_plugin_signature, woocommerce_store
 from app.integrations.woocommerce.coupons import remember_site
-from app.stores.models import Store
+from app.stores.models import Platform, Store
 from app.stores.services import capture_store
 
 log = logging.getLogger(__name__)
+OPAQUE_ORIGIN = "null"  # what a sandboxed iframe or worker sends as its Origin
 
 
 def _json(body: bytes) -> Any:
@@ -162,7 +163,13 @@ async def _store_for_key(request: Request[Any, Any, State], document: Any) -> St
 
 
 def _origin_allowed(store: Store, origin: str) -> bool:
-    return "*" in (store.allowed_origins or []) or origin.rstrip("/") in store.origins()
+    allowed = store.origins()
+    if origin == OPAQUE_ORIGIN:
+        # Shopify runs app pixels in its strict sandbox, a web worker with an opaque origin, so
+        # every pixel event says `Origin: null`. Only Shopify stores (or a store that lists "null")
+        # accept it; the publishable key still picks the store. See docs/collect-origins.md.
+        return store.platform == Platform.SHOPIFY or bool({OPAQUE_ORIGIN, "*"} & allowed)
+    return "*" in (store.allowed_origins or []) or origin.rstrip("/") in allowed
 
 
 def _cors(origin: str | None) -> dict[str, str]:

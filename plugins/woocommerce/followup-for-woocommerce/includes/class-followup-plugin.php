@@ -32,6 +32,7 @@ final class FollowUp_Plugin {
 		'class-followup-orders.php',
 		'class-followup-coupons.php',
 		'class-followup-admin.php',
+		'class-followup-rest.php',
 	);
 
 	/**
@@ -66,6 +67,7 @@ final class FollowUp_Plugin {
 		( new FollowUp_Orders( $settings, $queue ) )->register();
 		( new FollowUp_Coupons( $settings ) )->register();
 		$queue->register();
+		( new FollowUp_Rest( $settings ) )->register();
 	}
 
 	/**
