@@ -95,10 +95,19 @@ class CollectEvents(Controller):
         "/", status_code=HTTP_202_ACCEPTED, summary="Segment-spec events from browsers and servers"
     )
     async def receive(self, request: Request[Any, Any, State]) -> Response[dict[str, Any]]:
+        origin = request.headers.get("origin")
+        try:
+            return await self._receive(request, origin)
+        except ApiError as exc:  # let the page read why, so the snippet can say it in the console
+            exc.headers = {**(exc.headers or {}), **_cors(origin)}
+            raise
+
+    async def _receive(
+        self, request: Request[Any, Any, State], origin: str | None
+    ) -> Response[dict[str, Any]]:
         body = await request.body()
         document = _json(body)
         store = await _store_for_key(request, document)
-        origin = request.headers.get("origin")
         if origin and not _origin_allowed(store, origin):
             raise ApiError(
                 403, "origin_not_allowed", f"origin {origin} is not one of this store's sites"

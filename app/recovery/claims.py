@@ -252,7 +252,11 @@ async def _record(
         magic_link=links.magic_link(enrollment.id, step_index),
         unsubscribe_url=links.unsubscribe_url(contact.id if contact else None),
         discount=as_discount(
-            discount, checkout.currency, checkout.locale or store.locale, step.incentive
+            discount,
+            checkout.currency,
+            checkout.locale or store.locale,
+            step.incentive,
+            (store.settings or {}).get("discount_pool"),
         )
         if discount
         else None,

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 
 from app.core.logging import ctx
 from app.core.money import format_money
@@ -100,9 +101,14 @@ def label(kind: str, value: Decimal | None, currency: str, locale: str) -> str:
 
 
 def as_discount(
-    row: DiscountCode, currency: str, locale: str, incentive: dict[str, Any] | None = None
+    row: DiscountCode,
+    currency: str,
+    locale: str,
+    incentive: dict[str, Any] | None = None,
+    pool_worth: dict[str, Any] | None = None,
 ) -> Discount:
-    """What the template shows; a pool or static code is described by the step's incentive."""
+    """What the template shows. A pool code is worth what the merchant said (`pool_worth`, from
+    `store.settings`), else what the step's incentive says; a static code, what the incentive says."""
     kind = {
         DiscountKind.PERCENTAGE: "percentage",
         DiscountKind.FREE_SHIPPING: "free_shipping",
@@ -111,6 +117,9 @@ def as_discount(
     if row.kind in (DiscountKind.POOL, DiscountKind.STATIC) and incentive:
         spec = Incentive.parse(incentive)
         kind, value = spec.kind, spec.value
+    if row.kind == DiscountKind.POOL and pool_worth and pool_worth.get("value"):
+        kind = "fixed_amount" if pool_worth.get("kind") == "fixed_amount" else "percentage"
+        value = Decimal(str(pool_worth["value"]))
     return Discount(row.code, label(kind, value, currency, locale), row.ends_at)
 
 
@@ -129,7 +138,11 @@ class PoolIssuer:
         for _ in range(5):
             candidates = (
                 await DiscountCode.filter(
-                    store=store, kind=DiscountKind.POOL, enrollment_id=None, assigned_at=None
+                    Q(ends_at=None) | Q(ends_at__gt=now),  # an expired code would only disappoint
+                    store=store,
+                    kind=DiscountKind.POOL,
+                    enrollment_id=None,
+                    assigned_at=None,
                 )
                 .order_by("id")
                 .limit(5)

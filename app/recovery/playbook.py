@@ -93,8 +93,9 @@ DEFAULT_STEPS: list[dict[str, Any]] = [
                 "subject": "Last note about your cart",
                 "body": "Hi {{ first_name or 'there' }},\n\nThis is our last note about your cart:"
                 " we will not follow up about it again.{% if discount_code %} Your code "
-                "{{ discount_code }} ({{ discount_label }}) still works{% if discount_expires %} "
-                "until {{ discount_expires }}{% endif %}.{% endif %}\n\nThank you for considering {{ store_name }}.",
+                "{{ discount_code }} ({{ discount_label }}) still works"
+                "{% if discount_expires %} until {{ discount_expires }}{% endif %}.{% endif %}"
+                "\n\nThank you for considering {{ store_name }}.",
             }
         ],
     },
