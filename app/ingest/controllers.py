@@ -19,6 +19,7 @@ from app.integrations.collect import spec
 from app.integrations.shopify import webhooks as shopify
 from app.integrations.woocommerce import webhooks as woo
 from app.integrations.woocommerce.controllers import require_plugin_signature, woocommerce_store
+from app.integrations.woocommerce.coupons import remember_site
 from app.stores.models import Platform, Store
 from app.stores.services import capture_store
 
@@ -80,6 +81,7 @@ class WooCommerceWebhooks(Controller):
             delivery = woo.native_delivery(body, request.headers)
         _json(body)
         if delivery.topic == "connection.test":
+            await remember_site(store, json.loads(body))
             return Response({"status": "ok", "store": store.name}, status_code=HTTP_200_OK)
         stored = await accept(store, delivery, request.app.state.queue)
         return Response({"status": "accepted" if stored else "duplicate"}, status_code=HTTP_200_OK)

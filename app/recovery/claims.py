@@ -306,6 +306,7 @@ async def _record(
             discount,
             checkout.currency,
             checkout.locale or store.locale,
+            step.incentive,
             (store.settings or {}).get("discount_pool"),
         )
         if discount

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from app.core.errors import ApiError
 from app.core.scheduling import schedule_dispatch
 from app.core.timeutil import utcnow
 from app.recovery import flows, pool, services, templates, visits
-from app.recovery.discounts import upload_pool
+from app.recovery.discounts import label, upload_pool
 from app.recovery.models import DiscountCode, Enrollment
 from app.recovery.schemas import (
     CodePoolIn,
@@ -121,6 +122,15 @@ class TemplatesApi(Controller):
         return await render_preview(store, data)
 
 
+def _sample_discount(kind: str | None, store: Store) -> templates.Discount:
+    if kind == "free_shipping":
+        return templates.Discount("SAMPLE-SHIP", label(kind, None, store.currency, ""), utcnow())
+    if kind == "fixed_amount":
+        text = label(kind, Decimal(10), store.currency, store.locale)
+        return templates.Discount("SAMPLE-10OFF", text, utcnow())
+    return templates.Discount("SAMPLE-10OFF", "10% off", utcnow())
+
+
 async def render_preview(store: Store, data: PreviewIn) -> PreviewOut:
     """Shared by this API and the dashboard's flow editor (session-authenticated)."""
     variant = VariantIn(body=data.body, subject=data.subject, html=data.html)
@@ -132,7 +142,7 @@ async def render_preview(store: Store, data: PreviewIn) -> PreviewOut:
     checkout, contact = await _subject(store, data.checkout_id, public)
     discount = None
     if data.discount:
-        discount = templates.Discount("SAMPLE-10OFF", "10% off", utcnow())
+        discount = _sample_discount(data.discount_kind, store)
     context = templates.build_context(
         store=store,
         checkout=checkout,

@@ -25,6 +25,7 @@ class EnrollmentStatus(StrEnum):
 class DiscountKind(StrEnum):
     PERCENTAGE = "percentage"
     FIXED_AMOUNT = "fixed_amount"
+    FREE_SHIPPING = "free_shipping"
     STATIC = "static"
     POOL = "pool"
 

@@ -59,11 +59,11 @@ DEFAULT_STEPS: list[dict[str, Any]] = [
             {
                 "key": "a",
                 "weight": 1,
-                "subject": "{% if discount_code %}{{ discount_label }} your cart, just for you"
+                "subject": "{% if discount_code %}{{ discount_offer }}, just for you"
                 "{% else %}Still thinking it over?{% endif %}",
-                "body": "Hi {{ first_name or 'there' }},\n\n{% if discount_code %}Here is "
-                "{{ discount_label }} your order with the code {{ discount_code }}"
-                "{% if discount_expires %}, valid until {{ discount_expires }}{% endif %}. "
+                "body": "Hi {{ first_name or 'there' }},\n\n{% if discount_code %}Something "
+                "for your order: {{ discount_offer }}{% if discount_expires %}, valid until "
+                "{{ discount_expires }}{% endif %}. "
                 "The button below applies it for you.{% else %}Your "
                 "{{ first_item }} is still waiting in your cart.{% endif %}\n\n" + _REPLY,
             }

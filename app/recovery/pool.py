@@ -103,7 +103,7 @@ async def _pool_steps(store: Store) -> list[str]:
         if not step.incentive:
             continue
         spec = Incentive.parse(step.incentive)
-        if not spec.code and isinstance(issuer_for(store, spec), PoolIssuer):
+        if not spec.code and isinstance(await issuer_for(store, spec), PoolIssuer):
             found.append(f"step {index + 1}, {step.channel} at {_when(step.delay_seconds)}")
     return found
 

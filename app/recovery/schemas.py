@@ -85,6 +85,7 @@ class PreviewIn(msgspec.Struct, forbid_unknown_fields=True):
     html: str | None = None
     checkout_id: int | None = None
     discount: bool = False
+    discount_kind: str | None = None  # percentage, fixed_amount or free_shipping
 
 
 class PreviewOut(msgspec.Struct):

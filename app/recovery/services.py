@@ -16,7 +16,7 @@ from app.core.logging import ctx
 from app.core.timeutil import utcnow
 from app.messaging.models import DeliveryStatus, Message
 from app.recovery import links, rules
-from app.recovery.discounts import Incentive, ensure_discount
+from app.recovery.discounts import Incentive, issue_discount_code
 from app.recovery.facts import location
 from app.recovery.models import DiscountCode, Enrollment, EnrollmentStatus, Flow, FlowStep
 from app.recovery.pipeline import ordered_steps, schedule
@@ -239,7 +239,7 @@ class NoDiscount(ValueError):
 async def issue_discount(checkout: Checkout) -> DiscountCode:
     """A code an agent drops into a reply: the store's inbox incentive, else 10 % for 48 hours.
 
-    It goes through the same issuers as the automated steps (Shopify, pool or static), and an
+    It goes through the same issuers as the automated steps (Shopify, WooCommerce, pool or static), and an
     enrollment never holds more than one code, so an agent and a later step share it.
     """
     enrollment = await Enrollment.get_or_none(checkout_id=checkout.id)
@@ -247,11 +247,11 @@ async def issue_discount(checkout: Checkout) -> DiscountCode:
         raise NoDiscount("this cart has no recovery sequence to attach a code to")
     store = await Store.get(id=checkout.store_id)  # type: ignore[attr-defined]
     spec = Incentive.parse((store.settings or {}).get("inbox_discount") or INBOX_DISCOUNT)
-    row = await ensure_discount(
+    row, reason = await issue_discount_code(
         store, enrollment, replace(spec, min_total=Decimal(0)), checkout.total, utcnow()
     )
     if row is None:
-        raise NoDiscount(_no_code_reason(store))
+        raise NoDiscount(_no_code_reason(store, reason))
     return row
 
 
@@ -263,7 +263,9 @@ async def issued_code(checkout: Checkout) -> DiscountCode | None:
     return await DiscountCode.filter(enrollment_id=enrollment.id).order_by("-id").first()
 
 
-def _no_code_reason(store: Store) -> str:
+def _no_code_reason(store: Store, reason: str | None) -> str:
+    if reason and reason.startswith("WooCommerce coupon not created"):
+        return f"No code could be issued: {reason}."
     if store.platform == Platform.SHOPIFY:
         return "Shopify did not create a code just now: try again in a minute."
     return (

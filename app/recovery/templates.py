@@ -34,7 +34,8 @@ VARIABLES: dict[str, str] = {
     "currency": "ISO currency code",
     "magic_link": "one-click link back to the pre-filled checkout",
     "discount_code": "the shopper's code (empty when the step has no incentive or the cart is below it)",
-    "discount_label": "e.g. '10% off'",
+    "discount_label": "e.g. '10% off' or 'Free shipping'",
+    "discount_offer": "the offer in a phrase: '10% off with code X' or 'Free shipping with code X'",
     "discount_expires": "formatted expiry of the code",
     "unsubscribe_url": "email unsubscribe page",
 }
@@ -131,6 +132,7 @@ def build_context(
         "magic_link": magic_link,
         "discount_code": discount.code if discount else "",
         "discount_label": discount.label if discount else "",
+        "discount_offer": f"{discount.label} with code {discount.code}" if discount else "",
         "discount_expires": format_datetime(discount.ends_at, "medium", locale=locale)
         if discount and discount.ends_at
         else "",
@@ -262,7 +264,7 @@ def _layout() -> str:
 def _plain(body: str, context: dict[str, Any]) -> str:
     lines = [body, ""]
     if context.get("discount_code"):
-        lines += [f"Your code: {context['discount_code']} ({context['discount_label']})", ""]
+        lines += [f"{context['discount_offer']}.", ""]
     for item in context["items"]:
         variant = f" ({item['variant']})" if item["variant"] else ""
         lines.append(f"- {item['quantity']} x {item['title']}{variant}: {item['line_total']}")

@@ -63,9 +63,14 @@ def _validate_step(where: str, step: StepIn, previous: int | None) -> None:
     if problems:
         raise FlowProblem(f"{where}.conditions: {'; '.join(problems)}")
     if step.incentive is not None:
-        problems = validate_incentive(step.incentive)
-        if problems:
-            raise FlowProblem(f"{where}.incentive: {'; '.join(problems)}")
+        found = validate_incentive(step.incentive)
+        if found:
+            raise FlowProblem(
+                "; ".join(
+                    f"{where}.incentive{'.' + name if name else ''}: {message}"
+                    for name, message in found
+                )
+            )
     validate_variants(where, step)
 
 

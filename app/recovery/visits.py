@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from app.checkouts.models import TERMINAL, Checkout, ConsentEvent, Contact
@@ -16,7 +17,7 @@ from app.core.timeutil import utcnow
 from app.messaging.models import Message
 from app.recovery import links
 from app.recovery.discounts import Incentive
-from app.recovery.models import Click, DiscountCode, Enrollment
+from app.recovery.models import Click, DiscountCode, DiscountKind, Enrollment
 from app.recovery.pipeline import idempotency_key, ordered_steps
 from app.stores.models import Store
 
@@ -68,7 +69,13 @@ async def follow(token: str, user_agent: str | None) -> Landing:
 
 
 async def _code(enrollment: Enrollment, step: int, checkout: Checkout) -> str | None:
-    issued = await DiscountCode.filter(enrollment_id=enrollment.id).order_by("-id").first()
+    # A code reserved for Shopify or WooCommerce that the platform never confirmed is not applied.
+    issued = (
+        await DiscountCode.filter(enrollment_id=enrollment.id)
+        .filter(Q(provider_id__isnull=False) | Q(kind__in=[DiscountKind.POOL, DiscountKind.STATIC]))
+        .order_by("-id")
+        .first()
+    )
     if issued:
         return issued.code
     for flow_step in (await ordered_steps(enrollment.flow_id))[: step + 1]:  # type: ignore[attr-defined]

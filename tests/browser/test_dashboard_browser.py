@@ -243,6 +243,48 @@ async def test_template_failures_are_shown_and_a_bad_template_is_refused(
     await context.close()
 
 
+async def test_flow_editor_offers_free_shipping(server: str, browser: Any) -> None:
+    seeded, context, page = await _owner_page(server, browser)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await page.goto(f"{server}/flows")
+    await page.locator("[data-testid=sms-preview]").wait_for()
+    await page.select_option("[data-testid=incentive-kind-2]", "free_shipping")
+    assert await page.locator("[data-testid=incentive-value-2]").count() == 0
+    await page.click("[data-testid=subject-2-0]")
+    await page.wait_for_function(
+        "document.querySelector('[data-testid=email-subject]').textContent"
+        " === 'Free shipping with code SAMPLE-SHIP, just for you'"
+    )
+    await page.click("#save")
+    await page.wait_for_function(
+        "document.getElementById('status').textContent.startsWith('Saved')"
+    )
+    step = await FlowStep.get(flow__store_id=seeded.store.id, position=2)
+    assert step.incentive == {
+        "kind": "free_shipping",
+        "source": "auto",
+        "min_total": "50",
+        "expires_hours": 48,
+    }
+    for name, viewport in (("laptop", LAPTOP), ("phone", PHONE)):
+        await page.set_viewport_size(viewport)
+        await page.locator("[data-testid=incentive-kind-2]").scroll_into_view_if_needed()
+        overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{name}: page scrolls sideways by {overflow}px"
+        await page.screenshot(path=str(ARTIFACTS / f"flows-free-shipping-{name}.png"))
+    await page.set_viewport_size(LAPTOP)
+    await page.select_option("[data-testid=incentive-kind-4]", "percentage")
+    await page.fill("[data-testid=incentive-value-4]", "0")
+    await page.click("#save")
+    await page.locator("#problem").wait_for(state="visible")
+    assert "steps[4].incentive.value: must be a positive amount" in await page.inner_text(
+        "#problem"
+    )
+    assert errors == []
+    await context.close()
+
+
 async def test_a_custom_store_is_warned_then_uploads_a_code_pool(
     server: str, browser: Any, tmp_path: Any
 ) -> None:

@@ -190,6 +190,40 @@ def discount_create(fake: FakeShopify, shop: Shop, v: dict[str, Any]) -> dict[st
     return {root: {"codeDiscountNode": {"id": node["id"]}, "userErrors": []}}
 
 
+def _free_shipping_problem(shop: Shop, d: dict[str, Any]) -> tuple[str, str, str] | None:
+    # DiscountCodeFreeShippingInput: code, title, startsAt and context (or customerSelection).
+    for key in ("title", "code", "startsAt"):
+        if not d.get(key):
+            return f"{key} can't be blank", "BLANK", key
+    if "context" not in d and "customerSelection" not in d:
+        return "context can't be blank", "BLANK", "context"
+    if "customerGets" in d:  # not a field of this input: GraphQL refuses the variables
+        return "customerGets is not defined on DiscountCodeFreeShippingInput", "INVALID", "input"
+    destination = d.get("destination") or {}
+    if not destination.get("all") and not destination.get("countries"):
+        return "Destination must be set", "BLANK", "destination"
+    if any(x["code"].lower() == d["code"].lower() for x in shop.discounts):
+        return "Code must be unique. Please try a different code.", "TAKEN", "code"
+    return None
+
+
+def free_shipping_create(fake: FakeShopify, shop: Shop, v: dict[str, Any]) -> dict[str, Any]:
+    root = "discountCodeFreeShippingCreate"
+    d = v.get("freeShippingCodeDiscount")
+    if d is None:
+        return {
+            "errors": "Variable $freeShippingCodeDiscount of type DiscountCodeFreeShippingInput!"
+        }
+    if problem := _free_shipping_problem(shop, d):
+        message, code, field = problem
+        if code == "INVALID":
+            return {"errors": message}
+        return _user_error(root, message, code, field)
+    node = {"id": fake.next_id("DiscountCodeNode"), "type": "free_shipping", **d}
+    shop.discounts.append(node)
+    return {root: {"codeDiscountNode": {"id": node["id"]}, "userErrors": []}}
+
+
 def _time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
@@ -229,6 +263,7 @@ RESOLVERS = {
     "webPixel": pixel_find,
     "webPixelUpdate": pixel_update,
     "discountCodeBasicCreate": discount_create,
+    "discountCodeFreeShippingCreate": free_shipping_create,
     "abandonedCheckouts": abandoned,
     "abandonedCheckoutsCount": abandoned_count,
     "nodes": nodes,

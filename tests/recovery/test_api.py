@@ -109,6 +109,26 @@ def _steps(flow):
             "steps[1].variants[0].subject is required for an email",
         ),
         (
+            lambda s: s[2].update(incentive={"kind": "free_shipping", "value": "10"}),
+            "steps[2].incentive.value: a free_shipping incentive takes no value",
+        ),
+        (
+            lambda s: s[2].update(incentive={"kind": "free_shiping"}),
+            "steps[2].incentive.kind: must be one of percentage, fixed_amount, free_shipping",
+        ),
+        (
+            lambda s: s[2].update(incentive={"source": "woo", "value": "5"}),
+            "steps[2].incentive.source: must be one of auto, shopify, woocommerce, pool, static",
+        ),
+        (
+            lambda s: s[4].update(incentive={"kind": "percentage", "value": "0"}),
+            "steps[4].incentive.value: must be a positive amount",
+        ),
+        (
+            lambda s: s[2].update(incentive={"kind": "free_shipping", "expires_hours": 0}),
+            "steps[2].incentive.expires_hours: must be between 1 and 1440",
+        ),
+        (
             lambda s: s[3].update(channel="auto", variants=[AUTO]),
             "steps[3]: carriers allow one automated SMS per abandonment; steps[0] (sms) may "
             "already send one (an auto step counts as an SMS)",
@@ -241,3 +261,27 @@ async def test_an_auto_step_is_saved_with_both_parts_at_any_delay(client, api):
     preview = {"channel": "auto", "body": "hi"}
     response = await client.post("/api/v1/templates/preview", json=preview, headers=headers)
     assert response.status_code == 400
+
+
+async def test_free_shipping_incentive_saves_and_previews_with_its_own_words(client, api):
+    _, headers = api
+    flow = await flow_of(client, headers)
+    steps = _steps(flow)
+    steps[2]["incentive"] = {"kind": "free_shipping", "min_total": "40", "expires_hours": 72}
+    response = await client.patch(
+        f"/api/v1/flows/{flow['id']}", json={"steps": steps}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["steps"][2]["incentive"]["kind"] == "free_shipping"
+
+    body = {
+        "channel": "email",
+        "subject": "{{ discount_offer }}",
+        "body": "{{ discount_label }} until {{ discount_expires }}",
+        "discount": True,
+        "discount_kind": "free_shipping",
+    }
+    out = (await client.post("/api/v1/templates/preview", json=body, headers=headers)).json()
+    assert out["subject"] == "Free shipping with code SAMPLE-SHIP"
+    assert out["text"].startswith("Free shipping until")
+    assert "Free shipping with code SAMPLE-SHIP." in out["text"]

@@ -1,4 +1,9 @@
-"""Single-use, expiring discount codes on Shopify (`discountCodeBasicCreate`) for recovery and the inbox."""
+"""Single-use, expiring Shopify codes for recovery and the inbox.
+
+`discountCodeBasicCreate` for an amount or percentage off, `discountCodeFreeShippingCreate` for free
+shipping (DiscountCodeFreeShippingInput: `code`, `title`, `startsAt` and `context` required,
+`destination` says which countries).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,15 @@ log = logging.getLogger(__name__)
 CREATE = """
 mutation FollowUpDiscount($basicCodeDiscount: DiscountCodeBasicInput!) {
   discountCodeBasicCreate(basicCodeDiscount: $basicCodeDiscount) {
+    codeDiscountNode { id }
+    userErrors { field code message }
+  }
+}"""
+
+
+CREATE_FREE_SHIPPING = """
+mutation FollowUpFreeShipping($freeShippingCodeDiscount: DiscountCodeFreeShippingInput!) {
+  discountCodeFreeShippingCreate(freeShippingCodeDiscount: $freeShippingCodeDiscount) {
     codeDiscountNode { id }
     userErrors { field code message }
   }
@@ -44,6 +58,49 @@ def _value(percentage: Decimal | None, amount: Decimal | None) -> dict[str, Any]
     return {"discountAmount": {"amount": str(amount), "appliesOnEachItem": False}}
 
 
+def _one_shopper(
+    code: str, title: str, minimum_subtotal: Decimal | None, starts_at: datetime, ends_at: datetime
+) -> dict[str, Any]:
+    """Fields both inputs share: one use in total, once per customer, expiring."""
+    if ends_at <= starts_at:
+        raise ValueError("ends_at must be after starts_at")
+    if starts_at.tzinfo is None or ends_at.tzinfo is None:
+        raise ValueError("starts_at and ends_at must be timezone-aware")
+    data: dict[str, Any] = {
+        "title": title[:255],
+        "code": code,
+        "startsAt": starts_at.isoformat(),
+        "endsAt": ends_at.isoformat(),
+        "context": {"all": "ALL"},
+        "usageLimit": 1,
+        "appliesOncePerCustomer": True,
+    }
+    if minimum_subtotal is not None:
+        data["minimumRequirement"] = {
+            "subtotal": {"greaterThanOrEqualToSubtotal": str(minimum_subtotal)}
+        }
+    return data
+
+
+def free_shipping_input(
+    *,
+    code: str,
+    title: str,
+    minimum_subtotal: Decimal | None,
+    starts_at: datetime,
+    ends_at: datetime,
+) -> dict[str, Any]:
+    """DiscountCodeFreeShippingInput for one shopper, to every country, used alone."""
+    data = _one_shopper(code, title, minimum_subtotal, starts_at, ends_at)
+    data["destination"] = {"all": True}
+    data["combinesWith"] = {
+        "orderDiscounts": False,
+        "productDiscounts": False,
+        "shippingDiscounts": False,
+    }
+    return data
+
+
 def discount_input(
     *,
     code: str,
@@ -55,29 +112,13 @@ def discount_input(
     ends_at: datetime,
 ) -> dict[str, Any]:
     """DiscountCodeBasicInput for one shopper: one use in total, once per customer, expiring."""
-    if ends_at <= starts_at:
-        raise ValueError("ends_at must be after starts_at")
-    if starts_at.tzinfo is None or ends_at.tzinfo is None:
-        raise ValueError("starts_at and ends_at must be timezone-aware")
-    data: dict[str, Any] = {
-        "title": title[:255],
-        "code": code,
-        "startsAt": starts_at.isoformat(),
-        "endsAt": ends_at.isoformat(),
-        "context": {"all": "ALL"},
-        "customerGets": {"value": _value(percentage, amount), "items": {"all": True}},
-        "usageLimit": 1,
-        "appliesOncePerCustomer": True,
-        "combinesWith": {
-            "orderDiscounts": False,
-            "productDiscounts": False,
-            "shippingDiscounts": True,
-        },
+    data = _one_shopper(code, title, minimum_subtotal, starts_at, ends_at)
+    data["customerGets"] = {"value": _value(percentage, amount), "items": {"all": True}}
+    data["combinesWith"] = {
+        "orderDiscounts": False,
+        "productDiscounts": False,
+        "shippingDiscounts": True,
     }
-    if minimum_subtotal is not None:
-        data["minimumRequirement"] = {
-            "subtotal": {"greaterThanOrEqualToSubtotal": str(minimum_subtotal)}
-        }
     return data
 
 
@@ -102,11 +143,43 @@ async def create_discount(
         starts_at=starts_at,
         ends_at=ends_at,
     )
+    return await _create(
+        store, code, CREATE, {"basicCodeDiscount": basic}, "discountCodeBasicCreate"
+    )
+
+
+async def create_free_shipping_discount(
+    store: Store,
+    *,
+    code: str,
+    title: str,
+    minimum_subtotal: Decimal | None = None,
+    starts_at: datetime,
+    ends_at: datetime,
+) -> str:
+    """Create a single-use free-shipping code and return its discount node id."""
+    data = free_shipping_input(
+        code=code,
+        title=title,
+        minimum_subtotal=minimum_subtotal,
+        starts_at=starts_at,
+        ends_at=ends_at,
+    )
+    return await _create(
+        store,
+        code,
+        CREATE_FREE_SHIPPING,
+        {"freeShippingCodeDiscount": data},
+        "discountCodeFreeShippingCreate",
+    )
+
+
+async def _create(
+    store: Store, code: str, mutation: str, variables: dict[str, Any], root: str
+) -> str:
     try:
         async with AdminClient(store) as admin:
-            result = await admin.mutate(
-                CREATE, {"basicCodeDiscount": basic}, "discountCodeBasicCreate"
-            )
+            result = await admin.mutate(mutation, variables, root)
     except UserErrors as exc:
         raise DiscountError(f"Shopify refused discount {code!r}: {exc}", exc.errors) from None
     node_id = str(result["codeDiscountNode"]["id"])

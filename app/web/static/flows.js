@@ -10,6 +10,8 @@
   const $ = (id) => document.getElementById(id);
   const UNITS = [["minutes", 60], ["hours", 3600], ["days", 86400]];
   const CHANNELS = [["sms", "SMS"], ["email", "Email"], ["auto", "Auto: SMS on mobile, else email"]];
+  const KINDS = [["", "None"], ["percentage", "Percentage off"], ["fixed_amount", "Amount off"], ["free_shipping", "Free shipping"]];
+  const SOURCES = [["auto", "Automatic (recommended)"], ["shopify", "Shopify: a unique code"], ["woocommerce", "WooCommerce: a unique coupon"], ["pool", "The uploaded code pool"], ["static", "One code for everyone"]];
   const emails = (step) => step.channel !== "sms"; // an auto step emails everyone it does not text
   let focus = { step: 0, variant: 0 };
   let timer = null;
@@ -77,6 +79,49 @@
     return card;
   }
 
+  // The step's incentive as form fields; `step.incentive` stays the object the API takes.
+  function incentiveFields(step, s) {
+    const spec = step.incentive || null;
+    const kind = el("select", { "data-testid": `incentive-kind-${s}` }, KINDS.map(([value, text]) => el("option", { value, text })));
+    kind.value = spec ? spec.kind || "percentage" : "";
+    const box = el("div", { class: "stack" }, [el("div", { class: "inline" }, [field("Incentive", kind)])]);
+    kind.addEventListener("change", () => {
+      if (!kind.value) step.incentive = null;
+      else {
+        const next = Object.assign({ source: "auto", min_total: "0", expires_hours: 48 }, step.incentive || {}, { kind: kind.value });
+        if (kind.value === "free_shipping") delete next.value; else if (!next.value) next.value = "10";
+        step.incentive = next;
+      }
+      render(); schedulePreview(0);
+    });
+    if (!spec) return box;
+    const set = (key, value) => { if (value === "" || value === null) delete spec[key]; else spec[key] = value; schedulePreview(); };
+    const row = el("div", { class: "inline" });
+    if (spec.kind !== "free_shipping") {
+      const value = el("input", { type: "number", min: 0, step: "any", value: spec.value || "", "data-testid": `incentive-value-${s}` });
+      value.addEventListener("input", () => set("value", value.value));
+      row.appendChild(field(spec.kind === "fixed_amount" ? "Amount off" : "Percent off", value));
+    }
+    const minimum = el("input", { type: "number", min: 0, step: "any", value: spec.min_total || "0" });
+    minimum.addEventListener("input", () => set("min_total", minimum.value || "0"));
+    const hours = el("input", { type: "number", min: 1, max: 1440, step: 1, value: spec.expires_hours || 48 });
+    hours.addEventListener("input", () => set("expires_hours", Number(hours.value)));
+    row.appendChild(field("Minimum cart total", minimum));
+    row.appendChild(field("Valid for (hours)", hours));
+    box.appendChild(row);
+    const source = el("select", { "data-testid": `incentive-source-${s}` }, SOURCES.map(([value, text]) => el("option", { value, text })));
+    source.value = spec.source || "auto";
+    source.addEventListener("change", () => { set("source", source.value); render(); });
+    const sourceRow = el("div", { class: "inline" }, [field("Codes from", source)]);
+    if (spec.source === "static") {
+      const code = el("input", { maxlength: 64, value: spec.code || "" });
+      code.addEventListener("input", () => set("code", code.value.trim()));
+      sourceRow.appendChild(field("Code", code));
+    }
+    box.appendChild(sourceRow);
+    return box;
+  }
+
   function stepCard(step, s) {
     const channel = el("select", { "data-testid": `channel-${s}` }, CHANNELS.map(([value, text]) => el("option", { value, text })));
     channel.value = step.channel;
@@ -94,9 +139,6 @@
     const conditions = el("textarea", { rows: 2, class: "code", placeholder: '{"min_total": "50"}' });
     conditions.value = json(step.conditions);
     conditions.addEventListener("input", () => { step._conditions = conditions.value; });
-    const incentive = el("textarea", { rows: 2, class: "code", placeholder: '{"kind": "percentage", "value": "10"}' });
-    incentive.value = json(step.incentive);
-    incentive.addEventListener("input", () => { step._incentive = incentive.value; schedulePreview(); });
     const card = el("section", { class: "card step stack" }, [
       el("div", { class: "head" }, [
         el("h3", { text: `Step ${s + 1}` }),
@@ -105,8 +147,9 @@
       ]),
       el("div", { class: "inline" }, [field("Channel", channel), field("Wait", amount), field("Unit", unit)]),
       step.channel === "auto" ? el("p", { class: "muted small", text: "Texts a shopper on a phone with SMS consent, inside quiet hours and within 48 hours of abandonment (one text per abandonment); everyone else gets the email." }) : null,
-      el("details", {}, [el("summary", { text: "Conditions and incentive" }),
-        field("Conditions (JSON, empty for none)", conditions), field("Incentive (JSON, empty for none)", incentive)]),
+      incentiveFields(step, s),
+      el("details", {}, [el("summary", { text: "Conditions" }),
+        field("Conditions (JSON, empty for none)", conditions)]),
     ]);
     step.variants.forEach((v, vi) => card.appendChild(variantCard(step, s, v, vi)));
     card.appendChild(el("button", { type: "button", class: "secondary", text: "Add A/B variant", onclick: () => {
@@ -140,7 +183,7 @@
       steps: flow.steps.map((s, i) => ({
         channel: s.channel, delay_seconds: s.delay_seconds,
         conditions: parseJson(s._conditions, s.conditions || {}, `step ${i + 1} conditions`),
-        incentive: parseJson(s._incentive, s.incentive, `step ${i + 1} incentive`),
+        incentive: s.incentive || null,
         variants: s.variants.map((v) => {
           const out = { key: v.key, weight: String(v.weight), body: v.body };
           if (emails(s)) { if (v.subject) out.subject = v.subject; if (v.html) out.html = v.html; }
@@ -194,13 +237,14 @@
     if (!step) { $("preview-sms").hidden = $("preview-email").hidden = true; return; }
     const variant = step.variants[focus.variant] || step.variants[0];
     $("preview-target").textContent = `Step ${focus.step + 1} · ${step.channel.toUpperCase()} · variant ${variant.key}`;
-    const discount = Boolean(step.incentive || step._incentive);
+    const discount = Boolean(step.incentive);
+    const kind = discount ? step.incentive.kind || "percentage" : null;
     const text = step.channel === "auto" ? variant.sms_body : variant.body;
     try {
       // An auto step shows both parts: the text for mobile shoppers and the email for the rest.
       const [sms, email] = await Promise.all([
-        step.channel !== "email" ? call("POST", "/flows/api/preview", { channel: "sms", body: text || " ", discount }) : null,
-        emails(step) ? call("POST", "/flows/api/preview", { channel: "email", body: variant.body || " ", subject: variant.subject || null, html: variant.html || null, discount }) : null,
+        step.channel !== "email" ? call("POST", "/flows/api/preview", { channel: "sms", body: text || " ", discount, discount_kind: kind }) : null,
+        emails(step) ? call("POST", "/flows/api/preview", { channel: "email", body: variant.body || " ", subject: variant.subject || null, html: variant.html || null, discount, discount_kind: kind }) : null,
       ]);
       $("preview-error").hidden = true;
       $("preview-sms").hidden = !sms; $("preview-email").hidden = !email;

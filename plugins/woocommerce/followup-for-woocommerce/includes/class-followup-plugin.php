@@ -30,6 +30,7 @@ final class FollowUp_Plugin {
 		'class-followup-capture.php',
 		'class-followup-restore.php',
 		'class-followup-orders.php',
+		'class-followup-coupons.php',
 		'class-followup-admin.php',
 		'class-followup-rest.php',
 	);
@@ -64,6 +65,7 @@ final class FollowUp_Plugin {
 		( new FollowUp_Capture( $settings, $queue, $tokens ) )->register();
 		( new FollowUp_Restore( $settings, $client, $tokens ) )->register();
 		( new FollowUp_Orders( $settings, $queue ) )->register();
+		( new FollowUp_Coupons( $settings ) )->register();
 		$queue->register();
 		( new FollowUp_Rest( $settings ) )->register();
 	}

@@ -12,5 +12,6 @@ define( 'FOLLOWUP_PLUGIN_DIR', dirname( __DIR__ ) . '/' );
 
 require_once __DIR__ . '/wp-shim.php';
 require_once __DIR__ . '/fakes.php';
+require_once __DIR__ . '/coupon-shim.php';
 require_once FOLLOWUP_PLUGIN_DIR . 'includes/class-followup-plugin.php';
 FollowUp_Plugin::load();

@@ -21,17 +21,29 @@ function followup_test_reset() {
 		'orders'    => array(),
 		'products'  => array(),
 		'logs'      => array(),
+		'coupons'   => array(),
+		'routes'    => array(),
 	);
 	$GLOBALS['followup_wc'] = new FakeWC();
 }
 
 class WP_Error {
+	private $code;
 	private $message;
-	public function __construct( $code = '', $message = '' ) {
+	private $data;
+	public function __construct( $code = '', $message = '', $data = '' ) {
+		$this->code    = $code;
 		$this->message = $message;
+		$this->data    = $data;
+	}
+	public function get_error_code() {
+		return $this->code;
 	}
 	public function get_error_message() {
 		return $this->message;
+	}
+	public function get_error_data() {
+		return $this->data;
 	}
 }
 
