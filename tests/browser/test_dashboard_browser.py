@@ -238,7 +238,7 @@ async def test_template_failures_are_shown_and_a_bad_template_is_refused(
     await page.click("#save")
     await page.locator("#problem").wait_for(state="visible")
     problem = await page.inner_text("#problem")
-    assert problem.startswith("steps[1].variants[0].body (variant 'a') cannot be sent"), problem
+    assert problem.startswith("Step 2, variant A, message body cannot be sent"), problem
     await page.screenshot(path=str(ARTIFACTS / "flows-refused-laptop.png"), full_page=True)
     await context.close()
 
@@ -278,7 +278,7 @@ async def test_flow_editor_offers_free_shipping(server: str, browser: Any) -> No
     await page.fill("[data-testid=incentive-value-4]", "0")
     await page.click("#save")
     await page.locator("#problem").wait_for(state="visible")
-    assert "steps[4].incentive.value: must be a positive amount" in await page.inner_text(
+    assert "Step 5, discount amount: must be a positive amount" in await page.inner_text(
         "#problem"
     )
     assert errors == []

@@ -196,7 +196,10 @@
 
   // The API names places as `steps[0].variants[0].body`; a merchant reads "Step 1, variant A, message body".
   const FIELDS = { body: "message body", subject: "subject", sms_body: "text message", html: "HTML", key: "variant name",
-    weight: "weight", delay_seconds: "wait", conditions: "conditions", incentive: "incentive", variants: "variants" };
+    weight: "weight", delay_seconds: "wait", conditions: "conditions", incentive: "incentive", variants: "variants",
+    "incentive.kind": "discount kind", "incentive.value": "discount amount", "incentive.min_total": "minimum cart",
+    "incentive.expires_hours": "code lifetime", "incentive.source": "where codes come from" };
+  const placeName = (f) => FIELDS[f] || f.replace(/[._]/g, " ");
   const variantName = (s, v) => {
     const key = flow.steps[s] && flow.steps[s].variants[v] ? String(flow.steps[s].variants[v].key) : "";
     return /^[a-z]$/i.test(key) ? key.toUpperCase() : key || String.fromCharCode(65 + v);
@@ -205,8 +208,8 @@
     let text = String(message);
     if (where) text = text.replace(/^template\./, `steps[${where.step}].variants[${where.variant}].`);
     return text
-      .replace(/steps\[(\d+)\]\.variants\[(\d+)\](?:\.(\w+))?/g, (all, s, v, f) => `Step ${Number(s) + 1}, variant ${variantName(Number(s), Number(v))}` + (f ? `, ${FIELDS[f] || f}` : ""))
-      .replace(/steps\[(\d+)\](?:\.(\w+))?/g, (all, s, f) => `Step ${Number(s) + 1}` + (f ? `, ${FIELDS[f] || f}` : ""))
+      .replace(/steps\[(\d+)\]\.variants\[(\d+)\](?:\.(\w+))?(?: \(variant '[^']*'\))?/g, (all, s, v, f) => `Step ${Number(s) + 1}, variant ${variantName(Number(s), Number(v))}` + (f ? `, ${placeName(f)}` : ""))
+      .replace(/steps\[(\d+)\](?:\.([\w.]+))?/g, (all, s, f) => `Step ${Number(s) + 1}` + (f ? `, ${placeName(f)}` : ""))
       .replace(/holdout_percent/g, "Holdout share")
       .replace(/delay_seconds/g, "wait")
       .replace(/sms_body/g, "text message");
