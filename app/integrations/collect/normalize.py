@@ -107,6 +107,8 @@ def _order(event: dict[str, Any]) -> OrderInput:
 
 def normalize(event: dict[str, Any]) -> list[Normalized]:
     visitor = text(event.get("anonymousId"), 128)
+    if event.get("type") == "alias":
+        return []
     if event.get("type") == "identify":
         return [IdentifyInput(visitor_id=visitor or "", contact=_contact(event))] if visitor else []
     name = event.get("event")
