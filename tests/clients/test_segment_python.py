@@ -86,6 +86,27 @@ async def test_library_batch_is_stored_and_processed(live_server, run_jobs, gzip
     assert (await Contact.get(store=store)).first_name == "Ada"
 
 
+async def test_identify_then_track_from_the_library_is_recoverable(live_server, run_jobs):
+    """Segment's standard pattern: traits once on identify, then tracks with only the ids."""
+    store = await custom_store()
+    errors: list[Any] = []
+    client = segment(store.publishable_key, live_server, gzip_body=False, errors=errors)
+    client.identify(anonymous_id=ANON, traits={"email": "lin@example.com", "phone": "+14155550199"})
+    await flush(client)
+    await run_jobs()
+    client.track(
+        anonymous_id=ANON,
+        event="Checkout Started",
+        properties={"checkout_id": "co-9", "value": 30, "products": PRODUCTS},
+    )
+    await flush(client)
+    await run_jobs()
+    assert errors == []
+    checkout = await Checkout.get(store=store, token="co-9")
+    assert (checkout.email, checkout.phone) == ("lin@example.com", "+14155550199")
+    assert checkout.abandon_due_at is not None
+
+
 async def test_library_reads_our_errors_as_code_and_message(live_server):
     errors: list[Any] = []
     client = segment("fu_pk_not_a_key", live_server, gzip_body=True, errors=errors)
