@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,36 +12,31 @@ import pytest
 from app.checkouts.models import Checkout
 from app.ingest.models import RawEvent
 from tests.factories import make_store
+from tests.vendor_tools import npm_package, program
 
-CLIENT_DIR = Path(__file__).parent / "segment_node"
-LIBRARY = CLIENT_DIR / "node_modules" / "@segment" / "analytics-node"
+SCRIPT = Path(__file__).parent / "segment_send.mjs"
 
 
 @pytest.fixture(scope="session")
-def node_client() -> Path:
-    """The npm package, installed from the lock file (.ci/run does it; locally on first use)."""
-    if not LIBRARY.exists() and shutil.which("npm"):
-        import subprocess
-
-        subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund"], cwd=CLIENT_DIR, check=True, timeout=300
-        )
-    if not LIBRARY.exists() or not shutil.which("node"):
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI must install node and @segment/analytics-node (see .ci/run)")
-        pytest.skip("node/npm are not installed here, so Segment's Node library cannot run")
-    return CLIENT_DIR / "send.mjs"
+def node_client() -> tuple[str, Path]:
+    """node and the npm package (tests/tools; .ci/run installs it, a missing one skips locally)."""
+    node = program("node")
+    library = npm_package("@segment/analytics-node")
+    return node, library.parent.parent
 
 
-async def run_node(script: Path, host: str, key: str, calls: list[Any]) -> dict[str, Any]:
+async def run_node(
+    client: tuple[str, Path], host: str, key: str, calls: list[Any]
+) -> dict[str, Any]:
     """In a subprocess, so this loop keeps serving the app while node posts to it."""
+    node, modules = client
+    request = {"modules": str(modules), "host": host, "writeKey": key, "calls": calls}
     process = await asyncio.create_subprocess_exec(
-        "node",
-        str(script),
-        json.dumps({"host": host, "writeKey": key, "calls": calls}),
+        node,
+        str(SCRIPT),
+        json.dumps(request),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        cwd=CLIENT_DIR,
     )
     out, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 0, err.decode()
