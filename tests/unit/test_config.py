@@ -61,9 +61,11 @@ def test_defaults_come_from_one_table(tmp_path):
 
 
 def test_followup_dev_links_follow_its_port_unless_a_public_url_is_set(tmp_path):
+    from app import config
     from app.config import get_settings, use_settings
     from app.dev.server import dev_settings
 
+    saved = config._override  # the suite's settings: later tests still need them
     try:
         default = load_settings({"FOLLOWUP_DATA_DIR": str(tmp_path)})
         moved = dev_settings(default, "127.0.0.1", 8123)
@@ -74,4 +76,4 @@ def test_followup_dev_links_follow_its_port_unless_a_public_url_is_set(tmp_path)
         )
         assert dev_settings(chosen, "127.0.0.1", 8123) is chosen
     finally:
-        use_settings(None)
+        use_settings(saved)
