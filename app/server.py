@@ -27,7 +27,7 @@ from app.core.health import healthz
 from app.core.heap import freeze_startup_heap
 from app.core.logging import configure_logging
 from app.core.redis import connect_queue, connect_redis
-from app.ingest.controllers import CollectEvents, ShopifyWebhooks, WooCommerceWebhooks
+from app.ingest.controllers import CollectEvents, SegmentApi, ShopifyWebhooks, WooCommerceWebhooks
 from app.integrations.shopify.controllers import ShopifyApp, ShopifyEmbeddedApi
 from app.integrations.woocommerce.controllers import WooCommercePluginApi
 from app.messaging.controllers import TwilioStatusWebhook
@@ -74,6 +74,7 @@ def route_handlers() -> list[Any]:
         WooCommerceWebhooks,
         WooCommercePluginApi,
         CollectEvents,
+        SegmentApi,
         CheckoutsApi,
         AccountPages,
         ShopifyApp,

@@ -52,7 +52,7 @@ class TwilioSmsWebhook(Controller):
         """Verify, store once, answer TwiML: the message is committed before Twilio hears back."""
         settings = get_settings()
         form = multi_dict(await request.form())
-        url = public_request_url(settings.server.public_url, request.url.path, request.url.query)
+        url = public_request_url(settings.server.public_url, request.scope)
         if not verify(settings.twilio.auth_token, url, form, request.headers.get(SIGNATURE)):
             raise ApiError(401, "bad_signature", "X-Twilio-Signature missing or does not match")
         sms = inbound_from_form(form)

@@ -134,6 +134,24 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
+async def live_server(settings: Settings) -> AsyncIterator[str]:
+    """The app under a real uvicorn on a free loopback port, in the test's loop; yields its URL.
+
+    For vendor clients that speak real HTTP (Segment's libraries) and for what only a real
+    server passes on (raw paths with trailing slashes, undecoded query strings).
+    """
+    from tests.fakes.server import LoopbackServer
+
+    app = create_app(settings, manage_db=False)
+    async with LifespanManager(app):
+        server = await LoopbackServer(app).start()
+        try:
+            yield server.url
+        finally:
+            await server.stop()
+
+
+@pytest.fixture
 def run_jobs(settings: Settings) -> Any:
     """Run every job that is due now with a burst worker, like production would, then return.
 

@@ -91,6 +91,8 @@ class CheckoutInput:
     external_id: str | None = None
     cart_token: str | None = None
     visitor_id: str | None = None
+    user_id: str | None = None
+    """The source's id for a signed-in shopper (Segment userId), shared by all their devices."""
     subtotal: Decimal = Decimal("0")
     total_discounts: Decimal = Decimal("0")
     total_shipping: Decimal = Decimal("0")
@@ -126,13 +128,22 @@ class OrderInput:
 
 @dataclass(slots=True)
 class IdentifyInput:
-    """A contact learned before any checkout exists (Segment `identify`)."""
+    """Who a visitor is, often learned before any checkout exists (Segment `identify`)."""
 
-    visitor_id: str
     contact: ContactInput
+    visitor_id: str | None = None
+    user_id: str | None = None
 
 
-Normalized = CheckoutInput | OrderInput | IdentifyInput
+@dataclass(slots=True)
+class AliasInput:
+    """Segment `alias`: an earlier id (anonymous, or an old user id) is now this user id."""
+
+    previous_id: str
+    user_id: str
+
+
+Normalized = CheckoutInput | OrderInput | IdentifyInput | AliasInput
 
 
 # --- API representations -------------------------------------------------------------------

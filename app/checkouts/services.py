@@ -13,13 +13,14 @@ from tortoise.transactions import in_transaction
 from app.analytics.changes import mark as order_changed
 from app.checkouts import rules
 from app.checkouts.contacts import ContactResult, upsert_contact
-from app.checkouts.models import Checkout, CheckoutStatus, Order
-from app.checkouts.schemas import CheckoutInput, IdentifyInput, OrderInput, plain
+from app.checkouts.models import Checkout, CheckoutStatus, Contact, Order
+from app.checkouts.schemas import AliasInput, CheckoutInput, IdentifyInput, OrderInput, plain
 from app.config import get_settings
 from app.core import events
 from app.core.logging import ctx
 from app.core.timeutil import utcnow
 from app.stores.models import Store
+from app.visitors import services as visitors
 
 log = logging.getLogger(__name__)
 LIVE = (CheckoutStatus.OPEN, CheckoutStatus.ABANDONED)
@@ -93,6 +94,7 @@ async def record_checkout(
         checkout = await _update(store, data, person, activity)
     if data.completed or data.deleted:
         return await _close(checkout, data, received_at), created
+    checkout = await _recall_visitor(store, checkout, data, person)
     await _settle_if_ordered(store, checkout)
     return await _refresh_due(store, checkout), created
 
@@ -162,20 +164,64 @@ async def _refresh_due(store: Store, checkout: Checkout) -> Checkout:
 
 
 async def identify(store: Store, data: IdentifyInput) -> int:
-    """Attach a newly known contact to the visitor's anonymous checkouts; returns how many."""
+    """Remember who the visitor is, then attach that contact to their anonymous checkouts on
+    every device they signed in from; returns how many checkouts it reached."""
     person = await upsert_contact(store, data.contact)
-    if person.contact is None:
+    contact_id = person.contact.id if person.contact else None
+    await visitors.remember(store.id, data.visitor_id, data.user_id, contact_id)
+    if contact_id is None:  # ids only (`identify(anonymousId, userId)`): perhaps known already
+        contact_id = await visitors.contact_for(store.id, data.visitor_id, data.user_id)
+    return await _attach_visitors(store, contact_id, data.visitor_id, data.user_id)
+
+
+async def alias(store: Store, data: AliasInput) -> int:
+    """Link an earlier id to a user id; checkouts from the earlier id join the user's contact."""
+    await visitors.link(store.id, data.previous_id, data.user_id)
+    contact_id = await visitors.contact_for(store.id, None, data.user_id)
+    return await _attach_visitors(store, contact_id, data.previous_id, data.user_id)
+
+
+async def _attach_visitors(
+    store: Store, contact_id: int | None, visitor_id: str | None, user_id: str | None
+) -> int:
+    contact = await Contact.get_or_none(id=contact_id, store=store) if contact_id else None
+    if contact is None or not (contact.email or contact.phone):
         return 0
+    ids = {visitor_id, *await visitors.anonymous_ids(store.id, user_id)} - {None}
     anonymous = await Checkout.filter(
-        store=store, visitor_id=data.visitor_id, status=CheckoutStatus.OPEN, email=None, phone=None
+        store=store, visitor_id__in=ids, status=CheckoutStatus.OPEN, email=None, phone=None
     )
     for checkout in anonymous:
-        await Checkout.filter(id=checkout.id, email=None, phone=None).update(
-            contact_id=person.contact.id, email=person.email, phone=person.phone
-        )
-        await checkout.refresh_from_db()
-        await _refresh_due(store, checkout)
+        await _attach(store, checkout, contact)
     return len(anonymous)
+
+
+async def _attach(store: Store, checkout: Checkout, contact: Contact) -> Checkout:
+    """Give an anonymous checkout its contact, once: a concurrent event may have filled it."""
+    await Checkout.filter(id=checkout.id, email=None, phone=None).update(
+        contact_id=contact.id, email=contact.email, phone=contact.phone
+    )
+    await checkout.refresh_from_db()
+    return await _refresh_due(store, checkout)
+
+
+async def _recall_visitor(
+    store: Store, checkout: Checkout, data: CheckoutInput, person: ContactResult
+) -> Checkout:
+    """Remember what this event says about the visitor; an anonymous checkout gets the contact
+    the visitor was identified as. Remembering first, then looking up, means an identify
+    processed at the same time is seen either here or by its own back-fill."""
+    if not (data.visitor_id or data.user_id):
+        return checkout
+    contact_id = person.contact.id if person.contact else None
+    await visitors.remember(store.id, data.visitor_id, data.user_id, contact_id)
+    if checkout.reachable or checkout.status != CheckoutStatus.OPEN:
+        return checkout
+    known = await visitors.contact_for(store.id, data.visitor_id, data.user_id)
+    contact = await Contact.get_or_none(id=known, store=store) if known else None
+    if contact is None or not (contact.email or contact.phone):
+        return checkout
+    return await _attach(store, checkout, contact)
 
 
 async def record_order(store: Store, data: OrderInput) -> tuple[Order, Transition | None]:

@@ -29,6 +29,7 @@ APPS: dict[str, list[str]] = {
     "recovery": ["app.recovery.models"],
     "inbox": ["inbox.models"],
     "analytics": ["app.analytics.models"],
+    "visitors": ["app.visitors.models"],
 }
 
 

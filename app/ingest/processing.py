@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.checkouts import services as checkouts
-from app.checkouts.schemas import CheckoutInput, IdentifyInput, Normalized, OrderInput
+from app.checkouts.schemas import AliasInput, CheckoutInput, IdentifyInput, Normalized, OrderInput
 from app.core.timeutil import utcnow
 from app.ingest.models import RawEvent, RawStatus, Source
 from app.integrations.collect.normalize import normalize as normalize_collect
@@ -113,6 +113,8 @@ async def _apply(store: Store, raw: RawEvent, item: Normalized, outcome: Outcome
             outcome.event_ids.append(transition.event_id)
     elif isinstance(item, IdentifyInput):
         await checkouts.identify(store, item)
+    elif isinstance(item, AliasInput):
+        await checkouts.alias(store, item)
 
 
 async def finish(raw: RawEvent, outcome: Outcome) -> None:

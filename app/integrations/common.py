@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
-import re
+from functools import lru_cache
 
-_MOBILE = re.compile(r"iPhone|Android.+Mobile|Windows Phone|Mobile Safari|iPod", re.I)
-_TABLET = re.compile(r"iPad|Android(?!.*Mobile)|Tablet", re.I)
+from ua_parser import parse
+
+# ua-parser (the maintained port of the uap-core rules) names the browser, OS and device; these
+# sets turn its names into the device classes recovery rules target.
+_TABLETS = frozenset({"iPad", "Kindle", "Generic Tablet"})
+_PHONES = frozenset({"iPhone", "iPod", "Generic Smartphone", "Generic Feature Phone"})
+_MOBILE_OS = frozenset(
+    {"iOS", "Android", "Windows Phone", "KaiOS", "BlackBerry OS", "HarmonyOS", "Firefox OS"}
+)
 
 
+@lru_cache(maxsize=4096)
 def device_from_user_agent(user_agent: str | None) -> str:
+    """mobile, tablet, desktop, or unknown for crawlers and anything that is not a browser."""
     if not user_agent:
         return "unknown"
-    if _TABLET.search(user_agent):
+    result = parse(user_agent[:1024])
+    device = result.device.family if result.device else ""
+    brand = (result.device.brand or "") if result.device else ""
+    os = result.os.family if result.os else ""
+    if device == "Spider" or not os or os == "Other":
+        return "unknown"
+    if device in _TABLETS or "Tablet" in brand or "Tablet" in device:
         return "tablet"
-    if _MOBILE.search(user_agent):
+    if os == "Android" and "Mobile" not in user_agent:  # Android tablets leave out "Mobile"
+        return "tablet"
+    if device in _PHONES or os in _MOBILE_OS:
         return "mobile"
     return "desktop"
 

@@ -22,11 +22,11 @@ class TwilioStatusWebhook(Controller):
     async def status(self, request: Request[Any, Any, Any]) -> Response[None]:
         settings = get_settings()
         form = multi_dict(await request.form())
-        url = public_request_url(settings.server.public_url, request.url.path, request.url.query)
+        url = public_request_url(settings.server.public_url, request.scope)
         if not verify(
             settings.twilio.auth_token, url, form, request.headers.get("x-twilio-signature")
         ):
-            raise ApiError(403, "bad_signature", "X-Twilio-Signature does not match this request")
+            raise ApiError(401, "bad_signature", "X-Twilio-Signature missing or does not match")
         report = twilio_status.parse(first_values(form), dict(request.query_params))
         if report is None:
             raise ApiError(400, "bad_request", "MessageSid is required")

@@ -19,6 +19,7 @@ from app.privacy.registry import (
     register_exporter,
     register_store_eraser,
 )
+from app.visitors.models import Visitor
 
 REDACTED = "[redacted]"
 
@@ -110,6 +111,13 @@ async def erase_checkouts(subject: Subject) -> int:
         recovery_url=None,
         visitor_id=None,
     )
+
+
+@register_eraser("visitors")
+async def erase_visitors(subject: Subject) -> int:
+    """Forget which browsers and accounts were this person: later events stay anonymous."""
+    ids = subject.contact_ids or (-1,)
+    return await Visitor.filter(store_id=subject.store_id, contact_id__in=ids).delete()
 
 
 @register_eraser("orders")

@@ -56,7 +56,7 @@ async def test_bad_signature_is_refused_before_anything_changes(client, deps, st
     path, _, headers = signed(f"/webhooks/twilio/status?m={message.id}", form)
     tampered = {**form, "MessageStatus": "failed"}
     response = await client.post(path, content=urlencode(tampered).encode(), headers=headers)
-    assert response.status_code == 403
+    assert response.status_code == 401
     await message.refresh_from_db()
     assert message.status == DeliveryStatus.QUEUED
 

@@ -142,9 +142,9 @@ async def test_forged_hmac_bad_shop_stale_timestamp_and_state_problems_store_not
     good = sign_query({"shop": SHOP, "code": code, "state": state})
 
     forged = {**good, "hmac": "0" * 64}
-    assert "hmac" in (await _refused(client, shopify, forged))["detail"]
+    assert "hmac" in (await _refused(client, shopify, forged, 401))["detail"]
     tampered = {**good, "shop": "evil-shop.myshopify.com"}
-    assert "hmac" in (await _refused(client, shopify, tampered))["detail"]
+    assert "hmac" in (await _refused(client, shopify, tampered, 401))["detail"]
     bad_shop = sign_query({"shop": "evil.example.com", "code": code, "state": state})
     assert "myshopify.com" in (await _refused(client, shopify, bad_shop))["detail"]
     stale = sign_query({"shop": SHOP, "code": code, "state": state, "timestamp": "1767873600"})
@@ -173,7 +173,10 @@ async def test_replayed_callback_is_refused(client, shopify):
 
 async def test_install_url_refuses_unsigned_or_foreign_requests(client, shopify):
     unsigned = await client.get("/shopify/install", params={"shop": SHOP}, follow_redirects=False)
-    assert unsigned.status_code == 400
+    assert unsigned.status_code == 401 and unsigned.json()["error"] == "bad_signature"
+    tampered = {**sign_query({"shop": SHOP}), "timestamp": "1"}
+    refused = await client.get("/shopify/install", params=tampered, follow_redirects=False)
+    assert refused.status_code == 401 and refused.json()["error"] == "bad_signature"
     bad = await client.get(
         "/shopify/install", params=sign_query({"shop": "shop.evil.com"}), follow_redirects=False
     )

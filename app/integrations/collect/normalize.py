@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.checkouts.schemas import (
+    AliasInput,
     CheckoutInput,
     ContactInput,
     IdentifyInput,
@@ -59,7 +60,7 @@ def _items(props: dict[str, Any]) -> list[LineItem]:
     ]
 
 
-def _checkout(event: dict[str, Any], visitor: str | None) -> CheckoutInput:
+def _checkout(event: dict[str, Any], visitor: str | None, user: str | None) -> CheckoutInput:
     props = event.get("properties") or {}
     token = text(props.get("checkout_id") or props.get("order_id") or props.get("cart_id"), 128)
     if not token:
@@ -70,6 +71,7 @@ def _checkout(event: dict[str, Any], visitor: str | None) -> CheckoutInput:
         token=token,
         cart_token=text(props.get("cart_id"), 128),
         visitor_id=visitor,
+        user_id=user,
         contact=_contact(event),
         currency=(text(props.get("currency"), 3) or "USD").upper(),
         line_items=_items(props),
@@ -107,9 +109,15 @@ def _order(event: dict[str, Any]) -> OrderInput:
 
 def normalize(event: dict[str, Any]) -> list[Normalized]:
     visitor = text(event.get("anonymousId"), 128)
+    user = text(event.get("userId"), 128)
+    if event.get("type") == "alias":
+        previous = text(event.get("previousId"), 128)
+        return [AliasInput(previous_id=previous, user_id=user)] if previous and user else []
     if event.get("type") == "identify":
-        return [IdentifyInput(visitor_id=visitor or "", contact=_contact(event))] if visitor else []
+        if not (visitor or user):
+            return []
+        return [IdentifyInput(contact=_contact(event), visitor_id=visitor, user_id=user)]
     name = event.get("event")
     if name == "Order Completed":
         return [_order(event)]
-    return [_checkout(event, visitor)]
+    return [_checkout(event, visitor, user)]

@@ -41,6 +41,8 @@ def _params(request: Request[Any, Any, State]) -> dict[str, Any]:
 def _verified_shop(params: dict[str, Any]) -> str:
     try:
         return oauth.verify_query(params)
+    except oauth.BadSignature as exc:
+        raise ApiError(401, "bad_signature", str(exc)) from None
     except oauth.OAuthError as exc:
         raise ApiError(400, "invalid_shopify_request", str(exc)) from None
 

@@ -27,6 +27,10 @@ class OAuthError(ValueError):
     """A request that must be refused; the message says why, fit for a 4xx body."""
 
 
+class BadSignature(OAuthError):
+    """The query's hmac is missing or wrong: the request did not come from Shopify."""
+
+
 class TokenRequestError(RuntimeError):
     """Shopify's token endpoint refused a grant (bad code, spent refresh token, revoked install)."""
 
@@ -73,7 +77,7 @@ def verify_query(params: Mapping[str, Any], now: float | None = None) -> str:
     shop = valid_shop(params.get("shop"))
     signed = {k: v for k, v in params.items() if k != "signature"}
     if not params.get("hmac") or not _signer(settings).validate_hmac(signed):
-        raise OAuthError("the query's hmac does not match: the request was not signed by Shopify")
+        raise BadSignature("the query's hmac does not match: the request was not signed by Shopify")
     try:
         timestamp = int(params.get("timestamp", ""))
     except ValueError:

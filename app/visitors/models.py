@@ -1,0 +1,31 @@
+"""Visitor identity: which contact an anonymous visitor id or a signed-in user id stands for."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+KEY_LENGTH = 136  # "a:" or "u:" and an id of at most 128 characters
+
+
+class Visitor(Model):
+    """One id a source uses for a shopper: `a:<anonymousId>` (a browser) or `u:<userId>` (an
+    account). An anonymous id that signed in points at its user id, so every device of that
+    user resolves to the user's contact."""
+
+    id = fields.BigIntField(primary_key=True)
+    store = fields.ForeignKeyField("core.Store", related_name="visitors", on_delete=fields.CASCADE)
+    key = fields.CharField(max_length=KEY_LENGTH)
+    contact = fields.ForeignKeyField(
+        "core.Contact", related_name="visitors", null=True, on_delete=fields.SET_NULL
+    )
+    user_key = fields.CharField(
+        max_length=KEY_LENGTH, null=True, description="the u:<userId> this id signed in as"
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "visitor"
+        unique_together = (("store", "key"),)
+        indexes = (("store_id", "user_key"),)
