@@ -278,9 +278,7 @@ async def test_flow_editor_offers_free_shipping(server: str, browser: Any) -> No
     await page.fill("[data-testid=incentive-value-4]", "0")
     await page.click("#save")
     await page.locator("#problem").wait_for(state="visible")
-    assert "Step 5, discount amount: must be a positive amount" in await page.inner_text(
-        "#problem"
-    )
+    assert "Step 5, discount amount: must be a positive amount" in await page.inner_text("#problem")
     assert errors == []
     await context.close()
 
