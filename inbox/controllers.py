@@ -205,7 +205,7 @@ class InboxManagerApi(Controller):
 
     @delete("/canned/{canned_id:int}", summary="Remove a canned reply", status_code=204)
     async def remove_canned(self, current: CurrentAgent, canned_id: int) -> None:
-        await CannedReply.filter(id=canned_id, store_id=current.store_id).delete()
+        await services.remove_canned(current.store_id, canned_id)
 
     @get("/consent-events.csv", summary="Consent audit trail as CSV", media_type="text/csv")
     async def consent_export(self, current: CurrentAgent) -> Stream:

@@ -18,7 +18,7 @@ from app.core.logging import ctx
 from app.core.timeutil import utcnow
 from app.messaging.models import Author, Channel, Direction, Message
 from inbox import live, presence
-from inbox.models import Conversation, ConversationStatus, ReadMarker
+from inbox.models import CannedReply, Conversation, ConversationStatus, ReadMarker
 from inbox.rules import Candidate, pick_assignee, preview, snooze_valid
 from inbox.schemas import conversation_json, message_json
 
@@ -381,3 +381,9 @@ async def add_note(store_id: int, conv_id: int, agent: Agent, body: str, client_
     )
     await announce_message(msg)
     return msg
+
+
+async def remove_canned(store_id: int, canned_id: int) -> None:
+    """Delete one of the store's canned replies; another store's (or a gone) id is not found."""
+    if not await CannedReply.filter(id=canned_id, store_id=store_id).delete():
+        raise ApiError(404, "not_found", f"no canned reply {canned_id} in this store")
