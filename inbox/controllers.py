@@ -15,6 +15,7 @@ from app.accounts.guards import CurrentAgent, api_manager, current_agent
 from app.checkouts.models import Checkout
 from app.config import get_settings
 from app.core.errors import ApiError
+from app.core.scheduling import schedule_dispatch
 from app.integrations.twilio.form import multi_dict
 from app.integrations.twilio.signature import public_request_url, verify
 from inbox import consent, queries, recovery_link, replies, services
@@ -25,6 +26,7 @@ from inbox.schemas import (
     AssignIn,
     CannedIn,
     NoteIn,
+    OptOutReviewIn,
     ReplyIn,
     SequenceIn,
     SnoozeIn,
@@ -151,6 +153,24 @@ class InboxApi(Controller):
         conv = await services.scoped(current.store_id, conv_id)
         checkout = await _checkout(conv.checkout_id, current.store_id)  # type: ignore[attr-defined]
         return await recovery_link.control(checkout, data.action, f"agent:{current.agent.id}")
+
+    @post(
+        "/conversations/{conv_id:int}/opt-out",
+        summary="Decide on a reply that may be an opt-out (confirm or dismiss)",
+        status_code=200,
+    )
+    async def review_opt_out(
+        self,
+        request: Request[Any, Any, State],
+        current: CurrentAgent,
+        conv_id: int,
+        data: OptOutReviewIn,
+    ) -> dict[str, Any]:
+        confirm = data.decision == "confirm"
+        conv, outbox_ids = await services.review_opt_out(current, conv_id, confirm)
+        for outbox_id in outbox_ids:
+            await schedule_dispatch(request.app.state.queue, outbox_id)
+        return await services.summary(conv, current.agent.id)
 
     @post(
         "/conversations/{conv_id:int}/discount",

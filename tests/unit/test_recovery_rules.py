@@ -135,6 +135,11 @@ def facts(**overrides) -> Facts:
             "sms undeliverable",
         ),
         ({"reach": Reach(None, True, ABANDONED, False, False)}, "skip", "no sms address"),
+        (
+            {"reach": Reach("+14155550173", True, ABANDONED, False, False, held=True)},
+            "skip",
+            "sms on hold: the shopper's reply may be an opt-out",
+        ),
         ({"store_can_text": False}, "skip", "store has no SMS number"),
         (
             {"reach": Reach("+14155550173", True, ABANDONED + timedelta(seconds=1), False, False)},
@@ -246,3 +251,9 @@ def test_auto_at_night_with_email_quiet_hours_defers_the_email_not_a_text():
     decision = rules.decide(resolved)
     assert resolved.channel == "email" and decision.action == "defer"
     assert decision.until == datetime(2026, 1, 15, 17, 0, tzinfo=UTC)  # 09:00 in Los Angeles
+
+
+def test_an_auto_step_emails_a_shopper_whose_texts_are_on_hold():
+    held = replace(PHONE, held=True)
+    assert rules.resolve(auto(sms_reach=held)).channel == "email"
+    assert rules.resolve(auto()).channel == "sms"
