@@ -32,7 +32,13 @@ from app.integrations.shopify.controllers import ShopifyApp, ShopifyEmbeddedApi
 from app.integrations.woocommerce.controllers import WooCommercePluginApi
 from app.messaging.controllers import TwilioStatusWebhook
 from app.privacy.controllers import PrivacyApi
-from app.recovery.controllers import EnrollmentsApi, FlowsApi, ShopperLinks, TemplatesApi
+from app.recovery.controllers import (
+    DiscountLookup,
+    EnrollmentsApi,
+    FlowsApi,
+    ShopperLinks,
+    TemplatesApi,
+)
 from app.web.controllers import home
 from app.web.flows import FlowPages, FlowSessionApi
 from app.web.settings import SettingsPages
@@ -63,6 +69,7 @@ def route_handlers() -> list[Any]:
         PrivacyApi,
         TwilioStatusWebhook,
         FlowsApi,
+        DiscountLookup,
         TemplatesApi,
         EnrollmentsApi,
         ShopperLinks,

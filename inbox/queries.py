@@ -111,6 +111,7 @@ async def cart_panel(store_id: int, conv: Conversation) -> dict[str, Any] | None
         **checkout_json(checkout),
         "magic_link": await recovery_link.magic_link(checkout),
         "sequence": await recovery_link.progress(checkout),
+        "discount": await recovery_link.issued_discount(checkout),
     }
 
 

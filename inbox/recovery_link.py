@@ -6,7 +6,8 @@ from typing import Any
 
 from app.checkouts.models import Checkout
 from app.core.errors import ApiError
-from app.recovery import services
+from app.recovery import pool, services
+from app.stores.models import Store
 
 ACTIONS = ("pause", "resume", "stop")
 
@@ -41,7 +42,17 @@ async def issue_discount(checkout: Checkout | None) -> dict[str, Any]:
         row = await services.issue_discount(checkout)
     except services.NoDiscount as exc:
         raise ApiError(409, "no_discount", str(exc)) from None
-    return {"code": row.code, "ends_at": row.ends_at.isoformat() if row.ends_at else None}
+    store = await Store.get(id=checkout.store_id)  # type: ignore[attr-defined]
+    return pool.describe(row, store)
+
+
+async def issued_discount(checkout: Checkout) -> dict[str, Any] | None:
+    """The code this cart's shopper was given (by a step or an agent), for the cart panel."""
+    row = await services.issued_code(checkout)
+    if row is None:
+        return None
+    store = await Store.get(id=checkout.store_id)  # type: ignore[attr-defined]
+    return pool.describe(row, store)
 
 
 async def magic_link(checkout: Checkout | None) -> str | None:

@@ -19,6 +19,7 @@ from app.core.errors import ApiError
 from app.core.money import format_money
 from app.core.spreadsheet import safe_cell
 from app.core.timeutil import utcnow
+from app.recovery import pool
 from app.stores.auth import api_store
 from app.stores.models import Store
 from app.web.access import Access, frame_headers, manager_access, manager_api
@@ -101,9 +102,10 @@ class DashboardPages(Controller):
         channel: ChannelParam = None,
     ) -> Template:
         data = await stats_for(access.store, start, end, channel)
+        warning = (await pool.status(access.store)).warning
         return Template(
             "analytics/dashboard.html",
-            context=access.context("dashboard", **view(access.store, data)),
+            context=access.context("dashboard", pool_warning=warning, **view(access.store, data)),
             headers=frame_headers(access.store),
         )
 

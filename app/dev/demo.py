@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from app.accounts.models import Role
 from app.accounts.services import create_agent
@@ -13,15 +14,20 @@ from app.checkouts import services
 from app.checkouts.models import Checkout
 from app.checkouts.schemas import CheckoutInput, ContactInput, LineItem, OrderInput
 from app.core.timeutil import utcnow
+from app.recovery import pool
+from app.recovery.discounts import upload_pool
+from app.recovery.models import Flow, FlowStep
 from app.stores.models import Platform, Store
 from app.stores.services import IssuedCredentials, create_store
 
 DEMO_LOGIN = "owner@demo.followup.local"
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+DEMO_ABANDON_AFTER_SECONDS = 60  # the whole story fits in two minutes; a real store keeps 15
 PRODUCTS = [
     ("Linen Throw Pillow", "Sage / 20 x 20", "LTP-SAGE-20", Decimal("48.00"), "pillow"),
     ("Stoneware Mug", "Oat", "MUG-OAT", Decimal("22.00"), "mug"),
-    ("Beeswax Candle", "Large", "CND-BW-L", Decimal("34.00"), "candle"),
-    ("Walnut Serving Board", None, "WSB-01", Decimal("65.00"), "board"),
+    ("Cedar Candle", None, "CANDLE", Decimal("18.50"), "candle"),
+    ("Olive Wood Board", None, "BOARD", Decimal("36.00"), "board"),
 ]
 SHOPPERS = [
     ("Maya", "Okafor", "maya.okafor@example.com", "+14155550173", "US", True),
@@ -30,6 +36,29 @@ SHOPPERS = [
     ("Sam", "Rivera", "sam.rivera@example.com", "+13125550199", "US", False),
     ("Priya", "Natarajan", "priya.n@example.com", "+16175550123", "US", True),
 ]
+
+
+def demo_shop_url(public_url: str, publishable_key: str) -> str:
+    """The demo checkout page, a plain HTML shop that installs the snippet like any custom store."""
+    return f"{public_url}/static/demo/checkout.html?{urlencode({'key': publishable_key})}"
+
+
+def _demo_cart(picks: list[tuple[str, str | None, str, Decimal, str]], index: int) -> str:
+    return ",".join(f"{img}:{1 + index % 2}" for *_, img in picks)
+
+
+async def _seed_code_pool(store: Store) -> None:
+    """Like a real custom store: make single-use codes in the shop, upload them, say their worth."""
+    codes = ["FERN-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(6)) for _ in range(25)]
+    await upload_pool(store, codes, None)
+    await pool.save_terms(store, pool.PoolTerms("percentage", Decimal("10"), 5))
+
+
+async def _text_at_once(store: Store) -> None:
+    """The demo flow's first text goes out as soon as the cart is abandoned, not 15 minutes later."""
+    flow = await Flow.filter(store=store).order_by("id").first()
+    if flow is not None:
+        await FlowStep.filter(flow=flow, position=0).update(delay_seconds=0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,13 +76,21 @@ async def seed_demo(public_url: str) -> Demo | None:
         platform=Platform.CUSTOM,
         domain="demo.followup.local",
         name="Velvet Fern Goods (demo)",
-        abandon_after_seconds=900,
+        abandon_after_seconds=DEMO_ABANDON_AFTER_SECONDS,
         sms_number="+14155550100",
         timezone="America/Los_Angeles",
     )
     store = issued.store
     store.allowed_origins = [public_url]
-    await store.save(update_fields=["allowed_origins"])
+    # The widest window the law allows (08:00-21:00 in the shopper's time), so the demo texts by day.
+    store.settings = {
+        **(store.settings or {}),
+        "recovery": {"quiet_start": "08:00", "quiet_end": "21:00"},
+    }
+    await store.save(update_fields=["allowed_origins", "settings"])
+    await _seed_code_pool(store)
+    await _text_at_once(store)
+    shop = demo_shop_url(public_url, store.publishable_key)
     now = utcnow()
     ages = [
         timedelta(hours=3),
@@ -74,7 +111,7 @@ async def seed_demo(public_url: str) -> Demo | None:
                 quantity=1 + (index % 2),
                 unit_price=p,
                 image_url=f"{public_url}/static/demo/{img}.svg",
-                product_url=f"{public_url}/demo/shop",
+                product_url=shop,
             )
             for t, v, s, p, img in picks
         ]
@@ -99,7 +136,7 @@ async def seed_demo(public_url: str) -> Demo | None:
                 line_items=items,
                 subtotal=subtotal,
                 total=subtotal,
-                recovery_url=f"{public_url}/demo/shop?restore={token}",
+                recovery_url=f"{shop}&{urlencode({'restore': token, 'cart': _demo_cart(picks, index)})}",
                 device="mobile" if index % 2 else "desktop",
                 created_at=now - age,
                 updated_at=now - age,

@@ -7,14 +7,15 @@ import contextlib
 import logging
 import signal
 from collections.abc import Iterator
+from dataclasses import replace
 
 import uvicorn
 from arq.worker import Worker
 
-from app.config import Settings
+from app.config import DEFAULTS, Settings, use_settings
 from app.core.db import close_db, init_db, migrate
 from app.core.redis import redis_url, stop_embedded
-from app.dev.demo import Demo, seed_demo
+from app.dev.demo import Demo, demo_shop_url, seed_demo
 from app.server import create_app
 from app.worker import build_worker
 
@@ -43,8 +44,35 @@ def _banner(settings: Settings, host: str, port: int, demo: Demo | None) -> str:
             f"  Log in       {base}/login  as {demo.login_email} / {demo.login_password}",
             f"  Try          curl -H 'Authorization: Bearer {seeded['api_token']}' "
             f"{base}/api/v1/checkouts",
+            *_story(base, demo_shop_url(base, seeded["publishable_key"])),
         ]
     return "\n".join(lines) + "\n"
+
+
+def _story(base: str, shop: str) -> list[str]:
+    """The whole story in about two minutes: the demo store abandons after 1 minute, texts at once."""
+    return [
+        "",
+        "  See the whole story in two minutes:",
+        f"  1. Shop      {shop}",
+        '               type an email and a mobile number, tick "Text me", then close the tab',
+        f"  2. Phone     {base}/dev/phone  (put that number in From)",
+        "               the store's text arrives a minute later; texts wait for 08:00-21:00",
+        "               in the shopper's time zone. Reply to it from there.",
+        f'  3. Inbox     {base}/inbox  (log in above): answer, press "Create discount code"',
+        "  4. Open the cart link from the inbox: the cart comes back with the code; place the order",
+        f"  5. Dashboard {base}/dashboard  shows the recovered revenue",
+    ]
+
+
+def dev_settings(settings: Settings, host: str, port: int) -> Settings:
+    """Links in messages point at the address `followup dev` serves, unless one was set."""
+    base = f"http://{host}:{port}"
+    if settings.server.public_url != DEFAULTS["PUBLIC_URL"] or base == settings.server.public_url:
+        return settings
+    changed = replace(settings, server=replace(settings.server, public_url=base))
+    use_settings(changed)
+    return changed
 
 
 @contextlib.contextmanager
@@ -79,7 +107,7 @@ async def _stop_worker(worker: Worker, main: asyncio.Task[None]) -> None:
 
 async def run_dev(settings: Settings, host: str, port: int) -> None:
     with _survive_stop_signal():
-        await _run_dev(settings, host, port)
+        await _run_dev(dev_settings(settings, host, port), host, port)
 
 
 async def _run_dev(settings: Settings, host: str, port: int) -> None:

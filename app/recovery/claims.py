@@ -251,7 +251,12 @@ async def _record(
         contact=contact,
         magic_link=links.magic_link(enrollment.id, step_index),
         unsubscribe_url=links.unsubscribe_url(contact.id if contact else None),
-        discount=as_discount(discount, checkout.currency, checkout.locale or store.locale)
+        discount=as_discount(
+            discount,
+            checkout.currency,
+            checkout.locale or store.locale,
+            (store.settings or {}).get("discount_pool"),
+        )
         if discount
         else None,
     )

@@ -16,12 +16,13 @@ from app.config import get_settings
 from app.core.errors import ApiError
 from app.core.scheduling import schedule_dispatch
 from app.core.timeutil import utcnow
-from app.recovery import flows, services, templates, visits
+from app.recovery import flows, pool, services, templates, visits
 from app.recovery.discounts import upload_pool
-from app.recovery.models import DiscountCode, DiscountKind, Enrollment
+from app.recovery.models import DiscountCode, Enrollment
 from app.recovery.schemas import (
     CodePoolIn,
     CodePoolOut,
+    CodePoolStatus,
     EnrollmentAction,
     FlowIn,
     FlowOut,
@@ -33,6 +34,7 @@ from app.recovery.schemas import (
 from app.recovery.validation import FlowProblem, validate_variant
 from app.stores.auth import api_store
 from app.stores.models import Store
+from app.stores.services import capture_store
 
 _pages = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape()
@@ -68,10 +70,45 @@ class FlowsApi(Controller):
         if any(len(c.strip()) > 64 for c in data.codes):
             raise ApiError(422, "invalid_codes", "a code is at most 64 characters")
         added = await upload_pool(store, data.codes, data.ends_at)
-        available = await DiscountCode.filter(
-            store=store, kind=DiscountKind.POOL, enrollment_id=None
-        ).count()
-        return CodePoolOut(added=added, available=available)
+        return CodePoolOut(added=added, available=(await pool.status(store)).available)
+
+    @get("/codes", summary="How many pool codes are left, what each is worth, any warning")
+    async def code_pool(self, store: Store) -> CodePoolStatus:
+        found = await pool.status(store)
+        terms = found.terms
+        return CodePoolStatus(
+            available=found.available,
+            issued=found.issued,
+            kind=terms.kind,
+            value=None if terms.value is None else str(terms.value),
+            warn_below=terms.warn_below,
+            warning=found.warning,
+        )
+
+
+class DiscountLookup(Controller):
+    """What a code from a magic link is worth, for the store's own page to show it applied."""
+
+    path = "/collect/v1/discounts"
+    tags = ["capture"]
+
+    @get("/{code:str}", summary="A code FollowUp issued: its label, value and expiry")
+    async def lookup(self, request: Request[Any, Any, Any], code: str, key: str) -> Response[Any]:
+        origin = request.headers.get("origin")
+        cors = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}
+        store = await capture_store("collect", key[:64])
+        if store is None:
+            raise ApiError(404, "unknown_store", "no store has this publishable key", cors)
+        allowed = "*" in (store.allowed_origins or []) or bool(
+            origin and origin.rstrip("/") in store.origins()
+        )
+        if origin and not allowed:
+            reason = f"origin {origin} is not one of this store's sites"
+            raise ApiError(403, "origin_not_allowed", reason, cors)
+        row = await DiscountCode.get_or_none(store=store, code=code.strip().upper()[:64])
+        if row is None or row.assigned_at is None:  # pool codes nobody was given stay secret
+            raise ApiError(404, "unknown_code", "FollowUp did not issue this code", cors)
+        return Response(pool.describe(row, store), headers=cors)
 
 
 SAMPLE_CHECKOUT = SimpleNamespace(

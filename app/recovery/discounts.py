@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 
 from app.core.logging import ctx
 from app.core.money import format_money
@@ -73,9 +74,16 @@ def label(kind: str, value: Decimal | None, currency: str, locale: str) -> str:
     return f"{format_money(value, currency, locale)} off"
 
 
-def as_discount(row: DiscountCode, currency: str, locale: str) -> Discount:
+def as_discount(
+    row: DiscountCode, currency: str, locale: str, pool_worth: dict[str, Any] | None = None
+) -> Discount:
+    """`pool_worth` is what the merchant said each pool code takes off (`store.settings`)."""
     kind = "percentage" if row.kind == DiscountKind.PERCENTAGE else "fixed_amount"
-    return Discount(row.code, label(kind, row.value, currency, locale), row.ends_at)
+    value = row.value
+    if row.kind == DiscountKind.POOL and pool_worth and pool_worth.get("value"):
+        kind = "fixed_amount" if pool_worth.get("kind") == "fixed_amount" else "percentage"
+        value = Decimal(str(pool_worth["value"]))
+    return Discount(row.code, label(kind, value, currency, locale), row.ends_at)
 
 
 class DiscountIssuer(Protocol):
@@ -93,7 +101,11 @@ class PoolIssuer:
         for _ in range(5):
             candidates = (
                 await DiscountCode.filter(
-                    store=store, kind=DiscountKind.POOL, enrollment_id=None, assigned_at=None
+                    Q(ends_at=None) | Q(ends_at__gt=now),  # an expired code would only disappoint
+                    store=store,
+                    kind=DiscountKind.POOL,
+                    enrollment_id=None,
+                    assigned_at=None,
                 )
                 .order_by("id")
                 .limit(5)

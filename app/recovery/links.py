@@ -24,9 +24,10 @@ def _pack(value: str, purpose: str, size: int) -> str:
 
 
 def _unpack(token: str, purpose: str, size: int) -> str | None:
-    value, _, signature = token.rpartition("-")
-    if not value or len(signature) != size or len(token) > 64:
+    # The signature is base64url and may itself hold "-": cut it by its length, not at a dash.
+    if len(token) > 64 or len(token) < size + 2 or token[-size - 1] != "-":
         return None
+    value, signature = token[: -size - 1], token[-size:]
     if not hmac.compare_digest(sign_value(value, purpose)[:size], signature):
         return None
     return value

@@ -61,8 +61,9 @@ DEFAULT_STEPS: list[dict[str, Any]] = [
                 "subject": "{% if discount_code %}{{ discount_label }} your cart, just for you"
                 "{% else %}Still thinking it over?{% endif %}",
                 "body": "Hi {{ first_name or 'there' }},\n\n{% if discount_code %}Here is "
-                "{{ discount_label }} your order with the code {{ discount_code }}, valid until "
-                "{{ discount_expires }}. The button below applies it for you.{% else %}Your "
+                "{{ discount_label }} your order with the code {{ discount_code }}"
+                "{% if discount_expires %}, valid until {{ discount_expires }}{% endif %}. "
+                "The button below applies it for you.{% else %}Your "
                 "{{ first_item }} is still waiting in your cart.{% endif %}\n\n" + _REPLY,
             }
         ],
@@ -92,8 +93,9 @@ DEFAULT_STEPS: list[dict[str, Any]] = [
                 "subject": "Last note about your cart",
                 "body": "Hi {{ first_name or 'there' }},\n\nThis is our last note about your cart:"
                 " we will not follow up about it again.{% if discount_code %} Your code "
-                "{{ discount_code }} ({{ discount_label }}) still works until "
-                "{{ discount_expires }}.{% endif %}\n\nThank you for considering {{ store_name }}.",
+                "{{ discount_code }} ({{ discount_label }}) still works"
+                "{% if discount_expires %} until {{ discount_expires }}{% endif %}.{% endif %}"
+                "\n\nThank you for considering {{ store_name }}.",
             }
         ],
     },

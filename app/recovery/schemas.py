@@ -108,5 +108,14 @@ class CodePoolOut(msgspec.Struct):
     available: int
 
 
+class CodePoolStatus(msgspec.Struct):
+    available: int
+    issued: int
+    kind: str
+    value: str | None
+    warn_below: int
+    warning: str | None
+
+
 class EnrollmentAction(msgspec.Struct, forbid_unknown_fields=True):
     reason: str = "agent"

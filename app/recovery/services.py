@@ -19,7 +19,7 @@ from app.recovery.discounts import Incentive, ensure_discount
 from app.recovery.models import DiscountCode, Enrollment, EnrollmentStatus, Flow
 from app.recovery.pipeline import ordered_steps, schedule
 from app.recovery.playbook import ensure_default_flow
-from app.stores.models import Store
+from app.stores.models import Platform, Store
 
 log = logging.getLogger(__name__)
 LIVE = (EnrollmentStatus.ACTIVE, EnrollmentStatus.PAUSED)
@@ -200,8 +200,25 @@ async def issue_discount(checkout: Checkout) -> DiscountCode:
         store, enrollment, replace(spec, min_total=Decimal(0)), checkout.total, utcnow()
     )
     if row is None:
-        raise NoDiscount("no code could be issued: upload codes to the pool or check the store")
+        raise NoDiscount(_no_code_reason(store))
     return row
+
+
+async def issued_code(checkout: Checkout) -> DiscountCode | None:
+    """The code this checkout's enrollment holds, if a step or an agent issued one."""
+    enrollment = await Enrollment.get_or_none(checkout_id=checkout.id)
+    if enrollment is None:
+        return None
+    return await DiscountCode.filter(enrollment_id=enrollment.id).order_by("-id").first()
+
+
+def _no_code_reason(store: Store) -> str:
+    if store.platform == Platform.SHOPIFY:
+        return "Shopify did not create a code just now: try again in a minute."
+    return (
+        "No code could be issued: this store has no discount codes left. "
+        "An owner can upload codes on the Flows page."
+    )
 
 
 async def share_link(checkout: Checkout) -> str | None:

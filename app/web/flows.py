@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
-from litestar import Controller, get, patch, post
+from litestar import Controller, Request, get, patch, post
+from litestar.datastructures import State, UploadFile
 from litestar.di import Provide
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from markupsafe import Markup
 
-from app.recovery import flows
+from app.recovery import flows, pool
 from app.recovery.controllers import render_preview
+from app.recovery.discounts import upload_pool
 from app.recovery.schemas import FlowOut, FlowPatch, PreviewIn, PreviewOut
 from app.web.access import Access, frame_headers, manager_access, manager_api
 
@@ -27,13 +31,51 @@ class FlowPages(Controller):
     dependencies = {"access": Provide(manager_access)}
 
     @get("/flows")
-    async def editor(self, access: Access) -> Template:
-        found = await flows.list_flows(access.store)
-        return Template(
-            "analytics/flows.html",
-            context=access.context("flows", flows=found, flows_json=script_json(found)),
-            headers=frame_headers(access.store),
-        )
+    async def editor(self, access: Access, uploaded: int | None = None) -> Template:
+        return await _editor(access, uploaded=uploaded)
+
+    @post("/flows/codes")
+    async def upload_codes(self, request: Request[Any, Any, State], access: Access) -> Any:
+        """Paste or a CSV file: codes made in the merchant's own store, and what each is worth."""
+        form = await request.form()
+        text = str(form.get("codes") or "")
+        upload = form.get("file")
+        if isinstance(upload, UploadFile):
+            content = await upload.read(MAX_CSV_BYTES + 1)
+            if len(content) > MAX_CSV_BYTES:
+                return await _editor(access, 422, pool_error="The file is larger than 1 MB.")
+            text += "\n" + content.decode("utf-8-sig", errors="replace")
+        fields = {k: str(form.get(k) or "") for k in ("kind", "value", "warn_below")}
+        try:
+            terms = pool.read_terms(fields, pool.PoolTerms.of(access.store))
+            codes = pool.parse_codes(text)
+            pool.check_codes(codes)
+        except pool.PoolProblem as exc:
+            return await _editor(access, 422, pool_error=str(exc))
+        await pool.save_terms(access.store, terms)
+        added = await upload_pool(access.store, codes, None)
+        return Redirect(f"/flows?uploaded={added}#codes", status_code=303)
+
+
+MAX_CSV_BYTES = 1024 * 1024
+
+
+async def _editor(access: Access, status_code: int = 200, **extra: Any) -> Template:
+    found = await flows.list_flows(access.store)
+    context = access.context(
+        "flows",
+        flows=found,
+        flows_json=script_json(found),
+        pool=await pool.status(access.store),
+        pool_terms=pool.terms_label(pool.PoolTerms.of(access.store), access.store),
+        **extra,
+    )
+    return Template(
+        "analytics/flows.html",
+        context=context,
+        status_code=status_code,
+        headers=frame_headers(access.store),
+    )
 
 
 class FlowSessionApi(Controller):

@@ -196,6 +196,13 @@
       : [seq.status + (seq.pause_reason ? ` (${seq.pause_reason})` : ""), `${seq.steps_done}/${seq.steps_total} steps`, next].filter(Boolean).join(" · ");
     buttons.forEach((b) => { b.disabled = !enrolled; });
     $("discount").disabled = !enrolled;
+    renderDiscount(cart.discount);
+  }
+  function renderDiscount(d) {
+    $("cart-discount").hidden = !d;
+    if (!d) return;
+    $("cart-discount-code").textContent = d.code;
+    $("cart-discount-meta").textContent = [d.label, d.expires_at && "until " + when(d.expires_at), d.valid ? "" : "no longer valid"].filter(Boolean).join(" · ");
   }
   function applyMessage(m) {
     state.cursor = Math.max(state.cursor, m.id);
@@ -342,7 +349,11 @@
   });
   $("insert-link").addEventListener("click", () => { const l = mergeValues().cart_link; if (l) insertText(l); });
   $("discount").addEventListener("click", async () => {
-    try { const d = await api(`/conversations/${state.selected}/discount`, { method: "POST" }); insertText(d.code); }
+    try {
+      const d = await api(`/conversations/${state.selected}/discount`, { method: "POST" });
+      insertText(d.code);
+      if (state.thread && state.thread.cart) { state.thread.cart.discount = d; renderDiscount(d); }
+    }
     catch (err) { $("cart-error").textContent = err.message; }
   });
   document.querySelectorAll("[data-seq]").forEach((b) => b.addEventListener("click", async () => {

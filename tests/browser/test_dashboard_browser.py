@@ -178,3 +178,58 @@ async def test_flow_editor_turns_the_sms_step_into_an_auto_step(server: str, bro
     await page.screenshot(path=str(ARTIFACTS / "flows-auto-step.png"), full_page=True)
     assert errors == []
     await context.close()
+
+
+async def test_a_custom_store_is_warned_then_uploads_a_code_pool(
+    server: str, browser: Any, tmp_path: Any
+) -> None:
+    """No pool: /dashboard and /flows say the discount step will carry no code; a CSV fixes it."""
+    seeded = await make_store("custom", name="Velvet Fern")
+    await create_agent(seeded.store, "owner@velvet.example", Role.OWNER, password=PASSWORD)
+    exported = tmp_path / "codes.csv"
+    exported.write_text("Code,Value\n" + "".join(f"FERN-{n:04d},10%\n" for n in range(30)))
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = await browser.new_context(viewport=LAPTOP)
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    # /favicon.ico is issue 11's point 9, proven by the newcomer story test; every other request counts.
+    page.on(
+        "response",
+        lambda r: (
+            errors.append(f"{r.status} {r.url}")
+            if r.status >= 400 and not r.url.endswith("/favicon.ico")
+            else None
+        ),
+    )
+    await _login(page, server, "owner@velvet.example")
+    warning = page.get_by_test_id("pool-warning")
+    assert "will go out without a code" in await warning.inner_text()
+    await _both_widths(page, "pool-warning-dashboard")
+    await page.click("[data-testid=pool-warning] a")
+    await page.wait_for_url(f"{server}/flows#codes")
+    assert "will go out without a code" in await warning.inner_text()
+    await page.set_input_files("#pool-file", str(exported))
+    await page.fill("#pool-value", "10")
+    await page.click("#codes button[type=submit]")
+    await page.wait_for_url(f"{server}/flows?uploaded=30#codes")
+    assert await page.inner_text("[data-testid=pool-left]") == "30 codes left"
+    assert await page.inner_text("[data-testid=pool-worth]") == "10% off"
+    assert await warning.count() == 0
+    await _both_widths(page, "pool-uploaded-flows", "#codes")
+    await page.goto(f"{server}/dashboard")
+    assert await warning.count() == 0
+    assert not errors, errors
+    await context.close()
+
+
+async def _both_widths(page: Page, name: str, part: str | None = None) -> None:
+    for label, viewport in (("laptop", LAPTOP), ("phone", PHONE)):
+        await page.set_viewport_size(viewport)
+        overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{name} at {label}: page scrolls sideways by {overflow}px"
+        await page.screenshot(path=str(ARTIFACTS / f"{name}-{label}.png"), full_page=True)
+        if part:
+            shot = str(ARTIFACTS / f"{name}-{label}-part.png")
+            await page.locator(part).screenshot(path=shot)
+    await page.set_viewport_size(LAPTOP)

@@ -255,6 +255,8 @@ async def test_agent_pauses_the_sequence_issues_a_code_and_shares_a_tracked_link
     assert again.json()["code"] == "POOL-0001"  # one code per cart, whoever asks
 
     thread = (await api.get(f"/inbox/api/v1/conversations/{conv.id}")).json()
+    shown = thread["cart"]["discount"]  # the cart panel shows the code the shopper was given
+    assert shown["code"] == "POOL-0001" and shown["valid"] is True
     link = thread["cart"]["magic_link"]
     assert link.startswith("https://app.example.com/r/")
     landed = await client.get(link.removeprefix("https://app.example.com"))

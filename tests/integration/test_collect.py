@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from app.checkouts.models import Checkout, CheckoutStatus, Order
+from app.checkouts.models import Checkout, CheckoutStatus, ConsentEvent, Contact, Order
 from app.config import use_settings
 from app.ingest.models import RawEvent
 from tests.conftest import make_settings
@@ -68,6 +68,9 @@ async def test_foreign_origin_unknown_key_and_bad_events_are_refused(client):
     url = f"/collect/v1/events?key={store.publishable_key}"
     foreign = await client.post(url, json=started, headers={"Origin": "https://evil.example"})
     assert foreign.status_code == 403
+    # readable by the page, so the snippet can say in the console why nothing is captured
+    assert foreign.headers["access-control-allow-origin"] == "https://evil.example"
+    assert "not one of this store's sites" in foreign.json()["detail"]
     assert (await client.post("/collect/v1/events?key=fu_pk_nope", json=started)).status_code == 404
     assert (await client.post("/collect/v1/events", json=started)).status_code == 401
     bad = await client.post(url, json={"type": "track"})
@@ -134,3 +137,33 @@ async def test_an_off_site_checkout_url_is_not_kept_at_capture(client, run_jobs,
     assert evil.recovery_url is None and evil.total == own.total  # the cart itself is kept
     assert own.recovery_url == "https://shop.example.com/c?id=c-own"
     assert any("off the store's site" in r.getMessage() for r in caplog.records)
+
+
+async def test_sms_consent_travels_as_the_consent_trait(client, run_jobs):
+    """The documented way: `consent: {sms: true}` in identify traits or any event's context.traits."""
+    store = await custom_store()
+    key = f"/collect/v1/events?key={store.publishable_key}"
+    identify = {
+        "type": "identify",
+        "anonymousId": "visitor-1",
+        "messageId": "m-consent-1",
+        "traits": {"phone": "+1 415 555 0173", "consent": {"sms": True}},
+    }
+    track = {
+        "type": "track",
+        "event": "Checkout Started",
+        "anonymousId": "visitor-2",
+        "messageId": "m-consent-2",
+        "context": {"traits": {"email": "ann@example.com", "consent": {"sms": False}}},
+        "properties": {"checkout_id": "c-2", "total": "20.00", "currency": "USD"},
+    }
+    for event in (identify, track):
+        assert (await client.post(key, json=event)).status_code == 202
+    await run_jobs()
+    texted = await Contact.get(store=store, phone="+14155550173")
+    assert texted.sms_consent is True and texted.sms_consent_source == "web_snippet"
+    [event] = await ConsentEvent.filter(contact_id=texted.id)
+    assert (event.channel, event.action, event.source) == ("sms", "opt_in", "web_snippet")
+    silent = await Contact.get(store=store, email="ann@example.com")
+    assert not silent.sms_consent  # `false` grants nothing and records nothing
+    assert await ConsentEvent.filter(contact_id=silent.id).count() == 0

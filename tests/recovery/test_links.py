@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 from app.checkouts.models import Checkout, ConsentEvent, Contact
 from app.core.outbox import OutboxEvent
 from app.messaging.models import DeliveryStatus, Message
-from app.recovery import links
+from app.recovery import links, pool
 from app.recovery.discounts import upload_pool
 from app.recovery.models import Click, Enrollment, EnrollmentStatus
 from app.recovery.sending import run_step
@@ -21,6 +21,7 @@ from tests.recovery.conftest import abandoned
 
 async def test_magic_link_records_click_and_lands_on_cart_with_code(client, deps, store, clock):
     await upload_pool(store, ["POOL-1"], None)
+    await pool.save_terms(store, pool.PoolTerms("percentage", Decimal("15"), 5))
     checkout, enrollment = await abandoned(
         store, clock.now - timedelta(hours=25), total=Decimal("80")
     )
@@ -29,6 +30,8 @@ async def test_magic_link_records_click_and_lands_on_cart_with_code(client, deps
     message = await Message.get(enrollment_id=enrollment.id)
     token = links.magic_token(enrollment.id, 2)
     assert f"/r/{token}" in message.html and len(token) < 30
+    assert "POOL-1" in message.body and "15% off" in message.body  # the worth the merchant gave
+    assert "valid until ." not in message.body  # a pool code without an expiry claims none
 
     response = await client.get(
         f"/r/{token}", headers={"User-Agent": "Mobile Safari"}, follow_redirects=False
@@ -177,3 +180,19 @@ async def test_an_agents_link_for_an_unenrolled_cart_stays_on_the_stores_site(st
     await Checkout.filter(id=checkout.id).update(recovery_url="https://evil.example/steal")
     await checkout.refresh_from_db()
     assert await share_link(checkout) == f"https://{store.domain}/"
+
+
+def test_tokens_whose_signature_holds_a_dash_still_read(settings) -> None:
+    """Signatures are base64url, so they may contain '-', the separator: about one link in six."""
+    dashed = [
+        (enrollment, links.magic_token(enrollment, links.INBOX_STEP))
+        for enrollment in range(1, 400)
+        if "-" in links.magic_token(enrollment, links.INBOX_STEP)[-12:]
+    ]
+    assert dashed, "no signature with a dash in 400 tokens"
+    for enrollment, token in dashed:
+        assert links.read_magic_token(token) == (enrollment, links.INBOX_STEP), token
+    for contact in range(1, 200):
+        assert links.read_unsubscribe_token(links.unsubscribe_token(contact)) == contact
+    _, _, signature = dashed[0][1].rpartition(".")
+    assert links.read_magic_token(f"{dashed[0][0] + 1:x}.{signature}") is None

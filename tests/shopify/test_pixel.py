@@ -119,3 +119,39 @@ async def test_what_the_pixel_posts_is_accepted_by_the_collect_endpoint(client, 
     await run_jobs()
     assert (await Order.get(store=store)).external_id == "6112345678901"
     assert (await Checkout.get(store=store)).status == CheckoutStatus.COMPLETED
+
+
+async def _pixel_post(client, key: str, origin: str) -> object:
+    code, out, err = await _node("test/emit.mjs", "https://app.example.com/collect/v1/events", key)
+    assert code == 0, err
+    post = json.loads(out.splitlines()[0])
+    url = urlsplit(post["url"])
+    return await client.post(
+        f"{url.path}?{url.query}",
+        content=json.dumps(post["body"]),
+        headers={"Content-Type": "text/plain;charset=UTF-8", "Origin": origin},
+    )
+
+
+async def test_the_strict_sandbox_origin_null_is_accepted_for_shopify_stores(client, run_jobs):
+    # App pixels run in a web worker started from a sandboxed iframe: an opaque origin, sent as
+    # `Origin: null`. The pixel swallows errors, so refusing it would lose every event silently.
+    store = (await make_store("shopify", domain=SHOP)).store
+    response = await _pixel_post(client, store.publishable_key, "null")
+    assert response.status_code == 202, response.text
+    assert response.json()["accepted"] == 1
+    assert response.headers["access-control-allow-origin"] == "null"
+    await run_jobs()
+    assert (await Checkout.get(store=store)).email == "maya.okafor@example.com"
+
+
+async def test_origin_null_is_still_refused_where_no_sandbox_sends_it(client):
+    shopify_store = (await make_store("shopify", domain=SHOP)).store
+    custom = (await make_store("custom")).store
+    refused = await _pixel_post(client, custom.publishable_key, "null")
+    assert refused.status_code == 403 and refused.json()["error"] == "origin_not_allowed"
+    other_site = await _pixel_post(client, shopify_store.publishable_key, "https://evil.example")
+    assert other_site.status_code == 403
+    unknown_key = await _pixel_post(client, "fu_pk_not_a_key", "null")
+    assert unknown_key.status_code == 404
+    assert await Checkout.all().count() == 0

@@ -58,3 +58,20 @@ def test_defaults_come_from_one_table(tmp_path):
     assert loaded.email.default_from == "FollowUp <no-reply@localhost>"
     shown = {name: default for name, default, _ in DOCUMENTED}
     assert (shown["SMS_RATE_PER_SECOND"], shown["PORT"]) == ("1", "8000")
+
+
+def test_followup_dev_links_follow_its_port_unless_a_public_url_is_set(tmp_path):
+    from app.config import get_settings, use_settings
+    from app.dev.server import dev_settings
+
+    try:
+        default = load_settings({"FOLLOWUP_DATA_DIR": str(tmp_path)})
+        moved = dev_settings(default, "127.0.0.1", 8123)
+        assert moved.server.public_url == "http://127.0.0.1:8123"
+        assert get_settings().server.public_url == "http://127.0.0.1:8123"
+        chosen = load_settings(
+            {"FOLLOWUP_DATA_DIR": str(tmp_path), "FOLLOWUP_PUBLIC_URL": "https://shop.example"}
+        )
+        assert dev_settings(chosen, "127.0.0.1", 8123) is chosen
+    finally:
+        use_settings(None)

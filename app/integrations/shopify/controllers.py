@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
+import httpx
 from litestar import Controller, Request, Response, get
 from litestar.datastructures import Cookie, State
 from litestar.di import Provide
-from litestar.response import Redirect
+from litestar.response import Redirect, Template
 
 from app.accounts import sessions
 from app.accounts.controllers import session_cookie
@@ -95,13 +97,39 @@ async def _consume_state(request: Request[Any, Any, State], shop: str, state: st
         raise ApiError(400, "replayed_state", "this install link was already used: start again")
 
 
+def _unreachable(shop: str, host: str | None, exc: Exception) -> Template:
+    """Shopify did not answer (refused, timed out, DNS): say so in words and offer a fresh start."""
+    log.warning("shopify unreachable during install", extra=ctx(shop=shop, error=repr(exc)))
+    api_key = get_settings().shopify.api_key
+    return Template(
+        "shopify/unreachable.html",
+        context={
+            "shop": shop,
+            "retry_url": f"{oauth.admin_origin(shop)}/admin/apps/{api_key}",
+            "embedded": bool(host),
+        },
+        status_code=502,
+        headers=session_tokens.frame_ancestors(shop),
+    )
+
+
+async def _install_with(
+    shop: str, host: str | None, grant: Callable[[], Awaitable[dict[str, Any]]]
+) -> Store | Template:
+    """Get a token grant and install with it, or the unreachable page if Shopify cannot be reached."""
+    try:
+        return await install(shop, await grant())
+    except httpx.TransportError as exc:
+        return _unreachable(shop, host, exc)
+
+
 class ShopifyApp(Controller):
     path = "/shopify"
     tags = ["shopify"]
     include_in_schema = False
 
     @get("/install", name="shopify_install")
-    async def app_url(self, request: Request[Any, Any, State]) -> Redirect:
+    async def app_url(self, request: Request[Any, Any, State]) -> Response[Any]:
         """App URL: embedded loads land on the dashboard; new shops go through OAuth."""
         params = _params(request)
         shop = _verified_shop(params)
@@ -120,18 +148,21 @@ class ShopifyApp(Controller):
         if not params.get("code"):
             raise ApiError(400, "missing_code", "the callback carries no authorization code")
         try:
-            grant = await oauth.exchange_code(shop, str(params["code"]))
+            store = await _install_with(
+                shop, params.get("host"), lambda: oauth.exchange_code(shop, str(params["code"]))
+            )
         except oauth.TokenRequestError as exc:
             log.warning("shopify code exchange failed", extra=ctx(shop=shop, error=exc))
             raise ApiError(400, "code_refused", "Shopify refused the authorization code") from None
-        store = await install(shop, grant)
+        if isinstance(store, Template):
+            return store
         response = await _dashboard(request, store, params.get("host"))
         response.cookies.append(_state_cookie("", 0))
         return response
 
     async def _embedded(
         self, request: Request[Any, Any, State], shop: str, id_token: str, host: str | None
-    ) -> Redirect:
+    ) -> Response[Any]:
         """Managed install: the session token proves the shop, token exchange gets our offline token."""
         try:
             claims = session_tokens.decode(f"Bearer {id_token}")
@@ -142,10 +173,14 @@ class ShopifyApp(Controller):
         store = await store_for_shop_domain(shop)
         if not (store and store.status == StoreStatus.ACTIVE and store.credentials):
             try:
-                grant = await oauth.exchange_session_token(shop, id_token)
+                installed = await _install_with(
+                    shop, host, lambda: oauth.exchange_session_token(shop, id_token)
+                )
             except oauth.TokenRequestError as exc:
                 raise ApiError(401, "token_exchange_refused", str(exc)) from None
-            store = await install(shop, grant)
+            if isinstance(installed, Template):
+                return installed
+            store = installed
         return await _dashboard(request, store, host)
 
 

@@ -31,6 +31,7 @@ final class FollowUp_Plugin {
 		'class-followup-restore.php',
 		'class-followup-orders.php',
 		'class-followup-admin.php',
+		'class-followup-rest.php',
 	);
 
 	/**
@@ -64,6 +65,7 @@ final class FollowUp_Plugin {
 		( new FollowUp_Restore( $settings, $client, $tokens ) )->register();
 		( new FollowUp_Orders( $settings, $queue ) )->register();
 		$queue->register();
+		( new FollowUp_Rest( $settings ) )->register();
 	}
 
 	/**
