@@ -25,6 +25,7 @@ from app.core.db import close_db, init_db
 from app.core.errors import http_error_response, internal_error, login_redirect
 from app.core.health import healthz
 from app.core.heap import freeze_startup_heap
+from app.core.inputs import InputGuard
 from app.core.logging import configure_logging
 from app.core.redis import connect_queue, connect_redis
 from app.ingest.controllers import CollectEvents, SegmentApi, ShopifyWebhooks, WooCommerceWebhooks
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> L
     return Litestar(
         route_handlers=handlers,
         plugins=[channels_plugin(settings)],
+        middleware=[InputGuard()],
         lifespan=[lifespan],
         exception_handlers={
             HTTPException: http_error_response,

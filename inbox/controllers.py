@@ -15,6 +15,7 @@ from app.accounts.guards import CurrentAgent, api_manager, current_agent
 from app.checkouts.models import Checkout
 from app.config import get_settings
 from app.core.errors import ApiError
+from app.core.scheduling import schedule_dispatch
 from app.integrations.twilio.form import multi_dict
 from app.integrations.twilio.signature import public_request_url, verify
 from inbox import consent, queries, recovery_link, replies, services
@@ -25,6 +26,7 @@ from inbox.schemas import (
     AssignIn,
     CannedIn,
     NoteIn,
+    OptOutReviewIn,
     ReplyIn,
     SequenceIn,
     SnoozeIn,
@@ -153,6 +155,24 @@ class InboxApi(Controller):
         return await recovery_link.control(checkout, data.action, f"agent:{current.agent.id}")
 
     @post(
+        "/conversations/{conv_id:int}/opt-out",
+        summary="Decide on a reply that may be an opt-out (confirm or dismiss)",
+        status_code=200,
+    )
+    async def review_opt_out(
+        self,
+        request: Request[Any, Any, State],
+        current: CurrentAgent,
+        conv_id: int,
+        data: OptOutReviewIn,
+    ) -> dict[str, Any]:
+        confirm = data.decision == "confirm"
+        conv, outbox_ids = await services.review_opt_out(current, conv_id, confirm)
+        for outbox_id in outbox_ids:
+            await schedule_dispatch(request.app.state.queue, outbox_id)
+        return await services.summary(conv, current.agent.id)
+
+    @post(
         "/conversations/{conv_id:int}/discount",
         summary="Create a discount code for this cart",
         status_code=201,
@@ -210,7 +230,7 @@ class InboxManagerApi(Controller):
 
     @delete("/canned/{canned_id:int}", summary="Remove a canned reply", status_code=204)
     async def remove_canned(self, current: CurrentAgent, canned_id: int) -> None:
-        await CannedReply.filter(id=canned_id, store_id=current.store_id).delete()
+        await services.remove_canned(current.store_id, canned_id)
 
     @get("/consent-events.csv", summary="Consent audit trail as CSV", media_type="text/csv")
     async def consent_export(self, current: CurrentAgent) -> Stream:

@@ -71,7 +71,8 @@ async def receive_sms(
     for outbox_id in saved.outbox_ids:
         await schedule_dispatch(queue, outbox_id)
     log.info("inbound sms", extra=ctx(store=store.id, message=msg.id, keyword=saved.keyword))
-    if saved.keyword is None and conv.assignee_id is None:  # type: ignore[attr-defined]
+    replied = saved.keyword in (None, Keyword.MAYBE_OPT_OUT)
+    if replied and conv.assignee_id is None:  # type: ignore[attr-defined]
         # Only a message in an unassigned thread can change the queue round-robin serves.
         await services.auto_assign(redis, store.id, settings.inbox.presence_seconds)
     reply = help_text(store) if saved.keyword == Keyword.HELP else None
@@ -145,8 +146,10 @@ async def _events(
     now: datetime,
     conn: Any,
 ) -> list[int]:
-    if keyword is not None:
+    if keyword is not None and keyword != Keyword.MAYBE_OPT_OUT:
         return await consent.apply_keyword(contact, keyword, body, now, conn)
+    if keyword == Keyword.MAYBE_OPT_OUT:  # still a reply: an agent answers it and decides
+        await consent.hold(contact, body, now, conn)
     payload = {
         "contact_id": contact.id,
         "checkout_id": conv.checkout_id,  # type: ignore[attr-defined]

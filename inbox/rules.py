@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -12,27 +14,46 @@ from app.recovery.rules import Window, is_allowed
 
 class Keyword(StrEnum):
     OPT_OUT = "opt_out"
+    MAYBE_OPT_OUT = "maybe_opt_out"
     OPT_IN = "opt_in"
     HELP = "help"
 
 
-# Carrier and FCC keywords (REVOKE and OPTOUT since 2025-05-14); Twilio answers them itself too.
-OPT_OUT_WORDS = frozenset(
-    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+# The FCC's 2024 revocation words (47 CFR 64.1200(a)(10), FCC 24-24: stop, quit, end, revoke,
+# opt out, cancel, unsubscribe) and Twilio's default opt-out keywords (STOPALL, OPTOUT, ...),
+# written without spaces: a message's words are joined the same way before comparing.
+OPT_OUT_PHRASES = frozenset(
+    {"stop", "stopall", "quit", "end", "revoke", "optout", "cancel", "unsubscribe"}
 )
 OPT_IN_WORDS = frozenset({"START", "YES", "UNSTOP"})
 HELP_WORDS = frozenset({"HELP", "INFO"})
+_WORD = re.compile(r"[^\W_]+")  # runs of letters and digits: everything else separates words
+
+
+def words_of(body: str) -> list[str]:
+    """The message's words, case-folded; full-width and styled letters read as plain ones."""
+    return _WORD.findall(unicodedata.normalize("NFKC", body).casefold())
 
 
 def keyword_of(body: str) -> Keyword | None:
-    """The whole message must be the keyword: "stop " counts, "please don't stop" does not."""
-    word = body.strip().upper()
-    if word in OPT_OUT_WORDS:
+    """What a shopper's text means for consent.
+
+    A message whose words, ignoring case, spacing and punctuation, are an opt-out phrase ("Stop.",
+    "OPT-OUT", "Unsubscribe!", "STOP STOP") opts out. One that merely contains such a word ("please stop texting
+    me") is a maybe: automated texts wait until an agent confirms or dismisses it. Opt-in and HELP
+    stay whole-message keywords, so no sentence ever grants consent.
+    """
+    words = words_of(body)
+    phrases = " ".join(words).replace("opt out", "optout").replace("stop all", "stopall").split()
+    if "".join(words) in OPT_OUT_PHRASES or (phrases and set(phrases) <= OPT_OUT_PHRASES):
         return Keyword.OPT_OUT
-    if word in OPT_IN_WORDS:
+    bare = body.strip().upper()
+    if bare in OPT_IN_WORDS:
         return Keyword.OPT_IN
-    if word in HELP_WORDS:
+    if bare in HELP_WORDS:
         return Keyword.HELP
+    if OPT_OUT_PHRASES.intersection(phrases):
+        return Keyword.MAYBE_OPT_OUT
     return None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -26,6 +26,7 @@ def contact_json(contact: Contact) -> dict[str, Any]:
         "email": contact.email,
         "sms_consent": contact.sms_consent,
         "sms_opted_out": contact.sms_opted_out_at is not None,
+        "sms_held": contact.sms_held_at is not None,
         "timezone": contact.timezone,
     }
 
@@ -132,6 +133,11 @@ class SnoozeIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class SequenceIn(msgspec.Struct, forbid_unknown_fields=True):
     action: str
+
+
+class OptOutReviewIn(msgspec.Struct, forbid_unknown_fields=True):
+    decision: Literal["confirm", "dismiss"]
+    """confirm: the shopper opted out; dismiss: not an opt-out, automated texts resume."""
 
 
 class CannedIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -11,14 +11,15 @@ from redis.asyncio import Redis
 from tortoise.expressions import F, RawSQL
 from tortoise.functions import Count
 
+from app.accounts.guards import CurrentAgent
 from app.accounts.models import Agent
 from app.checkouts.models import Checkout, CheckoutStatus, Contact
 from app.core.errors import ApiError
 from app.core.logging import ctx
 from app.core.timeutil import utcnow
 from app.messaging.models import Author, Channel, Direction, Message
-from inbox import live, presence
-from inbox.models import Conversation, ConversationStatus, ReadMarker
+from inbox import consent, live, presence
+from inbox.models import CannedReply, Conversation, ConversationStatus, ReadMarker
 from inbox.rules import Candidate, pick_assignee, preview, snooze_valid
 from inbox.schemas import conversation_json, message_json
 
@@ -381,3 +382,23 @@ async def add_note(store_id: int, conv_id: int, agent: Agent, body: str, client_
     )
     await announce_message(msg)
     return msg
+
+
+async def remove_canned(store_id: int, canned_id: int) -> None:
+    """Delete one of the store's canned replies; another store's (or a gone) id is not found."""
+    if not await CannedReply.filter(id=canned_id, store_id=store_id).delete():
+        raise ApiError(404, "not_found", f"no canned reply {canned_id} in this store")
+
+
+async def review_opt_out(
+    current: CurrentAgent, conv_id: int, confirm: bool
+) -> tuple[Conversation, list[int]]:
+    """An agent confirms or dismisses a possible opt-out; every agent sees the thread change."""
+    conv = await scoped(current.store_id, conv_id)
+    contact = await Contact.get(id=conv.contact_id, store_id=current.store_id)  # type: ignore[attr-defined]
+    outbox_ids = await consent.review(contact, confirm, f"agent:{current.agent.id}", utcnow())
+    log.info(
+        "possible opt-out reviewed",
+        extra=ctx(store=current.store_id, contact=contact.id, confirmed=confirm),
+    )
+    return await announce(conv.id), outbox_ids

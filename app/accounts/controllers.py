@@ -13,10 +13,11 @@ from litestar.response import Redirect, Template
 
 from app.accounts import sessions
 from app.accounts.guards import CurrentAgent, current_agent
+from app.accounts.limits import login_wait
 from app.accounts.models import Agent
-from app.accounts.services import AccountError, accept_invitation, authenticate
+from app.accounts.services import AccountError, accept_invitation, authenticate, normalize_email
 from app.config import get_settings
-from app.core.ratelimit import hit
+from app.core.ratelimit import LimiterUnavailable
 from app.core.security import token_digest
 
 LOGIN_CSRF = "fu_login_csrf"
@@ -67,6 +68,25 @@ def _login_page(
     )
 
 
+async def _limited(request: Request[Any, Any, State], email: str) -> tuple[int, str] | None:
+    """Status and words for an attempt refused before its password is checked, else None."""
+    ip = request.client.host if request.client else "-"
+    try:
+        wait = await login_wait(request.app.state.redis, email, ip)
+    except LimiterUnavailable:
+        return (
+            503,
+            "We cannot check sign-in attempts right now, so sign-in is paused. Try again in a minute.",
+        )
+    if wait:
+        minutes = max(1, round(wait / 60))
+        return (
+            429,
+            f"Too many attempts. Wait {minutes} minute{'s' if minutes > 1 else ''} and try again.",
+        )
+    return None
+
+
 async def landing_for(agent: Agent) -> str:
     return "/dashboard" if agent.is_manager else "/inbox"
 
@@ -86,9 +106,9 @@ class AccountPages(Controller):
         sent, expected = str(form.get("login_csrf", "")), request.cookies.get(LOGIN_CSRF, "")
         if not expected or not hmac.compare_digest(sent, expected):
             return _login_page(next_url, "Your form expired. Please try again.", email, 403)
-        ip = request.client.host if request.client else "-"
-        if await hit(request.app.state.redis, f"login:{ip}:{email.lower()}", 10, 300):
-            return _login_page(next_url, "Too many attempts. Wait a few minutes.", email, 429)
+        refusal = await _limited(request, normalize_email(email))
+        if refusal:
+            return _login_page(next_url, refusal[1], email, refusal[0])
         agent = await authenticate(email, password)
         if agent is None:
             return _login_page(next_url, "Email or password is not right.", email, 401)

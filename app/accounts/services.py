@@ -23,10 +23,15 @@ class Invitation:
     token: str | None
 
 
+def normalize_email(email: str) -> str:
+    """The one spelling of an account's email: stored, looked up and rate-limited under it."""
+    return email.strip().lower()
+
+
 async def create_agent(
     store: Store, email: str, role: Role, name: str | None = None, password: str | None = None
 ) -> Invitation:
-    email = email.strip().lower()
+    email = normalize_email(email)
     if "@" not in email or len(email) > 320:
         raise AccountError(f"invalid email {email!r}")
     if password is not None and (problem := password_problem(password)):
@@ -62,7 +67,7 @@ async def accept_invitation(token: str, password: str, name: str | None = None) 
 
 
 async def authenticate(email: str, password: str) -> Agent | None:
-    agent = await Agent.get_or_none(email=email.strip().lower(), active=True)
+    agent = await Agent.get_or_none(email=normalize_email(email), active=True)
     if not verify_password(agent.password_hash if agent else None, password) or agent is None:
         return None
     changes: dict[str, object] = {"last_login_at": utcnow()}
@@ -81,7 +86,7 @@ async def platform_owner(store: Store, email: str | None = None) -> Agent:
     owner = await Agent.filter(store=store, role=Role.OWNER, active=True).order_by("id").first()
     if owner is not None:
         return owner
-    address = (email or f"owner@{store.domain}").strip().lower()
+    address = normalize_email(email or f"owner@{store.domain}")
     if await Agent.exists(email=address):
         address = f"owner+{store.id}@{store.domain}"
     try:

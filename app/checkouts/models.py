@@ -42,6 +42,9 @@ class Contact(Model):
     sms_consent_at = fields.DatetimeField(null=True)
     email_opted_out_at = fields.DatetimeField(null=True)
     sms_opted_out_at = fields.DatetimeField(null=True)
+    sms_held_at = fields.DatetimeField(
+        null=True, description="automated texts held: a reply may be an opt-out, an agent decides"
+    )
     email_undeliverable_at = fields.DatetimeField(null=True)
     sms_undeliverable_at = fields.DatetimeField(null=True)
     tags = fields.JSONField(default=list)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
@@ -19,6 +19,7 @@ from app.config import get_settings
 from app.core import events
 from app.core.logging import ctx
 from app.core.timeutil import utcnow
+from app.stores import sites
 from app.stores.models import Store
 from app.visitors import services as visitors
 
@@ -66,6 +67,7 @@ async def record_checkout(
     The checkout returned is as stored: a completed or deleted one comes back in its terminal
     state with no abandon time, so no caller schedules a check for it.
     """
+    data = _own_site_only(store, data)
     person = await upsert_contact(store, data.contact)
     activity = min(data.updated_at or received_at, received_at)
     checkout = await Checkout.get_or_none(store=store, token=data.token)
@@ -97,6 +99,23 @@ async def record_checkout(
     checkout = await _recall_visitor(store, checkout, data, person)
     await _settle_if_ordered(store, checkout)
     return await _refresh_due(store, checkout), created
+
+
+def _own_site_only(store: Store, data: CheckoutInput) -> CheckoutInput:
+    """Keep a checkout URL only on the store's own site: the cart is captured either way.
+
+    The URL is where magic links send shoppers, and a capture event's fields are shopper-supplied
+    (the publishable key is public); the redirect checks again, as a store's domains can change.
+    """
+    url = data.recovery_url
+    if url is None or sites.is_own_site(url, sites.of_store(store)):
+        return data
+    origin = sites.origin_of(url)
+    log.warning(
+        "checkout url off the store's site; not kept",
+        extra=ctx(store=store.id, host=origin[1] if origin else "(unreadable)"),
+    )
+    return replace(data, recovery_url=None)
 
 
 async def _close(checkout: Checkout, data: CheckoutInput, received_at: datetime) -> Checkout:

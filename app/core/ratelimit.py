@@ -11,6 +11,10 @@ from redis.asyncio import Redis
 log = logging.getLogger(__name__)
 
 
+class LimiterUnavailable(Exception):
+    """Redis could not count a hit and the caller asked to refuse rather than allow."""
+
+
 def estimate(previous: int, current: int, elapsed_fraction: float) -> float:
     """Requests in the last full window, assuming the previous bucket's were spread evenly.
 
@@ -21,11 +25,18 @@ def estimate(previous: int, current: int, elapsed_fraction: float) -> float:
 
 
 async def hit(
-    redis: Redis, key: str, limit: int, window_seconds: int, now: float | None = None
+    redis: Redis,
+    key: str,
+    limit: int,
+    window_seconds: int,
+    now: float | None = None,
+    *,
+    fail_open: bool = True,
 ) -> int:
     """Count one hit; return 0 when allowed, else the seconds to wait before trying again.
 
-    If Redis is unreachable we let the request through: capture matters more than the limit.
+    If Redis is unreachable, `fail_open` lets the request through (capture matters more than
+    its limit); with `fail_open=False` it raises LimiterUnavailable (logins: no limit, no entry).
     """
     now = time.time() if now is None else now
     bucket = int(now // window_seconds)
@@ -37,6 +48,9 @@ async def hit(
             pipe.get(previous_key)
             current, _, previous = await pipe.execute()
     except Exception as exc:
+        if not fail_open:
+            log.error("rate limiter unavailable, refusing %s: %s", key.split(":")[0], exc)
+            raise LimiterUnavailable(str(exc)) from exc
         log.warning("rate limiter unavailable, allowing: %s", exc)
         return 0
     fraction = (now % window_seconds) / window_seconds

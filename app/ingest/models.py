@@ -31,6 +31,11 @@ class RawEvent(Model):
     topic = fields.CharField(max_length=64)
     delivery_id = fields.CharField(max_length=128)
     event_id = fields.CharField(max_length=128, null=True)
+    fingerprint = fields.CharField(
+        max_length=64,
+        null=True,
+        description="sha256 of the signed content: a resend under a new delivery id is a replay",
+    )
     triggered_at = fields.DatetimeField(null=True)
     headers = fields.JSONField(default=dict)
     body = fields.TextField()
@@ -45,7 +50,13 @@ class RawEvent(Model):
 
     class Meta:
         table = "raw_event"
-        unique_together = (("store", "source", "delivery_id"),)
+        # A delivery is one row by its delivery id, by the content its sender signed, and by the
+        # platform's own event id (Shopify delivers one event once per subscription).
+        unique_together = (
+            ("store", "source", "delivery_id"),
+            ("store", "source", "fingerprint"),
+            ("store", "source", "topic", "event_id"),
+        )
         indexes = (("status", "received_at"),)
 
 

@@ -8,6 +8,7 @@ lost nudge only delays processing until the next nudge or the sweep.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -36,10 +37,13 @@ NUDGE_MS = 50
 NUDGE_MARGIN = timedelta(milliseconds=250)  # covers clock skew between web and worker hosts
 CLAIM_FOR = timedelta(seconds=120)
 
+# Any of the three unique keys (delivery id, signed-content fingerprint, platform event id) makes
+# a delivery a duplicate, so the conflict names no one target.
 _INSERT = (
-    'INSERT INTO "raw_event" (store_id, source, topic, delivery_id, event_id, triggered_at, headers,'
-    " body, status, attempts, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, 0, $10)"
-    " ON CONFLICT (store_id, source, delivery_id) DO NOTHING RETURNING id"
+    'INSERT INTO "raw_event" (store_id, source, topic, delivery_id, event_id, fingerprint,'
+    " triggered_at, headers, body, status, attempts, received_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, 0, $11)"
+    " ON CONFLICT DO NOTHING RETURNING id"
 )
 
 
@@ -47,7 +51,7 @@ _INSERT = (
 _INSERT_ORDER = (
     f"WITH r AS ({_INSERT}), s AS (INSERT INTO order_seen (store_id, raw_event_id,"
     " checkout_token, cart_token, email_digest, phone_digest, seen_at)"
-    " SELECT $1, id, $11, $12, $13, $14, $10 FROM r) SELECT id FROM r"
+    " SELECT $1, id, $12, $13, $14, $15, $11 FROM r) SELECT id FROM r"
 )
 
 
@@ -62,6 +66,16 @@ class Delivery:
     headers: dict[str, str]
     event_id: str | None = None
     triggered_at: datetime | None = None
+    fingerprint: str | None = None
+    """sha256 of what the sender signed; None for unsigned sources (their ids are all we have)."""
+
+
+def fingerprint(*signed: bytes) -> str:
+    """The identity of signed content: what a replay under a fresh delivery id cannot change."""
+    digest = hashlib.sha256()
+    for part in signed:
+        digest.update(len(part).to_bytes(8, "big") + part)  # length-prefixed: no ambiguous joins
+    return digest.hexdigest()
 
 
 async def accept(store: Store, delivery: Delivery, queue: ArqRedis | None) -> int | None:
@@ -89,6 +103,7 @@ async def _insert(store_id: int, delivery: Delivery, seen: SeenOrder | None = No
         delivery.topic[:64],
         delivery.delivery_id[:128],
         delivery.event_id[:128] if delivery.event_id else None,
+        delivery.fingerprint,
         delivery.triggered_at,
     )
     body = delivery.body.decode("utf-8", errors="replace")
@@ -108,6 +123,7 @@ async def _insert(store_id: int, delivery: Delivery, seen: SeenOrder | None = No
                 topic=values[2],
                 delivery_id=values[3],
                 event_id=values[4],
+                fingerprint=delivery.fingerprint,
                 triggered_at=delivery.triggered_at,
                 headers=delivery.headers,
                 body=body,

@@ -55,6 +55,7 @@ def reach(channel: str, contact: Contact | None, checkout: Checkout) -> rules.Re
             consent_at=contact.sms_consent_at if contact else None,
             opted_out=bool(contact and contact.sms_opted_out_at),
             undeliverable=bool(contact and contact.sms_undeliverable_at),
+            held=bool(contact and contact.sms_held_at),
         )
     return rules.Reach(
         address=checkout.email or (contact.email if contact else None),

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import hmac
+import logging
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from app.config import get_settings
+from app.core.logging import ctx
 from app.core.security import sign_value
-from app.stores.models import Platform
+from app.stores import sites
+from app.stores.models import Platform, Store
+
+log = logging.getLogger(__name__)
 
 MAGIC, UNSUBSCRIBE = "magic-link", "unsubscribe"
 INBOX_STEP = 0xFFFF
@@ -68,6 +73,24 @@ def _with_query(url: str, extra: dict[str, str]) -> str:
     parts = urlsplit(url)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in extra]
     return urlunsplit(parts._replace(query=urlencode([*query, *extra.items()])))
+
+
+def own_site_url(store: Store, url: str | None, checkout_id: int) -> str | None:
+    """`url` when it is on the store's own site (or None when there is none), else its home page.
+
+    Checkout URLs come from capture events, which anyone holding the public key can send, so a
+    magic link must never become a redirect to wherever such an event pointed.
+    """
+    if url is None or sites.is_own_site(url, sites.of_store(store)):
+        return url
+    origin = sites.origin_of(url)
+    log.warning(
+        "magic link target off the store's site; landing on its home page",
+        extra=ctx(
+            store=store.id, checkout=checkout_id, host=origin[1] if origin else "(unreadable)"
+        ),
+    )
+    return f"https://{store.domain}/"
 
 
 def landing_url(

@@ -235,6 +235,8 @@ class Reach:
     consent_at: datetime | None
     opted_out: bool
     undeliverable: bool
+    held: bool = False
+    """SMS only: a reply may be an opt-out and an agent has not decided yet."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,6 +282,8 @@ def _channel_problem(f: Facts) -> str | None:
         return f"{f.channel} opted out"
     if r.undeliverable:
         return f"{f.channel} undeliverable"
+    if r.held:
+        return f"{f.channel} on hold: the shopper's reply may be an opt-out"
     if f.channel == "sms" and not f.store_can_text:
         return "store has no SMS number"
     if f.channel == "email" and f.policy.email_requires_consent and not r.consent:

@@ -277,6 +277,7 @@ def _no_code_reason(store: Store, reason: str | None) -> str:
 async def share_link(checkout: Checkout) -> str | None:
     """The signed link an agent pastes: tracked like the automated ones, landing on the same cart."""
     enrollment = await Enrollment.get_or_none(checkout_id=checkout.id)
-    return (
-        links.magic_link(enrollment.id, links.INBOX_STEP) if enrollment else checkout.recovery_url
-    )
+    if enrollment:
+        return links.magic_link(enrollment.id, links.INBOX_STEP)
+    store = await Store.get(id=checkout.store_id)  # type: ignore[attr-defined]
+    return links.own_site_url(store, checkout.recovery_url, checkout.id)

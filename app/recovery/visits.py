@@ -64,7 +64,8 @@ async def follow(token: str, user_agent: str | None) -> Landing:
         + (f"-{message.variant}" if message and message.variant else ""),
     }
     code = await _code(enrollment, step, checkout)
-    url = links.landing_url(str(store.platform), store.domain, checkout.recovery_url, code, utm)
+    target = links.own_site_url(store, checkout.recovery_url, checkout.id)
+    url = links.landing_url(str(store.platform), store.domain, target, code, utm)
     return Landing(url, f"https://{store.domain}")
 
 

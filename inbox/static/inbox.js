@@ -86,6 +86,7 @@
       meta.append(el("span", "badge " + (c.status === "open" ? "ok" : c.status === "snoozed" ? "warn" : ""),
         c.status === "snoozed" && c.snoozed_until ? "snoozed · " + when(c.snoozed_until) : c.status));
       meta.append(el("span", "assignee", c.assignee ? "→ " + c.assignee.name : "unassigned"));
+      if (c.contact.sms_held) meta.append(el("span", "badge danger", "May be opt-out"));
       const watching = [...state.viewers.entries()].filter(([a, v]) => v.conv === id && a !== boot.agent.id);
       if (watching.length) meta.append(el("span", "viewers", "👁 " + watching.map(([, v]) => v.name).join(", ")));
       li.append(top, el("div", "preview", c.last_message_preview), meta);
@@ -127,9 +128,14 @@
       $("quiet").hidden = !quiet.quiet;
       $("quiet").textContent = quiet.quiet ? `It is ${quiet.local_time} for this shopper (${quiet.zone}). That is outside the hours recovery texts are allowed (state law and the store's quiet hours): only answer if they are waiting on you.` : "";
     }
-    $("optout").hidden = !c.contact.sms_opted_out;
-    $("send").disabled = c.contact.sms_opted_out && !$("as-note").checked;
+    renderConsent(c.contact);
     renderViewers();
+  }
+  function renderConsent(contact) {
+    $("optout").hidden = !contact.sms_opted_out;
+    $("maybe-optout").hidden = !contact.sms_held;
+    $("optout-error").textContent = "";
+    $("send").disabled = contact.sms_opted_out && !$("as-note").checked;
   }
   function renderViewers() {
     const names = [...state.viewers.entries()].filter(([a, v]) => v.conv === state.selected && a !== boot.agent.id).map(([, v]) => v.name);
@@ -222,6 +228,7 @@
     if (ev.type === "message") {
       applyMessage(ev.message);
       upsertConversation(ev.conversation);
+      if (ev.conversation.id === state.selected) renderConsent(ev.conversation.contact);
       if (ev.conversation.id === state.selected && ev.message.direction === "inbound") {
         api("/conversations/" + state.selected + "/read", { method: "POST" }).catch(() => {});
       }
@@ -361,6 +368,10 @@
     try { const seq = await api(`/conversations/${state.selected}/sequence`, { json: { action: b.dataset.seq } });
       state.thread.cart.sequence = seq; renderCart(state.thread.cart); }
     catch (err) { $("cart-error").textContent = err.message; }
+  }));
+  document.querySelectorAll("[data-optout]").forEach((b) => b.addEventListener("click", async () => {
+    try { await setStatus("opt-out", { decision: b.dataset.optout }); }
+    catch (err) { $("optout-error").textContent = err.message; }
   }));
   $("assignee").addEventListener("change", async (e) => {
     const agentId = e.target.value ? Number(e.target.value) : null;

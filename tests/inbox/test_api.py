@@ -14,7 +14,7 @@ from app.messaging.models import Message
 from app.recovery.models import Click, DiscountCode, DiscountKind, Enrollment, EnrollmentStatus
 from app.recovery.services import enroll
 from inbox import presence, services
-from inbox.models import Conversation
+from inbox.models import CannedReply, Conversation
 from tests.inbox.conftest import SHOPPER, STORE_NUMBER, agent_session, store_with_number
 
 
@@ -285,3 +285,19 @@ async def test_canned_replies_are_managed_by_managers(client, redis, as_agent):
         "/inbox/api/v1/manage/canned", json={"title": "x", "body": "y"}
     )
     assert refused.status_code == 403
+
+
+async def test_deleting_another_stores_canned_reply_is_not_found(client, redis, as_agent):
+    mine = await store_with_number()
+    theirs = await store_with_number("other.example.com", "+12125550111")
+    foreign = await CannedReply.create(store_id=theirs.id, title="Theirs", body="Keep me")
+    _, token, csrf = await agent_session(redis, mine, "owner@shop.example", Role.OWNER)
+    api = as_agent(token, csrf)
+    refused = await api.delete(f"/inbox/api/v1/manage/canned/{foreign.id}")
+    assert refused.status_code == 404
+    assert refused.json()["error"] == "not_found"
+    assert await CannedReply.filter(id=foreign.id).exists()
+    own = await CannedReply.create(store_id=mine.id, title="Mine", body="Bye")
+    assert (await api.delete(f"/inbox/api/v1/manage/canned/{own.id}")).status_code == 204
+    assert (await api.delete(f"/inbox/api/v1/manage/canned/{own.id}")).status_code == 404
+    assert not await CannedReply.filter(id=own.id).exists()

@@ -176,3 +176,54 @@ async def test_dropped_connection_reconnects_and_catches_up_once(two_instances):
         assert await page.locator(".msg.in", has_text="First question").count() == 1
         assert len(sockets) >= 2
         await browser.close()
+
+
+async def test_an_agent_decides_on_a_possible_opt_out_in_one_click(two_instances):
+    """The banner arrives live with the text; "No, keep texting" lifts the hold for every agent."""
+    from app.checkouts.models import ConsentEvent, Contact
+
+    app = two_instances[0]
+    store = await store_with_number(name="Velvet Fern Goods")
+    await create_agent(store, "nia@shop.example", Role.AGENT, name="Nia", password=PASSWORD)
+    ARTIFACTS.mkdir(exist_ok=True)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = await browser.new_page(viewport={"width": 1366, "height": 800})
+        errors: list[str] = []
+        page.on(
+            "response",  # favicon.ico is another change's (issue 11, point 9)
+            lambda r: (
+                errors.append(f"{r.status} {r.url}")
+                if r.status >= 400 and not r.url.endswith("/favicon.ico")
+                else None
+            ),
+        )
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        await _login_inbox(page, app)
+        await expect(page.locator("#live-state")).to_have_text("Live")
+        await _text(app, "can you stop texting me about the mug")
+        item = page.locator(".conv", has_text="stop texting me")
+        await expect(item.locator(".badge.danger")).to_have_text("May be opt-out")
+        await item.click()
+        banner = page.locator("#maybe-optout")
+        await expect(banner).to_be_visible()
+        await expect(banner).to_contain_text("This may be an opt-out")
+        await page.screenshot(path=str(ARTIFACTS / "inbox-maybe-opt-out.png"))
+        await page.set_viewport_size({"width": 390, "height": 844})
+        await expect(banner).to_be_visible()
+        await page.screenshot(path=str(ARTIFACTS / "inbox-maybe-opt-out-phone.png"))
+        wide = await page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+        assert not wide, "horizontal scroll at 390 px"
+        await page.get_by_role("button", name="No, keep texting").click()
+        await expect(banner).to_be_hidden()
+        contact = await Contact.get(phone=SHOPPER)
+        assert contact.sms_held_at is None and contact.sms_opted_out_at is None
+        assert await ConsentEvent.filter(action="not_opt_out", contact_id=contact.id).exists()
+        await _text(app, "stop, please, I mean it")
+        await expect(banner).to_be_visible()
+        await page.get_by_role("button", name="Yes, opt them out").click()
+        await expect(page.locator("#optout")).to_be_visible()
+        await expect(banner).to_be_hidden()
+        assert (await Contact.get(phone=SHOPPER)).sms_opted_out_at is not None
+        assert errors == []
+        await browser.close()

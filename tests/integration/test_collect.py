@@ -121,6 +121,24 @@ async def test_sliding_window_counts_the_previous_bucket(redis):
     assert await hit(redis, "k", 5, 60, now=179.0) == 0  # almost a full window later
 
 
+async def test_an_off_site_checkout_url_is_not_kept_at_capture(client, run_jobs, caplog):
+    store = await custom_store()
+    url = f"/collect/v1/events?key={store.publishable_key}"
+    for token, link in (("c-evil", "https://evil.example/phish"), ("c-own", None)):
+        event = payload("segment_checkout_started.json")
+        event["messageId"], event["properties"]["checkout_id"] = f"m-{token}", token
+        event["properties"]["checkout_url"] = link or f"https://shop.example.com/c?id={token}"
+        response = await client.post(url, json=event)
+        assert response.status_code == 202, response.text
+    with caplog.at_level("WARNING", logger="app.checkouts"):
+        await run_jobs()
+    evil = await Checkout.get(store=store, token="c-evil")
+    own = await Checkout.get(store=store, token="c-own")
+    assert evil.recovery_url is None and evil.total == own.total  # the cart itself is kept
+    assert own.recovery_url == "https://shop.example.com/c?id=c-own"
+    assert any("off the store's site" in r.getMessage() for r in caplog.records)
+
+
 async def test_sms_consent_travels_as_the_consent_trait(client, run_jobs):
     """The documented way: `consent: {sms: true}` in identify traits or any event's context.traits."""
     store = await custom_store()

@@ -214,3 +214,39 @@ async def test_older_update_loses(client, run_jobs):
         await run_jobs()
     checkout = await Checkout.get()
     assert len(checkout.line_items) == 2
+
+
+async def test_a_replayed_body_with_a_fresh_delivery_id_is_a_duplicate(client, run_jobs):
+    """Headers are not signed: a captured body resent under new ids must not be stored again."""
+    await make_store("shopify")
+    body = payload_bytes("shopify_checkouts_create.json")
+    first = await client.post("/webhooks/shopify", content=body, headers=SAMPLE_HEADERS)
+    assert first.json() == {"status": "accepted"}
+    for _ in range(3):
+        replay = shopify_headers(body, "checkouts/create")  # new webhook and event ids
+        response = await client.post("/webhooks/shopify", content=body, headers=replay)
+        assert response.status_code == 200 and response.json() == {"status": "duplicate"}
+    assert await RawEvent.all().count() == 1
+    # Under another topic the same body is another delivery (create, then an unchanged update).
+    other = shopify_headers(body, "checkouts/update")
+    assert (await client.post("/webhooks/shopify", content=body, headers=other)).json() == {
+        "status": "accepted"
+    }
+    assert await RawEvent.all().count() == 2
+
+
+async def test_one_shopify_event_is_stored_once_whatever_subscription_delivers_it(client):
+    """Two subscriptions (say, at different API versions) deliver one event under two ids."""
+    await make_store("shopify")
+    event_id = "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"
+    stored = []
+    for version, webhook_id in (("2026-01", "w-1"), ("2025-10", "w-2")):
+        body = fresh_shopify_checkout(token="t-1", note=f"api {version}")
+        headers = shopify_headers(body, "checkouts/update", webhook_id=webhook_id)
+        headers |= {"X-Shopify-Event-Id": event_id, "X-Shopify-API-Version": version}
+        stored.append(
+            (await client.post("/webhooks/shopify", content=body, headers=headers)).json()
+        )
+    assert stored == [{"status": "accepted"}, {"status": "duplicate"}]
+    raw = await RawEvent.get()
+    assert (raw.delivery_id, raw.event_id) == ("w-1", event_id)

@@ -226,3 +226,25 @@ async def test_native_woocommerce_webhooks_still_work_without_the_plugin(client,
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert ping.status_code == 200
+
+
+async def test_same_signed_timestamp_and_body_under_a_new_delivery_id_is_a_replay(client):
+    issued = await make_store("woocommerce")
+    request = await _signed_cart(client, issued.store.id, issued.webhook_secret)
+    for n in range(3):
+        replay = {**request, "headers": request["headers"] | {"X-FollowUp-Delivery-Id": f"r-{n}"}}
+        again = await _post(client, replay)
+        assert again.status_code == 200 and again.json() == {"status": "duplicate"}
+    assert await RawEvent.all().count() == 1
+    # The plugin's own next send (same cart, a new signature time) is a new delivery.
+    later = int(request["headers"]["X-FollowUp-Timestamp"]) + 1
+    fresh_headers = request["headers"] | {
+        "X-FollowUp-Timestamp": str(later),
+        "X-FollowUp-Signature": b64_hmac(
+            issued.webhook_secret, f"{later}.{request['body']}".encode()
+        ),
+        "X-FollowUp-Delivery-Id": "next-send",
+    }
+    fresh = await _post(client, {**request, "headers": fresh_headers})
+    assert fresh.json() == {"status": "accepted"}
+    assert await RawEvent.all().count() == 2

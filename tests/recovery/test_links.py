@@ -6,13 +6,15 @@ from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
-from app.checkouts.models import ConsentEvent, Contact
+from app.checkouts.models import Checkout, ConsentEvent, Contact
 from app.core.outbox import OutboxEvent
 from app.messaging.models import DeliveryStatus, Message
 from app.recovery import links, pool
 from app.recovery.discounts import upload_pool
 from app.recovery.models import Click, Enrollment, EnrollmentStatus
 from app.recovery.sending import run_step
+from app.recovery.services import share_link
+from app.stores.models import Store
 from tests.factories import make_store
 from tests.recovery.conftest import abandoned
 
@@ -141,6 +143,43 @@ async def test_opt_out_event_stops_sequences_with_nothing_left_to_send(store, cl
     await enrollment.refresh_from_db()
     assert enrollment.status == EnrollmentStatus.STOPPED and enrollment.stop_reason == "opted_out"
     assert not await Message.filter(status=DeliveryStatus.PENDING).exists()
+
+
+async def test_magic_link_never_leads_off_the_stores_site(client, store, clock, caplog):
+    """A URL stored before capture checked it (or from a store whose domains changed) is not followed."""
+    await upload_pool(store, ["POOL-9"], None)
+    checkout, enrollment = await abandoned(store, clock.now - timedelta(hours=2))
+    await Checkout.filter(id=checkout.id).update(recovery_url="https://evil.example/steal?x=1")
+    await Enrollment.filter(id=enrollment.id).update(next_step=2)
+    with caplog.at_level("WARNING", logger="app.recovery"):
+        response = await client.get(
+            f"/r/{links.magic_token(enrollment.id, 0)}", follow_redirects=False
+        )
+    assert response.status_code == 302
+    target = urlsplit(response.headers["location"])
+    assert (target.scheme, target.netloc, target.path) == ("https", store.domain, "/")
+    assert parse_qs(target.query)["utm_source"] == ["followup"]
+    assert "evil.example" not in response.headers["location"]
+    [warning] = [r for r in caplog.records if "off the store's site" in r.getMessage()]
+    assert warning.ctx == {"store": store.id, "checkout": checkout.id, "host": "evil.example"}
+    assert await Click.filter(checkout_id=checkout.id).count() == 1
+
+
+async def test_magic_link_follows_an_allowed_origin(client, store, clock):
+    await Store.filter(id=store.id).update(allowed_origins=["https://pay.shop-checkout.example"])
+    checkout, enrollment = await abandoned(store, clock.now - timedelta(hours=2))
+    own = "https://pay.shop-checkout.example/checkout?cart=c1"
+    await Checkout.filter(id=checkout.id).update(recovery_url=own)
+    response = await client.get(f"/r/{links.magic_token(enrollment.id, 0)}", follow_redirects=False)
+    assert response.headers["location"].startswith(own + "&utm_source=followup")
+
+
+async def test_an_agents_link_for_an_unenrolled_cart_stays_on_the_stores_site(store, clock):
+    checkout, _ = await abandoned(store, clock.now, enroll=False)
+    assert await share_link(checkout) == checkout.recovery_url
+    await Checkout.filter(id=checkout.id).update(recovery_url="https://evil.example/steal")
+    await checkout.refresh_from_db()
+    assert await share_link(checkout) == f"https://{store.domain}/"
 
 
 def test_tokens_whose_signature_holds_a_dash_still_read(settings) -> None:

@@ -135,6 +135,11 @@ def facts(**overrides) -> Facts:
             "sms undeliverable",
         ),
         ({"reach": Reach(None, True, ABANDONED, False, False)}, "skip", "no sms address"),
+        (
+            {"reach": Reach("+14155550173", True, ABANDONED, False, False, held=True)},
+            "skip",
+            "sms on hold: the shopper's reply may be an opt-out",
+        ),
         ({"store_can_text": False}, "skip", "store has no SMS number"),
         (
             {"reach": Reach("+14155550173", True, ABANDONED + timedelta(seconds=1), False, False)},
@@ -302,3 +307,9 @@ def test_the_default_first_text_is_one_gsm7_segment_with_brand_and_stop():
     assert (text.segments, text.encoding) == (1, "GSM-7"), (len(text.text), text.text)
     assert "Velvet Fern Goods" in text.text and text.text.endswith("Reply STOP to opt out.")
     assert link in text.text
+
+
+def test_an_auto_step_emails_a_shopper_whose_texts_are_on_hold():
+    held = replace(PHONE, held=True)
+    assert rules.resolve(auto(sms_reach=held)).channel == "email"
+    assert rules.resolve(auto()).channel == "sms"

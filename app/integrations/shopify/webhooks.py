@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from app.core.security import verify_base64_hmac
 from app.core.timeutil import parse_datetime
 from app.ingest.models import Source
-from app.ingest.services import Delivery
+from app.ingest.services import Delivery, fingerprint
 
 TOPIC = "x-shopify-topic"
 HMAC = "x-shopify-hmac-sha256"
@@ -41,13 +41,18 @@ def verify(body: bytes, headers: Mapping[str, str], secrets: tuple[str, ...]) ->
 
 
 def to_delivery(body: bytes, headers: Mapping[str, str]) -> Delivery:
+    """Three identities dedupe it: the webhook id (one delivery and its retries), the event id
+    (one event sent to several subscriptions) and the signed body under its topic, since the
+    headers are not signed and a captured body resent under fresh ids is a replay."""
     topic = headers.get(TOPIC, "").strip().lower()
     webhook_id = headers.get(WEBHOOK_ID) or headers.get(EVENT_ID) or ""
+    event_id = (headers.get(EVENT_ID) or "").strip() or None
     return Delivery(
         source=Source.SHOPIFY,
         topic=topic,
         delivery_id=webhook_id.strip(),
-        event_id=headers.get(EVENT_ID),
+        event_id=event_id,
+        fingerprint=fingerprint(topic.encode(), body),
         triggered_at=parse_datetime(headers.get(TRIGGERED_AT)),
         body=body,
         headers={k: headers[k] for k in KEPT_HEADERS if k in headers},

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 from app.core.security import hmac_sha256_base64, verify_base64_hmac
 from app.ingest.models import Source
-from app.ingest.services import Delivery
+from app.ingest.services import Delivery, fingerprint
 
 WC_SIGNATURE = "x-wc-webhook-signature"
 WC_TOPIC = "x-wc-webhook-topic"
@@ -73,21 +73,27 @@ def native_problem(secret: str, body: bytes, headers: Mapping[str, str]) -> str 
 def native_delivery(body: bytes, headers: Mapping[str, str]) -> Delivery:
     # Woo sends a delivery id on every hookshot; fall back to the body hash so retries still dedupe.
     delivery_id = headers.get(WC_DELIVERY) or hashlib.sha256(body).hexdigest()
+    topic = headers.get(WC_TOPIC, "").strip().lower() or "unknown"
     return Delivery(
         source=Source.WOOCOMMERCE,
-        topic=headers.get(WC_TOPIC, "").strip().lower() or "unknown",
+        topic=topic,
         delivery_id=delivery_id,
+        fingerprint=fingerprint(topic.encode(), body),  # Woo signs only the body
         body=body,
         headers={k: headers[k] for k in WC_KEPT if k in headers},
     )
 
 
 def plugin_delivery(body: bytes, headers: Mapping[str, str]) -> Delivery:
+    """Verified first (`plugin_problem`): the signed "{timestamp}.{body}" is one delivery, so a
+    new delivery id on the same signed content inside the five-minute window is a replay."""
     delivery_id = headers.get(PLUGIN_DELIVERY) or hashlib.sha256(body).hexdigest()
+    signed = headers.get(PLUGIN_TIMESTAMP, "").encode() + b"." + body
     return Delivery(
         source=Source.PLUGIN,
         topic=headers.get(PLUGIN_EVENT, "").strip().lower() or "cart.updated",
         delivery_id=delivery_id,
+        fingerprint=fingerprint(signed),
         body=body,
         headers={
             k: headers[k] for k in (PLUGIN_EVENT, PLUGIN_DELIVERY, PLUGIN_TIMESTAMP) if k in headers
