@@ -72,7 +72,23 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 def pytest_unconfigure() -> None:
+    _stop_open_sqlite_connections()
     backends.stop()
+
+
+def _stop_open_sqlite_connections() -> None:
+    """Stop the worker thread of any aiosqlite connection a test left open.
+
+    aiosqlite runs each connection on a non-daemon thread, so one unclosed connection (a test that
+    opened its own SQLite database) keeps the interpreter alive after the run has reported.
+    """
+    import gc
+
+    import aiosqlite
+
+    for obj in gc.get_objects():
+        if isinstance(obj, aiosqlite.Connection) and obj._running:
+            obj.stop()
 
 
 @pytest.fixture(scope="session")
