@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import time
 from datetime import timedelta
 from decimal import Decimal
 
 from app.accounts.models import Role
 from app.checkouts.models import Checkout, Contact
 from app.checkouts.services import mark_abandoned
+from app.config import use_settings
 from app.core.timeutil import utcnow
 from app.messaging.models import Message
 from app.recovery.models import Click, DiscountCode, DiscountKind, Enrollment, EnrollmentStatus
@@ -59,6 +62,49 @@ async def test_provider_failure_is_recorded_not_hidden(
     assert response.status_code == 201
     assert response.json()["message"]["status"] == "failed"
     assert response.json()["message"]["error_code"] == "21610"
+
+
+async def test_a_permanent_refusal_flags_the_contact_as_a_recovery_send_would(
+    client, text_in, redis, as_agent, inbox_settings, fake_twilio
+):
+    store = await store_with_number()
+    _, token, csrf = await agent_session(redis, store, "nia@shop.example")
+    conv = await _conversation(text_in)
+    fake_twilio.opted_out.add(SHOPPER)  # Twilio 21610: the number replied STOP to Twilio itself
+    response = await as_agent(token, csrf).post(
+        f"/inbox/api/v1/conversations/{conv.id}/messages",
+        json={"body": "hello", "client_id": "c-0006-abcdef"},
+    )
+    assert response.json()["message"]["status"] == "failed"
+    contact = await Contact.get(id=conv.contact_id)
+    assert contact.sms_opted_out_at is not None  # no later reply or recovery text tries it again
+
+
+async def test_a_reply_without_an_answer_in_time_is_unknown_not_failed(
+    client, text_in, redis, as_agent, inbox_settings, fake_twilio
+):
+    slow = dataclasses.replace(
+        inbox_settings,
+        recovery=dataclasses.replace(inbox_settings.recovery, provider_timeout_seconds=1),
+    )
+    use_settings(slow)
+    store = await store_with_number()
+    _, token, csrf = await agent_session(redis, store, "nia@shop.example")
+    conv = await _conversation(text_in)
+    fake_twilio.delay = 4.0  # Twilio took the message but its answer never comes in time
+    started = time.monotonic()
+    response = await as_agent(token, csrf).post(
+        f"/inbox/api/v1/conversations/{conv.id}/messages",
+        json={"body": "hello", "client_id": "c-0007-abcdef"},
+    )
+    assert time.monotonic() - started < 3.5
+    assert response.status_code == 201
+    message = response.json()["message"]
+    # It may have gone out: never shown as failed (an agent would send it again), and a status
+    # callback can still settle it by our own marker on the callback URL.
+    assert (message["status"], message["error_code"]) == ("unknown", "timeout")
+    [sent] = fake_twilio.sent
+    assert sent["status_callback"].endswith(f"/webhooks/twilio/status?m={message['id']}")
 
 
 async def test_no_reply_to_an_opted_out_shopper_and_no_cold_text_without_consent(
