@@ -75,7 +75,7 @@ def run_worker(concurrency: int) -> None:
 
     from app.core.db import init_db
     from app.recovery.jobs import send_step
-    from app.recovery.pipeline import Deps
+    from app.recovery.sending import Deps
     from app.worker import build_worker
 
     loaded = settings()
@@ -201,7 +201,7 @@ async def enqueue_all() -> None:
 
     from app.core.redis import arq_settings
     from app.recovery.models import Enrollment
-    from app.recovery.pipeline import schedule
+    from app.recovery.sending import schedule
 
     queue = await create_pool(arq_settings(settings()), default_queue_name=QUEUE)
     await queue.flushdb()

@@ -47,9 +47,8 @@ def count_statements() -> None:
 
 
 async def send_all(deps: Any, batch: int) -> int:
-    from app.recovery.batches import send_due
     from app.recovery.models import Enrollment
-    from app.recovery.sending import run_step
+    from app.recovery.sending import run_step, send_due
 
     ids = await Enrollment.all().order_by("id").values_list("id", flat=True)
     results: Counter[str] = Counter()
@@ -67,7 +66,7 @@ async def send_all(deps: Any, batch: int) -> int:
 
 async def main(args: argparse.Namespace) -> None:
     from app.core.db import close_db
-    from app.recovery.pipeline import Deps
+    from app.recovery.sending import Deps
 
     await scheduler.prepare(args.sends, 0.0, lead=0.0)
     loaded = scheduler.settings()

@@ -1,11 +1,10 @@
-"""Agent replies over SMS: recorded as `sending` before the provider call, sent at most once per client id."""
+"""Agent replies over SMS: recorded as `sending` before the provider call (`app.messaging.outbound`
+sends it), at most once per client id."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-import weakref
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -15,14 +14,11 @@ from tortoise.transactions import in_transaction
 from app.accounts.models import Agent
 from app.checkouts.models import Contact
 from app.config import Settings
-from app.core import events
 from app.core.errors import ApiError
-from app.core.logging import ctx
 from app.core.timeutil import utcnow
-from app.messaging import providers
+from app.messaging import outbound, providers
 from app.messaging.models import Author, Channel, DeliveryStatus, Direction, Message
 from app.messaging.segments import count_segments
-from app.messaging.senders import OutboundSms, SendError, SmsSender
 from app.recovery import rules as recovery_rules
 from app.recovery.zones import shopper_zone
 from app.stores.models import Store
@@ -33,26 +29,6 @@ from inbox.rules import QuietHours, quiet_hours
 log = logging.getLogger(__name__)
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_BODY = 1600  # Twilio's limit for one message, however many segments
-
-_senders: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[object, SmsSender]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-async def _sms_sender(settings: Settings) -> SmsSender:
-    """One sender, so one Twilio client and connection pool, per event loop, shared by every reply.
-
-    A change of Twilio settings (tests point them at a fake) replaces it and closes the old one."""
-    loop = asyncio.get_running_loop()
-    wanted = (settings.twilio, settings.dev_mode)
-    found = _senders.get(loop)
-    if found is not None and found[0] == wanted:
-        return found[1]
-    sender = providers.sms_sender(settings)
-    _senders[loop] = (wanted, sender)
-    if found is not None and (close := getattr(found[1], "close", None)) is not None:
-        await close()
-    return sender
 
 
 def _shopper_hours(store: Store, contact: Contact) -> tuple[str, recovery_rules.Window]:
@@ -104,8 +80,7 @@ async def send_reply(
     if msg is None:  # a double click raced this one and recorded first
         return await Message.get(idempotency_key=key, store_id=store_id), False
     await services.claim_if_unassigned(conv, agent.id)
-    await services.announce_message(msg, contact)
-    await _deliver(settings, store, msg)
+    await _deliver(settings, msg)
     return msg, True
 
 
@@ -138,32 +113,10 @@ async def _record(
     return msg
 
 
-async def _deliver(settings: Settings, store: Store, msg: Message) -> None:
-    sender = await _sms_sender(settings)
-    callback = f"{settings.server.public_url}/webhooks/twilio/status"
-    try:
-        result = await sender.send_sms(
-            OutboundSms(
-                to=msg.to_address,
-                from_=store.sms_number or "",
-                body=msg.body,
-                status_callback=callback,
-            )
-        )
-    except SendError as exc:
-        await Message.filter(id=msg.id, status=DeliveryStatus.SENDING).update(
-            status=DeliveryStatus.FAILED, error_code=exc.code, error_message=exc.message[:500]
-        )
-        log.warning("agent reply failed", extra=ctx(message=msg.id, code=exc.code))
-    else:
-        await Message.filter(id=msg.id, status=DeliveryStatus.SENDING).update(
-            status=result.status,
-            provider=result.provider,
-            provider_id=result.provider_id,
-            segments=result.segments or msg.segments,
-            sent_at=utcnow(),
-        )
-    await events.notify(events.MESSAGE_CHANGED, message=await Message.get(id=msg.id))
+async def _deliver(settings: Settings, msg: Message) -> None:
+    """Through the one outbound service: its timeout, contact flags and live frames, no retry (the
+    agent sees the failure and can send again)."""
+    await outbound.send(msg, await providers.shared(settings), settings)
 
 
 async def start_conversation(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Protocol
 
 from app.messaging.models import DeliveryStatus
@@ -36,21 +37,49 @@ class SendResult:
     segments: int = 0
 
 
+class ContactFlag(StrEnum):
+    """What a refusal says about the address itself, remembered on the contact for its channel
+    (`sms_opted_out_at`, `email_undeliverable_at`...), so nothing tries it again."""
+
+    OPTED_OUT = "opted_out"
+    UNDELIVERABLE = "undeliverable"
+
+
 class SendError(Exception):
     """A provider refused or failed a send. `permanent` errors must never be retried.
 
     `ambiguous` means the request may have reached the provider (a timeout after sending it):
     callers must not retry those either, because a retry could deliver a second copy.
+    `contact_flag` is what a permanent refusal says about the address (the provider knows its
+    codes; callers never do): undeliverable unless the provider says otherwise.
     """
 
     def __init__(
-        self, code: str, message: str, *, permanent: bool, ambiguous: bool = False
+        self,
+        code: str,
+        message: str,
+        *,
+        permanent: bool,
+        ambiguous: bool = False,
+        contact_flag: ContactFlag | None = None,
     ) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.permanent = permanent
         self.ambiguous = ambiguous and not permanent
+        self.contact_flag = contact_flag or (ContactFlag.UNDELIVERABLE if permanent else None)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """A provider's later word on a message we sent (a status callback), in our own terms."""
+
+    sid: str
+    status: DeliveryStatus | None
+    error_code: str | None
+    message_id: int | None  # our marker on the callback URL, for a send whose answer was lost
+    contact_flag: ContactFlag | None = None
 
 
 class SmsSender(Protocol):

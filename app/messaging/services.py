@@ -10,8 +10,9 @@ from app.checkouts.models import Checkout, Contact
 from app.core import events
 from app.core.logging import ctx
 from app.core.timeutil import utcnow
-from app.integrations.twilio.status import DeliveryReport, contact_flag
-from app.messaging.models import DeliveryStatus, Message
+from app.messaging.models import Channel, DeliveryStatus, Message
+from app.messaging.outbound import flag_column
+from app.messaging.senders import DeliveryReport
 
 log = logging.getLogger(__name__)
 RANK = {
@@ -66,13 +67,13 @@ async def apply_report(report: DeliveryReport) -> Message | None:
 async def _consequences(
     conn: object, message: Message, report: DeliveryReport, now: object
 ) -> None:
-    column = contact_flag(report.error_code)
-    if column and message.contact_id:  # type: ignore[attr-defined]
+    if report.contact_flag and message.contact_id:  # type: ignore[attr-defined]
+        column = flag_column(Channel.SMS, report.contact_flag)  # only texts report back
         await (
-            Contact.filter(id=message.contact_id, **{column: None})
+            Contact.filter(id=message.contact_id, **{column: None})  # type: ignore[attr-defined]
             .using_db(conn)
             .update(**{column: now})
-        )  # type: ignore[attr-defined]
+        )
     if report.status in WENT_OUT and message.checkout_id and message.enrollment_id:  # type: ignore[attr-defined]
         await (
             Checkout.filter(id=message.checkout_id, recovery_contacted_at=None)

@@ -1,4 +1,5 @@
-"""Flow editing: validated first, then saved in one transaction, always within one store."""
+"""Flows: a flow's steps as every send reads them (cached briefly), and editing them -- validated
+first, then saved in one transaction, always within one store."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ from decimal import Decimal
 
 from tortoise.transactions import in_transaction
 
+from app.core.cache import TTLCache
 from app.core.errors import ApiError
 from app.core.timeutil import utcnow
 from app.recovery.models import Flow, FlowStep
-from app.recovery.pipeline import forget_steps
 from app.recovery.playbook import ensure_default_flow
 from app.recovery.schemas import (
     FlowIn,
@@ -22,6 +23,25 @@ from app.recovery.schemas import (
 )
 from app.recovery.validation import FlowProblem, validate_flow
 from app.stores.models import Store
+
+STEPS_TTL = 2.0  # seconds a worker reuses a flow's steps; edits reach every worker within this
+_steps: TTLCache[list[FlowStep]] = TTLCache(ttl=STEPS_TTL, max_entries=1000)
+
+
+async def ordered_steps(flow_id: int | None) -> list[FlowStep]:
+    """A flow's steps in order, cached briefly: every send of every checkout needs them."""
+    if flow_id is None:
+        return []
+    steps = await _steps.get(flow_id, lambda: FlowStep.filter(flow_id=flow_id).order_by("position"))
+    return steps or []
+
+
+def forget_steps(flow_id: int | None = None) -> None:
+    """One flow's cached steps (after an edit), or every flow's."""
+    if flow_id is None:
+        _steps.clear()
+    else:
+        _steps.forget(flow_id)
 
 
 def _out(flow: Flow, steps: list[FlowStep]) -> FlowOut:

@@ -1,58 +1,37 @@
-"""Worker jobs: send one step, and the sweep that re-schedules from the database what Redis lost."""
+"""Worker jobs: send one step, the drainers that send due steps in batches (PostgreSQL), and the
+sweep that re-schedules from the database what Redis lost."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from datetime import timedelta
 from typing import Any
 
 from arq import Retry
 
-from app.config import ConfigError, Settings, get_settings
+from app.config import get_settings
 from app.core.db import is_postgres
 from app.messaging.models import DeliveryStatus, Message
-from app.messaging.providers import email_sender, sms_sender
-from app.messaging.senders import OutboundEmail, OutboundSms, SendError, SendResult
-from app.recovery.batches import drain, left_to_drainer
+from app.messaging.providers import for_settings
 from app.recovery.models import Enrollment, EnrollmentStatus
-from app.recovery.pipeline import Deps, Later, schedule
-from app.recovery.sending import run_step
+from app.recovery.sending import Deps, Later, left_to_drainer, run_step, schedule, send_due
 
 log = logging.getLogger(__name__)
 SWEEP_BATCH = 5000
-
-
-class Unconfigured:
-    """Stands in for a channel without a provider: every send fails loudly and is retried later."""
-
-    def __init__(self, name: str, problem: str) -> None:
-        self.name = name
-        self.problem = problem
-
-    async def send_sms(self, message: OutboundSms) -> SendResult:
-        raise SendError("not_configured", self.problem, permanent=False)
-
-    async def send_email(self, message: OutboundEmail) -> SendResult:
-        raise SendError("not_configured", self.problem, permanent=False)
-
-
-def _provider(factory: Any, settings: Settings, name: str) -> Any:
-    try:
-        return factory(settings)
-    except ConfigError as exc:
-        log.error("%s", exc)
-        return Unconfigured(name, str(exc))
 
 
 def deps_for(ctx: dict[str, Any]) -> Deps:
     """Providers are built once per worker; tests hand in their own `Deps` through the worker ctx."""
     if "recovery" not in ctx:
         settings = get_settings()
+        providers = for_settings(settings)
         ctx["recovery"] = Deps(
             settings=settings,
-            sms=_provider(sms_sender, settings, "sms"),
-            email=_provider(email_sender, settings, "email"),
+            sms=providers.sms,
+            email=providers.email,
             redis=ctx.get("redis"),
             queue=ctx.get("redis"),
         )
@@ -90,6 +69,28 @@ async def stop_drainers(ctx: dict[str, Any], grace: float = 20.0) -> None:
     for task in late:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+HANDOFF_SECONDS = 60.0  # how long a drainer leaves a handed-off step to its job
+
+
+async def drain(deps: Deps, batch_size: int, stopping: asyncio.Event, idle: float = 0.5) -> None:
+    """Claim and send batches until the worker stops; sleep briefly when nothing is due. A stop
+    lets the batch in hand finish: cutting its provider calls short would leave `unknown` rows."""
+    handed: dict[int, float] = {}
+    while not stopping.is_set():
+        now = time.monotonic()
+        handed = {k: v for k, v in handed.items() if v > now}
+        try:
+            batch = await send_due(deps, batch_size, list(handed))
+            busy = bool(batch.sends or sum(batch.outcomes.values()))
+            handed |= {e.id: now + HANDOFF_SECONDS for e in batch.handed_off}
+        except Exception:
+            log.exception("recovery batch failed; retrying")
+            busy = False
+        if not busy:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), idle)
 
 
 async def send_step(ctx: dict[str, Any], enrollment_id: int, step: int) -> str:

@@ -7,8 +7,8 @@ from app.core import events
 from app.core.outbox import OutboxEvent
 from app.messaging.models import Channel, DeliveryStatus, Message
 from app.recovery import services
+from app.recovery.flows import ordered_steps
 from app.recovery.models import Enrollment, EnrollmentStatus, StepChannel
-from app.recovery.pipeline import ordered_steps
 
 
 @events.subscribe(events.CHECKOUT_ABANDONED)

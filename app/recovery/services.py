@@ -17,11 +17,11 @@ from app.core.timeutil import utcnow
 from app.messaging.models import DeliveryStatus, Message
 from app.recovery import links, rules
 from app.recovery.discounts import Incentive, issue_discount_code
-from app.recovery.facts import location
+from app.recovery.flows import ordered_steps
 from app.recovery.models import DiscountCode, Enrollment, EnrollmentStatus, Flow, FlowStep
-from app.recovery.pipeline import ordered_steps, schedule
 from app.recovery.playbook import ensure_default_flow
-from app.recovery.zones import shopper_zone
+from app.recovery.sending import schedule
+from app.recovery.zones import location, shopper_zone
 from app.stores.models import Platform, Store
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,9 @@ from app.core.timeutil import utcnow
 from app.messaging.models import Message
 from app.recovery import links
 from app.recovery.discounts import Incentive
+from app.recovery.flows import ordered_steps
 from app.recovery.models import Click, DiscountCode, DiscountKind, Enrollment
-from app.recovery.pipeline import idempotency_key, ordered_steps
+from app.recovery.sending import idempotency_key
 from app.stores.models import Store
 
 log = logging.getLogger(__name__)

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.core import get_global
 
+from app.checkouts.models import Checkout, Contact
 from app.core.phones import timezone_of_phone
 
 # Multi-zone countries need the region; this maps each state or province to the zone most of it uses.
@@ -119,3 +120,15 @@ def shopper_zone(
         or valid_zone(store_zone)
         or "UTC"
     )
+
+
+def location(contact: Contact | None, checkout: Checkout) -> tuple[str | None, str | None]:
+    """The shopper's country and region (upper case): the contact's, else the cart's address."""
+    address = checkout.address or {}
+    country = (contact.country if contact else None) or address.get("country_code")
+    region = (contact.region if contact else None) or address.get("province_code")
+    country = country or (
+        address.get("country") if len(str(address.get("country", ""))) == 2 else None
+    )
+    region = region or address.get("state")
+    return (str(country).upper() if country else None), (str(region).upper() if region else None)

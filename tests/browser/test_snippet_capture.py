@@ -36,8 +36,7 @@ from app.ingest.models import RawEvent
 from app.integrations.smtp.sender import SmtpEmailSender
 from app.messaging.providers import DevOutboxSender
 from app.recovery.models import Click
-from app.recovery.pipeline import Deps
-from app.recovery.sending import run_step
+from app.recovery.sending import Deps, run_step
 from app.recovery.services import enroll
 from app.server import STATIC_DIR, create_app
 from app.worker import build_worker

@@ -20,7 +20,7 @@ from app.integrations.smtp.sender import SmtpEmailSender
 from app.integrations.twilio.sms import TwilioSmsSender
 from app.recovery import services
 from app.recovery.models import Enrollment
-from app.recovery.pipeline import Deps
+from app.recovery.sending import Deps
 from app.stores.models import Store
 from tests.factories import free_port, make_store
 from tests.fakes.twilio import FakeTwilio

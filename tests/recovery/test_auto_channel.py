@@ -14,12 +14,10 @@ from app.checkouts.models import Checkout, Contact
 from app.core import events
 from app.core.db import is_postgres
 from app.messaging.models import Channel, DeliveryStatus, Message
-from app.recovery import pipeline, services
-from app.recovery.batches import send_due
+from app.recovery import flows, services
 from app.recovery.models import Enrollment, EnrollmentStatus, FlowStep
-from app.recovery.pipeline import Deps, Later
 from app.recovery.playbook import ensure_default_flow
-from app.recovery.sending import run_step
+from app.recovery.sending import Deps, Later, run_step, send_due
 from app.stores.services import forget_cached_stores
 from tests.recovery.conftest import abandoned
 
@@ -53,7 +51,7 @@ async def send_what_is_due(deps: Deps, *enrollments: Enrollment) -> dict[str, in
 def fresh_flows() -> Iterator[None]:
     """Flow ids restart with every test's truncation: never reuse another test's cached steps."""
     yield
-    pipeline.forget_steps()
+    flows.forget_steps()
     forget_cached_stores()
 
 
@@ -64,7 +62,7 @@ async def auto_first(store):
     await FlowStep.filter(flow_id=flow.id, position=0).update(
         channel="auto", variants=[AUTO_VARIANT]
     )
-    pipeline.forget_steps(flow.id)
+    flows.forget_steps(flow.id)
     return flow
 
 
@@ -185,7 +183,7 @@ async def test_an_sms_opt_out_stops_only_sequences_whose_auto_step_cannot_email(
     store, auto_first, clock
 ):
     await FlowStep.filter(flow_id=auto_first.id, position__gt=0).delete()  # the auto step alone
-    pipeline.forget_steps(auto_first.id)
+    flows.forget_steps(auto_first.id)
     at = clock.now - timedelta(minutes=5)
     with_email, emailable = await abandoned(store, at)
     phone_only, textable = await abandoned(store, at, email=None, phone="+14155550166")
@@ -218,7 +216,7 @@ async def test_a_batch_knows_a_checkouts_earlier_text(deps, store, clock, fake_t
     await FlowStep.filter(flow_id=flow.id, position=1).update(
         channel="auto", variants=[AUTO_VARIANT]
     )
-    pipeline.forget_steps(flow.id)
+    flows.forget_steps(flow.id)
     _, enrollment = await abandoned(store, clock.now - timedelta(minutes=16))
     assert await send_what_is_due(deps, enrollment) == {"sent": 1}
     clock.advance(hours=1)
@@ -231,7 +229,7 @@ async def test_a_batch_knows_a_checkouts_earlier_text(deps, store, clock, fake_t
 async def test_history_counts_texts_only_for_checkouts_that_may_text(deps, store, clock, smtp):
     from tortoise import connections
 
-    from app.recovery.history import History
+    from app.recovery.sending._facts import History
 
     _, texted = await abandoned(store, clock.now - timedelta(minutes=16))
     assert await run_step(deps, texted.id, 0) == "sent"
@@ -253,8 +251,8 @@ async def test_history_counts_texts_only_for_checkouts_that_may_text(deps, store
 async def test_gather_uses_the_known_text_count(deps, store, clock):
     from tortoise import connections
 
-    from app.recovery import facts as fact_store
-    from app.recovery.pipeline import ordered_steps
+    from app.recovery.flows import ordered_steps
+    from app.recovery.sending import _facts as fact_store
 
     checkout, enrollment = await abandoned(store, clock.now - timedelta(minutes=16))
     steps = await ordered_steps(enrollment.flow_id)
@@ -268,7 +266,8 @@ async def test_gather_uses_the_known_text_count(deps, store, clock):
         "step": steps[0],
     }
     conn = connections.get("default")
-    assert (await fact_store.gather(conn, **common)).automated_sms_sent == 0
+    unread = fact_store.Known(ordered=False, others=0)  # not read for this row: gather counts
+    assert (await fact_store.gather(conn, known=unread, **common)).automated_sms_sent == 0
     known = fact_store.Known(ordered=False, others=0, sms_sent=1)
     assert (await fact_store.gather(conn, known=known, **common)).automated_sms_sent == 1
 
@@ -276,13 +275,13 @@ async def test_gather_uses_the_known_text_count(deps, store, clock):
 async def test_a_store_without_an_sms_number_skips_texts_and_emails_auto_steps(
     deps, clock, fake_twilio, smtp
 ):
-    from app.recovery.claims import claim_step
+    from app.recovery.sending._claim import claim_step
     from tests.factories import make_store
 
     store = (await make_store("custom", name="No Phone Co")).store
     assert not store.sms_number
     _, texting = await abandoned(store, clock.now - timedelta(minutes=16))
-    steps = await pipeline.ordered_steps(texting.flow_id)
+    steps = await flows.ordered_steps(texting.flow_id)
     claim = await claim_step(deps, texting.id, 0, steps, None)
     assert (claim.outcome, claim.reason) == ("skipped", "store has no SMS number")
     await texting.refresh_from_db()
@@ -291,7 +290,7 @@ async def test_a_store_without_an_sms_number_skips_texts_and_emails_auto_steps(
     await FlowStep.filter(flow_id=texting.flow_id, position=0).update(
         channel="auto", variants=[AUTO_VARIANT]
     )
-    pipeline.forget_steps(texting.flow_id)
+    flows.forget_steps(texting.flow_id)
     _, auto = await abandoned(
         store, clock.now - timedelta(minutes=16), phone="+14155550166", email="a@example.com"
     )

@@ -11,11 +11,11 @@ import pytest
 
 from app.checkouts.models import Checkout
 from app.messaging.models import DeliveryStatus, Message
-from app.recovery import pipeline
-from app.recovery.batches import send_due
+from app.recovery import flows
 from app.recovery.models import Enrollment, EnrollmentStatus, FlowStep
-from app.recovery.pipeline import Deps, Later, job_id, schedule
-from app.recovery.sending import run_step
+from app.recovery.sending import Deps, Later, run_step, schedule, send_due
+from app.recovery.sending._prepare import needs_preparation
+from app.recovery.sending._queue import job_id
 from app.stores.services import forget_cached_stores
 from tests.recovery.conftest import abandoned
 
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.postgres_only(
 def fresh_flows() -> Iterator[None]:
     """Flow ids restart with every test's truncation: never reuse another test's cached steps."""
     yield
-    pipeline.forget_steps()
+    flows.forget_steps()
     forget_cached_stores()
 
 
@@ -119,7 +119,7 @@ async def test_steps_with_a_row_or_slow_preparation_stay_with_their_job(
     await FlowStep.filter(flow_id=discounted.flow_id, position=0).update(
         incentive={"source": "static", "code": "WELCOME10"}
     )
-    pipeline.forget_steps(discounted.flow_id)
+    flows.forget_steps(discounted.flow_id)
     batch = await send_due(deps, 50)
     # The retry (its row is `pending`) waits for its backoff and is not even selected.
     assert batch.outcomes == {"handed_off": 1}
@@ -176,21 +176,21 @@ async def test_drainers_send_due_steps_and_stop_cleanly(deps, store, clock, fake
 
 
 async def test_one_test_says_which_steps_need_slow_work_before_the_lock(deps, store, clock):
-    from app.recovery.batches import left_to_drainer
+    from app.recovery.sending import left_to_drainer
     from tests.factories import make_store
 
     shopify = (await make_store("shopify", sms_number="+14155550101")).store
     plain = FlowStep(channel="sms", delay_seconds=0, variants=[])
     discounted = FlowStep(channel="sms", delay_seconds=0, variants=[], incentive={"code": "X"})
-    assert not pipeline.needs_preparation(deps, store, plain)
-    assert pipeline.needs_preparation(deps, store, discounted)
-    assert pipeline.needs_preparation(deps, shopify, plain)
-    assert not pipeline.needs_preparation(dataclasses.replace(deps, enrich=False), shopify, plain)
+    assert not needs_preparation(deps, store, plain)
+    assert needs_preparation(deps, store, discounted)
+    assert needs_preparation(deps, shopify, plain)
+    assert not needs_preparation(dataclasses.replace(deps, enrich=False), shopify, plain)
 
     _, enrollment = await abandoned(store, clock.now - timedelta(minutes=16))
     assert await left_to_drainer(deps, enrollment.id, 0)
     await FlowStep.filter(flow_id=enrollment.flow_id, position=0).update(
         incentive={"source": "static", "code": "WELCOME10"}
     )
-    pipeline.forget_steps(enrollment.flow_id)
+    flows.forget_steps(enrollment.flow_id)
     assert not await left_to_drainer(deps, enrollment.id, 0)

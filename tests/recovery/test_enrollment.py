@@ -13,8 +13,7 @@ from app.messaging.models import Message
 from app.recovery import services
 from app.recovery.discounts import Incentive, ensure_discount
 from app.recovery.models import DiscountCode, DiscountKind, Enrollment, EnrollmentStatus, Flow
-from app.recovery.pipeline import Later
-from app.recovery.sending import run_step
+from app.recovery.sending import Later, run_step
 from app.stores.models import Platform
 from tests.factories import make_store
 from tests.recovery.conftest import abandoned

@@ -19,8 +19,7 @@ from app.config import TwilioSettings
 from app.integrations.twilio.sms import TwilioSmsSender
 from app.messaging.models import DeliveryStatus, Message
 from app.recovery.jobs import recovery_sweep
-from app.recovery.pipeline import Deps, Later, schedule
-from app.recovery.sending import run_step
+from app.recovery.sending import Deps, Later, run_step, schedule
 from tests.conftest import TEST_ENV
 from tests.recovery.conftest import abandoned
 
@@ -239,7 +238,9 @@ async def test_redis_flushed_before_the_due_time_the_sweep_restores_the_job(
 
 
 async def test_a_permanent_refusal_marks_the_column_the_status_webhook_would(store, clock):
-    from app.recovery.delivery import mark_contact
+    from app.integrations.twilio.codes import contact_flag
+    from app.messaging.outbound import flag_contact
+    from app.messaging.senders import SendError
 
     for code, channel, column in [
         ("21610", "sms", "sms_opted_out_at"),
@@ -248,7 +249,10 @@ async def test_a_permanent_refusal_marks_the_column_the_status_webhook_would(sto
         ("550", "email", "email_undeliverable_at"),
     ]:
         checkout, _ = await abandoned(store, clock.now, enroll=False)
-        await mark_contact(None, checkout.contact_id, channel, code, clock.now)
+        flag = contact_flag(code) if channel == "sms" else None  # what the provider says
+        refusal = SendError(code, "refused", permanent=True, contact_flag=flag)
+        assert refusal.contact_flag is not None
+        await flag_contact(None, checkout.contact_id, channel, refusal.contact_flag, clock.now)
         contact = await Contact.get(id=checkout.contact_id)
         flagged = {
             name
@@ -262,8 +266,8 @@ async def test_a_permanent_refusal_marks_the_column_the_status_webhook_would(sto
 
 
 async def test_a_retry_claim_hands_over_the_row_as_written(deps, store, clock, fake_twilio):
-    from app.recovery.claims import claim_step
-    from app.recovery.pipeline import ordered_steps
+    from app.recovery.flows import ordered_steps
+    from app.recovery.sending._claim import claim_step
 
     _, enrollment = await abandoned(store, clock.now - timedelta(minutes=16))
     fake_twilio.fail_next.append(503)

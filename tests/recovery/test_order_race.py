@@ -15,11 +15,10 @@ import pytest
 
 from app.ingest.models import OrderSeen, RawEvent, RawStatus
 from app.messaging.models import DeliveryStatus, Message
-from app.recovery import pipeline
+from app.recovery import flows
 from app.recovery.models import Enrollment, EnrollmentStatus, FlowStep
-from app.recovery.pipeline import Deps, Later
 from app.recovery.playbook import ensure_default_flow
-from app.recovery.sending import run_step
+from app.recovery.sending import Deps, Later, run_step
 from app.stores.services import forget_cached_stores
 from tests.factories import make_store
 from tests.recovery.conftest import abandoned
@@ -28,10 +27,10 @@ from tests.recovery.conftest import abandoned
 @pytest.fixture(autouse=True)
 def fresh_flows() -> Iterator[None]:
     """Flow and store ids restart with every test's truncation: no other test's cached rows."""
-    pipeline.forget_steps()
+    flows.forget_steps()
     forget_cached_stores()
     yield
-    pipeline.forget_steps()
+    flows.forget_steps()
     forget_cached_stores()
 
 
@@ -99,7 +98,7 @@ async def test_an_order_acknowledged_while_a_send_waits_for_its_slot_stops_it(
 
 
 async def test_orders_racing_due_steps_across_two_workers(client, deps, shop, clock, smtp, caplog):
-    caplog.set_level(logging.DEBUG, logger="app.recovery.delivery")
+    caplog.set_level(logging.DEBUG, logger="app.recovery.sending._deliver")
     at = clock.now - timedelta(minutes=1)
     carts = [await abandoned(shop, at, email=f"r{i}@example.com", phone=None) for i in range(40)]
     worker = paced(deps, 25)  # 40 sends over about 1.6 s

@@ -17,8 +17,8 @@ from app.integrations.woocommerce.coupons import SITE_SETTING, CouponRequest, cr
 from app.messaging.models import DeliveryStatus, Message
 from app.recovery import links
 from app.recovery.discounts import upload_pool
+from app.recovery.flows import forget_steps
 from app.recovery.models import DiscountCode, DiscountKind, Enrollment, FlowStep
-from app.recovery.pipeline import forget_steps
 from app.recovery.sending import run_step
 from app.recovery.services import NoDiscount, issue_discount
 from app.recovery.visits import follow

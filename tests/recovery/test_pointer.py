@@ -7,11 +7,13 @@ from datetime import timedelta
 from app.messaging.models import DeliveryStatus, Message
 from app.messaging.senders import SendResult
 from app.recovery import rules
-from app.recovery.claims import claim_step
+from app.recovery.flows import ordered_steps
 from app.recovery.models import Enrollment, EnrollmentStatus
-from app.recovery.outcomes import Outcome, record_success
-from app.recovery.pipeline import Pointer, advance, job_id, next_pointer, ordered_steps
 from app.recovery.sending import run_step
+from app.recovery.sending._claim import claim_step
+from app.recovery.sending._deliver import Outcome, record_success
+from app.recovery.sending._pointer import Pointer, advance, next_pointer
+from app.recovery.sending._queue import job_id
 from tests.recovery.conftest import abandoned
 
 

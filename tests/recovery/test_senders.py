@@ -15,8 +15,7 @@ from app.messaging.models import DeliveryStatus, Message
 from app.messaging.providers import DevOutboxSender, email_sender, sms_sender
 from app.messaging.senders import OutboundEmail, SendError
 from app.messaging.throttle import reserve
-from app.recovery.pipeline import Deps
-from app.recovery.sending import run_step
+from app.recovery.sending import Deps, run_step
 from tests.conftest import TEST_ENV
 from tests.fakes.sendgrid import FakeSendGrid
 from tests.recovery.conftest import abandoned

@@ -9,11 +9,9 @@ from datetime import timedelta
 import pytest
 
 from app.messaging.models import DeliveryStatus, Message
-from app.recovery import pipeline
-from app.recovery.batches import send_due
+from app.recovery import flows
 from app.recovery.models import Enrollment, FlowStep
-from app.recovery.pipeline import Later
-from app.recovery.sending import run_step
+from app.recovery.sending import Later, run_step, send_due
 from app.stores.services import forget_cached_stores
 from tests.conftest import DATABASE_URL
 from tests.factories import make_store
@@ -26,10 +24,10 @@ GOOD = {"key": "a", "subject": "Your cart at {{ store_name }}", "body": "Hi {{ f
 @pytest.fixture(autouse=True)
 def fresh_flows() -> Iterator[None]:
     """Flow and store ids restart with every test's truncation: no other test's cached rows."""
-    pipeline.forget_steps()
+    flows.forget_steps()
     forget_cached_stores()
     yield
-    pipeline.forget_steps()
+    flows.forget_steps()
     forget_cached_stores()
 
 

@@ -9,26 +9,13 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from app.config import TwilioSettings
+from app.integrations.twilio.codes import STATUS, contact_flag, is_permanent
 from app.integrations.twilio.http import HttpxTwilioClient
-from app.integrations.twilio.status import STATUS
 from app.messaging.models import DeliveryStatus
 from app.messaging.segments import count_segments
 from app.messaging.senders import OutboundSms, SendError, SendResult
 
 log = logging.getLogger(__name__)
-
-# Errors that will fail again whatever we do: record them on the contact and never retry.
-PERMANENT_CODES = frozenset(
-    {
-        21211,  # invalid To number
-        21408,  # region not enabled
-        21610,  # recipient replied STOP: opted out
-        21612,  # To not reachable from this From
-        21614,  # To is not a mobile number
-        21606,  # From is not a valid SMS-capable number for this account
-        21660,  # From does not belong to the account
-    }
-)
 
 
 class TwilioSmsSender:
@@ -47,11 +34,12 @@ class TwilioSmsSender:
         try:
             created = await self._client.messages.create_async(**params)  # type: ignore[arg-type]
         except TwilioRestException as exc:
-            permanent = exc.code in PERMANENT_CODES or (
-                exc.status == 400 and exc.code is not None and exc.code not in (20429,)
-            )
+            code = str(exc.code or exc.status)
             raise SendError(
-                str(exc.code or exc.status), exc.msg or str(exc), permanent=permanent
+                code,
+                exc.msg or str(exc),
+                permanent=is_permanent(exc.code, exc.status),
+                contact_flag=contact_flag(code),
             ) from exc
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise SendError("network", f"Twilio unreachable: {exc}", permanent=False) from exc

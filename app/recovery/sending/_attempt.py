@@ -1,118 +1,47 @@
-"""Claiming a step: under the enrollment row lock, decide, then commit the attempt as `sending`."""
+"""Under the claim's locks: decide by the stop and pace rules, reserve the sender's slot, then
+commit the attempt as `sending` (rendered) -- or act on the decision instead: stop, defer, skip."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import formataddr, parseaddr
 from typing import Any
-
-from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
 from app.checkouts.models import Checkout, Contact
 from app.config import Settings
 from app.core.logging import ctx
 from app.messaging import throttle
 from app.messaging.models import Author, Channel, DeliveryStatus, Direction, Message
-from app.recovery import facts as fact_store
 from app.recovery import links, rules, templates
 from app.recovery.discounts import as_discount
 from app.recovery.failures import TEMPLATE_ERROR
 from app.recovery.models import DiscountCode, Enrollment, EnrollmentStatus, FlowStep, StepChannel
-from app.recovery.pipeline import (
-    FINAL_OR_DONE,
-    Claim,
-    Deps,
-    advance,
-    idempotency_key,
-    is_current,
-)
+from app.recovery.sending._deps import Deps
+from app.recovery.sending._facts import Known, gather
+from app.recovery.sending._pointer import Pointer, advance, idempotency_key
 from app.stores.models import Store
 
 log = logging.getLogger(__name__)
 
 
-async def claim_step(
-    deps: Deps,
-    enrollment_id: int,
-    step_index: int,
-    steps: list[FlowStep],
-    discount: DiscountCode | None,
-) -> Claim:
-    try:
-        async with in_transaction() as conn:
-            enrollment = await Enrollment.select_for_update().using_db(conn).get(id=enrollment_id)
-            if not is_current(enrollment, step_index):
-                return Claim("stale")
-            key = idempotency_key(enrollment_id, step_index)
-            existing = await Message.filter(idempotency_key=key).using_db(conn).first()
-            if existing and existing.status != DeliveryStatus.PENDING:
-                return await _resolve_existing(conn, deps, existing, enrollment, step_index, steps)
-            return await _decide_and_record(
-                conn, deps, enrollment, step_index, steps, existing, discount
-            )
-    except IntegrityError:  # another worker recorded this step first: it owns the send
-        return Claim("stale")
+@dataclass
+class Claim:
+    """What claiming one step decided, and for a send, the attempt committed as `sending`."""
 
-
-async def _resolve_existing(
-    conn: Any,
-    deps: Deps,
-    message: Message,
-    enrollment: Enrollment,
-    step_index: int,
-    steps: list[FlowStep],
-) -> Claim:
-    """A row exists: either it is done (advance), in flight elsewhere (wait), or orphaned (unknown)."""
-    now = deps.clock()
-    if message.status in FINAL_OR_DONE:
-        pointer = await advance(conn, enrollment, step_index, steps, now)
-        return Claim("advanced", message, pointer=pointer)
-    stale_after = timedelta(seconds=deps.settings.recovery.sending_stale_seconds)
-    if message.updated_at > now - stale_after:
-        return Claim("in_flight", message, until=message.updated_at + stale_after)
-    won = (
-        await Message.filter(id=message.id, status=DeliveryStatus.SENDING)
-        .using_db(conn)
-        .update(
-            status=DeliveryStatus.UNKNOWN,
-            error_message="interrupted during the provider call; not resent to avoid a duplicate",
-        )
-    )
-    if won:
-        log.warning("send outcome unknown, not resending", extra=ctx(message=message.id))
-    pointer = await advance(conn, enrollment, step_index, steps, now)
-    return Claim("advanced", message, reason="unknown", pointer=pointer)
-
-
-async def _decide_and_record(
-    conn: Any,
-    deps: Deps,
-    enrollment: Enrollment,
-    step_index: int,
-    steps: list[FlowStep],
-    pending: Message | None,
-    discount: DiscountCode | None,
-) -> Claim:
-    contact = None
-    if enrollment.contact_id:  # type: ignore[attr-defined]
-        contact = (
-            await Contact.select_for_update()
-            .using_db(conn)
-            .get_or_none(
-                id=enrollment.contact_id  # type: ignore[attr-defined]
-            )
-        )
-    checkout = (
-        await Checkout.filter(id=enrollment.checkout_id)  # type: ignore[attr-defined]
-        .select_related("store")  # one round trip for both
-        .using_db(conn)
-        .get()
-    )
-    rows = Rows(contact, checkout, checkout.store)
-    return await settle(conn, deps, enrollment, step_index, steps, rows, pending, discount)
+    outcome: str  # send | failed | stale | stopped | skipped | deferred | advanced | in_flight
+    message: Message | None = None
+    contact: Contact | None = None
+    reason: str = ""
+    until: datetime | None = None
+    wait: float = 0.0  # seconds until the sender's reserved slot, slept after the commit
+    pointer: Pointer | None = None  # skipped, failed, advanced: where the pointer went
+    checkout: Checkout | None = None  # send: read under the lock, for the last order check
+    # Filled in by the claim: the locked row, its flow's steps and its store (for the send).
+    enrollment: Enrollment | None = None
+    steps: list[FlowStep] = field(default_factory=list)
+    store: Store | None = None
 
 
 @dataclass
@@ -131,9 +60,9 @@ async def settle(
     step_index: int,
     steps: list[FlowStep],
     rows: Rows,
+    known: Known,
     pending: Message | None = None,
     discount: DiscountCode | None = None,
-    known: fact_store.Known | None = None,
 ) -> Claim:
     """Under the caller's locks: decide, reserve the sender's slot, then commit the attempt as
     `sending` or act on the decision instead (stop, defer, skip). One path for single claims and
@@ -208,12 +137,12 @@ async def decide(
     enrollment: Enrollment,
     step: FlowStep,
     rows: Rows,
-    known: fact_store.Known | None = None,
+    known: Known,
     channel: str | None = None,
 ) -> tuple[rules.Decision, rules.Facts]:
     """The stop and pace rules on facts read inside the caller's transaction and locks; the facts
     returned are resolved, so `facts.channel` is what an auto step sends on (sms or email)."""
-    facts = await fact_store.gather(
+    facts = await gather(
         conn,
         now=deps.clock(),
         store=rows.store,

@@ -1,0 +1,245 @@
+"""Every outbound message goes out here: recovery steps, agent replies, and whatever sends next.
+
+The caller has committed the message as `sending` (its idempotency key refuses a second copy);
+`send` then calls the provider under one timeout and records the answer the same way for all:
+- accepted: the row moves to the provider's status (unless a status callback already moved it);
+- refused for good: `failed`, and the contact flagged for the channel (opted out, undeliverable),
+  so no later send, automated or human, tries the address again;
+- no answer (timeout, connection lost after the request): `unknown`, never resent -- a missed
+  message is better than a duplicate; a status callback can still settle it by `?m={id}`;
+- refused for now: back to `pending` when the caller retries (recovery's backoff), else `failed`.
+Every state is announced as `MESSAGE_CHANGED`, so the inbox and the rollups see each send live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import parseaddr
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from app.checkouts.models import Contact
+from app.config import Settings
+from app.core import events
+from app.core.logging import ctx
+from app.core.timeutil import utcnow
+from app.messaging.models import Channel, DeliveryStatus, Message
+from app.messaging.senders import (
+    ContactFlag,
+    EmailSender,
+    OutboundEmail,
+    OutboundSms,
+    SendError,
+    SendResult,
+    SmsSender,
+)
+
+log = logging.getLogger(__name__)
+
+SENT = "sent"
+RETRY = "retry"
+
+
+@dataclass
+class Providers:
+    """The sender of each channel (real, the dev outbox, or a stand-in that says what is missing)."""
+
+    sms: SmsSender
+    email: EmailSender
+
+    async def close(self) -> None:
+        for sender in {id(self.sms): self.sms, id(self.email): self.email}.values():
+            if (close := getattr(sender, "close", None)) is not None:
+                await close()
+
+
+@dataclass(frozen=True)
+class Email:
+    """What only an email carries besides the row: extra headers and a Reply-To."""
+
+    headers: Mapping[str, str] = field(default_factory=dict)
+    reply_to: str | None = None
+
+
+# Writes the provider's acceptance; answers whether the row was still `sending` (False: a status
+# callback got there first and its state stands) and anything the caller wants back in
+# `Delivery.also`. Recovery records its step pointer in the same write.
+RecordSent = Callable[[SendResult, datetime], Awaitable[tuple[bool, Any]]]
+# More writes in the transaction that records a refusal (recovery moves its step pointer).
+AlsoOnFailure = Callable[[Any, datetime], Awaitable[Any]]
+
+
+@dataclass
+class Delivery:
+    """What happened: `sent`, `failed`, `unknown` or `retry` (the row is `pending` again)."""
+
+    outcome: str
+    result: SendResult | None = None
+    error: SendError | None = None
+    at: datetime | None = None
+    also: Any = None  # what `record_sent` or `also_on_failure` returned
+
+
+async def send(
+    message: Message,
+    providers: Providers,
+    settings: Settings,
+    *,
+    email: Email | None = None,
+    retry: bool = False,
+    record_sent: RecordSent | None = None,
+    also_on_failure: AlsoOnFailure | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> Delivery:
+    """Send a message committed as `sending` and record the answer (see the module docstring).
+
+    `retry`: a transient refusal puts the row back to `pending` for the caller to try again."""
+    await _announce(message)  # the row as just committed: no need to read it back
+    timeout = settings.recovery.provider_timeout_seconds
+    try:
+        call = _call(message, providers, settings, email or Email())
+        result = await asyncio.wait_for(call, timeout)
+    except SendError as exc:
+        return await _refused(message, exc, retry, also_on_failure, clock())
+    except TimeoutError:
+        exc = SendError("timeout", f"no answer within {timeout}s", permanent=False, ambiguous=True)
+        return await _refused(message, exc, retry, also_on_failure, clock())
+    now = clock()
+    segments = result.segments or message.segments
+    won, also = await (record_sent or _record_sent(message))(result, now)
+    if won:
+        _mirror(message, result, segments, now)
+        await _announce(message)
+    else:
+        await announce_changed(message.id)
+    return Delivery(SENT, result, at=now, also=also)
+
+
+async def _call(
+    message: Message, providers: Providers, settings: Settings, email: Email
+) -> SendResult:
+    if message.channel == Channel.SMS:
+        return await providers.sms.send_sms(
+            OutboundSms(
+                to=message.to_address,
+                from_=message.from_address or "",
+                body=message.body,
+                status_callback=status_callback(settings, message.id),
+            )
+        )
+    domain = parseaddr(message.from_address or "")[1].rpartition("@")[2] or "followup.local"
+    return await providers.email.send_email(
+        OutboundEmail(
+            to=message.to_address,
+            from_=message.from_address or "",
+            subject=message.subject or "",
+            text=message.body,
+            html=message.html,
+            reply_to=email.reply_to,
+            headers={**email.headers, "Message-ID": f"<followup.{message.id}@{domain}>"},
+        )
+    )
+
+
+def status_callback(settings: Settings, message_id: int) -> str:
+    """Where Twilio reports delivery; our marker finds the row even if the send's answer was lost."""
+    return f"{settings.server.public_url}/webhooks/twilio/status?m={message_id}"
+
+
+def _record_sent(message: Message) -> RecordSent:
+    async def record(result: SendResult, at: datetime) -> tuple[bool, Any]:
+        done = _done(result, at)
+        won = await Message.filter(id=message.id, status=DeliveryStatus.SENDING).update(
+            status=result.status, segments=result.segments or message.segments, **done
+        )
+        if not won:
+            await Message.filter(id=message.id).update(**done)
+        return bool(won), None
+
+    return record
+
+
+def _done(result: SendResult, at: datetime) -> dict[str, Any]:
+    """Fields written whoever wins the status race (a callback may already know more)."""
+    return {
+        "provider": result.provider,
+        "provider_id": result.provider_id,
+        "sent_at": at,
+        "error_code": None,
+        "error_message": None,
+        "updated_at": at,
+    }
+
+
+def _mirror(message: Message, result: SendResult, segments: int, at: datetime) -> None:
+    """What was written, onto the row in hand, for listeners (no read back)."""
+    for name, value in _done(result, at).items():
+        setattr(message, name, value)
+    message.status = result.status
+    message.segments = segments
+
+
+async def _refused(
+    message: Message,
+    exc: SendError,
+    retry: bool,
+    also_on_failure: AlsoOnFailure | None,
+    now: datetime,
+) -> Delivery:
+    """Permanent: failed, the contact flagged. Ambiguous: unknown. Transient: pending or failed."""
+    error = {"error_code": exc.code[:32], "error_message": exc.message[:2000]}
+    if retry and not (exc.permanent or exc.ambiguous):
+        await Message.filter(id=message.id, status=DeliveryStatus.SENDING).update(
+            status=DeliveryStatus.PENDING, **error
+        )
+        log.warning("transient send error, retrying", extra=ctx(message=message.id, error=exc))
+        return Delivery(RETRY, error=exc, at=now)
+    status = DeliveryStatus.UNKNOWN if exc.ambiguous else DeliveryStatus.FAILED
+    async with in_transaction() as conn:
+        await (
+            Message.filter(id=message.id, status=DeliveryStatus.SENDING)
+            .using_db(conn)
+            .update(status=status, **error)
+        )
+        contact_id: int | None = message.contact_id  # type: ignore[attr-defined]
+        if exc.permanent and exc.contact_flag and contact_id is not None:
+            await flag_contact(conn, contact_id, str(message.channel), exc.contact_flag, now)
+        also = await also_on_failure(conn, now) if also_on_failure else None
+    log.warning("send %s", status, extra=ctx(message=message.id, error=exc))
+    await announce_changed(message.id)
+    return Delivery(str(status), error=exc, at=now, also=also)
+
+
+def flag_column(channel: str, flag: ContactFlag) -> str:
+    """The contact's column for a flag on a channel: `sms_opted_out_at`, `email_undeliverable_at`..."""
+    return f"{Channel(channel).value}_{flag.value}_at"
+
+
+async def flag_contact(
+    conn: Any, contact_id: int, channel: str, flag: ContactFlag, now: datetime
+) -> None:
+    """Remember what a refusal said about the address, once (the first time stands)."""
+    column = flag_column(channel, flag)
+    query = Contact.filter(id=contact_id, **{column: None})
+    if conn is not None:
+        query = query.using_db(conn)
+    await query.update(**{column: now})
+
+
+async def _announce(message: Message) -> None:
+    if events.listening(events.MESSAGE_CHANGED):
+        await events.notify(events.MESSAGE_CHANGED, message=message)
+
+
+async def announce_changed(message_id: int) -> None:
+    """Announce a row someone else may have written since: read it back first."""
+    if not events.listening(events.MESSAGE_CHANGED):
+        return
+    message = await Message.get_or_none(id=message_id)
+    if message:
+        await events.notify(events.MESSAGE_CHANGED, message=message)

@@ -1,0 +1,286 @@
+"""What the pure rules need, read inside the claim's transaction and under its locks.
+
+A claim reads its rows' contact history once for all of them (`History`: orders since the
+abandonment, other sequences inside the frequency window, the checkout's automated texts for the
+carrier rule), then `gather` turns each row into `rules.Facts`. Sends the claim itself records are
+added as it goes, so a shopper with two carts in one claim still gets one sequence.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tortoise.expressions import Q
+
+from app.checkouts.models import Checkout, Contact, Order
+from app.ingest import seen
+from app.ingest.models import OrderSeen
+from app.messaging.models import Author, Channel, DeliveryStatus, Direction, Message
+from app.recovery import rules
+from app.recovery.models import Click, Enrollment, FlowStep, StepChannel
+from app.recovery.zones import location, shopper_zone
+from app.stores.models import Store
+
+UNSENT = (DeliveryStatus.PENDING, DeliveryStatus.CANCELLED)
+
+
+async def order_seen(store_id: int, checkout: Checkout, contact: Contact | None) -> bool:
+    """Whether an order for this cart or shopper was acknowledged at capture since the shopper
+    last touched the cart, processed or not: the last check before a provider is called."""
+    since = checkout.last_activity_at
+    keys = Q(checkout_token=checkout.token)
+    if checkout.cart_token:
+        keys |= Q(cart_token=checkout.cart_token, seen_at__gte=since)
+    emails = {seen.email_key(e) for e in (checkout.email, contact.email if contact else None)}
+    phones = {seen.phone_key(p) for p in (checkout.phone, contact.phone if contact else None)}
+    for value in emails - {None}:
+        keys |= Q(email_digest=value, seen_at__gte=since)
+    for value in phones - {None}:
+        keys |= Q(phone_digest=value, seen_at__gte=since)
+    return await OrderSeen.filter(keys, store_id=store_id).exists()
+
+
+def reach(channel: str, contact: Contact | None, checkout: Checkout) -> rules.Reach:
+    if channel == Channel.SMS:
+        return rules.Reach(
+            address=(contact.phone if contact else None) or checkout.phone,
+            consent=bool(contact and contact.sms_consent),
+            consent_at=contact.sms_consent_at if contact else None,
+            opted_out=bool(contact and contact.sms_opted_out_at),
+            undeliverable=bool(contact and contact.sms_undeliverable_at),
+            held=bool(contact and contact.sms_held_at),
+        )
+    return rules.Reach(
+        address=checkout.email or (contact.email if contact else None),
+        consent=bool(contact and contact.email_consent),
+        consent_at=contact.email_consent_at if contact else None,
+        opted_out=bool(contact and contact.email_opted_out_at),
+        undeliverable=bool(contact and contact.email_undeliverable_at),
+    )
+
+
+async def _cart(
+    conn: Any, step: FlowStep, checkout: Checkout, contact: Contact | None, policy: rules.Policy
+) -> rules.Cart:
+    """Only the facts the step's conditions mention are queried: most steps need none."""
+    conditions = step.conditions or {}
+    returning = False
+    tags: frozenset[str] = frozenset()
+    if contact and conditions.get("customer"):
+        returning = (
+            await Order.filter(
+                contact_id=contact.id, placed=True, placed_at__lt=checkout.abandoned_at
+            )
+            .using_db(conn)
+            .exists()
+        )
+    if any(k.startswith("tags_") for k in conditions):
+        tags = await _tags(conn, checkout, contact, policy)
+    country, _ = location(contact, checkout)
+    return rules.Cart(checkout.total, checkout.device, country, returning, tags)
+
+
+async def _tags(
+    conn: Any, checkout: Checkout, contact: Contact | None, policy: rules.Policy
+) -> frozenset[str]:
+    """The contact's own tags and the derived ones (repeat abandoner, engaged, cart value)."""
+    abandonments = 1
+    interacted = False
+    if contact:
+        abandonments = (
+            await Checkout.filter(contact_id=contact.id, abandoned_at__isnull=False)
+            .using_db(conn)
+            .count()
+        )
+        interacted = (
+            await Message.filter(contact_id=contact.id, direction=Direction.INBOUND)
+            .using_db(conn)
+            .exists()
+            or await Click.filter(enrollment__contact_id=contact.id).using_db(conn).exists()
+        )
+    own = list(contact.tags or []) if contact else []
+    return rules.derive_tags(own, abandonments, checkout.total, interacted, policy)
+
+
+@dataclass
+class Known:
+    """A row's contact history as `History` read it; `sms_sent` is the checkout's automated
+    texts, read only for rows whose step may text (None: `gather` counts them if it must)."""
+
+    ordered: bool
+    others: int
+    sms_sent: int | None = None
+
+
+async def gather(
+    conn: Any,
+    *,
+    now: datetime,
+    store: Store,
+    enrollment: Enrollment,
+    checkout: Checkout,
+    contact: Contact | None,
+    step: FlowStep,
+    known: Known,
+    channel: str | None = None,
+) -> rules.Facts:
+    """The step's facts; `channel` pins an auto step to the channel its recorded attempt has.
+
+    An auto step's facts hold both reaches; `rules.resolve` picks one of them."""
+    policy = rules.policy_from_settings((store.settings or {}).get("recovery"))
+    channel = channel or str(step.channel)
+    auto = channel == StepChannel.AUTO
+    texts = channel == Channel.SMS or auto  # an auto step may text: the carrier rule counts
+    country, region = location(contact, checkout)
+    texting = reach(Channel.SMS, contact, checkout)
+    return rules.Facts(
+        now=now,
+        channel=channel,
+        conditions=step.conditions or {},
+        store_active=store.is_active,
+        ordered_since_abandonment=known.ordered,
+        abandoned_at=enrollment.abandoned_at,
+        reach=reach(Channel.EMAIL if auto else channel, contact, checkout),
+        cart=await _cart(conn, step, checkout, contact, policy),
+        automated_sms_sent=await _texts_sent(conn, checkout, known, texts),
+        sequence_started=await _started(conn, enrollment, known, policy),
+        other_sequences_in_window=known.others,
+        zone=_zone(store, contact, texting, (country, region), texts, policy.email_quiet_hours),
+        window=rules.window_for(policy, country, region),
+        policy=policy,
+        checkout_status=str(checkout.status),
+        sms_reach=texting if auto else None,
+        store_can_text=bool(store.sms_number),
+    )
+
+
+async def _texts_sent(conn: Any, checkout: Checkout, known: Known, texts: bool) -> int:
+    """The checkout's automated texts that reached a provider (one per abandonment)."""
+    if known.sms_sent is not None:
+        return known.sms_sent
+    if not texts:
+        return 0
+    return (
+        await Message.filter(checkout_id=checkout.id, channel=Channel.SMS, author=Author.AUTOMATION)
+        .exclude(status__in=UNSENT)
+        .using_db(conn)
+        .count()
+    )
+
+
+async def _started(conn: Any, enrollment: Enrollment, known: Known, policy: rules.Policy) -> bool:
+    """Whether this sequence already sent something: only read when the frequency cap is reached."""
+    if known.others < policy.max_sequences:
+        return False
+    return (
+        await Message.filter(enrollment_id=enrollment.id)
+        .exclude(status__in=UNSENT)
+        .using_db(conn)
+        .exists()
+    )
+
+
+def _zone(
+    store: Store,
+    contact: Contact | None,
+    texting: rules.Reach,
+    where: tuple[str | None, str | None],
+    texts: bool,
+    email_quiet_hours: bool,
+) -> str:
+    """The shopper's clock, for quiet hours: texts always (by the number texted), emails when the
+    store asks for it (by the contact's own number)."""
+    if not (texts or email_quiet_hours):
+        return "UTC"
+    phone = texting.address if texts else (contact.phone if contact else None)
+    timezone = contact.timezone if contact else None
+    return shopper_zone(phone, where[0], where[1], timezone, store.timezone)
+
+
+def _horizon(store: Store, now: datetime) -> datetime:
+    policy = rules.policy_from_settings((store.settings or {}).get("recovery"))
+    return rules.frequency_horizon(now, policy)
+
+
+class History:
+    def __init__(self) -> None:
+        self.orders: dict[int, list[datetime]] = defaultdict(list)
+        self.sends: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
+        self.texts: dict[int, int] = {}  # checkout id: automated texts (only checkouts read)
+
+    @classmethod
+    async def read(
+        cls,
+        conn: Any,
+        enrollments: list[Enrollment],
+        stores: list[Store],
+        now: datetime,
+        texting: list[int] | None = None,
+    ) -> History:
+        """`texting`: the checkouts whose step may text (sms or auto): only theirs are counted."""
+        history = cls()
+        if texting:
+            history.texts = {checkout_id: 0 for checkout_id in texting}
+            history.texts.update(await _texts(conn, texting))
+        contacts = list({e.contact_id for e in enrollments if e.contact_id})  # type: ignore[attr-defined]
+        if not contacts:
+            return history
+        since = min(e.abandoned_at for e in enrollments)
+        for contact_id, placed_at in (
+            await Order.filter(contact_id__in=contacts, placed=True, placed_at__gte=since)
+            .using_db(conn)
+            .values_list("contact_id", "placed_at")
+        ):
+            history.orders[contact_id].append(placed_at)
+        horizon = min(_horizon(store, now) for store in stores)
+        for contact_id, enrollment_id, created_at in (
+            await Message.filter(
+                store_id__in=[store.id for store in stores],  # leads the (store, contact) index
+                contact_id__in=contacts,
+                author=Author.AUTOMATION,
+                enrollment_id__not_isnull=True,
+                created_at__gte=horizon,
+            )
+            .exclude(status__in=UNSENT)
+            .using_db(conn)
+            .values_list("contact_id", "enrollment_id", "created_at")
+        ):
+            history.sends[contact_id].append((enrollment_id, created_at))
+        return history
+
+    def known(self, enrollment: Enrollment, store: Store, now: datetime) -> Known:
+        texts = self.texts.get(enrollment.checkout_id)  # type: ignore[attr-defined]
+        contact_id = enrollment.contact_id  # type: ignore[attr-defined]
+        if not contact_id:  # nobody to have ordered or been in another sequence
+            return Known(ordered=False, others=0, sms_sent=texts)
+        horizon = _horizon(store, now)
+        others = {
+            other
+            for other, at in self.sends[contact_id]
+            if other != enrollment.id and at >= horizon
+        }
+        ordered = any(at >= enrollment.abandoned_at for at in self.orders[contact_id])
+        return Known(ordered=ordered, others=len(others), sms_sent=texts)
+
+    def sent(self, enrollment: Enrollment, now: datetime, channel: str) -> None:
+        contact_id = enrollment.contact_id  # type: ignore[attr-defined]
+        if contact_id:
+            self.sends[contact_id].append((enrollment.id, now))
+        checkout_id = enrollment.checkout_id  # type: ignore[attr-defined]
+        if channel == Channel.SMS and checkout_id in self.texts:
+            self.texts[checkout_id] += 1
+
+
+async def _texts(conn: Any, checkout_ids: list[int]) -> Counter[int]:
+    """Automated texts per checkout that reached a provider (the carrier rule: one per abandonment)."""
+    return Counter(
+        await Message.filter(
+            checkout_id__in=checkout_ids, channel=Channel.SMS, author=Author.AUTOMATION
+        )
+        .exclude(status__in=UNSENT)
+        .using_db(conn)
+        .values_list("checkout_id", flat=True)
+    )

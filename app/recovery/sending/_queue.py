@@ -1,0 +1,72 @@
+"""arq jobs say when a step is due (the database says what): job ids, scheduling, forgetting."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from arq.constants import job_key_prefix, retry_key_prefix
+
+from app.config import get_settings
+from app.core.scheduling import enqueue
+from app.core.timeutil import utcnow
+from app.recovery.sending._deps import Deps
+from app.recovery.sending._pointer import Pointer
+
+log = logging.getLogger(__name__)
+
+
+def job_id(enrollment_id: int, step: int) -> str:
+    return f"send:{enrollment_id}:{step}"
+
+
+def _job_grace() -> timedelta | None:
+    """With batches on (PostgreSQL), drainers send steps at their time and remove their jobs; a
+    job runs only if no drainer did, this long after the due time."""
+    settings = get_settings()
+    recovery, url = settings.recovery, settings.database.url
+    if recovery.batch_size <= 0 or not url.startswith(("postgres", "asyncpg")):
+        return None
+    return timedelta(seconds=recovery.job_grace_seconds)
+
+
+async def schedule(queue: Any, enrollment_id: int, step: int, due: datetime | None) -> bool:
+    """Best effort and deduplicated by job id; past due times run now (arq rejects old deferrals)."""
+    now = utcnow()
+    grace = _job_grace()
+    if grace:
+        due = max(due or now, now) + grace
+    defer = due if due and due > now else None
+    return await enqueue(
+        queue,
+        "send_step",
+        enrollment_id,
+        step,
+        job_id=job_id(enrollment_id, step),
+        defer_until=defer,
+    )
+
+
+async def schedule_after(deps: Deps, enrollment_id: int, pointer: Pointer | None) -> None:
+    """Queue the step a pointer move made due, if any; the caller already knows it (no read)."""
+    if pointer is not None and pointer.due is not None:
+        await schedule(deps.queue, enrollment_id, pointer.step, pointer.due)
+
+
+async def forget_jobs(deps: Deps, keys: list[tuple[int, int]]) -> None:
+    """The per-step jobs of steps a batch claimed have nothing left to do: spare every worker the
+    trip (a copy that already started finds the pointer moved or the `sending` row, and stops)."""
+    queue = deps.queue
+    if queue is None or not keys:
+        return
+    name = getattr(queue, "default_queue_name", None)
+    ids = [job_id(enrollment_id, step) for enrollment_id, step in keys]
+    try:
+        async with queue.pipeline(transaction=False) as pipe:
+            if name:
+                pipe.zrem(name, *ids)
+            pipe.delete(*(job_key_prefix + i for i in ids), *(retry_key_prefix + i for i in ids))
+            await pipe.execute()
+    except Exception as exc:  # harmless: a leftover job finds the step done and stops
+        log.warning("could not remove claimed jobs: %s", exc)
