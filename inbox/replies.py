@@ -3,7 +3,6 @@ sends it), at most once per client id."""
 
 from __future__ import annotations
 
-import logging
 import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -26,7 +25,6 @@ from inbox import services
 from inbox.models import Conversation, ConversationStatus
 from inbox.rules import QuietHours, quiet_hours
 
-log = logging.getLogger(__name__)
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_BODY = 1600  # Twilio's limit for one message, however many segments
 

@@ -107,8 +107,8 @@ async def send(
     except SendError as exc:
         return await _refused(message, exc, retry, also_on_failure, clock())
     except TimeoutError:
-        exc = SendError("timeout", f"no answer within {timeout}s", permanent=False, ambiguous=True)
-        return await _refused(message, exc, retry, also_on_failure, clock())
+        lost = SendError("timeout", f"no answer within {timeout}s", permanent=False, ambiguous=True)
+        return await _refused(message, lost, retry, also_on_failure, clock())
     now = clock()
     segments = result.segments or message.segments
     won, also = await (record_sent or _record_sent(message))(result, now)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from app.checkouts.models import Checkout, Contact
@@ -65,7 +67,7 @@ async def apply_report(report: DeliveryReport) -> Message | None:
 
 
 async def _consequences(
-    conn: object, message: Message, report: DeliveryReport, now: object
+    conn: BaseDBAsyncClient, message: Message, report: DeliveryReport, now: datetime
 ) -> None:
     if report.contact_flag and message.contact_id:  # type: ignore[attr-defined]
         column = flag_column(Channel.SMS, report.contact_flag)  # only texts report back
@@ -74,11 +76,10 @@ async def _consequences(
             .using_db(conn)
             .update(**{column: now})
         )
-    if report.status in WENT_OUT and message.checkout_id and message.enrollment_id:  # type: ignore[attr-defined]
+    checkout_id: int | None = message.checkout_id  # type: ignore[attr-defined]
+    if report.status in WENT_OUT and checkout_id and message.enrollment_id:
         await (
-            Checkout.filter(id=message.checkout_id, recovery_contacted_at=None)
+            Checkout.filter(id=checkout_id, recovery_contacted_at=None)
             .using_db(conn)
-            .update(  # type: ignore[attr-defined]
-                recovery_contacted_at=message.sent_at or now
-            )
+            .update(recovery_contacted_at=message.sent_at or now)
         )

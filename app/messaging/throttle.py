@@ -32,7 +32,9 @@ async def reserve(redis: Redis | None, key: str, per_second: float, max_wait: fl
         return 0.0
     interval = max(int(1000 / per_second), 1)
     try:
-        result = await redis.eval(_RESERVE, 1, f"throttle:{key}", interval, int(max_wait * 1000))  # type: ignore[misc]
+        result = await redis.eval(  # type: ignore[misc]  # redis-py types eval as sync or async
+            _RESERVE, 1, f"throttle:{key}", str(interval), str(int(max_wait * 1000))
+        )
     except Exception as exc:
         log.warning("send throttle unavailable, sending: %s", exc)
         return 0.0

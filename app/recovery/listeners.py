@@ -24,9 +24,9 @@ async def stop_on_order(event: OutboxEvent) -> None:
 
 @events.subscribe(events.STORE_UNINSTALLED)
 async def stop_on_uninstall(event: OutboxEvent) -> None:
-    for enrollment_id in await Enrollment.filter(
+    for (enrollment_id,) in await Enrollment.filter(
         store_id=event.store_id, status__in=services.LIVE
-    ).values_list("id", flat=True):
+    ).values_list("id"):
         await services.stop(enrollment_id, "store_uninstalled")
 
 
@@ -42,7 +42,7 @@ async def pause_on_reply(event: OutboxEvent) -> None:
         query = query.filter(contact_id=contact_id)
     else:
         return
-    for enrollment_id in await query.values_list("id", flat=True):
+    for (enrollment_id,) in await query.values_list("id"):
         await services.pause(enrollment_id, "shopper_replied")
 
 

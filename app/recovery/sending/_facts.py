@@ -276,11 +276,12 @@ class History:
 
 async def _texts(conn: Any, checkout_ids: list[int]) -> Counter[int]:
     """Automated texts per checkout that reached a provider (the carrier rule: one per abandonment)."""
-    return Counter(
+    rows = (
         await Message.filter(
             checkout_id__in=checkout_ids, channel=Channel.SMS, author=Author.AUTOMATION
         )
         .exclude(status__in=UNSENT)
         .using_db(conn)
-        .values_list("checkout_id", flat=True)
+        .values("checkout_id")
     )
+    return Counter(int(row["checkout_id"]) for row in rows)
