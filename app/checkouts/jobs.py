@@ -31,10 +31,10 @@ async def sweep_checkouts(queue: ArqRedis | None, now: datetime) -> dict[str, in
     due = (
         await Checkout.filter(status=CheckoutStatus.OPEN, abandon_due_at__lte=now)
         .limit(SWEEP_BATCH)
-        .values_list("id", flat=True)
+        .values("id")
     )
-    for checkout_id in due:
-        transition = await services.mark_abandoned(checkout_id, now)
+    for row in due:
+        transition = await services.mark_abandoned(int(row["id"]), now)
         if transition and transition.event_id:
             counts["abandoned"] += 1
             await schedule_dispatch(queue, transition.event_id)
