@@ -223,8 +223,10 @@ def agent_create(
 @click.option("--topic", default=None)
 @click.option("--since", default=None, help="Only events received after this ISO time.")
 def reprocess(store_id: int | None, status: str, topic: str | None, since: str | None) -> None:
-    import app.worker  # noqa: F401  (registers every topic handler and follow-up job)
     from app.ingest.replay import replay
+    from app.wiring import wire
+
+    wire()  # every vendor's topic map and every event listener, as in the worker
 
     settings = _settings()
     counts = _run(lambda: _with_db(settings, lambda: replay(store_id, status, topic, since)))

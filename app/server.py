@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Litestar
+from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -17,9 +18,8 @@ from swagger_ui_bundle import swagger_ui_path
 
 from app.accounts.controllers import AccountPages
 from app.accounts.guards import LoginRequired
-from app.analytics import listeners as _analytics_listeners  # noqa: F401  (registers handlers)
 from app.analytics.controllers import DashboardData, DashboardPages, StatsApi
-from app.checkouts.controllers import CheckoutsApi
+from app.checkouts.controllers import CheckoutsApi, NextSteps
 from app.config import Settings, get_settings
 from app.core.db import close_db, init_db
 from app.core.errors import http_error_response, internal_error, login_redirect
@@ -28,11 +28,12 @@ from app.core.heap import freeze_startup_heap
 from app.core.inputs import InputGuard
 from app.core.logging import configure_logging
 from app.core.redis import connect_queue, connect_redis
-from app.ingest.controllers import CollectEvents, SegmentApi, ShopifyWebhooks, WooCommerceWebhooks
-from app.integrations.shopify.controllers import ShopifyApp, ShopifyEmbeddedApi
-from app.integrations.woocommerce.controllers import WooCommercePluginApi
-from app.messaging.controllers import TwilioStatusWebhook
+from app.integrations.collect.controllers import CollectEvents, SegmentApi
+from app.integrations.shopify.controllers import ShopifyApp, ShopifyEmbeddedApi, ShopifyWebhooks
+from app.integrations.twilio.controllers import TwilioWebhooks
+from app.integrations.woocommerce.controllers import WooCommercePluginApi, WooCommerceWebhooks
 from app.privacy.controllers import PrivacyApi
+from app.recovery import services as recovery
 from app.recovery.controllers import (
     DiscountLookup,
     EnrollmentsApi,
@@ -44,8 +45,8 @@ from app.web.controllers import favicon, home
 from app.web.flows import FlowPages, FlowSessionApi
 from app.web.settings import SettingsPages
 from app.web.templating import template_config
-from inbox import listeners as _inbox_listeners  # noqa: F401  (registers live fan-out)
-from inbox.controllers import InboxApi, InboxManagerApi, TwilioSmsWebhook
+from app.wiring import wire
+from inbox.controllers import InboxApi, InboxManagerApi
 from inbox.live import channels_plugin
 from inbox.pages import DevPhone, InboxPages
 from inbox.sockets import inbox_socket
@@ -81,7 +82,7 @@ def route_handlers() -> list[Any]:
         ShopifyApp,
         ShopifyEmbeddedApi,
         PrivacyApi,
-        TwilioStatusWebhook,
+        TwilioWebhooks,
         FlowsApi,
         DiscountLookup,
         TemplatesApi,
@@ -95,7 +96,6 @@ def route_handlers() -> list[Any]:
         FlowPages,
         FlowSessionApi,
         SettingsPages,
-        TwilioSmsWebhook,
         InboxApi,
         InboxManagerApi,
         InboxPages,
@@ -112,9 +112,15 @@ def route_handlers() -> list[Any]:
     ]
 
 
+def provide_next_steps() -> NextSteps:
+    """The checkouts API shows recovery's next step; recovery builds on checkouts, not back."""
+    return recovery.next_steps
+
+
 def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> Litestar:
     """Build the app; `manage_db=False` when the caller (tests, `followup dev`) owns Tortoise."""
     settings = settings or get_settings()
+    wire()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -139,6 +145,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> L
         handlers += [DevOutbox, DevPhone]
     return Litestar(
         route_handlers=handlers,
+        dependencies={"next_steps": Provide(provide_next_steps, sync_to_thread=False)},
         plugins=[channels_plugin(settings)],
         middleware=[InputGuard()],
         lifespan=[lifespan],

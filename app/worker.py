@@ -8,23 +8,40 @@ from typing import Any
 from arq import cron, func
 from arq.worker import Worker
 
-from app.analytics import listeners as _analytics_listeners  # noqa: F401  (registers handlers)
 from app.analytics.jobs import analytics_sweep, refresh_rollups
-from app.checkouts import listeners as _checkout_listeners  # noqa: F401  (registers handlers)
-from app.checkouts.jobs import check_abandoned, dispatch_event, sweep
+from app.checkouts.jobs import check_abandoned, sweep_checkouts
 from app.config import Settings, get_settings
 from app.core.db import close_db, init_db
 from app.core.heap import freeze_startup_heap
+from app.core.jobs import dispatch_event, sweep_events
 from app.core.redis import QUEUE, arq_settings
-from app.ingest.jobs import drain_raw_events
-from app.integrations.shopify import compliance as _shopify_topics  # noqa: F401  (registers topics)
+from app.core.timeutil import utcnow
+from app.ingest.jobs import drain_raw_events, sweep_deliveries
 from app.integrations.shopify.jobs import enrich_checkout
-from app.recovery import listeners as _recovery_listeners  # noqa: F401  (registers handlers)
 from app.recovery.jobs import recovery_sweep, send_step, start_drainers, stop_drainers
-from inbox import listeners as _inbox_listeners  # noqa: F401  (delivery states reach websockets)
+from app.wiring import wire
 from inbox.jobs import wake_snoozed
 
 log = logging.getLogger(__name__)
+
+
+async def sweep(job_ctx: dict[str, Any]) -> dict[str, int]:
+    """Re-derive everything that is due from the database, so a flushed Redis loses nothing:
+    deliveries to drain, checkouts to abandon or expire, events to dispatch."""
+    now, queue = utcnow(), job_ctx["redis"]
+    deliveries = await sweep_deliveries(queue, now)
+    checkouts = await sweep_checkouts(queue, now)
+    counts = {
+        "raw": deliveries["raw"],
+        "abandoned": checkouts["abandoned"],
+        "events": await sweep_events(queue, now),
+        "expired": checkouts["expired"],
+        "orders_seen_pruned": deliveries["orders_seen_pruned"],
+    }
+    if any(counts.values()):
+        log.info("sweep: %s", counts)
+    return counts
+
 
 FUNCTIONS: list[Any] = [
     drain_raw_events,
@@ -56,6 +73,7 @@ def build_worker(
 ) -> Worker:
     """A worker on the shared queue; `manage_db=False` when the caller already initialised Tortoise."""
     settings = settings or get_settings()
+    wire()
 
     async def startup(ctx: dict[str, Any]) -> None:
         if manage_db:

@@ -1,25 +1,21 @@
-"""Inbox HTTP surface: the Twilio inbound webhook and the store-scoped JSON API the page uses."""
+"""Inbox HTTP surface: the store-scoped JSON API the page uses (Twilio's webhook is in app/integrations/twilio)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.response import Stream
-from twilio.twiml.messaging_response import MessagingResponse
 
 from app.accounts.guards import CurrentAgent, api_manager, current_agent
 from app.checkouts.models import Checkout
 from app.config import get_settings
 from app.core.errors import ApiError
 from app.core.scheduling import schedule_dispatch
-from app.integrations.twilio.form import multi_dict
-from app.integrations.twilio.signature import public_request_url, verify
 from inbox import consent, queries, recovery_link, replies, services
-from inbox.inbound import receive_sms
 from inbox.models import CannedReply, ConversationStatus
 from inbox.rules import MERGE_FIELDS
 from inbox.schemas import (
@@ -33,33 +29,6 @@ from inbox.schemas import (
     StartIn,
     message_json,
 )
-from inbox.twilio_form import inbound_from_form
-
-SIGNATURE = "x-twilio-signature"
-
-
-def twiml(reply: str | None) -> Response[str]:
-    response = MessagingResponse()
-    if reply:
-        response.message(reply)
-    return Response(str(response), media_type="text/xml", status_code=200)
-
-
-class TwilioSmsWebhook(Controller):
-    path = "/webhooks/twilio"
-    tags = ["inbox"]
-
-    @post("/sms", summary="Twilio inbound SMS/MMS (verified by X-Twilio-Signature)")
-    async def receive(self, request: Request[Any, Any, State]) -> Response[str]:
-        """Verify, store once, answer TwiML: the message is committed before Twilio hears back."""
-        settings = get_settings()
-        form = multi_dict(await request.form())
-        url = public_request_url(settings.server.public_url, request.scope)
-        if not verify(settings.twilio.auth_token, url, form, request.headers.get(SIGNATURE)):
-            raise ApiError(401, "bad_signature", "X-Twilio-Signature missing or does not match")
-        sms = inbound_from_form(form)
-        result = await receive_sms(sms, settings, request.app.state.redis, request.app.state.queue)
-        return twiml(result.reply)
 
 
 async def _checkout(conv_checkout_id: int | None, store_id: int) -> Checkout | None:

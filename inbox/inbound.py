@@ -23,7 +23,7 @@ from app.core.timeutil import utcnow
 from app.messaging.models import Author, Channel, DeliveryStatus, Direction, Message
 from app.stores.models import Store
 from app.stores.services import capture_store
-from inbox import consent, live, services
+from inbox import consent, services
 from inbox.models import Conversation
 from inbox.rules import Keyword, keyword_of
 from inbox.schemas import InboundSms
@@ -67,7 +67,8 @@ async def receive_sms(
     except IntegrityError:  # the same MessageSid was stored before (or just now): keep nothing
         return InboundResult(True, None)
     msg, conv, contact = saved.message, saved.conversation, saved.contact
-    await live.publish(store.id, services.message_frame(msg, conv, contact))
+    # Agents first, through the same notification every sent or delivered message goes through.
+    await events.notify(events.MESSAGE_CHANGED, message=msg, conversation=conv, contact=contact)
     for outbox_id in saved.outbox_ids:
         await schedule_dispatch(queue, outbox_id)
     log.info("inbound sms", extra=ctx(store=store.id, message=msg.id, keyword=saved.keyword))
@@ -175,4 +176,4 @@ async def _record_help_reply(store: Store, saved: _Saved, text: str) -> None:
         provider="twiml",
         idempotency_key=f"twilio-help:{inbound.provider_id}",
     )
-    await services.announce_message(msg, contact)
+    await events.notify(events.MESSAGE_CHANGED, message=msg, contact=contact)

@@ -1,13 +1,23 @@
-"""Reactions to app notifications: delivery-state changes fan out to the agents' websockets."""
+"""Reactions to app notifications: message changes (sent, delivered, received) reach agents' websockets."""
 
 from __future__ import annotations
 
-from app.core import events
+from app.checkouts.models import Contact
 from app.messaging.models import Message
-from inbox import services
+from inbox import live, services
+from inbox.models import Conversation
 
 
-@events.listen(events.MESSAGE_CHANGED)
-async def message_changed(message: Message) -> None:
-    """Recovery's status webhook and our own sends both land here, whichever process they run in."""
-    await services.announce_message(message)
+async def message_changed(
+    message: Message, conversation: Conversation | None = None, contact: Contact | None = None
+) -> None:
+    """Recovery sends, status webhooks, replies and inbound texts all land here, in any process.
+
+    An inbound text comes with the thread and contact its transaction just wrote: the frame is
+    built from those rows, with no second read on the path Twilio waits on.
+    """
+    if conversation is not None and contact is not None:
+        frame = services.message_frame(message, conversation, contact)
+        await live.publish(message.store_id, frame)  # type: ignore[attr-defined]
+    else:
+        await services.announce_message(message, contact)

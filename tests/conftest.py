@@ -22,6 +22,7 @@ from app.core.db import close_db, init_db, migrate
 from app.core.redis import connect_queue
 from app.server import create_app
 from app.stores.services import forget_cached_stores
+from app.wiring import wire
 from app.worker import build_worker
 from tests import backends, vendor_tools
 
@@ -95,6 +96,7 @@ def _stop_open_sqlite_connections() -> None:
 async def settings() -> AsyncIterator[Settings]:
     settings = make_settings()
     use_settings(settings)
+    wire()  # listeners and topic maps, as every process does at start (tests call services directly)
     await backends.reset_database(DATABASE_URL)
     await migrate(settings)
     await init_db(settings)

@@ -5,32 +5,34 @@ from __future__ import annotations
 from typing import Any
 
 from app.analytics import changes, rules, services, sql
-from app.core import events
 from app.core.outbox import OutboxEvent
+from app.core.timeutil import parse_datetime
+from app.messaging.models import Direction
 from app.stores.services import recent_store
 
 
-@events.subscribe(events.CHECKOUT_ABANDONED)
-@events.subscribe(events.CHECKOUT_COMPLETED)
-@events.subscribe(events.CHECKOUT_RECOVERED)
 async def checkout_changed(event: OutboxEvent) -> None:
     await changes.checkout_changed(event.store_id, event.subject_id)
 
 
-@events.subscribe(events.CONTACT_OPTED_OUT)
 async def contact_changed(event: OutboxEvent) -> None:
     await changes.contact_changed(event.store_id, event.subject_id)
 
 
-@events.subscribe(events.SHOPPER_REPLIED)
+async def order_recorded(event: OutboxEvent) -> None:
+    """The stats' rollup of the order's day."""
+    await changes.mark(event.store_id, [parse_datetime(event.payload.get("placed_at"))])
+
+
 async def shopper_replied(event: OutboxEvent) -> None:
     found = await sql.rows("SELECT created_at FROM message WHERE id = $1", event.subject_id)
     await changes.mark(event.store_id, [r["created_at"] for r in found])
 
 
-@events.listen(events.MESSAGE_CHANGED)
-async def message_changed(message: Any) -> None:
+async def message_changed(message: Any, **_held: Any) -> None:
     """The send's day, the days of orders it may claim, and its checkout (first contact)."""
+    if message.direction == Direction.INBOUND:  # a reply: `shopper_replied` marks its day
+        return
     # Every send and delivery callback notifies: windows edited two seconds ago are harmless here.
     store = await recent_store(message.store_id)
     if store is None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Controller, get
 from litestar.di import Provide
@@ -15,7 +16,6 @@ from app.checkouts.models import Checkout, CheckoutStatus
 from app.checkouts.schemas import CheckoutOut, CheckoutPage, LineItemOut, NextStepOut
 from app.core.errors import ApiError
 from app.core.money import quantize
-from app.recovery.services import next_steps
 from app.stores.auth import api_store
 from app.stores.models import Store
 
@@ -61,7 +61,12 @@ def to_out(checkout: Checkout) -> CheckoutOut:
     )
 
 
-async def _with_next_steps(checkouts: list[Checkout]) -> list[CheckoutOut]:
+# What goes out next for each checkout, by checkout id: recovery answers it. The composition
+# root provides it as the `next_steps` dependency, so checkouts never import recovery.
+NextSteps = Callable[[list[Checkout]], Awaitable[dict[int, dict[str, Any]]]]
+
+
+async def _with_next_steps(checkouts: list[Checkout], next_steps: NextSteps) -> list[CheckoutOut]:
     """Each checkout with the recovery step that goes out next, when one is running."""
     steps = await next_steps(checkouts)
     out = [to_out(c) for c in checkouts]
@@ -94,6 +99,7 @@ class CheckoutsApi(Controller):
     async def list_checkouts(
         self,
         store: Store,
+        next_steps: NextSteps,
         status: CheckoutStatus | None = None,
         cursor: str | None = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
@@ -107,13 +113,15 @@ class CheckoutsApi(Controller):
         more = len(rows) > limit
         rows = rows[:limit]
         return CheckoutPage(
-            items=await _with_next_steps(rows),
+            items=await _with_next_steps(rows, next_steps),
             next_cursor=_encode_cursor(rows[-1].id) if more and rows else None,
         )
 
     @get("/{checkout_id:int}", summary="One checkout")
-    async def get_checkout(self, store: Store, checkout_id: int) -> CheckoutOut:
+    async def get_checkout(
+        self, store: Store, next_steps: NextSteps, checkout_id: int
+    ) -> CheckoutOut:
         checkout = await Checkout.get_or_none(id=checkout_id, store=store)
         if checkout is None:
             raise ApiError(404, "not_found", f"no checkout {checkout_id} in this store")
-        return (await _with_next_steps([checkout]))[0]
+        return (await _with_next_steps([checkout], next_steps))[0]

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from app.core import events
 from app.core.logging import ctx
 from app.core.outbox import OutboxEvent
 
 log = logging.getLogger(__name__)
 
 
-@events.subscribe(events.CHECKOUT_ABANDONED)
 async def log_abandoned(event: OutboxEvent) -> None:
     log.info(
         "abandoned checkout ready for recovery",

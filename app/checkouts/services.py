@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -10,7 +11,6 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from app.analytics.changes import mark as order_changed
 from app.checkouts import rules
 from app.checkouts.contacts import ContactResult, upsert_contact
 from app.checkouts.models import Checkout, CheckoutStatus, Contact, Order
@@ -34,6 +34,15 @@ class Transition:
     checkout_id: int
     status: CheckoutStatus
     event_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedOrder:
+    """An order as stored, the checkout it settled (if any), and every outbox event it wrote."""
+
+    order: Order
+    transition: Transition | None
+    event_ids: list[int]
 
 
 def _content(data: CheckoutInput) -> dict[str, object]:
@@ -243,7 +252,8 @@ async def _recall_visitor(
     return await _attach(store, checkout, contact)
 
 
-async def record_order(store: Store, data: OrderInput) -> tuple[Order, Transition | None]:
+async def record_order(store: Store, data: OrderInput) -> RecordedOrder:
+    """Store the order, announce it (the stats react to `ORDER_RECORDED`), settle its checkout."""
     person = await upsert_contact(store, data.contact)
     values = {
         "checkout_token": data.checkout_token,
@@ -261,15 +271,36 @@ async def record_order(store: Store, data: OrderInput) -> tuple[Order, Transitio
         "placed_at": data.placed_at,
     }
     order, _ = await _upsert_order(store, data.external_id, values)
-    await order_changed(store.id, [order.placed_at])  # the stats' rollup of that day
+    recorded = [await _announce_order(store, order)]
     if not data.placed:
-        return order, None
+        return RecordedOrder(order, None, recorded)
     checkout = await match_checkout(store, order)
     if checkout is None:
-        return order, None
+        return RecordedOrder(order, None, recorded)
     if order.checkout_id != checkout.id:  # type: ignore[attr-defined]
         await Order.filter(id=order.id).update(checkout_id=checkout.id)
-    return order, await settle(checkout.id, order.placed_at, order.external_id)
+    transition = await settle(checkout.id, order.placed_at, order.external_id)
+    if transition and transition.event_id:
+        recorded.append(transition.event_id)
+    return RecordedOrder(order, transition, recorded)
+
+
+async def _announce_order(store: Store, order: Order) -> int:
+    """Every recording is news (a paid update moves figures too), so each one gets its own event.
+
+    Its own transaction: the upsert may have had to retry as an update after a conflict, which
+    PostgreSQL does not allow inside one transaction; a lost event is repaired by the stats' sweep.
+    """
+    placed_at = order.placed_at.isoformat() if order.placed_at else None
+    async with in_transaction() as conn:
+        return await events.record(
+            events.ORDER_RECORDED,
+            store.id,
+            order.id,
+            {"placed_at": placed_at},
+            conn,
+            qualifier=uuid.uuid4().hex,
+        )
 
 
 async def _upsert_order(

@@ -21,6 +21,9 @@ CHECKOUT_RECOVERED = "checkout.recovered"
 STORE_UNINSTALLED = "store.uninstalled"
 CONTACT_OPTED_OUT = "contact.opted_out"  # subject: contact; payload: channel, source
 SHOPPER_REPLIED = "shopper.replied"  # subject: inbound message; payload: contact_id, checkout_id
+ORDER_RECORDED = (
+    "order.recorded"  # subject: order; payload: placed_at (ISO or null); each recording
+)
 CATALOGUE = frozenset(
     {
         CHECKOUT_ABANDONED,
@@ -29,12 +32,15 @@ CATALOGUE = frozenset(
         STORE_UNINSTALLED,
         CONTACT_OPTED_OUT,
         SHOPPER_REPLIED,
+        ORDER_RECORDED,
     }
 )
 
 # Notifications are the other kind: fire-and-forget, for live views only, never for work that must
 # happen (that goes through the outbox above). Listeners typically publish to Redis for websockets.
-MESSAGE_CHANGED = "message.changed"  # data: message (the saved Message row)
+# data: message (the saved Message row); optionally conversation and contact, rows the caller
+# already holds, so a listener need not read them again. Listeners accept and may ignore both.
+MESSAGE_CHANGED = "message.changed"
 NOTIFICATIONS = frozenset({MESSAGE_CHANGED})
 
 Handler = Callable[[OutboxEvent], Awaitable[None]]

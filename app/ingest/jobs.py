@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 
+from arq.connections import ArqRedis
+from tortoise.expressions import Q
+
+from app.config import get_settings
 from app.core.logging import ctx
 from app.core.scheduling import enqueue, schedule_abandon_check, schedule_dispatch
 from app.ingest import processing
-from app.ingest.models import RawEvent, RawStatus
-from app.ingest.services import claim_pending
+from app.ingest.models import OrderSeen, RawEvent, RawStatus
+from app.ingest.services import claim_pending, nudge
 
 log = logging.getLogger(__name__)
 
 
 MAX_ATTEMPTS = 8
 DRAIN_BATCH = 100
+GRACE = timedelta(seconds=30)
 
 
 async def drain_raw_events(job_ctx: dict[str, Any]) -> int:
@@ -72,3 +78,20 @@ async def _failed(raw: RawEvent, exc: Exception) -> None:
         status=RawStatus.FAILED if attempts >= MAX_ATTEMPTS else RawStatus.PENDING,
     )
     log.exception("processing failed", extra=ctx(raw_event=raw.id, topic=raw.topic))
+
+
+async def sweep_deliveries(queue: ArqRedis | None, now: datetime) -> dict[str, int]:
+    """Nudge a drain for deliveries Redis lost, and forget order keys nobody needs any more."""
+    counts = {"raw": 0, "orders_seen_pruned": 0}
+    stale_raw = await RawEvent.filter(
+        Q(locked_until__isnull=True) | Q(locked_until__lt=now),
+        status=RawStatus.PENDING,
+        received_at__lte=now - GRACE,
+    ).count()
+    if stale_raw and await nudge(queue, force=True):
+        counts["raw"] = stale_raw
+    # An order's capture-time keys matter only until its raw event is processed; keep them as
+    # long as an order may match a checkout by contact, then let them go.
+    window = timedelta(hours=get_settings().capture.order_match_window_hours)
+    counts["orders_seen_pruned"] = await OrderSeen.filter(seen_at__lt=now - window).delete()
+    return counts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -13,9 +13,6 @@ from app.checkouts import services as checkouts
 from app.checkouts.schemas import AliasInput, CheckoutInput, IdentifyInput, Normalized, OrderInput
 from app.core.timeutil import utcnow
 from app.ingest.models import RawEvent, RawStatus, Source
-from app.integrations.collect.normalize import normalize as normalize_collect
-from app.integrations.shopify import normalize as shopify
-from app.integrations.woocommerce import normalize as woo
 from app.stores.models import Store
 
 log = logging.getLogger(__name__)
@@ -33,46 +30,46 @@ class Outcome:
     """(job function, checkout id) follow-up jobs the caller should enqueue."""
 
 
-Normalizer = Callable[[dict[str, Any]], list[Normalized]]
+Normalizer = Callable[[dict[str, Any]], Sequence[Normalized]]
 TopicHandler = Callable[[Store, RawEvent, dict[str, Any]], Awaitable[Outcome]]
 
-NORMALIZERS: dict[tuple[Source, str], Normalizer] = {
-    (Source.SHOPIFY, "checkouts/create"): lambda p: [shopify.checkout(p)],
-    (Source.SHOPIFY, "checkouts/update"): lambda p: [shopify.checkout(p)],
-    (Source.SHOPIFY, "checkouts/delete"): lambda p: [shopify.checkout(p, deleted=True)],
-    (Source.SHOPIFY, "orders/create"): lambda p: [shopify.order(p)],
-    (Source.SHOPIFY, "orders/paid"): lambda p: [shopify.order(p)],
-    (Source.WOOCOMMERCE, "order.created"): woo.native_order,
-    (Source.WOOCOMMERCE, "order.updated"): woo.native_order,
-    (Source.PLUGIN, "cart.updated"): lambda p: [woo.plugin_cart(p)],
-    (Source.PLUGIN, "order.placed"): lambda p: [woo.plugin_order(p)],
-}
 
-# Topics that are not checkout data (uninstall, privacy requests); other domains register here.
-TOPIC_HANDLERS: dict[tuple[Source, str], TopicHandler] = {}
+@dataclass(frozen=True, slots=True)
+class Topics:
+    """One source's topic map, declared by its vendor package and registered at startup.
 
+    A topic is either checkout data (`normalize`: payload to canonical inputs) or something
+    else a handler deals with (`handle`: uninstall, privacy requests). `any_topic` reads every
+    topic of a source with one normalizer (Segment-spec events name their type in the body).
+    """
 
-# Jobs to run after a checkout from a source is stored (Shopify image enrichment, ...).
-CHECKOUT_JOBS: dict[Source, list[str]] = {}
+    source: Source
+    normalize: Mapping[str, Normalizer] = field(default_factory=dict)
+    handle: Mapping[str, TopicHandler] = field(default_factory=dict)
+    any_topic: Normalizer | None = None
+    orders: frozenset[str] = frozenset()
+    """Topics whose delivery may carry a placed order: its keys are kept at capture."""
+    checkout_jobs: tuple[str, ...] = ()
+    """Jobs to run after a checkout from this source is stored (Shopify image enrichment, ...)."""
 
+    @property
+    def known(self) -> frozenset[str]:
+        return frozenset(self.normalize) | frozenset(self.handle)
 
-def register_checkout_job(source: Source, function: str) -> None:
-    if function not in CHECKOUT_JOBS.setdefault(source, []):
-        CHECKOUT_JOBS[source].append(function)
-
-
-def register_topic(source: Source, topic: str) -> Callable[[TopicHandler], TopicHandler]:
-    def add(handler: TopicHandler) -> TopicHandler:
-        TOPIC_HANDLERS[(source, topic)] = handler
-        return handler
-
-    return add
+    def normalizer(self, topic: str) -> Normalizer | None:
+        return self.normalize.get(topic) or self.any_topic
 
 
-def _normalizer(raw: RawEvent) -> Normalizer | None:
-    if raw.source == Source.COLLECT:
-        return normalize_collect
-    return NORMALIZERS.get((Source(raw.source), raw.topic))
+_SOURCES: dict[Source, Topics] = {}
+
+
+def register(topics: Topics) -> None:
+    """Called by the composition root (app.wiring), never at import; registering again replaces."""
+    _SOURCES[topics.source] = topics
+
+
+def topics_for(source: Source | str) -> Topics:
+    return _SOURCES.get(Source(source)) or Topics(Source(source))
 
 
 async def process(raw: RawEvent) -> Outcome:
@@ -83,10 +80,11 @@ async def process(raw: RawEvent) -> Outcome:
         return Outcome(RawStatus.FAILED, f"body is not JSON: {exc}")
     if not isinstance(payload, dict):
         return Outcome(RawStatus.FAILED, "body is not a JSON object")
-    handler = TOPIC_HANDLERS.get((Source(raw.source), raw.topic))
+    topics = topics_for(raw.source)
+    handler = topics.handle.get(raw.topic)
     if handler:
         return await handler(store, raw, payload)
-    normalizer = _normalizer(raw)
+    normalizer = topics.normalizer(raw.topic)
     if normalizer is None:
         return Outcome(RawStatus.IGNORED, f"no handler for {raw.source} {raw.topic}")
     try:
@@ -106,11 +104,10 @@ async def _apply(store: Store, raw: RawEvent, item: Normalized, outcome: Outcome
         checkout = await checkouts.upsert_checkout(store, item, raw.received_at)
         if checkout.abandon_due_at is not None:
             outcome.abandon_checks.append((checkout.id, checkout.abandon_due_at))
-        outcome.jobs.extend((fn, checkout.id) for fn in CHECKOUT_JOBS.get(Source(raw.source), ()))
+        outcome.jobs.extend((fn, checkout.id) for fn in topics_for(raw.source).checkout_jobs)
     elif isinstance(item, OrderInput):
-        _, transition = await checkouts.record_order(store, item)
-        if transition and transition.event_id:
-            outcome.event_ids.append(transition.event_id)
+        recorded = await checkouts.record_order(store, item)
+        outcome.event_ids.extend(recorded.event_ids)
     elif isinstance(item, IdentifyInput):
         await checkouts.identify(store, item)
     elif isinstance(item, AliasInput):

@@ -17,21 +17,9 @@ from typing import Any
 from app.checkouts.schemas import OrderInput
 from app.core.phones import parse_phone
 from app.ingest.models import Source
-from app.ingest.processing import NORMALIZERS
-from app.integrations.collect.normalize import normalize as normalize_collect
+from app.ingest.processing import Normalizer, topics_for
 
 log = logging.getLogger(__name__)
-
-ORDER_TOPICS = frozenset(
-    {
-        (Source.SHOPIFY, "orders/create"),
-        (Source.SHOPIFY, "orders/paid"),
-        (Source.WOOCOMMERCE, "order.created"),
-        (Source.WOOCOMMERCE, "order.updated"),
-        (Source.PLUGIN, "order.placed"),
-        (Source.COLLECT, "Order Completed"),
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +46,12 @@ def phone_key(phone: str | None, region: str | None = None) -> str | None:
 def seen_order(source: Source, topic: str, body: bytes, region: str | None) -> SeenOrder | None:
     """The keys of a placed order in this delivery, or None (not an order, not placed, or not
     readable: the drain decides about those as before)."""
-    if (source, topic) not in ORDER_TOPICS:
+    topics = topics_for(source)
+    normalize = topics.normalizer(topic) if topic in topics.orders else None
+    if normalize is None:
         return None
     try:
-        order = _placed_order(source, topic, json.loads(body))
+        order = _placed_order(normalize, json.loads(body))
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         log.info("order keys not readable at capture: %s", exc)
         return None
@@ -76,7 +66,6 @@ def seen_order(source: Source, topic: str, body: bytes, region: str | None) -> S
     )
 
 
-def _placed_order(source: Source, topic: str, payload: Any) -> OrderInput | None:
-    normalize = normalize_collect if source == Source.COLLECT else NORMALIZERS[(source, topic)]
+def _placed_order(normalize: Normalizer, payload: Any) -> OrderInput | None:
     found = [n for n in normalize(payload) if isinstance(n, OrderInput) and n.placed]
     return found[0] if found else None

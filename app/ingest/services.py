@@ -14,6 +14,7 @@ import logging
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from arq.connections import ArqRedis
 from tortoise import connections
@@ -22,6 +23,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from app.core.db import is_postgres
+from app.core.errors import ApiError
 from app.core.logging import ctx
 from app.core.phones import region_of_locale
 from app.core.scheduling import enqueue
@@ -68,6 +70,14 @@ class Delivery:
     triggered_at: datetime | None = None
     fingerprint: str | None = None
     """sha256 of what the sender signed; None for unsigned sources (their ids are all we have)."""
+
+
+def require_json(body: bytes) -> Any:
+    """Every capture route stores JSON only: anything else is refused before it is stored."""
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiError(400, "malformed_json", f"body is not valid JSON: {exc}") from None
 
 
 def fingerprint(*signed: bytes) -> str:

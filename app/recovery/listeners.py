@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from app.checkouts.models import Contact
-from app.core import events
 from app.core.outbox import OutboxEvent
 from app.messaging.models import Channel, DeliveryStatus, Message
 from app.recovery import services
@@ -11,18 +10,14 @@ from app.recovery.flows import ordered_steps
 from app.recovery.models import Enrollment, EnrollmentStatus, StepChannel
 
 
-@events.subscribe(events.CHECKOUT_ABANDONED)
 async def enroll_abandoned(event: OutboxEvent) -> None:
     await services.enroll(event.subject_id, await services.shared_queue())
 
 
-@events.subscribe(events.CHECKOUT_COMPLETED)
-@events.subscribe(events.CHECKOUT_RECOVERED)
 async def stop_on_order(event: OutboxEvent) -> None:
     await services.stop_for_checkout(event.subject_id, "order_placed")
 
 
-@events.subscribe(events.STORE_UNINSTALLED)
 async def stop_on_uninstall(event: OutboxEvent) -> None:
     for (enrollment_id,) in await Enrollment.filter(
         store_id=event.store_id, status__in=services.LIVE
@@ -30,7 +25,6 @@ async def stop_on_uninstall(event: OutboxEvent) -> None:
         await services.stop(enrollment_id, "store_uninstalled")
 
 
-@events.subscribe(events.SHOPPER_REPLIED)
 async def pause_on_reply(event: OutboxEvent) -> None:
     """The conversation belongs to a person now; an agent can resume the sequence from the inbox."""
     checkout_id = event.payload.get("checkout_id")
@@ -46,7 +40,6 @@ async def pause_on_reply(event: OutboxEvent) -> None:
         await services.pause(enrollment_id, "shopper_replied")
 
 
-@events.subscribe(events.CONTACT_OPTED_OUT)
 async def trim_on_opt_out(event: OutboxEvent) -> None:
     """Cancel unsent steps on the channel; stop sequences left with nothing they may send."""
     channel = str(event.payload.get("channel") or "sms")

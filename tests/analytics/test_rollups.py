@@ -14,6 +14,7 @@ from app.analytics import changes, gather, jobs, rollups, services, stats
 from app.analytics.models import OrderClaim, RollupDay, RollupSend
 from app.checkouts.schemas import ContactInput, OrderInput
 from app.checkouts.services import record_order
+from app.core import events
 from app.core.timeutil import utcnow
 from app.stores.models import Store
 from tests.analytics.randomized import random_store
@@ -92,7 +93,7 @@ async def test_a_late_order_dirties_its_day_until_rebuilt(settings):
     await built(store)
     placed = utcnow() - timedelta(days=4)
     before = (await both(store, None, None, None))[0]["attribution"]["total"]["orders"]
-    await record_order(
+    recorded = await record_order(
         store,
         OrderInput(
             external_id="late-1",
@@ -102,6 +103,10 @@ async def test_a_late_order_dirties_its_day_until_rebuilt(settings):
             placed_at=placed,
         ),
     )
+    for (
+        event_id
+    ) in recorded.event_ids:  # the stats react to the order's events, as the worker would
+        assert await events.dispatch(event_id)
     dirty = await RollupDay.filter(store_id=store.id, dirty_at__not_isnull=True).count()
     assert dirty >= 1  # the order's day (and, if it settled a checkout, that checkout's days)
     rolled, raw = await both(store, None, None, None)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from app.checkouts.jobs import sweep
 from app.checkouts.models import Checkout, CheckoutStatus
 from app.checkouts.services import mark_abandoned
 from app.core import events
 from app.core.outbox import OutboxEvent
 from app.ingest.models import RawEvent, RawStatus
+from app.worker import sweep
 from tests.factories import fresh_shopify_checkout, make_store, shopify_headers
 
 

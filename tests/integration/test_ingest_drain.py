@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,12 +33,12 @@ async def _erase_then_boom(
 
 @pytest.fixture
 def failing_topics() -> Iterator[None]:
-    """Topic handlers are the registry processing dispatches through; these two always fail."""
-    processing.register_topic(Source.SHOPIFY, BOOM)(_boom)
-    processing.register_topic(Source.SHOPIFY, ERASE)(_erase_then_boom)
+    """Shopify's topic map plus two handlers that always fail, registered like any vendor's map."""
+    shopify = processing.topics_for(Source.SHOPIFY)
+    handlers = {**shopify.handle, BOOM: _boom, ERASE: _erase_then_boom}
+    processing.register(dataclasses.replace(shopify, handle=handlers))
     yield
-    for topic in (BOOM, ERASE):
-        processing.TOPIC_HANDLERS.pop((Source.SHOPIFY, topic))
+    processing.register(shopify)
 
 
 async def _raw(store: Any, topic: str, delivery: str, attempts: int = 0) -> RawEvent:

@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.ingest.models import Source
+from app.ingest.processing import Topics
 from app.ingest.services import Delivery
+from app.integrations.collect.normalize import normalize
 
 TRACKED = frozenset(
     {
@@ -21,6 +23,8 @@ TRACKED = frozenset(
         "Order Completed",
     }
 )
+# The topic map: one normalizer reads every event type (the body names it).
+TOPICS = Topics(Source.COLLECT, any_topic=normalize, orders=frozenset({"Order Completed"}))
 TYPES = frozenset({"track", "identify", "page", "screen", "group", "alias"})
 MAX_BATCH = 100
 # Fields of a single call's envelope (Segment's HTTP API) that are not part of the event.

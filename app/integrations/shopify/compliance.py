@@ -1,4 +1,7 @@
-"""Shopify lifecycle and privacy topics: app/uninstalled and the three mandatory compliance webhooks."""
+"""Shopify lifecycle and privacy topics: app/uninstalled and the three mandatory compliance webhooks.
+
+The handlers are listed in the topic map (`webhooks.TOPICS`), not registered here.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +16,8 @@ from app.core import events
 from app.core.logging import ctx
 from app.core.phones import parse_phone, region_of_locale
 from app.core.timeutil import utcnow
-from app.ingest.models import RawEvent, RawStatus, Source
-from app.ingest.processing import Outcome, register_topic
+from app.ingest.models import RawEvent, RawStatus
+from app.ingest.processing import Outcome
 from app.messaging.models import DeliveryStatus, Message
 from app.privacy import services as privacy
 from app.privacy.registry import Subject
@@ -25,7 +28,6 @@ log = logging.getLogger(__name__)
 CLOCK_SKEW = timedelta(seconds=60)
 
 
-@register_topic(Source.SHOPIFY, "app/uninstalled")
 async def uninstalled(store: Store, raw: RawEvent, payload: dict[str, Any]) -> Outcome:
     """Mark uninstalled, drop tokens, cancel unsent messages and announce it, all in one transaction."""
     if raw.triggered_at and raw.triggered_at < store.installed_at - CLOCK_SKEW:
@@ -84,20 +86,17 @@ def subject(store: Store, payload: dict[str, Any]) -> Subject:
     )
 
 
-@register_topic(Source.SHOPIFY, "customers/redact")
 async def customers_redact(store: Store, raw: RawEvent, payload: dict[str, Any]) -> Outcome:
     counts = await privacy.erase_customer(subject(store, payload))
     return Outcome(RawStatus.PROCESSED, f"erased: {counts}")
 
 
-@register_topic(Source.SHOPIFY, "customers/data_request")
 async def customers_data_request(store: Store, raw: RawEvent, payload: dict[str, Any]) -> Outcome:
     request_id = str((payload.get("data_request") or {}).get("id") or f"raw-{raw.id}")
     export = await privacy.export_customer(subject(store, payload), request_id)
     return Outcome(RawStatus.PROCESSED, f"export {export.id} ready")
 
 
-@register_topic(Source.SHOPIFY, "shop/redact")
 async def shop_redact(store: Store, raw: RawEvent, payload: dict[str, Any]) -> Outcome:
     """Sent 48 h after uninstall; a shop that came back meanwhile keeps its data."""
     if store.status == StoreStatus.ACTIVE:

@@ -1,4 +1,4 @@
-"""Shopify install routes: the App URL, the OAuth callback, and the embedded entry by session token."""
+"""Shopify routes: webhook deliveries, the App URL, the OAuth callback, and the embedded entry by session token."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie, State
 from litestar.di import Provide
 from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_200_OK
 
 from app.accounts import sessions
 from app.accounts.controllers import session_cookie
@@ -21,12 +22,14 @@ from app.config import get_settings
 from app.core.errors import ApiError
 from app.core.logging import ctx
 from app.core.security import sign_value, verify_signed_value
+from app.ingest.services import accept, require_json
 from app.integrations.shopify import oauth, session_tokens
+from app.integrations.shopify import webhooks as shopify
 from app.integrations.shopify.install import install
 from app.privacy.controllers import export_document, list_exports
 from app.privacy.schemas import DataExportOut
 from app.stores.models import Store, StoreStatus
-from app.stores.services import store_for_shop_domain
+from app.stores.services import capture_store, store_for_shop_domain
 
 log = logging.getLogger(__name__)
 STATE_COOKIE = "followup_shopify_state"
@@ -200,3 +203,30 @@ class ShopifyEmbeddedApi(Controller):
     @get("/privacy/exports/{export_id:int}", summary="One customer data export")
     async def export(self, store: Store, export_id: int) -> dict[str, Any]:
         return await export_document(store, export_id)
+
+
+class ShopifyWebhooks(Controller):
+    path = "/webhooks/shopify"
+    tags = ["capture"]
+
+    @post(["/", "/compliance"], status_code=HTTP_200_OK, summary="Shopify webhook (all topics)")
+    async def receive(self, request: Request[Any, Any, State]) -> dict[str, str]:
+        body = await request.body()
+        if not shopify.verify(body, request.headers, (get_settings().shopify.api_secret,)):
+            raise ApiError(401, "bad_signature", "X-Shopify-Hmac-Sha256 missing or does not match")
+        delivery = shopify.to_delivery(body, request.headers)
+        if delivery.topic not in shopify.KNOWN_TOPICS:
+            log.info("ignored Shopify topic", extra=ctx(topic=delivery.topic))
+            return {"status": "ignored", "reason": f"topic {delivery.topic!r} is not handled"}
+        if not delivery.delivery_id:
+            raise ApiError(400, "missing_delivery_id", "X-Shopify-Webhook-Id header is required")
+        require_json(body)
+        store = await capture_store(
+            "shopify", request.headers.get(shopify.SHOP, "").strip().lower()
+        )
+        if store is None:
+            if delivery.topic in shopify.COMPLIANCE_TOPICS:
+                return {"status": "ignored", "reason": "no data held for this shop"}
+            raise ApiError(404, "unknown_store", "no store is installed for this shop domain")
+        stored = await accept(store, delivery, request.app.state.queue)
+        return {"status": "accepted" if stored else "duplicate"}

@@ -6,15 +6,12 @@ import logging
 from typing import Any
 
 from app.checkouts.models import Checkout
-from app.ingest.models import Source
-from app.ingest.processing import register_checkout_job
 from app.integrations.shopify.client import ShopifyError
 from app.integrations.shopify.enrichment import enrich_line_items
 from app.integrations.shopify.tokens import NotInstalled
 from app.stores.services import recent_store
 
 log = logging.getLogger(__name__)
-register_checkout_job(Source.SHOPIFY, "enrich_checkout")
 
 
 async def enrich_checkout(job_ctx: dict[str, Any], checkout_id: int) -> bool:

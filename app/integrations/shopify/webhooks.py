@@ -1,4 +1,4 @@
-"""Shopify webhook deliveries: HMAC verification and header mapping, nothing else."""
+"""Shopify webhook deliveries: header constants, the topic map, HMAC verification and header mapping."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from app.core.security import verify_base64_hmac
 from app.core.timeutil import parse_datetime
 from app.ingest.models import Source
+from app.ingest.processing import Topics
 from app.ingest.services import Delivery, fingerprint
+from app.integrations.shopify import compliance, normalize
 
 TOPIC = "x-shopify-topic"
 HMAC = "x-shopify-hmac-sha256"
@@ -18,20 +20,27 @@ TRIGGERED_AT = "x-shopify-triggered-at"
 API_VERSION = "x-shopify-api-version"
 KEPT_HEADERS = (TOPIC, SHOP, WEBHOOK_ID, EVENT_ID, TRIGGERED_AT, API_VERSION)
 
-COMPLIANCE_TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact"})
-KNOWN_TOPICS = (
-    frozenset(
-        {
-            "checkouts/create",
-            "checkouts/update",
-            "checkouts/delete",
-            "orders/create",
-            "orders/paid",
-            "app/uninstalled",
-        }
-    )
-    | COMPLIANCE_TOPICS
+# Every topic we subscribe to (shopify.app.toml) and what becomes of it; the one map for Shopify.
+TOPICS = Topics(
+    Source.SHOPIFY,
+    normalize={
+        "checkouts/create": lambda p: [normalize.checkout(p)],
+        "checkouts/update": lambda p: [normalize.checkout(p)],
+        "checkouts/delete": lambda p: [normalize.checkout(p, deleted=True)],
+        "orders/create": lambda p: [normalize.order(p)],
+        "orders/paid": lambda p: [normalize.order(p)],
+    },
+    handle={
+        "app/uninstalled": compliance.uninstalled,
+        "customers/redact": compliance.customers_redact,
+        "customers/data_request": compliance.customers_data_request,
+        "shop/redact": compliance.shop_redact,
+    },
+    orders=frozenset({"orders/create", "orders/paid"}),
+    checkout_jobs=("enrich_checkout",),
 )
+COMPLIANCE_TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact"})
+KNOWN_TOPICS = TOPICS.known
 
 
 def verify(body: bytes, headers: Mapping[str, str], secrets: tuple[str, ...]) -> bool:

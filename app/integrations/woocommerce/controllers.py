@@ -1,4 +1,4 @@
-"""Calls our WooCommerce plugin makes to the app besides events: the signed restore lookup."""
+"""WooCommerce routes: native webhooks and plugin events (one URL), and the plugin's signed restore lookup."""
 
 from __future__ import annotations
 
@@ -6,15 +6,43 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from litestar import Controller, Request, post
+from litestar import Controller, Request, Response, post
 from litestar.datastructures import State
 from litestar.status_codes import HTTP_200_OK
 
 from app.core.errors import ApiError
+from app.ingest.services import accept, require_json
 from app.integrations.woocommerce import webhooks as woo
+from app.integrations.woocommerce.coupons import remember_site
 from app.integrations.woocommerce.restore import RESTORE_EVENT, RestoreRefused, restore_view
 from app.stores.models import Store
 from app.stores.services import capture_store
+
+
+class WooCommerceWebhooks(Controller):
+    path = "/webhooks/woocommerce"
+    tags = ["capture"]
+
+    @post("/{store_id:int}", status_code=HTTP_200_OK, summary="WooCommerce webhook or plugin event")
+    async def receive(self, request: Request[Any, Any, State], store_id: int) -> Response[Any]:
+        store = await woocommerce_store(store_id)
+        body = await request.body()
+        if woo.is_ping(body, request.headers):
+            return Response({"status": "ok"}, status_code=HTTP_200_OK)
+        if woo.is_plugin(request.headers):
+            require_plugin_signature(store, body, request.headers)
+            delivery = woo.plugin_delivery(body, request.headers)
+        else:
+            problem = woo.native_problem(store.webhook_secret or "", body, request.headers)
+            if problem:
+                raise ApiError(401, "bad_signature", problem)
+            delivery = woo.native_delivery(body, request.headers)
+        require_json(body)
+        if delivery.topic == "connection.test":
+            await remember_site(store, json.loads(body))
+            return Response({"status": "ok", "store": store.name}, status_code=HTTP_200_OK)
+        stored = await accept(store, delivery, request.app.state.queue)
+        return Response({"status": "accepted" if stored else "duplicate"}, status_code=HTTP_200_OK)
 
 
 class WooCommercePluginApi(Controller):

@@ -9,7 +9,9 @@ from collections.abc import Mapping
 
 from app.core.security import hmac_sha256_base64, verify_base64_hmac
 from app.ingest.models import Source
+from app.ingest.processing import Topics
 from app.ingest.services import Delivery, fingerprint
+from app.integrations.woocommerce import normalize
 
 WC_SIGNATURE = "x-wc-webhook-signature"
 WC_TOPIC = "x-wc-webhook-topic"
@@ -30,6 +32,21 @@ PLUGIN_EVENT = "x-followup-event"
 PLUGIN_DELIVERY = "x-followup-delivery-id"
 PLUGIN_TOLERANCE_SECONDS = 300
 PLUGIN_EVENTS = frozenset({"cart.updated", "order.placed", "connection.test"})
+
+# The topic maps, one per sender: WooCommerce's own webhooks and our plugin's events.
+TOPICS = Topics(
+    Source.WOOCOMMERCE,
+    normalize={"order.created": normalize.native_order, "order.updated": normalize.native_order},
+    orders=frozenset({"order.created", "order.updated"}),
+)
+PLUGIN_TOPICS = Topics(
+    Source.PLUGIN,
+    normalize={
+        "cart.updated": lambda p: [normalize.plugin_cart(p)],
+        "order.placed": lambda p: [normalize.plugin_order(p)],
+    },
+    orders=frozenset({"order.placed"}),
+)
 
 _PING = re.compile(rb"^webhook_id=\d+$")
 

@@ -1,8 +1,10 @@
-"""Capture endpoints: verify, store raw, dedupe, enqueue, answer fast. The work happens in a job."""
+"""Segment-spec capture routes: /collect/v1/events for the snippet and pixel, /v1 for Segment's libraries.
+
+Verify the key and origin, rate-limit, store each event once, answer fast; the work happens in a job.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -14,79 +16,14 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CO
 
 from app.config import get_settings
 from app.core.errors import ApiError, http_error_response
-from app.core.logging import ctx
 from app.core.ratelimit import hit
-from app.ingest.services import accept
+from app.ingest.services import accept, require_json
 from app.integrations.collect import spec
-from app.integrations.shopify import webhooks as shopify
-from app.integrations.woocommerce import webhooks as woo
-from app.integrations.woocommerce.controllers import require_plugin_signature, woocommerce_store
-from app.integrations.woocommerce.coupons import remember_site
 from app.stores.models import Platform, Store
 from app.stores.services import capture_store
 
 log = logging.getLogger(__name__)
 OPAQUE_ORIGIN = "null"  # what a sandboxed iframe or worker sends as its Origin
-
-
-def _json(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiError(400, "malformed_json", f"body is not valid JSON: {exc}") from None
-
-
-class ShopifyWebhooks(Controller):
-    path = "/webhooks/shopify"
-    tags = ["capture"]
-
-    @post(["/", "/compliance"], status_code=HTTP_200_OK, summary="Shopify webhook (all topics)")
-    async def receive(self, request: Request[Any, Any, State]) -> dict[str, str]:
-        body = await request.body()
-        if not shopify.verify(body, request.headers, (get_settings().shopify.api_secret,)):
-            raise ApiError(401, "bad_signature", "X-Shopify-Hmac-Sha256 missing or does not match")
-        delivery = shopify.to_delivery(body, request.headers)
-        if delivery.topic not in shopify.KNOWN_TOPICS:
-            log.info("ignored Shopify topic", extra=ctx(topic=delivery.topic))
-            return {"status": "ignored", "reason": f"topic {delivery.topic!r} is not handled"}
-        if not delivery.delivery_id:
-            raise ApiError(400, "missing_delivery_id", "X-Shopify-Webhook-Id header is required")
-        _json(body)
-        store = await capture_store(
-            "shopify", request.headers.get(shopify.SHOP, "").strip().lower()
-        )
-        if store is None:
-            if delivery.topic in shopify.COMPLIANCE_TOPICS:
-                return {"status": "ignored", "reason": "no data held for this shop"}
-            raise ApiError(404, "unknown_store", "no store is installed for this shop domain")
-        stored = await accept(store, delivery, request.app.state.queue)
-        return {"status": "accepted" if stored else "duplicate"}
-
-
-class WooCommerceWebhooks(Controller):
-    path = "/webhooks/woocommerce"
-    tags = ["capture"]
-
-    @post("/{store_id:int}", status_code=HTTP_200_OK, summary="WooCommerce webhook or plugin event")
-    async def receive(self, request: Request[Any, Any, State], store_id: int) -> Response[Any]:
-        store = await woocommerce_store(store_id)
-        body = await request.body()
-        if woo.is_ping(body, request.headers):
-            return Response({"status": "ok"}, status_code=HTTP_200_OK)
-        if woo.is_plugin(request.headers):
-            require_plugin_signature(store, body, request.headers)
-            delivery = woo.plugin_delivery(body, request.headers)
-        else:
-            problem = woo.native_problem(store.webhook_secret or "", body, request.headers)
-            if problem:
-                raise ApiError(401, "bad_signature", problem)
-            delivery = woo.native_delivery(body, request.headers)
-        _json(body)
-        if delivery.topic == "connection.test":
-            await remember_site(store, json.loads(body))
-            return Response({"status": "ok", "store": store.name}, status_code=HTTP_200_OK)
-        stored = await accept(store, delivery, request.app.state.queue)
-        return Response({"status": "accepted" if stored else "duplicate"}, status_code=HTTP_200_OK)
 
 
 class CollectEvents(Controller):
@@ -158,7 +95,7 @@ async def _collect(
     request: Request[Any, Any, State], parse: Callable[[Any], list[dict[str, Any]]]
 ) -> tuple[dict[str, int], dict[str, str]]:
     """Verify the key and origin, rate-limit, check every event, then store each once."""
-    document = _json(await _body(request))
+    document = require_json(await _body(request))
     store = await _store_for_key(request, document)
     origin = request.headers.get("origin")
     if origin and not _origin_allowed(store, origin):

@@ -1,0 +1,64 @@
+"""Where the program is assembled: every event listener and every vendor's topic map, in one place.
+
+A composition root like app/server.py and app/worker.py (which both call `wire()` at start): it
+may import every domain and vendor package, and nothing imports it but those roots and tests.
+Registration is explicit here rather than a side effect of importing a module, so "what happens
+when a checkout is abandoned" is read off the table below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from app.analytics import listeners as analytics
+from app.checkouts import listeners as checkouts
+from app.core import events
+from app.ingest import processing
+from app.ingest.processing import Topics
+from app.integrations.collect import spec as collect
+from app.integrations.shopify import webhooks as shopify
+from app.integrations.woocommerce import webhooks as woocommerce
+from app.recovery import listeners as recovery
+from inbox import listeners as inbox
+
+# Domain events (outbox, at least once): who reacts, in the order they run.
+SUBSCRIPTIONS: tuple[tuple[str, events.Handler], ...] = (
+    (events.CHECKOUT_ABANDONED, analytics.checkout_changed),
+    (events.CHECKOUT_ABANDONED, checkouts.log_abandoned),
+    (events.CHECKOUT_ABANDONED, recovery.enroll_abandoned),
+    (events.CHECKOUT_COMPLETED, analytics.checkout_changed),
+    (events.CHECKOUT_COMPLETED, recovery.stop_on_order),
+    (events.CHECKOUT_RECOVERED, analytics.checkout_changed),
+    (events.CHECKOUT_RECOVERED, recovery.stop_on_order),
+    (events.ORDER_RECORDED, analytics.order_recorded),
+    (events.STORE_UNINSTALLED, recovery.stop_on_uninstall),
+    (events.CONTACT_OPTED_OUT, analytics.contact_changed),
+    (events.CONTACT_OPTED_OUT, recovery.trim_on_opt_out),
+    (events.SHOPPER_REPLIED, analytics.shopper_replied),
+    (events.SHOPPER_REPLIED, recovery.pause_on_reply),
+)
+
+# Notifications (fire and forget, live views only).
+LISTENERS: tuple[tuple[str, Callable[..., Awaitable[None]]], ...] = (
+    (events.MESSAGE_CHANGED, analytics.message_changed),
+    (events.MESSAGE_CHANGED, inbox.message_changed),
+)
+
+# One topic map per vendor, declared next to its webhook code.
+TOPIC_MAPS: tuple[Topics, ...] = (
+    shopify.TOPICS,
+    woocommerce.TOPICS,
+    woocommerce.PLUGIN_TOPICS,
+    collect.TOPICS,
+)
+
+
+def wire(*_: Any) -> None:
+    """Register every listener and topic map; idempotent, so each process may call it freely."""
+    for name, handler in SUBSCRIPTIONS:
+        events.subscribe(name)(handler)
+    for name, listener in LISTENERS:
+        events.listen(name)(listener)
+    for topics in TOPIC_MAPS:
+        processing.register(topics)
