@@ -15,10 +15,9 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
 
-from app.accounts.controllers import AccountPages
 from app.accounts.guards import LoginRequired
 from app.analytics import listeners as _analytics_listeners  # noqa: F401  (registers handlers)
-from app.analytics.controllers import DashboardData, DashboardPages, StatsApi
+from app.analytics.controllers import StatsApi
 from app.checkouts.controllers import CheckoutsApi
 from app.config import Settings, get_settings
 from app.core.db import close_db, init_db
@@ -40,14 +39,12 @@ from app.recovery.controllers import (
     ShopperLinks,
     TemplatesApi,
 )
-from app.web.controllers import favicon, home
-from app.web.flows import FlowPages, FlowSessionApi
-from app.web.settings import SettingsPages
+from app.web.pages import PAGES
 from app.web.templating import template_config
 from inbox import listeners as _inbox_listeners  # noqa: F401  (registers live fan-out)
 from inbox.controllers import InboxApi, InboxManagerApi, TwilioSmsWebhook
+from inbox.dev_phone import DevPhone
 from inbox.live import channels_plugin
-from inbox.pages import DevPhone, InboxPages
 from inbox.sockets import inbox_socket
 
 log = logging.getLogger(__name__)
@@ -77,7 +74,6 @@ def route_handlers() -> list[Any]:
         CollectEvents,
         SegmentApi,
         CheckoutsApi,
-        AccountPages,
         ShopifyApp,
         ShopifyEmbeddedApi,
         PrivacyApi,
@@ -88,17 +84,10 @@ def route_handlers() -> list[Any]:
         EnrollmentsApi,
         ShopperLinks,
         StatsApi,
-        DashboardPages,
-        DashboardData,
-        home,
-        favicon,
-        FlowPages,
-        FlowSessionApi,
-        SettingsPages,
+        *PAGES,
         TwilioSmsWebhook,
         InboxApi,
         InboxManagerApi,
-        InboxPages,
         inbox_socket,
         create_static_files_router(
             path="/static/inbox", directories=[INBOX_STATIC_DIR], include_in_schema=False

@@ -3,34 +3,34 @@
 Each store-day is rebuilt whole (never patched), so recomputing is idempotent; an advisory lock
 serialises two workers on the same day, and a change marked while we computed keeps the day dirty.
 PostgreSQL only (advisory locks, `generate_series`, `clock_timestamp`): on SQLite, the embedded
-single-store default, no rollup is built and the stats always read the raw tables (`gather.plan`).
+single-store default, no rollup is built and the figures always read the raw tables (`inputs.plan`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any, TypeVar
 
+from tortoise import Model
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from app.analytics import queries, rules, services, sql
+from app.analytics import attribution, raw, rules, sql
 from app.analytics.models import OrderClaim, RollupProduct, RollupSend
+from app.analytics.period import day_bounds
 from app.analytics.rules import Touch
 from app.stores.models import Store
+
+M = TypeVar("M", bound=Model)
 
 
 def fingerprint(store: Store) -> str:
     """What a rolled-up day depends on beside the raw rows: the zone of its day and the windows."""
-    windows, _, _ = services.store_options(store)
+    windows = attribution.windows_of(store)
     spans = (windows.email, windows.sms, windows.click)
     return "|".join([store.timezone or "UTC", *(str(int(w.total_seconds())) for w in spans)])
-
-
-def bounds(day: date, zone: str) -> tuple[datetime, datetime]:
-    tz = ZoneInfo(zone)
-    return datetime.combine(day, time(), tz), datetime.combine(day + timedelta(days=1), time(), tz)
 
 
 async def _sends(store_id: int, start: datetime, end: datetime) -> list[dict[str, Any]]:
@@ -43,8 +43,8 @@ async def _sends(store_id: int, start: datetime, end: datetime) -> list[dict[str
           COALESCE(sum(CASE WHEN c.status = 'recovered' AND c.completed_at >= m.sent_at
             THEN 1 ELSE 0 END), 0) AS conversions
         FROM message m LEFT JOIN checkout c ON c.id = m.checkout_id
-        WHERE m.store_id = $1 AND {queries.AUTOMATION} AND m.created_at >= $2 AND m.created_at < $3
-          AND m.status NOT IN {queries.NOT_SENT}
+        WHERE m.store_id = $1 AND {raw.AUTOMATION} AND m.created_at >= $2 AND m.created_at < $3
+          AND m.status NOT IN {raw.NOT_SENT}
         GROUP BY m.channel, m.step_index, m.variant, m.status""",
         store_id,
         start,
@@ -52,19 +52,15 @@ async def _sends(store_id: int, start: datetime, end: datetime) -> list[dict[str
     )
 
 
-def _last_steps(rows: list[dict], placed_at: datetime) -> dict[str, int | None]:
+def _last_steps(rows: list[dict[str, Any]], placed_at: datetime) -> dict[str, int | None]:
     """The step credited under each channel filter: the last automated send before the order."""
-    earlier = [r for r in rows if r["sent_at"] < placed_at]
-    out: dict[str, int | None] = {}
-    for name, channel in (("step_all", None), ("step_sms", "sms"), ("step_email", "email")):
-        mine = [r for r in earlier if channel is None or r["channel"] == channel]
-        out[name] = max(mine, key=lambda r: r["sent_at"])["step_index"] if mine else None
-    return out
+    filters = (("step_all", None), ("step_sms", "sms"), ("step_email", "email"))
+    return {name: attribution.last_step(rows, placed_at, ch) for name, ch in filters}
 
 
 async def _claims(store: Store, day: date, start: datetime, end: datetime) -> list[OrderClaim]:
-    windows, _, _ = services.store_options(store)
-    found = await services.attribution_inputs(store, start, end, None, {})
+    windows = attribution.windows_of(store)
+    found = await attribution.evidence(store, start, end, None, {})
     if not found.rows:
         return []
     rows, facts, issued = found.rows, found.facts, found.issued
@@ -73,14 +69,12 @@ async def _claims(store: Store, day: date, start: datetime, end: datetime) -> li
         for key in pair[0].keys:
             index[key].append(pair)
     won = [f for f in facts if rules.recovered(f)]
-    steps: dict[int, list[dict]] = defaultdict(list)
-    for r in await queries.last_steps(store.id, [c for f in won if (c := services.checkout_of(f))]):
-        steps[r["checkout_id"]].append(r)
+    steps = await attribution.last_steps_by_checkout(store, won)
     claims = []
     for fact, row in zip(facts, rows, strict=True):
         mine = [p for key in fact.keys for p in index.get(key, ())]
         recovered = rules.recovered(fact)
-        credit = _last_steps(steps.get(services.checkout_of(fact) or -1, []), fact.placed_at)
+        credit = _last_steps(steps.get(attribution.checkout_of(fact) or -1, []), fact.placed_at)
         claims.append(
             OrderClaim(
                 store_id=store.id,
@@ -128,13 +122,13 @@ async def _products(store_id: int, start: datetime, end: datetime) -> list[Rollu
             quantity=int(r["quantity"] or 0),
             value=r["value"] or 0,
         )
-        for r in await queries.products(store_id, start, end)
+        for r in await raw.products(store_id, start, end)
     ]
 
 
 async def _counters(store_id: int, start: datetime, end: datetime) -> dict[str, int]:
     """The analytics_day counters, named as its columns: one funnel pass gives both reachables."""
-    return await queries.funnel(store_id, start, end)
+    return await raw.funnel(store_id, start, end)
 
 
 async def begin_build(store_id: int, day: date) -> datetime:
@@ -155,7 +149,7 @@ async def recompute_day(store: Store, day: date) -> bool:
     """Rebuild one store-day; False on SQLite, where the stats always read the raw tables."""
     if not sql.is_postgres():
         return False
-    start, end = bounds(day, store.timezone or "UTC")
+    start, end = day_bounds(day, store.timezone or "UTC")
     began = await begin_build(store.id, day)  # committed on its own, before anything is read
     async with in_transaction() as conn:
         await conn.execute_query(
@@ -174,15 +168,20 @@ async def recompute_day(store: Store, day: date) -> bool:
         await OrderClaim.filter(order_id__in=moved).using_db(conn).delete()
         for product in products:
             product.day = day
-        for model, objs in ((RollupSend, sends), (RollupProduct, products), (OrderClaim, claims)):
-            if objs:
-                await model.bulk_create(objs, batch_size=1000, using_db=conn)
+        await _insert(RollupSend, sends, conn)
+        await _insert(RollupProduct, products, conn)
+        await _insert(OrderClaim, claims, conn)
         await _save_day(conn, store, day, counters, began)
     return True
 
 
+async def _insert(model: type[M], objs: Sequence[M], conn: BaseDBAsyncClient) -> None:
+    if objs:
+        await model.bulk_create(objs, batch_size=1000, using_db=conn)
+
+
 async def _save_day(
-    conn: Any, store: Store, day: date, counters: dict[str, int], began: datetime
+    conn: BaseDBAsyncClient, store: Store, day: date, counters: dict[str, int], began: datetime
 ) -> None:
     """Clean unless someone marked the day after we began reading: their change may be unseen."""
     names = list(counters)

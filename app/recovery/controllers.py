@@ -34,6 +34,7 @@ from app.recovery.validation import FlowProblem, validate_variant
 from app.stores.auth import api_store
 from app.stores.models import Store
 from app.stores.services import capture_store
+from app.web.access import store_api
 
 _pages = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape()
@@ -42,9 +43,11 @@ MAX_POOL_UPLOAD = 10_000
 
 
 class FlowsApi(Controller):
+    """For scripts (bearer token) and for the flow editor page (its session and CSRF header)."""
+
     path = "/api/v1/flows"
     tags = ["recovery"]
-    dependencies = {"store": Provide(api_store)}
+    dependencies = {"store": Provide(store_api)}
 
     @get("/", summary="The store's recovery flows with their steps")
     async def list_flows(self, store: Store) -> list[FlowOut]:
@@ -113,7 +116,7 @@ class DiscountLookup(Controller):
 class TemplatesApi(Controller):
     path = "/api/v1/templates"
     tags = ["recovery"]
-    dependencies = {"store": Provide(api_store)}
+    dependencies = {"store": Provide(store_api)}
 
     @post(
         "/preview", summary="Render a template against a real or sample checkout", status_code=200
@@ -132,7 +135,7 @@ def _sample_discount(kind: str | None, store: Store) -> templates.Discount:
 
 
 async def render_preview(store: Store, data: PreviewIn) -> PreviewOut:
-    """Shared by this API and the dashboard's flow editor (session-authenticated)."""
+    """A template rendered against a real or sample checkout, as the engine would send it."""
     variant = VariantIn(body=data.body, subject=data.subject, html=data.html)
     try:
         validate_variant("template", data.channel, variant)

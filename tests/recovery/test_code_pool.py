@@ -15,8 +15,8 @@ from app.recovery.discounts import upload_pool
 from app.recovery.models import DiscountCode, DiscountKind
 from app.recovery.services import NoDiscount, enroll, issue_discount
 from app.stores.models import Store
-from tests.analytics.conftest import csrf_from, login_as
 from tests.factories import make_store
+from tests.web.conftest import csrf_from, login_as
 
 
 def test_codes_are_read_from_a_paste_or_a_csv_export() -> None:

@@ -15,7 +15,7 @@ from litestar.di import Provide
 from litestar.response import Redirect, Template
 
 from app.accounts import sessions
-from app.accounts.controllers import session_cookie
+from app.accounts.cookies import session_cookie
 from app.accounts.services import platform_owner
 from app.config import get_settings
 from app.core.errors import ApiError

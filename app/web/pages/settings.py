@@ -1,7 +1,15 @@
-"""The settings page: store preferences and the team, for owners and admins."""
+"""The settings page: store preferences and the team, for owners and admins.
+
+The page is a list of sections, each a partial template under `pages/settings/`: `FORM_SECTIONS`
+sit inside the preferences form (saved together by `POST /settings`), `PAGE_SECTIONS` follow it
+with their own forms and routes (the team here). A new section is a partial plus, if it needs data,
+a context function: append a `Section` to the list, nothing else changes.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -20,6 +28,27 @@ from app.recovery.rules import LEGAL_END, LEGAL_START, policy_from_settings, win
 from app.stores import preferences
 from app.stores.models import Store
 from app.web.access import Access, frame_headers, manager_access
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    template: str
+    context: Callable[[Access], Awaitable[dict[str, Any]]] | None = None
+    """The section's own template values, read when the page is drawn."""
+
+
+async def _team(access: Access) -> dict[str, Any]:
+    team = await Agent.filter(store_id=access.store.id).order_by("-active", "role", "email")
+    return {"team": team, "roles": [r.value for r in Role]}
+
+
+FORM_SECTIONS = [
+    Section("pages/settings/_pace.html"),
+    Section("pages/settings/_quiet_hours.html"),
+    Section("pages/settings/_senders.html"),
+    Section("pages/settings/_costs.html"),
+]
+PAGE_SECTIONS = [Section("pages/settings/_team.html", _team)]
 
 
 def _values(store: Store) -> dict[str, Any]:
@@ -59,17 +88,20 @@ def saved_note(store: Store) -> str:
 
 
 async def _page(access: Access, status: int = 200, **extra: Any) -> Template:
-    team = await Agent.filter(store_id=access.store.id).order_by("-active", "role", "email")
+    sections = [*FORM_SECTIONS, *PAGE_SECTIONS]
+    for section in sections:
+        if section.context is not None:
+            extra.update(await section.context(access))
     context = access.context(
         "settings",
         values=extra.pop("values", None) or _values(access.store),
         errors=extra.pop("errors", {}),
-        team=team,
-        roles=[r.value for r in Role],
+        form_sections=[s.template for s in FORM_SECTIONS],
+        page_sections=[s.template for s in PAGE_SECTIONS],
         **extra,
     )
     return Template(
-        "analytics/settings.html",
+        "pages/settings.html",
         context=context,
         status_code=status,
         headers=frame_headers(access.store),

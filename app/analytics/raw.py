@@ -1,7 +1,8 @@
-"""The raw queries behind the stats: counts grouped in the database, facts loaded for the rules.
+"""Raw queries over the source tables (checkout, message, order, ...): counts grouped in the database,
+facts loaded for the rules.
 
-These read the source tables directly and are the truth the rollups are tested against.
-Every query is scoped to one store and one half-open UTC interval [start, end).
+The truth the rollups are built from and tested against. Every query is scoped to one store and one
+half-open UTC interval [start, end). Rollup tables are read in `inputs` and `attribution`, not here.
 """
 
 from __future__ import annotations
