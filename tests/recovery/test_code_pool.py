@@ -110,6 +110,15 @@ async def test_api_reports_the_pool(client) -> None:
     assert added.json() == {"added": 2, "available": 2}
     status = (await client.get("/api/v1/flows/codes", headers=auth)).json()
     assert status["available"] == 2 and status["warn_below"] == pool.DEFAULT_WARN_BELOW
+    for codes, reason in (
+        ([], "at least one code"),
+        (["OK-9", "X" * 80], "A code is at most 64 characters"),  # the flows page's own words
+        (["C"] * (pool.MAX_UPLOAD + 1), f"at most {pool.MAX_UPLOAD} codes"),
+    ):
+        refused = await client.post("/api/v1/flows/codes", json={"codes": codes}, headers=auth)
+        assert refused.status_code == 422 and refused.json()["error"] == "invalid_codes"
+        assert reason in refused.json()["detail"]
+    assert (await client.get("/api/v1/flows/codes", headers=auth)).json()["available"] == 2
 
 
 async def _abandoned(store: Store, token: str = "c-1") -> Checkout:
