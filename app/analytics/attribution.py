@@ -1,8 +1,8 @@
 """Attribution of a range: which orders FollowUp claims, under every model, and which step earned each.
 
 The one place orders are credited. Raw intervals gather facts from the source tables (`raw`) and ask
-the pure `rules`; rolled-up days read the per-order claims the rollup stored (built from the same
-`evidence`), so a rolled-up day claims exactly what the raw computation would.
+the pure `rules`; for a rolled-up day, `day_claims` decides each order's claims once (from the same
+`evidence`), the rollup stores them and `_read_rolled` sums them, so both paths claim alike.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.analytics import raw, rules, sql
+from app.analytics.models import OrderClaim
 from app.analytics.period import Range, local_day
 from app.analytics.rules import OrderFact, Touch, shopper_keys
 from app.stores.models import Store
@@ -230,7 +231,70 @@ async def _raw_credit(
             credit[1] += order.value or ZERO
 
 
-# --- rolled-up days: the per-order claims the rollup stored ------------------------------------
+# --- rolled-up days: the per-order claims the rollup stores, and reading them back ------------
+
+
+def _last_steps(rows: list[dict[str, Any]], placed_at: datetime) -> dict[str, int | None]:
+    """The step credited under each channel filter: the last automated send before the order."""
+    filters = (("step_all", None), ("step_sms", "sms"), ("step_email", "email"))
+    return {name: last_step(rows, placed_at, ch) for name, ch in filters}
+
+
+async def day_claims(store: Store, day: date, start: datetime, end: datetime) -> list[OrderClaim]:
+    """What the rollup stores for the orders of one store-day: every model's verdict and the
+    credited step under each channel filter, per order, so `_read_rolled` can sum them later."""
+    windows = windows_of(store)
+    found = await evidence(store, start, end, None, {})
+    if not found.rows:
+        return []
+    rows, facts, issued = found.rows, found.facts, found.issued
+    index: dict[str, list[tuple[Touch, str | None]]] = defaultdict(list)
+    for pair in found.touches:
+        for key in pair[0].keys:
+            index[key].append(pair)
+    won = [f for f in facts if rules.recovered(f)]
+    steps = await last_steps_by_checkout(store, won)
+    claims = []
+    for fact, row in zip(facts, rows, strict=True):
+        mine = [p for key in fact.keys for p in index.get(key, ())]
+        recovered = rules.recovered(fact)
+        credit = _last_steps(steps.get(checkout_of(fact) or -1, []), fact.placed_at)
+        claims.append(
+            OrderClaim(
+                store_id=store.id,
+                day=day,
+                order_id=fact.id,
+                placed_at=fact.placed_at,
+                counts=fact.counts,
+                total=row["total"],
+                currency=row["currency"],
+                presentment_total=row["presentment_total"],
+                presentment_currency=row["presentment_currency"],
+                recovered=recovered,
+                abandoned_at=fact.abandoned_at if recovered else None,
+                click_sms=_touched(fact, mine, "click", "sms", windows),
+                click_email=_touched(fact, mine, "click", "email", windows),
+                click_other=_touched(fact, mine, "click", None, windows),
+                message_sms=_touched(fact, mine, "message", "sms", windows),
+                message_email=_touched(fact, mine, "message", "email", windows),
+                discount=rules.by_discount(fact, issued),
+                **(credit if recovered else {}),
+            )
+        )
+    return claims
+
+
+def _touched(
+    fact: rules.OrderFact,
+    mine: list[tuple[Touch, str | None]],
+    kind: str,
+    channel: str | None,
+    windows: rules.Windows,
+) -> bool:
+    clicks = kind == "click"
+    chosen = [t for t, ch in mine if (t.channel == "click") is clicks and ch == channel]
+    return rules.touched(fact, chosen, windows)
+
 
 _FLAGS = (
     "counts, recovered, click_sms, click_email, click_other, message_sms, message_email, discount"

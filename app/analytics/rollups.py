@@ -8,19 +8,17 @@ single-store default, no rollup is built and the figures always read the raw tab
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from tortoise import Model
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from app.analytics import attribution, raw, rules, sql
+from app.analytics import attribution, raw, sql
 from app.analytics.models import OrderClaim, RollupProduct, RollupSend
 from app.analytics.period import day_bounds
-from app.analytics.rules import Touch
 from app.stores.models import Store
 
 M = TypeVar("M", bound=Model)
@@ -31,85 +29,6 @@ def fingerprint(store: Store) -> str:
     windows = attribution.windows_of(store)
     spans = (windows.email, windows.sms, windows.click)
     return "|".join([store.timezone or "UTC", *(str(int(w.total_seconds())) for w in spans)])
-
-
-async def _sends(store_id: int, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """The raw `messages` and `variant_conversions` groups in one pass, before their last filters."""
-    return await sql.rows(
-        f"""SELECT m.channel, m.step_index, m.variant, m.status,
-          count(*) AS n, COALESCE(sum(m.segments), 0) AS segments,
-          COALESCE(sum(CASE WHEN c.id IS NOT NULL AND m.sent_at IS NOT NULL THEN 1 ELSE 0 END), 0)
-            AS tested,
-          COALESCE(sum(CASE WHEN c.status = 'recovered' AND c.completed_at >= m.sent_at
-            THEN 1 ELSE 0 END), 0) AS conversions
-        FROM message m LEFT JOIN checkout c ON c.id = m.checkout_id
-        WHERE m.store_id = $1 AND {raw.AUTOMATION} AND m.created_at >= $2 AND m.created_at < $3
-          AND m.status NOT IN {raw.NOT_SENT}
-        GROUP BY m.channel, m.step_index, m.variant, m.status""",
-        store_id,
-        start,
-        end,
-    )
-
-
-def _last_steps(rows: list[dict[str, Any]], placed_at: datetime) -> dict[str, int | None]:
-    """The step credited under each channel filter: the last automated send before the order."""
-    filters = (("step_all", None), ("step_sms", "sms"), ("step_email", "email"))
-    return {name: attribution.last_step(rows, placed_at, ch) for name, ch in filters}
-
-
-async def _claims(store: Store, day: date, start: datetime, end: datetime) -> list[OrderClaim]:
-    windows = attribution.windows_of(store)
-    found = await attribution.evidence(store, start, end, None, {})
-    if not found.rows:
-        return []
-    rows, facts, issued = found.rows, found.facts, found.issued
-    index: dict[str, list[tuple[Touch, str | None]]] = defaultdict(list)
-    for pair in found.touches:
-        for key in pair[0].keys:
-            index[key].append(pair)
-    won = [f for f in facts if rules.recovered(f)]
-    steps = await attribution.last_steps_by_checkout(store, won)
-    claims = []
-    for fact, row in zip(facts, rows, strict=True):
-        mine = [p for key in fact.keys for p in index.get(key, ())]
-        recovered = rules.recovered(fact)
-        credit = _last_steps(steps.get(attribution.checkout_of(fact) or -1, []), fact.placed_at)
-        claims.append(
-            OrderClaim(
-                store_id=store.id,
-                day=day,
-                order_id=fact.id,
-                placed_at=fact.placed_at,
-                counts=fact.counts,
-                total=row["total"],
-                currency=row["currency"],
-                presentment_total=row["presentment_total"],
-                presentment_currency=row["presentment_currency"],
-                recovered=recovered,
-                abandoned_at=fact.abandoned_at if recovered else None,
-                click_sms=_touched(fact, mine, "click", "sms", windows),
-                click_email=_touched(fact, mine, "click", "email", windows),
-                click_other=_touched(fact, mine, "click", None, windows),
-                message_sms=_touched(fact, mine, "message", "sms", windows),
-                message_email=_touched(fact, mine, "message", "email", windows),
-                discount=rules.by_discount(fact, issued),
-                **(credit if recovered else {}),
-            )
-        )
-    return claims
-
-
-def _touched(
-    fact: rules.OrderFact,
-    mine: list[tuple[Touch, str | None]],
-    kind: str,
-    channel: str | None,
-    windows: rules.Windows,
-) -> bool:
-    clicks = kind == "click"
-    chosen = [t for t, ch in mine if (t.channel == "click") is clicks and ch == channel]
-    return rules.touched(fact, chosen, windows)
 
 
 async def _products(store_id: int, start: datetime, end: datetime) -> list[RollupProduct]:
@@ -157,10 +76,11 @@ async def recompute_day(store: Store, day: date) -> bool:
         )
         counters = await _counters(store.id, start, end)
         sends = [
-            RollupSend(store_id=store.id, day=day, **r) for r in await _sends(store.id, start, end)
+            RollupSend(store_id=store.id, day=day, **r)
+            for r in await raw.send_groups(store.id, start, end)
         ]
         products = await _products(store.id, start, end)
-        claims = await _claims(store, day, start, end)
+        claims = await attribution.day_claims(store, day, start, end)
         for model in (RollupSend, RollupProduct, OrderClaim):
             await model.filter(store_id=store.id, day=day).using_db(conn).delete()
         # An order whose day moved (a new zone, a corrected time) is claimed by its new day only.
