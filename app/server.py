@@ -16,9 +16,8 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
 
-from app.accounts.controllers import AccountPages
 from app.accounts.guards import LoginRequired
-from app.analytics.controllers import DashboardData, DashboardPages, StatsApi
+from app.analytics.controllers import StatsApi
 from app.checkouts.controllers import CheckoutsApi, NextSteps
 from app.config import Settings, get_settings
 from app.core.db import close_db, init_db
@@ -41,14 +40,12 @@ from app.recovery.controllers import (
     ShopperLinks,
     TemplatesApi,
 )
-from app.web.controllers import favicon, home
-from app.web.flows import FlowPages, FlowSessionApi
-from app.web.settings import SettingsPages
+from app.web.pages import PAGES
 from app.web.templating import template_config
 from app.wiring import wire
 from inbox.controllers import InboxApi, InboxManagerApi
+from inbox.dev_phone import DevPhone
 from inbox.live import channels_plugin
-from inbox.pages import DevPhone, InboxPages
 from inbox.sockets import inbox_socket
 
 log = logging.getLogger(__name__)
@@ -78,7 +75,6 @@ def route_handlers() -> list[Any]:
         CollectEvents,
         SegmentApi,
         CheckoutsApi,
-        AccountPages,
         ShopifyApp,
         ShopifyEmbeddedApi,
         PrivacyApi,
@@ -89,16 +85,9 @@ def route_handlers() -> list[Any]:
         EnrollmentsApi,
         ShopperLinks,
         StatsApi,
-        DashboardPages,
-        DashboardData,
-        home,
-        favicon,
-        FlowPages,
-        FlowSessionApi,
-        SettingsPages,
+        *PAGES,
         InboxApi,
         InboxManagerApi,
-        InboxPages,
         inbox_socket,
         create_static_files_router(
             path="/static/inbox", directories=[INBOX_STATIC_DIR], include_in_schema=False

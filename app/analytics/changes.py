@@ -7,6 +7,7 @@ and the sweep finds any dirty day again. A no-op on SQLite, where the stats alwa
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from app.analytics import sql
@@ -46,18 +47,18 @@ _OF_CHECKOUT = """SELECT c.abandoned_at FROM checkout c WHERE c.id = $3
 
 
 async def mark(
-    store_id: int, moments: list[datetime | None], checkout_id: int | None = None
+    store_id: int, moments: Sequence[datetime | None], checkout_id: int | None = None
 ) -> int:
     """Dirty the local day of every moment (UTC instants, in the store's zone), and with
     `checkout_id` every day that checkout touches, in one statement; returns the days newly marked."""
-    moments = [m for m in moments if m is not None]
-    if (not moments and checkout_id is None) or not sql.is_postgres():
+    given = [m for m in moments if m is not None]
+    if (not given and checkout_id is None) or not sql.is_postgres():
         return 0
     if checkout_id is None:
-        found = await sql.rows(_MARK.format(moments=_GIVEN), store_id, moments)
+        found = await sql.rows(_MARK.format(moments=_GIVEN), store_id, given)
     else:
         union = f"{_GIVEN} UNION ALL {_OF_CHECKOUT}"
-        found = await sql.rows(_MARK.format(moments=union), store_id, moments, checkout_id)
+        found = await sql.rows(_MARK.format(moments=union), store_id, given, checkout_id)
     if found:  # nothing new: the mark already there asked for the rebuild (the sweep backs it up)
         await schedule(store_id)
     return len(found)

@@ -6,8 +6,8 @@ import logging
 from datetime import date, timedelta
 from typing import Any
 
-from app.analytics import changes, measures, rollups, sql
-from app.analytics.services import MAX_DAYS
+from app.analytics import changes, rollups, sql
+from app.analytics.period import MAX_DAYS, local_day
 from app.core.logging import ctx
 from app.core.timeutil import utcnow
 from app.stores.models import Store
@@ -49,7 +49,7 @@ async def refresh_rollups(ctx_: dict[str, Any], store_id: int) -> int:
 
 async def cover(store: Store) -> int:
     """Give every day of the longest range a row, dirty until built, so no day is forgotten."""
-    today = measures.local_day(utcnow(), store.timezone or "UTC")
+    today = local_day(utcnow(), store.timezone or "UTC")
     first = today - timedelta(days=MAX_DAYS)
     found = await sql.rows(
         f"""INSERT INTO analytics_day (store_id, day, fingerprint, dirty_at, {changes.COUNTERS})
@@ -73,7 +73,7 @@ async def reconcile(store: Store) -> int:
     Hooks mark the days they know a change touches; this bounds the staleness of anything a hook
     does not see (a redaction, an order whose time moved) to an hour for the days merchants read most.
     """
-    today = measures.local_day(utcnow(), store.timezone or "UTC")
+    today = local_day(utcnow(), store.timezone or "UTC")
     found = await sql.rows(
         """UPDATE analytics_day SET dirty_at = clock_timestamp()
         WHERE store_id = $1 AND day >= $2 AND dirty_at IS NULL AND computed_at < $3

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.analytics import changes, rules, services, sql
+from app.analytics import attribution, changes, sql
 from app.core.outbox import OutboxEvent
 from app.core.timeutil import parse_datetime
 from app.messaging.models import Direction
@@ -37,7 +37,7 @@ async def message_changed(message: Any, **_held: Any) -> None:
     store = await recent_store(message.store_id)
     if store is None:
         return
-    windows: rules.Windows = services.store_options(store)[0]
+    windows = attribution.windows_of(store)
     touched = message.delivered_at or message.sent_at or message.created_at
     last = max(touched, message.created_at) + windows.longest
     await changes.mark(store.id, changes.span(message.created_at, last), message.checkout_id)

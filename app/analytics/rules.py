@@ -1,19 +1,17 @@
-"""Pure attribution and statistics rules: which orders FollowUp may claim, and how sure we are.
+"""Pure attribution rules: which orders FollowUp may claim, under which model, worth how much.
 
-Every function here is pure: it takes `now`, the facts and the windows, and does no I/O. The
-services gather facts from the database and ask these rules; the tests build timelines by hand.
+Every function here is pure: it takes `now`, the facts and the windows, and does no I/O. `attribution`
+gathers the facts from the database and asks these rules; the tests build timelines by hand.
 The models are described for merchants in `docs/attribution.md`; keep both in step.
 """
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from statistics import NormalDist
 
 ZERO = Decimal(0)
 EXCLUDED_FINANCIAL = frozenset({"refunded", "voided", "cancelled"})
@@ -250,85 +248,3 @@ def attribute(
         if by_discount(order, issued):
             result.discount.add(order.value)
     return result
-
-
-# --- holdout lift ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Group:
-    size: int
-    conversions: int
-    revenue: Decimal = ZERO
-
-    @property
-    def rate(self) -> float:
-        return self.conversions / self.size if self.size else 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Lift:
-    messaged: Group
-    holdout: Group
-    difference: float
-    """Conversion rate of messaged minus holdout, as a fraction."""
-    low: float
-    high: float
-    confidence: float
-    incremental_orders: Decimal
-    incremental_revenue: Decimal
-    significant: bool
-    """The interval excludes zero: the messages made a difference we can stand behind."""
-
-
-def converted(abandoned_at: datetime, ordered_at: datetime | None, window: timedelta) -> bool:
-    """The same rule for both groups, so the comparison is fair."""
-    return ordered_at is not None and abandoned_at <= ordered_at <= abandoned_at + window
-
-
-def z_for(confidence: float) -> float:
-    return NormalDist().inv_cdf(0.5 + confidence / 2)
-
-
-def wilson(successes: int, trials: int, z: float) -> tuple[float, float]:
-    """Wilson score interval: sound at small samples and at 0 % or 100 %, unlike the Wald interval."""
-    if trials == 0:
-        return 0.0, 1.0
-    p = successes / trials
-    denominator = 1 + z * z / trials
-    centre = (p + z * z / (2 * trials)) / denominator
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def newcombe(k1: int, n1: int, k2: int, n2: int, z: float) -> tuple[float, float]:
-    """Newcombe's hybrid score interval (method 10) for p1 - p2, built from two Wilson intervals."""
-    p1, p2 = (k1 / n1 if n1 else 0.0), (k2 / n2 if n2 else 0.0)
-    l1, u1 = wilson(k1, n1, z)
-    l2, u2 = wilson(k2, n2, z)
-    diff = p1 - p2
-    low = diff - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
-    high = diff + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
-    return max(-1.0, low), min(1.0, high)
-
-
-def lift(messaged: Group, holdout: Group, confidence: float = 0.95) -> Lift | None:
-    """Incremental effect of messaging: None until both groups have someone in them."""
-    if messaged.size == 0 or holdout.size == 0:
-        return None
-    low, high = newcombe(
-        messaged.conversions, messaged.size, holdout.conversions, holdout.size, z_for(confidence)
-    )
-    expected = Decimal(holdout.conversions) * messaged.size / holdout.size
-    per_head = holdout.revenue / holdout.size
-    return Lift(
-        messaged=messaged,
-        holdout=holdout,
-        difference=messaged.rate - holdout.rate,
-        low=low,
-        high=high,
-        confidence=confidence,
-        incremental_orders=Decimal(messaged.conversions) - expected,
-        incremental_revenue=messaged.revenue - per_head * messaged.size,
-        significant=low > 0 or high < 0,
-    )

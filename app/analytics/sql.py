@@ -1,4 +1,4 @@
-"""Raw SQL for the stats, written once with `$n` placeholders and run on PostgreSQL or SQLite.
+"""Run analytics SQL written once with `$n` placeholders on PostgreSQL or SQLite; dialect fragments.
 
 Rows come back alike from both. asyncpg gives `timestamptz` as aware datetimes and `numeric` as
 Decimal; SQLite keeps the first as ISO text and money as text (a sum of it as a float). So on SQLite

@@ -34,17 +34,19 @@ from app.recovery.validation import FlowProblem, validate_variant
 from app.stores.auth import api_store
 from app.stores.models import Store
 from app.stores.services import capture_store
+from app.web.access import store_api
 
 _pages = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape()
 )
-MAX_POOL_UPLOAD = 10_000
 
 
 class FlowsApi(Controller):
+    """For scripts (bearer token) and for the flow editor page (its session and CSRF header)."""
+
     path = "/api/v1/flows"
     tags = ["recovery"]
-    dependencies = {"store": Provide(api_store)}
+    dependencies = {"store": Provide(store_api)}
 
     @get("/", summary="The store's recovery flows with their steps")
     async def list_flows(self, store: Store) -> list[FlowOut]:
@@ -64,10 +66,12 @@ class FlowsApi(Controller):
 
     @post("/codes", summary="Upload single-use discount codes to the store's pool", status_code=201)
     async def upload_codes(self, store: Store, data: CodePoolIn) -> CodePoolOut:
-        if not 1 <= len(data.codes) <= MAX_POOL_UPLOAD:
-            raise ApiError(422, "invalid_codes", f"send between 1 and {MAX_POOL_UPLOAD} codes")
-        if any(len(c.strip()) > 64 for c in data.codes):
-            raise ApiError(422, "invalid_codes", "a code is at most 64 characters")
+        if not data.codes:
+            raise ApiError(422, "invalid_codes", "send at least one code")
+        try:  # the same limits as the upload form on the flows page
+            pool.check_codes([c.strip() for c in data.codes])
+        except pool.PoolProblem as exc:
+            raise ApiError(422, "invalid_codes", str(exc)) from None
         added = await upload_pool(store, data.codes, data.ends_at)
         return CodePoolOut(added=added, available=(await pool.status(store)).available)
 
@@ -113,7 +117,7 @@ class DiscountLookup(Controller):
 class TemplatesApi(Controller):
     path = "/api/v1/templates"
     tags = ["recovery"]
-    dependencies = {"store": Provide(api_store)}
+    dependencies = {"store": Provide(store_api)}
 
     @post(
         "/preview", summary="Render a template against a real or sample checkout", status_code=200
@@ -132,7 +136,7 @@ def _sample_discount(kind: str | None, store: Store) -> templates.Discount:
 
 
 async def render_preview(store: Store, data: PreviewIn) -> PreviewOut:
-    """Shared by this API and the dashboard's flow editor (session-authenticated)."""
+    """A template rendered against a real or sample checkout, as the engine would send it."""
     variant = VariantIn(body=data.body, subject=data.subject, html=data.html)
     try:
         validate_variant("template", data.channel, variant)

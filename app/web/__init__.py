@@ -1,1 +1,1 @@
-"""Server-rendered pages: shared layout, styles and the Jinja2 environment."""
+"""Server-rendered merchant pages: their controllers (`pages/`), access, layout, styles and templates."""

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from app.accounts.models import Role
 from app.analytics import sql
 from app.checkouts.models import Order
-from tests.analytics.conftest import login_as
 from tests.factories import make_store
+from tests.web.conftest import login_as
 
 
 async def _order_late_on_march_first(zone: str) -> str:
@@ -57,7 +57,7 @@ async def test_every_surface_answers_for_a_range_holding_an_order(client):
     assert api.status_code == 200, api.text
     assert api.json()["attribution"]["total"]["orders"] == 1
     await login_as(client, issued.store, Role.OWNER)
-    for path in ("/dashboard", "/dashboard/stats.json", "/dashboard/export/attribution.csv"):
+    for path in ("/dashboard", "/api/v1/stats", "/dashboard/export/attribution.csv"):
         response = await client.get(path)
         assert response.status_code == 200, (path, response.text[-500:])
 

@@ -10,7 +10,7 @@ import msgspec
 import pytest
 from tortoise.functions import Count
 
-from app.analytics import changes, gather, jobs, rollups, services, stats
+from app.analytics import changes, figures, inputs, jobs, period, rollups
 from app.analytics.models import OrderClaim, RollupDay, RollupSend
 from app.checkouts.schemas import ContactInput, OrderInput
 from app.checkouts.services import record_order
@@ -29,9 +29,9 @@ ZONES = ["America/New_York", "Asia/Kolkata", "Pacific/Auckland"]
 
 async def both(store: Store, start: str | None, end: str | None, channel: str | None) -> tuple:
     now = utcnow()
-    rng = services.parse_range(store, now, start, end, channel)
-    rolled = await stats.compute(store, rng, now)
-    raw = await stats.compute(store, rng, now, use_rollups=False)
+    rng = period.parse_range(store, now, start, end, channel)
+    rolled = await figures.compute(store, rng, now)
+    raw = await figures.compute(store, rng, now, use_rollups=False)
     return msgspec.to_builtins(rolled), msgspec.to_builtins(raw)
 
 
@@ -53,8 +53,8 @@ async def test_rolled_up_stats_equal_raw_for_random_stores(settings, seed):
         for channel in (None, "sms", "email"):
             rolled, raw = await both(store, start, end, channel)
             assert rolled == raw, (start, end, channel)
-    rng = services.parse_range(store, utcnow(), None, None, None)
-    assert len((await gather.plan(store, rng)).rolled) == 30  # the rollups were really read
+    rng = period.parse_range(store, utcnow(), None, None, None)
+    assert len((await inputs.plan(store, rng)).rolled) == 30  # the rollups were really read
     assert (await both(store, None, None, None))[0]["attribution"]["total"]["orders"] > 0
 
 
@@ -79,11 +79,11 @@ async def test_hand_built_store_and_a_zone_change(settings):
     assert rolled == raw and rolled["attribution"]["recovered"]["orders"] == 2
     await Store.filter(id=seeded.store.id).update(timezone="Asia/Tokyo")
     store = await Store.get(id=seeded.store.id)
-    rng = services.parse_range(store, utcnow(), None, None, None)
-    assert (await gather.plan(store, rng)).rolled == []  # built for another zone: read raw
+    rng = period.parse_range(store, utcnow(), None, None, None)
+    assert (await inputs.plan(store, rng)).rolled == []  # built for another zone: read raw
     assert (await both(store, None, None, None))[0] == (await both(store, None, None, None))[1]
     await built(store)
-    assert len((await gather.plan(store, rng)).rolled) == 30
+    assert len((await inputs.plan(store, rng)).rolled) == 30
     rolled, raw = await both(store, None, None, None)
     assert rolled == raw
 
@@ -124,7 +124,7 @@ async def test_concurrent_rebuilds_of_one_day_leave_one_copy(settings):
     day = (await RollupSend.filter(store_id=store.id).order_by("-n").first()).day
     sends = await RollupSend.filter(store_id=store.id, day=day).count()
     claims = await OrderClaim.filter(store_id=store.id, day=day).count()
-    await changes.mark(store.id, [rollups.bounds(day, "Europe/Paris")[0]])
+    await changes.mark(store.id, [period.day_bounds(day, "Europe/Paris")[0]])
     await asyncio.gather(*(rollups.recompute_day(store, day) for _ in range(4)))
     assert await RollupSend.filter(store_id=store.id, day=day).count() == sends
     assert await OrderClaim.filter(store_id=store.id, day=day).count() == claims

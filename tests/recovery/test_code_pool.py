@@ -15,8 +15,8 @@ from app.recovery.discounts import upload_pool
 from app.recovery.models import DiscountCode, DiscountKind
 from app.recovery.services import NoDiscount, enroll, issue_discount
 from app.stores.models import Store
-from tests.analytics.conftest import csrf_from, login_as
 from tests.factories import make_store
+from tests.web.conftest import csrf_from, login_as
 
 
 def test_codes_are_read_from_a_paste_or_a_csv_export() -> None:
@@ -110,6 +110,15 @@ async def test_api_reports_the_pool(client) -> None:
     assert added.json() == {"added": 2, "available": 2}
     status = (await client.get("/api/v1/flows/codes", headers=auth)).json()
     assert status["available"] == 2 and status["warn_below"] == pool.DEFAULT_WARN_BELOW
+    for codes, reason in (
+        ([], "at least one code"),
+        (["OK-9", "X" * 80], "A code is at most 64 characters"),  # the flows page's own words
+        (["C"] * (pool.MAX_UPLOAD + 1), f"at most {pool.MAX_UPLOAD} codes"),
+    ):
+        refused = await client.post("/api/v1/flows/codes", json={"codes": codes}, headers=auth)
+        assert refused.status_code == 422 and refused.json()["error"] == "invalid_codes"
+        assert reason in refused.json()["detail"]
+    assert (await client.get("/api/v1/flows/codes", headers=auth)).json()["available"] == 2
 
 
 async def _abandoned(store: Store, token: str = "c-1") -> Checkout:

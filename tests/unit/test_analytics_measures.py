@@ -1,15 +1,17 @@
-"""A/B tests, cost, ROI, percentiles and time buckets: the numbers beside attribution."""
+"""A/B tests, holdout lift, cost, ROI and percentiles: the numbers beside attribution."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.analytics import measures
 from app.analytics.measures import Arm
+
+T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
 def test_two_proportion_z_known_value() -> None:
@@ -69,17 +71,62 @@ def test_percentiles() -> None:
     assert measures.percentile(list(map(float, range(1, 11))), 0.9) == 9.1
 
 
-def test_local_day_and_weeks_follow_the_store_zone() -> None:
-    late_evening_la = datetime(2026, 3, 3, 7, 30, tzinfo=UTC)  # 23:30 on the 2nd in LA
-    assert measures.local_day(late_evening_la, "America/Los_Angeles") == date(2026, 3, 2)
-    assert measures.local_day(late_evening_la, "UTC") == date(2026, 3, 3)
-    assert measures.week_start(date(2026, 3, 8)) == date(2026, 3, 2)
-    assert len(measures.days_between(date(2026, 2, 27), date(2026, 3, 2))) == 4
-
-
 @given(st.lists(st.floats(0, 1e6), min_size=1, max_size=50))
 def test_median_lies_between_min_and_max(values: list[float]) -> None:
     median = measures.percentile(values, 0.5)
     assert median is not None and min(values) <= median <= max(values)
     p90 = measures.percentile(values, 0.9)
     assert p90 is not None and p90 >= median - 1e-9
+
+
+# --- holdout -------------------------------------------------------------------------------------
+
+
+def test_wilson_known_values() -> None:
+    low, high = measures.wilson(81, 263, measures.z_for(0.95))  # Newcombe (1998), example a
+    assert round(low, 4) == 0.2553 and round(high, 4) == 0.3662
+    assert measures.wilson(0, 0, 1.96) == (0.0, 1.0)
+    low, high = measures.wilson(0, 10, measures.z_for(0.95))
+    assert abs(low) < 1e-12 and 0.27 < high < 0.28
+
+
+def test_newcombe_known_values() -> None:
+    # Newcombe (1998) table II example: 56/70 vs 48/80 -> difference 0.2, CI 0.0524 to 0.3339.
+    low, high = measures.newcombe(56, 70, 48, 80, measures.z_for(0.95))
+    assert round(low, 4) == 0.0524 and round(high, 4) == 0.3339
+
+
+def test_lift_incremental_orders_and_revenue() -> None:
+    result = measures.lift(
+        measures.Group(900, 90, Decimal("9000")), measures.Group(100, 5, Decimal("500"))
+    )
+    assert result is not None
+    assert result.incremental_orders == Decimal(45)  # 90 - 5 * 900 / 100
+    assert result.incremental_revenue == Decimal(4500)  # 9000 - 5 * 900
+    assert abs(result.difference - 0.05) < 1e-12 and result.low < result.difference < result.high
+    assert measures.lift(measures.Group(10, 1), measures.Group(0, 0)) is None
+
+
+def test_lift_significance_needs_the_interval_to_exclude_zero() -> None:
+    strong = measures.lift(measures.Group(5000, 600), measures.Group(5000, 400))
+    weak = measures.lift(measures.Group(50, 6), measures.Group(50, 4))
+    assert strong and strong.significant
+    assert weak and not weak.significant
+
+
+def test_conversion_rule_is_the_same_for_both_groups() -> None:
+    assert measures.converted(T0, T0 + timedelta(days=7), timedelta(days=7))
+    assert not measures.converted(T0, T0 + timedelta(days=7, seconds=1), timedelta(days=7))
+    assert not measures.converted(T0, T0 - timedelta(seconds=1), timedelta(days=7))
+    assert not measures.converted(T0, None, timedelta(days=7))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 400), st.integers(1, 400), st.integers(0, 400), st.integers(1, 400))
+def test_newcombe_interval_contains_the_observed_difference(
+    k1: int, n1: int, k2: int, n2: int
+) -> None:
+    k1, k2 = min(k1, n1), min(k2, n2)
+    low, high = measures.newcombe(k1, n1, k2, n2, measures.z_for(0.95))
+    assert -1 <= low <= k1 / n1 - k2 / n2 + 1e-12
+    assert k1 / n1 - k2 / n2 - 1e-12 <= high <= 1

@@ -9,8 +9,8 @@ from asgi_lifespan import LifespanManager
 
 from app.accounts.models import Role
 from app.server import create_app
-from tests.analytics.conftest import login_as
 from tests.factories import make_store
+from tests.web.conftest import login_as
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 

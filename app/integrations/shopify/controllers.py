@@ -16,7 +16,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK
 
 from app.accounts import sessions
-from app.accounts.controllers import session_cookie
+from app.accounts.cookies import session_cookie
 from app.accounts.services import platform_owner
 from app.config import get_settings
 from app.core.errors import ApiError

@@ -1,4 +1,4 @@
-// Flow editor: edits the flow in memory, previews the focused variant, saves with PATCH /flows/api/{id}.
+// Flow editor: edits the flow in memory, previews the focused variant, saves with PATCH /api/v1/flows/{id}.
 // Everything shown is built with textContent / value, never innerHTML, so merchant text stays text.
 (function () {
   "use strict";
@@ -225,7 +225,7 @@
   async function save() {
     $("problem").hidden = true; $("status").textContent = "Saving…"; $("save").disabled = true;
     try {
-      const saved = await call("PATCH", `/flows/api/${flowId}`, payload());
+      const saved = await call("PATCH", `/api/v1/flows/${flowId}`, payload());
       Object.assign(flow, saved); render();
       $("status").textContent = "Saved " + new Date().toLocaleTimeString();
     } catch (e) {
@@ -246,8 +246,8 @@
     try {
       // An auto step shows both parts: the text for mobile shoppers and the email for the rest.
       const [sms, email] = await Promise.all([
-        step.channel !== "email" ? call("POST", "/flows/api/preview", { channel: "sms", body: text || " ", discount, discount_kind: kind }) : null,
-        emails(step) ? call("POST", "/flows/api/preview", { channel: "email", body: variant.body || " ", subject: variant.subject || null, html: variant.html || null, discount, discount_kind: kind }) : null,
+        step.channel !== "email" ? call("POST", "/api/v1/templates/preview", { channel: "sms", body: text || " ", discount, discount_kind: kind }) : null,
+        emails(step) ? call("POST", "/api/v1/templates/preview", { channel: "email", body: variant.body || " ", subject: variant.subject || null, html: variant.html || null, discount, discount_kind: kind }) : null,
       ]);
       $("preview-error").hidden = true;
       $("preview-sms").hidden = !sms; $("preview-email").hidden = !email;

@@ -1,11 +1,12 @@
-"""The flow editor page and its session-authenticated JSON: the same services as `/api/v1/flows`."""
+"""The flow editor page and the code pool form; the editor saves and previews through the JSON API
+(`/api/v1/flows`, `/api/v1/templates/preview`) with the page's session."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, Request, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.di import Provide
 from litestar.response import Redirect, Template
@@ -13,11 +14,9 @@ from markupsafe import Markup
 
 from app.core.timeutil import utcnow
 from app.recovery import flows, pool
-from app.recovery.controllers import render_preview
 from app.recovery.discounts import upload_pool
 from app.recovery.failures import recent_failures
-from app.recovery.schemas import FlowOut, FlowPatch, PreviewIn, PreviewOut
-from app.web.access import Access, frame_headers, manager_access, manager_api
+from app.web.access import Access, frame_headers, manager_access
 
 
 def script_json(value: object) -> Markup:
@@ -74,28 +73,8 @@ async def _editor(access: Access, status_code: int = 200, **extra: Any) -> Templ
         **extra,
     )
     return Template(
-        "analytics/flows.html",
+        "pages/flows.html",
         context=context,
         status_code=status_code,
         headers=frame_headers(access.store),
     )
-
-
-class FlowSessionApi(Controller):
-    """What the editor calls: cookie session + X-CSRF-Token, owners and admins only."""
-
-    path = "/flows/api"
-    include_in_schema = False
-    dependencies = {"access": Provide(manager_api)}
-
-    @get("/")
-    async def list_flows(self, access: Access) -> list[FlowOut]:
-        return await flows.list_flows(access.store)
-
-    @patch("/{flow_id:int}")
-    async def save(self, access: Access, flow_id: int, data: FlowPatch) -> FlowOut:
-        return await flows.patch_flow(access.store, flow_id, data)
-
-    @post("/preview", status_code=200)
-    async def preview(self, access: Access, data: PreviewIn) -> PreviewOut:
-        return await render_preview(access.store, data)

@@ -9,8 +9,8 @@ from app.analytics.measures import prices_from_settings
 from app.analytics.rules import windows_from_settings
 from app.recovery.rules import policy_from_settings
 from app.stores.models import Store
-from tests.analytics.conftest import csrf_from, login_as
 from tests.factories import make_store
+from tests.web.conftest import csrf_from, login_as
 
 FORM = {
     "abandon_after_minutes": "30",

@@ -1,4 +1,4 @@
-"""Analytics fixtures: log in as a role and get a client carrying its session."""
+"""Page fixtures: log in as a role through the login page and get a client carrying its session."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
-"""The raw queries behind the stats: counts grouped in the database, facts loaded for the rules.
+"""Raw queries over the source tables (checkout, message, order, ...): counts grouped in the database,
+facts loaded for the rules.
 
-These read the source tables directly and are the truth the rollups are tested against.
-Every query is scoped to one store and one half-open UTC interval [start, end).
+The truth the rollups are built from and tested against. Every query is scoped to one store and one
+half-open UTC interval [start, end). Rollup tables are read in `inputs` and `attribution`, not here.
 """
 
 from __future__ import annotations
@@ -66,6 +67,25 @@ async def messages(store_id: int, start: datetime, end: datetime, channel: str |
         start,
         end,
         *([channel] if channel else []),
+    )
+
+
+async def send_groups(store_id: int, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """For the rollup: the `messages` and `variant_conversions` groups in one pass, before their last filters."""
+    return await sql.rows(
+        f"""SELECT m.channel, m.step_index, m.variant, m.status,
+          count(*) AS n, COALESCE(sum(m.segments), 0) AS segments,
+          COALESCE(sum(CASE WHEN c.id IS NOT NULL AND m.sent_at IS NOT NULL THEN 1 ELSE 0 END), 0)
+            AS tested,
+          COALESCE(sum(CASE WHEN c.status = 'recovered' AND c.completed_at >= m.sent_at
+            THEN 1 ELSE 0 END), 0) AS conversions
+        FROM message m LEFT JOIN checkout c ON c.id = m.checkout_id
+        WHERE m.store_id = $1 AND {AUTOMATION} AND m.created_at >= $2 AND m.created_at < $3
+          AND m.status NOT IN {NOT_SENT}
+        GROUP BY m.channel, m.step_index, m.variant, m.status""",
+        store_id,
+        start,
+        end,
     )
 
 

@@ -1,4 +1,4 @@
-"""The inbox page shell and the dev-only shopper phone."""
+"""The dev-only shopper phone: mounted only under `followup dev`, texts through the inbound service."""
 
 from __future__ import annotations
 
@@ -8,17 +8,7 @@ from litestar.testing import AsyncTestClient
 
 from app.messaging.models import Message
 from app.server import create_app
-from tests.inbox.conftest import agent_session, store_with_number
-
-
-async def test_inbox_page_needs_a_session_and_carries_the_csrf_token(client, redis, as_agent):
-    assert (await client.get("/inbox")).status_code == 303
-    store = await store_with_number()
-    _, token, csrf = await agent_session(redis, store, "nia@shop.example")
-    page = await as_agent(token, csrf).get("/inbox")
-    assert page.status_code == 200 and csrf in page.text and "/static/inbox/inbox.js" in page.text
-    js = await client.get("/static/inbox/inbox.js")
-    assert js.status_code == 200 and "innerHTML" not in js.text
+from tests.inbox.conftest import store_with_number
 
 
 async def test_dev_phone_is_only_mounted_in_dev_mode(client, settings):

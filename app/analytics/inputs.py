@@ -1,20 +1,20 @@
-"""The inputs of every figure for a range: clean rolled-up days from the rollups, the rest raw, merged.
+"""The counted inputs of the figures for a range: rolled-up days from the rollups, the rest raw, merged.
 
-Each function returns what the raw query over the whole range would return, so `stats` cannot
-tell the difference; tests hold both paths equal.
+`plan` decides which days are read from the rollups. Each reader returns what the raw query over the
+whole range would return, so `figures` cannot tell the difference; tests hold both paths equal.
+Attribution (orders and their claims) is read the same way, in `attribution`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from app.analytics import claims as rolled_claims
-from app.analytics import measures, queries, rollups, rules, services, sql
-from app.analytics.services import Range
+from app.analytics import raw, rollups, sql
+from app.analytics.period import Range, day_bounds, days_between
 from app.stores.models import Store
 
 ZERO = Decimal(0)
@@ -43,15 +43,15 @@ async def plan(store: Store, rng: Range, use_rollups: bool = True) -> Plan:
     )
     rolled = {r["day"] for r in found}
     runs: list[list[date]] = []
-    for day in measures.days_between(rng.start, rng.end):
+    for day in days_between(rng.start, rng.end):
         if day in rolled:
             continue
         if runs and (day - runs[-1][-1]).days == 1:
             runs[-1].append(day)
         else:
             runs.append([day])
-    raw = [(rollups.bounds(r[0], rng.zone)[0], rollups.bounds(r[-1], rng.zone)[1]) for r in runs]
-    return Plan(sorted(rolled), raw)
+    intervals = [(day_bounds(r[0], rng.zone)[0], day_bounds(r[-1], rng.zone)[1]) for r in runs]
+    return Plan(sorted(rolled), intervals)
 
 
 async def funnel(store: Store, p: Plan, email_consent: bool) -> dict[str, int]:
@@ -69,9 +69,9 @@ async def funnel(store: Store, p: Plan, email_consent: bool) -> dict[str, int]:
         for k, v in found[0].items():
             total[k] += int(v)
     for start, end in p.raw:
-        raw = await queries.funnel(store.id, start, end)
-        raw["reachable"] = raw["reachable_strict" if email_consent else "reachable_open"]
-        for k, v in raw.items():
+        counted = await raw.funnel(store.id, start, end)
+        counted["reachable"] = counted["reachable_strict" if email_consent else "reachable_open"]
+        for k, v in counted.items():
             total[k] += v
     keys = ("abandoned", "reachable", "enrolled", "holdout", "messaged")
     return {k: total[k] for k in keys}
@@ -90,7 +90,7 @@ async def sends(store: Store, p: Plan, channel: str | None) -> list[dict[str, An
             *([channel] if channel else []),
         )
     for start, end in p.raw:
-        found += await queries.messages(store.id, start, end, channel)
+        found += await raw.messages(store.id, start, end, channel)
     return found
 
 
@@ -109,7 +109,7 @@ async def variants(store: Store, p: Plan, channel: str | None) -> list[dict[str,
             *([channel] if channel else []),
         )
     for start, end in p.raw:
-        found += await queries.variant_conversions(store.id, start, end, channel)
+        found += await raw.variant_conversions(store.id, start, end, channel)
     merged: dict[tuple, list[int]] = {}
     for r in found:
         row = merged.setdefault((r["step_index"], r["channel"], r["variant"]), [0, 0])
@@ -141,13 +141,13 @@ async def daily(store: Store, p: Plan, rng: Range) -> tuple[list[dict], list[dic
             p.rolled,
             *([rng.channel] if rng.channel else []),
         )
-    extra = f" AND {queries.AUTOMATION} AND m.status NOT IN {queries.NOT_SENT}"
+    extra = f" AND {raw.AUTOMATION} AND m.status NOT IN {raw.NOT_SENT}"
     extra += sql.channel_filter(rng.channel, "$5")
     for start, end in p.raw:
         args = (store.id, start, end, rng.zone)
-        abandoned += await queries.daily("checkout", "m.abandoned_at", *args, "")
+        abandoned += await raw.daily("checkout", "m.abandoned_at", *args, "")
         channel = [rng.channel] if rng.channel else []
-        sent += await queries.daily("message", "m.created_at", *args, extra, *channel)
+        sent += await raw.daily("message", "m.created_at", *args, extra, *channel)
     return abandoned, sent
 
 
@@ -164,7 +164,7 @@ async def products(store: Store, p: Plan) -> list[dict[str, Any]]:
             p.rolled,
         )
     for start, end in p.raw:
-        found += await queries.products(store.id, start, end)
+        found += await raw.products(store.id, start, end)
     merged: dict[tuple, list[Any]] = {}
     for r in found:
         row = merged.setdefault((r["title"], r["currency"]), [0, 0, ZERO])
@@ -178,68 +178,3 @@ async def products(store: Store, p: Plan) -> list[dict[str, Any]]:
         {"title": t, "currency": c, "abandoned": n, "quantity": q, "value": v}
         for (t, c), (n, q, v) in ranked[:TOP_PRODUCTS]
     ]
-
-
-@dataclass(slots=True)
-class Claims:
-    """The attribution of a range, with what the trends, steps and time-to-recovery need of it."""
-
-    result: rules.Attribution = field(default_factory=rules.Attribution)
-    won: dict[date, list[Any]] = field(default_factory=lambda: defaultdict(lambda: [0, ZERO]))
-    hours: list[float] = field(default_factory=list)
-    credit: dict[int, list[Any]] = field(default_factory=lambda: defaultdict(lambda: [0, ZERO]))
-
-    def merge(self, other: rules.Attribution) -> None:
-        for name in ("total", "recovered", "click", "message", "discount"):
-            mine, theirs = getattr(self.result, name), getattr(other, name)
-            mine.orders += theirs.orders
-            mine.revenue += theirs.revenue
-        self.result.excluded += other.excluded
-        self.result.unconverted += other.unconverted
-
-
-async def claims(
-    store: Store, p: Plan, rng: Range, now: datetime, rates: dict[str, Decimal]
-) -> Claims:
-    out = Claims()
-    if p.rolled:
-        await rolled_claims.read(out, store, p.rolled, rng, now, rates)
-    for start, end in p.raw:
-        result, facts = await services.attribution(store, start, end, rng.channel, now, rates)
-        out.merge(result)
-        ids = set(result.recovered_ids)
-        recovered = [f for f in facts if f.id in ids]
-        for o in recovered:
-            won = out.won[measures.local_day(o.placed_at, rng.zone)]
-            won[0] += 1
-            won[1] += o.value or ZERO
-        out.hours += [
-            (o.placed_at - o.abandoned_at).total_seconds() / 3600
-            for o in recovered
-            if o.abandoned_at
-        ]
-        await _raw_credit(out, store, recovered, rng.channel)
-    return out
-
-
-async def _raw_credit(
-    out: Claims, store: Store, recovered: list[rules.OrderFact], channel: str | None
-) -> None:
-    """Each recovered order is credited to the last automated step sent before it, once."""
-    sent = await queries.last_steps(
-        store.id, [c for o in recovered if (c := services.checkout_of(o))]
-    )
-    by_checkout: dict[int, list[dict]] = defaultdict(list)
-    for r in sent:
-        if channel is None or r["channel"] == channel:
-            by_checkout[r["checkout_id"]].append(r)
-    for order in recovered:
-        earlier = [
-            r
-            for r in by_checkout.get(services.checkout_of(order) or -1, [])
-            if r["sent_at"] < order.placed_at
-        ]
-        if earlier:
-            credit = out.credit[max(earlier, key=lambda r: r["sent_at"])["step_index"]]
-            credit[0] += 1
-            credit[1] += order.value or ZERO

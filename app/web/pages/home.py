@@ -9,8 +9,13 @@ from litestar import Request, get
 from litestar.datastructures import CacheControlHeader, State
 from litestar.response import File, Redirect
 
-from app.accounts.controllers import landing_for
 from app.accounts.guards import optional_agent
+from app.accounts.models import Agent
+
+
+async def landing_for(agent: Agent) -> str:
+    """Owners and admins open on the dashboard; agents on the inbox."""
+    return "/dashboard" if agent.is_manager else "/inbox"
 
 
 @get("/", include_in_schema=False)
@@ -21,7 +26,7 @@ async def home(request: Request[Any, Any, State]) -> Redirect:
     return Redirect(await landing_for(current.agent), status_code=303)
 
 
-FAVICON = Path(__file__).parent / "static" / "favicon.ico"
+FAVICON = Path(__file__).parents[1] / "static" / "favicon.ico"
 
 
 @get("/favicon.ico", include_in_schema=False, cache_control=CacheControlHeader(max_age=86400))

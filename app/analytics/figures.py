@@ -1,4 +1,8 @@
-"""Assemble every dashboard figure for one store and range: the single source for page, API and CSV."""
+"""Compute every dashboard figure for one store and range: the single source for page, API and CSV.
+
+Each figure is computed here and only here, from the counted `inputs`, the `attribution` claims and
+the pure `measures`; the API, the dashboard page and the CSV exports all call `for_period`.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from app.analytics import gather, measures, queries, rules, services
+from app.analytics import attribution, inputs, measures, raw, rules
+from app.analytics.attribution import Claims
+from app.analytics.period import CHANNELS, Range, days_between, local_day, parse_range, week_start
 from app.analytics.schemas import (
     AttributionOut,
     ChannelRow,
@@ -25,12 +31,13 @@ from app.analytics.schemas import (
     TrendRow,
     VariantRow,
 )
-from app.analytics.services import FAILED, Range
 from app.core.money import quantize
+from app.core.timeutil import utcnow
 from app.recovery.rules import policy_from_settings
 from app.stores.models import Store
 
 ZERO = Decimal(0)
+FAILED = frozenset({"failed", "undelivered"})
 
 
 def _model(tally: rules.Tally, currency: str) -> Model:
@@ -38,7 +45,7 @@ def _model(tally: rules.Tally, currency: str) -> Model:
 
 
 def _attribution_out(result: rules.Attribution, store: Store) -> AttributionOut:
-    windows, _, _ = services.store_options(store)
+    windows = attribution.windows_of(store)
     hours = {
         name: int(getattr(windows, name).total_seconds() // 3600)
         for name in ("email", "sms", "click", "conversion")
@@ -73,7 +80,7 @@ def _channels(
         table[r["channel"]]["replies"] += int(r["n"])
     return [
         ChannelRow(channel=name, **{k: table[name][k] for k in ChannelRow.__struct_fields__[1:]})
-        for name in services.CHANNELS
+        for name in CHANNELS
         if name in table
     ]
 
@@ -109,7 +116,7 @@ def _steps(
     ]
 
 
-def _credit(claims: gather.Claims, currency: str) -> dict[int, tuple[int, Decimal]]:
+def _credit(claims: Claims, currency: str) -> dict[int, tuple[int, Decimal]]:
     return {k: (n, quantize(v, currency)) for k, (n, v) in claims.credit.items()}
 
 
@@ -154,17 +161,19 @@ def _holdout(rows: list[dict], store: Store, rates: dict[str, Decimal], window: 
         counted = r["placed_at"] is not None and rules.order_counts(
             bool(r["placed"]), r["financial_status"]
         )
-        if counted and rules.converted(r["abandoned_at"], r["placed_at"], window):
-            won[r["id"]] = won.get(r["id"], ZERO) + (services.order_worth(r, store, rates) or ZERO)
+        if counted and measures.converted(r["abandoned_at"], r["placed_at"], window):
+            won[r["id"]] = won.get(r["id"], ZERO) + (
+                attribution.order_worth(r, store, rates) or ZERO
+            )
 
-    def group(held: bool) -> rules.Group:
+    def group(held: bool) -> measures.Group:
         ids = [i for i, h in members.items() if h is held]
-        return rules.Group(
+        return measures.Group(
             len(ids), sum(1 for i in ids if i in won), sum((won[i] for i in ids if i in won), ZERO)
         )
 
     messaged, holdout = group(False), group(True)
-    result = rules.lift(messaged, holdout)
+    result = measures.lift(messaged, holdout)
     cur = store.currency
     return HoldoutOut(
         messaged_size=messaged.size,
@@ -190,7 +199,7 @@ def _bucket(rows: list[dict], zone: str) -> dict[date, int]:
         if isinstance(day, str):
             day = datetime.fromisoformat(day)
         if isinstance(day, datetime):
-            day = measures.local_day(day, zone)
+            day = local_day(day, zone)
         out[day] += int(r["n"])
     return out
 
@@ -203,14 +212,14 @@ def _trends(
     cur: str,
 ) -> tuple[list[TrendRow], list[TrendRow]]:
     daily = []
-    for day in measures.days_between(rng.start, rng.end):
+    for day in days_between(rng.start, rng.end):
         count, revenue = won.get(day, (0, ZERO))
         daily.append(
             TrendRow(day, abandoned.get(day, 0), sent.get(day, 0), count, quantize(revenue, cur))
         )
     weeks: dict[date, list[Any]] = {}
     for row in daily:
-        week = weeks.setdefault(measures.week_start(row.day), [0, 0, 0, ZERO])
+        week = weeks.setdefault(week_start(row.day), [0, 0, 0, ZERO])
         for i, value in enumerate((row.abandoned, row.messages, row.recovered, row.revenue)):
             week[i] += value
     weekly = [TrendRow(day, *values) for day, values in sorted(weeks.items())]
@@ -242,7 +251,7 @@ def _time_to_recovery(hours: list[float]) -> TimeToRecovery:
 
 
 def _money(sends: list[dict], revenue: Decimal, store: Store) -> Money:
-    _, prices, _ = services.store_options(store)
+    prices = measures.prices_from_settings((store.settings or {}).get("prices"))
     billable = [r for r in sends if r["status"] != "failed"]
     segments = sum(int(r["segments"]) for r in billable if r["channel"] == "sms")
     emails = sum(int(r["n"]) for r in billable if r["channel"] == "email")
@@ -261,6 +270,14 @@ def _money(sends: list[dict], revenue: Decimal, store: Store) -> Money:
     )
 
 
+async def for_period(
+    store: Store, start: str | None, end: str | None, channel: str | None
+) -> StatsOut:
+    """The figures for a request's `from`, `to` and `channel` (400 on a bad range)."""
+    rng = parse_range(store, utcnow(), start, end, channel)
+    return await compute(store, rng, utcnow())
+
+
 async def compute(store: Store, rng: Range, now: datetime, use_rollups: bool = True) -> StatsOut:
     """Every figure for the range; recovered revenue is the 'recovered' attribution model.
 
@@ -268,40 +285,35 @@ async def compute(store: Store, rng: Range, now: datetime, use_rollups: bool = T
     `use_rollups=False` is the raw computation the rollups are tested against.
     """
     start, end = rng.utc
-    windows, _, options = services.store_options(store)
-    policy = policy_from_settings((store.settings or {}).get("recovery"))
+    windows = attribution.windows_of(store)
+    settings = store.settings or {}
+    policy = policy_from_settings(settings.get("recovery"))
+    min_sample = int((settings.get("attribution") or {}).get("min_ab_sample") or 100)
     # Independent reads run concurrently (the pool has room for them): the call costs about as
     # much as its slowest query instead of the sum of a dozen.
-    rates, plan = await asyncio.gather(
-        services.platform_rates(store), gather.plan(store, rng, use_rollups)
-    )
-    (
-        claims,
-        sends,
-        click_rows,
-        reply_rows,
-        funnel_raw,
-        (abandoned_days, sent_days),
-        variant_rows,
-        holdout_rows,
-        product_rows,
-        conversation_counts,
-    ) = await asyncio.gather(
-        gather.claims(store, plan, rng, now, rates),
-        gather.sends(store, plan, rng.channel),
-        queries.clicks(store.id, start, end, rng.channel),
-        queries.replies(store.id, start, end),
-        gather.funnel(store, plan, policy.email_requires_consent),
-        gather.daily(store, plan, rng),
-        gather.variants(store, plan, rng.channel),
-        queries.holdout_rows(store.id, start, end),
-        gather.products(store, plan),
-        queries.conversations(store.id, start, end),
-    )
+    async with asyncio.TaskGroup() as first:
+        rates_task = first.create_task(attribution.platform_rates(store))
+        plan_task = first.create_task(inputs.plan(store, rng, use_rollups))
+    rates, plan = rates_task.result(), plan_task.result()
+    async with asyncio.TaskGroup() as tasks:
+        claims_t = tasks.create_task(
+            attribution.claims(store, plan.rolled, plan.raw, rng, now, rates)
+        )
+        sends_t = tasks.create_task(inputs.sends(store, plan, rng.channel))
+        clicks_t = tasks.create_task(raw.clicks(store.id, start, end, rng.channel))
+        replies_t = tasks.create_task(raw.replies(store.id, start, end))
+        funnel_t = tasks.create_task(inputs.funnel(store, plan, policy.email_requires_consent))
+        daily_t = tasks.create_task(inputs.daily(store, plan, rng))
+        variants_t = tasks.create_task(inputs.variants(store, plan, rng.channel))
+        holdout_t = tasks.create_task(raw.holdout_rows(store.id, start, end))
+        products_t = tasks.create_task(inputs.products(store, plan))
+        conversations_t = tasks.create_task(raw.conversations(store.id, start, end))
+    claims, sends, click_rows = claims_t.result(), sends_t.result(), clicks_t.result()
+    reply_rows, funnel_raw = replies_t.result(), funnel_t.result()
+    abandoned_days, sent_days = daily_t.result()
     result = claims.result
     if rng.channel:
         reply_rows = [r for r in reply_rows if r["channel"] == rng.channel]
-    channels = _channels(sends, click_rows, reply_rows)
     daily, weekly = _trends(
         rng,
         _bucket(abandoned_days, rng.zone),
@@ -321,13 +333,13 @@ async def compute(store: Store, rng: Range, now: datetime, use_rollups: bool = T
         ),
         attribution=_attribution_out(result, store),
         money=_money(sends, result.recovered.revenue, store),
-        channels=channels,
+        channels=_channels(sends, click_rows, reply_rows),
         steps=_steps(sends, click_rows, _credit(claims, store.currency)),
-        variants=_variants(variant_rows, int(options.get("min_ab_sample") or 100)),
-        holdout=_holdout(holdout_rows, store, rates, windows.conversion),
+        variants=_variants(variants_t.result(), min_sample),
+        holdout=_holdout(holdout_t.result(), store, rates, windows.conversion),
         daily=daily,
         weekly=weekly,
-        top_products=_products(product_rows, store, rates),
+        top_products=_products(products_t.result(), store, rates),
         time_to_recovery=_time_to_recovery(claims.hours),
-        conversations=Conversations(**conversation_counts),
+        conversations=Conversations(**conversations_t.result()),
     )

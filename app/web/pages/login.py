@@ -1,4 +1,4 @@
-"""Login, logout (here or everywhere) and invitation pages."""
+"""The login page, and logging out (here or everywhere)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,12 @@ from litestar.di import Provide
 from litestar.response import Redirect, Template
 
 from app.accounts import sessions
+from app.accounts.cookies import cleared_session, secure, session_cookie
 from app.accounts.guards import CurrentAgent, current_agent
 from app.accounts.limits import login_wait
-from app.accounts.models import Agent
-from app.accounts.services import AccountError, accept_invitation, authenticate, normalize_email
-from app.config import get_settings
+from app.accounts.services import authenticate, normalize_email
 from app.core.ratelimit import LimiterUnavailable
-from app.core.security import token_digest
+from app.web.pages.home import landing_for
 
 LOGIN_CSRF = "fu_login_csrf"
 
@@ -30,29 +29,12 @@ def _safe_next(value: str | None) -> str:
     return value
 
 
-def _secure() -> bool:
-    return get_settings().server.public_url.startswith("https://")
-
-
-def session_cookie(token: str, *, embedded: bool = False) -> Cookie:
-    """Lax for our own pages; None (and Secure) when the Shopify admin frames us from its site."""
-    return Cookie(
-        key=sessions.COOKIE,
-        value=token,
-        httponly=True,
-        secure=_secure() or embedded,
-        samesite="none" if embedded else "lax",
-        max_age=sessions.TTL_SECONDS,
-        path="/",
-    )
-
-
 def _login_page(
     next_url: str, error: str | None = None, email: str | None = None, status: int = 200
 ) -> Template:
     token = secrets.token_urlsafe(16)
     return Template(
-        "accounts/login.html",
+        "pages/login.html",
         status_code=status,
         context={"login_csrf": token, "next_url": next_url, "error": error, "email": email},
         cookies=[
@@ -60,7 +42,7 @@ def _login_page(
                 key=LOGIN_CSRF,
                 value=token,
                 httponly=True,
-                secure=_secure(),
+                secure=secure(),
                 samesite="strict",
                 path="/login",
             )
@@ -87,11 +69,7 @@ async def _limited(request: Request[Any, Any, State], email: str) -> tuple[int, 
     return None
 
 
-async def landing_for(agent: Agent) -> str:
-    return "/dashboard" if agent.is_manager else "/inbox"
-
-
-class AccountPages(Controller):
+class LoginPages(Controller):
     include_in_schema = False
 
     @get("/login")
@@ -127,7 +105,7 @@ class AccountPages(Controller):
         return Redirect(
             "/login",
             status_code=303,
-            cookies=[Cookie(key=sessions.COOKIE, value="", max_age=0, path="/")],
+            cookies=[cleared_session()],
         )
 
     @post("/logout/everywhere", dependencies={"current": Provide(current_agent)})
@@ -138,52 +116,5 @@ class AccountPages(Controller):
         return Redirect(
             "/login",
             status_code=303,
-            cookies=[Cookie(key=sessions.COOKIE, value="", max_age=0, path="/")],
-        )
-
-    @get("/invite/{token:str}")
-    async def invite_form(self, token: str) -> Template:
-        agent = await Agent.get_or_none(
-            invite_digest=token_digest(token), active=True
-        ).prefetch_related("store")
-        if agent is None:
-            return Template("accounts/invite.html", context={"invalid": True}, status_code=404)
-        return Template(
-            "accounts/invite.html",
-            context={"email": agent.email, "name": agent.name, "store_name": agent.store.name},
-        )
-
-    @post("/invite/{token:str}")
-    async def invite_accept(self, request: Request[Any, Any, State], token: str) -> Response[Any]:
-        form = await request.form()
-        try:
-            agent = await accept_invitation(
-                token,
-                str(form.get("password", "")),
-                str(form.get("name", "")).strip()[:255] or None,
-            )
-        except AccountError as exc:
-            pending = await Agent.get_or_none(invite_digest=token_digest(token)).prefetch_related(
-                "store"
-            )
-            if pending is None:
-                return Template("accounts/invite.html", context={"invalid": True}, status_code=404)
-            return Template(
-                "accounts/invite.html",
-                status_code=422,
-                context={
-                    "email": pending.email,
-                    "name": pending.name,
-                    "store_name": pending.store.name,
-                    "error": str(exc),
-                },
-            )
-        session_token, _ = await sessions.create(
-            request.app.state.redis,
-            agent.id,
-            agent.store_id,  # type: ignore[attr-defined]
-            str(agent.role),
-        )
-        return Redirect(
-            await landing_for(agent), status_code=303, cookies=[session_cookie(session_token)]
+            cookies=[cleared_session()],
         )

@@ -1,4 +1,4 @@
-"""Inbox pages: the agent's inbox shell, and the dev-only shopper phone that texts without Twilio."""
+"""The dev-only shopper phone (`/dev/phone`): texts the store through the same inbound service as Twilio."""
 
 from __future__ import annotations
 
@@ -7,43 +7,14 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
-from litestar.di import Provide
 from litestar.response import Template
 
-from app.accounts.guards import CurrentAgent, page_agent
 from app.config import get_settings
 from app.core.errors import ApiError
 from app.messaging.models import Message
 from app.stores.models import Store
 from inbox.inbound import receive_sms
 from inbox.schemas import InboundSms, message_json
-
-
-class InboxPages(Controller):
-    include_in_schema = False
-    dependencies = {"current": Provide(page_agent)}
-
-    @get("/inbox")
-    async def inbox(self, current: CurrentAgent) -> Template:
-        store = await Store.get(id=current.store_id)
-        boot = {
-            "agent": {
-                "id": current.agent.id,
-                "name": current.agent.name,
-                "role": str(current.agent.role),
-            },
-            "store": {"id": store.id, "name": store.name, "timezone": store.timezone},
-            "poll_seconds": get_settings().inbox.poll_seconds,
-        }
-        return Template(
-            "inbox/inbox.html",
-            context={
-                "current": current,
-                "csrf_token": current.session.csrf,
-                "store": store,
-                "boot": boot,
-            },
-        )
 
 
 class DevPhone(Controller):

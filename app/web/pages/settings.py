@@ -1,7 +1,15 @@
-"""The settings page: store preferences and the team, for owners and admins."""
+"""The settings page: store preferences and the team, for owners and admins.
+
+The page is a list of sections, each a partial template under `pages/settings/`: `FORM_SECTIONS`
+sit inside the preferences form (saved together by `POST /settings`), `PAGE_SECTIONS` follow it
+with their own forms and routes (the team here). A new section is a partial plus, if it needs data,
+a context function: append a `Section` to the list, nothing else changes.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -9,17 +17,37 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.response import Redirect, Template
 
-from app.accounts import sessions
+from app.accounts import team
 from app.accounts.models import Agent, Role
 from app.accounts.services import AccountError, create_agent
 from app.analytics.measures import prices_from_settings
 from app.analytics.rules import windows_from_settings
 from app.config import get_settings
-from app.core.errors import ApiError
 from app.recovery.rules import LEGAL_END, LEGAL_START, policy_from_settings, window_for
 from app.stores import preferences
 from app.stores.models import Store
 from app.web.access import Access, frame_headers, manager_access
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    template: str
+    context: Callable[[Access], Awaitable[dict[str, Any]]] | None = None
+    """The section's own template values, read when the page is drawn."""
+
+
+async def _team(access: Access) -> dict[str, Any]:
+    team = await Agent.filter(store_id=access.store.id).order_by("-active", "role", "email")
+    return {"team": team, "roles": [r.value for r in Role]}
+
+
+FORM_SECTIONS = [
+    Section("pages/settings/_pace.html"),
+    Section("pages/settings/_quiet_hours.html"),
+    Section("pages/settings/_senders.html"),
+    Section("pages/settings/_costs.html"),
+]
+PAGE_SECTIONS = [Section("pages/settings/_team.html", _team)]
 
 
 def _values(store: Store) -> dict[str, Any]:
@@ -59,17 +87,20 @@ def saved_note(store: Store) -> str:
 
 
 async def _page(access: Access, status: int = 200, **extra: Any) -> Template:
-    team = await Agent.filter(store_id=access.store.id).order_by("-active", "role", "email")
+    sections = [*FORM_SECTIONS, *PAGE_SECTIONS]
+    for section in sections:
+        if section.context is not None:
+            extra.update(await section.context(access))
     context = access.context(
         "settings",
         values=extra.pop("values", None) or _values(access.store),
         errors=extra.pop("errors", {}),
-        team=team,
-        roles=[r.value for r in Role],
+        form_sections=[s.template for s in FORM_SECTIONS],
+        page_sections=[s.template for s in PAGE_SECTIONS],
         **extra,
     )
     return Template(
-        "analytics/settings.html",
+        "pages/settings.html",
         context=context,
         status_code=status,
         headers=frame_headers(access.store),
@@ -101,16 +132,12 @@ class SettingsPages(Controller):
     @post("/settings/team/invite")
     async def invite(self, request: Request[Any, Any, State], access: Access) -> Template:
         form = await request.form()
-        role = str(form.get("role", "agent"))
-        if role not in {r.value for r in Role} or (
-            role == Role.OWNER and access.current.agent.role != Role.OWNER
-        ):
-            raise ApiError(403, "forbidden", "only an owner can invite another owner")
+        role = team.check_invite(access.current.agent, str(form.get("role", "agent")))
         try:
             invitation = await create_agent(
                 access.store,
                 str(form.get("email", "")),
-                Role(role),
+                role,
                 str(form.get("name", "")).strip()[:255] or None,
             )
         except AccountError as exc:
@@ -123,27 +150,16 @@ class SettingsPages(Controller):
         self, request: Request[Any, Any, State], access: Access, agent_id: int
     ) -> Template | Redirect:
         form = await request.form()
-        member = await Agent.get_or_none(id=agent_id, store_id=access.store.id)
-        if member is None:
-            raise ApiError(404, "not_found", "no such team member in this store")
-        if member.id == access.current.agent.id:
-            return await _page(
-                access, 422, team_error="You cannot change or deactivate your own account."
+        role = form.get("role")
+        try:
+            await team.change_member(
+                request.app.state.redis,
+                access.store.id,
+                access.current.agent,
+                agent_id,
+                str(form.get("action", "")),
+                None if role is None else str(role),
             )
-        if member.role == Role.OWNER and access.current.agent.role != Role.OWNER:
-            raise ApiError(403, "forbidden", "only an owner can change an owner")
-        action = str(form.get("action", ""))
-        if action == "deactivate":
-            await Agent.filter(id=member.id).update(active=False, invite_digest=None)
-            await sessions.destroy_all(request.app.state.redis, member.id)
-        elif action == "activate":
-            await Agent.filter(id=member.id).update(active=True)
-        elif action == "role" and str(form.get("role")) in {r.value for r in Role}:
-            role = Role(str(form.get("role")))
-            if role == Role.OWNER and access.current.agent.role != Role.OWNER:
-                raise ApiError(403, "forbidden", "only an owner can make someone an owner")
-            await Agent.filter(id=member.id).update(role=role)
-            await sessions.destroy_all(request.app.state.redis, member.id)
-        else:
-            raise ApiError(400, "invalid_action", "action is role, deactivate or activate")
+        except AccountError as exc:
+            return await _page(access, 422, team_error=str(exc))
         return Redirect("/settings?team=saved#team", status_code=303)

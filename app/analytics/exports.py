@@ -1,0 +1,50 @@
+"""The figures as CSV tables: one download per table on the dashboard, spreadsheet-safe cells."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import msgspec
+
+from app.analytics.schemas import StatsOut
+from app.core.spreadsheet import safe_cell
+
+TABLES = (
+    "funnel",
+    "attribution",
+    "channels",
+    "steps",
+    "variants",
+    "holdout",
+    "daily",
+    "weekly",
+    "top_products",
+    "time_to_recovery",
+    "conversations",
+)
+MODELS = ("recovered", "click", "message", "discount", "total")
+
+
+def rows(table: str, data: StatsOut) -> list[dict[str, Any]]:
+    """One table of `data` as rows; attribution gets one row per model."""
+    value = msgspec.to_builtins(getattr(data, table))
+    if table == "attribution":
+        return [{"model": name, **value[name], "currency": value["currency"]} for name in MODELS]
+    return value if isinstance(value, list) else [value]
+
+
+def to_csv(found: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    if not found:
+        return ""
+    writer = csv.DictWriter(out, fieldnames=list(found[0]), extrasaction="ignore")
+    writer.writeheader()
+    for row in found:
+        writer.writerow({k: safe_cell(v) for k, v in row.items()})
+    return out.getvalue()
+
+
+def filename(table: str, data: StatsOut) -> str:
+    return f"followup-{table}-{data.period.start}-{data.period.end}.csv"
