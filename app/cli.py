@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import click
@@ -27,7 +27,7 @@ def _settings(dev: bool = False) -> Settings:
     return settings
 
 
-def _run(factory: Callable[[], Awaitable[T]]) -> T:
+def _run(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return asyncio.run(factory())
 
 

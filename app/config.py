@@ -256,7 +256,7 @@ def _text(env: Mapping[str, str], name: str) -> str:
 def _int(env: Mapping[str, str], name: str, low: int, high: int) -> int:
     raw = env.get(PREFIX + name, "").strip()
     if not raw:
-        return DEFAULTS[name]  # type: ignore[no-any-return]
+        return int(DEFAULTS[name])
     try:
         value = int(raw)
     except ValueError:

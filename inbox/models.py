@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from app.accounts.models import Agent
+    from app.checkouts.models import Checkout, Contact
+    from app.stores.models import Store
 
 
 class ConversationStatus(StrEnum):
@@ -18,20 +24,24 @@ class Conversation(Model):
     """One thread between a store and a contact. At most one is not closed per contact."""
 
     id = fields.BigIntField(primary_key=True)
-    store = fields.ForeignKeyField(
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
         "core.Store", related_name="conversations", on_delete=fields.CASCADE
     )
-    contact = fields.ForeignKeyField(
+    store_id: int
+    contact: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
         "core.Contact", related_name="conversations", on_delete=fields.CASCADE
     )
-    checkout = fields.ForeignKeyField(
+    contact_id: int
+    checkout: fields.ForeignKeyNullableRelation[Checkout] = fields.ForeignKeyField(
         "core.Checkout", related_name="conversations", null=True, on_delete=fields.SET_NULL
     )
+    checkout_id: int | None
     status = fields.CharEnumField(ConversationStatus, max_length=16, default="open")
     snoozed_until = fields.DatetimeField(null=True)
-    assignee = fields.ForeignKeyField(
+    assignee: fields.ForeignKeyNullableRelation[Agent] = fields.ForeignKeyField(
         "accounts.Agent", related_name="conversations", null=True, on_delete=fields.SET_NULL
     )
+    assignee_id: int | None
     assigned_at = fields.DatetimeField(null=True)
     started_by = fields.CharField(max_length=16, default="shopper", description="shopper or agent")
     inbound_count = fields.IntField(default=0, description="shopper messages, for unread counts")
@@ -46,6 +56,8 @@ class Conversation(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
+    read_markers: fields.ReverseRelation[ReadMarker]
+
     class Meta:
         table = "inbox_conversation"
         indexes = (
@@ -59,12 +71,14 @@ class ReadMarker(Model):
     """How many shopper messages an agent has seen in a conversation: unread = inbound_count - seen."""
 
     id = fields.BigIntField(primary_key=True)
-    conversation = fields.ForeignKeyField(
+    conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
         "inbox.Conversation", related_name="read_markers", on_delete=fields.CASCADE
     )
-    agent = fields.ForeignKeyField(
+    conversation_id: int
+    agent: fields.ForeignKeyRelation[Agent] = fields.ForeignKeyField(
         "accounts.Agent", related_name="read_markers", on_delete=fields.CASCADE
     )
+    agent_id: int
     seen_inbound = fields.IntField(default=0)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -77,9 +91,10 @@ class CannedReply(Model):
     """A saved answer with merge fields such as {{ first_name }} and {{ cart_link }}."""
 
     id = fields.BigIntField(primary_key=True)
-    store = fields.ForeignKeyField(
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
         "core.Store", related_name="canned_replies", on_delete=fields.CASCADE
     )
+    store_id: int
     title = fields.CharField(max_length=80)
     body = fields.TextField()
     created_at = fields.DatetimeField(auto_now_add=True)

@@ -7,6 +7,7 @@ run); see tests/backends.py. Each developer or parallel run should use its own d
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import AsyncIterator
@@ -73,23 +74,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 def pytest_unconfigure() -> None:
-    _stop_open_sqlite_connections()
     backends.stop()
-
-
-def _stop_open_sqlite_connections() -> None:
-    """Stop the worker thread of any aiosqlite connection a test left open.
-
-    aiosqlite runs each connection on a non-daemon thread, so one unclosed connection (a test that
-    opened its own SQLite database) keeps the interpreter alive after the run has reported.
-    """
-    import gc
-
-    import aiosqlite
-
-    for obj in gc.get_objects():
-        if isinstance(obj, aiosqlite.Connection) and obj._running:
-            obj.stop()
 
 
 @pytest.fixture(scope="session")
@@ -133,12 +118,15 @@ async def queue(settings: Settings) -> AsyncIterator[Any]:
     await pool.aclose()
 
 
-@pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The app in the test's own event loop (lifespan included), over httpx's ASGI transport.
+@contextlib.asynccontextmanager
+async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app built from these settings, in the test's own event loop (lifespan included), over
+    httpx's ASGI transport.
 
-    Litestar's AsyncTestClient runs the app on a portal thread with its own loop, so every test
-    would leave the ORM a connection pool bound to a dead loop; this keeps one loop, one pool.
+    Not Litestar's AsyncTestClient: it runs the app on a portal thread with its own loop, and
+    Tortoise, finding its connection bound to another loop, silently opens a new one and
+    abandons the old (on SQLite an aiosqlite thread that is not a daemon, so the run never
+    exits). pyproject turns that switch (TortoiseLoopSwitchWarning) into an error.
     """
     app = create_app(settings, manage_db=False)
     async with LifespanManager(app):
@@ -149,6 +137,13 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
             transport=transport, base_url="https://app.example.com"
         ) as test_client:
             yield test_client
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app on the session settings, in the test's own loop: one loop, one connection."""
+    async with app_client(settings) as test_client:
+        yield test_client
 
 
 @pytest.fixture

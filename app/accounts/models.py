@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from app.stores.models import Store
+    from inbox.models import Conversation, ReadMarker
 
 
 class Role(StrEnum):
@@ -19,7 +24,10 @@ MANAGERS = frozenset({Role.OWNER, Role.ADMIN})
 
 class Agent(Model):
     id = fields.BigIntField(primary_key=True)
-    store = fields.ForeignKeyField("core.Store", related_name="agents", on_delete=fields.CASCADE)
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
+        "core.Store", related_name="agents", on_delete=fields.CASCADE
+    )
+    store_id: int
     email = fields.CharField(max_length=320, unique=True)
     name = fields.CharField(max_length=255)
     role = fields.CharEnumField(Role, max_length=16, default=Role.AGENT)
@@ -31,6 +39,9 @@ class Agent(Model):
     last_login_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
+
+    conversations: fields.ReverseRelation[Conversation]
+    read_markers: fields.ReverseRelation[ReadMarker]
 
     class Meta:
         table = "agent"

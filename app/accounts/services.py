@@ -94,4 +94,7 @@ async def platform_owner(store: Store, email: str | None = None) -> Agent:
             store=store, email=address, name=f"{store.name} owner", role=Role.OWNER
         )
     except IntegrityError:
-        return await Agent.filter(store=store, role=Role.OWNER).order_by("id").first()  # type: ignore[return-value]
+        winner = await Agent.filter(store=store, role=Role.OWNER).order_by("id").first()
+        if winner is None:  # the clash was not a concurrent install creating the owner
+            raise
+        return winner

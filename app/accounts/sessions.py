@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass
 
 from redis.asyncio import Redis
 
+from app.core.redis import reply
+
 COOKIE = "fu_session"
 TTL_SECONDS = 14 * 24 * 3600
 
@@ -58,7 +60,7 @@ async def destroy(redis: Redis, token: str, agent_id: int) -> None:
 
 async def destroy_all(redis: Redis, agent_id: int) -> int:
     """Logout everywhere: every browser of this agent loses its session at once."""
-    keys = await redis.smembers(_index(agent_id))
+    keys = await reply(redis.smembers(_index(agent_id)))
     if keys:
         await redis.delete(*keys)
     await redis.delete(_index(agent_id))

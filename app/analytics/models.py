@@ -5,19 +5,25 @@ The raw tables stay the source of truth; every row here can be rebuilt from them
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
 
-MONEY = {"max_digits": 16, "decimal_places": 4}
+from app.core.fields import MONEY
+
+if TYPE_CHECKING:
+    from app.stores.models import Store
 
 
 class RollupDay(Model):
     """One store-day: usable when computed, clean and built with the store's current fingerprint."""
 
     id = fields.BigIntField(primary_key=True)
-    store = fields.ForeignKeyField(
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
         "core.Store", related_name="rollup_days", on_delete=fields.CASCADE
     )
+    store_id: int
     day = fields.DateField(description="calendar day in the zone recorded in the fingerprint")
     fingerprint = fields.CharField(max_length=128, default="")
     computed_at = fields.DatetimeField(null=True)
@@ -41,9 +47,10 @@ class RollupSend(Model):
     """Automated sends created that day, by channel, step, variant and delivery status."""
 
     id = fields.BigIntField(primary_key=True)
-    store = fields.ForeignKeyField(
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
         "core.Store", related_name="rollup_sends", on_delete=fields.CASCADE
     )
+    store_id: int
     day = fields.DateField()
     channel = fields.CharField(max_length=8)
     step_index = fields.IntField(null=True)
@@ -63,9 +70,10 @@ class RollupProduct(Model):
     """Line items of the checkouts abandoned that day, by title and currency."""
 
     id = fields.BigIntField(primary_key=True)
-    store = fields.ForeignKeyField(
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
         "core.Store", related_name="rollup_products", on_delete=fields.CASCADE
     )
+    store_id: int
     day = fields.DateField()
     title = fields.TextField(null=True)
     currency = fields.CharField(max_length=3)
@@ -86,9 +94,10 @@ class OrderClaim(Model):
     """
 
     id = fields.BigIntField(primary_key=True)
-    store = fields.ForeignKeyField(
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
         "core.Store", related_name="order_claims", on_delete=fields.CASCADE
     )
+    store_id: int
     day = fields.DateField()
     order_id = fields.BigIntField(unique=True)
     placed_at = fields.DatetimeField()

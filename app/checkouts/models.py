@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
 
-MONEY = {"max_digits": 16, "decimal_places": 4}
+from app.core.fields import MONEY
+
+if TYPE_CHECKING:
+    from app.messaging.models import Message
+    from app.recovery.models import Click, DiscountCode, Enrollment
+    from app.stores.models import Store
+    from app.visitors.models import Visitor
+    from inbox.models import Conversation
 
 
 class CheckoutStatus(StrEnum):
@@ -23,7 +31,10 @@ TERMINAL = frozenset({CheckoutStatus.RECOVERED, CheckoutStatus.COMPLETED, Checko
 
 class Contact(Model):
     id = fields.BigIntField(primary_key=True)
-    store = fields.ForeignKeyField("core.Store", related_name="contacts", on_delete=fields.CASCADE)
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
+        "core.Store", related_name="contacts", on_delete=fields.CASCADE
+    )
+    store_id: int
     email = fields.CharField(max_length=320, null=True)
     phone = fields.CharField(max_length=16, null=True, description="E.164")
     phone_invalid_reason = fields.CharField(max_length=255, null=True)
@@ -47,9 +58,17 @@ class Contact(Model):
     )
     email_undeliverable_at = fields.DatetimeField(null=True)
     sms_undeliverable_at = fields.DatetimeField(null=True)
-    tags = fields.JSONField(default=list)
+    tags: fields.JSONField[list[str]] = fields.JSONField(default=list)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
+
+    checkouts: fields.ReverseRelation[Checkout]
+    orders: fields.ReverseRelation[Order]
+    consent_events: fields.ReverseRelation[ConsentEvent]
+    messages: fields.ReverseRelation[Message]
+    enrollments: fields.ReverseRelation[Enrollment]
+    conversations: fields.ReverseRelation[Conversation]
+    visitors: fields.ReverseRelation[Visitor]
 
     class Meta:
         table = "contact"
@@ -62,10 +81,14 @@ class Contact(Model):
 
 class Checkout(Model):
     id = fields.BigIntField(primary_key=True)
-    store = fields.ForeignKeyField("core.Store", related_name="checkouts", on_delete=fields.CASCADE)
-    contact = fields.ForeignKeyField(
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
+        "core.Store", related_name="checkouts", on_delete=fields.CASCADE
+    )
+    store_id: int
+    contact: fields.ForeignKeyNullableRelation[Contact] = fields.ForeignKeyField(
         "core.Contact", related_name="checkouts", null=True, on_delete=fields.SET_NULL
     )
+    contact_id: int | None
     platform = fields.CharField(max_length=16)
     external_id = fields.CharField(max_length=128, null=True)
     token = fields.CharField(max_length=128)
@@ -74,18 +97,18 @@ class Checkout(Model):
     email = fields.CharField(max_length=320, null=True)
     phone = fields.CharField(max_length=16, null=True)
     phone_invalid_reason = fields.CharField(max_length=255, null=True)
-    line_items = fields.JSONField(default=list)
+    line_items: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)
     currency = fields.CharField(max_length=3, default="USD")
     subtotal = fields.DecimalField(**MONEY, default=0)
     total_discounts = fields.DecimalField(**MONEY, default=0)
     total_shipping = fields.DecimalField(**MONEY, default=0)
     total_tax = fields.DecimalField(**MONEY, default=0)
     total = fields.DecimalField(**MONEY, default=0)
-    discount_codes = fields.JSONField(default=list)
+    discount_codes: fields.JSONField[list[str]] = fields.JSONField(default=list)
     recovery_url = fields.CharField(max_length=2048, null=True)
     device = fields.CharField(max_length=16, default="unknown")
     locale = fields.CharField(max_length=16, null=True)
-    address = fields.JSONField(
+    address: fields.JSONField[dict[str, Any] | None] = fields.JSONField(
         null=True, description="shipping or billing address, for time zone and country"
     )
     status = fields.CharEnumField(CheckoutStatus, max_length=16, default=CheckoutStatus.OPEN)
@@ -103,6 +126,13 @@ class Checkout(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
+    orders: fields.ReverseRelation[Order]
+    messages: fields.ReverseRelation[Message]
+    enrollment: fields.BackwardOneToOneRelation[Enrollment]
+    clicks: fields.ReverseRelation[Click]
+    discount_codes_issued: fields.ReverseRelation[DiscountCode]
+    conversations: fields.ReverseRelation[Conversation]
+
     class Meta:
         table = "checkout"
         unique_together = (("store", "token"),)
@@ -116,13 +146,18 @@ class Checkout(Model):
 
 class Order(Model):
     id = fields.BigIntField(primary_key=True)
-    store = fields.ForeignKeyField("core.Store", related_name="orders", on_delete=fields.CASCADE)
-    checkout = fields.ForeignKeyField(
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
+        "core.Store", related_name="orders", on_delete=fields.CASCADE
+    )
+    store_id: int
+    checkout: fields.ForeignKeyNullableRelation[Checkout] = fields.ForeignKeyField(
         "core.Checkout", related_name="orders", null=True, on_delete=fields.SET_NULL
     )
-    contact = fields.ForeignKeyField(
+    checkout_id: int | None
+    contact: fields.ForeignKeyNullableRelation[Contact] = fields.ForeignKeyField(
         "core.Contact", related_name="orders", null=True, on_delete=fields.SET_NULL
     )
+    contact_id: int | None
     external_id = fields.CharField(max_length=128)
     checkout_token = fields.CharField(max_length=128, null=True, db_index=True)
     cart_token = fields.CharField(max_length=128, null=True)
@@ -132,7 +167,7 @@ class Order(Model):
     total = fields.DecimalField(**MONEY)
     presentment_currency = fields.CharField(max_length=3, null=True)
     presentment_total = fields.DecimalField(**MONEY, null=True)
-    discount_codes = fields.JSONField(default=list)
+    discount_codes: fields.JSONField[list[str]] = fields.JSONField(default=list)
     financial_status = fields.CharField(max_length=32, null=True)
     placed = fields.BooleanField(default=True, description="false for unpaid, failed or cancelled")
     placed_at = fields.DatetimeField()
@@ -150,12 +185,14 @@ class ConsentEvent(Model):
     """An auditable consent change: who, when, through what, and the words that caused it."""
 
     id = fields.BigIntField(primary_key=True)
-    store = fields.ForeignKeyField(
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
         "core.Store", related_name="consent_events", on_delete=fields.CASCADE
     )
-    contact = fields.ForeignKeyField(
+    store_id: int
+    contact: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
         "core.Contact", related_name="consent_events", on_delete=fields.CASCADE
     )
+    contact_id: int
     channel = fields.CharField(max_length=8)
     action = fields.CharField(max_length=16, description="opt_in | opt_out | help")
     source = fields.CharField(max_length=64)

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from tortoise.fields import TextField
 
 from app.core.security import decrypt, encrypt
+
+
+class MoneyDigits(TypedDict):
+    max_digits: int
+    decimal_places: int
+
+
+# Every stored amount: `fields.DecimalField(**MONEY)`. A TypedDict, so the unpacked keywords type-check.
+MONEY: MoneyDigits = {"max_digits": 16, "decimal_places": 4}
 
 
 class EncryptedTextField(TextField):

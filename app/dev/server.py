@@ -44,7 +44,7 @@ def _banner(settings: Settings, host: str, port: int, demo: Demo | None) -> str:
             f"  Log in       {base}/login  as {demo.login_email} / {demo.login_password}",
             f"  Try          curl -H 'Authorization: Bearer {seeded['api_token']}' "
             f"{base}/api/v1/checkouts",
-            *_story(base, demo_shop_url(base, seeded["publishable_key"])),
+            *_story(base, demo_shop_url(base, demo.issued.store.publishable_key)),
         ]
     return "\n".join(lines) + "\n"
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from app.stores.models import Store
 
 
 class Source(StrEnum):
@@ -24,9 +28,10 @@ class RawStatus(StrEnum):
 
 class RawEvent(Model):
     id = fields.BigIntField(primary_key=True)
-    store = fields.ForeignKeyField(
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
         "core.Store", related_name="raw_events", on_delete=fields.CASCADE
     )
+    store_id: int
     source = fields.CharEnumField(Source, max_length=16)
     topic = fields.CharField(max_length=64)
     delivery_id = fields.CharField(max_length=128)
@@ -37,7 +42,7 @@ class RawEvent(Model):
         description="sha256 of the signed content: a resend under a new delivery id is a replay",
     )
     triggered_at = fields.DatetimeField(null=True)
-    headers = fields.JSONField(default=dict)
+    headers: fields.JSONField[dict[str, str]] = fields.JSONField(default=dict)
     body = fields.TextField()
     status = fields.CharEnumField(RawStatus, max_length=16, default=RawStatus.PENDING)
     attempts = fields.IntField(default=0)
@@ -67,9 +72,10 @@ class OrderSeen(Model):
     that is still waiting in the queue. Once processed, the Order row says the same thing."""
 
     id = fields.BigIntField(primary_key=True)
-    store = fields.ForeignKeyField(
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
         "core.Store", related_name="orders_seen", on_delete=fields.CASCADE
     )
+    store_id: int
     raw_event_id = fields.BigIntField(null=True)
     checkout_token = fields.CharField(max_length=128, null=True)
     cart_token = fields.CharField(max_length=128, null=True)

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from app.checkouts.models import Checkout, Contact
+    from app.recovery.models import Click
+    from app.stores.models import Store
 
 
 class Channel(StrEnum):
@@ -43,13 +49,18 @@ class DeliveryStatus(StrEnum):
 
 class Message(Model):
     id = fields.BigIntField(primary_key=True)
-    store = fields.ForeignKeyField("core.Store", related_name="messages", on_delete=fields.CASCADE)
-    contact = fields.ForeignKeyField(
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
+        "core.Store", related_name="messages", on_delete=fields.CASCADE
+    )
+    store_id: int
+    contact: fields.ForeignKeyNullableRelation[Contact] = fields.ForeignKeyField(
         "core.Contact", related_name="messages", null=True, on_delete=fields.SET_NULL
     )
-    checkout = fields.ForeignKeyField(
+    contact_id: int | None
+    checkout: fields.ForeignKeyNullableRelation[Checkout] = fields.ForeignKeyField(
         "core.Checkout", related_name="messages", null=True, on_delete=fields.SET_NULL
     )
+    checkout_id: int | None
     conversation_id = fields.BigIntField(null=True, db_index=True)
     enrollment_id = fields.BigIntField(null=True, db_index=True)
     step_index = fields.IntField(null=True)
@@ -63,7 +74,7 @@ class Message(Model):
     subject = fields.CharField(max_length=998, null=True)
     body = fields.TextField()
     html = fields.TextField(null=True)
-    media_urls = fields.JSONField(default=list)
+    media_urls: fields.JSONField[list[str]] = fields.JSONField(default=list)
     segments = fields.IntField(default=0)
     status = fields.CharEnumField(DeliveryStatus, max_length=16, default=DeliveryStatus.PENDING)
     provider = fields.CharField(max_length=16, null=True)
@@ -76,6 +87,8 @@ class Message(Model):
     sent_at = fields.DatetimeField(null=True)
     delivered_at = fields.DatetimeField(null=True)
     updated_at = fields.DatetimeField(auto_now=True)
+
+    clicks: fields.ReverseRelation[Click]
 
     class Meta:
         table = "message"

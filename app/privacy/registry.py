@@ -46,7 +46,8 @@ def any_in(**wanted: Collection[Any]) -> Q:
     query = Q(id=-1)
     for name, values in wanted.items():
         if values:
-            query |= Q(**{f"{name}__in": values})
+            lookup: dict[str, Any] = {f"{name}__in": values}
+            query |= Q(**lookup)
     return query
 
 

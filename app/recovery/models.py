@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from app.checkouts.models import Checkout, Contact
+    from app.messaging.models import Message
+    from app.stores.models import Store
 
 
 class StepChannel(StrEnum):
@@ -34,12 +40,18 @@ class Flow(Model):
     """A store's recovery playbook: ordered steps, each delayed from the moment of abandonment."""
 
     id = fields.BigIntField(primary_key=True)
-    store = fields.ForeignKeyField("core.Store", related_name="flows", on_delete=fields.CASCADE)
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
+        "core.Store", related_name="flows", on_delete=fields.CASCADE
+    )
+    store_id: int
     name = fields.CharField(max_length=255)
     enabled = fields.BooleanField(default=True)
     holdout_percent = fields.DecimalField(max_digits=5, decimal_places=2, default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
+
+    steps: fields.ReverseRelation[FlowStep]
+    enrollments: fields.ReverseRelation[Enrollment]
 
     class Meta:
         table = "recovery_flow"
@@ -47,13 +59,16 @@ class Flow(Model):
 
 class FlowStep(Model):
     id = fields.BigIntField(primary_key=True)
-    flow = fields.ForeignKeyField("recovery.Flow", related_name="steps", on_delete=fields.CASCADE)
+    flow: fields.ForeignKeyRelation[Flow] = fields.ForeignKeyField(
+        "recovery.Flow", related_name="steps", on_delete=fields.CASCADE
+    )
+    flow_id: int
     position = fields.IntField()
     channel = fields.CharEnumField(StepChannel, max_length=8)
     delay_seconds = fields.IntField(description="after abandonment")
-    conditions = fields.JSONField(default=dict)
-    incentive = fields.JSONField(null=True)
-    variants = fields.JSONField(
+    conditions: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    incentive: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
+    variants: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(
         default=list, description="list of key, weight, subject, body, html"
     )
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -68,18 +83,22 @@ class Enrollment(Model):
     """One abandoned checkout going through a flow. `next_due_at` is what the scheduler trusts."""
 
     id = fields.BigIntField(primary_key=True)
-    store = fields.ForeignKeyField(
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
         "core.Store", related_name="enrollments", on_delete=fields.CASCADE
     )
-    checkout = fields.OneToOneField(
+    store_id: int
+    checkout: fields.OneToOneRelation[Checkout] = fields.OneToOneField(
         "core.Checkout", related_name="enrollment", on_delete=fields.CASCADE
     )
-    contact = fields.ForeignKeyField(
+    checkout_id: int
+    contact: fields.ForeignKeyNullableRelation[Contact] = fields.ForeignKeyField(
         "core.Contact", related_name="enrollments", null=True, on_delete=fields.SET_NULL
     )
-    flow = fields.ForeignKeyField(
+    contact_id: int | None
+    flow: fields.ForeignKeyNullableRelation[Flow] = fields.ForeignKeyField(
         "recovery.Flow", related_name="enrollments", null=True, on_delete=fields.SET_NULL
     )
+    flow_id: int | None
     status = fields.CharEnumField(EnrollmentStatus, max_length=16, default=EnrollmentStatus.ACTIVE)
     stop_reason = fields.CharField(max_length=64, null=True)
     pause_reason = fields.CharField(max_length=64, null=True)
@@ -93,6 +112,9 @@ class Enrollment(Model):
     completed_at = fields.DatetimeField(null=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
+    clicks: fields.ReverseRelation[Click]
+    discount_codes: fields.ReverseRelation[DiscountCode]
+
     class Meta:
         table = "recovery_enrollment"
         indexes = (("status", "next_due_at"), ("contact_id", "enrolled_at"))
@@ -100,16 +122,22 @@ class Enrollment(Model):
 
 class Click(Model):
     id = fields.BigIntField(primary_key=True)
-    store = fields.ForeignKeyField("core.Store", related_name="clicks", on_delete=fields.CASCADE)
-    enrollment = fields.ForeignKeyField(
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
+        "core.Store", related_name="clicks", on_delete=fields.CASCADE
+    )
+    store_id: int
+    enrollment: fields.ForeignKeyRelation[Enrollment] = fields.ForeignKeyField(
         "recovery.Enrollment", related_name="clicks", on_delete=fields.CASCADE
     )
-    message = fields.ForeignKeyField(
+    enrollment_id: int
+    message: fields.ForeignKeyNullableRelation[Message] = fields.ForeignKeyField(
         "core.Message", related_name="clicks", null=True, on_delete=fields.SET_NULL
     )
-    checkout = fields.ForeignKeyField(
+    message_id: int | None
+    checkout: fields.ForeignKeyRelation[Checkout] = fields.ForeignKeyField(
         "core.Checkout", related_name="clicks", on_delete=fields.CASCADE
     )
+    checkout_id: int
     clicked_at = fields.DatetimeField()
     user_agent = fields.CharField(max_length=512, null=True)
 
@@ -122,16 +150,19 @@ class DiscountCode(Model):
     """A code shown to one shopper: issued by Shopify, drawn from a merchant pool, or a static code."""
 
     id = fields.BigIntField(primary_key=True)
-    store = fields.ForeignKeyField(
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
         "core.Store", related_name="discount_codes", on_delete=fields.CASCADE
     )
+    store_id: int
     code = fields.CharField(max_length=64)
-    enrollment = fields.ForeignKeyField(
+    enrollment: fields.ForeignKeyNullableRelation[Enrollment] = fields.ForeignKeyField(
         "recovery.Enrollment", related_name="discount_codes", null=True, on_delete=fields.SET_NULL
     )
-    checkout = fields.ForeignKeyField(
+    enrollment_id: int | None
+    checkout: fields.ForeignKeyNullableRelation[Checkout] = fields.ForeignKeyField(
         "core.Checkout", related_name="discount_codes_issued", null=True, on_delete=fields.SET_NULL
     )
+    checkout_id: int | None
     kind = fields.CharEnumField(DiscountKind, max_length=16)
     value = fields.DecimalField(max_digits=12, decimal_places=2, null=True)
     ends_at = fields.DatetimeField(null=True)

@@ -7,6 +7,8 @@ for the second. Rows live in the database, store by store: Redis may lose everyt
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise.exceptions import IntegrityError
 
 from app.visitors.models import KEY_LENGTH, Visitor
@@ -67,8 +69,8 @@ async def _follow(store_id: int, key: str | None) -> int | None:
         row = await Visitor.get_or_none(store_id=store_id, key=key)
         if row is None:
             return None
-        if row.contact_id is not None:  # type: ignore[attr-defined]
-            return int(row.contact_id)  # type: ignore[attr-defined]
+        if row.contact_id is not None:
+            return row.contact_id
         key = row.user_key
     return None
 
@@ -77,7 +79,9 @@ async def _upsert(
     store_id: int, key: str | None, contact_id: int | None = None, link: str | None = None
 ) -> None:
     """Write only what is known and changed: most events repeat what we already hold."""
-    values = {k: v for k, v in (("contact_id", contact_id), ("user_key", link)) if v is not None}
+    values: dict[str, Any] = {
+        k: v for k, v in (("contact_id", contact_id), ("user_key", link)) if v is not None
+    }
     if key is None or not values:
         return
     row = await Visitor.get_or_none(store_id=store_id, key=key)

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 
-from litestar.testing import AsyncTestClient
-
 from app.messaging.models import Message
-from app.server import create_app
+from tests.conftest import app_client
 from tests.inbox.conftest import store_with_number
 
 
 async def test_dev_phone_is_only_mounted_in_dev_mode(client, settings):
     assert (await client.get("/dev/phone/")).status_code == 404
     store = await store_with_number()
-    dev = create_app(dataclasses.replace(settings, dev_mode=True), manage_db=False)
-    async with AsyncTestClient(app=dev, base_url="https://app.example.com") as phone:
+    async with app_client(dataclasses.replace(settings, dev_mode=True)) as phone:
         assert (await phone.get("/dev/phone/")).status_code == 200
         sent = await phone.post(
             "/dev/phone/send", json={"store_id": store.id, "from": "+14155550173", "body": "HELP"}

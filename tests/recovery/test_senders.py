@@ -16,7 +16,7 @@ from app.messaging.providers import DevOutboxSender, email_sender, sms_sender
 from app.messaging.senders import OutboundEmail, SendError
 from app.messaging.throttle import reserve
 from app.recovery.sending import Deps, run_step
-from tests.conftest import TEST_ENV
+from tests.conftest import TEST_ENV, app_client
 from tests.fakes.sendgrid import FakeSendGrid
 from tests.recovery.conftest import abandoned
 
@@ -118,17 +118,11 @@ async def test_throttle_spaces_sends_across_callers(redis):
 async def test_dev_outbox_page_only_in_dev_mode(settings, deps, store, clock):
     from dataclasses import replace
 
-    from litestar.testing import AsyncTestClient
-
-    from app.server import create_app
-
     _, enrollment = await abandoned(store, clock.now - timedelta(minutes=16))
     dev = Deps(**{**deps.__dict__, "sms": DevOutboxSender(), "email": DevOutboxSender()})
     assert await run_step(dev, enrollment.id, 0) == "sent"
-    async with AsyncTestClient(
-        app=create_app(replace(settings, dev_mode=True), manage_db=False)
-    ) as client:
+    async with app_client(replace(settings, dev_mode=True)) as client:
         page = await client.get("/dev/outbox")
         assert page.status_code == 200 and "Your Coffee mug is saved" in page.text
-    async with AsyncTestClient(app=create_app(settings, manage_db=False)) as client:
+    async with app_client(settings) as client:
         assert (await client.get("/dev/outbox")).status_code == 404

@@ -8,6 +8,7 @@ shipping (DiscountCodeFreeShippingInput: `code`, `title`, `startsAt` and `contex
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -18,22 +19,30 @@ from app.stores.models import Store
 
 log = logging.getLogger(__name__)
 
-CREATE = """
-mutation FollowUpDiscount($basicCodeDiscount: DiscountCodeBasicInput!) {
-  discountCodeBasicCreate(basicCodeDiscount: $basicCodeDiscount) {
-    codeDiscountNode { id }
-    userErrors { field code message }
-  }
-}"""
+
+@dataclass(frozen=True, slots=True)
+class Mutation:
+    """One of Shopify's code-discount create mutations: its root field, argument and input type."""
+
+    root: str
+    argument: str
+    input_type: str
+
+    @property
+    def query(self) -> str:
+        return f"""
+mutation FollowUpDiscount(${self.argument}: {self.input_type}!) {{
+  {self.root}({self.argument}: ${self.argument}) {{
+    codeDiscountNode {{ id }}
+    userErrors {{ field code message }}
+  }}
+}}"""
 
 
-CREATE_FREE_SHIPPING = """
-mutation FollowUpFreeShipping($freeShippingCodeDiscount: DiscountCodeFreeShippingInput!) {
-  discountCodeFreeShippingCreate(freeShippingCodeDiscount: $freeShippingCodeDiscount) {
-    codeDiscountNode { id }
-    userErrors { field code message }
-  }
-}"""
+BASIC = Mutation("discountCodeBasicCreate", "basicCodeDiscount", "DiscountCodeBasicInput")
+FREE_SHIPPING = Mutation(
+    "discountCodeFreeShippingCreate", "freeShippingCodeDiscount", "DiscountCodeFreeShippingInput"
+)
 
 
 class DiscountError(RuntimeError):
@@ -59,9 +68,16 @@ def _value(percentage: Decimal | None, amount: Decimal | None) -> dict[str, Any]
 
 
 def _one_shopper(
-    code: str, title: str, minimum_subtotal: Decimal | None, starts_at: datetime, ends_at: datetime
+    code: str,
+    title: str,
+    minimum_subtotal: Decimal | None,
+    starts_at: datetime,
+    ends_at: datetime,
+    *,
+    with_shipping_discounts: bool,
 ) -> dict[str, Any]:
-    """Fields both inputs share: one use in total, once per customer, expiring."""
+    """Fields both inputs share: one use in total, once per customer, expiring, used alone (a
+    basic code may still combine with a shipping discount)."""
     if ends_at <= starts_at:
         raise ValueError("ends_at must be after starts_at")
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
@@ -74,6 +90,11 @@ def _one_shopper(
         "context": {"all": "ALL"},
         "usageLimit": 1,
         "appliesOncePerCustomer": True,
+        "combinesWith": {
+            "orderDiscounts": False,
+            "productDiscounts": False,
+            "shippingDiscounts": with_shipping_discounts,
+        },
     }
     if minimum_subtotal is not None:
         data["minimumRequirement"] = {
@@ -90,14 +111,11 @@ def free_shipping_input(
     starts_at: datetime,
     ends_at: datetime,
 ) -> dict[str, Any]:
-    """DiscountCodeFreeShippingInput for one shopper, to every country, used alone."""
-    data = _one_shopper(code, title, minimum_subtotal, starts_at, ends_at)
+    """DiscountCodeFreeShippingInput for one shopper, to every country."""
+    data = _one_shopper(
+        code, title, minimum_subtotal, starts_at, ends_at, with_shipping_discounts=False
+    )
     data["destination"] = {"all": True}
-    data["combinesWith"] = {
-        "orderDiscounts": False,
-        "productDiscounts": False,
-        "shippingDiscounts": False,
-    }
     return data
 
 
@@ -111,14 +129,11 @@ def discount_input(
     starts_at: datetime,
     ends_at: datetime,
 ) -> dict[str, Any]:
-    """DiscountCodeBasicInput for one shopper: one use in total, once per customer, expiring."""
-    data = _one_shopper(code, title, minimum_subtotal, starts_at, ends_at)
+    """DiscountCodeBasicInput for one shopper: a percentage or an amount off every item."""
+    data = _one_shopper(
+        code, title, minimum_subtotal, starts_at, ends_at, with_shipping_discounts=True
+    )
     data["customerGets"] = {"value": _value(percentage, amount), "items": {"all": True}}
-    data["combinesWith"] = {
-        "orderDiscounts": False,
-        "productDiscounts": False,
-        "shippingDiscounts": True,
-    }
     return data
 
 
@@ -143,9 +158,7 @@ async def create_discount(
         starts_at=starts_at,
         ends_at=ends_at,
     )
-    return await _create(
-        store, code, CREATE, {"basicCodeDiscount": basic}, "discountCodeBasicCreate"
-    )
+    return await _create(store, BASIC, basic)
 
 
 async def create_free_shipping_discount(
@@ -165,22 +178,17 @@ async def create_free_shipping_discount(
         starts_at=starts_at,
         ends_at=ends_at,
     )
-    return await _create(
-        store,
-        code,
-        CREATE_FREE_SHIPPING,
-        {"freeShippingCodeDiscount": data},
-        "discountCodeFreeShippingCreate",
-    )
+    return await _create(store, FREE_SHIPPING, data)
 
 
-async def _create(
-    store: Store, code: str, mutation: str, variables: dict[str, Any], root: str
-) -> str:
+async def _create(store: Store, mutation: Mutation, data: dict[str, Any]) -> str:
+    """Run one create mutation with its input; Shopify's userErrors become a DiscountError."""
+    variables = {mutation.argument: data}
     try:
         async with AdminClient(store) as admin:
-            result = await admin.mutate(mutation, variables, root)
+            result = await admin.mutate(mutation.query, variables, mutation.root)
     except UserErrors as exc:
+        code = data["code"]
         raise DiscountError(f"Shopify refused discount {code!r}: {exc}", exc.errors) from None
     node_id = str(result["codeDiscountNode"]["id"])
     log.info("shopify discount created", extra=ctx(store=store.id, discount=node_id))

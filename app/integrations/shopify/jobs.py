@@ -19,7 +19,7 @@ async def enrich_checkout(job_ctx: dict[str, Any], checkout_id: int) -> bool:
     checkout = await Checkout.get_or_none(id=checkout_id)
     if checkout is None:
         return False
-    store = await recent_store(checkout.store_id)  # type: ignore[attr-defined]
+    store = await recent_store(checkout.store_id)
     if store is None or not store.credentials:
         return False
     try:

@@ -30,7 +30,7 @@ class WooCommerceIssuer:
         self, store: Store, enrollment: Enrollment, spec: Incentive, now: datetime
     ) -> DiscountCode | None:
         row = await reserved_code(store, enrollment, spec, now)
-        checkout = await Checkout.get_or_none(id=enrollment.checkout_id)  # type: ignore[attr-defined]
+        checkout = await Checkout.get_or_none(id=enrollment.checkout_id)
         assert row.ends_at is not None
         free = spec.kind == "free_shipping"
         request = CouponRequest(
@@ -42,7 +42,7 @@ class WooCommerceIssuer:
             minimum_amount=spec.min_total or None,
             expires_at=row.ends_at,
             email=checkout.email if checkout else None,
-            description=f"FollowUp recovery of checkout {enrollment.checkout_id}",  # type: ignore[attr-defined]
+            description=f"FollowUp recovery of checkout {enrollment.checkout_id}",
         )
         try:
             issued = await create_coupon(store, request, limit_seconds=self.timeout)
@@ -57,7 +57,7 @@ async def _adopt(row: DiscountCode, issued: IssuedCoupon, provider_id: str) -> D
     if issued.code.upper() == row.code.upper():
         return await mark_issued(row, provider_id)
     sibling = await DiscountCode.get_or_none(
-        store_id=row.store_id,  # type: ignore[attr-defined]
+        store_id=row.store_id,
         code=issued.code.upper(),
     )
     if sibling is not None:

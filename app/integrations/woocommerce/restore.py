@@ -42,8 +42,8 @@ async def restore_view(store: Store, token: str) -> dict[str, Any]:
     if checkout.status == CheckoutStatus.EXPIRED:
         raise RestoreRefused(410, "restore_expired", "this cart is too old to restore")
     contact = (
-        await Contact.get_or_none(id=checkout.contact_id, store=store)  # type: ignore[attr-defined]
-        if checkout.contact_id  # type: ignore[attr-defined]
+        await Contact.get_or_none(id=checkout.contact_id, store=store)
+        if checkout.contact_id
         else None
     )
     return {

@@ -2,10 +2,10 @@
 /**
  * Single-use, expiring WooCommerce coupons created on the app's signed request.
  *
- * The app calls POST /wp-json/followup/v1/coupons (or ?rest_route=/followup/v1/coupons) signed like
- * every other FollowUp call: base64(HMAC-SHA256(secret, "{timestamp}.{body}")), timestamp within
- * five minutes. Each request names a key (one per enrollment); asking again with the same key
- * returns the coupon already made, so a retry after a lost answer never creates a second one.
+ * The app calls POST /wp-json/followup/v1/coupons (or ?rest_route=/followup/v1/coupons), signed and
+ * verified like every signed route (FollowUp_Signed_Routes). Each request names a key (one per
+ * enrollment); asking again with the same key returns the coupon already made, so a retry after a
+ * lost answer never creates a second one.
  *
  * @package FollowUp
  */
@@ -17,33 +17,28 @@ defined( 'ABSPATH' ) || exit;
  */
 class FollowUp_Coupons {
 
-	const NAMESPACE_V1     = 'followup/v1';
-	const ROUTE            = '/coupons';
-	const EVENT            = 'coupon.create';
-	const KEY_META         = '_followup_request_key';
-	const TOLERANCE        = 300;
-	const MAX_BODY         = 8192;
-	const MAX_EXPIRY_DAYS  = 62;
-	const CODE_PATTERN     = '/^[A-Za-z0-9][A-Za-z0-9-]{3,63}$/';
-	const KEY_PATTERN      = '/^[A-Za-z0-9:._-]{1,128}$/';
-	const DISCOUNT_TYPES   = array( 'percent', 'fixed_cart' );
-	const SIGNATURE_HEADER = 'x_followup_signature';
-	const TIMESTAMP_HEADER = 'x_followup_timestamp';
+	const ROUTE           = '/coupons';
+	const EVENT           = 'coupon.create';
+	const KEY_META        = '_followup_request_key';
+	const MAX_EXPIRY_DAYS = 62;
+	const CODE_PATTERN    = '/^[A-Za-z0-9][A-Za-z0-9-]{3,63}$/';
+	const KEY_PATTERN     = '/^[A-Za-z0-9:._-]{1,128}$/';
+	const DISCOUNT_TYPES  = array( 'percent', 'fixed_cart' );
 
 	/**
-	 * Settings.
+	 * The signed routes this one joins.
 	 *
-	 * @var FollowUp_Settings
+	 * @var FollowUp_Signed_Routes
 	 */
-	private $settings;
+	private $routes;
 
 	/**
 	 * Constructor.
 	 *
-	 * @param FollowUp_Settings $settings Settings.
+	 * @param FollowUp_Signed_Routes $routes Signed routes.
 	 */
-	public function __construct( FollowUp_Settings $settings ) {
-		$this->settings = $settings;
+	public function __construct( FollowUp_Signed_Routes $routes ) {
+		$this->routes = $routes;
 	}
 
 	/**
@@ -57,64 +52,11 @@ class FollowUp_Coupons {
 	 * Register POST followup/v1/coupons; the signature is the permission.
 	 */
 	public function register_routes() {
-		register_rest_route(
-			self::NAMESPACE_V1,
-			self::ROUTE,
-			array(
-				'methods'             => 'POST',
-				'callback'            => array( $this, 'handle' ),
-				'permission_callback' => array( $this, 'authorize' ),
-			)
-		);
+		$this->routes->add( self::ROUTE, array( $this, 'handle' ) );
 	}
 
 	/**
-	 * Permission check: only the app holding this store's secret, and only recently signed.
-	 *
-	 * @param WP_REST_Request $request Request.
-	 * @return true|WP_Error
-	 */
-	public function authorize( $request ) {
-		$problem = $this->signature_problem(
-			(string) $request->get_header( self::TIMESTAMP_HEADER ),
-			(string) $request->get_body(),
-			(string) $request->get_header( self::SIGNATURE_HEADER ),
-			time()
-		);
-		if ( '' === $problem ) {
-			return true;
-		}
-		return new WP_Error( 'followup_bad_signature', $problem, array( 'status' => 401 ) );
-	}
-
-	/**
-	 * Why a signed call is refused, or '' when it is authentic and fresh.
-	 *
-	 * @param string $timestamp Unix seconds from X-FollowUp-Timestamp.
-	 * @param string $body      Raw body.
-	 * @param string $signature X-FollowUp-Signature.
-	 * @param int    $now       Current Unix time.
-	 * @return string
-	 */
-	public function signature_problem( $timestamp, $body, $signature, $now ) {
-		if ( ! $this->settings->has_secret() ) {
-			return 'FollowUp is not configured on this store: no webhook secret is saved.';
-		}
-		if ( ! ctype_digit( $timestamp ) ) {
-			return 'missing or malformed X-FollowUp-Timestamp';
-		}
-		if ( abs( (int) $now - (int) $timestamp ) > self::TOLERANCE ) {
-			return 'timestamp outside the five-minute window';
-		}
-		if ( strlen( $body ) > self::MAX_BODY ) {
-			return 'body too large';
-		}
-		$signer = new FollowUp_Signer( $this->settings->secret() );
-		return $signer->verify( (int) $timestamp, $body, $signature ) ? '' : 'signature does not match';
-	}
-
-	/**
-	 * REST callback, after authorize() passed.
+	 * REST callback, after the signature check passed.
 	 *
 	 * @param WP_REST_Request $request Request.
 	 * @return WP_REST_Response|WP_Error

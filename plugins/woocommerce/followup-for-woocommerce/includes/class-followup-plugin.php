@@ -30,6 +30,7 @@ final class FollowUp_Plugin {
 		'class-followup-capture.php',
 		'class-followup-restore.php',
 		'class-followup-orders.php',
+		'class-followup-signed-routes.php',
 		'class-followup-coupons.php',
 		'class-followup-admin.php',
 		'class-followup-rest.php',
@@ -59,15 +60,16 @@ final class FollowUp_Plugin {
 		$client   = new FollowUp_Client( $settings );
 		$queue    = new FollowUp_Queue( $client );
 		$tokens   = new FollowUp_Restore_Token( $settings->secret() );
+		$signed   = new FollowUp_Signed_Routes( $settings );
 
 		( new FollowUp_Admin( $settings, $client ) )->register();
 		( new FollowUp_Consent( $settings ) )->register();
 		( new FollowUp_Capture( $settings, $queue, $tokens ) )->register();
 		( new FollowUp_Restore( $settings, $client, $tokens ) )->register();
 		( new FollowUp_Orders( $settings, $queue ) )->register();
-		( new FollowUp_Coupons( $settings ) )->register();
+		( new FollowUp_Coupons( $signed ) )->register();
 		$queue->register();
-		( new FollowUp_Rest( $settings ) )->register();
+		( new FollowUp_Rest( $settings, $signed ) )->register();
 	}
 
 	/**

@@ -8,7 +8,11 @@ class CouponsTest extends FollowUpTestCase {
 
 	protected function setUp(): void {
 		parent::setUp();
-		$this->coupons = new FollowUp_Coupons( new FollowUp_Settings() );
+		$this->coupons = self::coupons();
+	}
+
+	private static function coupons() {
+		return new FollowUp_Coupons( new FollowUp_Signed_Routes( new FollowUp_Settings() ) );
 	}
 
 	private function body( array $overrides = array() ) {
@@ -38,12 +42,17 @@ class CouponsTest extends FollowUpTestCase {
 		return $request;
 	}
 
-	private function call( WP_REST_Request $request ) {
-		$allowed = $this->coupons->authorize( $request );
+	/**
+	 * Dispatch like WordPress's REST server: the registered permission callback, then the callback.
+	 */
+	private function call( WP_REST_Request $request, $coupons = null ) {
+		( $coupons ? $coupons : $this->coupons )->register_routes();
+		$route   = $GLOBALS['followup_test']['routes']['/followup/v1/coupons'];
+		$allowed = call_user_func( $route['permission_callback'], $request );
 		if ( true !== $allowed ) {
 			return $allowed;
 		}
-		return $this->coupons->handle( $request );
+		return call_user_func( $route['callback'], $request );
 	}
 
 	private function stored() {
@@ -56,7 +65,9 @@ class CouponsTest extends FollowUpTestCase {
 		$this->coupons->register_routes();
 		$route = $GLOBALS['followup_test']['routes']['/followup/v1/coupons'];
 		$this->assertSame( 'POST', $route['methods'] );
-		$this->assertSame( array( $this->coupons, 'authorize' ), $route['permission_callback'] );
+		$this->assertSame( array( $this->coupons, 'handle' ), $route['callback'] );
+		$this->assertInstanceOf( FollowUp_Signed_Routes::class, $route['permission_callback'][0] );
+		$this->assertSame( 'verify', $route['permission_callback'][1] );
 	}
 
 	public function test_signed_request_creates_a_single_use_expiring_coupon() {
@@ -113,25 +124,26 @@ class CouponsTest extends FollowUpTestCase {
 		$tampered = $this->request( $body );
 		$tampered->set_body( str_replace( '"15"', '"95"', $tampered->get_body() ) );
 		$cases = array(
-			'signature does not match'                 => $tampered,
-			'signature does not match '                => $this->request( $body, 'whsec_some_other_store_secret' ),
-			'timestamp outside the five-minute window' => $this->request( $body, self::SECRET, time() - 301 ),
-			'timestamp outside the five-minute window ' => $this->request( $body, self::SECRET, time() + 301 ),
+			array( 'followup_bad_signature', 'signature does not match', $tampered ),
+			array( 'followup_bad_signature', 'signature does not match', $this->request( $body, 'whsec_some_other_store_secret' ) ),
+			array( 'followup_stale_request', 'timestamp outside the five-minute window', $this->request( $body, self::SECRET, time() - 301 ) ),
+			array( 'followup_stale_request', 'timestamp outside the five-minute window', $this->request( $body, self::SECRET, time() + 301 ) ),
 		);
-		foreach ( $cases as $why => $request ) {
+		foreach ( $cases as list( $code, $why, $request ) ) {
 			$result = $this->call( $request );
 			$this->assertInstanceOf( WP_Error::class, $result );
-			$this->assertSame( 'followup_bad_signature', $result->get_error_code() );
+			$this->assertSame( $code, $result->get_error_code() );
 			$this->assertSame( array( 'status' => 401 ), $result->get_error_data() );
-			$this->assertSame( trim( $why ), $result->get_error_message() );
+			$this->assertSame( $why, $result->get_error_message() );
 		}
 		$missing = new WP_REST_Request( 'POST', '/followup/v1/coupons' );
 		$missing->set_body( json_encode( $body ) );
 		$this->assertSame( 'missing or malformed X-FollowUp-Timestamp', $this->call( $missing )->get_error_message() );
 
 		update_option( FollowUp_Settings::OPTION, array( 'app_url' => 'https://app.example.com', 'store_id' => 7 ) );
-		$unconfigured = new FollowUp_Coupons( new FollowUp_Settings() );
-		$this->assertStringContainsString( 'no webhook secret', $unconfigured->authorize( $this->request( $body, '' ) )->get_error_message() );
+		$unconfigured = $this->call( $this->request( $body, '' ), self::coupons() );
+		$this->assertSame( 'followup_not_configured', $unconfigured->get_error_code() );
+		$this->assertStringContainsString( 'no webhook secret', $unconfigured->get_error_message() );
 		$this->assertSame( array(), $this->stored() );
 	}
 

@@ -28,7 +28,7 @@ function followup_answer( $status, $data ) {
 	echo json_encode( $data, JSON_UNESCAPED_SLASHES );
 }
 
-$coupons = new FollowUp_Coupons( new FollowUp_Settings() );
+$coupons = new FollowUp_Coupons( new FollowUp_Signed_Routes( new FollowUp_Settings() ) );
 $coupons->register_routes();
 $route = isset( $_GET['rest_route'] ) ? (string) $_GET['rest_route'] : (string) parse_url( $_SERVER['REQUEST_URI'], PHP_URL_PATH );
 $route = preg_replace( '#^/wp-json#', '', $route );
