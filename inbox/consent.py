@@ -68,7 +68,7 @@ async def opt_out(
         return []
     outbox_id = await events.record(
         events.CONTACT_OPTED_OUT,
-        contact.store_id,  # type: ignore[attr-defined]
+        contact.store_id,
         contact.id,
         {"channel": "sms", "source": source, "consent_event_id": event.id},
         using=conn,
@@ -135,7 +135,7 @@ async def _log(
     actor: str | None = None,
 ) -> ConsentEvent:
     return await ConsentEvent.create(
-        store_id=contact.store_id,  # type: ignore[attr-defined]
+        store_id=contact.store_id,
         contact_id=contact.id,
         channel="sms",
         action=action,
@@ -177,7 +177,7 @@ async def consent_csv(store_id: int, batch: int = 500) -> AsyncIterator[str]:
             yield _row(
                 (
                     event.occurred_at.isoformat(),
-                    event.contact_id,  # type: ignore[attr-defined]
+                    event.contact_id,
                     event.contact.phone or "",
                     event.contact.email or "",
                     event.channel,

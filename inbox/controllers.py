@@ -120,7 +120,7 @@ class InboxApi(Controller):
         self, current: CurrentAgent, conv_id: int, data: SequenceIn
     ) -> dict[str, Any]:
         conv = await services.scoped(current.store_id, conv_id)
-        checkout = await _checkout(conv.checkout_id, current.store_id)  # type: ignore[attr-defined]
+        checkout = await _checkout(conv.checkout_id, current.store_id)
         return await recovery_link.control(checkout, data.action, f"agent:{current.agent.id}")
 
     @post(
@@ -148,7 +148,7 @@ class InboxApi(Controller):
     )
     async def discount(self, current: CurrentAgent, conv_id: int) -> dict[str, Any]:
         conv = await services.scoped(current.store_id, conv_id)
-        checkout = await _checkout(conv.checkout_id, current.store_id)  # type: ignore[attr-defined]
+        checkout = await _checkout(conv.checkout_id, current.store_id)
         return await recovery_link.issue_discount(checkout)
 
     @get("/changes", summary="Catch up after a dropped connection or while polling")

@@ -73,7 +73,7 @@ async def receive_sms(
         await schedule_dispatch(queue, outbox_id)
     log.info("inbound sms", extra=ctx(store=store.id, message=msg.id, keyword=saved.keyword))
     replied = saved.keyword in (None, Keyword.MAYBE_OPT_OUT)
-    if replied and conv.assignee_id is None:  # type: ignore[attr-defined]
+    if replied and conv.assignee_id is None:
         # Only a message in an unassigned thread can change the queue round-robin serves.
         await services.auto_assign(redis, store.id, settings.inbox.presence_seconds)
     reply = help_text(store) if saved.keyword == Keyword.HELP else None
@@ -116,7 +116,7 @@ async def _store(store: Store, phone: str, sms: InboundSms, key: str, now: datet
         msg = await Message.create(
             store_id=store.id,
             contact_id=contact.id,
-            checkout_id=conv.checkout_id,  # type: ignore[attr-defined]
+            checkout_id=conv.checkout_id,
             conversation_id=conv.id,
             channel=Channel.SMS,
             direction=Direction.INBOUND,
@@ -153,7 +153,7 @@ async def _events(
         await consent.hold(contact, body, now, conn)
     payload = {
         "contact_id": contact.id,
-        "checkout_id": conv.checkout_id,  # type: ignore[attr-defined]
+        "checkout_id": conv.checkout_id,
         "conversation_id": conv.id,
     }
     return [await events.record(events.SHOPPER_REPLIED, store.id, msg.id, payload, using=conn)]

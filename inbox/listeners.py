@@ -18,6 +18,6 @@ async def message_changed(
     """
     if conversation is not None and contact is not None:
         frame = services.message_frame(message, conversation, contact)
-        await live.publish(message.store_id, frame)  # type: ignore[attr-defined]
+        await live.publish(message.store_id, frame)
     else:
         await services.announce_message(message, contact)

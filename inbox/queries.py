@@ -63,32 +63,32 @@ async def _summaries(
     if not convs:
         return []
     ids = [c.id for c in convs]
-    contacts = {c.id: c for c in await Contact.filter(id__in=[c.contact_id for c in convs])}  # type: ignore[attr-defined]
+    contacts = {c.id: c for c in await Contact.filter(id__in=[c.contact_id for c in convs])}
     names = await services.agent_names(store_id)
     seen: dict[int, int] = {}
     if agent_id is not None:
         markers = await ReadMarker.filter(conversation_id__in=ids, agent_id=agent_id)
-        seen = {m.conversation_id: m.seen_inbound for m in markers}  # type: ignore[attr-defined]
+        seen = {m.conversation_id: m.seen_inbound for m in markers}
     out = []
     for conv in convs:
-        assignee_id = conv.assignee_id  # type: ignore[attr-defined]
+        assignee_id = conv.assignee_id
         assignee = {"id": assignee_id, "name": names.get(assignee_id, "?")} if assignee_id else None
         unread = max(conv.inbound_count - seen.get(conv.id, 0), 0) if agent_id is not None else None
-        out.append(conversation_json(conv, contacts[conv.contact_id], assignee, unread))  # type: ignore[attr-defined]
+        out.append(conversation_json(conv, contacts[conv.contact_id], assignee, unread))
     return out
 
 
 async def thread(store_id: int, agent_id: int, conv_id: int) -> dict[str, Any]:
     conv = await services.scoped(store_id, conv_id)
     names = await services.agent_names(store_id)
-    automated = Q(contact_id=conv.contact_id, conversation_id=None, channel="sms")  # type: ignore[attr-defined]
+    automated = Q(contact_id=conv.contact_id, conversation_id=None, channel="sms")
     messages = (
         await Message.filter(Q(conversation_id=conv.id) | automated, store_id=store_id)
         .order_by("-id")
         .limit(300)
     )
     store = await Store.get(id=store_id)
-    contact = await Contact.get(id=conv.contact_id, store_id=store_id)  # type: ignore[attr-defined]
+    contact = await Contact.get(id=conv.contact_id, store_id=store_id)
     quiet = replies.quiet_state(store, contact)
     return {
         "conversation": await services.summary(conv, agent_id),
@@ -101,7 +101,7 @@ async def thread(store_id: int, agent_id: int, conv_id: int) -> dict[str, Any]:
 
 
 async def cart_panel(store_id: int, conv: Conversation) -> dict[str, Any] | None:
-    checkout_id = conv.checkout_id  # type: ignore[attr-defined]
+    checkout_id = conv.checkout_id
     checkout = (
         await Checkout.get_or_none(id=checkout_id, store_id=store_id) if checkout_id else None
     )

@@ -82,7 +82,7 @@ async def issue_discount(checkout: Checkout | None) -> dict[str, Any]:
         row = await services.issue_discount(checkout)
     except services.NoDiscount as exc:
         raise ApiError(409, "no_discount", str(exc)) from None
-    store = await Store.get(id=checkout.store_id)  # type: ignore[attr-defined]
+    store = await Store.get(id=checkout.store_id)
     return pool.describe(row, store)
 
 
@@ -91,7 +91,7 @@ async def issued_discount(checkout: Checkout) -> dict[str, Any] | None:
     row = await services.issued_code(checkout)
     if row is None:
         return None
-    store = await Store.get(id=checkout.store_id)  # type: ignore[attr-defined]
+    store = await Store.get(id=checkout.store_id)
     return pool.describe(row, store)
 
 

@@ -65,11 +65,11 @@ async def send_reply(
     settings: Settings, agent: Agent, conv_id: int, body: str, client_id: str
 ) -> tuple[Message, bool]:
     """Returns the message and whether this call sent it (False: a retry of an earlier send)."""
-    store_id: int = agent.store_id  # type: ignore[attr-defined]
+    store_id: int = agent.store_id
     text = _check(body, client_id)
     conv = await services.scoped(store_id, conv_id)
     store = await Store.get(id=store_id)
-    contact = await Contact.get(id=conv.contact_id, store_id=store_id)  # type: ignore[attr-defined]
+    contact = await Contact.get(id=conv.contact_id, store_id=store_id)
     key = f"inbox:{store_id}:{client_id}"
     if existing := await Message.get_or_none(idempotency_key=key, store_id=store_id):
         return existing, False
@@ -91,7 +91,7 @@ async def _record(
             msg = await Message.create(
                 store_id=store.id,
                 contact_id=contact.id,
-                checkout_id=conv.checkout_id,  # type: ignore[attr-defined]
+                checkout_id=conv.checkout_id,
                 conversation_id=conv.id,
                 channel=Channel.SMS,
                 direction=Direction.OUTBOUND,
@@ -127,7 +127,7 @@ async def start_conversation(
     now: datetime | None = None,
 ) -> tuple[Message, bool]:
     """Texting first is marketing: it needs recorded consent, no opt-out, and daytime (or a confirmation)."""
-    store_id: int = agent.store_id  # type: ignore[attr-defined]
+    store_id: int = agent.store_id
     _check(body, client_id)
     contact = await Contact.get_or_none(id=contact_id, store_id=store_id)
     if contact is None:

@@ -40,7 +40,7 @@ def conversation_json(
         "snoozed_until": iso(conv.snoozed_until),
         "assignee": assignee,
         "contact": contact_json(contact),
-        "checkout_id": conv.checkout_id,  # type: ignore[attr-defined]
+        "checkout_id": conv.checkout_id,
         "inbound_count": conv.inbound_count,
         "unread": unread,
         "last_message_at": iso(conv.last_message_at),

@@ -90,7 +90,7 @@ async def conversation_for(
             waiting_since=now,
             using_db=conn,
         )
-        conv.assignee_name = None  # type: ignore[attr-defined]
+        conv.assignee_name = None
         return conv, True
     return conv, await _reopen(conv, now, conn)
 
@@ -125,7 +125,7 @@ async def _reopen(conv: Conversation, now: datetime, conn: Any) -> bool:
 def _reopen_changes(conv: Conversation, now: datetime) -> dict[str, Any]:
     live_checkout = conv.live_checkout_id  # type: ignore[attr-defined]
     changes: dict[str, Any] = {}
-    if live_checkout and live_checkout != conv.checkout_id:  # type: ignore[attr-defined]
+    if live_checkout and live_checkout != conv.checkout_id:
         changes["checkout_id"] = live_checkout
     if conv.status != ConversationStatus.OPEN:
         changes |= {"status": ConversationStatus.OPEN, "snoozed_until": None, "closed_at": None}
@@ -166,10 +166,10 @@ async def summary(
     names: dict[int, str] | None = None,
 ) -> dict[str, Any]:
     """A thread as the list shows it; pass the contact or the store's agent names when held."""
-    if contact is None or contact.id != conv.contact_id:  # type: ignore[attr-defined]
-        contact = await Contact.get(id=conv.contact_id)  # type: ignore[attr-defined]
+    if contact is None or contact.id != conv.contact_id:
+        contact = await Contact.get(id=conv.contact_id)
     assignee = None
-    if assignee_id := conv.assignee_id:  # type: ignore[attr-defined]
+    if assignee_id := conv.assignee_id:
         if names is None:
             agent = await Agent.get_or_none(id=assignee_id)
             names = {agent.id: agent.name} if agent else {}
@@ -185,7 +185,7 @@ async def announce(conv_id: int, kind: str = "conversation", **extra: Any) -> Co
     """Tell every agent of the store what the conversation looks like now; returns the row read."""
     conv = await Conversation.get(id=conv_id)
     event = {"type": kind, "conversation": await summary(conv), **extra}
-    await live.publish(conv.store_id, event)  # type: ignore[attr-defined]
+    await live.publish(conv.store_id, event)
     return conv
 
 
@@ -193,9 +193,9 @@ async def announce_message(msg: Message, contact: Contact | None = None) -> None
     """Automated texts carry no conversation id: they show in the contact's latest thread."""
     if msg.conversation_id is not None:
         conv = await Conversation.get_or_none(id=msg.conversation_id)
-    elif msg.contact_id is not None and msg.channel == Channel.SMS:  # type: ignore[attr-defined]
+    elif msg.contact_id is not None and msg.channel == Channel.SMS:
         conv = (
-            await Conversation.filter(store_id=msg.store_id, contact_id=msg.contact_id)  # type: ignore[attr-defined]
+            await Conversation.filter(store_id=msg.store_id, contact_id=msg.contact_id)
             .order_by("-id")
             .first()
         )
@@ -203,9 +203,9 @@ async def announce_message(msg: Message, contact: Contact | None = None) -> None
         conv = None
     if conv is None:
         return
-    names = await agent_names(conv.store_id) if msg.agent_id else {}  # type: ignore[attr-defined]
+    names = await agent_names(conv.store_id) if msg.agent_id else {}
     await live.publish(
-        conv.store_id,  # type: ignore[attr-defined]
+        conv.store_id,
         {
             "type": "message",
             "message": {**message_json(msg, names), "conversation_id": conv.id},
@@ -220,7 +220,7 @@ def message_frame(msg: Message, conv: Conversation, contact: Contact) -> dict[st
     An agent's assign or close that commits between the caller's read and its own UPDATE of the
     thread is not in this frame; that change publishes its own frame right after.
     """
-    assignee_id = conv.assignee_id  # type: ignore[attr-defined]
+    assignee_id = conv.assignee_id
     name = getattr(conv, "assignee_name", None)
     assignee = {"id": assignee_id, "name": name} if assignee_id and name is not None else None
     return {
@@ -344,7 +344,7 @@ async def wake_snoozed(now: datetime) -> int:
             status=ConversationStatus.OPEN, snoozed_until=None
         ):
             woken += 1
-            await announce(int(conv_id))  # type: ignore[arg-type]
+            await announce(int(conv_id))
     return woken
 
 
@@ -368,8 +368,8 @@ async def add_note(store_id: int, conv_id: int, agent: Agent, body: str, client_
         return existing
     msg = await Message.create(
         store_id=store_id,
-        contact_id=conv.contact_id,  # type: ignore[attr-defined]
-        checkout_id=conv.checkout_id,  # type: ignore[attr-defined]
+        contact_id=conv.contact_id,
+        checkout_id=conv.checkout_id,
         conversation_id=conv.id,
         channel=Channel.SMS,
         direction=Direction.OUTBOUND,
@@ -395,7 +395,7 @@ async def review_opt_out(
 ) -> tuple[Conversation, list[int]]:
     """An agent confirms or dismisses a possible opt-out; every agent sees the thread change."""
     conv = await scoped(current.store_id, conv_id)
-    contact = await Contact.get(id=conv.contact_id, store_id=current.store_id)  # type: ignore[attr-defined]
+    contact = await Contact.get(id=conv.contact_id, store_id=current.store_id)
     outbox_ids = await consent.review(contact, confirm, f"agent:{current.agent.id}", utcnow())
     log.info(
         "possible opt-out reviewed",

@@ -164,7 +164,7 @@ async def _update(
             if activity > checkout.last_activity_at:
                 changed["last_activity_at"] = activity
         # Contact details only ever fill in: a late event may still tell us who the shopper is.
-        if person.contact and checkout.contact_id is None:  # type: ignore[attr-defined]
+        if person.contact and checkout.contact_id is None:
             changed["contact_id"] = person.contact.id
         for name, value in (
             ("email", person.email),
@@ -277,7 +277,7 @@ async def record_order(store: Store, data: OrderInput) -> RecordedOrder:
     checkout = await match_checkout(store, order)
     if checkout is None:
         return RecordedOrder(order, None, recorded)
-    if order.checkout_id != checkout.id:  # type: ignore[attr-defined]
+    if order.checkout_id != checkout.id:
         await Order.filter(id=order.id).update(checkout_id=checkout.id)
     transition = await settle(checkout.id, order.placed_at, order.external_id)
     if transition and transition.event_id:
@@ -329,14 +329,14 @@ async def match_checkout(store: Store, order: Order) -> Checkout | None:
         )
         if found:
             return found
-    if order.contact_id is None:  # type: ignore[attr-defined]
+    if order.contact_id is None:
         return None
     window = timedelta(hours=get_settings().capture.order_match_window_hours)
     return (
         await Checkout.filter(
             store=store,
             contact_id=order.contact_id,
-            status__in=LIVE,  # type: ignore[attr-defined]
+            status__in=LIVE,
             last_activity_at__gte=order.placed_at - window,
             last_activity_at__lte=order.placed_at,
         )
@@ -390,7 +390,7 @@ async def settle(
         event_id = await events.record(
             name,
             current.store_id,
-            checkout_id,  # type: ignore[attr-defined]
+            checkout_id,
             {"order": order_external_id, "placed_at": placed_at.isoformat()},
             conn,
         )
@@ -417,12 +417,12 @@ async def mark_abandoned(checkout_id: int, now: datetime | None = None) -> Trans
         checkout = await Checkout.get(id=checkout_id).using_db(conn)
         event_id = await events.record(
             events.CHECKOUT_ABANDONED,
-            checkout.store_id,  # type: ignore[attr-defined]
+            checkout.store_id,
             checkout_id,
             {"abandoned_at": now.isoformat()},
             conn,
         )
-    log.info("checkout abandoned", extra=ctx(store=checkout.store_id, checkout=checkout_id))  # type: ignore[attr-defined]
+    log.info("checkout abandoned", extra=ctx(store=checkout.store_id, checkout=checkout_id))
     return Transition(checkout_id, CheckoutStatus.ABANDONED, event_id)
 
 

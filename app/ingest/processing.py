@@ -73,7 +73,7 @@ def topics_for(source: Source | str) -> Topics:
 
 
 async def process(raw: RawEvent) -> Outcome:
-    store = await Store.get(id=raw.store_id)  # type: ignore[attr-defined]
+    store = await Store.get(id=raw.store_id)
     try:
         payload = json.loads(raw.body, parse_float=Decimal)
     except json.JSONDecodeError as exc:

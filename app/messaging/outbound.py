@@ -206,7 +206,7 @@ async def _refused(
             .using_db(conn)
             .update(status=status, **error)
         )
-        contact_id: int | None = message.contact_id  # type: ignore[attr-defined]
+        contact_id: int | None = message.contact_id
         if exc.permanent and exc.contact_flag and contact_id is not None:
             await flag_contact(conn, contact_id, str(message.channel), exc.contact_flag, now)
         also = await also_on_failure(conn, now) if also_on_failure else None

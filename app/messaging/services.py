@@ -69,14 +69,14 @@ async def apply_report(report: DeliveryReport) -> Message | None:
 async def _consequences(
     conn: BaseDBAsyncClient, message: Message, report: DeliveryReport, now: datetime
 ) -> None:
-    if report.contact_flag and message.contact_id:  # type: ignore[attr-defined]
+    if report.contact_flag and message.contact_id:
         column = flag_column(Channel.SMS, report.contact_flag)  # only texts report back
         await (
-            Contact.filter(id=message.contact_id, **{column: None})  # type: ignore[attr-defined]
+            Contact.filter(id=message.contact_id, **{column: None})
             .using_db(conn)
             .update(**{column: now})
         )
-    checkout_id: int | None = message.checkout_id  # type: ignore[attr-defined]
+    checkout_id: int | None = message.checkout_id
     if report.status in WENT_OUT and checkout_id and message.enrollment_id:
         await (
             Checkout.filter(id=checkout_id, recovery_contacted_at=None)

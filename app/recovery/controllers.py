@@ -185,7 +185,7 @@ async def _subject(store: Store, checkout_id: int | None, public_url: str) -> tu
     checkout = await Checkout.get_or_none(id=checkout_id, store=store)
     if checkout is None:
         raise ApiError(404, "not_found", f"no checkout {checkout_id} in this store")
-    contact = await checkout.contact if checkout.contact_id else None  # type: ignore[attr-defined]
+    contact = await checkout.contact if checkout.contact_id else None
     return checkout, contact
 
 
@@ -221,7 +221,7 @@ class EnrollmentsApi(Controller):
             changed = await services.stop(enrollment_id, reason)
         else:
             raise ApiError(404, "not_found", "action must be pause, resume or stop")
-        checkout = await Checkout.get(id=enrollment.checkout_id)  # type: ignore[attr-defined]
+        checkout = await Checkout.get(id=enrollment.checkout_id)
         return {"changed": changed, **await services.progress(checkout)}
 
 

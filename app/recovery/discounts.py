@@ -152,7 +152,7 @@ class PoolIssuer:
             for row in candidates:
                 won = await DiscountCode.filter(id=row.id, enrollment_id=None).update(
                     enrollment_id=enrollment.id,
-                    checkout_id=enrollment.checkout_id,  # type: ignore[attr-defined]
+                    checkout_id=enrollment.checkout_id,
                     assigned_at=now,
                 )
                 if won:
@@ -193,7 +193,7 @@ async def reserved_code(
                 store=store,
                 code=code,
                 enrollment_id=enrollment.id,
-                checkout_id=enrollment.checkout_id,  # type: ignore[attr-defined]
+                checkout_id=enrollment.checkout_id,
                 kind=_ISSUED_KINDS.get(spec.kind, DiscountKind.FIXED_AMOUNT),
                 value=None if spec.kind == "free_shipping" else spec.value,
                 ends_at=now + timedelta(hours=spec.expires_hours),

@@ -191,7 +191,7 @@ def validate_conditions(conditions: dict[str, object]) -> list[str]:
                 problems.append(f"{key} must be an amount, got {conditions[key]!r}")
     if conditions.get("customer") not in (None, "new", "returning"):
         problems.append("customer must be 'new' or 'returning'")
-    bad = set(conditions.get("devices") or []) - DEVICES  # type: ignore[arg-type]
+    bad = set(conditions.get("devices") or []) - DEVICES
     if bad:
         problems.append(f"devices must be among {sorted(DEVICES)}, got {sorted(bad)}")
     for key in ("countries", "tags_any", "tags_all", "tags_none", "devices"):

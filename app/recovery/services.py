@@ -33,7 +33,7 @@ async def enroll(checkout_id: int, queue: Any = None) -> Enrollment | None:
     checkout = await Checkout.get_or_none(id=checkout_id)
     if checkout is None or checkout.status != CheckoutStatus.ABANDONED:
         return await Enrollment.get_or_none(checkout_id=checkout_id)
-    store = await Store.get(id=checkout.store_id)  # type: ignore[attr-defined]
+    store = await Store.get(id=checkout.store_id)
     flow = await Flow.filter(store=store, enabled=True).order_by("id").first()
     if flow is None and not await Flow.exists(store=store):
         flow = await ensure_default_flow(store)
@@ -47,7 +47,7 @@ async def enroll(checkout_id: int, queue: Any = None) -> Enrollment | None:
         enrollment = await Enrollment.create(
             store=store,
             checkout=checkout,
-            contact_id=checkout.contact_id,  # type: ignore[attr-defined]
+            contact_id=checkout.contact_id,
             flow=flow,
             status=EnrollmentStatus.HOLDOUT if held else EnrollmentStatus.ACTIVE,
             abandoned_at=abandoned_at,
@@ -74,7 +74,7 @@ async def resume(enrollment_id: int, queue: Any = None) -> bool:
     enrollment = await Enrollment.get_or_none(id=enrollment_id, status=EnrollmentStatus.PAUSED)
     if enrollment is None:
         return False
-    steps = await ordered_steps(enrollment.flow_id)  # type: ignore[attr-defined]
+    steps = await ordered_steps(enrollment.flow_id)
     now = utcnow()
     if enrollment.next_step >= len(steps):
         won = await Enrollment.filter(id=enrollment_id, status=EnrollmentStatus.PAUSED).update(
@@ -122,7 +122,7 @@ async def progress(checkout: Checkout) -> dict[str, Any]:
     enrollment = await Enrollment.get_or_none(checkout_id=checkout.id)
     if enrollment is None:
         return {"enrolled": False, "steps_total": 0, "steps_done": 0, "next_step": None}
-    steps = await ordered_steps(enrollment.flow_id)  # type: ignore[attr-defined]
+    steps = await ordered_steps(enrollment.flow_id)
     messages = {
         m.step_index: m
         for m in await Message.filter(enrollment_id=enrollment.id, step_index__isnull=False)
@@ -160,9 +160,9 @@ async def next_steps(checkouts: list[Checkout]) -> dict[int, dict[str, Any]]:
     running = await Enrollment.filter(checkout_id__in=list(by_id), status=EnrollmentStatus.ACTIVE)
     out: dict[int, dict[str, Any]] = {}
     for enrollment in running:
-        steps = await ordered_steps(enrollment.flow_id)  # type: ignore[attr-defined]
+        steps = await ordered_steps(enrollment.flow_id)
         if enrollment.next_step < len(steps):
-            checkout = by_id[enrollment.checkout_id]  # type: ignore[attr-defined]
+            checkout = by_id[enrollment.checkout_id]
             out[checkout.id] = await next_send(checkout, enrollment, steps[enrollment.next_step])
     return out
 
@@ -170,8 +170,8 @@ async def next_steps(checkouts: list[Checkout]) -> dict[int, dict[str, Any]]:
 async def next_send(checkout: Checkout, enrollment: Enrollment, step: FlowStep) -> dict[str, Any]:
     """The next step as a person wants it: channel, when in the shopper's own time, and why
     later than planned (quiet hours), read the way the engine reads it right before sending."""
-    store = await Store.get(id=checkout.store_id)  # type: ignore[attr-defined]
-    contact = await Contact.get_or_none(id=checkout.contact_id)  # type: ignore[attr-defined]
+    store = await Store.get(id=checkout.store_id)
+    contact = await Contact.get_or_none(id=checkout.contact_id)
     policy = rules.policy_from_settings((store.settings or {}).get("recovery"))
     country, region = location(contact, checkout)
     phone = (contact.phone if contact else None) or checkout.phone
@@ -245,7 +245,7 @@ async def issue_discount(checkout: Checkout) -> DiscountCode:
     enrollment = await Enrollment.get_or_none(checkout_id=checkout.id)
     if enrollment is None:
         raise NoDiscount("this cart has no recovery sequence to attach a code to")
-    store = await Store.get(id=checkout.store_id)  # type: ignore[attr-defined]
+    store = await Store.get(id=checkout.store_id)
     spec = Incentive.parse((store.settings or {}).get("inbox_discount") or INBOX_DISCOUNT)
     row, reason = await issue_discount_code(
         store, enrollment, replace(spec, min_total=Decimal(0)), checkout.total, utcnow()
@@ -279,5 +279,5 @@ async def share_link(checkout: Checkout) -> str | None:
     enrollment = await Enrollment.get_or_none(checkout_id=checkout.id)
     if enrollment:
         return links.magic_link(enrollment.id, links.INBOX_STEP)
-    store = await Store.get(id=checkout.store_id)  # type: ignore[attr-defined]
+    store = await Store.get(id=checkout.store_id)
     return links.own_site_url(store, checkout.recovery_url, checkout.id)

@@ -39,13 +39,13 @@ async def follow(token: str, user_agent: str | None) -> Landing:
     enrollment = await Enrollment.get_or_none(id=parsed[0]) if parsed else None
     if parsed is None or enrollment is None:
         return Landing(None, None)
-    store = await Store.get(id=enrollment.store_id)  # type: ignore[attr-defined]
+    store = await Store.get(id=enrollment.store_id)
     ttl = timedelta(days=get_settings().recovery.link_ttl_days)
     now = utcnow()
     if enrollment.enrolled_at + ttl < now:
         return Landing(None, f"https://{store.domain}", expired=True)
     step = parsed[1]
-    checkout = await Checkout.get(id=enrollment.checkout_id)  # type: ignore[attr-defined]
+    checkout = await Checkout.get(id=enrollment.checkout_id)
     message = await Message.get_or_none(idempotency_key=idempotency_key(enrollment.id, step))
     await Click.create(
         store=store,
@@ -80,7 +80,7 @@ async def _code(enrollment: Enrollment, step: int, checkout: Checkout) -> str | 
     )
     if issued:
         return issued.code
-    for flow_step in (await ordered_steps(enrollment.flow_id))[: step + 1]:  # type: ignore[attr-defined]
+    for flow_step in (await ordered_steps(enrollment.flow_id))[: step + 1]:
         if flow_step.incentive:
             spec = Incentive.parse(flow_step.incentive)
             if spec.code and checkout.total >= spec.min_total:
@@ -99,7 +99,7 @@ class Unsubscribe:
 async def lookup(token: str) -> Unsubscribe:
     contact_id = links.read_unsubscribe_token(token)
     contact = await Contact.get_or_none(id=contact_id) if contact_id else None
-    store = await Store.get(id=contact.store_id) if contact else None  # type: ignore[attr-defined]
+    store = await Store.get(id=contact.store_id) if contact else None
     return Unsubscribe(contact, store)
 
 
@@ -119,7 +119,7 @@ async def unsubscribe(token: str, source: str) -> Unsubscribe:
             return found
         await ConsentEvent.create(
             using_db=conn,
-            store_id=contact.store_id,  # type: ignore[attr-defined]
+            store_id=contact.store_id,
             contact_id=contact.id,
             channel="email",
             action="opt_out",
@@ -130,7 +130,7 @@ async def unsubscribe(token: str, source: str) -> Unsubscribe:
         )
         event_id = await events.record(
             events.CONTACT_OPTED_OUT,
-            contact.store_id,  # type: ignore[attr-defined]
+            contact.store_id,
             contact.id,
             {"channel": "email", "source": source},
             conn,

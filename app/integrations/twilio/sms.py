@@ -32,7 +32,7 @@ class TwilioSmsSender:
         if message.media_urls:
             params["media_url"] = list(message.media_urls)
         try:
-            created = await self._client.messages.create_async(**params)  # type: ignore[arg-type]
+            created = await self._client.messages.create_async(**params)
         except TwilioRestException as exc:
             code = str(exc.code or exc.status)
             raise SendError(

@@ -68,13 +68,13 @@ async def run_step(deps: Deps, enrollment_id: int, step_index: int) -> str:
     enrollment = await Enrollment.get_or_none(id=enrollment_id)
     if enrollment is None or not is_current(enrollment, step_index):
         return "stale"
-    steps = await ordered_steps(enrollment.flow_id)  # type: ignore[attr-defined]
+    steps = await ordered_steps(enrollment.flow_id)
     if step_index >= len(steps):
         await advance(None, enrollment, step_index, steps, now)
         return "completed"
     if enrollment.next_due_at and enrollment.next_due_at > now + timedelta(seconds=1):
         raise Later((enrollment.next_due_at - now).total_seconds(), "not due yet")
-    store = await recent_store(enrollment.store_id)  # type: ignore[attr-defined]
+    store = await recent_store(enrollment.store_id)
     if store is None:  # deleted (shop/redact) since the enrollment was read
         return "stale"
     discount = await prepare(deps, store, enrollment, steps[step_index], now)

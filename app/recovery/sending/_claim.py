@@ -125,7 +125,7 @@ async def _claim_rows(
     rows = await _rows(conn, locked)
     history = await _history(conn, deps, locked, rows)
     for enrollment, pending in fresh:
-        steps = own.steps if own else await ordered_steps(enrollment.flow_id)  # type: ignore[attr-defined]
+        steps = own.steps if own else await ordered_steps(enrollment.flow_id)
         row = rows[enrollment.id]
         if own is None and _needs_own_job(deps, enrollment, steps, row):
             claims.handed_off.append(enrollment)
@@ -199,7 +199,7 @@ async def _resolve_existing(
 async def _rows(conn: Any, enrollments: list[Enrollment]) -> dict[int, Rows]:
     """Contacts locked in id order (two claims sharing contacts cannot deadlock), checkouts and
     their stores in one query."""
-    contact_ids = sorted({e.contact_id for e in enrollments if e.contact_id})  # type: ignore[attr-defined]
+    contact_ids = sorted({e.contact_id for e in enrollments if e.contact_id})
     contacts = {
         c.id: c
         for c in await Contact.filter(id__in=contact_ids)
@@ -209,14 +209,14 @@ async def _rows(conn: Any, enrollments: list[Enrollment]) -> dict[int, Rows]:
     }
     checkouts = {
         c.id: c
-        for c in await Checkout.filter(id__in=[e.checkout_id for e in enrollments])  # type: ignore[attr-defined]
+        for c in await Checkout.filter(id__in=[e.checkout_id for e in enrollments])
         .select_related("store")
         .using_db(conn)
     }
     out = {}
     for e in enrollments:
-        checkout = checkouts[e.checkout_id]  # type: ignore[attr-defined]
-        out[e.id] = Rows(contacts.get(e.contact_id), checkout, checkout.store)  # type: ignore[attr-defined]
+        checkout = checkouts[e.checkout_id]
+        out[e.id] = Rows(contacts.get(e.contact_id), checkout, checkout.store)
     return out
 
 
@@ -224,13 +224,13 @@ async def _history(
     conn: Any, deps: Deps, enrollments: list[Enrollment], rows: dict[int, Rows]
 ) -> History:
     stores = list({r.store.id: r.store for r in rows.values()}.values())
-    texting = [e.checkout_id for e in enrollments if await _may_text(e)]  # type: ignore[attr-defined]
+    texting = [e.checkout_id for e in enrollments if await _may_text(e)]
     return await History.read(conn, enrollments, stores, deps.clock(), texting)
 
 
 async def _may_text(enrollment: Enrollment) -> bool:
     """Whether the step due may send a text (sms or auto): only then is the carrier rule's count read."""
-    steps = await ordered_steps(enrollment.flow_id)  # type: ignore[attr-defined]
+    steps = await ordered_steps(enrollment.flow_id)
     index = enrollment.next_step
     return index < len(steps) and steps[index].channel in (StepChannel.SMS, StepChannel.AUTO)
 

@@ -74,7 +74,7 @@ def _email(message: Message, store: Store) -> outbound.Email | None:
     """Recovery email carries one-click unsubscribe and the store's Reply-To."""
     if message.channel != Channel.EMAIL:
         return None
-    unsubscribe = links.unsubscribe_url(message.contact_id)  # type: ignore[attr-defined]
+    unsubscribe = links.unsubscribe_url(message.contact_id)
     headers = {
         "List-Unsubscribe": f"<{unsubscribe}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
@@ -184,7 +184,7 @@ async def record_success(
     last = pointer.due is None
     r = outcome.result
     values = [message.id, outcome.status, outcome.segments, r.provider, r.provider_id, outcome.at]
-    values += [message.checkout_id, enrollment.id, pointer.step, pointer.due, last, step_index]  # type: ignore[attr-defined]
+    values += [message.checkout_id, enrollment.id, pointer.step, pointer.due, last, step_index]
     _, rows = await connections.get("default").execute_query(_RECORD_SQL, values)
     row = rows[0] if rows else {}
     live = row.get("live")
@@ -210,7 +210,7 @@ async def _record_with_orm(
         if not won:
             await Message.filter(id=message.id).using_db(conn).update(**done)
         await (
-            Checkout.filter(id=message.checkout_id, recovery_contacted_at=None)  # type: ignore[attr-defined]
+            Checkout.filter(id=message.checkout_id, recovery_contacted_at=None)
             .using_db(conn)
             .update(recovery_contacted_at=outcome.at)
         )

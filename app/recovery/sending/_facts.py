@@ -225,7 +225,7 @@ class History:
         if texting:
             history.texts = {checkout_id: 0 for checkout_id in texting}
             history.texts.update(await _texts(conn, texting))
-        contacts = list({e.contact_id for e in enrollments if e.contact_id})  # type: ignore[attr-defined]
+        contacts = list({e.contact_id for e in enrollments if e.contact_id})
         if not contacts:
             return history
         since = min(e.abandoned_at for e in enrollments)
@@ -252,8 +252,8 @@ class History:
         return history
 
     def known(self, enrollment: Enrollment, store: Store, now: datetime) -> Known:
-        texts = self.texts.get(enrollment.checkout_id)  # type: ignore[attr-defined]
-        contact_id = enrollment.contact_id  # type: ignore[attr-defined]
+        texts = self.texts.get(enrollment.checkout_id)
+        contact_id = enrollment.contact_id
         if not contact_id:  # nobody to have ordered or been in another sequence
             return Known(ordered=False, others=0, sms_sent=texts)
         horizon = _horizon(store, now)
@@ -266,10 +266,10 @@ class History:
         return Known(ordered=ordered, others=len(others), sms_sent=texts)
 
     def sent(self, enrollment: Enrollment, now: datetime, channel: str) -> None:
-        contact_id = enrollment.contact_id  # type: ignore[attr-defined]
+        contact_id = enrollment.contact_id
         if contact_id:
             self.sends[contact_id].append((enrollment.id, now))
-        checkout_id = enrollment.checkout_id  # type: ignore[attr-defined]
+        checkout_id = enrollment.checkout_id
         if channel == Channel.SMS and checkout_id in self.texts:
             self.texts[checkout_id] += 1
 

@@ -32,7 +32,7 @@ async def prepare(
     """The step's discount code, if it offers one, with the cart's images fetched first."""
     if not needs_preparation(deps, store, step):
         return None
-    checkout = await Checkout.get(id=enrollment.checkout_id)  # type: ignore[attr-defined]
+    checkout = await Checkout.get(id=enrollment.checkout_id)
     if not store.is_active or checkout.status != "abandoned":
         return None
     if enriches(deps, store):
@@ -45,7 +45,7 @@ async def prepare(
 
 async def _enrich(store: Store, checkout: Checkout, deps: Deps) -> None:
     try:
-        from app.integrations.shopify.enrichment import (  # type: ignore[import-not-found]
+        from app.integrations.shopify.enrichment import (
             enrich_line_items,
         )
     except ImportError:

@@ -59,7 +59,7 @@ class InvitePages(Controller):
         session_token, _ = await sessions.create(
             request.app.state.redis,
             agent.id,
-            agent.store_id,  # type: ignore[attr-defined]
+            agent.store_id,
             str(agent.role),
         )
         return Redirect(

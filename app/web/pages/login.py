@@ -93,7 +93,7 @@ class LoginPages(Controller):
         token, _ = await sessions.create(
             request.app.state.redis,
             agent.id,
-            agent.store_id,  # type: ignore[attr-defined]
+            agent.store_id,
             str(agent.role),
         )
         target = next_url if next_url != "/" else await landing_for(agent)
