@@ -110,7 +110,9 @@ def store() -> None:
 
 
 @store.command("create", help="Create a store and print its credentials as JSON (shown once).")
-@click.option("--platform", type=click.Choice(["shopify", "woocommerce", "custom"]), required=True)
+@click.option(
+    "--platform", type=click.Choice(["shopify", "woocommerce", "magento", "custom"]), required=True
+)
 @click.option("--domain", required=True)
 @click.option("--name", default=None)
 @click.option(
@@ -149,9 +151,9 @@ def store_create(
             currency=currency,
         )
         data = issued.as_dict()
-        if platform == "woocommerce":
+        if platform in ("woocommerce", "magento"):
             data["webhook_url"] = (
-                f"{settings.server.public_url}/webhooks/woocommerce/{issued.store.id}"
+                f"{settings.server.public_url}/webhooks/{platform}/{issued.store.id}"
             )
         return data
 

@@ -29,6 +29,7 @@ from app.core.inputs import InputGuard
 from app.core.logging import configure_logging
 from app.core.redis import connect_queue, connect_redis
 from app.ingest.controllers import CollectEvents, SegmentApi, ShopifyWebhooks, WooCommerceWebhooks
+from app.integrations.magento.controllers import MagentoWebhooks
 from app.integrations.shopify.controllers import ShopifyApp, ShopifyEmbeddedApi
 from app.integrations.woocommerce.controllers import WooCommercePluginApi
 from app.messaging.controllers import TwilioStatusWebhook
@@ -74,6 +75,7 @@ def route_handlers() -> list[Any]:
         ShopifyWebhooks,
         WooCommerceWebhooks,
         WooCommercePluginApi,
+        MagentoWebhooks,
         CollectEvents,
         SegmentApi,
         CheckoutsApi,

@@ -13,6 +13,7 @@ class Source(StrEnum):
     WOOCOMMERCE = "woocommerce"
     PLUGIN = "plugin"
     COLLECT = "collect"
+    MAGENTO = "magento"
 
 
 class RawStatus(StrEnum):

@@ -14,6 +14,7 @@ from app.checkouts.schemas import AliasInput, CheckoutInput, IdentifyInput, Norm
 from app.core.timeutil import utcnow
 from app.ingest.models import RawEvent, RawStatus, Source
 from app.integrations.collect.normalize import normalize as normalize_collect
+from app.integrations.magento import normalize as magento
 from app.integrations.shopify import normalize as shopify
 from app.integrations.woocommerce import normalize as woo
 from app.stores.models import Store
@@ -46,6 +47,7 @@ NORMALIZERS: dict[tuple[Source, str], Normalizer] = {
     (Source.WOOCOMMERCE, "order.updated"): woo.native_order,
     (Source.PLUGIN, "cart.updated"): lambda p: [woo.plugin_cart(p)],
     (Source.PLUGIN, "order.placed"): lambda p: [woo.plugin_order(p)],
+    **{(Source.MAGENTO, topic): normalizer for topic, normalizer in magento.TOPICS.items()},
 }
 
 # Topics that are not checkout data (uninstall, privacy requests); other domains register here.

@@ -29,6 +29,7 @@ ORDER_TOPICS = frozenset(
         (Source.WOOCOMMERCE, "order.created"),
         (Source.WOOCOMMERCE, "order.updated"),
         (Source.PLUGIN, "order.placed"),
+        (Source.MAGENTO, "order.placed"),
         (Source.COLLECT, "Order Completed"),
     }
 )

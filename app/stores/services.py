@@ -148,9 +148,14 @@ async def _woocommerce_id(store_id: str | int) -> Store | None:
     return await Store.get_or_none(id=int(store_id), platform=Platform.WOOCOMMERCE)
 
 
+async def _magento_id(store_id: str | int) -> Store | None:
+    return await Store.get_or_none(id=int(store_id), platform=Platform.MAGENTO)
+
+
 _CAPTURE_LOOKUPS: dict[str, Callable[[str | int], Awaitable[Store | None]]] = {
     "shopify": lambda domain: store_for_shop_domain(str(domain)),
     "sms": _active_sms_number,
     "woocommerce": _woocommerce_id,
+    "magento": _magento_id,
     "collect": lambda key: store_for_publishable_key(str(key)),
 }
