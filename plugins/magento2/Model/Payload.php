@@ -24,7 +24,7 @@ class Payload
     public function cart(Quote $quote, string $token, string $recoveryUrl, string $locale): array
     {
         $address = $quote->isVirtual() ? $quote->getBillingAddress() : $quote->getShippingAddress();
-        $subtotal = (float) $quote->getSubtotal();
+        $subtotal = $quote->getSubtotal();
         $discounted = $quote->getSubtotalWithDiscount();
         $items = [];
         foreach (array_slice($quote->getAllVisibleItems(), 0, self::MAX_ITEMS) as $item) {
@@ -49,7 +49,7 @@ class Payload
             'locale' => $locale,
             'items' => $items,
             'subtotal' => self::money($subtotal),
-            'discount' => self::money($discounted === null ? 0 : $subtotal - (float) $discounted),
+            'discount' => self::cents($discounted === null ? 0 : self::units($subtotal) - self::units($discounted)),
             'shipping' => self::money($address ? $address->getShippingAmount() : 0),
             'tax' => self::money($address ? $address->getTaxAmount() : 0),
             'total' => self::money($quote->getGrandTotal()),
@@ -141,19 +141,34 @@ class Payload
     }
 
     /**
-     * Magento keeps amounts as DECIMAL(20,4) strings; sent with two decimals, never as floats.
+     * Magento keeps amounts as DECIMAL(20,4) strings; sent with two decimals, never through floats.
      */
     public static function money(mixed $value): string
     {
+        return self::cents(self::units($value));
+    }
+
+    /**
+     * An amount in ten-thousandths (DECIMAL(20,4)), as an integer; 0 when it is not a number.
+     */
+    public static function units(mixed $value): int
+    {
         $text = is_string($value) ? trim($value) : (is_int($value) || is_float($value) ? sprintf('%.4F', $value) : '0');
-        if (!preg_match('/^(-?)(\d+)(?:\.(\d+))?$/', $text, $m)) {
-            return '0.00';
+        if (!preg_match('/^(-?)(\d{1,14})(?:\.(\d*))?$/', $text, $m)) {
+            return 0;
         }
-        $cents = (int) $m[2] * 100 + (int) substr(str_pad($m[3] ?? '', 3, '0'), 0, 2);
-        if ((int) substr(str_pad($m[3] ?? '', 3, '0'), 2, 1) >= 5) {
-            $cents++;
-        }
-        $sign = $m[1] === '-' && $cents > 0 ? '-' : '';
+        $fraction = substr(str_pad($m[3] ?? '', 5, '0'), 0, 5);
+        $units = (int) $m[2] * 10000 + intdiv((int) $fraction + 5, 10); // half up at the fifth decimal
+        return $m[1] === '-' ? -$units : $units;
+    }
+
+    /**
+     * Ten-thousandths rounded half away from zero to cents, as "12.34".
+     */
+    private static function cents(int $units): string
+    {
+        $cents = intdiv(abs($units) + 50, 100);
+        $sign = $units < 0 && $cents > 0 ? '-' : '';
         return $sign . intdiv($cents, 100) . '.' . str_pad((string) ($cents % 100), 2, '0', STR_PAD_LEFT);
     }
 

@@ -151,5 +151,15 @@ final class ObserversTest extends TestCase
         $this->assertSame('5.00', Payload::money(5));
         $this->assertSame('0.00', Payload::money('abc'));
         $this->assertSame('0.00', Payload::money(null));
+        $this->assertSame(1_234_567_891_234, Payload::units('123456789.12345'));
+    }
+
+    public function testDiscountIsSubtractedInExactDecimals(): void
+    {
+        $quote = $this->store->guestQuote();
+        $quote->setSubtotal('0.3000');
+        $quote->setSubtotalWithDiscount('0.1000');
+        $cart = $this->store->payload->cart($quote, 't', 'u', 'en_US');
+        $this->assertSame(['0.30', '0.20'], [$cart['subtotal'], $cart['discount']]);
     }
 }
