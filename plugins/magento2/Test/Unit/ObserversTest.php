@@ -151,7 +151,7 @@ final class ObserversTest extends TestCase
         $this->assertSame('5.00', Payload::money(5));
         $this->assertSame('0.00', Payload::money('abc'));
         $this->assertSame('0.00', Payload::money(null));
-        $this->assertSame(1_234_567_891_234, Payload::units('123456789.12345'));
+        $this->assertSame(1_234_567_891_235, Payload::units('123456789.12345'));
     }
 
     public function testDiscountIsSubtractedInExactDecimals(): void
