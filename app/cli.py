@@ -33,7 +33,9 @@ def _run(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 async def _with_db(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
     from app.core.db import close_db, init_db
+    from app.wiring import wire
 
+    wire()  # every vendor's topic map, provider and event listener, as web and worker do
     await init_db(settings)
     try:
         return await work()
@@ -110,7 +112,9 @@ def store() -> None:
 
 
 @store.command("create", help="Create a store and print its credentials as JSON (shown once).")
-@click.option("--platform", type=click.Choice(["shopify", "woocommerce", "custom"]), required=True)
+@click.option(
+    "--platform", type=click.Choice(["shopify", "woocommerce", "magento", "custom"]), required=True
+)
 @click.option("--domain", required=True)
 @click.option("--name", default=None)
 @click.option(
@@ -149,9 +153,9 @@ def store_create(
             currency=currency,
         )
         data = issued.as_dict()
-        if platform == "woocommerce":
+        if platform in ("woocommerce", "magento"):
             data["webhook_url"] = (
-                f"{settings.server.public_url}/webhooks/woocommerce/{issued.store.id}"
+                f"{settings.server.public_url}/webhooks/{platform}/{issued.store.id}"
             )
         return data
 
@@ -224,9 +228,6 @@ def agent_create(
 @click.option("--since", default=None, help="Only events received after this ISO time.")
 def reprocess(store_id: int | None, status: str, topic: str | None, since: str | None) -> None:
     from app.ingest.replay import replay
-    from app.wiring import wire
-
-    wire()  # every vendor's topic map and every event listener, as in the worker
 
     settings = _settings()
     counts = _run(lambda: _with_db(settings, lambda: replay(store_id, status, topic, since)))

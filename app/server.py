@@ -28,6 +28,7 @@ from app.core.inputs import InputGuard
 from app.core.logging import configure_logging
 from app.core.redis import connect_queue, connect_redis
 from app.integrations.collect.controllers import CollectEvents, SegmentApi
+from app.integrations.magento.controllers import MagentoWebhooks
 from app.integrations.shopify.controllers import ShopifyApp, ShopifyEmbeddedApi, ShopifyWebhooks
 from app.integrations.twilio.controllers import TwilioWebhooks
 from app.integrations.woocommerce.controllers import WooCommercePluginApi, WooCommerceWebhooks
@@ -72,6 +73,7 @@ def route_handlers() -> list[Any]:
         ShopifyWebhooks,
         WooCommerceWebhooks,
         WooCommercePluginApi,
+        MagentoWebhooks,
         CollectEvents,
         SegmentApi,
         CheckoutsApi,

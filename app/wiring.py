@@ -17,9 +17,16 @@ from app.core import events
 from app.ingest import processing
 from app.ingest.processing import Topics
 from app.integrations.collect import spec as collect
+from app.integrations.magento import webhooks as magento
+from app.integrations.sendgrid import mail as sendgrid
 from app.integrations.shopify import webhooks as shopify
+from app.integrations.smtp import sender as smtp
+from app.integrations.twilio import sms as twilio
 from app.integrations.woocommerce import webhooks as woocommerce
+from app.messaging import providers
 from app.recovery import listeners as recovery
+from app.recovery.playbook import ensure_default_flow
+from app.stores.services import seed_new_stores_with
 from inbox import listeners as inbox
 
 # Domain events (outbox, at least once): who reacts, in the order they run.
@@ -51,6 +58,7 @@ TOPIC_MAPS: tuple[Topics, ...] = (
     woocommerce.TOPICS,
     woocommerce.PLUGIN_TOPICS,
     collect.TOPICS,
+    magento.TOPICS,
 )
 
 
@@ -62,3 +70,7 @@ def wire(*_: Any) -> None:
         events.listen(name)(listener)
     for topics in TOPIC_MAPS:
         processing.register(topics)
+    seed_new_stores_with(ensure_default_flow)
+    providers.offer_sms(twilio.from_settings)
+    for email in (sendgrid.from_settings, smtp.from_settings):  # in order of preference
+        providers.offer_email(email)

@@ -15,6 +15,8 @@ from redis.asyncio import Redis
 from app.accounts import sessions
 from app.accounts.models import Agent
 from app.core.errors import ApiError
+from app.stores.auth import api_store
+from app.stores.models import Store
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_HEADER = "x-csrf-token"
@@ -108,3 +110,19 @@ async def api_manager(request: Request[Any, Any, State]) -> CurrentAgent:
     if not current.agent.is_manager:
         raise ApiError(403, "forbidden", "only owners and admins can do this")
     return current
+
+
+async def agent_store(current: CurrentAgent) -> Store:
+    store = await Store.get_or_none(id=current.store_id)
+    if store is None:
+        raise ApiError(404, "not_found", "this account's store no longer exists")
+    return store
+
+
+async def store_api(request: Request[Any, Any, State]) -> Store:
+    """The store a JSON API call acts for: the bearer token's (scripts), or, for our own pages
+    (no Authorization header, a session cookie), the signed-in owner's or admin's store, with the
+    CSRF header on anything that writes. One endpoint serves both: pages call the public API."""
+    if "authorization" in request.headers or sessions.COOKIE not in request.cookies:
+        return await api_store(request)
+    return await agent_store(await api_manager(request))

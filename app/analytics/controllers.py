@@ -8,10 +8,10 @@ from litestar import Controller, get
 from litestar.di import Provide
 from litestar.params import QueryParameter
 
+from app.accounts.guards import store_api
 from app.analytics import figures
 from app.analytics.schemas import StatsOut
 from app.stores.models import Store
-from app.web.access import store_api
 
 FromParam = Annotated[str | None, QueryParameter(name="from", description="first day, YYYY-MM-DD")]
 ToParam = Annotated[str | None, QueryParameter(name="to", description="last day, inclusive")]

@@ -17,6 +17,7 @@ class Source(StrEnum):
     WOOCOMMERCE = "woocommerce"
     PLUGIN = "plugin"
     COLLECT = "collect"
+    MAGENTO = "magento"
 
 
 class RawStatus(StrEnum):

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import uuid
 import weakref
+from collections.abc import Callable
 
 from app.config import ConfigError, Settings
 from app.messaging.models import DeliveryStatus
@@ -40,12 +41,29 @@ class DevOutboxSender:
         return SendResult(self.name, f"dev-{uuid.uuid4().hex}", DeliveryStatus.DELIVERED)
 
 
+SmsFactory = Callable[[Settings], SmsSender | None]
+EmailFactory = Callable[[Settings], EmailSender | None]
+# Vendors offer themselves here (app.wiring registers them, in order of preference); messaging
+# never imports a vendor. A factory answers None when its credentials are not set.
+_sms_factories: list[SmsFactory] = []
+_email_factories: list[EmailFactory] = []
+
+
+def offer_sms(factory: SmsFactory) -> None:
+    if factory not in _sms_factories:
+        _sms_factories.append(factory)
+
+
+def offer_email(factory: EmailFactory) -> None:
+    if factory not in _email_factories:
+        _email_factories.append(factory)
+
+
 def sms_sender(settings: Settings) -> SmsSender:
     """Twilio when its credentials are set, else (dev only) the local outbox."""
-    if settings.twilio.account_sid and settings.twilio.auth_token:
-        from app.integrations.twilio.sms import TwilioSmsSender
-
-        return TwilioSmsSender(settings.twilio, settings.recovery.provider_timeout_seconds)
+    for factory in _sms_factories:
+        if (sender := factory(settings)) is not None:
+            return sender
     if settings.dev_mode:
         return DevOutboxSender()
     raise ConfigError(
@@ -55,17 +73,9 @@ def sms_sender(settings: Settings) -> SmsSender:
 
 def email_sender(settings: Settings) -> EmailSender:
     """SendGrid when its key is set, else SMTP, else (dev only) the local outbox."""
-    timeout = settings.recovery.provider_timeout_seconds
-    if settings.email.sendgrid_api_key:
-        from app.integrations.sendgrid.mail import SendGridEmailSender
-
-        return SendGridEmailSender(
-            settings.email.sendgrid_api_key, settings.email.sendgrid_base_url, timeout
-        )
-    if settings.email.smtp_url:
-        from app.integrations.smtp.sender import SmtpEmailSender
-
-        return SmtpEmailSender(settings.email.smtp_url, timeout)
+    for factory in _email_factories:
+        if (sender := factory(settings)) is not None:
+            return sender
     if settings.dev_mode:
         return DevOutboxSender()
     raise ConfigError("no email provider: set FOLLOWUP_SMTP_URL or FOLLOWUP_SENDGRID_API_KEY")

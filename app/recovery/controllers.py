@@ -10,6 +10,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Controller, MediaType, Request, Response, get, patch, post, put
 from litestar.di import Provide
 
+from app.accounts.guards import store_api
 from app.checkouts.models import Checkout
 from app.config import get_settings
 from app.core.errors import ApiError
@@ -34,7 +35,6 @@ from app.recovery.validation import FlowProblem, validate_variant
 from app.stores.auth import api_store
 from app.stores.models import Store
 from app.stores.services import capture_store
-from app.web.access import store_api
 
 _pages = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape()

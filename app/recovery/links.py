@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 from app.config import get_settings
 from app.core.logging import ctx
 from app.core.security import sign_value
+from app.integrations.magento.restore import signed_restore_url
 from app.stores import sites
 from app.stores.models import Platform, Store
 
@@ -93,11 +94,17 @@ def own_site_url(store: Store, url: str | None, checkout_id: int) -> str | None:
     return f"https://{store.domain}/"
 
 
+def store_landing(store: Store, url: str | None) -> str | None:
+    """The landing as the store opens it: Magento's restore route takes only links signed for it."""
+    return signed_restore_url(store, url) if url else url
+
+
 def landing_url(
     platform: str, domain: str, recovery_url: str | None, code: str | None, utm: dict[str, str]
 ) -> str:
     """Shopify applies codes through `/discount/CODE?redirect=`; our Woo plugin reads `discount=`."""
-    target = _with_query(recovery_url or f"https://{domain}/cart", utm)
+    cart = "checkout/cart" if platform == Platform.MAGENTO else "cart"
+    target = _with_query(recovery_url or f"https://{domain}/{cart}", utm)
     if not code:
         return target
     if platform == Platform.SHOPIFY:

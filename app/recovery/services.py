@@ -280,4 +280,4 @@ async def share_link(checkout: Checkout) -> str | None:
     if enrollment:
         return links.magic_link(enrollment.id, links.INBOX_STEP)
     store = await Store.get(id=checkout.store_id)
-    return links.own_site_url(store, checkout.recovery_url, checkout.id)
+    return links.store_landing(store, links.own_site_url(store, checkout.recovery_url, checkout.id))

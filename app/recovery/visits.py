@@ -67,7 +67,7 @@ async def follow(token: str, user_agent: str | None) -> Landing:
     code = await _code(enrollment, step, checkout)
     target = links.own_site_url(store, checkout.recovery_url, checkout.id)
     url = links.landing_url(str(store.platform), store.domain, target, code, utm)
-    return Landing(url, f"https://{store.domain}")
+    return Landing(links.store_landing(store, url), f"https://{store.domain}")
 
 
 async def _code(enrollment: Enrollment, step: int, checkout: Checkout) -> str | None:

@@ -26,6 +26,7 @@ class Platform(StrEnum):
     SHOPIFY = "shopify"
     WOOCOMMERCE = "woocommerce"
     CUSTOM = "custom"
+    MAGENTO = "magento"
 
 
 class StoreStatus(StrEnum):

@@ -61,6 +61,17 @@ def normalize_sms_number(number: str | None) -> str | None:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+StoreSeeder = Callable[[Store], Awaitable[object]]
+# What every new store starts with (recovery's default flow); domains that build on stores
+# register here through app.wiring, so stores never imports them.
+_seeders: list[StoreSeeder] = []
+
+
+def seed_new_stores_with(seeder: StoreSeeder) -> None:
+    if seeder not in _seeders:
+        _seeders.append(seeder)
+
+
 async def create_store(
     *,
     platform: Platform,
@@ -92,9 +103,8 @@ async def create_store(
         publishable_key=new_token("fu_pk", 16),
         webhook_secret=webhook_secret,
     )
-    from app.recovery.playbook import ensure_default_flow  # recovery builds on stores
-
-    await ensure_default_flow(store)
+    for seed in _seeders:
+        await seed(store)
     return IssuedCredentials(store=store, api_token=api_token, webhook_secret=webhook_secret)
 
 
@@ -148,9 +158,14 @@ async def _woocommerce_id(store_id: str | int) -> Store | None:
     return await Store.get_or_none(id=int(store_id), platform=Platform.WOOCOMMERCE)
 
 
+async def _magento_id(store_id: str | int) -> Store | None:
+    return await Store.get_or_none(id=int(store_id), platform=Platform.MAGENTO)
+
+
 _CAPTURE_LOOKUPS: dict[str, Callable[[str | int], Awaitable[Store | None]]] = {
     "shopify": lambda domain: store_for_shop_domain(str(domain)),
     "sms": _active_sms_number,
     "woocommerce": _woocommerce_id,
+    "magento": _magento_id,
     "collect": lambda key: store_for_publishable_key(str(key)),
 }

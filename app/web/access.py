@@ -1,6 +1,7 @@
 """Who may open the merchant pages, and the headers that let Shopify's admin embed them.
 
-All merchant-page auth goes through `manager_access` / `manager_api` / `store_api`: the App Bridge
+All merchant-page auth goes through `manager_access` / `manager_api` (JSON APIs shared with
+scripts use `app.accounts.guards.store_api`): the App Bridge
 session-token path for embedded Shopify use is added here, in one place, when that branch is merged.
 """
 
@@ -12,10 +13,7 @@ from typing import Any
 from litestar import Request
 from litestar.datastructures import State
 
-from app.accounts import sessions
-from app.accounts.guards import CurrentAgent, api_manager, page_manager
-from app.core.errors import ApiError
-from app.stores.auth import api_store
+from app.accounts.guards import CurrentAgent, agent_store, api_manager, page_manager
 from app.stores.models import Platform, Store
 
 
@@ -36,10 +34,7 @@ class Access:
 
 
 async def _store(current: CurrentAgent) -> Store:
-    store = await Store.get_or_none(id=current.store_id)
-    if store is None:
-        raise ApiError(404, "not_found", "this account's store no longer exists")
-    return store
+    return await agent_store(current)
 
 
 async def manager_access(request: Request[Any, Any, State]) -> Access:
@@ -52,15 +47,6 @@ async def manager_api(request: Request[Any, Any, State]) -> Access:
     """JSON used by our own pages: session cookie plus CSRF header on anything that writes."""
     current = await api_manager(request)
     return Access(current, await _store(current))
-
-
-async def store_api(request: Request[Any, Any, State]) -> Store:
-    """The store a JSON API call acts for: the bearer token's (scripts), or, for our own pages
-    (no Authorization header, a session cookie), the signed-in owner's or admin's store, with the
-    CSRF header on anything that writes. One endpoint serves both: pages call the public API."""
-    if "authorization" in request.headers or sessions.COOKIE not in request.cookies:
-        return await api_store(request)
-    return (await manager_api(request)).store
 
 
 def frame_headers(store: Store) -> dict[str, str]:

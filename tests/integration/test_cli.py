@@ -65,6 +65,15 @@ async def test_store_create_prints_credentials_once_and_stores_only_digests(sett
     assert store.webhook_secret == data["webhook_secret"]
 
 
+async def test_store_create_for_magento_prints_the_modules_settings(settings):
+    result = followup("store", "create", "--platform", "magento", "--domain", "shop.example.com")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["platform"] == "magento" and data["webhook_secret"].startswith("whsec_")
+    assert data["webhook_url"] == f"{settings.server.public_url}/webhooks/magento/{data['id']}"
+    assert (await Store.get(id=data["id"])).webhook_secret == data["webhook_secret"]
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -77,7 +86,7 @@ async def test_store_create_prints_credentials_once_and_stores_only_digests(sett
             ["--platform", "custom", "--domain", "x.example", "--abandon-after", "5"],
             "between 60 seconds",
         ),
-        (["--platform", "magento", "--domain", "x.example"], "Invalid value for '--platform'"),
+        (["--platform", "prestashop", "--domain", "x.example"], "Invalid value for '--platform'"),
     ],
 )
 async def test_store_create_refuses_bad_input_with_a_reason(settings, argv, message):

@@ -18,32 +18,38 @@ COMPOSITION_ROOTS = ("app/server.py", "app/worker.py", "app/cli.py", "app/wiring
 
 # Two-way ties that other work in flight (issue #14) removes; each names who. Emptied on merge:
 # the test below also fails when a tie listed here is gone, so this list can only shrink.
-KNOWN: dict[frozenset[str], str] = {
-    frozenset({"app.analytics", "app.web"}): "merchant pages, one home each (#14.6, helper read)",
-    frozenset({"app.integrations", "app.messaging"}): (
-        "messaging/providers.py and services.py reach into Twilio, SendGrid, SMTP (#14.2, send)"
-    ),
-    frozenset({"app.integrations", "app.recovery"}): (
-        "recovery/delivery.py -> twilio.status, recovery/sending.py -> shopify (#14.1-2, send)"
-    ),
-    frozenset({"app.recovery", "app.stores"}): (
-        "stores/services.create_store seeds recovery's default flow (not yet assigned)"
-    ),
-}
+KNOWN: dict[frozenset[str], str] = {}
 
 
 def package_of(module: str) -> str | None:
     parts = module.split(".")
     if parts[0] == "inbox":
         return "inbox"
+    if parts[0] == "app" and len(parts) > 2 and parts[1] == "integrations":
+        return ".".join(parts[:3])  # each vendor is its own edge package
     if parts[0] == "app" and len(parts) > 1:
         return f"app.{parts[1]}"
     return None
 
 
+def _type_only(node: ast.AST) -> bool:
+    """`if TYPE_CHECKING:`: annotations (an ORM relation's other side), not a runtime tie."""
+    test = getattr(node, "test", None)
+    return isinstance(node, ast.If) and (
+        (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING")
+        or (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+    )
+
+
 def imported(tree: ast.AST) -> set[str]:
     names: set[str] = set()
-    for node in ast.walk(tree):
+    pending: list[ast.AST] = [tree]
+    while pending:
+        node = pending.pop()
+        if _type_only(node):
+            pending.extend(node.orelse)  # type: ignore[attr-defined]
+            continue
+        pending.extend(ast.iter_child_nodes(node))
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:

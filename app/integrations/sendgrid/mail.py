@@ -6,6 +6,7 @@ from email.utils import parseaddr
 
 import httpx
 
+from app.config import Settings
 from app.messaging.models import DeliveryStatus
 from app.messaging.senders import OutboundEmail, SendError, SendResult
 
@@ -63,3 +64,14 @@ class SendGridEmailSender:
 
     async def close(self) -> None:
         await self._client.aclose()
+
+
+def from_settings(settings: Settings) -> SendGridEmailSender | None:
+    """The email provider when a SendGrid key is set (preferred over SMTP)."""
+    if not settings.email.sendgrid_api_key:
+        return None
+    return SendGridEmailSender(
+        settings.email.sendgrid_api_key,
+        settings.email.sendgrid_base_url,
+        settings.recovery.provider_timeout_seconds,
+    )

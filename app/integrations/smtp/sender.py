@@ -9,6 +9,7 @@ from urllib.parse import unquote, urlparse
 
 import aiosmtplib
 
+from app.config import Settings
 from app.messaging.models import DeliveryStatus
 from app.messaging.senders import OutboundEmail, SendError, SendResult
 
@@ -66,3 +67,10 @@ class SmtpEmailSender:
         except aiosmtplib.SMTPException as exc:  # timeouts after DATA: the server may have it
             raise SendError("smtp", str(exc), permanent=False, ambiguous=True) from exc
         return SendResult(self.name, str(mime["Message-ID"]), DeliveryStatus.SENT)
+
+
+def from_settings(settings: Settings) -> SmtpEmailSender | None:
+    """The email provider when an SMTP URL is set."""
+    if not settings.email.smtp_url:
+        return None
+    return SmtpEmailSender(settings.email.smtp_url, settings.recovery.provider_timeout_seconds)

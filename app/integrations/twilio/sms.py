@@ -8,7 +8,7 @@ import httpx
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from app.config import TwilioSettings
+from app.config import Settings, TwilioSettings
 from app.integrations.twilio.codes import STATUS, contact_flag, is_permanent
 from app.integrations.twilio.http import HttpxTwilioClient
 from app.messaging.models import DeliveryStatus
@@ -54,3 +54,10 @@ class TwilioSmsSender:
 
     async def close(self) -> None:
         await self._http.close()
+
+
+def from_settings(settings: Settings) -> TwilioSmsSender | None:
+    """The SMS provider when Twilio's credentials are set."""
+    if not (settings.twilio.account_sid and settings.twilio.auth_token):
+        return None
+    return TwilioSmsSender(settings.twilio, settings.recovery.provider_timeout_seconds)
