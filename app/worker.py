@@ -16,6 +16,8 @@ from app.config import Settings, get_settings
 from app.core.db import close_db, init_db
 from app.core.heap import freeze_startup_heap
 from app.core.redis import QUEUE, arq_settings
+from app.hooks import listeners as _hook_listeners  # noqa: F401  (registers handlers)
+from app.hooks.jobs import deliver_hook, hooks_sweep
 from app.ingest.jobs import drain_raw_events
 from app.integrations.shopify import compliance as _shopify_topics  # noqa: F401  (registers topics)
 from app.integrations.shopify.jobs import enrich_checkout
@@ -38,6 +40,8 @@ FUNCTIONS: list[Any] = [
     wake_snoozed,
     refresh_rollups,
     analytics_sweep,
+    deliver_hook,
+    hooks_sweep,
 ]
 
 
@@ -84,6 +88,11 @@ def build_worker(
             ),
             cron(wake_snoozed, second={30}),
             cron(analytics_sweep, **_sweep_schedule(settings.capture.sweep_interval_seconds)),
+            cron(
+                hooks_sweep,
+                run_at_startup=True,
+                **_sweep_schedule(settings.capture.sweep_interval_seconds),
+            ),
         ],
         "redis_settings": arq_settings(settings),
         "queue_name": QUEUE,

@@ -21,6 +21,13 @@ CHECKOUT_RECOVERED = "checkout.recovered"
 STORE_UNINSTALLED = "store.uninstalled"
 CONTACT_OPTED_OUT = "contact.opted_out"  # subject: contact; payload: channel, source
 SHOPPER_REPLIED = "shopper.replied"  # subject: inbound message; payload: contact_id, checkout_id
+CONTACT_OPTED_IN = "contact.opted_in"  # subject: contact; payload: channel, source
+MESSAGE_SENT = "message.sent"  # subject: outbound message; payload: status
+MESSAGE_DELIVERED = "message.delivered"  # subject: outbound message
+MESSAGE_FAILED = "message.failed"  # subject: outbound message; payload: error_code
+CONVERSATION_ASSIGNED = "conversation.assigned"  # subject: conversation; payload: agent_id
+ENROLLMENT_STOPPED = "enrollment.stopped"  # subject: enrollment; payload: reason
+LINK_CLICKED = "link.clicked"  # subject: click; payload: checkout_id, message_id
 CATALOGUE = frozenset(
     {
         CHECKOUT_ABANDONED,
@@ -29,6 +36,13 @@ CATALOGUE = frozenset(
         STORE_UNINSTALLED,
         CONTACT_OPTED_OUT,
         SHOPPER_REPLIED,
+        CONTACT_OPTED_IN,
+        MESSAGE_SENT,
+        MESSAGE_DELIVERED,
+        MESSAGE_FAILED,
+        CONVERSATION_ASSIGNED,
+        ENROLLMENT_STOPPED,
+        LINK_CLICKED,
     }
 )
 
