@@ -25,7 +25,7 @@ from app.hooks.models import (
 )
 
 log = logging.getLogger(__name__)
-LOCK_MARGIN_SECONDS = 30
+LOCK_MARGIN_SECONDS = 5  # the database writes after an answer; a dead worker's lock expires soon
 
 
 class HookError(ValueError):
