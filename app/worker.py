@@ -19,6 +19,7 @@ from app.core.redis import QUEUE, arq_settings
 from app.hooks import listeners as _hook_listeners  # noqa: F401  (registers handlers)
 from app.hooks.jobs import deliver_hook, hooks_sweep
 from app.ingest.jobs import drain_raw_events
+from app.integrations.segment import listeners as _segment_listeners  # noqa: F401  (registers)
 from app.integrations.shopify import compliance as _shopify_topics  # noqa: F401  (registers topics)
 from app.integrations.shopify.jobs import enrich_checkout
 from app.recovery import listeners as _recovery_listeners  # noqa: F401  (registers handlers)
@@ -89,7 +90,7 @@ def build_worker(
             cron(wake_snoozed, second={30}),
             cron(analytics_sweep, **_sweep_schedule(settings.capture.sweep_interval_seconds)),
             cron(
-                hooks_sweep,
+                "app.hooks.jobs.hooks_sweep",  # by name: arq's WorkerCoroutine type wants *args
                 run_at_startup=True,
                 **_sweep_schedule(settings.capture.sweep_interval_seconds),
             ),

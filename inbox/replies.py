@@ -163,6 +163,14 @@ async def _deliver(settings: Settings, store: Store, msg: Message) -> None:
             segments=result.segments or msg.segments,
             sent_at=utcnow(),
         )
+    failed = (await Message.get(id=msg.id)).status == DeliveryStatus.FAILED
+    await events.record(
+        events.MESSAGE_FAILED if failed else events.MESSAGE_SENT,
+        store.id,
+        msg.id,
+        {"by": "agent"},
+        using=None,
+    )
     await events.notify(events.MESSAGE_CHANGED, message=await Message.get(id=msg.id))
 
 

@@ -18,7 +18,9 @@ from app.stores.models import Store
 def _known(event: str) -> str:
     if event not in payloads.WEBHOOK_EVENTS:
         raise ApiError(
-            404, "unknown_event", f"no event {event!r}; one of: {', '.join(payloads.WEBHOOK_EVENTS)}"
+            404,
+            "unknown_event",
+            f"no event {event!r}; one of: {', '.join(payloads.WEBHOOK_EVENTS)}",
         )
     return event
 

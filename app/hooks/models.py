@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -30,7 +31,9 @@ class HookSubscription(Model):
     )
     store_id: int
     target_url = fields.CharField(max_length=2048)
-    events = fields.JSONField(default=list, description="webhook event names it receives")
+    events: fields.JSONField[list[str]] = fields.JSONField(
+        default=list, description="webhook event names it receives"
+    )
     secret = EncryptedTextField(description="whsec_... signing secret")
     source = fields.CharEnumField(SubscriptionSource, max_length=16)
     active = fields.BooleanField(default=True)
@@ -57,7 +60,7 @@ class HookDelivery(Model):
     event_id = fields.BigIntField(description="the outbox event it announces")
     event = fields.CharField(max_length=64)
     webhook_id = fields.CharField(max_length=64, unique=True)
-    payload = fields.JSONField()
+    payload: fields.JSONField[dict[str, Any]] = fields.JSONField()
     state = fields.CharEnumField(DeliveryState, max_length=16, default=DeliveryState.PENDING)
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField(null=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+
 import msgspec
 
 
@@ -18,4 +19,3 @@ class HookOut(msgspec.Struct):
     secret: str
     """`whsec_...`: verify the `webhook-signature` header with it (Standard Webhooks)."""
     created_at: datetime
-

@@ -93,12 +93,12 @@ async def fan_out(event: OutboxEvent, queue: ArqRedis | None) -> list[int]:
         return []
     async with in_transaction() as conn:
         await HookDelivery.bulk_create(rows, ignore_conflicts=True, using_db=conn)
-    ids = await HookDelivery.filter(
+    fresh = await HookDelivery.filter(
         webhook_id__in=[r.webhook_id for r in rows], state=DeliveryState.PENDING, attempts=0
-    ).values_list("id", flat=True)
-    for delivery_id in ids:
-        await schedule(queue, int(delivery_id), 0, None)
-    return [int(i) for i in ids]
+    ).only("id")
+    for delivery in fresh:
+        await schedule(queue, delivery.id, 0, None)
+    return [d.id for d in fresh]
 
 
 async def schedule(
@@ -181,10 +181,9 @@ async def _record(
     delay = rules.next_delay(delivery.attempts, answer.retry_after)
     if delay is None:
         await _settle(delivery, DeliveryState.FAILED, answer, error)
-        failures = await HookSubscription.get(id=subscription.id).values_list(
-            "consecutive_failures", flat=True
-        )
-        if int(failures) >= rules.DISABLE_AFTER_FAILURES:  # type: ignore[call-overload]
+        fresh = await HookSubscription.get(id=subscription.id)
+        failures = fresh.consecutive_failures
+        if failures >= rules.DISABLE_AFTER_FAILURES:
             await disable(subscription.id, f"{failures} failed attempts in a row")
         return "failed"
     due = utcnow() + delay
@@ -232,7 +231,9 @@ async def disable(subscription_id: int, reason: str) -> None:
                 last_error=f"subscription disabled: {reason}"[:500],
             )
         )
-    log.warning("webhook subscription disabled", extra=ctx(subscription=subscription_id, why=reason))
+    log.warning(
+        "webhook subscription disabled", extra=ctx(subscription=subscription_id, why=reason)
+    )
 
 
 async def send_again(store_id: int, delivery_id: int, queue: ArqRedis | None) -> bool:

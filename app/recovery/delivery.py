@@ -13,6 +13,7 @@ import asyncpg
 from tortoise.transactions import in_transaction
 
 from app.checkouts.models import Contact
+from app.core import events
 from app.core.logging import ctx
 from app.integrations.twilio.status import contact_flag
 from app.messaging.models import Channel, DeliveryStatus, Message
@@ -63,6 +64,7 @@ async def deliver(
     recorded = await durably(
         lambda: record_success(message, enrollment, step_index, steps, outcome)
     )
+    await events.record(events.MESSAGE_SENT, store.id, message.id, {"by": "automation"}, using=None)
     await schedule_after(deps, enrollment.id, recorded.pointer)
     if recorded.won:
         outcome.apply(message)
@@ -165,6 +167,8 @@ async def _failed(
         )
         if exc.permanent and contact is not None:
             await mark_contact(conn, contact.id, str(message.channel), exc.code, now)
+        if status == DeliveryStatus.FAILED:
+            await events.record(events.MESSAGE_FAILED, enrollment.store_id, message.id, {}, conn)  # type: ignore[attr-defined]
         pointer = await advance(conn, enrollment, step_index, steps, now)
     log.warning("send %s", status, extra=ctx(message=message.id, error=exc))
     await schedule_after(deps, enrollment.id, pointer)

@@ -26,7 +26,9 @@ async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
         await server.stop()
 
 
-async def abandoned_checkout(store: Store, token: str = "c-1", phone: str | None = None) -> Checkout:
+async def abandoned_checkout(
+    store: Store, token: str = "c-1", phone: str | None = None
+) -> Checkout:
     """An abandoned checkout whose checkout.abandoned event sits in the outbox."""
     contact = await Contact.create(
         store=store, email=f"{token}@example.com", phone=phone, first_name="Ada"

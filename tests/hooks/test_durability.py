@@ -87,9 +87,7 @@ async def test_killed_worker_and_flushed_redis_lose_no_delivery(settings, queue)
         assert await HookDelivery.filter(state=DeliveryState.PENDING).exists()
         worker = _worker(env)
         total = CHECKOUTS * SUBSCRIPTIONS
-        done = await _until(
-            lambda: _count(DeliveryState.DELIVERED, total), 120
-        )
+        done = await _until(lambda: _count(DeliveryState.DELIVERED, total), 120)
         assert done, f"{await HookDelivery.filter(state=DeliveryState.DELIVERED).count()}/{total}"
     finally:
         worker.send_signal(signal.SIGTERM)

@@ -11,7 +11,6 @@ from app.core.scheduling import schedule_dispatch
 from app.hooks.models import DeliveryState, HookAttempt, HookDelivery, HookSubscription
 from tests.conftest import make_settings
 from tests.factories import make_store
-from tests.fakes.webhook_receiver import Receiver
 from tests.hooks.conftest import abandoned_checkout
 
 
@@ -54,9 +53,7 @@ async def test_an_abandoned_checkout_reaches_the_receiver_signed(
     assert delivery.webhook_id == got.headers["webhook-id"]
 
 
-async def test_a_500_is_retried_with_the_same_webhook_id(
-    client, queue, run_jobs, receiver
-) -> None:
+async def test_a_500_is_retried_with_the_same_webhook_id(client, queue, run_jobs, receiver) -> None:
     fake, base = receiver
     issued = await make_store("custom")
     hook = await _subscribe(client, issued.api_token, f"{base}/r", "checkout.abandoned")
