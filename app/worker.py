@@ -21,6 +21,7 @@ from app.hooks.jobs import deliver_hook, hooks_sweep
 from app.ingest.jobs import drain_raw_events
 from app.integrations.segment import listeners as _segment_listeners  # noqa: F401  (registers)
 from app.integrations.shopify import compliance as _shopify_topics  # noqa: F401  (registers topics)
+from app.integrations.shopify import flow as _shopify_flow  # noqa: F401  (registers handlers)
 from app.integrations.shopify.jobs import enrich_checkout
 from app.recovery import listeners as _recovery_listeners  # noqa: F401  (registers handlers)
 from app.recovery.jobs import recovery_sweep, send_step, start_drainers, stop_drainers
