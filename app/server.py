@@ -29,6 +29,7 @@ from app.core.inputs import InputGuard
 from app.core.logging import configure_logging
 from app.core.redis import connect_queue, connect_redis
 from app.hooks.controllers import HooksApi
+from app.hooks.web import IntegrationSettings
 from app.ingest.controllers import CollectEvents, SegmentApi, ShopifyWebhooks, WooCommerceWebhooks
 from app.integrations.shopify.controllers import ShopifyApp, ShopifyEmbeddedApi
 from app.integrations.woocommerce.controllers import WooCommercePluginApi
@@ -97,6 +98,7 @@ def route_handlers() -> list[Any]:
         FlowPages,
         FlowSessionApi,
         SettingsPages,
+        IntegrationSettings,
         TwilioSmsWebhook,
         InboxApi,
         InboxManagerApi,

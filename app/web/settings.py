@@ -16,6 +16,7 @@ from app.analytics.measures import prices_from_settings
 from app.analytics.rules import windows_from_settings
 from app.config import get_settings
 from app.core.errors import ApiError
+from app.hooks import web as hooks_web
 from app.recovery.rules import LEGAL_END, LEGAL_START, policy_from_settings, window_for
 from app.stores import preferences
 from app.stores.models import Store
@@ -66,6 +67,7 @@ async def _page(access: Access, status: int = 200, **extra: Any) -> Template:
         errors=extra.pop("errors", {}),
         team=team,
         roles=[r.value for r in Role],
+        **await hooks_web.section(access.store),
         **extra,
     )
     return Template(
