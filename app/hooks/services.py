@@ -169,7 +169,8 @@ async def _record(
     error = answer.error or (None if answer.ok else f"HTTP {answer.status}")
     if answer.ok:
         await _settle(delivery, DeliveryState.DELIVERED, answer, None)
-        await HookSubscription.filter(id=subscription.id).update(consecutive_failures=0)
+        if subscription.consecutive_failures:  # a success ends the run of failures
+            await HookSubscription.filter(id=subscription.id).update(consecutive_failures=0)
         return "delivered"
     await HookSubscription.filter(id=subscription.id).update(
         consecutive_failures=F("consecutive_failures") + 1
