@@ -125,7 +125,7 @@ async def _claim(delivery_id: int, now: datetime, hold_seconds: int) -> HookDeli
     ).update(locked_until=lock, attempts=F("attempts") + 1)
     if not won:
         return None
-    return await HookDelivery.get(id=delivery_id).prefetch_related("subscription")
+    return await HookDelivery.get(id=delivery_id).select_related("subscription")
 
 
 async def deliver(delivery_id: int, queue: ArqRedis | None) -> str:
