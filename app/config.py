@@ -146,6 +146,20 @@ SETTINGS: list[Setting] = [
         "An agent counts as online (for round-robin assignment) this long after their last heartbeat.",
     ),
     Setting("INBOX_POLL_SECONDS", 5, "How often the inbox page polls when websockets are blocked."),
+    Setting(
+        "WEBHOOKS_ALLOW_PRIVATE",
+        0,
+        "1 lets outbound webhooks reach private, loopback and link-local addresses (tests, "
+        "`followup dev`); 0 refuses them (SSRF).",
+        shown="0 (1 under `followup dev`)",
+    ),
+    Setting("WEBHOOK_TIMEOUT_SECONDS", 15, "Timeout of one outbound webhook delivery."),
+    Setting(
+        "SEGMENT_HOST",
+        "https://api.segment.io",
+        "Where Segment forwarding sends track calls (`https://events.eu1.segmentapis.com` for EU "
+        "workspaces; tests point it at a fake).",
+    ),
 ]
 DEFAULTS: dict[str, Any] = {s.name: s.default for s in SETTINGS}
 # name, default, description: the README's configuration table.
@@ -235,6 +249,16 @@ class InboxSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class HookSettings:
+    allow_private: bool = False
+    """Let outbound webhooks reach private, loopback and link-local targets (tests, dev only)."""
+    timeout_seconds: int = DEFAULTS["WEBHOOK_TIMEOUT_SECONDS"]
+    max_response_bytes: int = 64 * 1024
+    """A receiver's answer is read up to this size (kept for the log), the rest is dropped."""
+    segment_host: str = DEFAULTS["SEGMENT_HOST"]
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database: DatabaseSettings
     redis: RedisSettings
@@ -246,6 +270,7 @@ class Settings:
     dev_mode: bool = field(default=False)
     recovery: RecoverySettings = field(default_factory=RecoverySettings)
     inbox: InboxSettings = field(default_factory=InboxSettings)
+    hooks: HookSettings = field(default_factory=HookSettings)
 
 
 def _text(env: Mapping[str, str], name: str) -> str:
@@ -362,6 +387,11 @@ def load_settings(env: Mapping[str, str] | None = None, *, dev_mode: bool = Fals
         inbox=InboxSettings(
             presence_seconds=_int(env, "INBOX_PRESENCE_SECONDS", 10, 3600),
             poll_seconds=_int(env, "INBOX_POLL_SECONDS", 1, 300),
+        ),
+        hooks=HookSettings(
+            allow_private=dev_mode or bool(_int(env, "WEBHOOKS_ALLOW_PRIVATE", 0, 1)),
+            timeout_seconds=_int(env, "WEBHOOK_TIMEOUT_SECONDS", 1, 60),
+            segment_host=_url(env, "SEGMENT_HOST", ("http", "https")) or DEFAULTS["SEGMENT_HOST"],
         ),
     )
 

@@ -27,6 +27,7 @@ from app.core.heap import freeze_startup_heap
 from app.core.inputs import InputGuard
 from app.core.logging import configure_logging
 from app.core.redis import connect_queue, connect_redis
+from app.hooks.controllers import HooksApi
 from app.integrations.collect.controllers import CollectEvents, SegmentApi
 from app.integrations.magento.controllers import MagentoWebhooks
 from app.integrations.shopify.controllers import ShopifyApp, ShopifyEmbeddedApi, ShopifyWebhooks
@@ -77,6 +78,7 @@ def route_handlers() -> list[Any]:
         CollectEvents,
         SegmentApi,
         CheckoutsApi,
+        HooksApi,
         ShopifyApp,
         ShopifyEmbeddedApi,
         PrivacyApi,

@@ -14,11 +14,16 @@ from typing import Any
 from app.analytics import listeners as analytics
 from app.checkouts import listeners as checkouts
 from app.core import events
+from app.hooks import listeners as hooks
+from app.hooks.payloads import ANNOUNCES
 from app.ingest import processing
 from app.ingest.processing import Topics
 from app.integrations.collect import spec as collect
 from app.integrations.magento import webhooks as magento
+from app.integrations.segment import listeners as segment
+from app.integrations.segment.forward import TRACKED
 from app.integrations.sendgrid import mail as sendgrid
+from app.integrations.shopify import flow as shopify_flow
 from app.integrations.shopify import webhooks as shopify
 from app.integrations.smtp import sender as smtp
 from app.integrations.twilio import sms as twilio
@@ -44,6 +49,10 @@ SUBSCRIPTIONS: tuple[tuple[str, events.Handler], ...] = (
     (events.CONTACT_OPTED_OUT, recovery.trim_on_opt_out),
     (events.SHOPPER_REPLIED, analytics.shopper_replied),
     (events.SHOPPER_REPLIED, recovery.pause_on_reply),
+    # Outward: subscribers' webhooks, Segment, Shopify Flow (each names the events it announces).
+    *((name, hooks.fan_out) for name in sorted(ANNOUNCES)),
+    *((name, segment.forward_to_segment) for name in sorted(TRACKED)),
+    *((name, shopify_flow.fire_trigger) for name in sorted(shopify_flow.HANDLES)),
 )
 
 # Notifications (fire and forget, live views only).

@@ -16,6 +16,7 @@ from app.core.heap import freeze_startup_heap
 from app.core.jobs import dispatch_event, sweep_events
 from app.core.redis import QUEUE, arq_settings
 from app.core.timeutil import utcnow
+from app.hooks.jobs import deliver_hook, hooks_sweep
 from app.ingest.jobs import drain_raw_events, sweep_deliveries
 from app.integrations.shopify.jobs import enrich_checkout
 from app.recovery.jobs import recovery_sweep, send_step, start_drainers, stop_drainers
@@ -55,6 +56,8 @@ FUNCTIONS: list[Any] = [
     wake_snoozed,
     refresh_rollups,
     analytics_sweep,
+    deliver_hook,
+    hooks_sweep,
 ]
 
 
@@ -102,6 +105,11 @@ def build_worker(
             ),
             cron(wake_snoozed, second={30}),
             cron(analytics_sweep, **_sweep_schedule(settings.capture.sweep_interval_seconds)),
+            cron(
+                "app.hooks.jobs.hooks_sweep",  # by name: arq's WorkerCoroutine type wants *args
+                run_at_startup=True,
+                **_sweep_schedule(settings.capture.sweep_interval_seconds),
+            ),
         ],
         "redis_settings": arq_settings(settings),
         "queue_name": QUEUE,

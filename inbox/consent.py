@@ -45,8 +45,17 @@ async def apply_keyword(
             sms_consent_at=now,
         )
     )
-    await _log(contact, "opt_in", body, now, conn)
-    return []
+    event = await _log(contact, "opt_in", body, now, conn)
+    return [
+        await events.record(
+            events.CONTACT_OPTED_IN,
+            contact.store_id,  # type: ignore[attr-defined]
+            contact.id,
+            {"channel": "sms", "source": SOURCE},
+            using=conn,
+            qualifier=str(event.id),
+        )
+    ]
 
 
 async def opt_out(

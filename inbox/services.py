@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from tortoise.functions import Count
 from app.accounts.guards import CurrentAgent
 from app.accounts.models import Agent
 from app.checkouts.models import Checkout, CheckoutStatus, Contact
+from app.core import events
 from app.core.errors import ApiError
 from app.core.logging import ctx
 from app.core.timeutil import utcnow
@@ -236,6 +238,14 @@ async def assign(store_id: int, conv_id: int, agent_id: int | None) -> Conversat
         raise ApiError(422, "unknown_agent", f"no active agent {agent_id} in this store")
     await Conversation.filter(id=conv.id, store_id=store_id).update(
         assignee_id=agent_id, assigned_at=utcnow() if agent_id else None
+    )
+    await events.record(
+        events.CONVERSATION_ASSIGNED,
+        store_id,
+        conv.id,
+        {"agent_id": agent_id, "contact_id": conv.contact_id, "checkout_id": conv.checkout_id},  # type: ignore[attr-defined]
+        using=None,
+        qualifier=uuid.uuid4().hex,
     )
     return await announce(conv.id)  # the row as read after the update, as announced
 

@@ -46,6 +46,7 @@ TEST_ENV = {
     "FOLLOWUP_TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
     "FOLLOWUP_LOG_LEVEL": "WARNING",
     "FOLLOWUP_RECOVERY_JOB_GRACE_SECONDS": "0",  # burst workers run what is due now
+    "FOLLOWUP_WEBHOOKS_ALLOW_PRIVATE": "1",  # webhook receivers in tests listen on loopback
 }
 
 

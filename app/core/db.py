@@ -30,6 +30,7 @@ APPS: dict[str, list[str]] = {
     "inbox": ["inbox.models"],
     "analytics": ["app.analytics.models"],
     "visitors": ["app.visitors.models"],
+    "hooks": ["app.hooks.models", "app.integrations.segment.models"],
 }
 
 

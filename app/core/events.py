@@ -24,6 +24,13 @@ SHOPPER_REPLIED = "shopper.replied"  # subject: inbound message; payload: contac
 ORDER_RECORDED = (
     "order.recorded"  # subject: order; payload: placed_at (ISO or null); each recording
 )
+CONTACT_OPTED_IN = "contact.opted_in"  # subject: contact; payload: channel, source
+MESSAGE_SENT = "message.sent"  # subject: outbound message; payload: status
+MESSAGE_DELIVERED = "message.delivered"  # subject: outbound message
+MESSAGE_FAILED = "message.failed"  # subject: outbound message; payload: error_code
+CONVERSATION_ASSIGNED = "conversation.assigned"  # subject: conversation; payload: agent_id
+ENROLLMENT_STOPPED = "enrollment.stopped"  # subject: enrollment; payload: reason
+LINK_CLICKED = "link.clicked"  # subject: click; payload: checkout_id, message_id
 CATALOGUE = frozenset(
     {
         CHECKOUT_ABANDONED,
@@ -33,6 +40,13 @@ CATALOGUE = frozenset(
         CONTACT_OPTED_OUT,
         SHOPPER_REPLIED,
         ORDER_RECORDED,
+        CONTACT_OPTED_IN,
+        MESSAGE_SENT,
+        MESSAGE_DELIVERED,
+        MESSAGE_FAILED,
+        CONVERSATION_ASSIGNED,
+        ENROLLMENT_STOPPED,
+        LINK_CLICKED,
     }
 )
 

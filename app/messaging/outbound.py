@@ -8,7 +8,8 @@ The caller has committed the message as `sending` (its idempotency key refuses a
 - no answer (timeout, connection lost after the request): `unknown`, never resent -- a missed
   message is better than a duplicate; a status callback can still settle it by `?m={id}`;
 - refused for now: back to `pending` when the caller retries (recovery's backoff), else `failed`.
-Every state is announced as `MESSAGE_CHANGED`, so the inbox and the rollups see each send live.
+Every state is announced as `MESSAGE_CHANGED`, so the inbox and the rollups see each send live, and
+`message.sent` / `message.failed` go to the event outbox for outbound webhooks and Segment.
 """
 
 from __future__ import annotations
@@ -112,6 +113,11 @@ async def send(
     now = clock()
     segments = result.segments or message.segments
     won, also = await (record_sent or _record_sent(message))(result, now)
+    # Outward announcement (webhooks, Segment); the row is already written, so a crash between the
+    # two loses only this event, never a send. Its dedupe key announces each message once.
+    await events.record(
+        events.MESSAGE_SENT, message.store_id, message.id, {"by": str(message.author)}, using=None
+    )
     if won:
         _mirror(message, result, segments, now)
         await _announce(message)
@@ -209,6 +215,14 @@ async def _refused(
         contact_id: int | None = message.contact_id
         if exc.permanent and exc.contact_flag and contact_id is not None:
             await flag_contact(conn, contact_id, str(message.channel), exc.contact_flag, now)
+        if status == DeliveryStatus.FAILED:
+            await events.record(
+                events.MESSAGE_FAILED,
+                message.store_id,
+                message.id,
+                {"by": str(message.author), "error_code": exc.code[:32]},
+                using=conn,
+            )
         also = await also_on_failure(conn, now) if also_on_failure else None
     log.warning("send %s", status, extra=ctx(message=message.id, error=exc))
     await announce_changed(message.id)

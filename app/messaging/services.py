@@ -28,6 +28,12 @@ RANK = {
     DeliveryStatus.FAILED: 4,
 }
 WENT_OUT = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.UNDELIVERED)
+# Final reports announced as domain events (outbound webhooks).
+REPORTED = {
+    DeliveryStatus.DELIVERED: events.MESSAGE_DELIVERED,
+    DeliveryStatus.UNDELIVERED: events.MESSAGE_FAILED,
+    DeliveryStatus.FAILED: events.MESSAGE_FAILED,
+}
 
 
 def earlier_than(status: DeliveryStatus) -> list[DeliveryStatus]:
@@ -60,6 +66,14 @@ async def apply_report(report: DeliveryReport) -> Message | None:
             )
         if not moved:  # no status, or not a step forward: only the id and error stand
             await Message.filter(id=message.id).using_db(conn).update(**values)
+        if moved and report.status in REPORTED:
+            await events.record(
+                REPORTED[report.status],
+                message.store_id,  # type: ignore[attr-defined]
+                message.id,
+                {"error_code": report.error_code},
+                using=conn,
+            )
         await _consequences(conn, message, report, now)
     fresh = await Message.get(id=message.id)
     await events.notify(events.MESSAGE_CHANGED, message=fresh)

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from tortoise.exceptions import IntegrityError
 
 from app.checkouts.models import Checkout, CheckoutStatus, Contact
+from app.core import events
 from app.core.logging import ctx
 from app.core.timeutil import utcnow
 from app.messaging.models import DeliveryStatus, Message
@@ -103,6 +104,14 @@ async def stop(enrollment_id: int, reason: str) -> bool:
     if won:
         await Message.filter(enrollment_id=enrollment_id, status=DeliveryStatus.PENDING).update(
             status=DeliveryStatus.CANCELLED, error_message=f"sequence stopped: {reason}"
+        )
+        stopped = await Enrollment.get(id=enrollment_id)
+        await events.record(
+            events.ENROLLMENT_STOPPED,
+            stopped.store_id,  # type: ignore[attr-defined]
+            enrollment_id,
+            {"reason": reason, "checkout_id": stopped.checkout_id},  # type: ignore[attr-defined]
+            using=None,
         )
         log.info("enrollment stopped", extra=ctx(enrollment=enrollment_id, reason=reason))
     return bool(won)

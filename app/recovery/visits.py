@@ -47,13 +47,20 @@ async def follow(token: str, user_agent: str | None) -> Landing:
     step = parsed[1]
     checkout = await Checkout.get(id=enrollment.checkout_id)
     message = await Message.get_or_none(idempotency_key=idempotency_key(enrollment.id, step))
-    await Click.create(
+    click = await Click.create(
         store=store,
         enrollment=enrollment,
         message=message,
         checkout=checkout,
         clicked_at=now,
         user_agent=(user_agent or "")[:512] or None,
+    )
+    await events.record(
+        events.LINK_CLICKED,
+        store.id,
+        click.id,
+        {"checkout_id": checkout.id, "message_id": message.id if message else None},
+        using=None,
     )
     if checkout.status in TERMINAL:  # already bought: the recover page would only confuse
         return Landing(f"https://{store.domain}/", f"https://{store.domain}")

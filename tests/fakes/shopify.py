@@ -36,6 +36,7 @@ class Shop:
     discounts: list[dict[str, Any]] = field(default_factory=list)
     abandoned_checkouts: list[dict[str, Any]] = field(default_factory=list)
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    flow_triggers: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass

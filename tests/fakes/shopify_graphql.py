@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import json
 import re
+import tomllib
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -254,6 +256,46 @@ def nodes(fake: FakeShopify, shop: Shop, v: dict[str, Any]) -> dict[str, Any]:
     return {"nodes": [shop.variants.get(i) for i in ids]}
 
 
+EXTENSIONS = Path(__file__).resolve().parents[2] / "shopify_extension" / "extensions"
+FLOW_PAYLOAD_LIMIT = 1_000_000  # bytes, per Shopify's (legacy) Flow guidelines
+
+
+def deployed_flow_triggers() -> dict[str, set[str]]:
+    """handle -> field keys of the app's flow_trigger extensions, as `shopify app deploy` sends."""
+    found: dict[str, set[str]] = {}
+    for toml in EXTENSIONS.glob("*/shopify.extension.toml"):
+        config = tomllib.loads(toml.read_text())
+        for extension in config.get("extensions", []):
+            if extension.get("type") == "flow_trigger":
+                fields = config.get("settings", {}).get("fields", [])
+                found[extension["handle"]] = {f["key"] for f in fields if "key" in f}
+    return found
+
+
+def flow_trigger_receive(fake: FakeShopify, shop: Shop, v: dict[str, Any]) -> dict[str, Any]:
+    """Flow checks the handle and that the payload carries exactly the trigger's fields."""
+    root = "flowTriggerReceive"
+    if "body" in v:
+        return _user_error(root, "body is deprecated: send handle and payload", field="body")
+    handle, payload = v.get("handle"), v.get("payload")
+    triggers = deployed_flow_triggers()
+    if handle not in triggers:
+        return _user_error(root, f"Invalid handle '{handle}'", field="handle")
+    if not isinstance(payload, dict):
+        return _user_error(root, "payload must be a JSON object", field="payload")
+    if len(json.dumps(payload)) > FLOW_PAYLOAD_LIMIT:
+        return _user_error(root, "payload exceeds the size limit", field="payload")
+    if set(payload) != triggers[handle]:
+        missing, extra = triggers[handle] - set(payload), set(payload) - triggers[handle]
+        return _user_error(
+            root,
+            f"Errors validating schema: missing {sorted(missing)}, unknown {sorted(extra)}",
+            field="payload",
+        )
+    shop.flow_triggers.append({"handle": handle, "payload": payload})
+    return {root: {"userErrors": []}}
+
+
 RESOLVERS = {
     "shop": shop_info,
     "webhookSubscriptions": webhooks_list,
@@ -267,4 +309,5 @@ RESOLVERS = {
     "abandonedCheckouts": abandoned,
     "abandonedCheckoutsCount": abandoned_count,
     "nodes": nodes,
+    "flowTriggerReceive": flow_trigger_receive,
 }

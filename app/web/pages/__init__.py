@@ -8,6 +8,7 @@
 | `/dashboard`, `/dashboard/export/{table}.csv` | `dashboard` |
 | `/flows`, `/flows/codes` | `flows` (saves and previews through `/api/v1/flows`, `/api/v1/templates`) |
 | `/settings`, `/settings/team/...` | `settings` (sections as partial templates) |
+| `/settings/hooks/...`, `/settings/segment` (forms of the settings page) | `integrations` |
 | `/inbox` | `inbox` (the live inbox app talks to `inbox.controllers` and its websocket) |
 """
 
@@ -19,6 +20,7 @@ from app.web.pages.dashboard import DashboardPages
 from app.web.pages.flows import FlowPages
 from app.web.pages.home import favicon, home
 from app.web.pages.inbox import InboxPages
+from app.web.pages.integrations import IntegrationSettings
 from app.web.pages.invite import InvitePages
 from app.web.pages.login import LoginPages
 from app.web.pages.settings import SettingsPages
@@ -31,5 +33,6 @@ PAGES: list[Any] = [
     DashboardPages,
     FlowPages,
     SettingsPages,
+    IntegrationSettings,
     InboxPages,
 ]

@@ -2,8 +2,9 @@
 
 The page is a list of sections, each a partial template under `pages/settings/`: `FORM_SECTIONS`
 sit inside the preferences form (saved together by `POST /settings`), `PAGE_SECTIONS` follow it
-with their own forms and routes (the team here). A new section is a partial plus, if it needs data,
-a context function: append a `Section` to the list, nothing else changes.
+with their own forms and routes (the team here; outbound webhooks and Segment in `integrations`).
+A new section is a partial plus, if it needs data, a context function: append a `Section` to the
+list, nothing else changes.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from app.recovery.rules import LEGAL_END, LEGAL_START, policy_from_settings, win
 from app.stores import preferences
 from app.stores.models import Store
 from app.web.access import Access, frame_headers, manager_access
+from app.web.pages import integrations
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +49,16 @@ FORM_SECTIONS = [
     Section("pages/settings/_senders.html"),
     Section("pages/settings/_costs.html"),
 ]
-PAGE_SECTIONS = [Section("pages/settings/_team.html", _team)]
+
+
+async def _integrations(access: Access) -> dict[str, Any]:
+    return await integrations.section(access.store)
+
+
+PAGE_SECTIONS = [
+    Section("pages/settings/_team.html", _team),
+    Section("pages/settings/_integrations.html", _integrations),
+]
 
 
 def _values(store: Store) -> dict[str, Any]:

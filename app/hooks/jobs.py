@@ -1,0 +1,28 @@
+"""Worker jobs for webhooks: one delivery attempt, and the sweep that re-reads what is due."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from app.core.timeutil import utcnow
+from app.hooks import services
+
+log = logging.getLogger(__name__)
+SWEEP_BATCH = 1000
+
+
+async def deliver_hook(job_ctx: dict[str, Any], delivery_id: int) -> str:
+    """Attempt one delivery if the database says it is due; a duplicate job finds it taken."""
+    return await services.deliver(delivery_id, job_ctx.get("redis"))
+
+
+async def hooks_sweep(job_ctx: dict[str, Any]) -> int:
+    """Re-enqueue every due delivery from the database, so a flushed Redis or a killed worker
+    loses nothing (a lock left by a dead worker expires after the timeout)."""
+    due = await services.due_deliveries(utcnow(), SWEEP_BATCH)
+    for delivery_id, attempts in due:
+        await services.schedule(job_ctx["redis"], delivery_id, attempts, None, "hook-sweep")
+    if due:
+        log.info("hooks sweep: %d due deliveries re-enqueued", len(due))
+    return len(due)

@@ -1,0 +1,103 @@
+"""One signed HTTP attempt per the Standard Webhooks spec, bounded in time and in what it reads."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+from standardwebhooks import Webhook
+
+USER_AGENT = "FollowUp-Webhooks/1"
+
+
+def new_secret() -> str:
+    """A `whsec_` secret of 32 random bytes, unique per subscription."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def encode(payload: dict[str, Any]) -> str:
+    """The exact body that is signed and sent; the same bytes on every retry."""
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True)
+
+
+def signed_headers(secret: str, webhook_id: str, body: str, now: datetime) -> dict[str, str]:
+    return {
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(secret).sign(webhook_id, now, body),
+    }
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int | None
+    """None: no HTTP answer at all (timeout, refused connection, DNS)."""
+    duration_ms: int
+    error: str | None = None
+    response: str = ""
+    retry_after: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Success is any 2xx; a redirect is a failure (never followed)."""
+        return self.status is not None and 200 <= self.status < 300
+
+
+_clients: dict[int, httpx.AsyncClient] = {}
+
+
+def _client() -> httpx.AsyncClient:
+    """One pooled client per event loop (connections to a receiver are reused across events)."""
+    loop = id(asyncio.get_running_loop())
+    client = _clients.get(loop)
+    if client is None or client.is_closed:
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        client = _clients[loop] = httpx.AsyncClient(follow_redirects=False, limits=limits)
+    return client
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return max(0.0, float(response.headers.get("retry-after", "")))
+    except ValueError:
+        return None
+
+
+async def attempt(
+    url: str, headers: dict[str, str], body: str, limit_seconds: float, max_bytes: int
+) -> Answer:
+    """POST once; the whole exchange (connect, send, read) must finish within `limit_seconds`, and at
+    most `max_bytes` of the answer are read, the rest is dropped with the connection."""
+    started = time.monotonic()
+
+    def spent() -> int:
+        return int((time.monotonic() - started) * 1000)
+
+    try:
+        async with asyncio.timeout(limit_seconds):
+            request = _client().build_request("POST", url, content=body, headers=headers)
+            response = await _client().send(request, stream=True)
+            try:
+                chunks, size = [], 0
+                async for chunk in response.aiter_raw():
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size >= max_bytes:
+                        break
+            finally:
+                await response.aclose()
+    except TimeoutError:
+        return Answer(None, spent(), f"no answer within {limit_seconds:g}s")
+    except httpx.HTTPError as exc:
+        return Answer(None, spent(), f"{type(exc).__name__}: {exc}"[:500])
+    text = b"".join(chunks)[:max_bytes].decode("utf-8", "replace")
+    return Answer(response.status_code, spent(), None, text[:2000], _retry_after(response))

@@ -1,0 +1,82 @@
+"""Segment forwarding through Segment's own Python client, to a fake Segment on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from tortoise import connections
+
+from app.config import get_settings, use_settings
+from app.core import events
+from app.core.outbox import OutboxEvent
+from app.integrations.segment.forward import set_write_key
+from app.integrations.segment.models import SegmentDestination
+from tests.conftest import make_settings
+from tests.factories import make_store
+from tests.fakes.segment import FakeSegment
+from tests.fakes.server import LoopbackServer
+from tests.hooks.conftest import abandoned_checkout
+
+
+@pytest.fixture
+async def segment(settings) -> AsyncIterator[FakeSegment]:
+    fake = FakeSegment()
+    server = await LoopbackServer(fake).start()
+    previous = get_settings()
+    use_settings(make_settings(FOLLOWUP_SEGMENT_HOST=server.url))
+    try:
+        yield fake
+    finally:
+        use_settings(previous)
+        await server.stop()
+
+
+async def test_abandoned_checkout_is_a_track_call_with_the_shoppers_identity(segment) -> None:
+    issued = await make_store("custom")
+    await set_write_key(issued.store.id, "wk_live_abc123")
+    checkout = await abandoned_checkout(issued.store, "seg-1")
+    event_id = await OutboxEvent.get(name=events.CHECKOUT_ABANDONED).values_list("id", flat=True)
+    assert await events.dispatch(event_id)  # type: ignore[arg-type]
+    assert len(segment.batches) == 1 and segment.batches[0]["writeKey"] == "wk_live_abc123"
+    (call,) = segment.calls
+    assert call["type"] == "track" and call["event"] == "Checkout Abandoned"
+    assert call["anonymousId"] == f"followup-contact-{checkout.contact_id}"  # type: ignore[attr-defined]
+    assert call["context"]["traits"] == {"email": "seg-1@example.com", "first_name": "Ada"}
+    assert call["messageId"] == f"followup-{event_id}"
+    props = call["properties"]
+    assert props["checkout_id"] == "seg-1" and props["value"] == 62.5
+    assert props["currency"] == "USD"
+    assert props["products"] == [{"sku": "F-1", "name": "Fern", "price": 31.25, "quantity": 2}]
+
+
+async def test_a_failing_segment_leaves_the_event_for_a_retry_with_the_same_message_id(
+    segment,
+) -> None:
+    issued = await make_store("custom")
+    await set_write_key(issued.store.id, "wk_live_abc123")
+    await abandoned_checkout(issued.store, "seg-2")
+    event = await OutboxEvent.get(name=events.CHECKOUT_ABANDONED)
+    segment.script.append(500)
+    with pytest.raises(Exception, match="try again"):
+        await events.dispatch(event.id)
+    await event.refresh_from_db()
+    assert event.dispatched_at is None and event.attempts == 1
+    assert await events.dispatch(event.id)
+    assert [c["messageId"] for c in segment.calls] == [f"followup-{event.id}"]
+
+
+async def test_no_write_key_sends_nothing_and_the_key_is_encrypted_at_rest(segment) -> None:
+    issued = await make_store("custom")
+    await abandoned_checkout(issued.store, "seg-3")
+    assert await events.dispatch(await OutboxEvent.get().values_list("id", flat=True))  # type: ignore[arg-type]
+    assert segment.batches == []
+    await set_write_key(issued.store.id, "wk_secret_value")
+    _, rows = await connections.get("default").execute_query(
+        "SELECT write_key FROM segment_destination"
+    )
+    stored = str(dict(rows[0])["write_key"])
+    assert "wk_secret_value" not in stored and stored.startswith("gAAAA")
+    assert (await SegmentDestination.get(store_id=issued.store.id)).write_key == "wk_secret_value"
+    await set_write_key(issued.store.id, "")
+    assert not await SegmentDestination.exists(store_id=issued.store.id)
