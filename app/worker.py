@@ -26,10 +26,10 @@ from inbox.jobs import wake_snoozed
 log = logging.getLogger(__name__)
 
 
-async def sweep(job_ctx: dict[str, Any]) -> dict[str, int]:
+async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     """Re-derive everything that is due from the database, so a flushed Redis loses nothing:
     deliveries to drain, checkouts to abandon or expire, events to dispatch."""
-    now, queue = utcnow(), job_ctx["redis"]
+    now, queue = utcnow(), ctx["redis"]
     deliveries = await sweep_deliveries(queue, now)
     checkouts = await sweep_checkouts(queue, now)
     counts = {
@@ -106,7 +106,7 @@ def build_worker(
             cron(wake_snoozed, second={30}),
             cron(analytics_sweep, **_sweep_schedule(settings.capture.sweep_interval_seconds)),
             cron(
-                "app.hooks.jobs.hooks_sweep",  # by name: arq's WorkerCoroutine type wants *args
+                hooks_sweep,
                 run_at_startup=True,
                 **_sweep_schedule(settings.capture.sweep_interval_seconds),
             ),

@@ -49,7 +49,7 @@ async def apply_keyword(
     return [
         await events.record(
             events.CONTACT_OPTED_IN,
-            contact.store_id,  # type: ignore[attr-defined]
+            contact.store_id,
             contact.id,
             {"channel": "sms", "source": SOURCE},
             using=conn,

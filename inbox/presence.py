@@ -6,6 +6,8 @@ import time
 
 from redis.asyncio import Redis
 
+from app.core.redis import reply
+
 
 def _online(store_id: int) -> str:
     return f"inbox:online:{store_id}"
@@ -25,32 +27,32 @@ async def heartbeat(redis: Redis, store_id: int, agent_id: int, ttl: int) -> Non
 
 
 async def offline(redis: Redis, store_id: int, agent_id: int) -> None:
-    await redis.zrem(_online(store_id), str(agent_id))
-    await redis.hdel(_viewing(store_id), str(agent_id))
+    await reply(redis.zrem(_online(store_id), str(agent_id)))
+    await reply(redis.hdel(_viewing(store_id), str(agent_id)))
 
 
 async def online(redis: Redis, store_id: int, ttl: int) -> set[int]:
-    members = await redis.zrangebyscore(_online(store_id), time.time() - ttl, "+inf")
+    members = await reply(redis.zrangebyscore(_online(store_id), time.time() - ttl, "+inf"))
     return {int(m) for m in members}
 
 
 async def last_assigned(redis: Redis, store_id: int) -> dict[int, float]:
-    raw = await redis.hgetall(f"inbox:rr:{store_id}")
+    raw = await reply(redis.hgetall(f"inbox:rr:{store_id}"))
     return {int(k): float(v) for k, v in raw.items()}
 
 
 async def mark_assigned(redis: Redis, store_id: int, agent_id: int, ts: float) -> None:
-    await redis.hset(f"inbox:rr:{store_id}", str(agent_id), str(ts))
+    await reply(redis.hset(f"inbox:rr:{store_id}", str(agent_id), str(ts)))
 
 
 async def set_viewing(redis: Redis, store_id: int, agent_id: int, conv_id: int | None) -> None:
     if conv_id is None:
-        await redis.hdel(_viewing(store_id), str(agent_id))
+        await reply(redis.hdel(_viewing(store_id), str(agent_id)))
     else:
-        await redis.hset(_viewing(store_id), str(agent_id), str(conv_id))
+        await reply(redis.hset(_viewing(store_id), str(agent_id), str(conv_id)))
 
 
 async def viewers(redis: Redis, store_id: int) -> dict[int, int]:
     """agent id -> conversation id being viewed, for a page that just (re)connected."""
-    raw = await redis.hgetall(_viewing(store_id))
+    raw = await reply(redis.hgetall(_viewing(store_id)))
     return {int(k): int(v) for k, v in raw.items()}

@@ -125,7 +125,7 @@ async def _reopen(conv: Conversation, now: datetime, conn: Any) -> bool:
 
 
 def _reopen_changes(conv: Conversation, now: datetime) -> dict[str, Any]:
-    live_checkout = conv.live_checkout_id  # type: ignore[attr-defined]
+    live_checkout = getattr(conv, "live_checkout_id", None)  # annotated by the inbox query
     changes: dict[str, Any] = {}
     if live_checkout and live_checkout != conv.checkout_id:
         changes["checkout_id"] = live_checkout
@@ -243,7 +243,7 @@ async def assign(store_id: int, conv_id: int, agent_id: int | None) -> Conversat
         events.CONVERSATION_ASSIGNED,
         store_id,
         conv.id,
-        {"agent_id": agent_id, "contact_id": conv.contact_id, "checkout_id": conv.checkout_id},  # type: ignore[attr-defined]
+        {"agent_id": agent_id, "contact_id": conv.contact_id, "checkout_id": conv.checkout_id},
         using=None,
         qualifier=uuid.uuid4().hex,
     )
@@ -347,9 +347,9 @@ async def wake_snoozed(now: datetime) -> int:
     """Snoozes end on time even when nobody is looking; a new message ends them sooner."""
     due = await Conversation.filter(
         status=ConversationStatus.SNOOZED, snoozed_until__lte=now
-    ).values_list("id", flat=True)
+    ).values_list("id")
     woken = 0
-    for conv_id in due:
+    for (conv_id,) in due:
         if await Conversation.filter(id=conv_id, status=ConversationStatus.SNOOZED).update(
             status=ConversationStatus.OPEN, snoozed_until=None
         ):

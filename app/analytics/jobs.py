@@ -8,7 +8,7 @@ from typing import Any
 
 from app.analytics import changes, rollups, sql
 from app.analytics.period import MAX_DAYS, local_day
-from app.core.logging import ctx
+from app.core.logging import ctx as log_ctx
 from app.core.timeutil import utcnow
 from app.stores.models import Store
 
@@ -43,7 +43,7 @@ async def refresh_rollups(ctx_: dict[str, Any], store_id: int) -> int:
     if store is None or not sql.is_postgres():
         return 0
     done = await build(store)
-    log.info("rollups rebuilt", extra=ctx(store=store_id, days=done))
+    log.info("rollups rebuilt", extra=log_ctx(store=store_id, days=done))
     return done
 
 
@@ -85,7 +85,7 @@ async def reconcile(store: Store) -> int:
     return len(found)
 
 
-async def analytics_sweep(ctx_: dict[str, Any]) -> dict[str, int]:
+async def analytics_sweep(ctx: dict[str, Any]) -> dict[str, int]:
     """New days get rows, and stores with work get their job again (a no-op while it is queued)."""
     counts = {"new_days": 0, "reconciled": 0, "stores": 0}
     if not sql.is_postgres():

@@ -6,6 +6,7 @@ import logging
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
@@ -45,7 +46,7 @@ class RecordedOrder:
     event_ids: list[int]
 
 
-def _content(data: CheckoutInput) -> dict[str, object]:
+def _content(data: CheckoutInput) -> dict[str, Any]:
     return {
         "external_id": data.external_id,
         "cart_token": data.cart_token,
@@ -101,7 +102,7 @@ async def record_checkout(
             created = True
         except IntegrityError:  # a concurrent event for the same checkout won the insert
             pass
-    if not created:
+    if checkout is None or not created:  # found, or a concurrent insert won
         checkout = await _update(store, data, person, activity)
     if data.completed or data.deleted:
         return await _close(checkout, data, received_at), created
@@ -304,7 +305,7 @@ async def _announce_order(store: Store, order: Order) -> int:
 
 
 async def _upsert_order(
-    store: Store, external_id: str, values: dict[str, object]
+    store: Store, external_id: str, values: dict[str, Any]
 ) -> tuple[Order, bool]:
     try:
         return await Order.create(store=store, external_id=external_id, **values), True
@@ -414,7 +415,7 @@ async def mark_abandoned(checkout_id: int, now: datetime | None = None) -> Trans
         )
         if not won:
             return None
-        checkout = await Checkout.get(id=checkout_id).using_db(conn)
+        checkout = await Checkout.get(id=checkout_id, using_db=conn)
         event_id = await events.record(
             events.CHECKOUT_ABANDONED,
             checkout.store_id,

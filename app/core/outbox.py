@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -13,7 +15,7 @@ class OutboxEvent(Model):
     store_id = fields.BigIntField(db_index=True)
     name = fields.CharField(max_length=64)
     subject_id = fields.BigIntField()
-    payload = fields.JSONField(default=dict)
+    payload: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
     dispatched_at = fields.DatetimeField(null=True, db_index=True)
     attempts = fields.IntField(default=0)

@@ -17,12 +17,12 @@ async def deliver_hook(job_ctx: dict[str, Any], delivery_id: int) -> str:
     return await services.deliver(delivery_id, job_ctx.get("redis"))
 
 
-async def hooks_sweep(job_ctx: dict[str, Any]) -> int:
+async def hooks_sweep(ctx: dict[str, Any]) -> int:
     """Re-enqueue every due delivery from the database, so a flushed Redis or a killed worker
     loses nothing (a lock left by a dead worker expires after the timeout)."""
     due = await services.due_deliveries(utcnow(), SWEEP_BATCH)
     for delivery_id, attempts in due:
-        await services.schedule(job_ctx["redis"], delivery_id, attempts, None, "hook-sweep")
+        await services.schedule(ctx["redis"], delivery_id, attempts, None, "hook-sweep")
     if due:
         log.info("hooks sweep: %d due deliveries re-enqueued", len(due))
     return len(due)

@@ -112,8 +112,8 @@ def message_json(message: Message) -> dict[str, Any]:
         "to": message.to_address,
         "from": message.from_address,
         "body": message.body,
-        "checkout_id": message.checkout_id,  # type: ignore[attr-defined]
-        "contact_id": message.contact_id,  # type: ignore[attr-defined]
+        "checkout_id": message.checkout_id,
+        "contact_id": message.contact_id,
         "conversation_id": message.conversation_id,
         "step": message.step_index,
         "error_code": message.error_code,
@@ -126,7 +126,7 @@ async def _checkout(event: OutboxEvent) -> dict[str, Any] | None:
     checkout = await Checkout.get_or_none(id=event.subject_id, store_id=event.store_id)
     if checkout is None:
         return None
-    contact = await Contact.get_or_none(id=checkout.contact_id) if checkout.contact_id else None  # type: ignore[attr-defined]
+    contact = await Contact.get_or_none(id=checkout.contact_id) if checkout.contact_id else None
     return {"checkout": checkout_json(checkout), "contact": contact_json(contact)}
 
 
@@ -160,7 +160,7 @@ async def _message(event: OutboxEvent) -> dict[str, Any] | None:
     message = await Message.get_or_none(id=event.subject_id, store_id=event.store_id)
     if message is None:
         return None
-    contact = await Contact.get_or_none(id=message.contact_id) if message.contact_id else None  # type: ignore[attr-defined]
+    contact = await Contact.get_or_none(id=message.contact_id) if message.contact_id else None
     return {"message": message_json(message), "contact": contact_json(contact)}
 
 

@@ -27,7 +27,7 @@ async def replay(
         if moment is None:
             raise ValueError(f"--since {since!r} is not an ISO time")
         query = query.filter(received_at__gte=moment)
-    ids = await query.order_by("id").values_list("id", flat=True)
+    ids = [raw_id for (raw_id,) in await query.order_by("id").values_list("id")]
     queue = await connect_queue()
     counts: dict[str, int] = {}
     ctx: dict[str, Any] = {"redis": queue}

@@ -69,7 +69,7 @@ async def apply_report(report: DeliveryReport) -> Message | None:
         if moved and report.status in REPORTED:
             await events.record(
                 REPORTED[report.status],
-                message.store_id,  # type: ignore[attr-defined]
+                message.store_id,
                 message.id,
                 {"error_code": report.error_code},
                 using=conn,

@@ -6,6 +6,8 @@ import logging
 
 from redis.asyncio import Redis
 
+from app.core.redis import reply
+
 log = logging.getLogger(__name__)
 
 # GCRA: the key holds the theoretical arrival time of the next send (ms, Redis clock). A send either
@@ -32,8 +34,8 @@ async def reserve(redis: Redis | None, key: str, per_second: float, max_wait: fl
         return 0.0
     interval = max(int(1000 / per_second), 1)
     try:
-        result = await redis.eval(  # type: ignore[misc]  # redis-py types eval as sync or async
-            _RESERVE, 1, f"throttle:{key}", str(interval), str(int(max_wait * 1000))
+        result = await reply(
+            redis.eval(_RESERVE, 1, f"throttle:{key}", str(interval), str(int(max_wait * 1000)))
         )
     except Exception as exc:
         log.warning("send throttle unavailable, sending: %s", exc)

@@ -11,7 +11,7 @@ from litestar import Controller, MediaType, Request, Response, get, patch, post,
 from litestar.di import Provide
 
 from app.accounts.guards import store_api
-from app.checkouts.models import Checkout
+from app.checkouts.models import Checkout, Contact
 from app.config import get_settings
 from app.core.errors import ApiError
 from app.core.scheduling import schedule_dispatch
@@ -185,7 +185,7 @@ async def _subject(store: Store, checkout_id: int | None, public_url: str) -> tu
     checkout = await Checkout.get_or_none(id=checkout_id, store=store)
     if checkout is None:
         raise ApiError(404, "not_found", f"no checkout {checkout_id} in this store")
-    contact = await checkout.contact if checkout.contact_id else None
+    contact = await Contact.get_or_none(id=checkout.contact_id) if checkout.contact_id else None
     return checkout, contact
 
 

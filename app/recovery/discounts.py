@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -268,7 +269,12 @@ async def issuer_for(store: Store, spec: Incentive) -> DiscountIssuer:
             source = "pool"
     if source == "woocommerce":
         return _woocommerce_issuer()
-    return {"shopify": ShopifyIssuer, "pool": PoolIssuer, "static": StaticIssuer}[source]()
+    issuers: dict[str, Callable[[], DiscountIssuer]] = {
+        "shopify": ShopifyIssuer,
+        "pool": PoolIssuer,
+        "static": StaticIssuer,
+    }
+    return issuers[source]()
 
 
 async def issue_discount_code(

@@ -36,9 +36,8 @@ class PoolTerms:
             value = Decimal(str(raw["value"])) if raw.get("value") not in (None, "") else None
         except InvalidOperation:
             value = None
-        kind = (
-            raw.get("kind") if raw.get("kind") in ("percentage", "fixed_amount") else "percentage"
-        )
+        kind = str(raw.get("kind")) if raw.get("kind") in ("percentage", "fixed_amount") else ""
+        kind = kind or "percentage"
         return cls(kind, value, int(raw.get("warn_below", DEFAULT_WARN_BELOW)))
 
     def as_settings(self) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 # --- policy ------------------------------------------------------------------------------------
@@ -58,22 +59,22 @@ def _clock(value: object, default: time) -> time:
     return time(int(hour), int(minute or 0))
 
 
-def policy_from_settings(raw: dict[str, object] | None) -> Policy:
+def policy_from_settings(raw: dict[str, Any] | None) -> Policy:
     raw = raw or {}
     overrides = {
         str(key).upper(): (_clock(v.get("start"), time(9)), _clock(v.get("end"), time(20)))
-        for key, v in dict(raw.get("quiet_hours_overrides") or {}).items()  # type: ignore[call-overload]
+        for key, v in dict(raw.get("quiet_hours_overrides") or {}).items()
     }
     buckets = raw.get("value_buckets") or ("50", "150")
     return Policy(
         quiet_start=_clock(raw.get("quiet_start"), time(9)),
         quiet_end=_clock(raw.get("quiet_end"), time(20)),
         overrides=overrides,
-        frequency_days=int(raw.get("frequency_days", 7)),  # type: ignore[call-overload]
-        max_sequences=int(raw.get("max_sequences", 1)),  # type: ignore[call-overload]
+        frequency_days=int(raw.get("frequency_days", 7)),
+        max_sequences=int(raw.get("max_sequences", 1)),
         email_quiet_hours=bool(raw.get("email_quiet_hours", False)),
         email_requires_consent=bool(raw.get("email_requires_consent", False)),
-        value_buckets=(Decimal(str(buckets[0])), Decimal(str(buckets[1]))),  # type: ignore[index]
+        value_buckets=(Decimal(str(buckets[0])), Decimal(str(buckets[1]))),
     )
 
 
@@ -191,7 +192,8 @@ def validate_conditions(conditions: dict[str, object]) -> list[str]:
                 problems.append(f"{key} must be an amount, got {conditions[key]!r}")
     if conditions.get("customer") not in (None, "new", "returning"):
         problems.append("customer must be 'new' or 'returning'")
-    bad = set(conditions.get("devices") or []) - DEVICES
+    devices = conditions.get("devices")
+    bad = set(devices) - DEVICES if isinstance(devices, list) else set()
     if bad:
         problems.append(f"devices must be among {sorted(DEVICES)}, got {sorted(bad)}")
     for key in ("countries", "tags_any", "tags_all", "tags_none", "devices"):
@@ -200,7 +202,7 @@ def validate_conditions(conditions: dict[str, object]) -> list[str]:
     return problems
 
 
-def unmet_condition(conditions: dict[str, object], cart: Cart) -> str | None:
+def unmet_condition(conditions: dict[str, Any], cart: Cart) -> str | None:
     """The first condition the cart fails, or None when the step applies."""
     c = conditions
     if "min_total" in c and cart.total < Decimal(str(c["min_total"])):
@@ -209,16 +211,16 @@ def unmet_condition(conditions: dict[str, object], cart: Cart) -> str | None:
         return "cart above max_total"
     if c.get("customer") and (c["customer"] == "returning") != cart.returning:
         return f"not a {c['customer']} customer"
-    if c.get("devices") and cart.device not in c["devices"]:  # type: ignore[operator]
+    if c.get("devices") and cart.device not in c["devices"]:
         return f"device {cart.device} not targeted"
-    if c.get("countries") and (cart.country or "").upper() not in c["countries"]:  # type: ignore[operator]
+    if c.get("countries") and (cart.country or "").upper() not in c["countries"]:
         return f"country {cart.country} not targeted"
     tags = cart.tags
-    if c.get("tags_any") and not tags & {str(t).lower() for t in c["tags_any"]}:  # type: ignore[attr-defined]
+    if c.get("tags_any") and not tags & {str(t).lower() for t in c["tags_any"]}:
         return "none of tags_any"
-    if c.get("tags_all") and not {str(t).lower() for t in c["tags_all"]} <= tags:  # type: ignore[attr-defined]
+    if c.get("tags_all") and not {str(t).lower() for t in c["tags_all"]} <= tags:
         return "missing one of tags_all"
-    if c.get("tags_none") and tags & {str(t).lower() for t in c["tags_none"]}:  # type: ignore[attr-defined]
+    if c.get("tags_none") and tags & {str(t).lower() for t in c["tags_none"]}:
         return "has one of tags_none"
     return None
 

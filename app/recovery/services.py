@@ -108,9 +108,9 @@ async def stop(enrollment_id: int, reason: str) -> bool:
         stopped = await Enrollment.get(id=enrollment_id)
         await events.record(
             events.ENROLLMENT_STOPPED,
-            stopped.store_id,  # type: ignore[attr-defined]
+            stopped.store_id,
             enrollment_id,
-            {"reason": reason, "checkout_id": stopped.checkout_id},  # type: ignore[attr-defined]
+            {"reason": reason, "checkout_id": stopped.checkout_id},
             using=None,
         )
         log.info("enrollment stopped", extra=ctx(enrollment=enrollment_id, reason=reason))

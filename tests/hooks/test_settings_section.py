@@ -7,7 +7,7 @@ from app.core.outbox import OutboxEvent
 from app.core.scheduling import schedule_dispatch
 from app.hooks.models import DeliveryState, HookDelivery, HookSubscription
 from app.integrations.segment.models import SegmentDestination
-from tests.analytics.conftest import csrf_from, login_as
+from tests.web.conftest import csrf_from, login_as
 from tests.factories import make_store
 from tests.hooks.conftest import abandoned_checkout
 

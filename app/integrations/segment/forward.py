@@ -130,7 +130,7 @@ async def _subjects(event: OutboxEvent) -> tuple[Checkout | None, Contact | None
             return None, None, {}
         if message.author != Author.AUTOMATION:
             return None, None, {}  # an agent's reply is a conversation, not a recovery message
-        checkout_id, contact_id = message.checkout_id, message.contact_id  # type: ignore[attr-defined]
+        checkout_id, contact_id = message.checkout_id, message.contact_id
         extra = {"channel": str(message.channel), "step": message.step_index}
     elif event.name == events.LINK_CLICKED:
         checkout_id = event.payload.get("checkout_id")
@@ -138,7 +138,7 @@ async def _subjects(event: OutboxEvent) -> tuple[Checkout | None, Contact | None
         await Checkout.get_or_none(id=checkout_id, store_id=event.store_id) if checkout_id else None
     )
     if checkout is not None and contact_id is None:
-        contact_id = checkout.contact_id  # type: ignore[attr-defined]
+        contact_id = checkout.contact_id
     contact = (
         await Contact.get_or_none(id=contact_id, store_id=event.store_id) if contact_id else None
     )

@@ -53,7 +53,7 @@ async def _checkout_payload(event: OutboxEvent, store: Store) -> dict[str, Any] 
     checkout = await Checkout.get_or_none(id=event.subject_id, store_id=event.store_id)
     if checkout is None:
         return None
-    contact = await Contact.get_or_none(id=checkout.contact_id) if checkout.contact_id else None  # type: ignore[attr-defined]
+    contact = await Contact.get_or_none(id=checkout.contact_id) if checkout.contact_id else None
     payload: dict[str, Any] = {
         "Checkout token": checkout.token,
         **_contact_fields(checkout, contact),
@@ -72,7 +72,7 @@ async def _reply_payload(event: OutboxEvent) -> dict[str, Any] | None:
         return None
     checkout_id = event.payload.get("checkout_id")
     checkout = await Checkout.get_or_none(id=checkout_id) if checkout_id else None
-    contact = await Contact.get_or_none(id=message.contact_id) if message.contact_id else None  # type: ignore[attr-defined]
+    contact = await Contact.get_or_none(id=message.contact_id) if message.contact_id else None
     return {
         "Channel": str(message.channel),
         "Message": message.body,

@@ -178,7 +178,8 @@ def plugin_order(payload: dict[str, Any]) -> OrderInput:
     status = str(order.get("status") or "processing")
     # The plugin says whether the order counts as placed (cash on delivery can still be pending);
     # older plugin versions send only the status.
-    placed = order.get("placed") if isinstance(order.get("placed"), bool) else status in PLACED
+    sent = order.get("placed")
+    placed = sent if isinstance(sent, bool) else status in PLACED
     return OrderInput(
         external_id=str(order["id"])[:128],
         contact=_plugin_contact(payload.get("customer") or {}),
