@@ -35,3 +35,13 @@ def test_readme_documents_every_setting():
     readme = (ROOT / "README.md").read_text()
     section = readme.split("<!-- settings-table -->")[1].split("<!-- /settings-table -->")[0]
     assert section.strip() == settings_table()
+
+
+def test_the_architecture_map_names_only_files_that_exist():
+    """The README's journeys are read to find code: every file they name must be there."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Architecture", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`((?:app|inbox)/[\w/.]+)`", section))
+    assert len(named) > 20, "the map should name the files each journey passes through"
+    missing = sorted(path for path in named if not (ROOT / path.rstrip("/")).exists())
+    assert not missing, f"README's architecture map names files that do not exist: {missing}"
