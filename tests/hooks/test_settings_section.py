@@ -7,9 +7,9 @@ from app.core.outbox import OutboxEvent
 from app.core.scheduling import schedule_dispatch
 from app.hooks.models import DeliveryState, HookDelivery, HookSubscription
 from app.integrations.segment.models import SegmentDestination
-from tests.web.conftest import csrf_from, login_as
 from tests.factories import make_store
 from tests.hooks.conftest import abandoned_checkout
+from tests.web.conftest import csrf_from, login_as
 
 
 async def test_a_manager_adds_a_webhook_reads_the_log_and_sends_again(
