@@ -61,3 +61,30 @@ def run_jobs(settings: Settings) -> Any:
         return worker.jobs_complete
 
     return run
+
+
+def assert_php_lints(root: Path, at_least: int) -> None:
+    """`php -l` on every PHP file of a plugin or module (at least `at_least` of them)."""
+    php = program("php")
+    files = sorted(root.rglob("*.php"))
+    assert len(files) >= at_least
+    failures = []
+    for path in files:
+        result = subprocess.run([php, "-l", str(path)], capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            failures.append(result.stdout + result.stderr)
+    assert not failures, "\n".join(failures)
+
+
+def assert_phpunit_passes(root: Path) -> None:
+    """The PHPUnit suite configured in `root/phpunit.xml.dist` runs green."""
+    result = subprocess.run(
+        [program("phpunit"), "--configuration", str(root / "phpunit.xml.dist")],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "OK (" in result.stdout

@@ -2,42 +2,24 @@
 
 from __future__ import annotations
 
-import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from tests.vendor_tools import program
+from tests.plugins.conftest import assert_php_lints, assert_phpunit_passes
 
 MODULE = Path(__file__).resolve().parents[2] / "plugins" / "magento2"
 
 
 @pytest.mark.needs_tool("php")
 def test_every_php_file_lints() -> None:
-    php = program("php")
-    files = sorted(MODULE.rglob("*.php"))
-    assert len(files) >= 12
-    failures = []
-    for path in files:
-        result = subprocess.run([php, "-l", str(path)], capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            failures.append(result.stdout + result.stderr)
-    assert not failures, "\n".join(failures)
+    assert_php_lints(MODULE, at_least=12)
 
 
 @pytest.mark.needs_tool("php", "phpunit")
 def test_phpunit_suite_passes() -> None:
-    result = subprocess.run(
-        [program("phpunit"), "--configuration", str(MODULE / "phpunit.xml.dist")],
-        capture_output=True,
-        text=True,
-        cwd=MODULE,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "OK (" in result.stdout
+    assert_phpunit_passes(MODULE)
 
 
 def test_module_declares_what_magento_reads() -> None:

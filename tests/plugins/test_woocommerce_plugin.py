@@ -2,39 +2,20 @@
 
 from __future__ import annotations
 
-import subprocess
 
 import pytest
 
-from tests.plugins.conftest import PLUGIN
-from tests.vendor_tools import program
+from tests.plugins.conftest import PLUGIN, assert_php_lints, assert_phpunit_passes
 
 
 @pytest.mark.needs_tool("php")
 def test_every_php_file_lints() -> None:
-    php = program("php")
-    files = sorted(PLUGIN.rglob("*.php"))
-    assert len(files) >= 15
-    failures = []
-    for path in files:
-        result = subprocess.run([php, "-l", str(path)], capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            failures.append(result.stdout + result.stderr)
-    assert not failures, "\n".join(failures)
+    assert_php_lints(PLUGIN, at_least=15)
 
 
 @pytest.mark.needs_tool("php", "phpunit")
 def test_phpunit_suite_passes() -> None:
-    result = subprocess.run(
-        [program("phpunit"), "--configuration", str(PLUGIN / "phpunit.xml.dist")],
-        capture_output=True,
-        text=True,
-        cwd=PLUGIN,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "OK (" in result.stdout
+    assert_phpunit_passes(PLUGIN)
 
 
 def test_plugin_files_follow_wordpress_conventions() -> None:
