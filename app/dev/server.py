@@ -17,6 +17,7 @@ from app.core.db import close_db, init_db, migrate
 from app.core.redis import redis_url, stop_embedded
 from app.dev.demo import Demo, demo_shop_url, seed_demo
 from app.server import create_app
+from app.wiring import wire
 from app.worker import build_worker
 
 log = logging.getLogger("followup.dev")
@@ -114,6 +115,7 @@ async def _run_dev(settings: Settings, host: str, port: int) -> None:
     await migrate(settings)
     redis_url(settings)  # start the embedded Redis before anything connects to it
     await init_db(settings)
+    wire()  # before the demo store is created: new stores are seeded through the wiring
     try:
         demo = await seed_demo(f"http://{host}:{port}")
         app = create_app(settings, manage_db=False)
