@@ -11,6 +11,7 @@ from typing import Any
 from redis.asyncio import Redis
 from tortoise.expressions import F, RawSQL
 from tortoise.functions import Count
+from tortoise.transactions import in_transaction
 
 from app.accounts.guards import CurrentAgent
 from app.accounts.models import Agent
@@ -18,6 +19,7 @@ from app.checkouts.models import Checkout, CheckoutStatus, Contact
 from app.core import events
 from app.core.errors import ApiError
 from app.core.logging import ctx
+from app.core.scheduling import dispatch_soon
 from app.core.timeutil import utcnow
 from app.messaging.models import Author, Channel, Direction, Message
 from inbox import consent, live, presence
@@ -236,25 +238,41 @@ async def assign(store_id: int, conv_id: int, agent_id: int | None) -> Conversat
     conv = await scoped(store_id, conv_id)
     if agent_id is not None and not await Agent.exists(id=agent_id, store_id=store_id, active=True):
         raise ApiError(422, "unknown_agent", f"no active agent {agent_id} in this store")
-    await Conversation.filter(id=conv.id, store_id=store_id).update(
-        assignee_id=agent_id, assigned_at=utcnow() if agent_id else None
-    )
-    await events.record(
-        events.CONVERSATION_ASSIGNED,
-        store_id,
-        conv.id,
-        {"agent_id": agent_id, "contact_id": conv.contact_id, "checkout_id": conv.checkout_id},
-        using=None,
-        qualifier=uuid.uuid4().hex,
-    )
+    await _take(conv, agent_id, only_unassigned=False)
     return await announce(conv.id)  # the row as read after the update, as announced
 
 
 async def claim_if_unassigned(conv: Conversation, agent_id: int) -> bool:
     """An agent who answers an unassigned thread takes it; the row count says who got there first."""
-    won = await Conversation.filter(id=conv.id, assignee_id=None).update(
-        assignee_id=agent_id, assigned_at=utcnow()
-    )
+    return await _take(conv, agent_id, only_unassigned=True)
+
+
+async def _take(conv: Conversation, agent_id: int | None, *, only_unassigned: bool) -> bool:
+    """Assign (None: unassign) and announce `conversation.assigned` in the same transaction;
+    `only_unassigned`: the row count says who got there first."""
+    event_id = None
+    async with in_transaction() as conn:
+        query = Conversation.filter(id=conv.id, store_id=conv.store_id)
+        if only_unassigned:
+            query = query.filter(assignee_id=None)
+        won = await query.using_db(conn).update(
+            assignee_id=agent_id, assigned_at=utcnow() if agent_id else None
+        )
+        if won:
+            event_id = await events.record(
+                events.CONVERSATION_ASSIGNED,
+                conv.store_id,
+                conv.id,
+                {
+                    "agent_id": agent_id,
+                    "contact_id": conv.contact_id,
+                    "checkout_id": conv.checkout_id,
+                },
+                using=conn,
+                qualifier=uuid.uuid4().hex,
+            )
+    if event_id is not None:
+        await dispatch_soon(event_id)
     return bool(won)
 
 
@@ -303,10 +321,7 @@ async def _assign_queue(
         chosen = pick_assignee(candidates)
         if chosen is None:
             break
-        won = await Conversation.filter(id=conv.id, assignee_id=None).update(
-            assignee_id=chosen, assigned_at=utcnow()
-        )
-        if won:
+        if await _take(conv, chosen, only_unassigned=True):
             counts[chosen] = counts.get(chosen, 0) + 1
             last[chosen] = time.time()
             await presence.mark_assigned(redis, store_id, chosen, last[chosen])

@@ -71,7 +71,7 @@ def span(first: datetime, last: datetime) -> list[datetime]:
 
 
 async def schedule(store_id: int) -> bool:
-    from app.recovery.services import shared_queue
+    from app.core.scheduling import shared_queue
 
     try:
         queue = await shared_queue()

@@ -78,6 +78,10 @@ def handlers_for(name: str) -> list[Handler]:
     return list(_handlers.get(name, ()))
 
 
+def dedupe_key(name: str, store_id: int, subject_id: int, qualifier: str | None = None) -> str:
+    return f"{name}:{store_id}:{subject_id}" + (f":{qualifier}" if qualifier else "")
+
+
 async def record(
     name: str,
     store_id: int,
@@ -93,7 +97,7 @@ async def record(
     """
     if name not in CATALOGUE:
         raise ValueError(f"unknown domain event {name!r}")
-    key = f"{name}:{store_id}:{subject_id}" + (f":{qualifier}" if qualifier else "")
+    key = dedupe_key(name, store_id, subject_id, qualifier)
     event = await OutboxEvent.create(
         name=name,
         store_id=store_id,

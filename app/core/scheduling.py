@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from arq.connections import ArqRedis
 
@@ -45,3 +46,28 @@ async def schedule_abandon_check(queue: ArqRedis | None, checkout_id: int, due: 
 
 async def schedule_dispatch(queue: ArqRedis | None, outbox_id: int) -> bool:
     return await enqueue(queue, "dispatch_event", outbox_id, job_id=f"event:{outbox_id}")
+
+
+_shared: Any = None
+
+
+async def shared_queue() -> ArqRedis | None:
+    """One queue per process for work that runs outside a job context (event handlers, the API);
+    None when Redis is away, which is fine: the sweeps schedule everything from the database."""
+    global _shared
+    if _shared is None:
+        from app.core.redis import connect_queue
+
+        try:
+            _shared = await connect_queue()
+        except Exception as exc:
+            log.warning("queue unavailable, the sweeps will catch up: %s", exc)
+            return None
+    return _shared
+
+
+async def dispatch_soon(*outbox_ids: int) -> None:
+    """Dispatch events just committed now rather than at the next sweep."""
+    queue = await shared_queue()
+    for outbox_id in outbox_ids:
+        await schedule_dispatch(queue, outbox_id)

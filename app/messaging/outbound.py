@@ -9,7 +9,8 @@ The caller has committed the message as `sending` (its idempotency key refuses a
   message is better than a duplicate; a status callback can still settle it by `?m={id}`;
 - refused for now: back to `pending` when the caller retries (recovery's backoff), else `failed`.
 Every state is announced as `MESSAGE_CHANGED`, so the inbox and the rollups see each send live, and
-`message.sent` / `message.failed` go to the event outbox for outbound webhooks and Segment.
+`message.sent` / `message.failed` go to the event outbox, in the transaction that records the answer,
+for outbound webhooks and Segment.
 """
 
 from __future__ import annotations
@@ -67,9 +68,10 @@ class Email:
     reply_to: str | None = None
 
 
-# Writes the provider's acceptance; answers whether the row was still `sending` (False: a status
-# callback got there first and its state stands) and anything the caller wants back in
-# `Delivery.also`. Recovery records its step pointer in the same write.
+# Writes the provider's acceptance and, in the same transaction, `record_sent_event`; answers
+# whether the row was still `sending` (False: a status callback got there first and its state
+# stands) and anything the caller wants back in `Delivery.also`. Recovery records its step pointer
+# in the same write.
 RecordSent = Callable[[SendResult, datetime], Awaitable[tuple[bool, Any]]]
 # More writes in the transaction that records a refusal (recovery moves its step pointer).
 AlsoOnFailure = Callable[[Any, datetime], Awaitable[Any]]
@@ -113,11 +115,6 @@ async def send(
     now = clock()
     segments = result.segments or message.segments
     won, also = await (record_sent or _record_sent(message))(result, now)
-    # Outward announcement (webhooks, Segment); the row is already written, so a crash between the
-    # two loses only this event, never a send. Its dedupe key announces each message once.
-    await events.record(
-        events.MESSAGE_SENT, message.store_id, message.id, {"by": str(message.author)}, using=None
-    )
     if won:
         _mirror(message, result, segments, now)
         await _announce(message)
@@ -160,14 +157,30 @@ def status_callback(settings: Settings, message_id: int) -> str:
 def _record_sent(message: Message) -> RecordSent:
     async def record(result: SendResult, at: datetime) -> tuple[bool, Any]:
         done = _done(result, at)
-        won = await Message.filter(id=message.id, status=DeliveryStatus.SENDING).update(
-            status=result.status, segments=result.segments or message.segments, **done
-        )
-        if not won:
-            await Message.filter(id=message.id).update(**done)
+        async with in_transaction() as conn:
+            won = (
+                await Message.filter(id=message.id, status=DeliveryStatus.SENDING)
+                .using_db(conn)
+                .update(status=result.status, segments=result.segments or message.segments, **done)
+            )
+            if not won:
+                await Message.filter(id=message.id).using_db(conn).update(**done)
+            await record_sent_event(message, conn)
         return bool(won), None
 
     return record
+
+
+def sent_event_payload(message: Message) -> dict[str, Any]:
+    return {"by": str(message.author)}
+
+
+async def record_sent_event(message: Message, conn: Any) -> int:
+    """`message.sent` in the transaction that records the provider's acceptance (every
+    `RecordSent` writes it, so webhooks and Segment hear of each send exactly when it happened)."""
+    return await events.record(
+        events.MESSAGE_SENT, message.store_id, message.id, sent_event_payload(message), using=conn
+    )
 
 
 def _done(result: SendResult, at: datetime) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.checkouts.models import Contact
 from app.core.outbox import OutboxEvent
+from app.core.scheduling import shared_queue
 from app.messaging.models import Channel, DeliveryStatus, Message
 from app.recovery import services
 from app.recovery.flows import ordered_steps
@@ -11,7 +12,7 @@ from app.recovery.models import Enrollment, EnrollmentStatus, StepChannel
 
 
 async def enroll_abandoned(event: OutboxEvent) -> None:
-    await services.enroll(event.subject_id, await services.shared_queue())
+    await services.enroll(event.subject_id, await shared_queue())
 
 
 async def stop_on_order(event: OutboxEvent) -> None:

@@ -10,10 +10,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
 from app.checkouts.models import Checkout, CheckoutStatus, Contact
 from app.core import events
 from app.core.logging import ctx
+from app.core.scheduling import dispatch_soon, shared_queue
 from app.core.timeutil import utcnow
 from app.messaging.models import DeliveryStatus, Message
 from app.recovery import links, rules
@@ -89,30 +91,41 @@ async def resume(enrollment_id: int, queue: Any = None) -> bool:
         status=EnrollmentStatus.ACTIVE, paused_at=None, pause_reason=None, next_due_at=due
     )
     if won:
-        await schedule(queue or await _queue(), enrollment_id, enrollment.next_step, due)
+        await schedule(queue or await shared_queue(), enrollment_id, enrollment.next_step, due)
     return bool(won)
 
 
 async def stop(enrollment_id: int, reason: str) -> bool:
     """Final: no further step is sent, and unsent attempts are cancelled."""
-    won = await Enrollment.filter(id=enrollment_id, status__in=LIVE).update(
-        status=EnrollmentStatus.STOPPED,
-        stop_reason=reason[:64],
-        stopped_at=utcnow(),
-        next_due_at=None,
-    )
+    async with in_transaction() as conn:
+        won = (
+            await Enrollment.filter(id=enrollment_id, status__in=LIVE)
+            .using_db(conn)
+            .update(
+                status=EnrollmentStatus.STOPPED,
+                stop_reason=reason[:64],
+                stopped_at=utcnow(),
+                next_due_at=None,
+            )
+        )
+        if won:
+            await (
+                Message.filter(enrollment_id=enrollment_id, status=DeliveryStatus.PENDING)
+                .using_db(conn)
+                .update(
+                    status=DeliveryStatus.CANCELLED, error_message=f"sequence stopped: {reason}"
+                )
+            )
+            stopped = await Enrollment.get(id=enrollment_id, using_db=conn)
+            event_id = await events.record(
+                events.ENROLLMENT_STOPPED,
+                stopped.store_id,
+                enrollment_id,
+                {"reason": reason, "checkout_id": stopped.checkout_id},
+                using=conn,
+            )
     if won:
-        await Message.filter(enrollment_id=enrollment_id, status=DeliveryStatus.PENDING).update(
-            status=DeliveryStatus.CANCELLED, error_message=f"sequence stopped: {reason}"
-        )
-        stopped = await Enrollment.get(id=enrollment_id)
-        await events.record(
-            events.ENROLLMENT_STOPPED,
-            stopped.store_id,
-            enrollment_id,
-            {"reason": reason, "checkout_id": stopped.checkout_id},
-            using=None,
-        )
+        await dispatch_soon(event_id)
         log.info("enrollment stopped", extra=ctx(enrollment=enrollment_id, reason=reason))
     return bool(won)
 
@@ -215,27 +228,6 @@ def _local(moment: datetime, now: datetime, zone: str) -> str:
     local = moment.astimezone(tz)
     same_day = local.date() == now.astimezone(tz).date()
     return local.strftime("%H:%M" if same_day else "%a %H:%M")
-
-
-_shared_queue: Any = None
-
-
-async def _queue() -> Any:
-    """A per-process queue for reactions that run outside a job context (event handlers, API)."""
-    global _shared_queue
-    if _shared_queue is None:
-        from app.core.redis import connect_queue
-
-        try:
-            _shared_queue = await connect_queue()
-        except Exception as exc:  # the sweep schedules from the database anyway
-            log.warning("queue unavailable: %s", exc)
-            return None
-    return _shared_queue
-
-
-async def shared_queue() -> Any:
-    return await _queue()
 
 
 INBOX_DISCOUNT = {"kind": "percentage", "value": "10", "expires_hours": 48}

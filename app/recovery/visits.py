@@ -13,6 +13,7 @@ from app.checkouts.models import TERMINAL, Checkout, ConsentEvent, Contact
 from app.config import get_settings
 from app.core import events
 from app.core.logging import ctx
+from app.core.scheduling import dispatch_soon
 from app.core.timeutil import utcnow
 from app.messaging.models import Message
 from app.recovery import links
@@ -47,21 +48,24 @@ async def follow(token: str, user_agent: str | None) -> Landing:
     step = parsed[1]
     checkout = await Checkout.get(id=enrollment.checkout_id)
     message = await Message.get_or_none(idempotency_key=idempotency_key(enrollment.id, step))
-    click = await Click.create(
-        store=store,
-        enrollment=enrollment,
-        message=message,
-        checkout=checkout,
-        clicked_at=now,
-        user_agent=(user_agent or "")[:512] or None,
-    )
-    await events.record(
-        events.LINK_CLICKED,
-        store.id,
-        click.id,
-        {"checkout_id": checkout.id, "message_id": message.id if message else None},
-        using=None,
-    )
+    async with in_transaction() as conn:
+        click = await Click.create(
+            store=store,
+            enrollment=enrollment,
+            message=message,
+            checkout=checkout,
+            clicked_at=now,
+            user_agent=(user_agent or "")[:512] or None,
+            using_db=conn,
+        )
+        event_id = await events.record(
+            events.LINK_CLICKED,
+            store.id,
+            click.id,
+            {"checkout_id": checkout.id, "message_id": message.id if message else None},
+            using=conn,
+        )
+    await dispatch_soon(event_id)
     if checkout.status in TERMINAL:  # already bought: the recover page would only confuse
         return Landing(f"https://{store.domain}/", f"https://{store.domain}")
     utm = {

@@ -5,6 +5,7 @@ and the answer recorded with the step pointer -- sent, failed for good, retry la
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from app.checkouts.models import Checkout
+from app.core import events
 from app.core.db import is_postgres
 from app.core.logging import ctx
 from app.messaging import outbound
@@ -156,8 +158,13 @@ WITH m AS (
     "status" = CASE WHEN $11::boolean AND "status" = 'active' THEN 'completed' ELSE "status" END,
     "completed_at" = CASE WHEN $11::boolean AND "status" = 'active' THEN $6 ELSE "completed_at" END
   WHERE "id" = $8 AND "next_step" = $12 RETURNING ("status" = 'active') AS live
+), o AS (
+  INSERT INTO "outbox_event" ("store_id", "name", "subject_id", "payload", "created_at",
+                              "attempts", "dedupe_key")
+  VALUES ($13, $14, $1, $15::text::jsonb, $6, 0, $16)
+  ON CONFLICT ("dedupe_key") DO NOTHING RETURNING "id"
 )
-SELECT (SELECT won FROM m) AS won, (SELECT live FROM e) AS live
+SELECT (SELECT won FROM m) AS won, (SELECT live FROM e) AS live, (SELECT count(*) FROM o) AS announced
 """
 
 
@@ -177,7 +184,7 @@ async def record_success(
     steps: list[FlowStep],
     outcome: Outcome,
 ) -> Recorded:
-    """Sent: record the answer, the first contact and the next step at once."""
+    """Sent: record the answer, the first contact, the next step and `message.sent` at once."""
     if not is_postgres():
         return await _record_with_orm(message, enrollment, step_index, steps, outcome)
     pointer = next_pointer(enrollment.abandoned_at, step_index, steps)
@@ -185,6 +192,14 @@ async def record_success(
     r = outcome.result
     values = [message.id, outcome.status, outcome.segments, r.provider, r.provider_id, outcome.at]
     values += [message.checkout_id, enrollment.id, pointer.step, pointer.due, last, step_index]
+    sent = events.MESSAGE_SENT  # the outbox row `outbound.record_sent_event` writes on SQLite
+    payload = json.dumps(outbound.sent_event_payload(message))
+    values += [
+        message.store_id,
+        sent,
+        payload,
+        events.dedupe_key(sent, message.store_id, message.id),
+    ]
     _, rows = await connections.get("default").execute_query(_RECORD_SQL, values)
     row = rows[0] if rows else {}
     live = row.get("live")
@@ -215,6 +230,7 @@ async def _record_with_orm(
             .update(recovery_contacted_at=outcome.at)
         )
         pointer = await advance(conn, enrollment, step_index, steps, outcome.at)
+        await outbound.record_sent_event(message, conn)
     return Recorded(bool(won), pointer)
 
 
