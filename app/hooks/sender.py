@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 from standardwebhooks import Webhook
 
+from app.hooks.targets import Pinned
+
 USER_AGENT = "FollowUp-Webhooks/1"
 
 
@@ -73,7 +75,7 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 async def attempt(
-    url: str, headers: dict[str, str], body: str, limit_seconds: float, max_bytes: int
+    target: Pinned, headers: dict[str, str], body: str, limit_seconds: float, max_bytes: int
 ) -> Answer:
     """POST once; the whole exchange (connect, send, read) must finish within `limit_seconds`, and at
     most `max_bytes` of the answer are read, the rest is dropped with the connection."""
@@ -84,7 +86,12 @@ async def attempt(
 
     try:
         async with asyncio.timeout(limit_seconds):
-            request = _client().build_request("POST", url, content=body, headers=headers)
+            if target.host:  # connect to the checked address, speak to the named host
+                headers = {**headers, "Host": target.host}
+            extensions = {"sni_hostname": target.sni} if target.sni else None
+            request = _client().build_request(
+                "POST", target.url, content=body, headers=headers, extensions=extensions
+            )
             response = await _client().send(request, stream=True)
             try:
                 chunks, size = [], 0

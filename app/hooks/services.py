@@ -140,14 +140,14 @@ async def deliver(delivery_id: int, queue: ArqRedis | None) -> str:
         await _settle(delivery, DeliveryState.FAILED, None, "subscription disabled")
         return "disabled"
     try:
-        url = await targets.check_target(subscription.target_url, settings.allow_private)
+        target = await targets.pin_target(subscription.target_url, settings.allow_private)
     except targets.TargetRefused as exc:
         answer = sender.Answer(None, 0, str(exc))
     else:
         body = sender.encode(delivery.payload)
         headers = sender.signed_headers(subscription.secret, delivery.webhook_id, body, now)
         answer = await sender.attempt(
-            url, headers, body, settings.timeout_seconds, settings.max_response_bytes
+            target, headers, body, settings.timeout_seconds, settings.max_response_bytes
         )
     await HookAttempt.create(
         delivery_id=delivery.id,

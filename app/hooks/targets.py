@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from urllib.parse import urlsplit
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 MAX_URL = 2048
 
@@ -45,12 +46,25 @@ def _forbidden(address: str) -> bool:
     )
 
 
-async def check_target(url: str, allow_private: bool) -> str:
+@dataclass(frozen=True)
+class Pinned:
+    """A target with its address fixed at check time: `url` names the checked address, and the
+    request carries the original `host` (Host header) and, for https, `sni` (TLS server name and
+    certificate check), so a DNS answer that changes between the check and the connection
+    (rebinding) cannot send the request somewhere else."""
+
+    url: str
+    host: str | None = None
+    sni: str | None = None
+
+
+async def pin_target(url: str, allow_private: bool) -> Pinned:
     """Refuse a target that resolves (any of its addresses) to a private, loopback or link-local
-    network. Checked when subscribing and again before every attempt, since DNS can change."""
+    network, and pin the request to an address that was checked. Checked when subscribing and
+    again before every attempt, since DNS can change."""
     url = check_shape(url)
     if allow_private:
-        return url
+        return Pinned(url)
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -58,8 +72,19 @@ async def check_target(url: str, allow_private: bool) -> str:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError:
         raise TargetRefused(f"target host {host!r} does not resolve") from None
-    if any(_forbidden(str(info[4][0])) for info in infos):
+    addresses = [str(info[4][0]) for info in infos]
+    if not addresses or any(_forbidden(address) for address in addresses):
         raise TargetRefused(
             f"target host {host!r} resolves to a private, loopback or link-local address"
         )
-    return url
+    address = addresses[0]
+    shown = f"[{address}]" if ":" in address else address
+    netloc = f"{shown}:{parts.port}" if parts.port else shown
+    pinned = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return Pinned(pinned, parts.netloc, host if parts.scheme == "https" else None)
+
+
+async def check_target(url: str, allow_private: bool) -> str:
+    """`pin_target` for callers that only need the verdict (a subscription being created)."""
+    await pin_target(url, allow_private)
+    return check_shape(url)

@@ -29,6 +29,8 @@ from app.checkouts.models import Contact
 from app.config import Settings
 from app.core import events
 from app.core.logging import ctx
+from app.core.outbox import OutboxEvent
+from app.core.scheduling import dispatch_soon
 from app.core.timeutil import utcnow
 from app.messaging.models import Channel, DeliveryStatus, Message
 from app.messaging.senders import (
@@ -165,7 +167,9 @@ def _record_sent(message: Message) -> RecordSent:
             )
             if not won:
                 await Message.filter(id=message.id).using_db(conn).update(**done)
-            await record_sent_event(message, conn)
+            event_id = await record_sent_event(message, conn)
+        if event_id is not None:
+            await dispatch_soon(event_id)
         return bool(won), None
 
     return record
@@ -175,9 +179,15 @@ def sent_event_payload(message: Message) -> dict[str, Any]:
     return {"by": str(message.author)}
 
 
-async def record_sent_event(message: Message, conn: Any) -> int:
+async def record_sent_event(message: Message, conn: Any) -> int | None:
     """`message.sent` in the transaction that records the provider's acceptance (every
-    `RecordSent` writes it, so webhooks and Segment hear of each send exactly when it happened)."""
+    `RecordSent` writes it, so webhooks and Segment hear of each send exactly when it happened).
+
+    Recording the same answer again (a retried write, a late duplicate) announces nothing: the
+    outbox id when this call wrote it, None when the send was announced already."""
+    key = events.dedupe_key(events.MESSAGE_SENT, message.store_id, message.id)
+    if await OutboxEvent.filter(dedupe_key=key).using_db(conn).exists():
+        return None
     return await events.record(
         events.MESSAGE_SENT, message.store_id, message.id, sent_event_payload(message), using=conn
     )
@@ -228,8 +238,9 @@ async def _refused(
         contact_id: int | None = message.contact_id
         if exc.permanent and exc.contact_flag and contact_id is not None:
             await flag_contact(conn, contact_id, str(message.channel), exc.contact_flag, now)
+        failed_event: int | None = None
         if status == DeliveryStatus.FAILED:
-            await events.record(
+            failed_event = await events.record(
                 events.MESSAGE_FAILED,
                 message.store_id,
                 message.id,
@@ -238,6 +249,8 @@ async def _refused(
             )
         also = await also_on_failure(conn, now) if also_on_failure else None
     log.warning("send %s", status, extra=ctx(message=message.id, error=exc))
+    if failed_event is not None:
+        await dispatch_soon(failed_event)
     await announce_changed(message.id)
     return Delivery(str(status), error=exc, at=now, also=also)
 

@@ -20,6 +20,7 @@ from app.checkouts.models import Checkout
 from app.core import events
 from app.core.db import is_postgres
 from app.core.logging import ctx
+from app.core.scheduling import schedule_dispatch
 from app.messaging import outbound
 from app.messaging.models import Channel, DeliveryStatus, Message
 from app.messaging.senders import SendResult
@@ -49,6 +50,8 @@ async def deliver(deps: Deps, claim: Claim) -> str:
     async def record_sent(result: SendResult, at: datetime) -> tuple[bool, Any]:
         outcome = Outcome(result.segments or message.segments, result, at)
         recorded = await durably(lambda: record_success(message, enrollment, index, steps, outcome))
+        if recorded.event_id is not None:  # webhooks and Segment hear of it now, not at the sweep
+            await schedule_dispatch(deps.queue, recorded.event_id)
         return recorded.won, recorded.pointer
 
     async def also_on_failure(conn: Any, now: datetime) -> Pointer | None:
@@ -164,7 +167,7 @@ WITH m AS (
   VALUES ($13, $14, $1, $15::text::jsonb, $6, 0, $16)
   ON CONFLICT ("dedupe_key") DO NOTHING RETURNING "id"
 )
-SELECT (SELECT won FROM m) AS won, (SELECT live FROM e) AS live, (SELECT count(*) FROM o) AS announced
+SELECT (SELECT won FROM m) AS won, (SELECT live FROM e) AS live, (SELECT id FROM o) AS event_id
 """
 
 
@@ -175,6 +178,7 @@ class Recorded:
 
     won: bool
     pointer: Pointer | None
+    event_id: int | None = None  # the `message.sent` outbox row, when this write announced it
 
 
 async def record_success(
@@ -204,7 +208,8 @@ async def record_success(
     row = rows[0] if rows else {}
     live = row.get("live")
     moved = None if live is None else Pointer(pointer.step, pointer.due if live else None)
-    return Recorded(bool(row.get("won")), moved)
+    event_id = row.get("event_id")
+    return Recorded(bool(row.get("won")), moved, int(event_id) if event_id is not None else None)
 
 
 async def _record_with_orm(
@@ -230,8 +235,8 @@ async def _record_with_orm(
             .update(recovery_contacted_at=outcome.at)
         )
         pointer = await advance(conn, enrollment, step_index, steps, outcome.at)
-        await outbound.record_sent_event(message, conn)
-    return Recorded(bool(won), pointer)
+        event_id = await outbound.record_sent_event(message, conn)
+    return Recorded(bool(won), pointer, event_id)
 
 
 DB_RETRY_DELAYS = (0.1, 0.5, 1.0, 2.0, 4.0)
