@@ -96,14 +96,47 @@ def worker() -> None:
     built.run()
 
 
+@main.command(help="Receive shoppers' email replies over SMTP (point an MX record at it).")
+@click.option("--host", default=None, help="Bind address (default FOLLOWUP_MAIL_HOST).")
+@click.option("--port", default=None, type=int, help="Port (default FOLLOWUP_MAIL_PORT).")
+def mail(host: str | None, port: int | None) -> None:
+    settings = _settings()
+    if not settings.inbound_mail.domain:
+        raise click.ClickException(
+            "configuration: set FOLLOWUP_INBOUND_EMAIL_DOMAIN to the domain whose MX points here"
+        )
+    _run(lambda: _with_db(settings, lambda: _serve_mail(settings, host, port)))
+
+
+async def _serve_mail(settings: Settings, host: str | None, port: int | None) -> None:
+    from app.core.redis import connect_queue, connect_redis
+    from app.integrations.smtp import receiver
+
+    bind, number = host or settings.inbound_mail.host, port or settings.inbound_mail.port
+    redis, queue = connect_redis(settings), await connect_queue(settings)
+    server = await receiver.start(settings, bind, number, redis, queue)
+    click.echo(f"receiving mail for *@{settings.inbound_mail.domain} on smtp://{bind}:{number}")
+    try:
+        await server.serve_forever()
+    except asyncio.CancelledError:
+        pass
+    finally:
+        server.close()
+        await queue.aclose()
+        await redis.aclose()
+
+
 @main.command(help="Migrate, then run web and worker in one process on embedded defaults.")
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--host", default="127.0.0.1", show_default=True)
-def dev(port: int, host: str) -> None:
+@click.option(
+    "--mail-port", default=None, type=int, help="SMTP receiver port (default: web port + 25)."
+)
+def dev(port: int, host: str, mail_port: int | None) -> None:
     from app.dev.server import run_dev
 
     settings = _settings(dev=True)
-    _run(lambda: run_dev(settings, host, port))
+    _run(lambda: run_dev(settings, host, port, mail_port))
 
 
 @main.group(help="Manage stores.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -97,6 +98,26 @@ SETTINGS: list[Setting] = [
         "EMAIL_FROM",
         "FollowUp <no-reply@localhost>",
         "Default From address for stores without one.",
+    ),
+    Setting(
+        "INBOUND_EMAIL_DOMAIN",
+        "",
+        "Domain of reply addresses (`reply+<token>@DOMAIN`); its MX points at `followup mail` or "
+        "SendGrid Inbound Parse. Empty: emails keep the store's Reply-To and replies are not read.",
+        shown="(empty; `followup.localhost` under `followup dev`)",
+    ),
+    Setting(
+        "INBOUND_EMAIL_MAX_BYTES",
+        10 * 1024 * 1024,
+        "Largest inbound email accepted (SMTP answers 552 above it, SendGrid posts get 413).",
+    ),
+    Setting("MAIL_HOST", "127.0.0.1", "Address `followup mail` (the SMTP receiver) binds."),
+    Setting("MAIL_PORT", 2525, "Port `followup mail` binds (25 behind an MX record)."),
+    Setting(
+        "SENDGRID_INBOUND_SECRET",
+        "",
+        "Secret in the Inbound Parse URL (`/webhooks/sendgrid/inbound/SECRET`) or its basic-auth "
+        "password; empty refuses every post.",
     ),
     Setting(
         "COLLECT_RATE_PER_MINUTE", 600, "Events per minute accepted per publishable key and IP."
@@ -219,6 +240,18 @@ class EmailSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class InboundMailSettings:
+    domain: str = ""
+    """Reply addresses live here; empty turns reply addresses (and reading replies) off."""
+    max_bytes: int = DEFAULTS["INBOUND_EMAIL_MAX_BYTES"]
+    host: str = DEFAULTS["MAIL_HOST"]
+    port: int = DEFAULTS["MAIL_PORT"]
+    sendgrid_secret: str = ""
+    max_attachments: int = 20
+    """Attachments kept per email (metadata only: name, type, size); the rest are counted."""
+
+
+@dataclass(frozen=True, slots=True)
 class CaptureSettings:
     collect_rate_per_minute: int
     order_match_window_hours: int
@@ -271,6 +304,7 @@ class Settings:
     recovery: RecoverySettings = field(default_factory=RecoverySettings)
     inbox: InboxSettings = field(default_factory=InboxSettings)
     hooks: HookSettings = field(default_factory=HookSettings)
+    inbound_mail: InboundMailSettings = field(default_factory=InboundMailSettings)
 
 
 def _text(env: Mapping[str, str], name: str) -> str:
@@ -296,6 +330,18 @@ def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str:
     if raw and urlparse(raw).scheme not in schemes:
         allowed = ", ".join(f"{s}://" for s in schemes)
         raise ConfigError(f"{PREFIX}{name}={raw!r} must start with one of {allowed}")
+    return raw
+
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]{1,63}$")
+
+
+def _domain(env: Mapping[str, str], dev_mode: bool) -> str:
+    raw = _text(env, "INBOUND_EMAIL_DOMAIN").lower()
+    if not raw:
+        return "followup.localhost" if dev_mode else ""
+    if not _DOMAIN.match(raw):
+        raise ConfigError(f"{PREFIX}INBOUND_EMAIL_DOMAIN={raw!r} is not a domain name")
     return raw
 
 
@@ -387,6 +433,13 @@ def load_settings(env: Mapping[str, str] | None = None, *, dev_mode: bool = Fals
         inbox=InboxSettings(
             presence_seconds=_int(env, "INBOX_PRESENCE_SECONDS", 10, 3600),
             poll_seconds=_int(env, "INBOX_POLL_SECONDS", 1, 300),
+        ),
+        inbound_mail=InboundMailSettings(
+            domain=_domain(env, dev_mode),
+            max_bytes=_int(env, "INBOUND_EMAIL_MAX_BYTES", 1024, 100 * 1024 * 1024),
+            host=_text(env, "MAIL_HOST"),
+            port=_int(env, "MAIL_PORT", 1, 65535),
+            sendgrid_secret=_text(env, "SENDGRID_INBOUND_SECRET"),
         ),
         hooks=HookSettings(
             allow_private=dev_mode or bool(_int(env, "WEBHOOKS_ALLOW_PRIVATE", 0, 1)),

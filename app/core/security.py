@@ -75,3 +75,25 @@ def sign_value(value: str, purpose: str) -> str:
 
 def verify_signed_value(value: str, signature: str, purpose: str) -> bool:
     return hmac.compare_digest(sign_value(value, purpose), signature)
+
+
+def _mail_safe_signature(value: str, purpose: str, secret: str) -> str:
+    key = hashlib.sha256(f"{purpose}:{secret}".encode()).digest()
+    mac = hmac.new(key, value.encode(), hashlib.sha256).digest()[:10]
+    return base64.b32encode(mac).decode().lower()  # 16 characters, no padding
+
+
+def sign_for_address(value: str, purpose: str) -> str:
+    """`sign_value` for an email address's local part: lower-case base32, because mail servers
+    may change the case of a local part, and 80 bits, because it travels in every reply."""
+    return _mail_safe_signature(value, purpose, get_settings().server.secret_key)
+
+
+def verify_address_signature(value: str, signature: str, purpose: str) -> bool:
+    """Accepts signatures made with the current key or any fallback (keys rotate, replies come late)."""
+    server = get_settings().server
+    given = signature.lower().encode()
+    return any(
+        hmac.compare_digest(_mail_safe_signature(value, purpose, key).encode(), given)
+        for key in (server.secret_key, *server.secret_key_fallbacks)
+    )

@@ -14,8 +14,9 @@ from arq.worker import Worker
 
 from app.config import DEFAULTS, Settings, use_settings
 from app.core.db import close_db, init_db, migrate
-from app.core.redis import redis_url, stop_embedded
+from app.core.redis import connect_redis, redis_url, stop_embedded
 from app.dev.demo import Demo, demo_shop_url, seed_demo
+from app.integrations.smtp import receiver
 from app.server import create_app
 from app.wiring import wire
 from app.worker import build_worker
@@ -23,7 +24,9 @@ from app.worker import build_worker
 log = logging.getLogger("followup.dev")
 
 
-def _banner(settings: Settings, host: str, port: int, demo: Demo | None) -> str:
+def _banner(
+    settings: Settings, host: str, port: int, demo: Demo | None, mail_port: int | None = None
+) -> str:
     base = f"http://{host}:{port}"
     lines = [
         "",
@@ -35,6 +38,10 @@ def _banner(settings: Settings, host: str, port: int, demo: Demo | None) -> str:
         f"  Health       {base}/healthz",
         f"  Data dir     {settings.server.data_dir}",
     ]
+    if mail_port is not None:
+        lines.append(
+            f"  Mail in      smtp://{host}:{mail_port}  (replies to *@{settings.inbound_mail.domain})"
+        )
     if demo:
         seeded = demo.issued.as_dict()
         lines += [
@@ -106,12 +113,21 @@ async def _stop_worker(worker: Worker, main: asyncio.Task[None]) -> None:
     await worker.close()
 
 
-async def run_dev(settings: Settings, host: str, port: int) -> None:
+async def run_dev(settings: Settings, host: str, port: int, mail_port: int | None = None) -> None:
     with _survive_stop_signal():
-        await _run_dev(dev_settings(settings, host, port), host, port)
+        await _run_dev(dev_settings(settings, host, port), host, port, mail_port)
 
 
-async def _run_dev(settings: Settings, host: str, port: int) -> None:
+async def _start_mail(settings: Settings, host: str, port: int) -> asyncio.Server | None:
+    """The SMTP receiver on the dev loop, so a developer can answer an email from /dev/outbox."""
+    try:
+        return await receiver.start(settings, host, port, connect_redis(settings))
+    except OSError as exc:
+        log.warning("mail receiver not started on port %s: %s", port, exc)
+        return None
+
+
+async def _run_dev(settings: Settings, host: str, port: int, mail_port: int | None) -> None:
     await migrate(settings)
     redis_url(settings)  # start the embedded Redis before anything connects to it
     await init_db(settings)
@@ -125,11 +141,16 @@ async def _run_dev(settings: Settings, host: str, port: int) -> None:
             )
         )
         worker = build_worker(settings, manage_db=False)
-        print(_banner(settings, host, port, demo), flush=True)
+        wanted = mail_port if mail_port is not None else port + 25
+        mail = await _start_mail(settings, host, wanted) if settings.inbound_mail.domain else None
+        shown = mail.sockets[0].getsockname()[1] if mail and mail.sockets else None
+        print(_banner(settings, host, port, demo, shown), flush=True)
         worker_task = asyncio.create_task(worker.async_run())
         try:
             await server.serve()
         finally:
+            if mail is not None:
+                mail.close()
             await _stop_worker(worker, worker_task)
     finally:
         await close_db()

@@ -75,6 +75,10 @@ class Message(Model):
     body = fields.TextField()
     html = fields.TextField(null=True)
     media_urls: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    # Email only: From, Reply-To, Message-ID, In-Reply-To, References as sent or received.
+    email_headers: fields.JSONField[dict[str, str]] = fields.JSONField(null=True)
+    # Inbound email attachments, metadata only: [{"filename", "content_type", "size"}].
+    attachments: fields.JSONField[list[dict[str, object]]] = fields.JSONField(default=list)
     segments = fields.IntField(default=0)
     status = fields.CharEnumField(DeliveryStatus, max_length=16, default=DeliveryStatus.PENDING)
     provider = fields.CharField(max_length=16, null=True)

@@ -32,6 +32,7 @@ from app.core.logging import ctx
 from app.core.outbox import OutboxEvent
 from app.core.scheduling import dispatch_soon
 from app.core.timeutil import utcnow
+from app.messaging import addresses
 from app.messaging.models import Channel, DeliveryStatus, Message
 from app.messaging.senders import (
     ContactFlag,
@@ -106,8 +107,11 @@ async def send(
     `retry`: a transient refusal puts the row back to `pending` for the caller to try again."""
     await _announce(message)  # the row as just committed: no need to read it back
     timeout = settings.recovery.provider_timeout_seconds
+    envelope = None
+    if message.channel == Channel.EMAIL:
+        envelope = await _record_headers(message, settings, email or Email())
     try:
-        call = _call(message, providers, settings, email or Email())
+        call = _call(message, providers, settings, envelope)
         result = await asyncio.wait_for(call, timeout)
     except SendError as exc:
         return await _refused(message, exc, retry, also_on_failure, clock())
@@ -125,8 +129,30 @@ async def send(
     return Delivery(SENT, result, at=now, also=also)
 
 
+def message_id_of(message: Message) -> str:
+    """Our Message-ID for an email row: stable, so a retry or a late reply finds the same one."""
+    domain = parseaddr(message.from_address or "")[1].rpartition("@")[2] or "followup.local"
+    return f"<followup.{message.id}@{domain}>"
+
+
+async def _record_headers(message: Message, settings: Settings, email: Email) -> dict[str, str]:
+    """The headers that matter to a reader and to threading, kept on the row before the provider
+    hears of it (the dev outbox shows them; an agent's reply threads on them). The Reply-To is
+    the shopper's thread address when inbound mail is on, else what the caller asked for."""
+    headers = {"From": message.from_address or "", **email.headers}
+    reply_to = email.reply_to
+    if addresses.enabled(settings) and message.contact_id is not None:
+        reply_to = addresses.reply_address(settings, message.store_id, message.contact_id)
+    if reply_to:
+        headers["Reply-To"] = reply_to
+    headers["Message-ID"] = message_id_of(message)
+    await Message.filter(id=message.id).update(email_headers=headers)
+    message.email_headers = headers
+    return headers
+
+
 async def _call(
-    message: Message, providers: Providers, settings: Settings, email: Email
+    message: Message, providers: Providers, settings: Settings, headers: dict[str, str] | None
 ) -> SendResult:
     if message.channel == Channel.SMS:
         return await providers.sms.send_sms(
@@ -137,7 +163,8 @@ async def _call(
                 status_callback=status_callback(settings, message.id),
             )
         )
-    domain = parseaddr(message.from_address or "")[1].rpartition("@")[2] or "followup.local"
+    extra = {k: v for k, v in (headers or {}).items() if k not in ("From", "Reply-To")}
+    reply_to = (headers or {}).get("Reply-To")
     return await providers.email.send_email(
         OutboundEmail(
             to=message.to_address,
@@ -145,8 +172,10 @@ async def _call(
             subject=message.subject or "",
             text=message.body,
             html=message.html,
-            reply_to=email.reply_to,
-            headers={**email.headers, "Message-ID": f"<followup.{message.id}@{domain}>"},
+            reply_to=reply_to,
+            headers=extra,
+            # Bounces go where replies go, so a DSN finds its thread (and flags the address).
+            envelope_from=reply_to if reply_to and addresses.thread_of(settings, reply_to) else None,
         )
     )
 

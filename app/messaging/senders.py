@@ -27,6 +27,8 @@ class OutboundEmail:
     html: str | None = None
     reply_to: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    envelope_from: str | None = None
+    """The SMTP envelope sender (Return-Path), where bounces go; None: the From address."""
 
 
 @dataclass(frozen=True, slots=True)

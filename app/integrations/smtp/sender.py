@@ -49,6 +49,7 @@ class SmtpEmailSender:
         try:
             await aiosmtplib.send(
                 mime,
+                sender=message.envelope_from,
                 hostname=self.hostname,
                 port=self.port,
                 username=self.username,
