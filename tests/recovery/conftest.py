@@ -35,10 +35,12 @@ class Inbox:
 
     messages: list[Any] = field(default_factory=list)
     port: int = 0
+    senders: list[str] = field(default_factory=list)  # envelope MAIL FROM, where bounces go
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         import email
 
+        self.senders.append(envelope.mail_from)
         self.messages.append(
             email.message_from_bytes(envelope.original_content or envelope.content)
         )

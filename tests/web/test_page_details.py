@@ -57,3 +57,28 @@ async def test_the_outbox_counts_in_words(dev_client):
     assert "The latest message" in page and "The 1 latest messages" not in page
     await _outbox_message(issued.store.id, 2)
     assert "The 2 latest messages" in (await dev_client.get("/dev/outbox/")).text
+
+
+async def test_the_outbox_shows_each_email_s_headers_to_reply_by_hand(dev_client):
+    issued = await make_store("custom")
+    headers = {
+        "From": "Velvet Fern <shop@velvetfern.example>",
+        "Reply-To": "reply+1-2-abcdefghijklmnop@followup.localhost",
+        "Message-ID": "<followup.9@velvetfern.example>",
+    }
+    await Message.create(
+        store_id=issued.store.id,
+        channel="email",
+        direction="outbound",
+        author="automation",
+        to_address="jane@example.com",
+        subject="Your cart",
+        body="hello",
+        status="sent",
+        provider="outbox",
+        email_headers=headers,
+    )
+    page = (await dev_client.get("/dev/outbox/")).text
+    for name, value in headers.items():
+        assert f"<dt>{name}</dt>" in page
+        assert f"<code>{value.replace('<', '&lt;').replace('>', '&gt;')}</code>" in page
