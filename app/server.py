@@ -30,8 +30,8 @@ from app.core.redis import connect_queue, connect_redis
 from app.hooks.controllers import HooksApi
 from app.integrations.collect.controllers import CollectEvents, SegmentApi
 from app.integrations.magento.controllers import MagentoWebhooks
-from app.integrations.shopify.controllers import ShopifyApp, ShopifyEmbeddedApi, ShopifyWebhooks
 from app.integrations.sendgrid.controllers import SendGridInbound
+from app.integrations.shopify.controllers import ShopifyApp, ShopifyEmbeddedApi, ShopifyWebhooks
 from app.integrations.twilio.controllers import TwilioWebhooks
 from app.integrations.woocommerce.controllers import WooCommercePluginApi, WooCommerceWebhooks
 from app.privacy.controllers import PrivacyApi

@@ -67,10 +67,14 @@ class InboxApi(Controller):
     async def detail(self, current: CurrentAgent, conv_id: int) -> dict[str, Any]:
         return await queries.thread(current.store_id, current.agent.id, conv_id)
 
-    @post("/conversations/{conv_id:int}/messages", summary="Reply by SMS", status_code=201)
+    @post(
+        "/conversations/{conv_id:int}/messages",
+        summary="Reply by SMS or email (channel; default: the one the shopper last used)",
+        status_code=201,
+    )
     async def reply(self, current: CurrentAgent, conv_id: int, data: ReplyIn) -> dict[str, Any]:
         msg, sent = await replies.send_reply(
-            get_settings(), current.agent, conv_id, data.body, data.client_id
+            get_settings(), current.agent, conv_id, data.body, data.client_id, data.channel
         )
         return {"message": message_json(await _fresh(msg), _me(current)), "sent": sent}
 

@@ -56,7 +56,11 @@ async def receive_email(
     """Store one inbound email at most once; see the module docstring for what else it may be."""
     thread = addresses.first_thread(settings, *mail.recipients)
     store = await Store.get_or_none(id=thread.store_id) if thread else None
-    contact = await Contact.get_or_none(id=thread.contact_id, store_id=thread.store_id) if thread else None
+    contact = (
+        await Contact.get_or_none(id=thread.contact_id, store_id=thread.store_id)
+        if thread
+        else None
+    )
     if thread is None or store is None or contact is None or store.status != StoreStatus.ACTIVE:
         named = [a for a in mail.recipients if "reply+" in a]
         log.warning(

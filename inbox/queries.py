@@ -81,7 +81,8 @@ async def _summaries(
 async def thread(store_id: int, agent_id: int, conv_id: int) -> dict[str, Any]:
     conv = await services.scoped(store_id, conv_id)
     names = await services.agent_names(store_id)
-    automated = Q(contact_id=conv.contact_id, conversation_id=None, channel="sms")
+    # Automated messages (recovery texts and emails) carry no conversation: the contact's thread.
+    automated = Q(contact_id=conv.contact_id, conversation_id=None)
     messages = (
         await Message.filter(Q(conversation_id=conv.id) | automated, store_id=store_id)
         .order_by("-id")
@@ -96,6 +97,11 @@ async def thread(store_id: int, agent_id: int, conv_id: int) -> dict[str, Any]:
             {**message_json(m, names), "conversation_id": conv.id} for m in reversed(messages)
         ],
         "quiet_hours": {"quiet": quiet.quiet, "local_time": quiet.local_time, "zone": quiet.zone},
+        "reply_channel": str(await replies.default_channel(store, contact, conv.id)),
+        "channels": {
+            "sms": bool(contact.phone and store.sms_number),
+            "email": bool(contact.email),
+        },
         "cart": await cart_panel(store_id, conv),
     }
 

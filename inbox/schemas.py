@@ -58,6 +58,9 @@ def message_json(msg: Message, agent_names: dict[int, str] | None = None) -> dic
         "id": msg.id,
         "conversation_id": msg.conversation_id,
         "direction": str(msg.direction),
+        "channel": str(msg.channel),
+        "subject": msg.subject if msg.channel == "email" else None,
+        "attachments": list(msg.attachments or []),
         "author": str(msg.author),
         "agent_id": msg.agent_id,
         "agent_name": (agent_names or {}).get(msg.agent_id or 0),
@@ -109,6 +112,8 @@ def checkout_json(checkout: Checkout) -> dict[str, Any]:
 class ReplyIn(msgspec.Struct, forbid_unknown_fields=True):
     body: str
     client_id: str
+    channel: str | None = None
+    """`sms` or `email`; left out: the channel the shopper last wrote on."""
 
 
 class StartIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -194,10 +194,10 @@ async def announce(conv_id: int, kind: str = "conversation", **extra: Any) -> Co
 
 
 async def announce_message(msg: Message, contact: Contact | None = None) -> None:
-    """Automated texts carry no conversation id: they show in the contact's latest thread."""
+    """Automated texts and emails carry no conversation id: they show in the contact's latest thread."""
     if msg.conversation_id is not None:
         conv = await Conversation.get_or_none(id=msg.conversation_id)
-    elif msg.contact_id is not None and msg.channel == Channel.SMS:
+    elif msg.contact_id is not None:
         conv = (
             await Conversation.filter(store_id=msg.store_id, contact_id=msg.contact_id)
             .order_by("-id")

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from email.utils import getaddresses
+from email.utils import formataddr, getaddresses, parseaddr
+from typing import TYPE_CHECKING
 
 from app.config import Settings
 from app.core.security import sign_for_address, verify_address_signature
+
+if TYPE_CHECKING:
+    from app.stores.models import Store
 
 PURPOSE = "reply-address"
 _LOCAL = re.compile(r"^reply\+(\d{1,18})-(\d{1,18})-([a-z2-7]{16})$", re.IGNORECASE)
@@ -64,3 +68,16 @@ def first_thread(settings: Settings, *fields: str) -> Thread | None:
         if address and (thread := thread_of(settings, address)) is not None:
             return thread
     return None
+
+
+def email_from(store: Store, settings: Settings) -> str:
+    """The store's From: its name, and its own address when set, else the app's default."""
+    configured = (store.settings or {}).get("email_from")
+    _, address = parseaddr(str(configured or settings.email.default_from))
+    return formataddr((store.name, address))
+
+
+def store_reply_to(store: Store) -> str | None:
+    """The store's own Reply-To, used when reply addresses are off (no inbound domain)."""
+    configured = (store.settings or {}).get("email_reply_to")
+    return str(configured) if configured else None

@@ -175,7 +175,9 @@ async def _call(
             reply_to=reply_to,
             headers=extra,
             # Bounces go where replies go, so a DSN finds its thread (and flags the address).
-            envelope_from=reply_to if reply_to and addresses.thread_of(settings, reply_to) else None,
+            envelope_from=reply_to
+            if reply_to and addresses.thread_of(settings, reply_to)
+            else None,
         )
     )
 

@@ -8,7 +8,7 @@
   const state = {
     view: "all", status: "open", q: "", convs: new Map(), order: [], selected: null,
     messages: new Map(), cursor: 0, lastEventAt: null, viewers: new Map(), agents: [], canned: [],
-    thread: null, clientId: null, ws: null, wsFailures: 0, everOpen: false, polling: null,
+    thread: null, channel: "sms", clientId: null, ws: null, wsFailures: 0, everOpen: false, polling: null,
   };
   const zoneFmt = new Intl.DateTimeFormat(undefined, { timeZone: boot.store.timezone, hour: "2-digit", minute: "2-digit" });
   const dayFmt = new Intl.DateTimeFormat(undefined, { timeZone: boot.store.timezone, month: "short", day: "numeric" });
@@ -107,6 +107,7 @@
     state.messages = new Map(data.messages.map((m) => [m.id, m]));
     for (const m of data.messages) state.cursor = Math.max(state.cursor, m.id);
     $("thread-empty").hidden = true; $("thread").hidden = false;
+    setChannel(data.reply_channel || "sms", data.channels || {});
     renderHeader(data.conversation, data.quiet_hours);
     renderMessages(true);
     renderCart(data.cart);
@@ -135,8 +136,24 @@
     $("optout").hidden = !contact.sms_opted_out;
     $("maybe-optout").hidden = !contact.sms_held;
     $("optout-error").textContent = "";
-    $("send").disabled = contact.sms_opted_out && !$("as-note").checked;
+    $("send").disabled = contact.sms_opted_out && state.channel === "sms" && !$("as-note").checked;
   }
+  // The reply channel is chosen per message; a thread opens on the one the shopper last wrote on.
+  function setChannel(channel, available) {
+    const sel = $("channel");
+    for (const o of sel.options) o.disabled = available[o.value] === false;
+    state.channel = channel; sel.value = channel;
+    applyChannel();
+  }
+  function applyChannel() {
+    const note = $("as-note").checked, email = state.channel === "email";
+    $("body").maxLength = email ? 20000 : 1600;
+    $("channel").hidden = note;
+    $("send").textContent = note ? "Add note" : email ? "Send email" : "Send SMS";
+    if (state.thread) renderConsent(state.thread.conversation.contact);
+    updateSegments();
+  }
+  const KB = (n) => n >= 1048576 ? (n / 1048576).toFixed(1) + " MB" : Math.max(1, Math.round(n / 1024)) + " KB";
   function renderViewers() {
     const names = [...state.viewers.entries()].filter(([a, v]) => v.conv === state.selected && a !== boot.agent.id).map(([, v]) => v.name);
     $("viewers").textContent = names.length ? "Also viewing: " + names.join(", ") : "";
@@ -151,7 +168,12 @@
       const kind = m.author === "note" ? "note" : m.direction === "inbound" ? "in" : "out";
       const li = el("li", "msg " + kind + (m.author === "automation" ? " automation" : "") + (m.author === "system" ? " system" : ""));
       li.dataset.id = m.id;
+      if (m.author !== "note") li.append(el("span", "channel", m.channel === "email" ? "Email" : "SMS"));
+      if (m.channel === "email" && m.subject) li.append(el("span", "subject", m.subject));
       li.append(document.createTextNode(m.body));
+      if ((m.attachments || []).length) {
+        li.append(el("span", "files", "📎 " + m.attachments.map((a) => `${a.filename} (${KB(a.size)})`).join(", ")));
+      }
       for (const url of m.media_urls || []) {
         const a = el("a"); a.href = url; a.target = "_blank"; a.rel = "noopener noreferrer";
         const img = el("img"); img.src = url; img.alt = "Photo from shopper"; img.loading = "lazy";
@@ -305,7 +327,9 @@
   }
   function updateSegments() {
     const s = segments($("body").value);
-    $("segments").textContent = $("as-note").checked ? "internal note" : `${s.units} chars · ${s.segs} segment${s.segs === 1 ? "" : "s"} · ${s.enc}`;
+    if ($("as-note").checked) { $("segments").textContent = "internal note"; return; }
+    if (state.channel === "email") { $("segments").textContent = `${$("body").value.length} chars · email`; return; }
+    $("segments").textContent = `${s.units} chars · ${s.segs} segment${s.segs === 1 ? "" : "s"} · ${s.enc}`;
   }
   function mergeValues() {
     const c = state.thread ? state.thread.conversation.contact : {};
@@ -332,7 +356,9 @@
     $("send").disabled = true; $("send-error").textContent = "";
     try {
       const path = `/conversations/${state.selected}/${note ? "notes" : "messages"}`;
-      const res = await api(path, { json: { body: text, client_id: state.clientId } });
+      const json = { body: text, client_id: state.clientId };
+      if (!note) json.channel = state.channel;
+      const res = await api(path, { json });
       applyMessage({ ...res.message, conversation_id: state.selected });
       $("body").value = ""; state.clientId = newClientId(); updateSegments();
     } catch (err) {
@@ -346,10 +372,10 @@
   $("body").addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) send(e); });
   $("as-note").addEventListener("change", () => {
     $("composer").classList.toggle("noting", $("as-note").checked);
-    $("send").textContent = $("as-note").checked ? "Add note" : "Send SMS";
     if (state.thread) renderHeader(state.thread.conversation, null);
-    updateSegments();
+    applyChannel();
   });
+  $("channel").addEventListener("change", (e) => { state.channel = e.target.value; state.clientId = newClientId(); applyChannel(); });
   $("canned").addEventListener("change", (e) => {
     const c = state.canned.find((x) => String(x.id) === e.target.value);
     if (c) insertText(merge(c.body));

@@ -6,13 +6,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.utils import formataddr, parseaddr
 from typing import Any
 
 from app.checkouts.models import Checkout, Contact
-from app.config import Settings
 from app.core.logging import ctx
-from app.messaging import throttle
+from app.messaging import addresses, throttle
 from app.messaging.models import Author, Channel, DeliveryStatus, Direction, Message
 from app.recovery import links, rules, templates
 from app.recovery.discounts import as_discount
@@ -247,7 +245,7 @@ async def _record(
         sender = store.sms_number
     else:
         rendered = templates.render_email(variant, context)
-        sender = email_from(store, deps.settings)
+        sender = addresses.email_from(store, deps.settings)
     values: dict[str, Any] = {
         "subject": rendered.subject,
         "body": rendered.text,
@@ -277,9 +275,3 @@ async def _record(
         idempotency_key=idempotency_key(enrollment.id, step_index),
         **values,
     )
-
-
-def email_from(store: Store, settings: Settings) -> str:
-    configured = (store.settings or {}).get("email_from")
-    _, address = parseaddr(str(configured or settings.email.default_from))
-    return formataddr((store.name, address))

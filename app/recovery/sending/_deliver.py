@@ -21,7 +21,7 @@ from app.core import events
 from app.core.db import is_postgres
 from app.core.logging import ctx
 from app.core.scheduling import schedule_dispatch
-from app.messaging import outbound
+from app.messaging import addresses, outbound
 from app.messaging.models import Channel, DeliveryStatus, Message
 from app.messaging.senders import SendResult
 from app.recovery import links
@@ -76,7 +76,8 @@ async def deliver(deps: Deps, claim: Claim) -> str:
 
 
 def _email(message: Message, store: Store) -> outbound.Email | None:
-    """Recovery email carries one-click unsubscribe and the store's Reply-To."""
+    """Recovery email carries one-click unsubscribe, and the shopper's reply address as its
+    Reply-To (`outbound` adds it; the store's own Reply-To when reply addresses are off)."""
     if message.channel != Channel.EMAIL:
         return None
     unsubscribe = links.unsubscribe_url(message.contact_id)
@@ -84,8 +85,7 @@ def _email(message: Message, store: Store) -> outbound.Email | None:
         "List-Unsubscribe": f"<{unsubscribe}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
-    reply_to = (store.settings or {}).get("email_reply_to")
-    return outbound.Email(headers=headers, reply_to=str(reply_to) if reply_to else None)
+    return outbound.Email(headers=headers, reply_to=addresses.store_reply_to(store))
 
 
 ORDERED = "order_placed"
