@@ -112,7 +112,9 @@ async def test_channel_is_chosen_per_message_and_refusals_say_why(
     _, token, csrf = await agent_session(redis, await conv.store, "nia@shop.example")
     api = as_agent(token, csrf)
     url = f"/inbox/api/v1/conversations/{conv.id}/messages"
-    no_phone = await api.post(url, json={"body": "Hi", "client_id": "mail-0002-abc", "channel": "sms"})
+    no_phone = await api.post(
+        url, json={"body": "Hi", "client_id": "mail-0002-abc", "channel": "sms"}
+    )
     assert no_phone.status_code == 409 and no_phone.json()["error"] == "no_phone"
     bad = await api.post(url, json={"body": "Hi", "client_id": "mail-0003-abc", "channel": "fax"})
     assert bad.status_code == 422 and bad.json()["error"] == "bad_channel"

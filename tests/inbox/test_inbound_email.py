@@ -246,7 +246,9 @@ async def test_sendgrid_secret_by_basic_auth_and_refusals(mail_settings, client,
     assert dropped.status_code == 200 and dropped.json()["status"] == "dropped"
     assert "no valid reply address" in caplog.text
     assert await Message.all().count() == 0
-    ok = await client.post("/webhooks/sendgrid/inbound", data=data, headers={"Authorization": basic})
+    ok = await client.post(
+        "/webhooks/sendgrid/inbound", data=data, headers={"Authorization": basic}
+    )
     assert ok.json()["status"] == "stored"
 
 
