@@ -109,6 +109,9 @@ async def _reply(
     now = utcnow()
     try:
         async with in_transaction() as conn:
+            # The contact first, then its thread, as inbound texts lock them: two emails at
+            # once cannot open two threads, nor wait on a text in the opposite order.
+            await Contact.select_for_update().using_db(conn).get(id=contact.id)
             conv, _ = await services.conversation_for(store.id, contact.id, now, conn)
             msg = await Message.create(
                 store_id=store.id,

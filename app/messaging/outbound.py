@@ -107,11 +107,11 @@ async def send(
     `retry`: a transient refusal puts the row back to `pending` for the caller to try again."""
     await _announce(message)  # the row as just committed: no need to read it back
     timeout = settings.recovery.provider_timeout_seconds
-    envelope = None
+    headers = None
     if message.channel == Channel.EMAIL:
-        envelope = await _record_headers(message, settings, email or Email())
+        headers = email_headers(message, settings, email or Email())
     try:
-        call = _call(message, providers, settings, envelope)
+        call = _call(message, providers, settings, headers)
         result = await asyncio.wait_for(call, timeout)
     except SendError as exc:
         return await _refused(message, exc, retry, also_on_failure, clock())
@@ -135,10 +135,15 @@ def message_id_of(message: Message) -> str:
     return f"<followup.{message.id}@{domain}>"
 
 
-async def _record_headers(message: Message, settings: Settings, email: Email) -> dict[str, str]:
-    """The headers that matter to a reader and to threading, kept on the row before the provider
-    hears of it (the dev outbox shows them; an agent's reply threads on them). The Reply-To is
-    the shopper's thread address when inbound mail is on, else what the caller asked for."""
+KEPT_HEADERS = ("From", "Reply-To", "Message-ID", "In-Reply-To", "References")
+
+
+def email_headers(message: Message, settings: Settings, email: Email) -> dict[str, str]:
+    """The headers an email goes out with. The Reply-To is the shopper's thread address when
+    inbound mail is on, else what the caller asked for. Those that matter to a reader and to
+    threading are put on the row in hand (`message.email_headers`), and every write that records
+    the answer keeps them (no extra round trip): the dev outbox shows them and an agent's reply
+    threads on them."""
     headers = {"From": message.from_address or "", **email.headers}
     reply_to = email.reply_to
     if addresses.enabled(settings) and message.contact_id is not None:
@@ -146,9 +151,13 @@ async def _record_headers(message: Message, settings: Settings, email: Email) ->
     if reply_to:
         headers["Reply-To"] = reply_to
     headers["Message-ID"] = message_id_of(message)
-    await Message.filter(id=message.id).update(email_headers=headers)
-    message.email_headers = headers
+    message.email_headers = {k: v for k, v in headers.items() if k in KEPT_HEADERS}
     return headers
+
+
+def kept_headers(message: Message) -> dict[str, Any]:
+    """`email_headers=...` for the write that records a send's answer (nothing for a text)."""
+    return {"email_headers": message.email_headers} if message.email_headers else {}
 
 
 async def _call(
@@ -189,7 +198,7 @@ def status_callback(settings: Settings, message_id: int) -> str:
 
 def _record_sent(message: Message) -> RecordSent:
     async def record(result: SendResult, at: datetime) -> tuple[bool, Any]:
-        done = _done(result, at)
+        done = _done(result, at) | kept_headers(message)
         async with in_transaction() as conn:
             won = (
                 await Message.filter(id=message.id, status=DeliveryStatus.SENDING)
@@ -253,6 +262,7 @@ async def _refused(
 ) -> Delivery:
     """Permanent: failed, the contact flagged. Ambiguous: unknown. Transient: pending or failed."""
     error = {"error_code": exc.code[:32], "error_message": exc.message[:2000]}
+    error |= kept_headers(message)
     if retry and not (exc.permanent or exc.ambiguous):
         await Message.filter(id=message.id, status=DeliveryStatus.SENDING).update(
             status=DeliveryStatus.PENDING, **error

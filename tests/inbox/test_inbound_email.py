@@ -261,3 +261,31 @@ async def test_sendgrid_raw_mode_auto_reply_is_ignored(mail_settings, client):
     )
     assert response.json()["status"] == "auto_reply"
     assert await Message.all().count() == 0 and await Conversation.all().count() == 0
+
+
+async def test_sendgrid_post_over_the_size_limit_is_refused_with_413(mail_settings, client):
+    _, address = await shopper(mail_settings)
+    data, files = sendgrid_form(address)
+    data["text"] = "x" * (100 * 1024)
+    response = await client.post(f"/webhooks/sendgrid/inbound/{SECRET}", data=data, files=files)
+    assert response.status_code == 413 and response.json()["error"] == "too_large"
+    assert await Message.all().count() == 0
+
+
+async def test_two_first_emails_at_once_open_one_thread(mail_settings, redis):
+    from inbox import mail
+    from inbox.inbound_email import receive_email
+
+    contact, address = await shopper(mail_settings)
+    parsed = [
+        mail.from_mime(
+            reply_mail(address, f"Question {n}", Message_ID=f"<q{n}@x>").as_bytes(),
+            provider="smtp",
+        )
+        for n in range(2)
+    ]
+    results = await asyncio.gather(*(receive_email(p, mail_settings, redis, None) for p in parsed))
+    assert sorted(str(r.outcome) for r in results) == ["stored", "stored"]
+    [conv] = await Conversation.filter(contact_id=contact.id)
+    assert conv.inbound_count == 2
+    assert await Message.filter(conversation_id=conv.id).count() == 2

@@ -136,3 +136,59 @@ async def test_dev_stops_the_embedded_redis_it_started(tmp_path):
         await asyncio.sleep(0.1)
     else:
         raise AssertionError(f"redis-server {pid} outlived followup dev")
+
+
+async def test_followup_mail_process_receives_a_reply_over_smtp(process_env):
+    """`followup mail` as a self-hoster runs it behind an MX record: a real SMTP session in, the
+    reply stored in the shopper's thread by that process."""
+    import smtplib
+    import time
+    from email.message import EmailMessage
+
+    from app.checkouts.models import Contact
+    from app.messaging import addresses
+    from app.messaging.models import Message
+    from tests.conftest import make_settings
+
+    domain = "reply.velvetfern.test"
+    issued = await make_store("shopify")
+    contact = await Contact.create(store_id=issued.store.id, email="maya@example.com")
+    port = free_port()
+    env = {**process_env, "FOLLOWUP_INBOUND_EMAIL_DOMAIN": domain}
+    mail = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "mail", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    signed = make_settings(FOLLOWUP_INBOUND_EMAIL_DOMAIN=domain)
+    address = addresses.reply_address(signed, issued.store.id, contact.id)
+    reply = EmailMessage()
+    reply["From"], reply["To"], reply["Subject"] = "maya@example.com", address, "Re: your cart"
+    reply["Message-ID"] = "<maya-1@example.com>"
+    reply.set_content("Does it come in blue?")
+
+    def talk() -> dict:
+        for _ in range(150):
+            if mail.poll() is not None:
+                raise AssertionError(mail.stderr.read().decode() if mail.stderr else "exited")
+            try:
+                with smtplib.SMTP("127.0.0.1", port, timeout=5) as client:
+                    return client.send_message(reply)
+            except ConnectionRefusedError:
+                time.sleep(0.1)
+        raise AssertionError("followup mail never listened")
+
+    try:
+        assert await asyncio.to_thread(talk) == {}
+        msg = await Message.get(contact_id=contact.id)
+        assert (msg.channel, msg.direction, msg.body) == (
+            "email",
+            "inbound",
+            "Does it come in blue?",
+        )
+    finally:
+        mail.terminate()
+        out, _ = mail.communicate(timeout=15)
+    assert f"receiving mail for *@{domain} on smtp://127.0.0.1:{port}" in out.decode()

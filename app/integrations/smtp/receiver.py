@@ -78,6 +78,8 @@ async def start(
     settings: Settings, host: str, port: int, redis: Any = None, queue: Any = None
 ) -> asyncio.Server:
     """Listen on the running loop (the database and Redis clients live on it too)."""
+    # aiosmtpd logs every command and address at INFO: our own lines say what matters.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     handler = ReplyHandler(settings, redis, queue)
     loop = asyncio.get_running_loop()
     return await loop.create_server(lambda: smtp_factory(settings, handler), host=host, port=port)

@@ -150,7 +150,8 @@ WITH m AS (
     "status" = CASE WHEN "status" = 'sending' THEN $2 ELSE "status" END,
     "segments" = CASE WHEN "status" = 'sending' THEN $3 ELSE "segments" END,
     "provider" = $4, "provider_id" = $5, "sent_at" = $6, "updated_at" = $6,
-    "error_code" = NULL, "error_message" = NULL
+    "error_code" = NULL, "error_message" = NULL,
+    "email_headers" = COALESCE($17::text::jsonb, "email_headers")
   WHERE "id" = $1 RETURNING ("status" = $2) AS won
 ), c AS (
   UPDATE "checkout" SET "recovery_contacted_at" = $6
@@ -203,6 +204,7 @@ async def record_success(
         sent,
         payload,
         events.dedupe_key(sent, message.store_id, message.id),
+        json.dumps(message.email_headers) if message.email_headers else None,
     ]
     _, rows = await connections.get("default").execute_query(_RECORD_SQL, values)
     row = rows[0] if rows else {}
@@ -220,7 +222,7 @@ async def _record_with_orm(
     outcome: Outcome,
 ) -> Recorded:
     """The same writes for SQLite, which has no data-modifying CTEs: one short transaction."""
-    done = outcome.done()
+    done = outcome.done() | outbound.kept_headers(message)
     async with in_transaction() as conn:
         won = (
             await Message.filter(id=message.id, status=DeliveryStatus.SENDING)
