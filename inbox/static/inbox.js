@@ -126,7 +126,7 @@
     sel.value = c.assignee ? String(c.assignee.id) : "";
     $("close-btn").hidden = c.status === "closed"; $("reopen-btn").hidden = c.status !== "closed";
     if (quiet) {
-      $("quiet").hidden = !quiet.quiet;
+      $("quiet").hidden = !quiet.quiet || state.channel === "email";  // quiet hours are for texts
       $("quiet").textContent = quiet.quiet ? `It is ${quiet.local_time} for this shopper (${quiet.zone}). That is outside the hours recovery texts are allowed (state law and the store's quiet hours): only answer if they are waiting on you.` : "";
     }
     renderConsent(c.contact);
@@ -150,6 +150,8 @@
     $("body").maxLength = email ? 20000 : 1600;
     $("channel").hidden = note;
     $("send").textContent = note ? "Add note" : email ? "Send email" : "Send SMS";
+    const quiet = state.thread && state.thread.quiet_hours;
+    if (quiet) $("quiet").hidden = !quiet.quiet || email;
     if (state.thread) renderConsent(state.thread.conversation.contact);
     updateSegments();
   }
@@ -172,7 +174,7 @@
       if (m.channel === "email" && m.subject) li.append(el("span", "subject", m.subject));
       li.append(document.createTextNode(m.body));
       if ((m.attachments || []).length) {
-        li.append(el("span", "files", "📎 " + m.attachments.map((a) => `${a.filename} (${KB(a.size)})`).join(", ")));
+        li.append(el("span", "files", "Attached: " + m.attachments.map((a) => `${a.filename} (${KB(a.size)})`).join(", ")));
       }
       for (const url of m.media_urls || []) {
         const a = el("a"); a.href = url; a.target = "_blank"; a.rel = "noopener noreferrer";

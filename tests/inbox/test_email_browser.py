@@ -82,7 +82,8 @@ async def test_email_thread_in_the_inbox_at_desktop_and_phone_widths(settings, r
             await expect(bubble.locator(".subject")).to_have_text("Re: Your cart at Tidewater Teas")
             await expect(bubble).to_contain_text("Is the <b>oolong</b> tin airtight?")
             await expect(bubble).not_to_contain_text("Your cart is waiting")  # quote cut
-            await expect(bubble.locator(".files")).to_contain_text("tin.png (3 KB)")
+            await expect(bubble.locator(".files")).to_have_text("Attached: tin.png (3 KB)")
+            await expect(page.locator("#quiet")).to_be_hidden()  # quiet hours are for texts
             assert await page.locator(".msg.in b").count() == 0
             await expect(page.locator("#channel")).to_have_value("email")
             await expect(page.locator("#send")).to_have_text("Send email")
