@@ -123,7 +123,7 @@ async def test_dev_stops_the_embedded_redis_it_started(tmp_path):
     )
     try:
         # migrations and the demo seed on SQLite come first: allow a loaded machine a minute
-        health = await wait_http(f"http://127.0.0.1:{port}/healthz", dev, tries=600)
+        health = await wait_http(f"http://127.0.0.1:{port}/healthz", dev, seconds=120)
         assert health.json()["redis"] == "up"
         pid = _embedded_redis_pid(tmp_path / "data")
         assert psutil.Process(pid).name().startswith("redis-server")
