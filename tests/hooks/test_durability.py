@@ -73,7 +73,7 @@ async def test_killed_worker_and_flushed_redis_lose_no_delivery(settings, queue)
         **TEST_ENV,
         "FOLLOWUP_DATA_DIR": str(ROOT / ".data-test"),
         "FOLLOWUP_SWEEP_INTERVAL_SECONDS": "1",
-        "FOLLOWUP_WEBHOOK_TIMEOUT_SECONDS": "2",
+        "FOLLOWUP_WEBHOOK_TIMEOUT_SECONDS": "5",  # a 0.5 s answer must not time out on a busy machine
     }
     worker = _worker(env)
     try:
