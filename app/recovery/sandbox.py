@@ -227,7 +227,9 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         _current().check_time()
-        owner = getattr(__obj, "__self__", None)
+        # Jinja's sandbox hands `str.format` over as a wrapper around the bound method: the
+        # string it belongs to is on the method it wraps.
+        owner = getattr(getattr(__obj, "__wrapped__", __obj), "__self__", None)
         check = _STR_METHODS.get(getattr(__obj, "__name__", ""))
         if isinstance(owner, str) and check is not None:
             check(owner, *args, **kwargs)

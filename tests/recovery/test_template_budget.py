@@ -4,7 +4,7 @@ bounded in size and time whenever they render."""
 from __future__ import annotations
 
 import copy
-import time
+import tracemalloc
 
 import pytest
 
@@ -45,11 +45,16 @@ async def api(settings):
 async def test_preview_refuses_a_template_that_cannot_render(client, api, name):
     _, headers = api
     body = {"channel": "email", "subject": "Your cart", "body": HOSTILE[name]}
-    started = time.monotonic()
-    response = await client.post("/api/v1/templates/preview", json=body, headers=headers)
+    tracemalloc.start()
+    try:
+        response = await client.post("/api/v1/templates/preview", json=body, headers=headers)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
     assert response.status_code == 422, response.text
     assert "template.body (variant 'a') cannot be sent: " in response.json()["detail"]
-    assert time.monotonic() - started < 3
+    # Refused before the work, not after it: none of these ever builds its huge value.
+    assert peak < 64 * 2**20, f"{peak / 2**20:.0f} MiB allocated while refusing {name!r}"
 
 
 @pytest.mark.parametrize("name", ["subclasses", "huge string", "huge range"])
@@ -88,10 +93,8 @@ async def test_a_slow_render_stops_at_its_time_budget(monkeypatch):
     monkeypatch.setattr(sandbox, "RENDER_SECONDS", 0.05)
     monkeypatch.setattr(sandbox, "MAX_LOOPS", 10**9)
     slow = "{% for a in range(10000) %}{% for b in range(10000) %}{% endfor %}{% endfor %}"
-    started = time.monotonic()
     with pytest.raises(templates.RenderProblem, match=r"more than 0\.05 s of work"):
-        templates.try_variant("sms", {"body": slow})
-    assert time.monotonic() - started < 1
+        templates.try_variant("sms", {"body": slow})  # 10^8 iterations unless the budget stops it
 
 
 async def test_ordinary_templates_still_render():
