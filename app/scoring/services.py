@@ -29,7 +29,8 @@ class Current:
     prior: Decimal
 
 
-_loaded: dict[int, tuple[datetime, Any | None]] = {}
+_loaded: dict[int, tuple[str, Any | None]] = {}
+"""Per store: the signature of the model bytes last unpickled, and the estimator."""
 
 
 async def current(store_id: int) -> Current:
@@ -40,11 +41,11 @@ async def current(store_id: int) -> Current:
     if row.kind != "model" or not row.blob or not row.signature:
         return Current(None, row.prior)
     cached = _loaded.get(store_id)
-    if cached is None or cached[0] != row.trained_at:
+    if cached is None or cached[0] != row.signature:
         estimator = training.load(bytes(row.blob), row.signature)
         if estimator is None:
             log.warning("score model signature mismatch", extra=log_ctx(store=store_id))
-        cached = (row.trained_at, estimator)
+        cached = (row.signature, estimator)
         _loaded[store_id] = cached
     return Current(cached[1], row.prior)
 
