@@ -143,7 +143,15 @@ class AliasInput:
     user_id: str
 
 
-Normalized = CheckoutInput | OrderInput | IdentifyInput | AliasInput
+@dataclass(slots=True)
+class ExitInput:
+    """The shopper left the checkout page (snippet `pagehide`, plugin, Shopify pixel)."""
+
+    token: str
+    exited_at: datetime | None = None
+
+
+Normalized = CheckoutInput | OrderInput | IdentifyInput | AliasInput | ExitInput
 
 
 # --- API representations -------------------------------------------------------------------
