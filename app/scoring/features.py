@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-import numpy as np
-from numpy.typing import NDArray
+if TYPE_CHECKING:  # numpy loads with the model (worker, bench), never with the web app
+    import numpy as np
+    from numpy.typing import NDArray
 
 VERSION = 1
 NAMES = (
@@ -60,4 +62,6 @@ def row(e: Example) -> list[float]:
 
 
 def matrix(examples: list[Example]) -> NDArray[np.float64]:
+    import numpy as np
+
     return np.array([row(e) for e in examples], dtype=np.float64).reshape(-1, len(NAMES))

@@ -9,12 +9,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import numpy as np
-
 from app.checkouts.models import Checkout, CheckoutStatus
 from app.core.logging import ctx as log_ctx
 from app.core.timeutil import utcnow
-from app.scoring import features, history, rules, training
+from app.scoring import features, history, rules
 from app.scoring.models import ScoreModel
 from app.stores.models import Store
 
@@ -42,6 +40,8 @@ async def current(store_id: int) -> Current:
         return Current(None, row.prior)
     cached = _loaded.get(store_id)
     if cached is None or cached[0] != row.signature:
+        from app.scoring import training  # scikit-learn: loaded only where a model is used
+
         estimator = training.load(bytes(row.blob), row.signature)
         if estimator is None:
             log.warning("score model signature mismatch", extra=log_ctx(store=store_id))
@@ -76,6 +76,10 @@ async def train_store(store_id: int, now: datetime | None = None) -> ScoreModel 
         "trained_at": now,
     }
     if rules.can_learn(len(rows), positives):
+        import numpy as np
+
+        from app.scoring import training
+
         x = features.matrix(await history.examples(store_id, store.timezone, rows))
         fitted = await asyncio.to_thread(training.fit, x, np.array(labels))
         blob, signature = training.dump(fitted.estimator)
@@ -104,6 +108,8 @@ async def score(store_id: int, checkout_ids: list[int], now: datetime | None = N
     model = await current(store_id)
     scores = [rules.Score(model.prior, "prior")] * len(rows)
     if model.estimator is not None:
+        from app.scoring import training
+
         x = features.matrix(await history.examples(store_id, store.timezone, rows))
         probs = await asyncio.to_thread(training.probabilities, model.estimator, x)
         scores = [rules.Score(rules.as_score(p), "model") for p in probs]
