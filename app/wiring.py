@@ -31,6 +31,7 @@ from app.integrations.woocommerce import webhooks as woocommerce
 from app.messaging import providers
 from app.recovery import listeners as recovery
 from app.recovery.playbook import ensure_default_flow
+from app.scoring import listeners as scoring
 from app.stores.services import seed_new_stores_with
 from inbox import listeners as inbox
 
@@ -38,6 +39,7 @@ from inbox import listeners as inbox
 SUBSCRIPTIONS: tuple[tuple[str, events.Handler], ...] = (
     (events.CHECKOUT_ABANDONED, analytics.checkout_changed),
     (events.CHECKOUT_ABANDONED, checkouts.log_abandoned),
+    (events.CHECKOUT_ABANDONED, scoring.score_abandoned),  # before enrolment: conditions read it
     (events.CHECKOUT_ABANDONED, recovery.enroll_abandoned),
     (events.CHECKOUT_COMPLETED, analytics.checkout_changed),
     (events.CHECKOUT_COMPLETED, recovery.stop_on_order),

@@ -20,6 +20,7 @@ from app.hooks.jobs import deliver_hook, deliver_hooks, hooks_sweep
 from app.ingest.jobs import drain_raw_events, sweep_deliveries
 from app.integrations.shopify.jobs import enrich_checkout
 from app.recovery.jobs import recovery_sweep, send_step, start_drainers, stop_drainers
+from app.scoring.jobs import retrain_scores, train_store_model
 from app.wiring import wire
 from inbox.jobs import wake_snoozed
 
@@ -59,6 +60,8 @@ FUNCTIONS: list[Any] = [
     deliver_hook,
     deliver_hooks,
     hooks_sweep,
+    retrain_scores,
+    func(train_store_model, name="train_store_model", timeout=600),
 ]
 
 
@@ -105,6 +108,7 @@ def build_worker(
                 **_sweep_schedule(settings.capture.sweep_interval_seconds),
             ),
             cron(wake_snoozed, second={30}),
+            cron(retrain_scores, minute={17}, second={0}),  # models older than a day retrain
             cron(analytics_sweep, **_sweep_schedule(settings.capture.sweep_interval_seconds)),
             cron(
                 hooks_sweep,

@@ -46,9 +46,16 @@ class InboxApi(Controller):
 
     @get("/conversations", summary="List conversations (view: mine|unassigned|all)")
     async def list(
-        self, current: CurrentAgent, view: str = "all", status: str = "open", q: str = ""
+        self,
+        current: CurrentAgent,
+        view: str = "all",
+        status: str = "open",
+        q: str = "",
+        sort: str = "recent",
     ) -> dict[str, Any]:
-        rows = await queries.list_conversations(current.store_id, current.agent.id, view, status, q)
+        rows = await queries.list_conversations(
+            current.store_id, current.agent.id, view, status, q, sort=sort
+        )
         return {"conversations": rows}
 
     @post("/conversations", summary="Text a consenting contact first", status_code=201)

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 
 from app.accounts.models import Agent
 from app.checkouts.models import Checkout, Contact
@@ -14,10 +15,17 @@ from app.messaging.models import Message
 from app.stores.models import Store
 from inbox import recovery_link, replies, services
 from inbox.models import CannedReply, Conversation, ConversationStatus, ReadMarker
-from inbox.schemas import checkout_json, contact_json, conversation_json, message_json
+from inbox.schemas import (
+    checkout_json,
+    contact_json,
+    conversation_json,
+    message_json,
+    score_json,
+)
 
 VIEWS = ("mine", "unassigned", "all")
 STATUSES = ("open", "snoozed", "closed", "any")
+SORTS = ("recent", "score")
 
 
 def _search(q: str) -> Q:
@@ -37,10 +45,20 @@ def _search(q: str) -> Q:
 
 
 async def list_conversations(
-    store_id: int, agent_id: int, view: str, status: str, q: str = "", limit: int = 50
+    store_id: int,
+    agent_id: int,
+    view: str,
+    status: str,
+    q: str = "",
+    limit: int = 50,
+    sort: str = "recent",
 ) -> list[dict[str, Any]]:
-    if view not in VIEWS or status not in STATUSES:
-        raise ApiError(422, "bad_filter", f"view is one of {VIEWS}, status one of {STATUSES}")
+    if view not in VIEWS or status not in STATUSES or sort not in SORTS:
+        raise ApiError(
+            422,
+            "bad_filter",
+            f"view is one of {VIEWS}, status one of {STATUSES}, sort one of {SORTS}",
+        )
     query = Conversation.filter(store_id=store_id)
     if status != "any":
         query = query.filter(status=ConversationStatus(status))
@@ -52,8 +70,31 @@ async def list_conversations(
         query = query.filter(_search(q[:100]))
     # The unassigned queue is first in, first out; other views show the latest activity first.
     order = ("waiting_since", "id") if view == "unassigned" else ("-last_message_at", "-id")
-    convs = await query.order_by(*order).limit(min(max(limit, 1), 200))
+    limit = min(max(limit, 1), 200)
+    if sort == "score":
+        return await _summaries(store_id, agent_id, await _by_score(query, order, limit))
+    convs = await query.order_by(*order).limit(limit)
     return await _summaries(store_id, agent_id, convs)
+
+
+async def _by_score(
+    query: QuerySet[Conversation], order: tuple[str, ...], limit: int
+) -> list[Conversation]:
+    """Highest predicted recovery first; threads without a scored cart follow in the view's order
+    (two queries, so NULL ordering, which PostgreSQL and SQLite disagree on, never matters)."""
+    scored = (
+        await query.filter(checkout__recovery_score__isnull=False)
+        .order_by("-checkout__recovery_score", "-id")
+        .limit(limit)
+    )
+    if len(scored) >= limit:
+        return scored
+    rest = (
+        await query.filter(Q(checkout_id=None) | Q(checkout__recovery_score__isnull=True))
+        .order_by(*order)
+        .limit(limit - len(scored))
+    )
+    return [*scored, *rest]
 
 
 async def _summaries(
@@ -64,6 +105,12 @@ async def _summaries(
         return []
     ids = [c.id for c in convs]
     contacts = {c.id: c for c in await Contact.filter(id__in=[c.contact_id for c in convs])}
+    carts = {
+        c.id: c
+        for c in await Checkout.filter(
+            store_id=store_id, id__in=[c.checkout_id for c in convs if c.checkout_id]
+        )
+    }
     names = await services.agent_names(store_id)
     seen: dict[int, int] = {}
     if agent_id is not None:
@@ -74,7 +121,9 @@ async def _summaries(
         assignee_id = conv.assignee_id
         assignee = {"id": assignee_id, "name": names.get(assignee_id, "?")} if assignee_id else None
         unread = max(conv.inbound_count - seen.get(conv.id, 0), 0) if agent_id is not None else None
-        out.append(conversation_json(conv, contacts[conv.contact_id], assignee, unread))
+        cart = carts.get(conv.checkout_id or 0)
+        score = score_json(cart) if cart else None
+        out.append(conversation_json(conv, contacts[conv.contact_id], assignee, unread, score))
     return out
 
 

@@ -31,9 +31,28 @@ def contact_json(contact: Contact) -> dict[str, Any]:
     }
 
 
+def score_json(checkout: Checkout) -> dict[str, Any] | None:
+    """The cart's predicted recovery score for people: a percentage and what it is worth."""
+    if checkout.recovery_score is None:
+        return None
+    value = checkout.expected_value
+    return {
+        "likelihood": str(checkout.recovery_score),
+        "percent": round(float(checkout.recovery_score) * 100),
+        "expected_value": str(value) if value is not None else None,
+        "expected_value_text": _money(value, checkout.currency, checkout.locale),
+        "source": checkout.score_source,
+    }
+
+
 def conversation_json(
-    conv: Conversation, contact: Contact, assignee: dict[str, Any] | None, unread: int | None = None
+    conv: Conversation,
+    contact: Contact,
+    assignee: dict[str, Any] | None,
+    unread: int | None = None,
+    score: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """`score` is only in list rows (the cart's predicted recovery); live frames leave it out."""
     return {
         "id": conv.id,
         "status": str(conv.status),
@@ -50,6 +69,7 @@ def conversation_json(
         "opened_at": iso(conv.opened_at),
         "closed_at": iso(conv.closed_at),
         "started_by": conv.started_by,
+        **({"score": score} if score is not None else {}),
     }
 
 
@@ -103,6 +123,7 @@ def checkout_json(checkout: Checkout) -> dict[str, Any]:
             if isinstance(item, dict)
         ],
         "recovery_url": checkout.recovery_url,
+        "score": score_json(checkout),
         "abandoned_at": iso(checkout.abandoned_at),
         "last_activity_at": iso(checkout.last_activity_at),
     }

@@ -6,11 +6,13 @@ import base64
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, get
 from litestar.di import Provide
 from litestar.params import Parameter
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 
 from app.checkouts.models import Checkout, CheckoutStatus
 from app.checkouts.schemas import CheckoutOut, CheckoutPage, LineItemOut, NextStepOut
@@ -58,6 +60,11 @@ def to_out(checkout: Checkout) -> CheckoutOut:
         created_at=checkout.created_at,
         phone_invalid_reason=checkout.phone_invalid_reason,
         discount_codes=checkout.discount_codes or [],
+        recovery_score=checkout.recovery_score,
+        expected_value=(
+            quantize(checkout.expected_value, cur) if checkout.expected_value is not None else None
+        ),
+        score_source=checkout.score_source,
     )
 
 
@@ -79,15 +86,45 @@ async def _with_next_steps(checkouts: list[Checkout], next_steps: NextSteps) -> 
     return out
 
 
-def _decode_cursor(cursor: str) -> int:
+# `sort`: newest first (by id), or highest predicted score / expected value first. A score sort
+# lists scored checkouts only (abandoned ones), keyed on (value, id) so pages never skip or repeat.
+Sort = Literal["newest", "score", "expected_value"]
+SORT_FIELDS = {"score": "recovery_score", "expected_value": "expected_value"}
+
+
+def _decode_cursor(cursor: str) -> tuple[Decimal | None, int]:
     try:
-        return int(base64.urlsafe_b64decode(cursor.encode() + b"==").decode())
-    except (ValueError, UnicodeDecodeError):
+        text = base64.urlsafe_b64decode(cursor.encode() + b"==").decode()
+        value, _, last_id = text.rpartition("|")
+        return (Decimal(value) if value else None), int(last_id)
+    except (ValueError, UnicodeDecodeError, ArithmeticError):
         raise ApiError(400, "bad_cursor", "cursor is not one this API returned") from None
 
 
-def _encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(str(last_id).encode()).rstrip(b"=").decode()
+def _encode_cursor(last_id: int, value: Decimal | None = None) -> str:
+    text = f"{value}|{last_id}" if value is not None else str(last_id)
+    return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
+
+
+def _sorted(query: QuerySet[Checkout], sort: Sort, cursor: str | None) -> QuerySet[Checkout]:
+    field = SORT_FIELDS.get(sort)
+    after = _decode_cursor(cursor) if cursor else None
+    if field is None:
+        return query.filter(id__lt=after[1]) if after else query
+    query = query.filter(**{f"{field}__isnull": False})
+    if after:
+        value, last_id = after
+        if value is None:
+            raise ApiError(400, "bad_cursor", "cursor is not one this API returned")
+        below: dict[str, Any] = {f"{field}__lt": value}
+        tied: dict[str, Any] = {field: value, "id__lt": last_id}
+        query = query.filter(Q(**below) | Q(**tied))
+    return query
+
+
+def _order(sort: Sort) -> tuple[str, ...]:
+    field = SORT_FIELDS.get(sort)
+    return (f"-{field}", "-id") if field else ("-id",)
 
 
 class CheckoutsApi(Controller):
@@ -95,7 +132,7 @@ class CheckoutsApi(Controller):
     tags = ["checkouts"]
     dependencies = {"store": Provide(api_store)}
 
-    @get("/", summary="List checkouts, newest first")
+    @get("/", summary="List checkouts, newest first or by predicted score (`sort`)")
     async def list_checkouts(
         self,
         store: Store,
@@ -103,18 +140,21 @@ class CheckoutsApi(Controller):
         status: CheckoutStatus | None = None,
         cursor: str | None = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        sort: Sort = "newest",
     ) -> CheckoutPage:
         query = Checkout.filter(store=store)
         if status:
             query = query.filter(status=status)
-        if cursor:
-            query = query.filter(id__lt=_decode_cursor(cursor))
-        rows = await query.order_by("-id").limit(limit + 1)
+        rows = await _sorted(query, sort, cursor).order_by(*_order(sort)).limit(limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
+        field = SORT_FIELDS.get(sort)
+        last = rows[-1] if more and rows else None
         return CheckoutPage(
             items=await _with_next_steps(rows, next_steps),
-            next_cursor=_encode_cursor(rows[-1].id) if more and rows else None,
+            next_cursor=_encode_cursor(last.id, getattr(last, field) if field else None)
+            if last
+            else None,
         )
 
     @get("/{checkout_id:int}", summary="One checkout")

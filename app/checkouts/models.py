@@ -123,6 +123,17 @@ class Checkout(Model):
         null=True, description="first recovery message sent, which decides recovered vs completed"
     )
     order_external_id = fields.CharField(max_length=128, null=True)
+    exited_at = fields.DatetimeField(
+        null=True, description="the shopper last left the checkout page (pagehide, pixel)"
+    )
+    recovery_score = fields.DecimalField(
+        max_digits=5, decimal_places=4, null=True, description="likelihood of recovery, 0 to 1"
+    )
+    expected_value = fields.DecimalField(
+        **MONEY, null=True, description="recovery_score times the total, in the checkout's currency"
+    )
+    score_source = fields.CharField(max_length=8, null=True, description="model | prior")
+    scored_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

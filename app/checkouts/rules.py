@@ -22,12 +22,29 @@ def may_change_content(
 
 
 def abandon_due(
-    status: CheckoutStatus, reachable: bool, last_activity: datetime, abandon_after_seconds: int
+    status: CheckoutStatus,
+    reachable: bool,
+    last_activity: datetime,
+    abandon_after_seconds: int,
+    exited_at: datetime | None = None,
+    after_exit_seconds: int | None = None,
 ) -> datetime | None:
-    """When an open, reachable checkout with no further activity becomes abandoned; else None."""
+    """When an open, reachable checkout with no further activity becomes abandoned; else None.
+
+    A store that also chose "N minutes after the shopper left the checkout" gets the earlier of
+    the two; an exit counts only while nothing happened on the cart after it."""
     if status != CheckoutStatus.OPEN or not reachable:
         return None
-    return last_activity + timedelta(seconds=abandon_after_seconds)
+    idle = last_activity + timedelta(seconds=abandon_after_seconds)
+    if exited_at is None or after_exit_seconds is None or exited_at < last_activity:
+        return idle
+    return min(idle, exited_at + timedelta(seconds=after_exit_seconds))
+
+
+def after_exit_seconds(settings: dict[str, object] | None) -> int | None:
+    """The store's exit threshold from `Store.settings`, or None when it only uses idle time."""
+    value = (settings or {}).get("abandon_after_exit_seconds")
+    return int(str(value)) if value is not None else None
 
 
 def settled_status(

@@ -143,7 +143,15 @@ class AliasInput:
     user_id: str
 
 
-Normalized = CheckoutInput | OrderInput | IdentifyInput | AliasInput
+@dataclass(slots=True)
+class ExitInput:
+    """The shopper left the checkout page (snippet `pagehide`, plugin, Shopify pixel)."""
+
+    token: str
+    exited_at: datetime | None = None
+
+
+Normalized = CheckoutInput | OrderInput | IdentifyInput | AliasInput | ExitInput
 
 
 # --- API representations -------------------------------------------------------------------
@@ -195,6 +203,12 @@ class CheckoutOut(msgspec.Struct):
     phone_invalid_reason: str | None = None
     discount_codes: list[str] = msgspec.field(default_factory=list)
     next_step: NextStepOut | None = None
+    recovery_score: Decimal | None = None
+    """Predicted likelihood of recovery, 0 to 1 (docs/scoring.md); set once abandoned."""
+    expected_value: Decimal | None = None
+    """recovery_score times the total, in `currency`."""
+    score_source: str | None = None
+    """`model` (learned from the store's history) or `prior` (too little history yet)."""
 
 
 class CheckoutPage(msgspec.Struct):

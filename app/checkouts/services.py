@@ -15,7 +15,14 @@ from tortoise.transactions import in_transaction
 from app.checkouts import rules
 from app.checkouts.contacts import ContactResult, upsert_contact
 from app.checkouts.models import Checkout, CheckoutStatus, Contact, Order
-from app.checkouts.schemas import AliasInput, CheckoutInput, IdentifyInput, OrderInput, plain
+from app.checkouts.schemas import (
+    AliasInput,
+    CheckoutInput,
+    ExitInput,
+    IdentifyInput,
+    OrderInput,
+    plain,
+)
 from app.config import get_settings
 from app.core import events
 from app.core.logging import ctx
@@ -184,12 +191,31 @@ async def _update(
 
 async def _refresh_due(store: Store, checkout: Checkout) -> Checkout:
     due = rules.abandon_due(
-        checkout.status, checkout.reachable, checkout.last_activity_at, store.abandon_after_seconds
+        checkout.status,
+        checkout.reachable,
+        checkout.last_activity_at,
+        store.abandon_after_seconds,
+        checkout.exited_at,
+        rules.after_exit_seconds(store.settings),
     )
     if due != checkout.abandon_due_at:
         await Checkout.filter(id=checkout.id, status=checkout.status).update(abandon_due_at=due)
         checkout.abandon_due_at = due
     return checkout
+
+
+async def record_exit(store: Store, data: ExitInput, received_at: datetime) -> Checkout | None:
+    """The shopper left the checkout page: keep the latest exit (never one from the future) and
+    bring the abandonment forward when the store counts from exits. Unknown carts are ignored:
+    the exit may arrive before the checkout it belongs to, and then idle time decides."""
+    at = min(data.exited_at or received_at, received_at)
+    checkout = await Checkout.get_or_none(store=store, token=data.token)
+    if checkout is None or checkout.status != CheckoutStatus.OPEN:
+        return None
+    if checkout.exited_at is None or at > checkout.exited_at:
+        await Checkout.filter(id=checkout.id).update(exited_at=at)
+        checkout.exited_at = at
+    return await _refresh_due(store, checkout)
 
 
 async def identify(store: Store, data: IdentifyInput) -> int:

@@ -31,6 +31,7 @@ APPS: dict[str, list[str]] = {
     "analytics": ["app.analytics.models"],
     "visitors": ["app.visitors.models"],
     "hooks": ["app.hooks.models", "app.integrations.segment.models"],
+    "scoring": ["app.scoring.models"],
 }
 
 

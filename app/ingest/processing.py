@@ -10,7 +10,14 @@ from decimal import Decimal
 from typing import Any
 
 from app.checkouts import services as checkouts
-from app.checkouts.schemas import AliasInput, CheckoutInput, IdentifyInput, Normalized, OrderInput
+from app.checkouts.schemas import (
+    AliasInput,
+    CheckoutInput,
+    ExitInput,
+    IdentifyInput,
+    Normalized,
+    OrderInput,
+)
 from app.core.timeutil import utcnow
 from app.ingest.models import RawEvent, RawStatus, Source
 from app.stores.models import Store
@@ -112,6 +119,10 @@ async def _apply(store: Store, raw: RawEvent, item: Normalized, outcome: Outcome
         await checkouts.identify(store, item)
     elif isinstance(item, AliasInput):
         await checkouts.alias(store, item)
+    elif isinstance(item, ExitInput):
+        exited = await checkouts.record_exit(store, item, raw.received_at)
+        if exited is not None and exited.abandon_due_at is not None:
+            outcome.abandon_checks.append((exited.id, exited.abandon_due_at))
 
 
 async def finish(raw: RawEvent, outcome: Outcome) -> None:

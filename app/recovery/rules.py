@@ -13,6 +13,8 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from app.scoring.rules import BASE_RATE
+
 # --- policy ------------------------------------------------------------------------------------
 
 LEGAL_START, LEGAL_END = time(8), time(21)
@@ -153,8 +155,13 @@ CONDITION_KEYS = frozenset(
         "tags_any",
         "tags_all",
         "tags_none",
+        "min_score",
+        "max_score",
+        "min_expected_value",
+        "max_expected_value",
     }
 )
+SCORE_KEYS = ("min_score", "max_score", "min_expected_value", "max_expected_value")
 DEVICES = frozenset({"mobile", "desktop", "tablet", "unknown"})
 
 
@@ -165,6 +172,9 @@ class Cart:
     country: str | None
     returning: bool
     tags: frozenset[str]
+    score: Decimal = BASE_RATE
+    """Predicted likelihood of recovery, 0 to 1 (app/scoring); the store's prior when unscored."""
+    expected_value: Decimal = Decimal(0)
 
 
 def derive_tags(
@@ -184,12 +194,15 @@ def derive_tags(
 
 def validate_conditions(conditions: dict[str, object]) -> list[str]:
     problems = [f"unknown condition {k!r}" for k in conditions if k not in CONDITION_KEYS]
-    for key in ("min_total", "max_total"):
+    for key in ("min_total", "max_total", "min_expected_value", "max_expected_value"):
         if key in conditions:
             try:
                 Decimal(str(conditions[key]))
             except ArithmeticError:
                 problems.append(f"{key} must be an amount, got {conditions[key]!r}")
+    for key in ("min_score", "max_score"):
+        if key in conditions and not _fraction(conditions[key]):
+            problems.append(f"{key} must be a likelihood between 0 and 1, got {conditions[key]!r}")
     if conditions.get("customer") not in (None, "new", "returning"):
         problems.append("customer must be 'new' or 'returning'")
     devices = conditions.get("devices")
@@ -200,6 +213,25 @@ def validate_conditions(conditions: dict[str, object]) -> list[str]:
         if key in conditions and not isinstance(conditions[key], list):
             problems.append(f"{key} must be a list")
     return problems
+
+
+def _fraction(value: object) -> bool:
+    try:
+        return Decimal(0) <= Decimal(str(value)) <= Decimal(1)
+    except ArithmeticError:
+        return False
+
+
+def _unmet_score(c: dict[str, Any], cart: Cart) -> str | None:
+    if "min_score" in c and cart.score < Decimal(str(c["min_score"])):
+        return "recovery score below min_score"
+    if "max_score" in c and cart.score > Decimal(str(c["max_score"])):
+        return "recovery score above max_score"
+    if "min_expected_value" in c and cart.expected_value < Decimal(str(c["min_expected_value"])):
+        return "expected value below min_expected_value"
+    if "max_expected_value" in c and cart.expected_value > Decimal(str(c["max_expected_value"])):
+        return "expected value above max_expected_value"
+    return None
 
 
 def unmet_condition(conditions: dict[str, Any], cart: Cart) -> str | None:
@@ -222,7 +254,7 @@ def unmet_condition(conditions: dict[str, Any], cart: Cart) -> str | None:
         return "missing one of tags_all"
     if c.get("tags_none") and tags & {str(t).lower() for t in c["tags_none"]}:
         return "has one of tags_none"
-    return None
+    return _unmet_score(c, cart)
 
 
 # --- the decision before each send ---------------------------------------------------------------

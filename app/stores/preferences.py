@@ -62,6 +62,15 @@ def _address(form: Mapping[str, str], name: str, out: Parsed) -> str | None:
     return raw
 
 
+def _exit_minutes(form: Mapping[str, str], out: Parsed) -> int | None:
+    """Optional: blank keeps idle time alone; N abandons N minutes after the shopper left."""
+    name = "abandon_after_exit_minutes"
+    if not str(form.get(name, "")).strip():
+        return None
+    minutes = _int(form, name, 0, 7 * 24 * 60, out)
+    return minutes * 60 if minutes is not None else None
+
+
 def _clock(form: Mapping[str, str], name: str, out: Parsed) -> str | None:
     raw = str(form.get(name, "")).strip()
     if not CLOCK.match(raw):
@@ -76,6 +85,7 @@ def parse(form: Mapping[str, str], current: Mapping[str, Any]) -> Parsed:
     minutes = _int(form, "abandon_after_minutes", 1, 7 * 24 * 60, out)
     if minutes is not None:
         out.store["abandon_after_seconds"] = minutes * 60
+    out.settings["abandon_after_exit_seconds"] = _exit_minutes(form, out)
     sender = str(form.get("sms_number", "")).strip()
     if sender:
         parsed = parse_phone(sender, "US")

@@ -6,7 +6,7 @@
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const $ = (id) => document.getElementById(id);
   const state = {
-    view: "all", status: "open", q: "", convs: new Map(), order: [], selected: null,
+    view: "all", status: "open", q: "", sort: "recent", convs: new Map(), order: [], selected: null,
     messages: new Map(), cursor: 0, lastEventAt: null, viewers: new Map(), agents: [], canned: [],
     thread: null, channel: "sms", clientId: null, ws: null, wsFailures: 0, everOpen: false, polling: null,
   };
@@ -49,7 +49,7 @@
     return true;
   }
   async function loadList() {
-    const params = new URLSearchParams({ view: state.view, status: state.status, q: state.q });
+    const params = new URLSearchParams({ view: state.view, status: state.status, q: state.q, sort: state.sort });
     const data = await api("/conversations?" + params);
     state.convs = new Map(data.conversations.map((c) => [c.id, c]));
     state.order = data.conversations.map((c) => c.id);
@@ -61,13 +61,17 @@
     const old = state.convs.get(c.id);
     const seen = c.unread != null ? c.inbound_count - c.unread
       : old ? old.inbound_count - (old.unread || 0) : 0;
-    const merged = { ...c, unread: state.selected === c.id ? 0 : Math.max(c.inbound_count - seen, 0) };
+    // Live frames carry no score: keep the one the list read.
+    const merged = { ...c, score: c.score !== undefined ? c.score : old && old.score,
+      unread: state.selected === c.id ? 0 : Math.max(c.inbound_count - seen, 0) };
     if (!matchesFilters(merged) || (state.q && !old)) { state.convs.delete(c.id); }
     else state.convs.set(c.id, merged);
     const list = [...state.convs.values()];
-    list.sort(state.view === "unassigned"
+    const byView = state.view === "unassigned"
       ? (a, b) => (a.waiting_since || "").localeCompare(b.waiting_since || "") || a.id - b.id
-      : (a, b) => (b.last_message_at || "").localeCompare(a.last_message_at || "") || b.id - a.id);
+      : (a, b) => (b.last_message_at || "").localeCompare(a.last_message_at || "") || b.id - a.id;
+    const likelihood = (x) => (x.score ? Number(x.score.likelihood) : -1);
+    list.sort(state.sort === "score" ? (a, b) => likelihood(b) - likelihood(a) || b.id - a.id : byView);
     state.order = list.map((x) => x.id);
     renderList();
   }
@@ -87,6 +91,11 @@
         c.status === "snoozed" && c.snoozed_until ? "snoozed · " + when(c.snoozed_until) : c.status));
       meta.append(el("span", "assignee", c.assignee ? "→ " + c.assignee.name : "unassigned"));
       if (c.contact.sms_held) meta.append(el("span", "badge danger", "May be opt-out"));
+      if (c.score) {
+        const chance = el("span", "badge score", c.score.percent + "% likely");
+        chance.title = "Predicted chance this cart is bought" + (c.score.expected_value_text ? ", worth about " + c.score.expected_value_text : "");
+        meta.append(chance);
+      }
       const watching = [...state.viewers.entries()].filter(([a, v]) => v.conv === id && a !== boot.agent.id);
       if (watching.length) meta.append(el("span", "viewers", "👁 " + watching.map(([, v]) => v.name).join(", ")));
       li.append(top, el("div", "preview", c.last_message_preview), meta);
@@ -210,6 +219,11 @@
       li.append(img, text); ul.append(li);
     }
     $("cart-total").textContent = cart.total_text || cart.total + " " + cart.currency;
+    const score = cart.score;
+    $("cart-score").hidden = !score;
+    $("cart-score").textContent = score ? score.percent + "% likely to be bought" +
+      (score.expected_value_text ? " · worth about " + score.expected_value_text : "") +
+      (score.source === "prior" ? " (store average, too little history to predict yet)" : "") : "";
     const link = $("cart-link");
     if (cart.magic_link) { link.href = cart.magic_link; link.hidden = false; } else { link.hidden = true; }
     $("insert-link").hidden = !cart.magic_link;
@@ -425,6 +439,7 @@
     loadList();
   }));
   $("status-filter").addEventListener("change", (e) => { state.status = e.target.value; loadList(); });
+  $("sort-filter").addEventListener("change", (e) => { state.sort = e.target.value; loadList(); });
   let searchTimer = null;
   $("search").addEventListener("input", (e) => { clearTimeout(searchTimer); searchTimer = setTimeout(() => { state.q = e.target.value; loadList(); }, 250); });
   document.addEventListener("keydown", (e) => {

@@ -215,3 +215,41 @@ async def test_nothing_is_sent_before_consent(live: None, chromium: Any) -> None
     checkout = await _checkout_with("no.consent.yet@example.com", time.monotonic() + 2.0)
     assert checkout is not None and len(checkout.line_items) == 2
     await context.close()
+
+
+async def test_leaving_the_checkout_page_abandons_the_cart_early(live: None, chromium: Any) -> None:
+    """Idle time is an hour; the store also counts from exits, 2 s after leaving: navigating away
+    from the checkout page must abandon the cart within seconds, not an hour later."""
+    issued = await make_store(
+        "custom",
+        domain=f"127.0.0.1:{SHOP_PORT}",
+        name="Velvet Fern Goods",
+        abandon_after_seconds=3600,
+    )
+    await issued.store.__class__.filter(id=issued.store.id).update(
+        settings={"abandon_after_exit_seconds": 2}
+    )
+    context = await chromium.new_context()
+    page = await context.new_page()
+    query = urlencode({"key": issued.store.publishable_key, "endpoint": APP_URL})
+    await page.goto(f"{SHOP_URL}/checkout.html?{query}")
+    await page.wait_for_function("typeof window.followup === 'function' && !window.followup.q")
+    typed_at = await _type_email(page, "leaving.soon@example.com")
+    checkout = await _checkout_with("leaving.soon@example.com", typed_at + 2.0)
+    assert checkout is not None and checkout.exited_at is None
+    idle_due = checkout.abandon_due_at
+    assert idle_due is not None and idle_due > utcnow() + timedelta(minutes=50)
+
+    await page.goto(f"{SHOP_URL}/mug.svg")  # the shopper walks away: pagehide on the checkout
+    deadline = time.monotonic() + 30.0  # generous for a loaded machine; idle time would be an hour
+    while time.monotonic() < deadline:
+        await checkout.refresh_from_db()
+        if checkout.status == "abandoned":
+            break
+        await asyncio.sleep(0.1)
+    assert checkout.exited_at is not None, "no exit reached the app"
+    assert checkout.status == "abandoned", "the exit threshold did not abandon the cart"
+    assert checkout.abandoned_at is not None and checkout.abandoned_at < idle_due - timedelta(
+        minutes=50
+    )
+    await context.close()

@@ -348,3 +348,44 @@ async def test_deleting_another_stores_canned_reply_is_not_found(client, redis, 
     assert (await api.delete(f"/inbox/api/v1/manage/canned/{own.id}")).status_code == 204
     assert (await api.delete(f"/inbox/api/v1/manage/canned/{own.id}")).status_code == 404
     assert not await CannedReply.filter(id=own.id).exists()
+
+
+async def test_list_sorted_by_predicted_score_with_the_score_shown(
+    client, text_in, redis, as_agent
+):
+    store = await store_with_number()
+    _, token, csrf = await agent_session(redis, store, "nia@shop.example")
+    low = await _conversation(text_in, "one", from_="+12075550148")
+    bare = await _conversation(text_in, "two", from_="+12075550149")
+    high = await _conversation(text_in, "three", from_="+12075550150")
+    for conv, score in ((low, "0.1500"), (high, "0.7200")):
+        checkout = await Checkout.create(
+            store=store,
+            contact_id=conv.contact_id,
+            platform="custom",
+            token=f"t-{conv.id}",
+            currency="USD",
+            total=Decimal("50"),
+            status="abandoned",
+            last_activity_at=utcnow(),
+            recovery_score=Decimal(score),
+            expected_value=Decimal(score) * 50,
+            score_source="model",
+        )
+        await Conversation.filter(id=conv.id).update(checkout_id=checkout.id)
+    api = as_agent(token, csrf)
+    listed = (await api.get("/inbox/api/v1/conversations?sort=score")).json()["conversations"]
+    assert [c["id"] for c in listed] == [high.id, low.id, bare.id]
+    assert listed[0]["score"] == {
+        "likelihood": "0.7200",
+        "percent": 72,
+        "expected_value": "36.0000",
+        "expected_value_text": "$36.00",
+        "source": "model",
+    }
+    assert "score" not in listed[2]
+    recent = (await api.get("/inbox/api/v1/conversations")).json()["conversations"]
+    assert [c["id"] for c in recent] == [high.id, bare.id, low.id]
+    detail = (await api.get(f"/inbox/api/v1/conversations/{high.id}")).json()
+    assert detail["cart"]["score"]["percent"] == 72
+    assert (await api.get("/inbox/api/v1/conversations?sort=loudest")).status_code == 422

@@ -79,3 +79,38 @@ async def test_bad_parameters_are_400(client):
 async def test_openapi_schema_lists_the_api(client):
     schema = (await client.get("/schema/openapi.json")).json()
     assert "/api/v1/checkouts" in schema["paths"] and "/collect/v1/events" in schema["paths"]
+
+
+async def test_sorted_by_predicted_score_pages_through_scored_checkouts(client):
+    from tests.factories import make_store
+
+    mine = await make_store("custom", domain="mine.example.com")
+    await seed(mine.store, 1)  # open, never scored: not in a score sort
+    await seed(mine.store, 5, CheckoutStatus.ABANDONED)
+    scores = ["0.4000", "0.1200", "0.4000", "0.9000", "0.0500"]
+    rows = await Checkout.filter(store=mine.store, status="abandoned").order_by("id")
+    for row, score in zip(rows, scores, strict=True):
+        await Checkout.filter(id=row.id).update(
+            recovery_score=Decimal(score),
+            expected_value=Decimal(score) * row.total,
+            score_source="model",
+        )
+    auth = {"Authorization": f"Bearer {mine.api_token}"}
+    page = (await client.get("/api/v1/checkouts?sort=score&limit=2", headers=auth)).json()
+    seen = page["items"]
+    while page["next_cursor"]:
+        page = (
+            await client.get(
+                f"/api/v1/checkouts?sort=score&limit=2&cursor={page['next_cursor']}", headers=auth
+            )
+        ).json()
+        seen += page["items"]
+    assert [c["recovery_score"] for c in seen] == ["0.9000", "0.4000", "0.4000", "0.1200", "0.0500"]
+    ties = [c["id"] for c in seen if c["recovery_score"] == "0.4000"]
+    assert ties == sorted(ties, reverse=True)
+    assert seen[0]["expected_value"] == "17.91" and seen[0]["score_source"] == "model"
+
+    by_value = (await client.get("/api/v1/checkouts?sort=expected_value", headers=auth)).json()
+    assert by_value["items"][0]["id"] == seen[0]["id"] and len(by_value["items"]) == 5
+    bad = await client.get("/api/v1/checkouts?sort=score&cursor=Zm9vfGJhcg", headers=auth)
+    assert bad.status_code == 400

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -15,6 +16,7 @@ import pytest
 
 from app.checkouts.models import Checkout, CheckoutStatus, Contact, Order
 from app.ingest.models import RawEvent, RawStatus
+from app.stores.models import Store
 from tests.factories import b64_hmac, make_store, payload, payload_bytes, woo_headers
 from tests.plugins.conftest import php_request
 
@@ -248,3 +250,22 @@ async def test_same_signed_timestamp_and_body_under_a_new_delivery_id_is_a_repla
     fresh = await _post(client, {**request, "headers": fresh_headers})
     assert fresh.json() == {"status": "accepted"}
     assert await RawEvent.all().count() == 2
+
+
+@PHP
+async def test_php_signed_exit_brings_the_abandonment_forward(client, run_jobs):
+    issued = await make_store("woocommerce", abandon_after_seconds=3600)
+    await Store.filter(id=issued.store.id).update(settings={"abandon_after_exit_seconds": 300})
+    cart = await _signed_cart(client, issued.store.id, issued.webhook_secret)
+    await run_jobs()
+    before = await Checkout.get(token=cart["token"])
+    assert before.exited_at is None and before.abandon_due_at is not None
+
+    request = php_request("exit", issued.store.id, issued.webhook_secret, cart["token"])
+    response = await _post(client, request)
+    assert response.status_code == 200, response.text
+    await run_jobs()
+    after = await Checkout.get(token=cart["token"])
+    assert after.exited_at is not None and after.status == CheckoutStatus.OPEN
+    assert after.abandon_due_at == after.exited_at + timedelta(seconds=300)
+    assert after.abandon_due_at < before.abandon_due_at

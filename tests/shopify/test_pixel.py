@@ -36,7 +36,7 @@ async def _node(*args: str) -> tuple[int, str, str]:
 async def test_node_test_suite_of_the_pixel_passes():
     code, out, err = await _node("--test", "test/pixel.test.mjs")
     assert code == 0, out + err
-    assert "# fail 0" in out and "# pass 6" in out
+    assert "# fail 0" in out and "# pass 8" in out
 
 
 def test_extension_toml_declares_a_strict_web_pixel_with_its_settings():

@@ -8,6 +8,7 @@ from app.checkouts.schemas import (
     AliasInput,
     CheckoutInput,
     ContactInput,
+    ExitInput,
     IdentifyInput,
     LineItem,
     Normalized,
@@ -107,6 +108,13 @@ def _order(event: dict[str, Any]) -> OrderInput:
     )
 
 
+def _exit(event: dict[str, Any]) -> list[Normalized]:
+    token = text((event.get("properties") or {}).get("checkout_id"), 128)
+    if not token:
+        raise ValueError("properties.checkout_id is required on Checkout Exited")
+    return [ExitInput(token=token, exited_at=parse_datetime(event.get("timestamp")))]
+
+
 def normalize(event: dict[str, Any]) -> list[Normalized]:
     visitor = text(event.get("anonymousId"), 128)
     user = text(event.get("userId"), 128)
@@ -120,4 +128,6 @@ def normalize(event: dict[str, Any]) -> list[Normalized]:
     name = event.get("event")
     if name == "Order Completed":
         return [_order(event)]
+    if name == "Checkout Exited":
+        return _exit(event)
     return [_checkout(event, visitor, user)]

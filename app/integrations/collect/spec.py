@@ -18,6 +18,7 @@ from app.integrations.collect.normalize import normalize
 TRACKED = frozenset(
     {
         "Checkout Started",
+        "Checkout Exited",  # ours, not Segment's: the shopper left the checkout page
         "Checkout Step Completed",
         "Checkout Updated",
         "Order Completed",

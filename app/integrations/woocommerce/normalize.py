@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.checkouts.schemas import CheckoutInput, ContactInput, LineItem, OrderInput, money, text
+from app.checkouts.schemas import (
+    CheckoutInput,
+    ContactInput,
+    ExitInput,
+    LineItem,
+    OrderInput,
+    money,
+    text,
+)
 from app.core.timeutil import parse_datetime
 from app.integrations.common import device_from_user_agent, locale_tag
 
@@ -128,6 +136,14 @@ def _plugin_contact(customer: dict[str, Any]) -> ContactInput:
         consent_source="woocommerce_plugin",
         locale=locale_tag(customer.get("locale")),
     )
+
+
+def plugin_exit(payload: dict[str, Any]) -> ExitInput:
+    """The plugin saw the shopper leave the checkout page (its script's pagehide)."""
+    token = text((payload.get("cart") or {}).get("restore_token"), 128)
+    if not token:
+        raise ValueError("cart.restore_token is required")
+    return ExitInput(token=token, exited_at=parse_datetime(payload.get("occurred_at")))
 
 
 def plugin_cart(payload: dict[str, Any]) -> CheckoutInput:

@@ -44,6 +44,7 @@ PLUGIN_TOPICS = Topics(
     normalize={
         "cart.updated": lambda p: [normalize.plugin_cart(p)],
         "order.placed": lambda p: [normalize.plugin_order(p)],
+        "checkout.exited": lambda p: [normalize.plugin_exit(p)],
     },
     orders=frozenset({"order.placed"}),
 )

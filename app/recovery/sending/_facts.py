@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from tortoise.expressions import Q
@@ -22,6 +23,8 @@ from app.messaging.models import Author, Channel, DeliveryStatus, Direction, Mes
 from app.recovery import rules
 from app.recovery.models import Click, Enrollment, FlowStep, StepChannel
 from app.recovery.zones import location, shopper_zone
+from app.scoring import priors as scoring
+from app.scoring import rules as scoring_rules
 from app.stores.models import Store
 
 UNSENT = (DeliveryStatus.PENDING, DeliveryStatus.CANCELLED)
@@ -80,7 +83,19 @@ async def _cart(
     if any(k.startswith("tags_") for k in conditions):
         tags = await _tags(conn, checkout, contact, policy)
     country, _ = location(contact, checkout)
-    return rules.Cart(checkout.total, checkout.device, country, returning, tags)
+    score, value = await _score(checkout, conditions)
+    return rules.Cart(checkout.total, checkout.device, country, returning, tags, score, value)
+
+
+async def _score(checkout: Checkout, conditions: dict[str, Any]) -> tuple[Decimal, Decimal]:
+    """The checkout's predicted recovery score and expected value; an unscored checkout (scoring
+    failed or has not run) reads as the store's prior, so a missing score never blocks a send."""
+    if not any(k in conditions for k in rules.SCORE_KEYS):
+        return Decimal(0), Decimal(0)
+    if checkout.recovery_score is not None and checkout.expected_value is not None:
+        return checkout.recovery_score, checkout.expected_value
+    prior = await scoring.prior_for(checkout.store_id)
+    return prior, scoring_rules.expected_value(prior, checkout.total, checkout.currency)
 
 
 async def _tags(

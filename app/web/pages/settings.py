@@ -23,6 +23,7 @@ from app.accounts.models import Agent, Role
 from app.accounts.services import AccountError, create_agent
 from app.analytics.measures import prices_from_settings
 from app.analytics.rules import windows_from_settings
+from app.checkouts.rules import after_exit_seconds
 from app.config import get_settings
 from app.recovery.rules import LEGAL_END, LEGAL_START, policy_from_settings, window_for
 from app.stores import preferences
@@ -69,6 +70,9 @@ def _values(store: Store) -> dict[str, Any]:
     windows = windows_from_settings(raw.get("attribution"))
     return {
         "abandon_after_minutes": store.abandon_after_seconds // 60,
+        "abandon_after_exit_minutes": (
+            "" if (exit_after := after_exit_seconds(raw)) is None else exit_after // 60
+        ),
         "sms_number": store.sms_number or "",
         "quiet_start": policy.quiet_start.strftime("%H:%M"),
         "quiet_end": policy.quiet_end.strftime("%H:%M"),

@@ -136,7 +136,7 @@
     unit.value = unitName;
     const syncDelay = () => { step.delay_seconds = Math.round(Number(amount.value || 0) * UNITS.find((u) => u[0] === unit.value)[1]); };
     amount.addEventListener("input", syncDelay); unit.addEventListener("change", syncDelay);
-    const conditions = el("textarea", { rows: 2, class: "code", placeholder: '{"min_total": "50"}' });
+    const conditions = el("textarea", { rows: 2, class: "code", placeholder: '{"min_total": "50", "max_score": "0.3"}' });
     conditions.value = json(step.conditions);
     conditions.addEventListener("input", () => { step._conditions = conditions.value; });
     const card = el("section", { class: "card step stack" }, [

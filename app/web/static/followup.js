@@ -228,6 +228,17 @@
   d.addEventListener('input', onInput, true);
   d.addEventListener('change', onInput, true);
 
+  // Leaving the checkout page (closed, navigated away, tab hidden) is reported once per leave, so a
+  // store may call the cart abandoned N minutes after the shopper left instead of waiting for idle time.
+  var left = false;
+  function exit() {
+    if (left || !state.checkout) return;
+    left = true;
+    send([envelope('track', { event: 'Checkout Exited', properties: { checkout_id: String(state.checkout.id) } })]);
+  }
+  w.addEventListener('pagehide', exit);
+  d.addEventListener('visibilitychange', function () { if (d.visibilityState === 'hidden') exit(); else left = false; });
+
   var queued = (w.followup && w.followup.q) || [];
   w.followup = followup;
   for (var q = 0; q < queued.length; q++) followup.apply(null, queued[q]);

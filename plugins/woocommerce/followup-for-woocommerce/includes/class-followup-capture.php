@@ -12,8 +12,9 @@ defined( 'ABSPATH' ) || exit;
  */
 class FollowUp_Capture {
 
-	const ACTION = 'followup_capture';
-	const NONCE  = 'followup_capture';
+	const ACTION      = 'followup_capture';
+	const EXIT_ACTION = 'followup_exit';
+	const NONCE       = 'followup_capture';
 
 	/**
 	 * Settings.
@@ -66,6 +67,8 @@ class FollowUp_Capture {
 		add_action( 'wp_enqueue_scripts', array( $this, 'enqueue' ) );
 		add_action( 'wp_ajax_' . self::ACTION, array( $this, 'ajax' ) );
 		add_action( 'wp_ajax_nopriv_' . self::ACTION, array( $this, 'ajax' ) );
+		add_action( 'wp_ajax_' . self::EXIT_ACTION, array( $this, 'exit_ajax' ) );
+		add_action( 'wp_ajax_nopriv_' . self::EXIT_ACTION, array( $this, 'exit_ajax' ) );
 		foreach ( array( 'woocommerce_add_to_cart', 'woocommerce_cart_item_removed', 'woocommerce_after_cart_item_quantity_update', 'woocommerce_applied_coupon', 'woocommerce_removed_coupon' ) as $hook ) {
 			add_action( $hook, array( $this, 'mark_dirty' ) );
 		}
@@ -94,6 +97,7 @@ class FollowUp_Capture {
 			array(
 				'ajaxUrl'  => admin_url( 'admin-ajax.php' ),
 				'action'   => self::ACTION,
+				'exit'     => self::EXIT_ACTION,
 				'nonce'    => wp_create_nonce( self::NONCE ),
 				'debounce' => 600,
 			)
@@ -128,6 +132,29 @@ class FollowUp_Capture {
 				'queued' => ! $response->ok() && $response->retryable(),
 			)
 		);
+	}
+
+	/**
+	 * The checkout script saw the shopper leave the page: tell the app, so a store that counts
+	 * from exits can call the cart abandoned sooner. Only for a session whose contact we know.
+	 */
+	public function exit_ajax() {
+		if ( false === check_ajax_referer( self::NONCE, 'nonce', false ) ) {
+			wp_send_json_error( array( 'reason' => 'bad_nonce' ), 403 );
+		}
+		$contact = FollowUp_Session::contact();
+		if ( empty( $contact['email'] ) && empty( $contact['phone'] ) ) {
+			wp_send_json_success( array( 'sent' => false ) );
+		}
+		$job      = FollowUp_Queue::job(
+			'checkout.exited',
+			array(
+				'token'     => FollowUp_Session::token( $this->tokens ),
+				'exited_at' => time(),
+			)
+		);
+		$response = $this->queue->deliver_now( $job, FollowUp_Payload::exit_event( $job['delivery_id'], $job['token'], $job['exited_at'] ) );
+		wp_send_json_success( array( 'sent' => $response->ok() ) );
 	}
 
 	/**

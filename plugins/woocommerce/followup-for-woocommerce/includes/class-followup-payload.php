@@ -142,6 +142,24 @@ class FollowUp_Payload {
 	}
 
 	/**
+	 * A checkout.exited document: the shopper left the checkout page (pagehide or tab hidden).
+	 *
+	 * @param string $delivery_id Delivery id.
+	 * @param string $token       The session's restore token, which is the app's checkout token.
+	 * @param int    $exited_at   Unix seconds when the page was left.
+	 * @return array
+	 */
+	public static function exit_event( $delivery_id, $token, $exited_at ) {
+		return array(
+			'type'        => 'checkout.exited',
+			'id'          => (string) $delivery_id,
+			'occurred_at' => gmdate( 'Y-m-d\TH:i:s\Z', (int) $exited_at ),
+			'device'      => 'unknown',
+			'cart'        => array( 'restore_token' => (string) $token ),
+		);
+	}
+
+	/**
 	 * An order.placed document; restore token and cart hash let the app find the checkout.
 	 *
 	 * @param object $order       WC_Order.

@@ -150,6 +150,9 @@ class FollowUp_Queue {
 			}
 			return FollowUp_Payload::order_event( $order, $job['delivery_id'], (string) $order->get_meta( FollowUp_Orders::TOKEN_META ), time() );
 		}
+		if ( 'checkout.exited' === $job['event'] ) {
+			return FollowUp_Payload::exit_event( $job['delivery_id'], (string) $job['token'], (int) $job['exited_at'] );
+		}
 		$contact = FollowUp_Session::contact_for_key( isset( $job['session'] ) ? $job['session'] : '' );
 		if ( empty( $contact['email'] ) && empty( $contact['phone'] ) ) {
 			return null;

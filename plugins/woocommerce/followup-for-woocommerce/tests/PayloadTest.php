@@ -53,6 +53,14 @@ class PayloadTest extends FollowUpTestCase {
 		$this->assertSame( 'ana@example.com', $event['customer']['email'] );
 	}
 
+	public function test_exit_event_names_the_checkout_by_its_restore_token() {
+		$event = FollowUp_Payload::exit_event( 'd-2', 'tok.en', 1767897667 );
+		$this->assertSame( array( 'type', 'id', 'occurred_at', 'device', 'cart' ), array_keys( $event ) );
+		$this->assertSame( 'checkout.exited', $event['type'] );
+		$this->assertSame( '2026-01-08T18:41:07Z', $event['occurred_at'] );
+		$this->assertSame( array( 'restore_token' => 'tok.en' ), $event['cart'] );
+	}
+
 	public function test_placed_statuses() {
 		$this->assertTrue( FollowUp_Payload::is_placed( 'processing', 'stripe' ) );
 		$this->assertTrue( FollowUp_Payload::is_placed( 'on-hold', 'bacs' ) );

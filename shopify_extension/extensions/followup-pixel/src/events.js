@@ -11,6 +11,8 @@
  *   | import("@shopify/web-pixels-extension").PixelEventsCheckoutContactInfoSubmitted
  *   | import("@shopify/web-pixels-extension").PixelEventsCheckoutShippingInfoSubmitted
  *   | import("@shopify/web-pixels-extension").PixelEventsCheckoutCompleted} CheckoutEvent
+ * @typedef {import("@shopify/web-pixels-extension").PixelEventsPageViewed} PageViewed
+ * @typedef {import("@shopify/web-pixels-extension").BrowserSessionStorage} SessionStorage
  * @typedef {{collectUrl: string, publishableKey: string}} Settings
  * @typedef {{event: string, step?: string}} Step
  */
@@ -157,14 +159,71 @@ export function send(settings, event) {
   }).catch(() => undefined); // a lost event is recovered by the checkouts/* webhooks
 }
 
-/** @param {Pick<ExtensionApi, "analytics" | "settings">} api */
-export function subscribeAll({analytics, settings}) {
+// The checkout the shopper is in, kept for the tab's session, so a page view elsewhere in the
+// store can say they left it. Shopify's sandbox has no unload event: this is the pixel's exit.
+export const OPEN_CHECKOUT = "followup_open_checkout";
+
+/** @param {string | undefined} href */
+function isCheckoutPage(href) {
+  try {
+    return /\/checkouts?\//.test(new URL(href || "").pathname);
+  } catch {
+    return true; // unknown page: never report an exit on a guess
+  }
+}
+
+/**
+ * A Checkout Exited event when the shopper views a store page (not checkout) with a checkout open.
+ * @param {PageViewed} view
+ * @param {string} token
+ */
+export function exitEvent(view, token) {
+  return {
+    type: "track",
+    event: "Checkout Exited",
+    messageId: view.id,
+    anonymousId: view.clientId,
+    timestamp: view.timestamp,
+    properties: {checkout_id: token},
+    context: {page: {url: view.context?.document?.location?.href}, library: LIBRARY},
+  };
+}
+
+/**
+ * @param {SessionStorage | undefined} storage
+ * @param {CheckoutEvent} event
+ */
+function remember(storage, event) {
+  const token = event.data?.checkout?.token;
+  if (!storage || !token) return;
+  const done = event.name === "checkout_completed";
+  (done ? storage.removeItem(OPEN_CHECKOUT) : storage.setItem(OPEN_CHECKOUT, token)).catch(() => undefined);
+}
+
+/**
+ * @param {Settings} settings
+ * @param {SessionStorage | undefined} storage
+ * @param {PageViewed} view
+ */
+async function reportExit(settings, storage, view) {
+  if (!storage || isCheckoutPage(view.context?.document?.location?.href)) return;
+  const token = await storage.getItem(OPEN_CHECKOUT).catch(() => null);
+  if (!token) return;
+  await storage.removeItem(OPEN_CHECKOUT).catch(() => undefined);
+  await send(settings, exitEvent(view, String(token)));
+}
+
+/** @param {Pick<ExtensionApi, "analytics" | "settings" | "browser">} api */
+export function subscribeAll({analytics, settings, browser}) {
   if (!settings || !settings.collectUrl || !settings.publishableKey) return;
   const configured = /** @type {Settings} */ (settings);
+  const storage = browser?.sessionStorage;
   for (const name of /** @type {CheckoutEvent["name"][]} */ (Object.keys(STEPS))) {
     analytics.subscribe(name, (/** @type {CheckoutEvent} */ event) => {
       const segment = toSegment(event);
       if (segment) send(configured, segment);
+      remember(storage, event);
     });
   }
+  analytics.subscribe("page_viewed", (/** @type {PageViewed} */ view) => reportExit(configured, storage, view));
 }

@@ -10,7 +10,17 @@ export const SAMPLE = JSON.parse(
   readFileSync(new URL("../../../../tests/payloads/shopify_web_pixel_checkout_contact_info_submitted.json", import.meta.url)),
 );
 
-export function load(settings = SETTINGS) {
+// The sandbox's async sessionStorage, backed by a Map the test can read.
+export function sessionStorage(items = new Map()) {
+  return {
+    items,
+    getItem: async (key) => (items.has(key) ? items.get(key) : null),
+    setItem: async (key, value) => void items.set(key, String(value)),
+    removeItem: async (key) => void items.delete(key),
+  };
+}
+
+export function load(settings = SETTINGS, storage = sessionStorage()) {
   const handlers = {};
   const posts = [];
   globalThis.fetch = async (url, init) => {
@@ -19,11 +29,11 @@ export function load(settings = SETTINGS) {
   };
   globalThis.__followupPixel({
     analytics: {subscribe: (name, fn) => (handlers[name] = fn)},
-    browser: {},
+    browser: {sessionStorage: storage},
     init: {context: SAMPLE.context, data: {}},
     settings,
   });
-  return {handlers, posts};
+  return {handlers, posts, storage};
 }
 
 export function sample(name, changes = {}) {

@@ -4,14 +4,52 @@ import {load, sample, SETTINGS, SAMPLE} from "./harness.mjs";
 
 const TOKEN = SAMPLE.data.checkout.token;
 
-test("subscribes to the four checkout events", () => {
+test("subscribes to the four checkout events and page views", () => {
   const {handlers} = load();
   assert.deepEqual(Object.keys(handlers).sort(), [
     "checkout_completed",
     "checkout_contact_info_submitted",
     "checkout_shipping_info_submitted",
     "checkout_started",
+    "page_viewed",
   ]);
+});
+
+/** A page_viewed event on `href`, shaped like Shopify's. */
+function view(href) {
+  return {
+    id: "pv-1", name: "page_viewed", clientId: SAMPLE.clientId, timestamp: "2026-03-02T12:00:00.000Z",
+    seq: 9, type: "standard", data: {},
+    context: {...SAMPLE.context, document: {...SAMPLE.context.document, location: {...SAMPLE.context.document.location, href}}},
+  };
+}
+const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
+
+test("viewing a store page with a checkout open reports Checkout Exited once", async () => {
+  const {handlers, posts, storage} = load();
+  handlers.checkout_started(sample("checkout_started"));
+  await settle();
+  assert.equal(storage.items.get("followup_open_checkout"), TOKEN);
+  await handlers.page_viewed(view("https://velvet-fern-goods.myshopify.com/checkouts/cn/abc/information"));
+  assert.equal(posts.length, 1, "a checkout page is not an exit");
+  await handlers.page_viewed(view("https://velvet-fern-goods.myshopify.com/collections/all"));
+  assert.equal(posts.length, 2);
+  const exit = posts[1].body;
+  assert.equal(exit.event, "Checkout Exited");
+  assert.equal(exit.properties.checkout_id, TOKEN);
+  assert.equal(exit.anonymousId, SAMPLE.clientId);
+  assert.equal(exit.messageId, "pv-1");
+  await handlers.page_viewed(view("https://velvet-fern-goods.myshopify.com/"));
+  assert.equal(posts.length, 2, "one exit per open checkout");
+});
+
+test("a completed checkout is not an exit", async () => {
+  const {handlers, posts} = load();
+  handlers.checkout_started(sample("checkout_started"));
+  handlers.checkout_completed(sample("checkout_completed", {order: {id: "gid://shopify/Order/1"}}));
+  await settle();
+  await handlers.page_viewed(view("https://velvet-fern-goods.myshopify.com/"));
+  assert.deepEqual(posts.map((p) => p.body.event), ["Checkout Started", "Order Completed"]);
 });
 
 test("contact info becomes a Checkout Step Completed with traits, consent and products", async () => {

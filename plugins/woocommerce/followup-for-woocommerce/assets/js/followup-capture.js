@@ -122,6 +122,30 @@
 		} );
 	}
 
+	// Leaving the checkout (closed, navigated away, tab hidden) once the contact is known: the store
+	// may call the cart abandoned N minutes later. sendBeacon survives the page going away.
+	var left = false;
+	function exit() {
+		if ( left || ! lastSent || ! config.exit ) {
+			return;
+		}
+		left = true;
+		var body = new URLSearchParams( { action: config.exit, nonce: config.nonce } );
+		if ( navigator.sendBeacon ) {
+			navigator.sendBeacon( config.ajaxUrl, body );
+		} else if ( window.fetch ) {
+			window.fetch( config.ajaxUrl, { method: 'POST', body: body, credentials: 'same-origin', keepalive: true } ).catch( function () {} );
+		}
+	}
+	window.addEventListener( 'pagehide', exit );
+	document.addEventListener( 'visibilitychange', function () {
+		if ( document.visibilityState === 'hidden' ) {
+			exit();
+		} else {
+			left = false;
+		}
+	} );
+
 	// Browsers autofill without input events; look once the page has settled.
 	window.addEventListener( 'load', function () { schedule( false ); } );
 } )();

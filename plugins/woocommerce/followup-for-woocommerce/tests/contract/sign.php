@@ -4,7 +4,7 @@
  * prints it as JSON ({url, headers, body, token}) instead of sending it, so Python can post the
  * exact bytes to the app.
  *
- * Usage: php sign.php cart|order|restore|test APP_URL STORE_ID SECRET [JSON or TOKEN]
+ * Usage: php sign.php cart|order|exit|restore|test APP_URL STORE_ID SECRET [JSON or TOKEN]
  *
  * @package FollowUp
  */
@@ -37,6 +37,10 @@ if ( 'cart' === $mode ) {
 	$job                = FollowUp_Queue::job( 'order.placed', array( 'order_id' => $order->get_id() ) );
 	$job['delivery_id'] = 'wc-order-' . $order->get_id() . '-' . FollowUp_Orders::stage( $order->get_status(), $order->get_payment_method() );
 	( new FollowUp_Queue( $client ) )->handle( $job );
+} elseif ( 'exit' === $mode ) {
+	$token = $arg;
+	$job   = FollowUp_Queue::job( 'checkout.exited', array( 'token' => $token, 'exited_at' => time() ) );
+	$client->send( 'checkout.exited', FollowUp_Payload::exit_event( $job['delivery_id'], $token, $job['exited_at'] ), $job['delivery_id'] );
 } elseif ( 'restore' === $mode ) {
 	$client->lookup_restore( $arg );
 	$token = $arg;

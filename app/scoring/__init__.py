@@ -1,0 +1,1 @@
+"""Predicted recovery score: each abandoned checkout's likelihood of recovery, learned per store."""
