@@ -4,7 +4,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [("core", "0008_checkout_exit_and_score")]
+    dependencies = [("core", "0009_checkout_exit_and_score")]
 
     initial = True
 

@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [("core", "0007_raw_event_fingerprint")]
+    dependencies = [("core", "0008_message_email_headers")]
 
     initial = False
 
