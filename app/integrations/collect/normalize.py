@@ -12,6 +12,7 @@ from app.checkouts.schemas import (
     LineItem,
     Normalized,
     OrderInput,
+    birthday,
     money,
     text,
 )
@@ -40,6 +41,7 @@ def _contact(event: dict[str, Any]) -> ContactInput:
         sms_consent=consent.get("sms") if isinstance(consent.get("sms"), bool) else None,
         consent_source="web_snippet",
         external_id=text(event.get("userId"), 64),
+        birthday=birthday(traits.get("birthday")),
     )
 
 
