@@ -149,3 +149,20 @@ async def rebuild(
         done, after = done + len(page), page[-1].id
         if progress:
             progress(done, total)
+
+
+DUE_COLUMNS = frozenset({"last_order_at", "first_order_at", "birthday_due_at"})
+
+
+async def due_contacts(
+    store_id: int, column: str, after: datetime, upto: datetime, limit: int | None = None
+) -> list[int]:
+    """Contacts whose `column` lies in (after, upto], oldest first: one range over a per-store
+    index (`contact_history`'s (store_id, column) indexes), so the cost follows what is due."""
+    if column not in DUE_COLUMNS:
+        raise ValueError(f"{column!r} is not an indexed due time")
+    bounds = {f"{column}__gt": after, f"{column}__lte": upto}
+    query = ContactHistory.filter(store_id=store_id, **bounds).order_by(column, "id")
+    if limit is not None:
+        query = query.limit(limit)
+    return [row.contact_id for row in await query.only("id", "contact_id")]

@@ -3,11 +3,13 @@ first, then saved in one transaction, always within one store."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from app.checkouts import history
 from app.core.cache import TTLCache
 from app.core.errors import ApiError
 from app.core.timeutil import utcnow
@@ -203,3 +205,9 @@ def _variant(v: VariantIn) -> dict[str, object]:
         "sms_body": v.sms_body,
     }
     return {k: val for k, val in data.items() if val is not None}
+
+
+async def due_for_flow(flow: Flow, since: datetime, now: datetime) -> list[int]:
+    """The contacts a timed flow's trigger made due between two passes (`since`, `now`]."""
+    column, after, upto = triggers.due_range(flow.trigger, flow.trigger_params or {}, since, now)
+    return await history.due_contacts(flow.store_id, column, after, upto)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from app.checkouts.models import Contact, ContactHistory, Order
@@ -116,3 +116,30 @@ async def test_contacts_rebuild_backfills_existing_orders(settings):
     assert rows[contacts[0].id].first_order_at is None
     missing = followup("contacts", "rebuild", "--store", "999999")
     assert missing.returncode != 0 and "no store with id 999999" in missing.stderr
+
+
+async def test_todays_due_contacts_come_from_the_indexed_range(settings):
+    """A lapsed flow's daily pass finds exactly the contacts whose last order is `days` old today,
+    in this store only, on either database."""
+    from app.recovery.flows import due_for_flow
+    from app.recovery.models import Flow
+
+    store = (await make_store("shopify")).store
+    other = (await make_store("custom", name="Other")).store
+    now = datetime(2026, 6, 1, 6, tzinfo=UTC)
+    ages = {"due": 90.5, "due_edge": 90.0, "tomorrow": 89.9, "yesterday": 91.01, "none": None}
+    ids = {}
+    for owner in (store, other):
+        for name, age in ages.items():
+            contact = await Contact.create(store_id=owner.id, email=f"{name}@example.com")
+            last = None if age is None else now - timedelta(days=age)
+            await ContactHistory.create(
+                store_id=owner.id, contact_id=contact.id, currency="USD", last_order_at=last
+            )
+            if owner is store:
+                ids[name] = contact.id
+    flow = await Flow.create(
+        store_id=store.id, name="Win back", trigger="contact.lapsed", trigger_params={"days": 90}
+    )
+    found = await due_for_flow(flow, now - timedelta(days=1), now)
+    assert sorted(found) == sorted([ids["due"], ids["due_edge"]])
