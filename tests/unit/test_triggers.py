@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -100,8 +101,8 @@ def test_consecutive_passes_cover_time_without_gaps_or_overlaps(days, steps):
         moments.append(moments[-1] + timedelta(seconds=seconds))
     ranges = [
         triggers.due_range("contact.lapsed", {"days": days}, a, b)
-        for a, b in zip(moments, moments[1:], strict=False)
+        for a, b in itertools.pairwise(moments)
     ]
-    for (_, _, upper), (_, lower, _) in zip(ranges, ranges[1:], strict=False):
+    for (_, _, upper), (_, lower, _) in itertools.pairwise(ranges):
         assert upper == lower
     assert all(col == "last_order_at" and lo < hi for col, lo, hi in ranges)
