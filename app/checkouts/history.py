@@ -165,4 +165,5 @@ async def due_contacts(
     query = ContactHistory.filter(store_id=store_id, **bounds).order_by(column, "id")
     if limit is not None:
         query = query.limit(limit)
-    return [row.contact_id for row in await query.only("id", "contact_id")]
+    found: list[Any] = await query.values_list("contact_id", flat=True)
+    return [int(contact_id) for contact_id in found]
