@@ -56,7 +56,7 @@ async def test_history_follows_orders_and_payments(client, run_jobs):
     assert found.subscribed is contact.email_consent or contact.sms_consent
 
     # The pending order is paid: now it counts, spend is exact, the last order moves.
-    await deliver(client, order_body(2, "paid", "60.05", "2026-02-03T10:00:00Z"), "orders/paid")
+    await deliver(client, order_body(2, "paid", "60.05", "2026-02-03T10:00:00Z"), "orders/updated")
     await run_jobs()
     found = await ContactHistory.get(contact_id=contact.id)
     assert (found.orders_count, found.total_spent) == (2, Decimal("100.15"))
@@ -82,7 +82,7 @@ async def test_cancelled_order_leaves_the_history(client, run_jobs):
     cancelled = order_body(
         5, "paid", "25.00", "2026-03-01T08:00:00Z", cancelled_at="2026-03-02T08:00:00Z"
     )
-    await deliver(client, cancelled, "orders/paid")
+    await deliver(client, cancelled, "orders/cancelled")
     await run_jobs()
     history = await ContactHistory.get()
     assert (history.orders_count, history.total_spent, history.last_order_at) == (0, 0, None)
