@@ -30,6 +30,10 @@ ORDERS_COUNT_REACHED = "contact.orders_count_reached"
 TOTAL_SPENT_REACHED = "contact.total_spent_reached"
 DEFAULT = CHECKOUT_ABANDONED
 
+# The triggers the engine enrols contacts into today; flows with the others are stored, listed and
+# validated, and start sending once the engine runs them (docs/automations.md says what is missing).
+ENGINE_RUNS = frozenset({CHECKOUT_ABANDONED})
+
 # What can fire a rule: a domain event (app/core/events.py) by name, or the clock.
 CLOCK = "clock"
 
