@@ -2,9 +2,10 @@
 event that may fire it. docs/automations.md is this module in words; keep the two together.
 
 A rule answers with an *entry key* or None. The key names the period the entry belongs to (one
-checkout, one order, one lapse, one birthday's year, "ever"), and a contact enters a flow at most
-once per key: that is the entry rule "once per contact per flow and period". Rules do no I/O and
-take the time as an argument, like app/recovery/rules.py.
+checkout, one order, one lapse, one birthday's year, "ever"): the entry rule "once per contact
+per flow and period" is one entry per (flow, contact, key). Today only checkout.abandoned flows
+enrol (one enrollment per checkout); storing the key on enrollments comes with the engine's
+other triggers. Rules do no I/O and take the time as an argument, like app/recovery/rules.py.
 
 Time-based triggers (`timed`) are fired by the clock, never by reading every contact: each names
 the indexed column of the history (`contact_history`) and the range of it that is due
