@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -167,3 +167,30 @@ async def due_contacts(
         query = query.limit(limit)
     found: list[Any] = await query.values_list("contact_id", flat=True)
     return [int(contact_id) for contact_id in found]
+
+
+BIRTHDAY_GRACE = timedelta(days=2)  # a passed birthday stays put this long, for late passes
+ADVANCE_BATCH = 500
+
+
+async def advance_birthdays(now: datetime | None = None) -> int:
+    """Move passed birthdays on to next year's 09:00, a store at a time over its own index.
+
+    Order events keep everything else current, but a birthday passes with no event at all; this
+    job makes the next one due, so each year's birthday is in the index when its day comes.
+    """
+    now = now or utcnow()
+    moved = 0
+    for store in await Store.all().only("id", "timezone"):
+        rows = await ContactHistory.filter(
+            store_id=store.id, birthday_due_at__lte=now - BIRTHDAY_GRACE
+        ).limit(ADVANCE_BATCH)
+        contacts = {c.id: c for c in await Contact.filter(id__in=[r.contact_id for r in rows])}
+        for row in rows:
+            contact = contacts.get(row.contact_id)
+            zone = zone_of(contact, store) if contact else store.timezone
+            due = rules.next_birthday_due(row.birthday, zone, now)
+            moved += await ContactHistory.filter(
+                id=row.id, birthday_due_at=row.birthday_due_at
+            ).update(birthday_due_at=due)
+    return moved

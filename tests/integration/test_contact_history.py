@@ -143,3 +143,36 @@ async def test_todays_due_contacts_come_from_the_indexed_range(settings):
     )
     found = await due_for_flow(flow, now - timedelta(days=1), now)
     assert sorted(found) == sorted([ids["due"], ids["due_edge"]])
+
+
+async def test_passed_birthdays_move_on_to_next_year_in_the_shoppers_zone(settings):
+    """A birthday passes without any event: the hourly job makes next year's due, once."""
+    from app.checkouts.history import advance_birthdays, refresh
+
+    store = (await make_store("shopify")).store
+    tokyo = await Contact.create(
+        store_id=store.id, email="t@example.com", timezone="Asia/Tokyo", birthday=date(1990, 1, 1)
+    )
+    berlin = await Contact.create(
+        store_id=store.id,
+        email="b@example.com",
+        timezone="Europe/Berlin",
+        birthday=date(1990, 3, 29),
+    )
+    then = datetime(2026, 1, 1, 0, 0, tzinfo=UTC)  # already 09:00 on 1 January in Tokyo
+    for contact in (tokyo, berlin):
+        await refresh(contact.id, now=then)
+    rows = {h.contact_id: h for h in await ContactHistory.all()}
+    assert rows[tokyo.id].birthday_due_at == datetime(2026, 1, 1, 0, 0, tzinfo=UTC)
+    assert rows[berlin.id].birthday_due_at == datetime(2026, 3, 29, 7, 0, tzinfo=UTC)  # CEST
+    # Two days after Tokyo's birthday: only that one moves, to 1 January 2027 09:00 JST.
+    assert await advance_birthdays(datetime(2026, 1, 3, 1, tzinfo=UTC)) == 1
+    assert await advance_birthdays(datetime(2026, 1, 3, 2, tzinfo=UTC)) == 0
+    rows = {h.contact_id: h for h in await ContactHistory.all()}
+    assert rows[tokyo.id].birthday_due_at == datetime(2027, 1, 1, 0, 0, tzinfo=UTC)
+    assert rows[berlin.id].birthday_due_at == datetime(2026, 3, 29, 7, 0, tzinfo=UTC)
+    # An order event later leaves the advanced due time alone.
+    await refresh(tokyo.id, now=datetime(2026, 2, 1, tzinfo=UTC))
+    assert (await ContactHistory.get(contact_id=tokyo.id)).birthday_due_at == datetime(
+        2027, 1, 1, 0, 0, tzinfo=UTC
+    )
