@@ -283,6 +283,23 @@ def shopify_import(store_id: int, since: str) -> None:
     click.echo(json.dumps(counts))
 
 
+@main.group(help="Contacts: customer history.")
+def contacts() -> None:
+    pass
+
+
+@contacts.command(
+    "rebuild", help="Rebuild every contact's order history from stored orders (idempotent)."
+)
+@click.option("--store", "store_id", type=int, default=None, help="Only this store (default: all).")
+def contacts_rebuild(store_id: int | None) -> None:
+    from app.checkouts.cli import run_rebuild
+
+    settings = _settings()
+    counts = _run(lambda: _with_db(settings, lambda: run_rebuild(store_id)))
+    click.echo(json.dumps(counts))
+
+
 @main.command(hidden=True, help="Developers: write migrations for model changes.")
 def makemigrations() -> None:
     from tortoise.cli.cli import run_cli_async

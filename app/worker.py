@@ -9,7 +9,7 @@ from arq import cron, func
 from arq.worker import Worker
 
 from app.analytics.jobs import analytics_sweep, refresh_rollups
-from app.checkouts.jobs import check_abandoned, sweep_checkouts
+from app.checkouts.jobs import advance_birthdays, check_abandoned, sweep_checkouts
 from app.config import Settings, get_settings
 from app.core.db import close_db, init_db
 from app.core.heap import freeze_startup_heap
@@ -109,6 +109,7 @@ def build_worker(
             ),
             cron(wake_snoozed, second={30}),
             cron(retrain_scores, minute={17}, second={0}),  # models older than a day retrain
+            cron(advance_birthdays, minute={7}, second={0}),  # passed birthdays move to next year
             cron(analytics_sweep, **_sweep_schedule(settings.capture.sweep_interval_seconds)),
             cron(
                 hooks_sweep,

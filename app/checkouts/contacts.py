@@ -89,6 +89,7 @@ async def _merge(
         "country",
         "region",
         "external_id",
+        "birthday",
     ):
         fill(name, getattr(data, name))
     consent_fields, consent_log = _consent_changes(contact, data, now)

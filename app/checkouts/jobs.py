@@ -8,7 +8,7 @@ from typing import Any
 
 from arq.connections import ArqRedis
 
-from app.checkouts import services
+from app.checkouts import history, services
 from app.checkouts.models import Checkout, CheckoutStatus
 from app.config import get_settings
 from app.core.scheduling import schedule_dispatch
@@ -43,3 +43,8 @@ async def sweep_checkouts(queue: ArqRedis | None, now: datetime) -> dict[str, in
         status__in=(CheckoutStatus.OPEN, CheckoutStatus.ABANDONED), last_activity_at__lt=horizon
     ).update(status=CheckoutStatus.EXPIRED, expired_at=now, abandon_due_at=None)
     return counts
+
+
+async def advance_birthdays(ctx: dict[str, Any]) -> int:
+    """Hourly: passed birthdays become next year's due times (app/checkouts/history.py)."""
+    return await history.advance_birthdays()

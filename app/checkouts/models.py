@@ -59,9 +59,13 @@ class Contact(Model):
     email_undeliverable_at = fields.DatetimeField(null=True)
     sms_undeliverable_at = fields.DatetimeField(null=True)
     tags: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    birthday = fields.DateField(
+        null=True, description="year 1904 when only day and month are known"
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
+    history: fields.BackwardOneToOneRelation[ContactHistory]
     checkouts: fields.ReverseRelation[Checkout]
     orders: fields.ReverseRelation[Order]
     consent_events: fields.ReverseRelation[ConsentEvent]
@@ -190,6 +194,46 @@ class Order(Model):
         unique_together = (("store", "external_id"),)
         # Every send asks "did this contact order since the abandonment?"; stats read by day.
         indexes = (("contact_id", "placed_at"), ("checkout_id",), ("store_id", "placed_at"))
+
+
+class ContactHistory(Model):
+    """What a contact has bought so far, derived from their orders (`app/checkouts/history.py`).
+
+    Rebuilt from the order rows on every order event, never incremented, so a replayed event
+    changes nothing. The `*_at` columns are indexed per store: the time-based triggers ask for
+    "who is due today" with a range over them instead of reading every contact.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
+        "core.Store", related_name="contact_histories", on_delete=fields.CASCADE
+    )
+    store_id: int
+    contact: fields.OneToOneRelation[Contact] = fields.OneToOneField(
+        "core.Contact", related_name="history", on_delete=fields.CASCADE
+    )
+    contact_id: int
+    orders_count = fields.IntField(default=0, description="confirmed orders")
+    total_spent = fields.DecimalField(**MONEY, default=0)
+    currency = fields.CharField(max_length=3, description="the store's currency")
+    first_order_at = fields.DatetimeField(null=True)
+    last_order_at = fields.DatetimeField(null=True)
+    birthday = fields.DateField(
+        null=True, description="year 1904 when only day and month are known"
+    )
+    birthday_due_at = fields.DatetimeField(
+        null=True, description="the next birthday's 09:00 in the shopper's zone, in UTC"
+    )
+    subscribed = fields.BooleanField(default=False, description="email or SMS marketing consent")
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "contact_history"
+        indexes = (
+            ("store_id", "last_order_at"),
+            ("store_id", "first_order_at"),
+            ("store_id", "birthday_due_at"),
+        )
 
 
 class ConsentEvent(Model):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from app.checkouts.models import TERMINAL, CheckoutStatus
 
@@ -60,3 +61,43 @@ def settled_status(
     if current in (CheckoutStatus.OPEN, CheckoutStatus.ABANDONED):
         return CheckoutStatus.COMPLETED
     return None
+
+
+# Payment not taken (yet, or ever): such an order is placed but does not count as a purchase.
+UNPAID = frozenset({"pending", "authorized", "voided", "expired", "failed"})
+BIRTHDAY_HOUR = 9  # a birthday message goes out at 09:00 in the shopper's zone
+
+
+def is_confirmed(placed: bool, financial_status: str | None) -> bool:
+    """A confirmed order: not cancelled and paid (or a source that does not say, like the snippet)."""
+    return placed and (financial_status or "").lower() not in UNPAID
+
+
+def is_payment_pending(placed: bool, financial_status: str | None) -> bool:
+    """Placed and waiting for its money: Shopify's `pending` or `authorized`."""
+    return placed and (financial_status or "").lower() in {"pending", "authorized"}
+
+
+def next_birthday_due(birthday: date | None, zone: str, now: datetime) -> datetime | None:
+    """The next 09:00 on the birthday in `zone` at or after today's date there, as UTC.
+
+    29 February falls on 28 February in common years. Today's birthday counts even when 09:00
+    has passed (the worker sends what is due), so a birthday learnt at noon is still greeted.
+    """
+    if birthday is None:
+        return None
+    tz = ZoneInfo(zone)
+    today = now.astimezone(tz).date()
+    for year in (today.year, today.year + 1):
+        day = _on_year(birthday, year)
+        if day >= today:
+            local = datetime.combine(day, time(BIRTHDAY_HOUR), tzinfo=tz)
+            return local.astimezone(UTC)
+    return None  # unreachable: next year's date is always after today
+
+
+def _on_year(birthday: date, year: int) -> date:
+    try:
+        return birthday.replace(year=year)
+    except ValueError:  # 29 February in a common year
+        return date(year, 2, 28)

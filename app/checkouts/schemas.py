@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -32,6 +32,23 @@ def plain(value: Any) -> Any:
     if isinstance(value, list):
         return [plain(v) for v in value]
     return value
+
+
+UNKNOWN_YEAR = 1904  # a leap year, so 29 February survives when only day and month are known
+
+
+def birthday(value: Any) -> date | None:
+    """`YYYY-MM-DD`, `MM-DD` or `--MM-DD` (vCard's form without a year); None when unreadable."""
+    raw = str(value or "").strip()[:10]
+    if raw.startswith("--"):
+        raw = raw[2:]
+    if len(raw) == 5:
+        raw = f"{UNKNOWN_YEAR}-{raw}"
+    try:
+        found = date.fromisoformat(raw)
+    except ValueError:
+        return None
+    return found if 1900 <= found.year <= date.today().year else None
 
 
 def text(value: Any, limit: int = 255) -> str | None:
@@ -76,6 +93,7 @@ class ContactInput:
     sms_opted_out: bool = False
     consent_source: str = "checkout"
     consent_at: datetime | None = None
+    birthday: date | None = None
 
     @property
     def empty(self) -> bool:

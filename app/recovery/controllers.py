@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from litestar import Controller, MediaType, Request, Response, get, patch, post, put
+from litestar import Controller, MediaType, Request, Response, delete, get, patch, post, put
 from litestar.di import Provide
 
 from app.accounts.guards import store_api
@@ -48,9 +48,17 @@ class FlowsApi(Controller):
     tags = ["recovery"]
     dependencies = {"store": Provide(store_api)}
 
-    @get("/", summary="The store's recovery flows with their steps")
+    @get("/", summary="The store's flows with their triggers and steps")
     async def list_flows(self, store: Store) -> list[FlowOut]:
         return await flows.list_flows(store)
+
+    @post("/", summary="Create a flow (a trigger from the catalogue; 422 names the exact field)")
+    async def create_flow(self, store: Store, data: FlowIn) -> FlowOut:
+        return await flows.create_flow(store, data)
+
+    @delete("/{flow_id:int}", summary="Delete a flow; its live sequences stop first")
+    async def delete_flow(self, store: Store, flow_id: int) -> None:
+        await services.delete_flow(store, flow_id)
 
     @get("/{flow_id:int}", summary="One flow")
     async def get_flow(self, store: Store, flow_id: int) -> FlowOut:

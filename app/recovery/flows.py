@@ -3,13 +3,17 @@ first, then saved in one transaction, always within one store."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from app.checkouts import history
 from app.core.cache import TTLCache
 from app.core.errors import ApiError
 from app.core.timeutil import utcnow
+from app.recovery import triggers
 from app.recovery.models import Flow, FlowStep
 from app.recovery.playbook import ensure_default_flow
 from app.recovery.schemas import (
@@ -52,6 +56,9 @@ def _out(flow: Flow, steps: list[FlowStep]) -> FlowOut:
         holdout_percent=Decimal(flow.holdout_percent),
         created_at=flow.created_at,
         updated_at=flow.updated_at,
+        trigger=flow.trigger,
+        trigger_params=dict(flow.trigger_params or {}),
+        transactional=flow.transactional,
         steps=[
             StepOut(
                 position=s.position,
@@ -76,7 +83,7 @@ def _out(flow: Flow, steps: list[FlowStep]) -> FlowOut:
     )
 
 
-async def _load(store: Store, flow_id: int) -> Flow:
+async def load(store: Store, flow_id: int) -> Flow:
     flow = await Flow.get_or_none(id=flow_id, store=store)
     if flow is None:
         raise ApiError(404, "not_found", f"no flow {flow_id} in this store")
@@ -93,7 +100,7 @@ async def list_flows(store: Store) -> list[FlowOut]:
 
 
 async def get_flow(store: Store, flow_id: int) -> FlowOut:
-    return await describe(await _load(store, flow_id))
+    return await describe(await load(store, flow_id))
 
 
 def _check(steps: list[StepIn] | None, holdout: Decimal | None) -> None:
@@ -104,52 +111,88 @@ def _check(steps: list[StepIn] | None, holdout: Decimal | None) -> None:
 
 
 async def replace_flow(store: Store, flow_id: int, data: FlowIn) -> FlowOut:
-    return await patch_flow(
-        store,
-        flow_id,
-        FlowPatch(
-            name=data.name,
-            enabled=data.enabled,
-            holdout_percent=data.holdout_percent,
-            steps=data.steps,
-        ),
+    return await patch_flow(store, flow_id, _whole(data))
+
+
+def _whole(data: FlowIn) -> FlowPatch:
+    """A whole flow as a patch that names every field, so PUT and POST leave nothing behind."""
+    return FlowPatch(
+        name=data.name,
+        enabled=data.enabled,
+        holdout_percent=data.holdout_percent,
+        steps=data.steps,
+        trigger=data.trigger,
+        trigger_params=data.trigger_params,
+        transactional=data.transactional,
     )
+
+
+async def create_flow(store: Store, data: FlowIn) -> FlowOut:
+    """A new flow, validated exactly like an edit; nothing is stored when any field is refused."""
+    changes = _changes(data.name, _whole(data), current_trigger=None)
+    _check(data.steps, data.holdout_percent)
+    async with in_transaction() as conn:
+        flow = await Flow.create(using_db=conn, store=store, **changes)
+        await _write_steps(conn, flow.id, data.steps)
+    return await get_flow(store, flow.id)
+
+
+def _changes(name: str | None, data: FlowPatch, current_trigger: str | None) -> dict[str, object]:
+    """The flow's own columns from a patch, each checked; a refusal names the field exactly."""
+    if name is not None and not 1 <= len(name.strip()) <= 255:
+        raise ApiError(422, "invalid_flow", "name: must be 1 to 255 characters")
+    trigger_name = data.trigger or current_trigger or triggers.DEFAULT
+    try:
+        found = triggers.get(trigger_name)
+        params = (
+            triggers.validate_params(trigger_name, data.trigger_params)
+            if data.trigger_params is not None or data.trigger is not None
+            else None
+        )
+    except triggers.TriggerProblem as exc:
+        raise ApiError(422, "invalid_flow", str(exc)) from None
+    transactional = data.transactional
+    if transactional is None and data.trigger is not None:
+        transactional = found.transactional
+    values = (
+        ("name", name.strip() if name else None),
+        ("enabled", data.enabled),
+        ("holdout_percent", data.holdout_percent),
+        ("trigger", data.trigger),
+        ("trigger_params", params),
+        ("transactional", transactional),
+    )
+    return {k: v for k, v in values if v is not None}
 
 
 async def patch_flow(store: Store, flow_id: int, data: FlowPatch) -> FlowOut:
     """Nothing is written unless every step validates: a rejected edit leaves the flow as it was."""
-    flow = await _load(store, flow_id)
+    flow = await load(store, flow_id)
+    changes = _changes(data.name, data, current_trigger=flow.trigger)
     _check(data.steps, data.holdout_percent)
-    if data.name is not None and not 1 <= len(data.name.strip()) <= 255:
-        raise ApiError(422, "invalid_flow", "name must be 1 to 255 characters")
     async with in_transaction() as conn:
-        changes = {
-            k: v
-            for k, v in (
-                ("name", data.name.strip() if data.name else None),
-                ("enabled", data.enabled),
-                ("holdout_percent", data.holdout_percent),
-            )
-            if v is not None
-        }
         if changes:
             await Flow.filter(id=flow.id).using_db(conn).update(**changes)
         if data.steps is not None:
             await FlowStep.filter(flow_id=flow.id).using_db(conn).delete()
-            for position, step in enumerate(data.steps):
-                await FlowStep.create(
-                    using_db=conn,
-                    flow_id=flow.id,
-                    position=position,
-                    channel=step.channel,
-                    delay_seconds=step.delay_seconds,
-                    conditions=step.conditions,
-                    incentive=step.incentive,
-                    variants=[_variant(v) for v in step.variants],
-                )
+            await _write_steps(conn, flow.id, data.steps)
         await Flow.filter(id=flow.id).using_db(conn).update(updated_at=utcnow())
     forget_steps(flow.id)
     return await get_flow(store, flow_id)
+
+
+async def _write_steps(conn: BaseDBAsyncClient, flow_id: int, steps: list[StepIn]) -> None:
+    for position, step in enumerate(steps):
+        await FlowStep.create(
+            using_db=conn,
+            flow_id=flow_id,
+            position=position,
+            channel=step.channel,
+            delay_seconds=step.delay_seconds,
+            conditions=step.conditions,
+            incentive=step.incentive,
+            variants=[_variant(v) for v in step.variants],
+        )
 
 
 def _variant(v: VariantIn) -> dict[str, object]:
@@ -162,3 +205,9 @@ def _variant(v: VariantIn) -> dict[str, object]:
         "sms_body": v.sms_body,
     }
     return {k: val for k, val in data.items() if val is not None}
+
+
+async def due_for_flow(flow: Flow, since: datetime, now: datetime) -> list[int]:
+    """The contacts a timed flow's trigger made due between two passes (`since`, `now`]."""
+    column, after, upto = triggers.due_range(flow.trigger, flow.trigger_params or {}, since, now)
+    return await history.due_contacts(flow.store_id, column, after, upto)

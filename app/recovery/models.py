@@ -46,6 +46,15 @@ class Flow(Model):
     store_id: int
     name = fields.CharField(max_length=255)
     enabled = fields.BooleanField(default=True)
+    trigger = fields.CharField(
+        max_length=48,
+        default="checkout.abandoned",
+        description="a name from app/recovery/triggers.py",
+    )
+    trigger_params: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    transactional = fields.BooleanField(
+        default=False, description="outside the per-contact frequency budget (payment reminders)"
+    )
     holdout_percent = fields.DecimalField(max_digits=5, decimal_places=2, default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)

@@ -33,12 +33,16 @@ class StepIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class FlowIn(msgspec.Struct, forbid_unknown_fields=True):
-    """PUT replaces the whole flow."""
+    """POST creates a flow, PUT replaces one whole. `trigger` is a name from the catalogue
+    (app/recovery/triggers.py); `transactional` defaults to the trigger's own (payment pending)."""
 
     name: str
     steps: list[StepIn]
     enabled: bool = True
     holdout_percent: Decimal = Decimal(0)
+    trigger: str = "checkout.abandoned"
+    trigger_params: dict[str, Any] = msgspec.field(default_factory=dict)
+    transactional: bool | None = None
 
 
 class FlowPatch(msgspec.Struct, forbid_unknown_fields=True):
@@ -48,6 +52,9 @@ class FlowPatch(msgspec.Struct, forbid_unknown_fields=True):
     enabled: bool | None = None
     holdout_percent: Decimal | None = None
     steps: list[StepIn] | None = None
+    trigger: str | None = None
+    trigger_params: dict[str, Any] | None = None
+    transactional: bool | None = None
 
 
 class VariantOut(msgspec.Struct):
@@ -76,6 +83,9 @@ class FlowOut(msgspec.Struct):
     steps: list[StepOut]
     created_at: datetime
     updated_at: datetime
+    trigger: str = "checkout.abandoned"
+    trigger_params: dict[str, Any] = msgspec.field(default_factory=dict)
+    transactional: bool = False
 
 
 class PreviewIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -18,7 +18,7 @@ from app.core.logging import ctx
 from app.core.scheduling import dispatch_soon, shared_queue
 from app.core.timeutil import utcnow
 from app.messaging.models import DeliveryStatus, Message
-from app.recovery import links, rules
+from app.recovery import flows, links, rules, triggers
 from app.recovery.discounts import Incentive, issue_discount_code
 from app.recovery.flows import ordered_steps
 from app.recovery.models import DiscountCode, Enrollment, EnrollmentStatus, Flow, FlowStep
@@ -37,7 +37,11 @@ async def enroll(checkout_id: int, queue: Any = None) -> Enrollment | None:
     if checkout is None or checkout.status != CheckoutStatus.ABANDONED:
         return await Enrollment.get_or_none(checkout_id=checkout_id)
     store = await Store.get(id=checkout.store_id)
-    flow = await Flow.filter(store=store, enabled=True).order_by("id").first()
+    flow = (
+        await Flow.filter(store=store, enabled=True, trigger=triggers.CHECKOUT_ABANDONED)
+        .order_by("id")
+        .first()
+    )
     if flow is None and not await Flow.exists(store=store):
         flow = await ensure_default_flow(store)
     if flow is None:
@@ -62,6 +66,18 @@ async def enroll(checkout_id: int, queue: Any = None) -> Enrollment | None:
         await schedule(queue, enrollment.id, 0, due)
     log.info("enrolled", extra=ctx(store=store.id, checkout=checkout_id, holdout=held))
     return enrollment
+
+
+async def delete_flow(store: Store, flow_id: int) -> None:
+    """Stop the flow's live sequences (nothing more is sent from it), then remove it and its steps.
+
+    Enrollments stay, without a flow, so results and attribution keep what was sent.
+    """
+    flow = await flows.load(store, flow_id)
+    for live in await Enrollment.filter(flow_id=flow.id, status__in=LIVE):
+        await stop(live.id, "flow_deleted")
+    await Flow.filter(id=flow.id, store=store).delete()
+    flows.forget_steps(flow.id)
 
 
 async def pause(enrollment_id: int, reason: str) -> bool:

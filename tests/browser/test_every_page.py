@@ -352,6 +352,7 @@ async def _owner_pages(browser: Any, site: Site, layout: str) -> None:
     assert await page.evaluate(team) <= 1, "the team table is cut off"
     if layout == "laptop":
         await _flow_editor(page, watch, site)
+    await _gallery(page, watch, site, layout)
     await _inbox(page, watch, site, layout)
     assert outside == [], outside
     await context.close()
@@ -380,6 +381,21 @@ async def _flow_editor(page: Page, watch: Watch, site: Site) -> None:
     watch.problems = [p for p in watch.problems if "422" not in p]
     watch.expected_status = 200
     await page.screenshot(path=str(ARTIFACTS / "flows-error-laptop.png"), full_page=True)
+
+
+async def _gallery(page: Page, watch: Watch, site: Site, layout: str) -> None:
+    """Several flows: a template from the gallery is added paused and opened in the editor."""
+    await _visit(page, watch, f"{site.base}/flows#gallery", "flows-gallery", layout)
+    assert await page.locator("[data-testid=gallery] form").count() == 8
+    await page.click("button[aria-label='Add the Birthday template']")
+    await page.wait_for_url("**/flows?flow=*")
+    await _check(page, "flows-with-birthday", layout, watch)
+    rows = page.locator("[data-testid=flow-list] tbody tr")
+    assert await rows.count() == 2
+    mine = rows.nth(1)
+    assert "Birthday" in await mine.inner_text() and "Not sending yet" in await mine.inner_text()
+    assert await page.input_value("#flow-name") == "Birthday"
+    assert await page.input_value("#flow-enabled") == "false"
 
 
 async def _inbox(page: Page, watch: Watch, site: Site, layout: str) -> None:

@@ -20,6 +20,8 @@ TOPICS = {
     "CHECKOUTS_DELETE",
     "ORDERS_CREATE",
     "ORDERS_PAID",
+    "ORDERS_UPDATED",
+    "ORDERS_CANCELLED",
     "APP_UNINSTALLED",
 }
 ROOT = re.compile(r"^\s*(?:query|mutation)?\s*\w*\s*(?:\([^)]*\))?\s*\{\s*(\w+)", re.S)

@@ -62,6 +62,8 @@ def test_app_toml_declares_scopes_and_every_webhook_the_app_serves():
         "checkouts/delete",
         "orders/create",
         "orders/paid",
+        "orders/updated",
+        "orders/cancelled",
         "app/uninstalled",
     }
     compliance = next(s for s in subs if "compliance_topics" in s)

@@ -71,3 +71,26 @@ async def test_the_editor_script_calls_the_json_api(client):
     assert "/api/v1/flows/${flowId}" in script and "/api/v1/templates/preview" in script
     assert "/flows/api" not in script
     assert (await client.get("/flows/api")).status_code == 404
+
+
+async def test_every_gallery_template_makes_a_valid_paused_flow(client):
+    """Each of the eight templates passes the same validation as the API, lands paused, and opens."""
+    from app.recovery.gallery import GALLERY
+
+    issued = await make_store("shopify")
+    await login_as(client, issued.store, Role.OWNER)
+    csrf = csrf_from((await client.get("/flows")).text)
+    for template in GALLERY:
+        made = await client.post(
+            "/flows/new", data={"template": template.trigger, "csrf_token": csrf}
+        )
+        assert made.status_code == 303, (template.trigger, made.text[:300])
+        opened = await client.get(made.headers["location"])
+        assert opened.status_code == 200 and template.name in opened.text
+    stored = await Flow.filter(store=issued.store).order_by("id")
+    assert [f.trigger for f in stored[1:]] == [t.trigger for t in GALLERY]
+    assert not any(f.enabled for f in stored[1:])
+    assert stored[-1].trigger_params == {"amount": "500.00"}
+    refused = await client.post("/flows/new", data={"template": "nope", "csrf_token": csrf})
+    assert refused.status_code == 422 and "Pick one of the templates" in refused.text
+    assert await Flow.filter(store=issued.store).count() == len(GALLERY) + 1

@@ -13,6 +13,7 @@ from app.checkouts.schemas import (
     LineItem,
     Normalized,
     OrderInput,
+    birthday,
     money,
     text,
 )
@@ -41,6 +42,7 @@ def _contact(event: dict[str, Any]) -> ContactInput:
         sms_consent=consent.get("sms") if isinstance(consent.get("sms"), bool) else None,
         consent_source="web_snippet",
         external_id=text(event.get("userId"), 64),
+        birthday=birthday(traits.get("birthday")),
     )
 
 

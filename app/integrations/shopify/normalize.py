@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from app.checkouts.schemas import CheckoutInput, ContactInput, LineItem, OrderInput, money, text
+from app.checkouts.schemas import (
+    CheckoutInput,
+    ContactInput,
+    LineItem,
+    OrderInput,
+    birthday,
+    money,
+    text,
+)
 from app.core.timeutil import parse_datetime
 from app.integrations.common import device_from_user_agent, locale_tag
 
@@ -54,7 +63,19 @@ def contact(payload: dict[str, Any]) -> ContactInput:
         sms_opted_out=_consent(sms_state) is False,
         consent_source="shopify_checkout",
         consent_at=consent_at,
+        birthday=_birthday(payload),
     )
+
+
+_BIRTHDAY_NAMES = {"birthday", "birth_date", "date_of_birth", "birthdate"}
+
+
+def _birthday(payload: dict[str, Any]) -> date | None:
+    """A birthday from the order's note attributes (how birthday-field apps pass it on)."""
+    for entry in payload.get("note_attributes") or []:
+        if isinstance(entry, dict) and str(entry.get("name", "")).lower() in _BIRTHDAY_NAMES:
+            return birthday(entry.get("value"))
+    return None
 
 
 def _line_items(payload: dict[str, Any]) -> list[LineItem]:

@@ -29,6 +29,9 @@ TOPICS = Topics(
         "checkouts/delete": lambda p: [normalize.checkout(p, deleted=True)],
         "orders/create": lambda p: [normalize.order(p)],
         "orders/paid": lambda p: [normalize.order(p)],
+        # Payment and cancellation after the order: the customer history and payment reminders.
+        "orders/updated": lambda p: [normalize.order(p)],
+        "orders/cancelled": lambda p: [normalize.order(p)],
     },
     handle={
         "app/uninstalled": compliance.uninstalled,
@@ -36,7 +39,7 @@ TOPICS = Topics(
         "customers/data_request": compliance.customers_data_request,
         "shop/redact": compliance.shop_redact,
     },
-    orders=frozenset({"orders/create", "orders/paid"}),
+    orders=frozenset({"orders/create", "orders/paid", "orders/updated", "orders/cancelled"}),
     checkout_jobs=("enrich_checkout",),
 )
 COMPLIANCE_TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact"})

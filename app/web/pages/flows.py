@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 from markupsafe import Markup
 
 from app.core.timeutil import utcnow
-from app.recovery import flows, pool
+from app.recovery import flows, gallery, pool, triggers
 from app.recovery.discounts import upload_pool
 from app.recovery.failures import recent_failures
 from app.web.access import Access, frame_headers, manager_access
@@ -32,8 +32,20 @@ class FlowPages(Controller):
     dependencies = {"access": Provide(manager_access)}
 
     @get("/flows")
-    async def editor(self, access: Access, uploaded: int | None = None) -> Template:
-        return await _editor(access, uploaded=uploaded)
+    async def editor(
+        self, access: Access, uploaded: int | None = None, flow: int | None = None
+    ) -> Template:
+        return await _editor(access, uploaded=uploaded, selected=flow)
+
+    @post("/flows/new")
+    async def from_template(self, request: Request[Any, Any, State], access: Access) -> Any:
+        """A flow from the gallery, paused, opened in the editor for the merchant to read."""
+        form = await request.form()
+        template = gallery.BY_TRIGGER.get(str(form.get("template") or ""))
+        if template is None:
+            return await _editor(access, 422, gallery_error="Pick one of the templates below.")
+        created = await flows.create_flow(access.store, template.as_flow())
+        return Redirect(f"/flows?flow={created.id}", status_code=303)
 
     @post("/flows/codes")
     async def upload_codes(self, request: Request[Any, Any, State], access: Access) -> Any:
@@ -61,11 +73,18 @@ class FlowPages(Controller):
 MAX_CSV_BYTES = 1024 * 1024
 
 
-async def _editor(access: Access, status_code: int = 200, **extra: Any) -> Template:
+async def _editor(
+    access: Access, status_code: int = 200, selected: int | None = None, **extra: Any
+) -> Template:
     found = await flows.list_flows(access.store)
+    open_flow = next((f for f in found if f.id == selected), found[0] if found else None)
     context = access.context(
         "flows",
         flows=found,
+        open_flow=open_flow,
+        labels={name: t.label for name, t in triggers.CATALOGUE.items()},
+        engine_runs=triggers.ENGINE_RUNS,
+        gallery=gallery.GALLERY,
         flows_json=script_json(found),
         pool=await pool.status(access.store),
         failures=await recent_failures(access.store.id, utcnow()),
