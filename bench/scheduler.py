@@ -116,9 +116,10 @@ async def prepare(n: int, window: float, lead: float | None = None) -> float:
     from app.stores.models import Platform
     from app.stores.services import create_store
 
-    admin = await asyncpg.connect(DB.rsplit("/", 1)[0] + "/postgres")
-    if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = 'bench_recovery'"):
-        await admin.execute("CREATE DATABASE bench_recovery")
+    server, name = DB.split("?", 1)[0].rsplit("/", 1)  # the database BENCH_DATABASE_URL names
+    admin = await asyncpg.connect(f"{server}/postgres")
+    if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+        await admin.execute(f'CREATE DATABASE "{name}"')
     await admin.close()
     conn = await asyncpg.connect(DB)
     await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
