@@ -1,7 +1,7 @@
 """Scheduler benchmark: N abandoned checkouts due within a window, sent by real worker processes.
 
-Runs on PostgreSQL (the database `BENCH_DATABASE_URL` names, `bench_recovery` by default) and Redis with the providers faked in each
-worker (instant answers), through the real pipeline: arq jobs with deterministic ids, the row lock,
+Runs on PostgreSQL (the database `BENCH_DATABASE_URL` names, `bench_recovery` by default) and
+Redis with the providers faked in each worker (instant answers), through the real pipeline: arq jobs with deterministic ids, the row lock,
 the rules, the `sending` record, the outcome -- and, as in production on PostgreSQL, the batch
 drainers of each worker (FOLLOWUP_RECOVERY_BATCH_SIZE). Prints sends/s, p50/p99 lateness (sent time
 minus due time) and a ratio against a baseline measured in the same process: a bare loop that only

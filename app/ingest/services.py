@@ -144,7 +144,15 @@ def _batcher() -> GroupCommit[RawRow, int | None]:
 
 
 async def _write(rows: Sequence[RawRow]) -> list[int | None]:
-    return await (write_postgres(rows) if is_postgres() else write_sqlite(rows))
+    """In key order, so two processes' batches that share deliveries (a platform's retry reaching
+    both) take their row locks in the same order and wait for each other instead of deadlocking."""
+    order = sorted(range(len(rows)), key=lambda i: rows[i].identity[:4])
+    ordered = [rows[i] for i in order]
+    ids = await (write_postgres(ordered) if is_postgres() else write_sqlite(ordered))
+    results: list[int | None] = [None] * len(rows)
+    for position, index in enumerate(order):
+        results[index] = ids[position]
+    return results
 
 
 _nudged_bucket: int | None = None
