@@ -1,12 +1,13 @@
 """Scheduler benchmark: N abandoned checkouts due within a window, sent by real worker processes.
 
-Runs on PostgreSQL (the database `BENCH_DATABASE_URL` names, `bench_recovery` by default) and
-Redis with the providers faked in each worker (instant answers), through the real pipeline: arq jobs with deterministic ids, the row lock,
-the rules, the `sending` record, the outcome -- and, as in production on PostgreSQL, the batch
-drainers of each worker (FOLLOWUP_RECOVERY_BATCH_SIZE). Prints sends/s, p50/p99 lateness (sent time
-minus due time) and a ratio against a baseline measured in the same process: a bare loop that only
-inserts Message rows. Redis: db 10 by default (flushed by every run), BENCH_REDIS_URL to change it;
-each worker keeps the production pool (10 connections): PostgreSQL is shared.
+Runs on PostgreSQL (the database `BENCH_DATABASE_URL` names, `bench_recovery` by default) and Redis
+with the providers faked in each worker (instant answers), through the real pipeline: arq jobs with
+deterministic ids, the row lock, the rules, the `sending` record, the outcome -- and, as in
+production on PostgreSQL, the batch drainers of each worker (FOLLOWUP_RECOVERY_BATCH_SIZE). Prints
+sends/s, p50/p99 lateness (sent time minus due time) and a ratio against a baseline measured in the
+same process: a bare loop that only inserts Message rows. Redis: db 10 by default (flushed by every
+run), BENCH_REDIS_URL to change it; each worker keeps the production pool (10 connections):
+PostgreSQL is shared.
 
     .venv/bin/python bench/scheduler.py --checkouts 100000 --window 300 --workers 2
 """
