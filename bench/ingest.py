@@ -36,6 +36,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import psutil
 import uvloop
 
 from bench.loadgen import Request, Result, fixed_rate, throughput
@@ -235,20 +236,34 @@ class Figures:
     steady: Result
     loaded: Result
     loaded_rate: int
+    cpu_ms: float
+    """Server CPU (user + system, all its processes) per request in the closed loop."""
 
 
-async def measure(port: int, args: argparse.Namespace, label: str) -> Figures:
+def cpu_seconds(process: psutil.Process) -> float:
+    total = 0.0
+    for proc in (process, *process.children(recursive=True)):
+        times = proc.cpu_times()
+        total += times.user + times.system
+    return total
+
+
+async def measure(
+    port: int, args: argparse.Namespace, label: str, server: psutil.Process
+) -> Figures:
     """Closed-loop maximum, then open-loop latency at --rate and at 80 % of that maximum."""
     make = request_factory(port, args.topic)
     await throughput(make, 1.0, args.connections)  # warm-up: connections, caches, JIT-free paths
+    cpu_before = cpu_seconds(server)
     if args.client == "wrk":
         burst = await asyncio.to_thread(wrk_throughput, port, args, args.seconds)
     else:
         burst = await throughput(request_factory(port, args.topic), args.seconds, args.connections)
+    cpu_ms = (cpu_seconds(server) - cpu_before) * 1000 / max(1, burst.sent)
     steady = await fixed_rate(request_factory(port, args.topic), args.rate, args.seconds)
     loaded_rate = max(1, int(burst.per_second * 0.8))
     loaded = await fixed_rate(request_factory(port, args.topic), loaded_rate, args.seconds)
-    figures = Figures(label, burst, steady, loaded, loaded_rate)
+    figures = Figures(label, burst, steady, loaded, loaded_rate, cpu_ms)
     print(row(figures, args.rate), flush=True)
     return figures
 
@@ -260,7 +275,10 @@ def row(f: Figures, rate: int) -> str:
             f" ({result.ok}/{result.sent} ok)"
         )
 
-    return f"  {f.label:<16} {f.burst.per_second:7.0f}/s   {at(f.steady, rate)}   {at(f.loaded, f.loaded_rate)}"
+    return (
+        f"  {f.label:<16} {f.burst.per_second:7.0f}/s  {f.cpu_ms:5.2f} ms"
+        f"   {at(f.steady, rate)}   {at(f.loaded, f.loaded_rate)}"
+    )
 
 
 def uvicorn_command(target: str, port: int, args: argparse.Namespace) -> list[str]:
@@ -291,7 +309,7 @@ async def measure_server(
     """One server at a time, so each has both cores to itself while it is measured."""
     process = serve(uvicorn_command(target, port, args), env, port)
     try:
-        return await measure(port, args, label)
+        return await measure(port, args, label, psutil.Process(process.pid))
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -310,7 +328,7 @@ async def main() -> None:
         flush=True,
     )
     print(
-        f"  {'server':<16} {'closed loop':>9}   {'p50 / p99 at the fixed rate':<44}"
+        f"  {'server':<16} {'closed loop':>9}  {'CPU/req':>8}   {'p50 / p99 at the fixed rate':<44}"
         "   p50 / p99 at 80 % of its closed-loop rate",
         flush=True,
     )
