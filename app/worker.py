@@ -16,7 +16,7 @@ from app.core.heap import freeze_startup_heap
 from app.core.jobs import dispatch_event, sweep_events
 from app.core.redis import QUEUE, arq_settings
 from app.core.timeutil import utcnow
-from app.hooks.jobs import deliver_hook, hooks_sweep
+from app.hooks.jobs import deliver_hook, deliver_hooks, hooks_sweep
 from app.ingest.jobs import drain_raw_events, sweep_deliveries
 from app.integrations.shopify.jobs import enrich_checkout
 from app.recovery.jobs import recovery_sweep, send_step, start_drainers, stop_drainers
@@ -57,6 +57,7 @@ FUNCTIONS: list[Any] = [
     refresh_rollups,
     analytics_sweep,
     deliver_hook,
+    deliver_hooks,
     hooks_sweep,
 ]
 

@@ -48,6 +48,7 @@ class Counter:
         self.db = 0
         self.redis = 0
         self.statements: dict[str, int] = {}
+        self.commands: dict[str, int] = {}
 
     def install(self) -> None:
         counter = self
@@ -65,15 +66,16 @@ class Counter:
             return await inner(self, query, *args, **kw)
 
         async def redis_(self: Any, *args: Any, **kw: Any) -> Any:
-            counter.redis += 1
+            counter.command(str(args[0]) if args else "?")
             return await redis_cmd(self, *args, **kw)
 
         async def pipe_(self: Any, *args: Any, **kw: Any) -> Any:
-            counter.redis += 1
+            names = [str(c[0][0]) for c in getattr(self, "command_stack", []) if c and c[0]]
+            counter.command("pipeline(" + " ".join(names) + ")")
             return await pipe_exec(self, *args, **kw)
 
         async def pipe_now_(self: Any, *args: Any, **kw: Any) -> Any:
-            counter.redis += 1
+            counter.command(str(args[0]) if args else "?")
             return await pipe_now(self, *args, **kw)
 
         asyncpg.Connection.execute = execute_  # type: ignore[method-assign]
@@ -87,8 +89,12 @@ class Counter:
         head = " ".join(query.split()[:4])[:60]
         self.statements[head] = self.statements.get(head, 0) + 1
 
+    def command(self, name: str) -> None:
+        self.redis += 1
+        self.commands[name] = self.commands.get(name, 0) + 1
+
     def reset(self) -> None:
-        self.db, self.redis, self.statements = 0, 0, {}
+        self.db, self.redis, self.statements, self.commands = 0, 0, {}, {}
 
 
 def options() -> argparse.Namespace:
@@ -161,6 +167,9 @@ async def main() -> None:
     await migrate(settings)
     await init_db(settings)
     redis = Redis.from_url(args.redis)
+    # A fresh database restarts outbox ids: arq results left by an earlier run would make each
+    # text's dispatch enqueue look like a duplicate and hide a round trip.
+    await redis.flushdb()
     seats = await seed(bench_args, redis)
     counter = Counter()
     counter.install()
@@ -179,6 +188,8 @@ async def main() -> None:
     )
     for head, count in sorted(counter.statements.items(), key=lambda kv: -kv[1]):
         print(f"  {count / n:5.2f}  {head}")
+    for name, count in sorted(counter.commands.items(), key=lambda kv: -kv[1]):
+        print(f"  {count / n:5.2f}  Redis {name}")
     print(
         f"CPU per text: {cpu:.2f} ms (baseline, a signed POST to a bare endpoint: "
         f"{base_cpu:.2f} ms; ratio x{cpu / base_cpu:.1f})"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from typing import Any
 
 from app.core.timeutil import utcnow
@@ -15,6 +16,12 @@ SWEEP_BATCH = 1000
 async def deliver_hook(job_ctx: dict[str, Any], delivery_id: int) -> str:
     """Attempt one delivery if the database says it is due; a duplicate job finds it taken."""
     return await services.deliver(delivery_id, job_ctx.get("redis"))
+
+
+async def deliver_hooks(job_ctx: dict[str, Any], delivery_ids: list[int]) -> dict[str, int]:
+    """Attempt a fan-out's deliveries together; those already taken or not due are left alone."""
+    outcomes = await services.deliver_many(delivery_ids, job_ctx.get("redis"))
+    return dict(Counter(outcomes))
 
 
 async def hooks_sweep(ctx: dict[str, Any]) -> int:

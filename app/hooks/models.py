@@ -65,6 +65,9 @@ class HookDelivery(Model):
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField(null=True)
     locked_until = fields.DatetimeField(null=True)
+    claim = fields.CharField(
+        max_length=16, null=True, description="token of the attempt holding it"
+    )
     last_status = fields.IntField(null=True)
     last_error = fields.CharField(max_length=500, null=True)
     last_duration_ms = fields.IntField(null=True)

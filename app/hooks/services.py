@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,7 +12,7 @@ from arq.connections import ArqRedis
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
-from app.config import get_settings
+from app.config import HookSettings, get_settings
 from app.core.logging import ctx
 from app.core.outbox import OutboxEvent
 from app.core.scheduling import enqueue
@@ -96,9 +98,11 @@ async def fan_out(event: OutboxEvent, queue: ArqRedis | None) -> list[int]:
     fresh = await HookDelivery.filter(
         webhook_id__in=[r.webhook_id for r in rows], state=DeliveryState.PENDING, attempts=0
     ).only("id")
-    for delivery in fresh:
-        await schedule(queue, delivery.id, 0, None)
-    return [d.id for d in fresh]
+    ids = [d.id for d in fresh]
+    for first in range(0, len(ids), BATCH):
+        chunk = ids[first : first + BATCH]
+        await enqueue(queue, "deliver_hooks", chunk, job_id=f"hooks:{event.id}:{first // BATCH}")
+    return ids
 
 
 async def schedule(
@@ -114,50 +118,124 @@ async def schedule(
     return await enqueue(queue, "deliver_hook", delivery_id, job_id=job_id, defer_until=when)
 
 
-async def _claim(delivery_id: int, now: datetime, hold_seconds: int) -> HookDelivery | None:
-    """Take the attempt if it is due and nobody holds it; the row count says who won."""
+async def _claim(ids: list[int], now: datetime, hold_seconds: int) -> list[HookDelivery]:
+    """Take those of `ids` that are due and that nobody holds, in one statement; the claim token
+    written with the lock says which rows this call won (another worker may have taken some)."""
     lock = now + timedelta(seconds=hold_seconds + LOCK_MARGIN_SECONDS)
+    token = secrets.token_hex(8)
     won = await HookDelivery.filter(
         Q(locked_until__isnull=True) | Q(locked_until__lt=now),
-        id=delivery_id,
+        id__in=ids,
         state=DeliveryState.PENDING,
         next_attempt_at__lte=now,
-    ).update(locked_until=lock, attempts=F("attempts") + 1)
+    ).update(locked_until=lock, attempts=F("attempts") + 1, claim=token)
     if not won:
-        return None
-    return await HookDelivery.get(id=delivery_id).select_related("subscription")
+        return []
+    return list(
+        await HookDelivery.filter(id__in=ids, claim=token)
+        .select_related("subscription")
+        .order_by("id")
+    )
+
+
+BATCH = 200  # deliveries one job claims and posts together
+CONCURRENCY = 32  # requests in flight per job
 
 
 async def deliver(delivery_id: int, queue: ArqRedis | None) -> str:
-    """One attempt of one delivery, if due: sign, post, log, then settle or schedule a retry."""
+    """One attempt of one delivery, if due (a batch of one): `not_due` when nobody could take it."""
+    outcomes = await deliver_many([delivery_id], queue)
+    return outcomes[0] if outcomes else "not_due"
+
+
+async def deliver_many(ids: list[int], queue: ArqRedis | None) -> list[str]:
+    """Claim whichever of `ids` are due in one statement, post them concurrently, log every attempt
+    in one insert and settle the successes in one update; a failure settles or retries on its own.
+    Answers one outcome per delivery taken (`delivered`, `retry`, `failed`, `gone`, `disabled`)."""
     settings = get_settings().hooks
     now = utcnow()
-    delivery = await _claim(delivery_id, now, settings.timeout_seconds)
-    if delivery is None:
-        return "not_due"
+    taken = await _claim(ids, now, settings.timeout_seconds)
+    outcomes: list[str] = []
+    live: list[HookDelivery] = []
+    for delivery in taken:
+        if delivery.subscription.active:
+            live.append(delivery)
+        else:
+            await _settle(delivery, DeliveryState.FAILED, None, "subscription disabled")
+            outcomes.append("disabled")
+    if not live:
+        return outcomes
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def post(delivery: HookDelivery) -> sender.Answer:
+        async with gate:
+            return await _post(delivery, settings, now)
+
+    answers = await asyncio.gather(*(post(delivery) for delivery in live))
+    await HookAttempt.bulk_create(
+        [
+            HookAttempt(
+                delivery_id=delivery.id,
+                at=now,
+                status=answer.status,
+                duration_ms=answer.duration_ms,
+                error=answer.error,
+                response=answer.response or None,
+            )
+            for delivery, answer in zip(live, answers, strict=True)
+        ]
+    )
+    delivered = [(d, a) for d, a in zip(live, answers, strict=True) if a.ok]
+    await _settle_delivered(delivered)
+    outcomes += ["delivered"] * len(delivered)
+    for delivery, answer in zip(live, answers, strict=True):
+        if not answer.ok:
+            outcomes.append(await _record(delivery, delivery.subscription, answer, queue))
+    return outcomes
+
+
+async def _post(delivery: HookDelivery, settings: HookSettings, now: datetime) -> sender.Answer:
+    """Sign and post one delivery to its subscription's target, checked and pinned first."""
     subscription = delivery.subscription
-    if not subscription.active:
-        await _settle(delivery, DeliveryState.FAILED, None, "subscription disabled")
-        return "disabled"
     try:
         target = await targets.pin_target(subscription.target_url, settings.allow_private)
     except targets.TargetRefused as exc:
-        answer = sender.Answer(None, 0, str(exc))
-    else:
-        body = sender.encode(delivery.payload)
-        headers = sender.signed_headers(subscription.secret, delivery.webhook_id, body, now)
-        answer = await sender.attempt(
-            target, headers, body, settings.timeout_seconds, settings.max_response_bytes
-        )
-    await HookAttempt.create(
-        delivery_id=delivery.id,
-        at=now,
-        status=answer.status,
-        duration_ms=answer.duration_ms,
-        error=answer.error,
-        response=answer.response or None,
+        return sender.Answer(None, 0, str(exc))
+    body = sender.encode(delivery.payload)
+    headers = sender.signed_headers(subscription.secret, delivery.webhook_id, body, now)
+    return await sender.attempt(
+        target, headers, body, settings.timeout_seconds, settings.max_response_bytes
     )
-    return await _record(delivery, subscription, answer, queue)
+
+
+async def _settle_delivered(delivered: list[tuple[HookDelivery, sender.Answer]]) -> None:
+    """Every success of a batch in one update; a success ends its subscription's run of failures."""
+    if not delivered:
+        return
+    at = utcnow()
+    for delivery, answer in delivered:
+        delivery.state = DeliveryState.DELIVERED
+        delivery.locked_until = None
+        delivery.next_attempt_at = None
+        delivery.last_status = answer.status
+        delivery.last_duration_ms = answer.duration_ms
+        delivery.last_error = None
+        delivery.delivered_at = at
+    await HookDelivery.bulk_update(
+        [delivery for delivery, _ in delivered],
+        fields=[
+            "state",
+            "locked_until",
+            "next_attempt_at",
+            "last_status",
+            "last_duration_ms",
+            "last_error",
+            "delivered_at",
+        ],
+    )
+    recovered = {d.subscription_id for d, _ in delivered if d.subscription.consecutive_failures}
+    if recovered:
+        await HookSubscription.filter(id__in=recovered).update(consecutive_failures=0)
 
 
 async def _record(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -166,3 +168,34 @@ async def test_hooks_are_in_the_openapi_schema(client) -> None:
     schema = (await client.get("/schema/openapi.json")).json()
     assert "/api/v1/hooks" in schema["paths"] and "/api/v1/hooks/{hook_id}" in schema["paths"]
     assert "/api/v1/hooks/samples/{event}" in schema["paths"]
+
+
+async def test_a_fan_out_is_posted_by_one_job_and_racing_workers_post_each_delivery_once(
+    client, queue, receiver
+) -> None:
+    """Twelve subscriptions: one `deliver_hooks` job for the fan-out; two workers running it at once
+    (a duplicate job, a sweep) split the rows between them and the receiver sees each once."""
+    from app.hooks import services
+
+    fake, base = receiver
+    issued = await make_store("custom")
+    for n in range(12):
+        hook = await _subscribe(client, issued.api_token, f"{base}/s{n}", "checkout.abandoned")
+        fake.secrets[f"/s{n}"] = hook["secret"]
+    await abandoned_checkout(issued.store)
+    [event] = await OutboxEvent.filter(name="checkout.abandoned")
+    ids = await services.fan_out(event, queue)
+    assert len(ids) == 12
+    assert await queue.exists(f"arq:job:hooks:{event.id}:0")
+    assert not await queue.exists(f"arq:job:hook:{ids[0]}:0")  # no job per delivery
+
+    first, second = await asyncio.gather(
+        services.deliver_many(ids, queue), services.deliver_many(ids, queue)
+    )
+    assert sorted(first + second) == ["delivered"] * 12
+    assert sorted(r.path for r in fake.requests) == sorted(f"/s{n}" for n in range(12))
+    assert all(r.verified for r in fake.requests)
+    assert await services.deliver_many(ids, queue) == []  # nothing left to take
+    states = await HookDelivery.filter(id__in=ids).values_list("state", "attempts", "last_status")
+    assert set(states) == {(DeliveryState.DELIVERED, 1, 200)}
+    assert await HookAttempt.filter(delivery_id__in=ids).count() == 12
