@@ -3,10 +3,14 @@
     python -m bench.ingest [--seconds 10] [--rate 500] [--connections 64] [--workers 1]
                            [--topic checkouts/update|orders/create]
 
-Prints accepted webhooks/s (closed loop), p50/p99 acknowledgement latency at a fixed rate (open
-loop, latency measured from each request's scheduled start), and the same figures for a bare
-Litestar endpoint served with the same uvicorn settings in the same run. No worker runs: this
-measures verification + durable storage + enqueue, which is what Shopify waits for.
+Side by side in one run, each server alone on the machine while it is measured, with the same
+uvicorn settings: FollowUp, the like-for-like baseline (Litestar + an asyncpg pool doing only the
+same single-row INSERT … ON CONFLICT and its commit per request) and a bare Litestar endpoint
+(bench/_baseline.py). For each: accepted webhooks/s (closed loop), then p50/p99 acknowledgement
+latency in an open loop at --rate and at 80 % of that server's own closed-loop rate (latency
+counted from each request's scheduled start, so queueing shows). Every delivery is a distinct
+signed cart, so every one is a new row. No worker runs: this measures verification + durable
+storage + enqueue, which is what Shopify waits for.
 """
 
 from __future__ import annotations
@@ -26,10 +30,13 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
 import httpx
+import psutil
 import uvloop
 
 from bench.loadgen import Request, Result, fixed_rate, throughput
@@ -119,81 +126,102 @@ def serve(command: list[str], env: dict[str, str], port: int) -> subprocess.Pope
     )
 
 
-def document(topic: str, cart: int | str) -> bytes:
-    doc = copy.deepcopy(SAMPLES[topic])
-    doc["checkout_token" if topic.startswith("orders") else "token"] = f"bench-{cart}"
-    doc["id"] = 10_000 + cart if isinstance(cart, int) else 9_999
-    return json.dumps(doc).encode()
+MARK = "__bench_cart__"
 
 
-def request_factory(port: int, topic: str) -> callable:
-    """Signed deliveries of `topic` over 200 distinct carts, each with a fresh webhook id."""
-    bodies = [document(topic, cart) for cart in range(200)]
-    signatures = [
-        base64.b64encode(hmac.new(SECRET.encode(), b, hashlib.sha256).digest()).decode()
-        for b in bodies
-    ]
+class Signed:
+    """Distinct signed deliveries of one topic: a new cart in every body, so each is a new row.
+
+    The signed body is what the app deduplicates on (its fingerprint), so a benchmark that resends
+    one body under fresh webhook ids measures the duplicate path (no row written, no WAL flush)."""
+
+    def __init__(self, topic: str, run: str) -> None:
+        doc = copy.deepcopy(SAMPLES[topic])
+        doc["checkout_token" if topic.startswith("orders") else "token"] = f"{run}-{MARK}"
+        self.template = json.dumps(doc).encode()
+        self.topic = topic
+        self.run = run
+
+    def body(self, index: int) -> tuple[bytes, str]:
+        body = self.template.replace(MARK.encode(), str(index).encode())
+        digest = hmac.new(SECRET.encode(), body, hashlib.sha256).digest()
+        return body, base64.b64encode(digest).decode()
+
+    def headers(self, index: int, signature: str) -> dict[str, str]:
+        return {
+            "Content-Type": "application/json",
+            "X-Shopify-Topic": self.topic,
+            "X-Shopify-Hmac-Sha256": signature,
+            "X-Shopify-Shop-Domain": SHOP,
+            "X-Shopify-Webhook-Id": f"{self.run}-{index}",
+            "X-Shopify-Event-Id": f"{self.run}-{index}",
+            "X-Shopify-Triggered-At": "2026-01-08T18:41:07.512Z",
+        }
+
+
+def request_factory(port: int, topic: str) -> Callable[[int], Request]:
+    """Signed deliveries of `topic`, each a distinct cart under a fresh webhook id."""
+    signed = Signed(topic, uuid.uuid4().hex[:8])
     url = f"http://127.0.0.1:{port}/webhooks/shopify"
-    run = uuid.uuid4().hex[:8]
 
     def make(index: int) -> Request:
-        body = bodies[index % len(bodies)]
-        return (
-            url,
-            body,
-            {
-                "Content-Type": "application/json",
-                "X-Shopify-Topic": topic,
-                "X-Shopify-Hmac-Sha256": signatures[index % len(bodies)],
-                "X-Shopify-Shop-Domain": SHOP,
-                "X-Shopify-Webhook-Id": f"{run}-{index}",
-                "X-Shopify-Event-Id": f"{run}-{index}",
-                "X-Shopify-Triggered-At": "2026-01-08T18:41:07.512Z",
-            },
-        )
+        body, signature = signed.body(index)
+        return url, body, signed.headers(index, signature)
 
     return make
 
 
 WRK_SCRIPT = """
 local threads = {}
-function setup(thread) thread:set("tid", #threads + 1); table.insert(threads, thread) end
-function init(args) run = args[1]; body = io.open(args[2], "rb"):read("*a"); n = 0 end
+function setup(thread) thread:set("tid", #threads); table.insert(threads, thread) end
+function init(args)
+  run = args[1]; step = tonumber(args[3]); sigs = {}; bodies = {}
+  for line in io.lines(args[2]) do
+    local tab = line:find("\t", 1, true)
+    sigs[#sigs + 1] = line:sub(1, tab - 1)
+    bodies[#bodies + 1] = line:sub(tab + 1)
+  end
+  n = tid
+end
 function request()
-  n = n + 1
-  wrk.headers["X-Shopify-Webhook-Id"] = run .. "-" .. tid .. "-" .. n
-  return wrk.format("POST", "/webhooks/shopify", nil, body)
+  local i = n % #bodies + 1
+  n = n + step
+  wrk.headers["X-Shopify-Webhook-Id"] = run .. "-" .. n
+  wrk.headers["X-Shopify-Event-Id"] = run .. "-" .. n
+  wrk.headers["X-Shopify-Hmac-Sha256"] = sigs[i]
+  return wrk.format("POST", "/webhooks/shopify", nil, bodies[i])
 end
 """
+WRK_THREADS = 2
+WRK_POOL_PER_SECOND = (
+    8000  # distinct signed bodies per second of the phase (more than any server takes)
+)
 
 
 def wrk_throughput(port: int, args: argparse.Namespace, seconds: float) -> Result:
-    """Closed loop with wrk (C): the load generator leaves the cores to the server under test."""
-    body = document(args.topic, "wrk")
+    """Closed loop with wrk (C): the load generator leaves the cores to the server under test.
+
+    wrk cannot sign, so it cycles through a file of distinct pre-signed bodies."""
+    run = uuid.uuid4().hex[:8]
+    signed = Signed(args.topic, run)
     with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "body.json").write_bytes(body)
+        with (Path(tmp) / "bodies.tsv").open("wb") as pool:
+            for index in range(int(seconds * WRK_POOL_PER_SECOND)):
+                body, signature = signed.body(index)
+                pool.write(signature.encode() + b"\t" + body + b"\n")
         (Path(tmp) / "post.lua").write_text(WRK_SCRIPT)
-        signature = base64.b64encode(
-            hmac.new(SECRET.encode(), body, hashlib.sha256).digest()
-        ).decode()
-        headers = {
-            "Content-Type": "application/json",
-            "X-Shopify-Topic": args.topic,
-            "X-Shopify-Hmac-Sha256": signature,
-            "X-Shopify-Shop-Domain": SHOP,
-            "X-Shopify-Triggered-At": "2026-01-08T18:41:07.512Z",
-        }
         command = [
             "wrk",
-            "-t2",
+            f"-t{WRK_THREADS}",
             f"-c{args.connections}",
             f"-d{int(seconds)}s",
             "-s",
             f"{tmp}/post.lua",
         ]
-        for name, value in headers.items():
-            command += ["-H", f"{name}: {value}"]
-        command += [f"http://127.0.0.1:{port}", "--", uuid.uuid4().hex[:8], f"{tmp}/body.json"]
+        for name, value in signed.headers(0, "").items():
+            if name not in ("X-Shopify-Webhook-Id", "X-Shopify-Event-Id", "X-Shopify-Hmac-Sha256"):
+                command += ["-H", f"{name}: {value}"]
+        command += [f"http://127.0.0.1:{port}", "--", run, f"{tmp}/bodies.tsv", str(WRK_THREADS)]
         out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     total = int(re.search(r"(\d+) requests in", out).group(1))
     failed = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -201,29 +229,68 @@ def wrk_throughput(port: int, args: argparse.Namespace, seconds: float) -> Resul
     return Result(total, total - bad, seconds, [])
 
 
-async def measure(port: int, args: argparse.Namespace, label: str) -> tuple[Result, Result]:
+@dataclass
+class Figures:
+    label: str
+    burst: Result
+    steady: Result
+    loaded: Result
+    loaded_rate: int
+    cpu_ms: float
+    """Server CPU (user + system, all its processes) per request in the closed loop."""
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    total = 0.0
+    for proc in (process, *process.children(recursive=True)):
+        times = proc.cpu_times()
+        total += times.user + times.system
+    return total
+
+
+async def measure(
+    port: int, args: argparse.Namespace, label: str, server: psutil.Process
+) -> Figures:
+    """Closed-loop maximum, then open-loop latency at --rate and at 80 % of that maximum."""
     make = request_factory(port, args.topic)
     await throughput(make, 1.0, args.connections)  # warm-up: connections, caches, JIT-free paths
+    cpu_before = cpu_seconds(server)
     if args.client == "wrk":
         burst = await asyncio.to_thread(wrk_throughput, port, args, args.seconds)
     else:
-        burst = await throughput(make, args.seconds, args.connections)
-    steady = await fixed_rate(make, args.rate, args.seconds)
-    print(
-        f"  {label:<10} {burst.per_second:9.0f}/s  p50 {steady.p50:6.1f} ms  p99 {steady.pct(0.99):6.1f} ms"
-        f"  ({steady.ok}/{steady.sent} ok at {args.rate}/s)",
-        flush=True,
+        burst = await throughput(request_factory(port, args.topic), args.seconds, args.connections)
+    cpu_ms = (cpu_seconds(server) - cpu_before) * 1000 / max(1, burst.sent)
+    steady = await fixed_rate(request_factory(port, args.topic), args.rate, args.seconds)
+    loaded_rate = max(1, int(burst.per_second * 0.8))
+    loaded = await fixed_rate(request_factory(port, args.topic), loaded_rate, args.seconds)
+    figures = Figures(label, burst, steady, loaded, loaded_rate, cpu_ms)
+    print(row(figures, args.rate), flush=True)
+    return figures
+
+
+def row(f: Figures, rate: int) -> str:
+    def at(result: Result, per_second: int) -> str:
+        return (
+            f"{result.p50:6.1f} / {result.pct(0.99):7.1f} ms at {per_second:>5}/s"
+            f" ({result.ok}/{result.sent} ok)"
+        )
+
+    return (
+        f"  {f.label:<16} {f.burst.per_second:7.0f}/s  {f.cpu_ms:5.2f} ms"
+        f"   {at(f.steady, rate)}   {at(f.loaded, f.loaded_rate)}"
     )
-    return burst, steady
 
 
-async def main() -> None:
-    args = parse()
-    env = environment(args)
-    await reset_database(args.database_url)
-    followup(env, "migrate")
-    followup(env, "store", "create", "--platform", "shopify", "--domain", SHOP)
-    uvicorn_opts = [
+def uvicorn_command(target: str, port: int, args: argparse.Namespace) -> list[str]:
+    factory = ["--factory"] if target.endswith("create_app") else []
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        target,
+        *factory,
+        "--port",
+        str(port),
         "--workers",
         str(args.workers),
         "--loop",
@@ -234,53 +301,59 @@ async def main() -> None:
         "warning",
         "--no-access-log",
     ]
-    app = serve(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.server:create_app",
-            "--factory",
-            "--port",
-            str(args.port),
-            *uvicorn_opts,
-        ],
-        env,
-        args.port,
-    )
-    base = serve(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bench._baseline:app",
-            "--port",
-            str(args.port + 1),
-            *uvicorn_opts,
-        ],
-        env,
-        args.port + 1,
-    )
-    # The baseline has no /healthz; serve() only waits for the port, any answer will do.
+
+
+async def measure_server(
+    target: str, port: int, env: dict[str, str], args: argparse.Namespace, label: str
+) -> Figures:
+    """One server at a time, so each has both cores to itself while it is measured."""
+    process = serve(uvicorn_command(target, port, args), env, port)
     try:
-        print(
-            f"ingest: {args.seconds:.0f}s per phase, {args.connections} connections ({args.client}), "
-            f"{args.workers} uvicorn worker(s), fixed rate {args.rate}/s, {args.topic}",
-            flush=True,
-        )
-        app_burst, app_steady = await measure(args.port, args, "followup")
-        base_burst, base_steady = await measure(args.port + 1, args, "baseline")
+        return await measure(port, args, label, psutil.Process(process.pid))
     finally:
-        for process in (app, base):
-            process.terminate()
-            process.wait(timeout=10)
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def main() -> None:
+    args = parse()
+    env = environment(args)
+    await reset_database(args.database_url)
+    followup(env, "migrate")
+    followup(env, "store", "create", "--platform", "shopify", "--domain", SHOP)
+    print(
+        f"ingest: {args.seconds:.0f}s per phase, {args.connections} connections ({args.client}),"
+        f" {args.workers} uvicorn worker(s), {args.topic}, load average"
+        f" {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        flush=True,
+    )
+    print(
+        f"  {'server':<16} {'closed loop':>9}  {'CPU/req':>8}   {'p50 / p99 at the fixed rate':<44}"
+        "   p50 / p99 at 80 % of its closed-loop rate",
+        flush=True,
+    )
+    servers = [
+        ("app.server:create_app", "followup"),
+        ("bench._baseline:insert_app", "insert (1 row)"),
+        ("bench._baseline:app", "bare litestar"),
+    ]
+    figures = [
+        await measure_server(target, args.port + i, env, args, label)
+        for i, (target, label) in enumerate(servers)
+    ]
     conn = await asyncpg.connect(args.database_url)
     stored = await conn.fetchval("SELECT count(*) FROM raw_event")
     await conn.close()
-    print(f"  stored raw events: {stored}")
+    app, insert, bare = figures
+    print(f"  stored raw events (followup and the insert baseline): {stored}")
     print(
-        f"  ratio followup/baseline: throughput {app_burst.per_second / base_burst.per_second:.2f}, "
-        f"p99 {app_steady.pct(0.99) / base_steady.pct(0.99):.2f}"
+        f"  followup / insert (1 row): throughput {app.burst.per_second / insert.burst.per_second:.2f}x,"
+        f" p99 at {args.rate}/s {app.steady.pct(0.99) / insert.steady.pct(0.99):.2f}x"
+    )
+    print(
+        f"  followup / bare litestar: throughput {app.burst.per_second / bare.burst.per_second:.2f}x,"
+        f" p99 at {args.rate}/s {app.steady.pct(0.99) / bare.steady.pct(0.99):.2f}x"
+        f"; load average after {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
 
 

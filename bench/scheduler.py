@@ -1,12 +1,13 @@
 """Scheduler benchmark: N abandoned checkouts due within a window, sent by real worker processes.
 
-Runs on PostgreSQL (its own database, `bench_recovery`) and Redis with the providers faked in each
-worker (instant answers), through the real pipeline: arq jobs with deterministic ids, the row lock,
-the rules, the `sending` record, the outcome -- and, as in production on PostgreSQL, the batch
-drainers of each worker (FOLLOWUP_RECOVERY_BATCH_SIZE). Prints sends/s, p50/p99 lateness (sent time
-minus due time) and a ratio against a baseline measured in the same process: a bare loop that only
-inserts Message rows. Redis: db 10 by default (flushed by every run), BENCH_REDIS_URL to change it;
-each worker keeps the production pool (10 connections): PostgreSQL is shared.
+Runs on PostgreSQL (the database `BENCH_DATABASE_URL` names, `bench_recovery` by default) and Redis
+with the providers faked in each worker (instant answers), through the real pipeline: arq jobs with
+deterministic ids, the row lock, the rules, the `sending` record, the outcome -- and, as in
+production on PostgreSQL, the batch drainers of each worker (FOLLOWUP_RECOVERY_BATCH_SIZE). Prints
+sends/s, p50/p99 lateness (sent time minus due time) and a ratio against a baseline measured in the
+same process: a bare loop that only inserts Message rows. Redis: db 10 by default (flushed by every
+run), BENCH_REDIS_URL to change it; each worker keeps the production pool (10 connections):
+PostgreSQL is shared.
 
     .venv/bin/python bench/scheduler.py --checkouts 100000 --window 300 --workers 2
 """
@@ -116,9 +117,10 @@ async def prepare(n: int, window: float, lead: float | None = None) -> float:
     from app.stores.models import Platform
     from app.stores.services import create_store
 
-    admin = await asyncpg.connect(DB.rsplit("/", 1)[0] + "/postgres")
-    if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = 'bench_recovery'"):
-        await admin.execute("CREATE DATABASE bench_recovery")
+    server, name = DB.split("?", 1)[0].rsplit("/", 1)  # the database BENCH_DATABASE_URL names
+    admin = await asyncpg.connect(f"{server}/postgres")
+    if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+        await admin.execute(f'CREATE DATABASE "{name}"')
     await admin.close()
     conn = await asyncpg.connect(DB)
     await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")

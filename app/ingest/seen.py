@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.checkouts.schemas import OrderInput
-from app.core.phones import parse_phone
+from app.core.phones import parse_phone, region_of_locale
 from app.ingest.models import Source
 from app.ingest.processing import Normalizer, topics_for
 
@@ -43,15 +43,19 @@ def phone_key(phone: str | None, region: str | None = None) -> str | None:
     return digest(parse_phone(phone, region).e164) if phone else None
 
 
-def seen_order(source: Source, topic: str, body: bytes, region: str | None) -> SeenOrder | None:
+def seen_order(
+    source: Source, topic: str, body: bytes, locale: str | None, payload: Any = None
+) -> SeenOrder | None:
     """The keys of a placed order in this delivery, or None (not an order, not placed, or not
-    readable: the drain decides about those as before)."""
+    readable: the drain decides about those as before). `payload` is the body if it was already
+    read; the store's `locale` gives a phone without a country code its region."""
     topics = topics_for(source)
     normalize = topics.normalizer(topic) if topic in topics.orders else None
     if normalize is None:
         return None
+    region = region_of_locale(locale)
     try:
-        order = _placed_order(normalize, json.loads(body))
+        order = _placed_order(normalize, json.loads(body) if payload is None else payload)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         log.info("order keys not readable at capture: %s", exc)
         return None

@@ -1,35 +1,38 @@
 """Store a verified delivery durably and exactly once, then nudge the worker to drain.
 
 The acknowledgement path is the one Shopify, WooCommerce and browsers wait on, so it does the
-least that is safe: one insert that also deduplicates (ON CONFLICT DO NOTHING), and at most one
+least that is safe: one insert that also deduplicates (ON CONFLICT DO NOTHING), shared with the
+deliveries that arrive at the same moment (group commit, app.ingest.batch), and at most one
 queue write per process every NUDGE_MS. The worker's drain job claims pending rows itself, so a
 lost nudge only delays processing until the next nudge or the sweep.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 from arq.connections import ArqRedis
-from tortoise import connections
-from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from app.core.db import is_postgres
 from app.core.errors import ApiError
 from app.core.logging import ctx
-from app.core.phones import region_of_locale
 from app.core.scheduling import enqueue
 from app.core.timeutil import utcnow
-from app.ingest.models import OrderSeen, RawEvent, RawStatus, Source
+from app.ingest.batch import BatchFailed, GroupCommit
+from app.ingest.models import RawEvent, RawStatus, Source
 from app.ingest.seen import SeenOrder, seen_order
+from app.ingest.storage import RawRow, write_postgres, write_sqlite
 from app.stores.models import Store
 
 log = logging.getLogger(__name__)
@@ -38,23 +41,8 @@ DRAIN_JOB = "drain_raw_events"
 NUDGE_MS = 50
 NUDGE_MARGIN = timedelta(milliseconds=250)  # covers clock skew between web and worker hosts
 CLAIM_FOR = timedelta(seconds=120)
-
-# Any of the three unique keys (delivery id, signed-content fingerprint, platform event id) makes
-# a delivery a duplicate, so the conflict names no one target.
-_INSERT = (
-    'INSERT INTO "raw_event" (store_id, source, topic, delivery_id, event_id, fingerprint,'
-    " triggered_at, headers, body, status, attempts, received_at)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, 0, $11)"
-    " ON CONFLICT DO NOTHING RETURNING id"
-)
-
-
-# An order's keys go in with its raw event, in the same statement (see app.ingest.seen).
-_INSERT_ORDER = (
-    f"WITH r AS ({_INSERT}), s AS (INSERT INTO order_seen (store_id, raw_event_id,"
-    " checkout_token, cart_token, email_digest, phone_digest, seen_at)"
-    " SELECT $1, id, $12, $13, $14, $15, $11 FROM r) SELECT id FROM r"
-)
+_decode = msgspec.json.Decoder().decode
+_encode = msgspec.json.Encoder().encode
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +61,15 @@ class Delivery:
 
 
 def require_json(body: bytes) -> Any:
-    """Every capture route stores JSON only: anything else is refused before it is stored."""
+    """Every capture route stores JSON only: anything else is refused before it is stored.
+
+    msgspec reads valid JSON several times faster than the standard library; whatever it refuses
+    is read again by the standard library, so what is accepted (NaN, a BOM, UTF-16, lone
+    surrogates) and every error message stay exactly as they were."""
+    try:
+        return _decode(body)
+    except msgspec.DecodeError:
+        pass
     try:
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -88,67 +84,75 @@ def fingerprint(*signed: bytes) -> str:
     return digest.hexdigest()
 
 
-async def accept(store: Store, delivery: Delivery, queue: ArqRedis | None) -> int | None:
+async def accept(
+    store: Store, delivery: Delivery, queue: ArqRedis | None, payload: Any = None
+) -> int | None:
     """Persist, then nudge the worker; None means a duplicate that was already accepted.
 
-    The row is committed before we answer, so nothing acknowledged can be lost with Redis.
+    The row is committed (with the other deliveries of its batch, app.ingest.batch) before we
+    answer, so nothing acknowledged can be lost with Redis. `payload` is the body already read
+    by require_json, so an order's keys are read without parsing it again.
     """
-    seen = seen_order(
-        delivery.source, delivery.topic, delivery.body, region_of_locale(store.locale)
-    )
-    event_id = await _insert(store.id, delivery, seen)
+    seen = seen_order(delivery.source, delivery.topic, delivery.body, store.locale, payload)
+    try:
+        event_id = await _batcher().submit(_row(store.id, delivery, seen))
+    except BatchFailed:
+        raise ApiError(
+            503,
+            "not_stored",
+            "the delivery could not be stored: send it again",
+            headers={"Retry-After": "1"},
+        ) from None
     if event_id is None:
-        log.info(
-            "duplicate delivery ignored", extra=ctx(store=store.id, delivery=delivery.delivery_id)
-        )
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                "duplicate delivery ignored",
+                extra=ctx(store=store.id, delivery=delivery.delivery_id),
+            )
         return None
     await nudge(queue)
     return event_id
 
 
-async def _insert(store_id: int, delivery: Delivery, seen: SeenOrder | None = None) -> int | None:
-    values = (
-        store_id,
-        str(delivery.source),
-        delivery.topic[:64],
-        delivery.delivery_id[:128],
-        delivery.event_id[:128] if delivery.event_id else None,
-        delivery.fingerprint,
-        delivery.triggered_at,
+def _row(store_id: int, delivery: Delivery, seen: SeenOrder | None) -> RawRow:
+    return RawRow(
+        store_id=store_id,
+        source=str(delivery.source),
+        topic=delivery.topic[:64],
+        delivery_id=delivery.delivery_id[:128],
+        event_id=delivery.event_id[:128] if delivery.event_id else None,
+        fingerprint=delivery.fingerprint,
+        triggered_at=delivery.triggered_at,
+        headers=_encode(delivery.headers).decode(),
+        body=delivery.body.decode("utf-8", errors="replace"),
+        seen=seen,
     )
-    body = delivery.body.decode("utf-8", errors="replace")
-    if is_postgres():
-        params = [*values, json.dumps(delivery.headers), body, str(RawStatus.PENDING), utcnow()]
-        if seen is not None:
-            params += [seen.checkout_token, seen.cart_token, seen.email_digest, seen.phone_digest]
-        sql = _INSERT if seen is None else _INSERT_ORDER
-        rows = await connections.get("default").execute_query_dict(sql, params)
-        return int(rows[0]["id"]) if rows else None
-    try:  # SQLite (embedded): the ORM keeps its own datetime encoding consistent
-        async with in_transaction() as conn:
-            event = await RawEvent.create(
-                using_db=conn,
-                store_id=store_id,
-                source=delivery.source,
-                topic=values[2],
-                delivery_id=values[3],
-                event_id=values[4],
-                fingerprint=delivery.fingerprint,
-                triggered_at=delivery.triggered_at,
-                headers=delivery.headers,
-                body=body,
-            )
-            if seen is not None:
-                await OrderSeen.create(
-                    using_db=conn,
-                    store_id=store_id,
-                    raw_event_id=event.id,
-                    seen_at=utcnow(),
-                    **asdict(seen),
-                )
-    except IntegrityError:
-        return None
-    return event.id
+
+
+# One batcher per event loop (a web process has one): rows of concurrent requests share commits.
+_batchers: dict[asyncio.AbstractEventLoop, GroupCommit[RawRow, int | None]] = {}
+
+
+def _batcher() -> GroupCommit[RawRow, int | None]:
+    loop = asyncio.get_running_loop()
+    batcher = _batchers.get(loop)
+    if batcher is None:
+        for closed in [other for other in _batchers if other.is_closed()]:
+            del _batchers[closed]
+        batcher = _batchers[loop] = GroupCommit(_write)
+    return batcher
+
+
+async def _write(rows: Sequence[RawRow]) -> list[int | None]:
+    """In key order, so two processes' batches that share deliveries (a platform's retry reaching
+    both) take their row locks in the same order and wait for each other instead of deadlocking."""
+    order = sorted(range(len(rows)), key=lambda i: rows[i].identity[:4])
+    ordered = [rows[i] for i in order]
+    ids = await (write_postgres(ordered) if is_postgres() else write_sqlite(ordered))
+    results: list[int | None] = [None] * len(rows)
+    for position, index in enumerate(order):
+        results[index] = ids[position]
+    return results
 
 
 _nudged_bucket: int | None = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from litestar import Controller, Request, post
@@ -10,7 +9,7 @@ from litestar.datastructures import State
 from litestar.status_codes import HTTP_200_OK
 
 from app.core.errors import ApiError
-from app.ingest.services import accept
+from app.ingest.services import accept, require_json
 from app.integrations.magento import webhooks
 from app.stores.models import Store
 from app.stores.services import capture_store
@@ -39,13 +38,10 @@ class MagentoWebhooks(Controller):
         if event not in webhooks.EVENTS:
             known = ", ".join(sorted(webhooks.EVENTS))
             raise ApiError(400, "unknown_event", f"X-FollowUp-Event must be one of {known}")
-        try:
-            document = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ApiError(400, "malformed_json", f"body is not valid JSON: {exc}") from None
+        document = require_json(body)
         if not isinstance(document, dict):
             raise ApiError(400, "malformed_json", "body must be a JSON object")
         stored = await accept(
-            store, webhooks.delivery(body, request.headers), request.app.state.queue
+            store, webhooks.delivery(body, request.headers), request.app.state.queue, document
         )
         return {"status": "accepted" if stored else "duplicate"}

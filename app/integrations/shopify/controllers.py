@@ -220,7 +220,7 @@ class ShopifyWebhooks(Controller):
             return {"status": "ignored", "reason": f"topic {delivery.topic!r} is not handled"}
         if not delivery.delivery_id:
             raise ApiError(400, "missing_delivery_id", "X-Shopify-Webhook-Id header is required")
-        require_json(body)
+        payload = require_json(body)
         store = await capture_store(
             "shopify", request.headers.get(shopify.SHOP, "").strip().lower()
         )
@@ -228,5 +228,5 @@ class ShopifyWebhooks(Controller):
             if delivery.topic in shopify.COMPLIANCE_TOPICS:
                 return {"status": "ignored", "reason": "no data held for this shop"}
             raise ApiError(404, "unknown_store", "no store is installed for this shop domain")
-        stored = await accept(store, delivery, request.app.state.queue)
+        stored = await accept(store, delivery, request.app.state.queue, payload)
         return {"status": "accepted" if stored else "duplicate"}

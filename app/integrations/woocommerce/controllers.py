@@ -37,11 +37,11 @@ class WooCommerceWebhooks(Controller):
             if problem:
                 raise ApiError(401, "bad_signature", problem)
             delivery = woo.native_delivery(body, request.headers)
-        require_json(body)
+        payload = require_json(body)
         if delivery.topic == "connection.test":
-            await remember_site(store, json.loads(body))
+            await remember_site(store, payload)
             return Response({"status": "ok", "store": store.name}, status_code=HTTP_200_OK)
-        stored = await accept(store, delivery, request.app.state.queue)
+        stored = await accept(store, delivery, request.app.state.queue, payload)
         return Response({"status": "accepted" if stored else "duplicate"}, status_code=HTTP_200_OK)
 
 
