@@ -54,7 +54,9 @@ class Answer:
         return self.status is not None and 200 <= self.status < 300
 
 
+MAX_IN_FLIGHT = 64  # posts at once per process, whatever the number of jobs running
 _clients: dict[int, httpx.AsyncClient] = {}
+_gates: dict[int, asyncio.Semaphore] = {}
 
 
 def _client() -> httpx.AsyncClient:
@@ -62,9 +64,23 @@ def _client() -> httpx.AsyncClient:
     loop = id(asyncio.get_running_loop())
     client = _clients.get(loop)
     if client is None or client.is_closed:
-        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
-        client = _clients[loop] = httpx.AsyncClient(follow_redirects=False, limits=limits)
+        limits = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=20)
+        # No pool timeout: `turn` admits no more posts than the pool has connections.
+        timeout = httpx.Timeout(None)
+        client = _clients[loop] = httpx.AsyncClient(
+            follow_redirects=False, limits=limits, timeout=timeout
+        )
     return client
+
+
+def turn() -> asyncio.Semaphore:
+    """Bounds the posts in flight in this event loop, across every job the worker runs at once,
+    so a burst of fan-outs queues here instead of timing out waiting for a pooled connection."""
+    loop = id(asyncio.get_running_loop())
+    gate = _gates.get(loop)
+    if gate is None:
+        gate = _gates[loop] = asyncio.Semaphore(MAX_IN_FLIGHT)
+    return gate
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -78,7 +94,8 @@ async def attempt(
     target: Pinned, headers: dict[str, str], body: str, limit_seconds: float, max_bytes: int
 ) -> Answer:
     """POST once; the whole exchange (connect, send, read) must finish within `limit_seconds`, and at
-    most `max_bytes` of the answer are read, the rest is dropped with the connection."""
+    most `max_bytes` of the answer are read, the rest is dropped with the connection. Callers take
+    a `turn()` first; waiting for it is not part of the exchange."""
     started = time.monotonic()
 
     def spent() -> int:

@@ -139,7 +139,6 @@ async def _claim(ids: list[int], now: datetime, hold_seconds: int) -> list[HookD
 
 
 BATCH = 200  # deliveries one job claims and posts together
-CONCURRENCY = 32  # requests in flight per job
 
 
 async def deliver(delivery_id: int, queue: ArqRedis | None) -> str:
@@ -165,13 +164,12 @@ async def deliver_many(ids: list[int], queue: ArqRedis | None) -> list[str]:
             outcomes.append("disabled")
     if not live:
         return outcomes
-    gate = asyncio.Semaphore(CONCURRENCY)
-
-    async def post(delivery: HookDelivery) -> sender.Answer:
-        async with gate:
-            return await _post(delivery, settings, now)
-
-    answers = await asyncio.gather(*(post(delivery) for delivery in live))
+    # In flight together, up to the process's bound (`sender.MAX_IN_FLIGHT`).
+    posted = await asyncio.gather(*(_post(delivery, settings, now) for delivery in live))
+    answered = [(d, a) for d, a in zip(live, posted, strict=True) if a is not None]
+    live, answers = [d for d, _ in answered], [a for _, a in answered]
+    if not live:
+        return outcomes
     await HookAttempt.bulk_create(
         [
             HookAttempt(
@@ -194,8 +192,24 @@ async def deliver_many(ids: list[int], queue: ArqRedis | None) -> list[str]:
     return outcomes
 
 
-async def _post(delivery: HookDelivery, settings: HookSettings, now: datetime) -> sender.Answer:
-    """Sign and post one delivery to its subscription's target, checked and pinned first."""
+async def _post(
+    delivery: HookDelivery, settings: HookSettings, now: datetime
+) -> sender.Answer | None:
+    """Sign and post one delivery to its subscription's target, checked and pinned first, when
+    this process's turn comes. A delivery that waited for its turn past the claim's margin renews
+    the claim first, and is left alone (None) if another worker took it meanwhile."""
+    async with sender.turn():
+        if utcnow() - now > timedelta(seconds=LOCK_MARGIN_SECONDS):
+            lock = utcnow() + timedelta(seconds=settings.timeout_seconds + LOCK_MARGIN_SECONDS)
+            mine = await HookDelivery.filter(
+                id=delivery.id, claim=delivery.claim, state=DeliveryState.PENDING
+            ).update(locked_until=lock)
+            if not mine:
+                return None
+        return await _send(delivery, settings, now)
+
+
+async def _send(delivery: HookDelivery, settings: HookSettings, now: datetime) -> sender.Answer:
     subscription = delivery.subscription
     try:
         target = await targets.pin_target(subscription.target_url, settings.allow_private)

@@ -199,3 +199,25 @@ async def test_a_fan_out_is_posted_by_one_job_and_racing_workers_post_each_deliv
     states = await HookDelivery.filter(id__in=ids).values_list("state", "attempts", "last_status")
     assert set(states) == {(DeliveryState.DELIVERED, 1, 200)}
     assert await HookAttempt.filter(delivery_id__in=ids).count() == 12
+
+
+async def test_deliveries_waiting_for_a_turn_renew_their_claim_and_are_all_posted(
+    client, queue, receiver, monkeypatch
+) -> None:
+    """A burst larger than the posts a process allows in flight waits for turns, not for a pooled
+    connection (no pool timeout); a delivery that waited renews its claim before posting."""
+    from app.hooks import sender, services
+
+    fake, base = receiver
+    issued = await make_store("custom")
+    for n in range(10):
+        hook = await _subscribe(client, issued.api_token, f"{base}/t{n}", "checkout.abandoned")
+        fake.secrets[f"/t{n}"] = hook["secret"]
+    await abandoned_checkout(issued.store)
+    [event] = await OutboxEvent.filter(name="checkout.abandoned")
+    ids = await services.fan_out(event, queue)
+    monkeypatch.setitem(sender._gates, id(asyncio.get_running_loop()), asyncio.Semaphore(2))
+    monkeypatch.setattr(services, "LOCK_MARGIN_SECONDS", -1)  # every post counts as having waited
+    assert await services.deliver_many(ids, queue) == ["delivered"] * 10
+    assert len(fake.requests) == 10 and all(r.verified for r in fake.requests)
+    assert await HookDelivery.filter(id__in=ids, state=DeliveryState.DELIVERED).count() == 10
