@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -93,14 +92,13 @@ async def test_a_reply_without_an_answer_in_time_is_unknown_not_failed(
     _, token, csrf = await agent_session(redis, store, "nia@shop.example")
     conv = await _conversation(text_in)
     fake_twilio.delay = 4.0  # Twilio took the message but its answer never comes in time
-    started = time.monotonic()
     response = await as_agent(token, csrf).post(
         f"/inbox/api/v1/conversations/{conv.id}/messages",
         json={"body": "hello", "client_id": "c-0007-abcdef"},
     )
-    assert time.monotonic() - started < 3.5
     assert response.status_code == 201
     message = response.json()["message"]
+    # The 1 s timeout answered, not Twilio's late 4 s answer (which would have said "queued").
     # It may have gone out: never shown as failed (an agent would send it again), and a status
     # callback can still settle it by our own marker on the callback URL.
     assert (message["status"], message["error_code"]) == ("unknown", "timeout")

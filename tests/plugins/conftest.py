@@ -10,14 +10,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from app.config import Settings
 from app.core.redis import QUEUE
 from app.worker import build_worker
 from tests.vendor_tools import program
 
-PLUGIN = Path(__file__).resolve().parents[2] / "plugins" / "woocommerce" / "followup-for-woocommerce"
+PLUGIN = (
+    Path(__file__).resolve().parents[2] / "plugins" / "woocommerce" / "followup-for-woocommerce"
+)
 
 
 def php_request(mode: str, store_id: int, secret: str, arg: str = "") -> dict[str, Any]:

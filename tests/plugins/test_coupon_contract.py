@@ -165,18 +165,21 @@ async def _silent_server() -> AsyncIterator[int]:
 
 
 async def test_unreachable_or_hung_plugin_gives_a_clear_reason(settings):
-    closed = await _store(f"http://127.0.0.1:{free_port()}/", "whsec_contract_secret_for_coupons_0123")
+    closed = await _store(
+        f"http://127.0.0.1:{free_port()}/", "whsec_contract_secret_for_coupons_0123"
+    )
     with pytest.raises(CouponError, match="could not be reached") as caught:
         await create_coupon(closed, _request())
     assert caught.value.status == 0 and "rest_route=/followup/v1/coupons" in caught.value.reason
 
     async with _silent_server() as port:
-        await Store.filter(id=closed.id).update(settings={SITE_SETTING: f"http://127.0.0.1:{port}/"})
+        await Store.filter(id=closed.id).update(
+            settings={SITE_SETTING: f"http://127.0.0.1:{port}/"}
+        )
         hung = await Store.get(id=closed.id)
-        started = time.monotonic()
+        # The server never answers: only the limit can end this, and the reason names it.
         with pytest.raises(CouponError, match=r"did not answer within 0\.5 s"):
             await create_coupon(hung, _request(), limit_seconds=0.5)
-        assert time.monotonic() - started < 3
 
 
 async def test_plugin_connection_test_records_the_site_coupons_are_asked_at(client, settings):

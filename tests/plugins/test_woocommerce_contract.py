@@ -55,7 +55,9 @@ async def test_php_signed_cart_becomes_a_checkout(client, run_jobs):
     checkout = await Checkout.get(token=request["token"])
     assert checkout.status == CheckoutStatus.OPEN
     assert checkout.email == "ana.lima@example.com" and checkout.phone == "+14155550100"
-    assert [(i["title"], i["sku"], i["quantity"], i["unit_price"]) for i in checkout.line_items] == [
+    assert [
+        (i["title"], i["sku"], i["quantity"], i["unit_price"]) for i in checkout.line_items
+    ] == [
         ("Sencha Kyoto Green Tea", "TEA-SENCHA-100", 2, "14.50"),
         ("Cast Iron Teapot", "POT-IRON-08", 1, "39.00"),
     ]
@@ -156,7 +158,9 @@ async def test_unpaid_online_order_does_not_stop_recovery(client, run_jobs):
     issued = await make_store("woocommerce")
     cart = await _signed_cart(client, issued.store.id, issued.webhook_secret)
     order = {"token": cart["token"], "order": {"id": 4411, "status": "pending", "total": "71.5"}}
-    await _post(client, php_request("order", issued.store.id, issued.webhook_secret, json.dumps(order)))
+    await _post(
+        client, php_request("order", issued.store.id, issued.webhook_secret, json.dumps(order))
+    )
     await run_jobs()
     assert not (await Order.get(external_id="4411")).placed
     assert (await Checkout.get(token=cart["token"])).status == CheckoutStatus.OPEN
@@ -173,14 +177,21 @@ async def test_restore_lookup_returns_cart_then_refuses_once_ordered(client, run
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["cart"]["items"] == [
-        {"product_id": "101", "variation_id": None, "quantity": 2, "name": "Sencha Kyoto Green Tea"},
+        {
+            "product_id": "101",
+            "variation_id": None,
+            "quantity": 2,
+            "name": "Sencha Kyoto Green Tea",
+        },
         {"product_id": "205", "variation_id": "206", "quantity": 1, "name": "Cast Iron Teapot"},
     ]
     assert body["cart"]["coupons"] == ["WELCOME10"]
     assert body["customer"]["email"] == "ana.lima@example.com"
     assert body["customer"]["first_name"] == "Ana"
 
-    unknown = php_request("restore", store_id, secret, "AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA")
+    unknown = php_request(
+        "restore", store_id, secret, "AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA"
+    )
     assert (await _post(client, unknown)).status_code == 404
     forged = php_request("restore", store_id, "whsec_wrong_secret_value", cart["token"])
     assert (await _post(client, forged)).status_code == 401
@@ -207,7 +218,9 @@ async def test_native_woocommerce_webhooks_still_work_without_the_plugin(client,
     pending = payload("woocommerce_order_created.json")
     checkout = await Checkout.get(token=f"wc-order-{pending['id']}")
     # Unpaid since the sample's date in January: long past the threshold, so already abandoned.
-    assert checkout.status == CheckoutStatus.ABANDONED and checkout.total == Decimal(pending["total"])
+    assert checkout.status == CheckoutStatus.ABANDONED and checkout.total == Decimal(
+        pending["total"]
+    )
 
     paid = pending | {"status": "processing", "date_paid_gmt": pending.get("date_created_gmt")}
     paid_body = json.dumps(paid).encode()

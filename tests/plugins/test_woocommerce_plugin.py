@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from tests.plugins.conftest import PLUGIN, assert_php_lints, assert_phpunit_passes
