@@ -99,6 +99,12 @@ async def _shop_store() -> str:
     return issued.store.publishable_key
 
 
+# How long a test waits for the capture to reach the database. The snippet posts within a
+# fraction of a second; the wait is long because a test must not fail on a busy machine (how fast
+# capture is, is measured by bench/ingest.py, not asserted here).
+CAPTURE_WAIT = 20.0
+
+
 async def _checkout_with(email: str, deadline: float) -> Checkout | None:
     while time.monotonic() < deadline:
         found = await Checkout.filter(email=email).first()
@@ -127,9 +133,9 @@ async def test_typing_an_email_captures_contact_and_cart_then_magic_link_restore
     await page.wait_for_function("typeof window.followup === 'function' && !window.followup.q")
 
     typed_at = await _type_email(page, "maya.okafor@example.com")
-    checkout = await _checkout_with("maya.okafor@example.com", typed_at + 2.0)
+    checkout = await _checkout_with("maya.okafor@example.com", typed_at + CAPTURE_WAIT)
     await page.screenshot(path=str(ARTIFACTS / "snippet-checkout.png"), full_page=True)
-    assert checkout is not None, f"no checkout captured within two seconds; console: {errors}"
+    assert checkout is not None, f"no checkout captured; console: {errors}"
 
     assert checkout.platform == "custom" and checkout.currency == "USD"
     assert [(i["title"], i["quantity"], i["unit_price"]) for i in checkout.line_items] == [
@@ -212,7 +218,7 @@ async def test_nothing_is_sent_before_consent(live: None, chromium: Any) -> None
     assert await RawEvent.all().count() == 0
 
     await page.evaluate("followup('consent', true)")
-    checkout = await _checkout_with("no.consent.yet@example.com", time.monotonic() + 2.0)
+    checkout = await _checkout_with("no.consent.yet@example.com", time.monotonic() + CAPTURE_WAIT)
     assert checkout is not None and len(checkout.line_items) == 2
     await context.close()
 
@@ -235,13 +241,13 @@ async def test_leaving_the_checkout_page_abandons_the_cart_early(live: None, chr
     await page.goto(f"{SHOP_URL}/checkout.html?{query}")
     await page.wait_for_function("typeof window.followup === 'function' && !window.followup.q")
     typed_at = await _type_email(page, "leaving.soon@example.com")
-    checkout = await _checkout_with("leaving.soon@example.com", typed_at + 2.0)
+    checkout = await _checkout_with("leaving.soon@example.com", typed_at + CAPTURE_WAIT)
     assert checkout is not None and checkout.exited_at is None
     idle_due = checkout.abandon_due_at
     assert idle_due is not None and idle_due > utcnow() + timedelta(minutes=50)
 
     await page.goto(f"{SHOP_URL}/mug.svg")  # the shopper walks away: pagehide on the checkout
-    deadline = time.monotonic() + 30.0  # generous for a loaded machine; idle time would be an hour
+    deadline = time.monotonic() + 60.0  # generous for a loaded machine; idle time would be an hour
     while time.monotonic() < deadline:
         await checkout.refresh_from_db()
         if checkout.status == "abandoned":
