@@ -27,6 +27,7 @@ from app.checkouts.rules import after_exit_seconds
 from app.config import get_settings
 from app.recovery.rules import LEGAL_END, LEGAL_START, policy_from_settings, window_for
 from app.stores import preferences
+from app.stores.chat import settings_from as chat_settings_from
 from app.stores.models import Store
 from app.web.access import Access, frame_headers, manager_access
 from app.web.pages import integrations
@@ -49,6 +50,7 @@ FORM_SECTIONS = [
     Section("pages/settings/_quiet_hours.html"),
     Section("pages/settings/_senders.html"),
     Section("pages/settings/_costs.html"),
+    Section("pages/settings/_chat.html"),
 ]
 
 
@@ -88,6 +90,18 @@ def _values(store: Store) -> dict[str, Any]:
         "sms_window_hours": int(windows.sms.total_seconds() // 3600),
         "click_window_hours": int(windows.click.total_seconds() // 3600),
         "min_ab_sample": int((raw.get("attribution") or {}).get("min_ab_sample") or 100),
+        **_chat_values(raw.get("chat")),
+    }
+
+
+def _chat_values(raw: Any) -> dict[str, Any]:
+    chat = chat_settings_from(raw)
+    return {
+        "chat_enabled": chat.enabled,
+        "chat_weekends": len(chat.days) == 7,
+        "chat_start": chat.start.strftime("%H:%M"),
+        "chat_end": chat.end.strftime("%H:%M"),
+        "chat_greeting": chat.greeting,
     }
 
 
