@@ -95,7 +95,7 @@ class ChatApi(Controller):
     async def session(self, request: Request[Any, Any, State]) -> Response[dict[str, Any]]:
         """Body (text/plain JSON, so no preflight): `token` (this browser's earlier one), `link`
         (a chat link's token from an email), `anonymous_id` (the snippet's visitor id)."""
-        store = await _store_for(request)
+        store = await Store.get(id=(await _store_for(request)).id)  # settings as saved now
         if not chat_settings(store).enabled:
             raise ApiError(409, "chat_off", "this store has not turned chat on")
         wait = await hit(
@@ -244,7 +244,7 @@ async def _message(
         )
     received = await chat.receive(visitor, text, client_id, utcnow())
     await socket.send_json(
-        {"type": "sent", "client_id": client_id, **chat.shopper_frame(received.message)}
+        {**chat.shopper_frame(received.message), "type": "sent", "client_id": client_id}
     )
 
 
