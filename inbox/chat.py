@@ -29,6 +29,7 @@ from app.core.security import sign_value
 from app.core.timeutil import utcnow
 from app.messaging import outbound
 from app.messaging.models import Author, Channel, DeliveryStatus, Direction, Message
+from app.recovery import links
 from app.stores.models import Store
 from app.visitors import services as visitors
 from inbox import chat_rules, services
@@ -36,7 +37,7 @@ from inbox.models import ChatVisitor, Conversation, ConversationStatus
 
 log = logging.getLogger(__name__)
 
-VISITOR, LINK = "chat-visitor", "chat-link"
+VISITOR = "chat-visitor"
 EMAIL = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]{2,}$")
 HISTORY = 100  # messages the widget gets back on (re)connect
 
@@ -62,27 +63,6 @@ def read_visitor_token(token: str | None) -> tuple[int, str] | None:
         return None
 
 
-def link_token(store_id: int, contact_id: int) -> str:
-    """What a chat link from an email carries: this shopper's thread in this store."""
-    value = f"{store_id:x}.{contact_id:x}"
-    return f"{value}.{sign_value(value, LINK)[:16]}"
-
-
-def read_link_token(token: str | None, store_id: int) -> int | None:
-    """The contact id, when the token is ours and names this store (else None)."""
-    if not token or len(token) > 64 or token.count(".") != 2:
-        return None
-    store_hex, contact_hex, signature = token.split(".")
-    value = f"{store_hex}.{contact_hex}"
-    if not hmac.compare_digest(sign_value(value, LINK)[:16], signature):
-        return None
-    try:
-        found_store, contact_id = int(store_hex, 16), int(contact_hex, 16)
-    except ValueError:
-        return None
-    return contact_id if found_store == store_id else None
-
-
 @dataclass(frozen=True, slots=True)
 class Session:
     visitor: ChatVisitor
@@ -98,7 +78,7 @@ async def open_session(
     visitor = None
     if found is not None and found[0] == store.id:
         visitor = await ChatVisitor.get_or_none(store_id=store.id, key=found[1])
-    linked = read_link_token(link, store.id)
+    linked = links.read_chat_token(link, store.id)
     if linked is not None and not await Contact.exists(id=linked, store_id=store.id):
         linked = None
     if visitor is None:
