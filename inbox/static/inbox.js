@@ -135,7 +135,7 @@
     sel.value = c.assignee ? String(c.assignee.id) : "";
     $("close-btn").hidden = c.status === "closed"; $("reopen-btn").hidden = c.status !== "closed";
     if (quiet) {
-      $("quiet").hidden = !quiet.quiet || state.channel === "email";  // quiet hours are for texts
+      $("quiet").hidden = !quiet.quiet || state.channel !== "sms";  // quiet hours are for texts
       $("quiet").textContent = quiet.quiet ? `It is ${quiet.local_time} for this shopper (${quiet.zone}). That is outside the hours recovery texts are allowed (state law and the store's quiet hours): only answer if they are waiting on you.` : "";
     }
     renderConsent(c.contact);
