@@ -18,6 +18,7 @@ from litestar.datastructures import State
 from litestar.exceptions import WebSocketDisconnect
 from redis.asyncio import Redis
 
+from app.config import get_settings
 from app.core.errors import ApiError
 from app.core.logging import ctx
 from app.core.ratelimit import hit
@@ -31,10 +32,6 @@ from inbox.models import ChatVisitor
 log = logging.getLogger(__name__)
 
 CLOSE_UNAUTHORISED, CLOSE_FORBIDDEN_ORIGIN, CLOSE_TOO_MANY = 4401, 4403, 4429
-SESSIONS_PER_IP = 30  # new chat sessions a minute from one address
-SOCKETS_PER_IP = 60  # websocket connections a minute from one address
-MESSAGES_PER_VISITOR = 20  # shopper messages a minute from one chat
-MESSAGES_PER_IP = 60  # shopper messages a minute from one address (many tabs, many chats)
 
 
 def chat_settings(store: Store) -> chat_rules.ChatSettings:
@@ -98,9 +95,8 @@ class ChatApi(Controller):
         store = await Store.get(id=(await _store_for(request)).id)  # settings as saved now
         if not chat_settings(store).enabled:
             raise ApiError(409, "chat_off", "this store has not turned chat on")
-        wait = await hit(
-            request.app.state.redis, f"chat-session:{_ip(request)}", SESSIONS_PER_IP, 60
-        )
+        limit = get_settings().inbox.chat_connections_per_ip
+        wait = await hit(request.app.state.redis, f"chat-session:{_ip(request)}", limit, 60)
         if wait:
             raise ApiError(
                 429,
@@ -159,7 +155,8 @@ async def chat_socket(socket: WebSocket[Any, Any, Any], channels: ChannelsPlugin
         await socket.close(code=CLOSE_FORBIDDEN_ORIGIN, reason="origin not allowed")
         return
     redis: Redis = socket.app.state.redis
-    if await hit(redis, f"chat-socket:{_ip(socket)}", SOCKETS_PER_IP, 60):
+    limit = get_settings().inbox.chat_connections_per_ip
+    if await hit(redis, f"chat-socket:{_ip(socket)}", limit, 60):
         await socket.close(code=CLOSE_TOO_MANY, reason="too many connections")
         return
     await socket.accept()
@@ -250,8 +247,10 @@ async def _message(
 
 async def _limited(socket: WebSocket[Any, Any, Any], visitor: ChatVisitor) -> int:
     redis: Redis = socket.app.state.redis
-    own = await hit(redis, f"chat-msg:{visitor.store_id}:{visitor.key}", MESSAGES_PER_VISITOR, 60)
-    by_ip = await hit(redis, f"chat-msg-ip:{_ip(socket)}", MESSAGES_PER_IP, 60)
+    limits = get_settings().inbox
+    own_key = f"chat-msg:{visitor.store_id}:{visitor.key}"
+    own = await hit(redis, own_key, limits.chat_messages_per_minute, 60)
+    by_ip = await hit(redis, f"chat-msg-ip:{_ip(socket)}", limits.chat_messages_per_ip, 60)
     return max(own, by_ip)
 
 

@@ -249,7 +249,7 @@ async def test_the_per_ip_limit_holds_across_visitors(live_servers):
                     assert frame["code"] == "rate_limited"
                     break
                 sent += 1
-    assert sent == 60  # MESSAGES_PER_IP
+    assert sent == 60  # FOLLOWUP_CHAT_MESSAGES_PER_IP_PER_MINUTE's default
 
 
 async def test_outside_business_hours_the_chat_says_when_agents_are_back(live_servers):

@@ -34,9 +34,7 @@ class ShopServer(LiveServer):
         import uvicorn
 
         shop = Litestar(
-            route_handlers=[
-                create_static_files_router(path="/", directories=[STATIC_DIR / "demo"])
-            ]
+            route_handlers=[create_static_files_router(path="/", directories=[STATIC_DIR / "demo"])]
         )
         self.server = uvicorn.Server(
             uvicorn.Config(shop, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
@@ -71,7 +69,9 @@ async def test_shopper_and_agent_chat_live_both_ways(servers):
     ARTIFACTS.mkdir(exist_ok=True)
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        agent = await (await browser.new_context(viewport={"width": 1366, "height": 800})).new_page()
+        agent = await (
+            await browser.new_context(viewport={"width": 1366, "height": 800})
+        ).new_page()
         await agent.goto(agent_app.url + "/login?next=/inbox")
         await agent.fill("input[name=email]", "nia@shop.example")
         await agent.fill("input[name=password]", PASSWORD)
@@ -110,9 +110,7 @@ async def test_shopper_and_agent_chat_live_both_ways(servers):
         reply = shopper.locator("#followup-chat li.agent", has_text="gentle")
         await expect(reply).to_have_text("Yes: 30 °C, <i>gentle</i> cycle.", timeout=WAIT_MS)
         assert await shopper.locator("#followup-chat li i").count() == 0
-        await expect(agent.locator(".msg.out .state-delivered").last).to_be_visible(
-            timeout=WAIT_MS
-        )
+        await expect(agent.locator(".msg.out .state-delivered").last).to_be_visible(timeout=WAIT_MS)
         await shopper.screenshot(path=str(ARTIFACTS / "chat-shopper-phone.png"))
         await agent.screenshot(path=str(ARTIFACTS / "chat-agent-inbox.png"))
         assert not errors, errors
