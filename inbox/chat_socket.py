@@ -26,7 +26,7 @@ from app.core.timeutil import utcnow
 from app.messaging import chat as delivery
 from app.stores.models import Store
 from app.stores.services import capture_store
-from inbox import chat, chat_rules
+from inbox import chat, chat_invites, chat_rules
 from inbox.models import ChatVisitor
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,9 @@ def public_config(store: Store) -> dict[str, Any]:
         "greeting": settings.greeting,
         "open": hours.open,
         "back_at": hours.back_at.isoformat() if hours.back_at else None,
+        "invite": {"text": settings.invite_text, "everywhere": settings.invite_everywhere}
+        if settings.invite
+        else None,
     }
 
 
@@ -113,6 +116,22 @@ class ChatApi(Controller):
         )
         headers = _cors(request.headers.get("origin")) | {"Cache-Control": "no-store"}
         return Response({"token": opened.token, **public_config(store)}, headers=headers)
+
+    @post("/invitations", status_code=202, summary="An exit-intent invitation shown or accepted")
+    async def invitation(self, request: Request[Any, Any, State]) -> Response[dict[str, Any]]:
+        """Body (text/plain JSON): `session` (random per tab session), `trigger` (pointer_left,
+        tab_hidden or back), `checkout_id` (the snippet's), `accepted` (true when taken up)."""
+        store = await _store_for(request)
+        limit = get_settings().inbox.chat_connections_per_ip
+        if await hit(request.app.state.redis, f"chat-invite:{_ip(request)}", limit, 60):
+            raise ApiError(429, "rate_limited", "too many invitations from this address")
+        try:
+            event = chat_invites.parse_event(_json_object(await request.body()))
+        except chat_invites.InviteError as exc:
+            raise ApiError(422, "bad_invitation", str(exc)) from None
+        counted = await chat_invites.record(store.id, event)
+        headers = _cors(request.headers.get("origin"))
+        return Response({"counted": counted}, status_code=202, headers=headers)
 
 
 def _text(value: Any) -> str | None:

@@ -133,3 +133,24 @@ class ChatVisitor(Model):
     class Meta:
         table = "inbox_chat_visitor"
         indexes = (("store_id", "contact_id"),)
+
+
+class ChatInvitation(Model):
+    """An exit-intent invitation to chat shown on a checkout page (issue 16 point 5): at most one
+    per browser session (`session_key`), accepted or not, counted against the checkout's outcome."""
+
+    id = fields.BigIntField(primary_key=True)
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
+        "core.Store", related_name="chat_invitations", on_delete=fields.CASCADE
+    )
+    store_id: int
+    session_key = fields.CharField(max_length=32, description="random per browser tab session")
+    checkout_token = fields.CharField(max_length=128, null=True, description="the snippet's id")
+    trigger = fields.CharField(max_length=16, description="pointer_left, tab_hidden or back")
+    shown_at = fields.DatetimeField()
+    accepted_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "inbox_chat_invitation"
+        unique_together = (("store", "session_key"),)
+        indexes = (("store_id", "shown_at"),)

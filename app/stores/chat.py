@@ -20,6 +20,11 @@ class ChatSettings:
     days: frozenset[int] = WEEKDAYS
     """Weekdays agents answer (Monday 0 ... Sunday 6), in the store's time zone."""
     greeting: str = "Hi! Questions about your order? We're here."
+    invite: bool = False
+    """Invite to chat on exit intent (pointer leaving, tab hidden, back), once per session."""
+    invite_text: str = "Before you go: any question about your order? We're here to help now."
+    invite_everywhere: bool = False
+    """False: only on pages that reported a checkout to the snippet."""
 
 
 def settings_from(raw: Mapping[str, Any] | None) -> ChatSettings:
@@ -32,6 +37,9 @@ def settings_from(raw: Mapping[str, Any] | None) -> ChatSettings:
         end=_clock(raw.get("end")) or default.end,
         days=EVERY_DAY if raw.get("weekends") else WEEKDAYS,
         greeting=str(raw.get("greeting") or default.greeting)[:200],
+        invite=bool(raw.get("invite")),
+        invite_text=str(raw.get("invite_text") or default.invite_text)[:200],
+        invite_everywhere=bool(raw.get("invite_everywhere")),
     )
 
 

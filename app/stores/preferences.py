@@ -134,6 +134,9 @@ def _chat(form: Mapping[str, str], current: Mapping[str, Any], out: Parsed) -> d
         start=_clock(form, "chat_start", out),
         end=_clock(form, "chat_end", out),
         greeting=str(form.get("chat_greeting", "")).strip()[:200] or None,
+        invite=form.get("chat_invite") == "on",
+        invite_text=str(form.get("chat_invite_text", "")).strip()[:200] or None,
+        invite_everywhere=form.get("chat_invite_everywhere") == "on",
     )
     if chat["start"] and chat["end"] and chat["start"] >= chat["end"]:
         out.errors["chat_end"] = "later than the start"

@@ -117,3 +117,74 @@ async def test_shopper_and_agent_chat_live_both_ways(servers):
         await browser.close()
     sent = await Message.get(channel=Channel.CHAT, author="agent")
     assert sent.status == DeliveryStatus.DELIVERED
+
+
+async def _invite_store(shop) -> object:
+    issued = await make_store("custom", domain=f"127.0.0.1:{shop.port}", name="Velvet Fern Goods")
+    store = issued.store
+    store.settings = {
+        **(store.settings or {}),
+        "chat": {
+            "enabled": True,
+            "start": "00:00",
+            "end": "23:59",
+            "weekends": True,
+            "invite": True,
+            "invite_text": "Wait! Questions about <your> order?",
+        },
+    }
+    await store.save(update_fields=["settings"])
+    return store
+
+
+async def test_exit_intent_invites_once_and_an_accept_opens_the_chat(servers):
+    (shopper_app, _), shop = servers
+    store = await _invite_store(shop)
+    query = urlencode({"key": store.publishable_key, "endpoint": shopper_app.url})
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        # Desktop: the pointer leaves through the top of the window.
+        page = await (await browser.new_context(viewport={"width": 1366, "height": 800})).new_page()
+        await page.goto(f"{shop.url}/checkout.html?{query}")
+        await expect(page.locator("#followup-chat .launcher")).to_be_visible(timeout=WAIT_MS)
+        leave = "document.dispatchEvent(new MouseEvent('mouseout', {clientY: -2, bubbles: true}))"
+        await page.evaluate(leave)
+        invitation = page.locator("#followup-chat .invite")
+        await expect(invitation).to_be_visible(timeout=WAIT_MS)
+        await expect(invitation.locator("p")).to_have_text("Wait! Questions about <your> order?")
+        await invitation.get_by_text("No thanks").click()
+        await page.evaluate(leave)
+        await page.wait_for_timeout(500)
+        await expect(invitation).to_be_hidden()  # once per session, even after a "no"
+        await page.screenshot(path=str(ARTIFACTS / "chat-invite-desktop.png"))
+
+        # Phone: pressing back once shows the invitation instead of leaving; "Chat now" opens it.
+        phone = await browser.new_context(
+            viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True
+        )
+        page = await phone.new_page()
+        await page.goto(f"{shop.url}/checkout.html?{query}")
+        await expect(page.locator("#followup-chat .launcher")).to_be_visible(timeout=WAIT_MS)
+        await page.go_back()
+        invitation = page.locator("#followup-chat .invite")
+        await expect(invitation).to_be_visible(timeout=WAIT_MS)
+        await page.screenshot(path=str(ARTIFACTS / "chat-invite-phone.png"))
+        await invitation.get_by_text("Chat now").click()
+        await expect(page.locator("#followup-chat .panel")).to_be_visible()
+        await browser.close()
+    from inbox.chat_invites import figures
+    from inbox.models import ChatInvitation
+
+    rows = await ChatInvitation.filter(store_id=store.id).order_by("id")
+    for _ in range(200):  # the accept is a keepalive post: wait on the clock
+        if len(rows) == 2 and rows[1].accepted_at is not None:
+            break
+        import asyncio
+
+        await asyncio.sleep(0.1)
+        rows = await ChatInvitation.filter(store_id=store.id).order_by("id")
+    assert [r.trigger for r in rows] == ["pointer_left", "back"]
+    assert rows[0].accepted_at is None and rows[1].accepted_at is not None
+    assert all(r.checkout_token for r in rows)  # the demo checkout reported its id
+    found = await figures(store.id, rows[0].shown_at)
+    assert (found.shown, found.accepted, found.orders) == (2, 1, 0)

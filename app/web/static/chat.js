@@ -39,7 +39,10 @@
     'li{margin:6px 0;padding:8px 10px;border-radius:10px;max-width:80%;white-space:pre-wrap;word-wrap:break-word}' +
     'li.you{margin-left:auto;background:#2c5f4a;color:#fff}li.agent{background:#eef1f0}li.note{max-width:none;background:none;color:#555;font-size:12px;text-align:center}' +
     '.send{display:flex;gap:6px;padding:8px;border-top:1px solid #e3e6e8}.send textarea{resize:none;height:40px}' +
-    '.err{color:#b32d2e;font-size:12px;padding:0 14px}';
+    '.err{color:#b32d2e;font-size:12px;padding:0 14px}' +
+    '.invite{position:fixed;right:16px;bottom:72px;z-index:2147483000;width:300px;max-width:calc(100vw - 32px);padding:14px;background:#fff;border-radius:12px;box-shadow:0 4px 24px rgba(0,0,0,.25)}' +
+    '.invite[hidden]{display:none}.invite p{margin:0 0 10px}.invite .row{display:flex;gap:8px;justify-content:flex-end}' +
+    'button.quiet{font:inherit;border:1px solid #b5bcc2;border-radius:6px;padding:6px 10px;background:#fff;cursor:pointer}';
 
   function build() {
     var host = el('div');
@@ -66,7 +69,15 @@
     var send = el('button', 'act', 'Send'); send.type = 'submit';
     form.appendChild(ui.input); form.appendChild(send);
     [head, ui.away, ui.who, ui.list, ui.err, form].forEach(function (n) { ui.panel.appendChild(n); });
-    root.appendChild(ui.panel); root.appendChild(ui.launcher);
+    ui.invite = el('div', 'invite'); ui.invite.hidden = true;
+    ui.invite.setAttribute('role', 'dialog'); ui.invite.setAttribute('aria-label', 'Chat invitation');
+    ui.inviteText = el('p'); ui.invite.appendChild(ui.inviteText);
+    var row = el('div', 'row'), no = el('button', 'quiet', 'No thanks'), yes = el('button', 'act', 'Chat now');
+    no.type = yes.type = 'button';
+    row.appendChild(no); row.appendChild(yes); ui.invite.appendChild(row);
+    no.addEventListener('click', function () { ui.invite.hidden = true; });
+    yes.addEventListener('click', function () { ui.invite.hidden = true; counted(ui.inviteKind, true); open(); });
+    root.appendChild(ui.invite); root.appendChild(ui.panel); root.appendChild(ui.launcher);
     d.body.appendChild(host);
     ui.launcher.addEventListener('click', function () { ui.panel.hidden ? open() : hide(); });
     close.addEventListener('click', hide);
@@ -112,8 +123,13 @@
     ui.awayText.textContent = 'We\u2019re away right now' + (when ? '; agents are back ' + when + '.' : '.') + ' Leave your email or phone and we\u2019ll continue there:';
   }
 
+  // Frames typed before the socket is open (or while it reconnects) wait and go out on open.
+  var waiting = [];
   function out(frame) {
-    if (!ws || ws.readyState !== 1) { ui.err.textContent = 'Reconnecting\u2026 try again in a moment.'; return false; }
+    if (!ws || ws.readyState !== 1) {
+      if (frame.type !== 'ping') waiting.push(frame);
+      return true;
+    }
     ws.send(JSON.stringify(frame));
     return true;
   }
@@ -151,6 +167,7 @@
     ws = new WebSocket(url);
     ws.onopen = function () {
       retry = 0; ui.err.textContent = '';
+      waiting.splice(0).forEach(function (f) { ws.send(JSON.stringify(f)); });
       clearInterval(pinger);
       pinger = setInterval(function () { out({ type: 'ping' }); }, 20000);
     };
@@ -180,11 +197,53 @@
   }
   function hide() { ui.panel.hidden = true; ui.launcher.textContent = 'Chat with us'; }
 
+  // Save before they leave: invite once per tab session when the shopper is about to go (the
+  // pointer leaves the top of the window on desktop; on touch devices, coming back to a hidden
+  // tab, or pressing back once). Shown only on pages with a checkout unless the store says so.
+  var INVITED = 'followup_invited', SESSION = 'followup_session';
+  function sess(name, value) {
+    try { if (value === undefined) return w.sessionStorage.getItem(name); w.sessionStorage.setItem(name, value); } catch (e) { /* private mode */ }
+    return value;
+  }
+  function counted(kind, accepted) {
+    var body = JSON.stringify({ session: sess(SESSION) || sess(SESSION, clientId().slice(0, 32)), trigger: kind, checkout_id: ctx.checkout && ctx.checkout(), accepted: !!accepted });
+    w.fetch(ctx.endpoint + '/chat/v1/invitations?key=' + encodeURIComponent(ctx.key), { method: 'POST', body: body, mode: 'cors', credentials: 'omit', keepalive: true, headers: { 'Content-Type': 'text/plain' } }).catch(function () {});
+  }
+  function invite(kind) {
+    var inv = config.invite;
+    if (!inv || sess(INVITED) || !ui.panel.hidden) return false;
+    if (!inv.everywhere && !(ctx.checkout && ctx.checkout())) return false;
+    sess(INVITED, kind);
+    ui.inviteKind = kind;
+    ui.inviteText.textContent = inv.text;
+    ui.invite.hidden = false;
+    counted(kind, false);
+    return true;
+  }
+  function exitIntent() {
+    if (!config.invite || sess(INVITED)) return;
+    d.addEventListener('mouseout', function (e) { if (!e.relatedTarget && e.clientY <= 0) invite('pointer_left'); });
+    if (!('ontouchstart' in w) && !(navigator.maxTouchPoints > 0)) return;
+    var hidden = false;
+    d.addEventListener('visibilitychange', function () {
+      if (d.visibilityState === 'hidden') hidden = true;
+      else if (hidden) { hidden = false; invite('tab_hidden'); }
+    });
+    try {
+      history.pushState({ followupInvite: 1 }, '');
+      w.addEventListener('popstate', function back() {
+        w.removeEventListener('popstate', back);
+        if (!invite('back')) history.back();  // nothing to say: let the shopper go
+      });
+    } catch (e) { /* no history API */ }
+  }
+
   w.followupChat = { open: function () { if (ui.panel) open(); } };
   w.followup('chatContext', function (c) {
     ctx = c; config = c.config || {};
     build();
     hours(config);
+    exitIntent();
     if (linkToken()) open();  // from an email's chat link: the chat opens on that conversation
     else if (saved()) session();  // a chat already going: reconnect, so waiting replies arrive
   });

@@ -189,7 +189,8 @@
     },
     // chat.js asks for what it needs; nothing else of the snippet's state leaves it.
     chatContext: function (done) {
-      done({ key: state.key, endpoint: state.endpoint, config: state.chat, anonymousId: anonymousId(), traits: state.traits });
+      done({ key: state.key, endpoint: state.endpoint, config: state.chat, anonymousId: anonymousId(), traits: state.traits,
+        checkout: function () { return state.checkout ? String(state.checkout.id) : null; } });
     },
     consent: function (granted) {
       state.consent = !!granted;

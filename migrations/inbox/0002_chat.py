@@ -5,11 +5,25 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('accounts', '0001_initial'), ('core', '0010_contact_history'), ('inbox', '0001_initial')]
+    dependencies = [('accounts', '0001_initial'), ('core', '0013_message_chat_channel'), ('inbox', '0001_initial')]
 
     initial = False
 
     operations = [
+        ops.CreateModel(
+            name='ChatInvitation',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('store', fields.ForeignKeyField('core.Store', source_field='store_id', db_constraint=True, to_field='id', related_name='chat_invitations', on_delete=OnDelete.CASCADE)),
+                ('session_key', fields.CharField(description='random per browser tab session', max_length=32)),
+                ('checkout_token', fields.CharField(null=True, description="the snippet's id", max_length=128)),
+                ('trigger', fields.CharField(description='pointer_left, tab_hidden or back', max_length=16)),
+                ('shown_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('accepted_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'inbox_chat_invitation', 'app': 'inbox', 'unique_together': (('store', 'session_key'),), 'indexes': [Index(fields=['store_id', 'shown_at'])], 'pk_attr': 'id', 'table_description': 'An exit-intent invitation to chat shown on a checkout page (issue 16 point 5): at most one'},
+            bases=['Model'],
+        ),
         ops.CreateModel(
             name='ChatVisitor',
             fields=[
