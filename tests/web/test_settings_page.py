@@ -174,6 +174,14 @@ async def test_chat_settings_are_saved_where_the_chat_reads_them(client):
     assert len(chat.days) == 5 and chat.greeting == "Hello from <Velvet Fern>"
     again = await client.get("/settings")
     assert 'value="Hello from &lt;Velvet Fern&gt;"' in again.text  # escaped in the form
+    assert "Last 30 days: 0 invitations shown, 0 accepted, 0 orders from them." in again.text
+    from app.core.timeutil import utcnow
+    from inbox.models import ChatInvitation
+
+    await ChatInvitation.create(
+        store_id=issued.store.id, session_key="s" * 20, trigger="back", shown_at=utcnow()
+    )
+    assert "1 invitation shown" in (await client.get("/settings")).text
     # A form without the chat fields (an older page) keeps the chat as saved.
     csrf = csrf_from(again.text)
     await client.post("/settings", data={**FORM, "csrf_token": csrf})
