@@ -26,7 +26,7 @@ from app.core.timeutil import utcnow
 from app.messaging import chat as delivery
 from app.stores.models import Store
 from app.stores.services import capture_store
-from inbox import chat, chat_invites, chat_rules
+from inbox import chat, chat_invites, chat_rules, services
 from inbox.models import ChatVisitor
 
 log = logging.getLogger(__name__)
@@ -259,6 +259,10 @@ async def _message(
             socket, "rate_limited", f"too many messages; try again in {wait} s", client_id
         )
     received = await chat.receive(visitor, text, client_id, utcnow())
+    if not received.duplicate and received.conversation.assignee_id is None:
+        # As for a text: only a message in an unassigned thread can change what round robin serves.
+        presence = get_settings().inbox.presence_seconds
+        await services.auto_assign(socket.app.state.redis, visitor.store_id, presence)
     await socket.send_json(
         {**chat.shopper_frame(received.message), "type": "sent", "client_id": client_id}
     )

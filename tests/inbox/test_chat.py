@@ -94,6 +94,8 @@ async def test_messages_go_live_both_ways_across_two_instances(live_servers, red
         assert frame["message"]["channel"] == "chat"
         assert frame["message"]["body"] == "Does the <b>sage</b> pillow come in blue?"
         conv_id = frame["message"]["conversation_id"]
+        assigned = await next_frame(agent, "conversation", 20)  # round robin, as for a text
+        assert assigned["conversation"]["assignee"]["name"] == "nia"
 
         response = await agent_reply(agent_side, conv_id, token, csrf, "Yes, <i>navy</i> too.")
         assert response.status_code == 201, response.text
@@ -306,3 +308,18 @@ async def test_a_socket_closed_by_the_server_is_not_left_online(live_servers, re
             break
         await asyncio.sleep(0.1)
     assert not await delivery.is_online(redis, store_id, key)
+
+
+async def test_chat_to_a_shopper_who_never_chatted_is_refused_with_a_reason(live_servers, redis):
+    server = await live_servers()
+    store = await chat_store()
+    _, token, csrf = await agent_session(redis, store, "nia@shop.example")
+    async with httpx.AsyncClient() as http:
+        form = sms_form("hi, by text")
+        await http.post(
+            server.url + "/webhooks/twilio/sms", data=form, headers=signed_headers(form)
+        )
+    conv = await Conversation.get(store_id=store.id)
+    response = await agent_reply(server, conv.id, token, csrf, "answer by chat?")
+    assert response.status_code == 409 and response.json()["error"] == "no_chat"
+    assert not await Message.filter(channel=Channel.CHAT).exists()
