@@ -4,8 +4,10 @@
         --messages 2000 --database postgres://postgres@127.0.0.1:5432/bench_chat
 
 Shoppers' sockets are opened on one instance and agents' on the other, so every message crosses
-Redis. Prints p50/p99 from the shopper's send to the frame at an agent of that store, and the same
-percentiles for a raw Redis pub/sub round trip measured in this run at the same rate.
+Redis. Each visitor's chat is under way (contact and thread exist, an agent has it), as the SMS
+bench seeds its conversations. Prints p50/p99 from the shopper's send to the frame at an agent
+of that store, and the same percentiles for a raw Redis pub/sub round trip measured in this run
+at the same rate.
 """
 
 from __future__ import annotations
@@ -58,25 +60,39 @@ async def seed(args: argparse.Namespace, redis: Redis) -> tuple[list[str], list[
     tokens, visitor tokens), both ordered by store."""
     from app.accounts import sessions
     from app.accounts.models import Agent
+    from app.checkouts.models import Contact
+    from app.core.timeutil import utcnow
     from app.stores.models import Platform, Store
     from app.stores.services import create_store
     from inbox import chat
-    from inbox.models import ChatVisitor
+    from inbox.models import ChatVisitor, Conversation
 
     agents, visitors = [], []
     chat_on = {"enabled": True, "start": "00:00", "end": "23:59", "weekends": True}
     for s in range(args.stores):
         issued = await create_store(platform=Platform.CUSTOM, domain=f"chat{s}.example")
         await Store.filter(id=issued.store.id).update(settings={"chat": chat_on})
+        staff = []
         for a in range(max(args.agents // args.stores, 1)):
             agent = await Agent.create(
                 store=issued.store, email=f"c{s}-{a}@bench.example", name=f"c{s}-{a}"
             )
+            staff.append(agent)
             token, _ = await sessions.create(redis, agent.id, issued.store.id, "agent")
             agents.append(token)
         for v in range(max(args.shoppers // args.stores, 1)):
+            # A chat under way: its contact and thread exist and an agent has it (as in
+            # bench/inbox.py), so the path timed is a message in a live conversation.
+            contact = await Contact.create(store=issued.store, email=f"v{s}-{v}@bench.example")
+            await Conversation.create(
+                store=issued.store,
+                contact=contact,
+                opened_at=utcnow(),
+                waiting_since=utcnow(),
+                assignee=staff[v % len(staff)],
+            )
             key = f"{s:08x}{v:08x}".ljust(32, "0")
-            await ChatVisitor.create(store_id=issued.store.id, key=key)
+            await ChatVisitor.create(store_id=issued.store.id, key=key, contact=contact)
             visitors.append(chat.visitor_token(issued.store.id, key))
     return agents, visitors
 

@@ -6,10 +6,12 @@ objects; anything else gets an error frame in words, never another shopper's dat
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
 import secrets
+from collections.abc import Coroutine
 from typing import Any
 
 from litestar import Controller, Request, Response, WebSocket, get, post, websocket
@@ -224,6 +226,16 @@ async def _receive(
             await _error(socket, "unknown_frame", "send ping, message or identify")
 
 
+_tasks: set[asyncio.Task[Any]] = set()
+
+
+def _background(work: Coroutine[Any, Any, Any]) -> None:
+    """Run `work` without waiting for it; the set keeps the task alive until it ends."""
+    task = asyncio.create_task(work)
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+
+
 def _parse(raw: str) -> dict[str, Any]:
     if len(raw.encode()) > chat_rules.MAX_FRAME:
         return {"too_large": True}
@@ -260,9 +272,11 @@ async def _message(
         )
     received = await chat.receive(visitor, text, client_id, utcnow())
     if not received.duplicate and received.conversation.assignee_id is None:
-        # As for a text: only a message in an unassigned thread can change what round robin serves.
+        # As for a text: only a message in an unassigned thread can change what round robin
+        # serves. In the background: its store lock may wait, and the shopper's next message
+        # must not wait behind it.
         presence = get_settings().inbox.presence_seconds
-        await services.auto_assign(socket.app.state.redis, visitor.store_id, presence)
+        _background(services.auto_assign(socket.app.state.redis, visitor.store_id, presence))
     await socket.send_json(
         {**chat.shopper_frame(received.message), "type": "sent", "client_id": client_id}
     )
