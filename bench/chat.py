@@ -97,13 +97,20 @@ async def seed(args: argparse.Namespace, redis: Redis) -> tuple[list[str], list[
     return agents, visitors
 
 
-async def agent_socket(url: str, token: str) -> None:
-    async with websockets.connect(
+async def agent_socket(url: str, token: str) -> Any:
+    ws = await websockets.connect(
         url + "/inbox/ws",
         additional_headers={"Cookie": f"{COOKIE}={token}"},
         max_queue=None,
         ping_interval=None,
-    ) as ws:
+        open_timeout=60,
+    )
+    json.loads(await ws.recv())  # hello
+    return ws
+
+
+async def listen(ws: Any) -> None:
+    with contextlib.suppress(websockets.ConnectionClosed):
         async for raw in ws:
             now = time.perf_counter()
             frame = json.loads(raw)
@@ -113,7 +120,7 @@ async def agent_socket(url: str, token: str) -> None:
 
 async def shopper_socket(url: str, token: str) -> Any:
     ws = await websockets.connect(
-        url + "/chat/v1/ws?token=" + token, max_queue=None, ping_interval=None
+        url + "/chat/v1/ws?token=" + token, max_queue=None, ping_interval=None, open_timeout=60
     )
     json.loads(await ws.recv())  # hello
     return ws
@@ -174,7 +181,8 @@ async def main() -> None:
     try:
         await wait_healthy(urls)
         ws_urls = [u.replace("http", "ws") for u in urls]
-        listeners = [asyncio.create_task(agent_socket(ws_urls[1], t)) for t in agents]
+        agent_sockets = await in_batches([agent_socket(ws_urls[1], t) for t in agents])
+        listeners = [asyncio.create_task(listen(ws)) for ws in agent_sockets]
         shoppers = await in_batches([shopper_socket(ws_urls[0], t) for t in visitors])
         drains = [asyncio.create_task(drain(ws)) for ws in shoppers]
         await asyncio.sleep(3)
@@ -230,6 +238,11 @@ def start(args: argparse.Namespace, urls: list[str]) -> list[Any]:
 def report(
     args: argparse.Namespace, lat: list[float], base: list[float], agents: int, shoppers: int
 ) -> None:
+    if len(lat) < 2:
+        print(
+            f"only {len(lat)} of {len(SENT)} messages reached an agent; error frames {ERRORS[:5]}"
+        )
+        return
     p50, p99 = pct(lat, 50), pct(lat, 99)
     b50, b99 = pct(base, 50), pct(base, 99)
     print(
