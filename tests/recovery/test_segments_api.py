@@ -95,7 +95,7 @@ async def test_bad_input_is_refused_naming_the_field_and_nothing_is_stored(
 
 
 async def test_names_are_unique_per_store_and_segments_stay_in_their_store(client, api):
-    store, headers = api
+    _, headers = api
     first = (await client.post("/api/v1/segments", json=VIP, headers=headers)).json()
     again = await client.post("/api/v1/segments", json=VIP, headers=headers)
     assert again.status_code == 422
@@ -115,7 +115,7 @@ async def test_names_are_unique_per_store_and_segments_stay_in_their_store(clien
 
 
 async def test_a_flow_and_its_steps_take_a_segment_and_a_used_segment_is_kept(client, api):
-    store, headers = api
+    _, headers = api
     vip = (await client.post("/api/v1/segments", json=VIP, headers=headers)).json()
     big = (
         await client.post(

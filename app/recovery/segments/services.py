@@ -24,6 +24,13 @@ SEGMENT_TTL = 2.0  # seconds a worker reuses a segment; edits reach every worker
 _segments: TTLCache[Segment] = TTLCache(ttl=SEGMENT_TTL, max_entries=2000)
 _cutoffs: TTLCache[rules.Cutoffs] = TTLCache(ttl=60.0, max_entries=2000)
 
+
+def forget_cached() -> None:
+    """Every cached segment and cut-off (tests start each from an empty database)."""
+    _segments.clear()
+    _cutoffs.clear()
+
+
 # --- the contact's facts, as the send claim reads them ------------------------------------------
 
 
