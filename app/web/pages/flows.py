@@ -44,9 +44,14 @@ class FlowPages(Controller):
         flow: int | None = None,
         segment: int | None = None,
     ) -> Template:
-        editing = await Segment.get_or_none(id=segment, store_id=access.store.id) if segment else None
+        editing = (
+            await Segment.get_or_none(id=segment, store_id=access.store.id) if segment else None
+        )
         return await _editor(
-            access, uploaded=uploaded, selected=flow, segment_form=segment_page.form_values(editing),
+            access,
+            uploaded=uploaded,
+            selected=flow,
+            segment_form=segment_page.form_values(editing),
             editing=editing.id if editing else None,
         )
 
@@ -57,7 +62,11 @@ class FlowPages(Controller):
         groups = [str(g) for g in form.getall("groups", [])]
         conditions = segment_page.conditions_from_form(form, groups)
         name = str(form.get("name") or "")
-        editing = int(str(form.get("segment_id"))) if str(form.get("segment_id") or "").isdigit() else None
+        editing = (
+            int(str(form.get("segment_id")))
+            if str(form.get("segment_id") or "").isdigit()
+            else None
+        )
         try:
             if editing is None:
                 saved = await segments.create(access.store, name, conditions)
