@@ -60,7 +60,7 @@ class Flow(Model):
         "recovery.Segment",
         related_name="flows",
         null=True,
-        on_delete=fields.RESTRICT,
+        on_delete=fields.NO_ACTION,
         description="entry condition: checked at the first step, under the send claim",
     )
     segment_id: int | None
@@ -132,7 +132,7 @@ class FlowStep(Model):
         "recovery.Segment",
         related_name="steps",
         null=True,
-        on_delete=fields.RESTRICT,
+        on_delete=fields.NO_ACTION,
         description="the step is skipped for contacts outside this segment",
     )
     segment_id: int | None

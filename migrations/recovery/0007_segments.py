@@ -41,11 +41,11 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Flow',
             name='segment',
-            field=fields.ForeignKeyField('recovery.Segment', source_field='segment_id', null=True, description='entry condition: checked at the first step, under the send claim', db_constraint=True, to_field='id', related_name='flows', on_delete=OnDelete.RESTRICT),
+            field=fields.ForeignKeyField('recovery.Segment', source_field='segment_id', null=True, description='entry condition: checked at the first step, under the send claim', db_constraint=True, to_field='id', related_name='flows', on_delete=OnDelete.NO_ACTION),
         ),
         ops.AddField(
             model_name='FlowStep',
             name='segment',
-            field=fields.ForeignKeyField('recovery.Segment', source_field='segment_id', null=True, description='the step is skipped for contacts outside this segment', db_constraint=True, to_field='id', related_name='steps', on_delete=OnDelete.RESTRICT),
+            field=fields.ForeignKeyField('recovery.Segment', source_field='segment_id', null=True, description='the step is skipped for contacts outside this segment', db_constraint=True, to_field='id', related_name='steps', on_delete=OnDelete.NO_ACTION),
         ),
     ]

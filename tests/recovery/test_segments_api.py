@@ -12,8 +12,9 @@ import pytest
 from app.checkouts.contacts import sync_tag_rows
 from app.checkouts.models import Contact, ContactHistory, ContactTag
 from app.core.timeutil import utcnow
-from app.recovery.models import Flow, RfmCutoffs, Segment
+from app.recovery.models import Flow, FlowStep, RfmCutoffs, Segment
 from app.recovery.segments import rules, services
+from app.stores.models import Store
 from tests.factories import make_store
 from tests.recovery.test_flows_api import WELCOME_BACK
 
@@ -314,3 +315,19 @@ async def test_identify_traits_set_and_replace_a_contacts_tags(client, run_jobs)
         ["wholesale"],
     )
     assert await identify({"email": "ada@example.com", "tags": []}) == ([], [])
+
+
+async def test_a_store_deleted_with_segments_in_use_goes_whole(api):
+    """shop/redact deletes the store: its flows, steps and segments go in one statement's cascade,
+    the segments' references from flows and steps notwithstanding (NO ACTION, not RESTRICT)."""
+    store, _ = api
+    segment = await Segment.create(store=store, name="VIP", conditions={"tags_any": ["vip"]})
+    flow = await Flow.create(store=store, name="Carts", segment=segment)
+    await FlowStep.create(
+        flow=flow, position=0, channel="email", delay_seconds=0, segment=segment, variants=[]
+    )
+    kept = await make_store("custom", name="Kept")
+    await Store.filter(id=store.id).delete()
+    assert not await Store.exists(id=store.id)
+    assert not await Segment.exists() and not await Flow.filter(store_id=store.id).exists()
+    assert await Store.exists(id=kept.store.id)
