@@ -14,9 +14,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.checkouts.schemas import MAX_TAG_LENGTH, MAX_TAGS, normalize_tags
+from app.integrations.collect.normalize import _contact as collect_contact
+from app.integrations.shopify.normalize import contact as shopify_contact
+from app.integrations.woocommerce.normalize import _plugin_contact
 from app.recovery import rules as send_rules
 from app.recovery.segments import rules
 from app.recovery.segments.rules import Context, Cutoffs, SegmentProblem, Subject
+from tests.factories import payload
 from tests.unit.test_recovery_rules import facts
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
@@ -342,3 +346,15 @@ def test_outside_the_entry_segment_stops_and_outside_a_steps_segment_skips():
     # A purchase still wins: the enrollment stops as ordered, whatever the segment says.
     ordered = replace(base, ordered_since_abandonment=True, outside_entry="not in segment VIP")
     assert send_rules.decide(ordered).reason == "order_placed"
+
+
+def test_tags_from_shopify_the_woocommerce_plugin_and_identify():
+    order = payload("shopify_orders_create.json")
+    order["customer"]["tags"] = "VIP, Wholesale ,vip"
+    assert shopify_contact(order).tags == ["vip", "wholesale"]
+    del order["customer"]["tags"]
+    assert shopify_contact(order).tags is None  # nothing said: the contact's tags stay
+    assert _plugin_contact({"email": "a@example.com", "tags": ["Gold"]}).tags == ["gold"]
+    assert _plugin_contact({"email": "a@example.com"}).tags is None
+    identify = {"type": "identify", "traits": {"email": "a@example.com", "tags": "B2B,  vip"}}
+    assert collect_contact(identify).tags == ["b2b", "vip"]
