@@ -4,7 +4,7 @@ from app.messaging.models import Channel
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('core', '0010_contact_history')]
+    dependencies = [('core', '0012_contact_tags')]
 
     initial = False
 
