@@ -149,3 +149,29 @@ async def test_saving_says_what_the_engine_will_apply(client):
     fine = {**FORM, "quiet_start": "10:00", "quiet_end": "19:30", "csrf_token": csrf}
     response = await client.post("/settings", data=fine, follow_redirects=True)
     assert "Saved. Texts go out from 10:00 until 19:30" in response.text
+
+
+async def test_reply_targets_per_channel_default_save_and_refuse(client):
+    from app.messaging.response_time import targets_from_settings
+
+    issued = await make_store("shopify")
+    await login_as(client, issued.store, Role.OWNER)
+    page = await client.get("/settings")
+    assert "Reply targets" in page.text
+    assert re.search(r'id="response_target_chat_seconds"[^>]*value="10"', page.text)
+    assert re.search(r'id="response_target_sms_minutes"[^>]*value="5"', page.text)
+    csrf = csrf_from(page.text)
+    targets = {
+        "response_target_chat_seconds": "30",
+        "response_target_sms_minutes": "15",
+        "response_target_email_minutes": "120",
+    }
+    saved = await client.post("/settings", data={**FORM, **targets, "csrf_token": csrf})
+    assert saved.status_code == 303, saved.text
+    store = await Store.get(id=issued.store.id)
+    assert targets_from_settings(store.settings) == {"chat": 30, "sms": 900, "email": 7200}
+    bad = {**FORM, **targets, "response_target_chat_seconds": "0", "csrf_token": csrf}
+    refused = await client.post("/settings", data=bad)
+    assert refused.status_code == 422 and "between 1 and 3600" in refused.text
+    store = await Store.get(id=issued.store.id)
+    assert targets_from_settings(store.settings)["chat"] == 30

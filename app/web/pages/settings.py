@@ -25,6 +25,7 @@ from app.analytics.measures import prices_from_settings
 from app.analytics.rules import windows_from_settings
 from app.checkouts.rules import after_exit_seconds
 from app.config import get_settings
+from app.messaging.response_time import targets_from_settings
 from app.recovery.rules import LEGAL_END, LEGAL_START, policy_from_settings, window_for
 from app.stores import preferences
 from app.stores.models import Store
@@ -49,6 +50,7 @@ FORM_SECTIONS = [
     Section("pages/settings/_quiet_hours.html"),
     Section("pages/settings/_senders.html"),
     Section("pages/settings/_costs.html"),
+    Section("pages/settings/_response_targets.html"),
 ]
 
 
@@ -88,6 +90,15 @@ def _values(store: Store) -> dict[str, Any]:
         "sms_window_hours": int(windows.sms.total_seconds() // 3600),
         "click_window_hours": int(windows.click.total_seconds() // 3600),
         "min_ab_sample": int((raw.get("attribution") or {}).get("min_ab_sample") or 100),
+        **_response_target_values(raw),
+    }
+
+
+def _response_target_values(raw: dict[str, Any]) -> dict[str, int]:
+    targets = targets_from_settings(raw)
+    return {
+        name: targets[channel] // unit
+        for channel, name, unit, *_ in preferences.RESPONSE_TARGET_FIELDS
     }
 
 
