@@ -192,7 +192,7 @@ async def _start_clock(conv: Conversation, msg: Message, conn: Any, store: Store
     if conv.response_started_at is not None or conv.responded_at is not None:
         return
     if store is None:
-        store = await Store.get(id=conv.store_id).using_db(conn)
+        store = await Store.filter(id=conv.store_id).using_db(conn).get()
     targets = response_time.targets_from_settings(store.settings)
     at = msg.created_at or utcnow()
     clock = response_time.on_shopper_message(clock_of(conv), at, str(msg.channel), targets)

@@ -41,8 +41,9 @@ def targets_from_settings(raw: Mapping[str, Any] | None) -> dict[str, int]:
     if isinstance(saved, Mapping):
         for channel in CHANNELS:
             value = saved.get(channel)
-            whole = isinstance(value, int) and not isinstance(value, bool)
-            if whole and 1 <= value <= MAX_TARGET_SECONDS:
+            if isinstance(value, bool) or not isinstance(value, int):
+                continue
+            if 1 <= value <= MAX_TARGET_SECONDS:
                 out[channel] = value
     return out
 
