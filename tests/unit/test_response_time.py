@@ -123,8 +123,17 @@ def test_summary_counts_threads_still_waiting_past_target_as_misses():
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(None, "—"), (0, "0 s"), (59, "59 s"), (60, "1 min"), (185, "3 min 5 s"),
-     (3600, "1 h"), (7800, "2 h 10 min"), (86400, "1 d"), (97200, "1 d 3 h")],
+    [
+        (None, "—"),
+        (0, "0 s"),
+        (59, "59 s"),
+        (60, "1 min"),
+        (185, "3 min 5 s"),
+        (3600, "1 h"),
+        (7800, "2 h 10 min"),
+        (86400, "1 d"),
+        (97200, "1 d 3 h"),
+    ],
 )
 def test_duration_text(seconds, text):
     assert rt.duration_text(seconds) == text

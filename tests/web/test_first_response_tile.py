@@ -70,8 +70,8 @@ async def test_tile_shows_median_p90_and_share_within_target_per_channel(client)
     assert 'data-testid="frt-median">1 min<' in page  # 5, 20, 60, 100, 400 s
     assert 'data-testid="frt-p90">6 min 40 s<' in page
     assert 'data-testid="frt-within">33%<' in page  # 2 of 5 answered + 1 late
-    assert "<td>Live chat</td><td class=\"num\">10 s</td><td class=\"num\">20 s</td>" in page
-    assert "<td>SMS</td><td class=\"num\">5 min</td>" in page
+    assert '<td>Live chat</td><td class="num">10 s</td><td class="num">20 s</td>' in page
+    assert '<td>SMS</td><td class="num">5 min</td>' in page
     sms_only = (await client.get("/dashboard?channel=sms")).text
     assert "<td>Live chat</td>" not in sms_only
     assert 'data-testid="frt-median">1 min 40 s<' in sms_only  # 100, 400
