@@ -18,7 +18,7 @@ from app.core.logging import ctx
 from app.core.scheduling import dispatch_soon, shared_queue
 from app.core.timeutil import utcnow
 from app.messaging.models import DeliveryStatus, Message
-from app.recovery import flows, links, rules, triggers
+from app.recovery import devices, flows, links, rules, triggers
 from app.recovery.discounts import Incentive, issue_discount_code
 from app.recovery.flows import ordered_steps
 from app.recovery.models import DiscountCode, Enrollment, EnrollmentStatus, Flow, FlowStep
@@ -32,7 +32,8 @@ LIVE = (EnrollmentStatus.ACTIVE, EnrollmentStatus.PAUSED)
 
 
 async def enroll(checkout_id: int, queue: Any = None) -> Enrollment | None:
-    """Put an abandoned checkout into its store's flow once (or into the holdout group)."""
+    """Put an abandoned checkout into its store's flow once (or into the holdout group); a newer
+    cart of the same shopper on another device takes the running sequence over (`devices`)."""
     checkout = await Checkout.get_or_none(id=checkout_id)
     if checkout is None or checkout.status != CheckoutStatus.ABANDONED:
         return await Enrollment.get_or_none(checkout_id=checkout_id)
@@ -46,26 +47,79 @@ async def enroll(checkout_id: int, queue: Any = None) -> Enrollment | None:
         flow = await ensure_default_flow(store)
     if flow is None:
         return None
-    steps = await ordered_steps(flow.id)
+    try:
+        async with in_transaction() as conn:
+            enrollment, stopped = await _enroll(store, flow, checkout, conn)
+    except IntegrityError:  # the event was delivered twice: the first enrollment stands
+        return await Enrollment.get_or_none(checkout_id=checkout_id)
+    if stopped is not None:
+        await dispatch_soon(stopped)
+    if enrollment.next_due_at and enrollment.status == EnrollmentStatus.ACTIVE:
+        await schedule(queue, enrollment.id, enrollment.next_step, enrollment.next_due_at)
+    log.info(
+        "enrolled",
+        extra=ctx(store=store.id, checkout=checkout_id, status=str(enrollment.status)),
+    )
+    return enrollment
+
+
+async def _enroll(
+    store: Store, flow: Flow, checkout: Checkout, conn: Any
+) -> tuple[Enrollment, int | None]:
+    """In one transaction under the contact's row lock: alone, taking over, or replaced."""
+    if checkout.contact_id is not None:  # two devices at once: one after the other
+        await Contact.select_for_update().using_db(conn).get(id=checkout.contact_id)
+    existing = await Enrollment.filter(checkout_id=checkout.id).using_db(conn).first()
+    if existing is not None:
+        return existing, None
+    other = await devices.live_in_group(checkout, store.settings, conn)
+    if other is not None and devices.newer(other.checkout, checkout):
+        # This cart is the earlier one (its event came late): the newer cart's sequence stands.
+        await (
+            Checkout.filter(id=checkout.id)
+            .using_db(conn)
+            .update(superseded_by_id=other.checkout_id)
+        )
+        return await _create(
+            store,
+            checkout,
+            conn,
+            flow_id=other.flow_id,
+            status=EnrollmentStatus.STOPPED,
+            abandoned_at=checkout.abandoned_at or utcnow(),
+            stop_reason=devices.REPLACED,
+            stopped_at=utcnow(),
+        ), None
+    steps = await ordered_steps(other.flow_id if other else flow.id)
+    if other is not None:
+        fields = devices.takeover(other, steps, utcnow())
+        stopped = None
+        if other.status != EnrollmentStatus.HOLDOUT:
+            stopped = await _stop_in(conn, other.id, devices.REPLACED)
+        await (
+            Checkout.filter(id=other.checkout_id)
+            .using_db(conn)
+            .update(superseded_by_id=checkout.id)
+        )
+        return await _create(store, checkout, conn, **fields), stopped
     abandoned_at = checkout.abandoned_at or utcnow()
     held = rules.in_holdout(store.id, checkout.token, flow.holdout_percent)
     due = rules.step_due(abandoned_at, steps[0].delay_seconds) if steps and not held else None
-    try:
-        enrollment = await Enrollment.create(
-            store=store,
-            checkout=checkout,
-            contact_id=checkout.contact_id,
-            flow=flow,
-            status=EnrollmentStatus.HOLDOUT if held else EnrollmentStatus.ACTIVE,
-            abandoned_at=abandoned_at,
-            next_due_at=due,
-        )
-    except IntegrityError:  # the event was delivered twice: the first enrollment stands
-        return await Enrollment.get_or_none(checkout_id=checkout_id)
-    if due:
-        await schedule(queue, enrollment.id, 0, due)
-    log.info("enrolled", extra=ctx(store=store.id, checkout=checkout_id, holdout=held))
-    return enrollment
+    return await _create(
+        store,
+        checkout,
+        conn,
+        flow_id=flow.id,
+        abandoned_at=abandoned_at,
+        next_due_at=due,
+        status=EnrollmentStatus.HOLDOUT if held else EnrollmentStatus.ACTIVE,
+    ), None
+
+
+async def _create(store: Store, checkout: Checkout, conn: Any, **fields: Any) -> Enrollment:
+    return await Enrollment.create(
+        store=store, checkout=checkout, contact_id=checkout.contact_id, using_db=conn, **fields
+    )
 
 
 async def delete_flow(store: Store, flow_id: int) -> None:
@@ -114,36 +168,40 @@ async def resume(enrollment_id: int, queue: Any = None) -> bool:
 async def stop(enrollment_id: int, reason: str) -> bool:
     """Final: no further step is sent, and unsent attempts are cancelled."""
     async with in_transaction() as conn:
-        won = (
-            await Enrollment.filter(id=enrollment_id, status__in=LIVE)
-            .using_db(conn)
-            .update(
-                status=EnrollmentStatus.STOPPED,
-                stop_reason=reason[:64],
-                stopped_at=utcnow(),
-                next_due_at=None,
-            )
-        )
-        if won:
-            await (
-                Message.filter(enrollment_id=enrollment_id, status=DeliveryStatus.PENDING)
-                .using_db(conn)
-                .update(
-                    status=DeliveryStatus.CANCELLED, error_message=f"sequence stopped: {reason}"
-                )
-            )
-            stopped = await Enrollment.get(id=enrollment_id, using_db=conn)
-            event_id = await events.record(
-                events.ENROLLMENT_STOPPED,
-                stopped.store_id,
-                enrollment_id,
-                {"reason": reason, "checkout_id": stopped.checkout_id},
-                using=conn,
-            )
-    if won:
+        event_id = await _stop_in(conn, enrollment_id, reason)
+    if event_id is not None:
         await dispatch_soon(event_id)
         log.info("enrollment stopped", extra=ctx(enrollment=enrollment_id, reason=reason))
-    return bool(won)
+    return event_id is not None
+
+
+async def _stop_in(conn: Any, enrollment_id: int, reason: str) -> int | None:
+    """Stop a live enrollment inside the caller's transaction; the outbox event's id if it won."""
+    won = (
+        await Enrollment.filter(id=enrollment_id, status__in=LIVE)
+        .using_db(conn)
+        .update(
+            status=EnrollmentStatus.STOPPED,
+            stop_reason=reason[:64],
+            stopped_at=utcnow(),
+            next_due_at=None,
+        )
+    )
+    if not won:
+        return None
+    await (
+        Message.filter(enrollment_id=enrollment_id, status=DeliveryStatus.PENDING)
+        .using_db(conn)
+        .update(status=DeliveryStatus.CANCELLED, error_message=f"sequence stopped: {reason}")
+    )
+    stopped = await Enrollment.get(id=enrollment_id, using_db=conn)
+    return await events.record(
+        events.ENROLLMENT_STOPPED,
+        stopped.store_id,
+        enrollment_id,
+        {"reason": reason, "checkout_id": stopped.checkout_id},
+        using=conn,
+    )
 
 
 async def stop_for_checkout(checkout_id: int, reason: str) -> bool:

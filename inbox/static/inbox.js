@@ -239,6 +239,16 @@
     document.querySelectorAll("[data-seq]").forEach((b) => { b.hidden = !(seq.actions || []).includes(b.dataset.seq); });
     $("discount").disabled = !enrolled;
     renderDiscount(cart.discount);
+    renderEarlierCarts(cart.earlier_carts || []);
+  }
+  // ---------- earlier carts: the same shopper on another device (one abandonment) ----------
+  function renderEarlierCarts(carts) {
+    const box = $("earlier-carts"), ul = $("earlier-carts-list");
+    box.hidden = !carts.length; ul.replaceChildren();
+    for (const c of carts) {
+      const device = { mobile: "phone", desktop: "computer", tablet: "tablet" }[c.device] || "another device";
+      ul.append(el("li", "", [c.total_text || c.total + " " + c.currency, c.items.length + " item" + (c.items.length === 1 ? "" : "s"), "on a " + device, when(c.last_activity_at)].join(" · ")));
+    }
   }
   function renderDiscount(d) {
     $("cart-discount").hidden = !d;
