@@ -74,46 +74,57 @@ async def _enroll(
         return existing, None
     other = await devices.live_in_group(checkout, store.settings, conn)
     if other is not None and devices.newer(other.checkout, checkout):
-        # This cart is the earlier one (its event came late): the newer cart's sequence stands.
-        await (
-            Checkout.filter(id=checkout.id)
-            .using_db(conn)
-            .update(superseded_by_id=other.checkout_id)
-        )
-        return await _create(
-            store,
-            checkout,
-            conn,
-            flow_id=other.flow_id,
-            status=EnrollmentStatus.STOPPED,
-            abandoned_at=checkout.abandoned_at or utcnow(),
-            stop_reason=devices.REPLACED,
-            stopped_at=utcnow(),
-        ), None
-    steps = await ordered_steps(other.flow_id if other else flow.id)
+        return await _replaced_on_arrival(store, checkout, other, conn)
     if other is not None:
-        fields = devices.takeover(other, steps, utcnow())
-        stopped = None
-        if other.status != EnrollmentStatus.HOLDOUT:
-            stopped = await _stop_in(conn, other.id, devices.REPLACED)
-        await (
-            Checkout.filter(id=other.checkout_id)
-            .using_db(conn)
-            .update(superseded_by_id=checkout.id)
-        )
-        return await _create(store, checkout, conn, **fields), stopped
+        return await _take_over(store, checkout, other, conn)
+    steps = await ordered_steps(flow.id)
     abandoned_at = checkout.abandoned_at or utcnow()
     held = rules.in_holdout(store.id, checkout.token, flow.holdout_percent)
     due = rules.step_due(abandoned_at, steps[0].delay_seconds) if steps and not held else None
-    return await _create(
+    status = EnrollmentStatus.HOLDOUT if held else EnrollmentStatus.ACTIVE
+    fields = {"flow_id": flow.id, "abandoned_at": abandoned_at, "next_due_at": due}
+    return await _create(store, checkout, conn, status=status, **fields), None
+
+
+async def _replaced_on_arrival(
+    store: Store, checkout: Checkout, newer: Enrollment, conn: Any
+) -> tuple[Enrollment, int | None]:
+    """This cart is the earlier one (its event came late): the newer cart's sequence stands,
+    and this one is enrolled as stopped, so the inbox and the stats say why it never sent."""
+    await Checkout.filter(id=checkout.id).using_db(conn).update(superseded_by_id=newer.checkout_id)
+    now = utcnow()
+    replaced = await _create(
         store,
         checkout,
         conn,
-        flow_id=flow.id,
-        abandoned_at=abandoned_at,
-        next_due_at=due,
-        status=EnrollmentStatus.HOLDOUT if held else EnrollmentStatus.ACTIVE,
-    ), None
+        flow_id=newer.flow_id,
+        status=EnrollmentStatus.STOPPED,
+        abandoned_at=checkout.abandoned_at or now,
+        stop_reason=devices.REPLACED,
+        stopped_at=now,
+    )
+    payload = {"reason": devices.REPLACED, "checkout_id": checkout.id}
+    event_id = await events.record(
+        events.ENROLLMENT_STOPPED, store.id, replaced.id, payload, using=conn
+    )
+    return replaced, event_id
+
+
+async def _take_over(
+    store: Store, checkout: Checkout, older: Enrollment, conn: Any
+) -> tuple[Enrollment, int | None]:
+    """The newer cart continues the older cart's sequence at its step; the older one stops."""
+    fields = devices.takeover(older, await ordered_steps(older.flow_id), utcnow())
+    stopped = None
+    if older.status != EnrollmentStatus.HOLDOUT:
+        stopped = await _stop_in(conn, older.id, devices.REPLACED)
+    linked = Checkout.filter(id=older.checkout_id).using_db(conn)
+    await linked.update(superseded_by_id=checkout.id)
+    if contacted := older.checkout.recovery_contacted_at:
+        # The shopper was contacted about this abandonment: an order still recovers it.
+        mine = Checkout.filter(id=checkout.id, recovery_contacted_at=None).using_db(conn)
+        await mine.update(recovery_contacted_at=contacted)
+    return await _create(store, checkout, conn, **fields), stopped
 
 
 async def _create(store: Store, checkout: Checkout, conn: Any, **fields: Any) -> Enrollment:
