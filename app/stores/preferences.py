@@ -120,6 +120,10 @@ def parse(form: Mapping[str, str], current: Mapping[str, Any]) -> Parsed:
     attribution["min_ab_sample"] = _int(form, "min_ab_sample", 10, 1_000_000, out)
     out.settings["attribution"] = attribution
     out.settings["response_targets"] = _response_targets(form, current, out)
+    if "cross_device_window_hours" in form:  # 0: each device's cart is its own abandonment
+        out.settings["cross_device_window_hours"] = _int(
+            form, "cross_device_window_hours", 0, 720, out
+        )
     return out
 
 

@@ -175,3 +175,20 @@ async def test_reply_targets_per_channel_default_save_and_refuse(client):
     assert refused.status_code == 422 and "between 1 and 3600" in refused.text
     store = await Store.get(id=issued.store.id)
     assert targets_from_settings(store.settings)["chat"] == 30
+
+
+async def test_cross_device_window_defaults_to_a_day_and_is_saved(client):
+    from app.recovery.devices import window
+
+    issued = await make_store("shopify")
+    await login_as(client, issued.store, Role.OWNER)
+    page = await client.get("/settings")
+    assert re.search(r'id="cross_device_window_hours"[^>]*value="24"', page.text)
+    csrf = csrf_from(page.text)
+    form = {**FORM, "cross_device_window_hours": "6", "csrf_token": csrf}
+    assert (await client.post("/settings", data=form)).status_code == 303
+    store = await Store.get(id=issued.store.id)
+    assert window(store.settings).total_seconds() == 6 * 3600
+    bad = {**form, "cross_device_window_hours": "-1"}
+    assert (await client.post("/settings", data=bad)).status_code == 422
+    assert window((await Store.get(id=issued.store.id)).settings).total_seconds() == 6 * 3600

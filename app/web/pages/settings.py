@@ -26,6 +26,7 @@ from app.analytics.rules import windows_from_settings
 from app.checkouts.rules import after_exit_seconds
 from app.config import get_settings
 from app.messaging.response_time import targets_from_settings
+from app.recovery.devices import window
 from app.recovery.rules import LEGAL_END, LEGAL_START, policy_from_settings, window_for
 from app.stores import preferences
 from app.stores.models import Store
@@ -51,6 +52,7 @@ FORM_SECTIONS = [
     Section("pages/settings/_senders.html"),
     Section("pages/settings/_costs.html"),
     Section("pages/settings/_response_targets.html"),
+    Section("pages/settings/_cross_device.html"),
 ]
 
 
@@ -91,6 +93,7 @@ def _values(store: Store) -> dict[str, Any]:
         "click_window_hours": int(windows.click.total_seconds() // 3600),
         "min_ab_sample": int((raw.get("attribution") or {}).get("min_ab_sample") or 100),
         **_response_target_values(raw),
+        "cross_device_window_hours": int(window(raw).total_seconds() // 3600),
     }
 
 
