@@ -65,7 +65,9 @@ async def test_snippet_and_shopify_carts_of_one_shopper_are_one_abandonment(clie
     await run_jobs()
     assert (await Checkout.get(id=laptop_cart.id)).status == CheckoutStatus.RECOVERED
     assert (await Checkout.get(id=phone_cart.id)).status == CheckoutStatus.ABANDONED
-    stats = await client.get("/api/v1/stats", headers={"Authorization": f"Bearer {issued.api_token}"})
+    stats = await client.get(
+        "/api/v1/stats", headers={"Authorization": f"Bearer {issued.api_token}"}
+    )
     assert stats.status_code == 200, stats.text
     body = stats.json()
     assert body["funnel"]["abandoned"] == 1  # one abandonment, not two
