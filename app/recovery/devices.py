@@ -40,20 +40,28 @@ def newer(a: Checkout, b: Checkout) -> bool:
     return (a.last_activity_at, a.id) > (b.last_activity_at, b.id)
 
 
-def takeover(old: Enrollment, steps: list[FlowStep], now: datetime) -> dict[str, Any]:
-    """The new cart's enrollment fields: the old one's place in the flow, timed as it was."""
+def takeover(
+    old: Enrollment, steps: list[FlowStep], now: datetime, next_step: int | None = None
+) -> dict[str, Any]:
+    """The new cart's enrollment fields: the old one's place in the flow, timed as it was.
+
+    `next_step`: where to continue when the old one's current step already went out (a send
+    in flight when the newer cart arrived); past the last step, the sequence is finished."""
+    step = old.next_step if next_step is None else next_step
     status = old.status
     fields: dict[str, Any] = {
         "flow_id": old.flow_id,
         "status": status,
         "abandoned_at": old.abandoned_at,
-        "next_step": old.next_step,
+        "next_step": step,
         "paused_at": old.paused_at,
         "pause_reason": old.pause_reason,
         "next_due_at": None,
     }
-    if status == EnrollmentStatus.ACTIVE and old.next_step < len(steps):
-        due = rules.step_due(old.abandoned_at, steps[old.next_step].delay_seconds)
+    if status == EnrollmentStatus.ACTIVE and step >= len(steps):
+        fields |= {"status": EnrollmentStatus.COMPLETED, "completed_at": now}
+    elif status == EnrollmentStatus.ACTIVE:
+        due = rules.step_due(old.abandoned_at, steps[step].delay_seconds)
         fields["next_due_at"] = max(now, due)
     return fields
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tortoise.exceptions import IntegrityError
+from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.transactions import in_transaction
 
 from app.checkouts.models import Checkout, CheckoutStatus, Contact
@@ -47,11 +47,18 @@ async def enroll(checkout_id: int, queue: Any = None) -> Enrollment | None:
         flow = await ensure_default_flow(store)
     if flow is None:
         return None
-    try:
-        async with in_transaction() as conn:
-            enrollment, stopped = await _enroll(store, flow, checkout, conn)
-    except IntegrityError:  # the event was delivered twice: the first enrollment stands
-        return await Enrollment.get_or_none(checkout_id=checkout_id)
+    for attempt in range(3):
+        try:
+            async with in_transaction() as conn:
+                enrollment, stopped = await _enroll(store, flow, checkout, conn)
+            break
+        except IntegrityError:  # the event was delivered twice: the first enrollment stands
+            return await Enrollment.get_or_none(checkout_id=checkout_id)
+        except OperationalError as exc:
+            # Contact then enrollment here, enrollment then contact in a step's claim: PostgreSQL
+            # may cancel one of the two as a deadlock; nothing was kept, so this one tries again.
+            if "deadlock" not in str(exc).lower() or attempt == 2:
+                raise
     if stopped is not None:
         await dispatch_soon(stopped)
     if enrollment.next_due_at and enrollment.status == EnrollmentStatus.ACTIVE:
@@ -113,11 +120,22 @@ async def _replaced_on_arrival(
 async def _take_over(
     store: Store, checkout: Checkout, older: Enrollment, conn: Any
 ) -> tuple[Enrollment, int | None]:
-    """The newer cart continues the older cart's sequence at its step; the older one stops."""
-    fields = devices.takeover(older, await ordered_steps(older.flow_id), utcnow())
+    """The newer cart continues the older cart's sequence at its step; the older one stops.
+
+    Stopping first waits for a send of the older one being claimed (it holds the row); a step
+    whose message then exists (in flight or sent) is not sent again for the newer cart."""
     stopped = None
     if older.status != EnrollmentStatus.HOLDOUT:
         stopped = await _stop_in(conn, older.id, devices.REPLACED)
+    step = (await Enrollment.filter(id=older.id).using_db(conn).get()).next_step
+    went_out = (
+        await Message.filter(enrollment_id=older.id, step_index=step)
+        .exclude(status__in=(DeliveryStatus.FAILED, DeliveryStatus.CANCELLED))
+        .using_db(conn)
+        .exists()
+    )
+    steps = await ordered_steps(older.flow_id)
+    fields = devices.takeover(older, steps, utcnow(), step + 1 if went_out else step)
     linked = Checkout.filter(id=older.checkout_id).using_db(conn)
     await linked.update(superseded_by_id=checkout.id)
     if contacted := older.checkout.recovery_contacted_at:

@@ -98,3 +98,49 @@ async def test_an_order_for_the_earlier_cart_recovers_the_group_once(store, clie
     assert followed is not None
     assert (await Enrollment.get(id=followed.id)).stop_reason == "order_placed"
     assert not await Enrollment.filter(contact_id=laptop_cart.contact_id, status__in=LIVE).exists()
+
+
+async def test_a_step_in_flight_for_the_earlier_cart_is_not_sent_again_for_the_newer(store):
+    from app.messaging.models import Author, Channel, Direction, Message
+
+    now = utcnow()
+    phone_cart, first = await abandoned(store, now - timedelta(hours=3), device="mobile")
+    assert first is not None and first.next_step == 0
+    # A worker claimed step 1 for the phone cart and is talking to the provider right now.
+    await Message.create(
+        store_id=store.id,
+        contact_id=phone_cart.contact_id,
+        checkout_id=phone_cart.id,
+        enrollment_id=first.id,
+        step_index=0,
+        channel=Channel.SMS,
+        direction=Direction.OUTBOUND,
+        author=Author.AUTOMATION,
+        to_address=phone_cart.phone or "",
+        body="Your cart is saved",
+        status="sending",
+        idempotency_key=f"test-inflight-{first.id}",
+    )
+    _, second = await abandoned(store, now - timedelta(minutes=5), device="desktop")
+    assert second is not None and second.status == EnrollmentStatus.ACTIVE
+    assert second.next_step == 1  # step 1 is on its way: the newer cart continues with step 2
+
+
+def test_takeover_past_the_last_step_finishes_the_sequence():
+    from types import SimpleNamespace
+
+    old = SimpleNamespace(
+        flow_id=1,
+        status=EnrollmentStatus.ACTIVE,
+        abandoned_at=utcnow() - timedelta(days=3),
+        next_step=1,
+        paused_at=None,
+        pause_reason=None,
+    )
+    steps = [SimpleNamespace(delay_seconds=0), SimpleNamespace(delay_seconds=3600)]
+    now = utcnow()
+    assert devices.takeover(old, steps, now)["next_due_at"] == now  # overdue: goes out now
+    done = devices.takeover(old, steps, now, next_step=2)
+    assert (done["status"], done["completed_at"], done["next_due_at"]) == ("completed", now, None)
+    paused = devices.takeover(SimpleNamespace(**{**vars(old), "status": "paused"}), steps, now)
+    assert (paused["status"], paused["next_due_at"]) == ("paused", None)
