@@ -30,7 +30,9 @@ def _mime(settings, store_id: int, contact_id: int, text: str, message_id: str) 
 
 async def _email_in(settings, redis, store_id: int, contact_id: int, text: str, n: int) -> int:
     mime = _mime(settings, store_id, contact_id, text, f"<jane-{n}@mail.example.com>")
-    result = await receive_email(mail.from_mime(mime.as_bytes(), provider="smtp"), settings, redis, None)
+    result = await receive_email(
+        mail.from_mime(mime.as_bytes(), provider="smtp"), settings, redis, None
+    )
     assert result.message_id is not None, result
     return result.message_id
 
