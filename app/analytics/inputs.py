@@ -145,7 +145,9 @@ async def daily(store: Store, p: Plan, rng: Range) -> tuple[list[dict], list[dic
     extra += sql.channel_filter(rng.channel, "$5")
     for start, end in p.raw:
         args = (store.id, start, end, rng.zone)
-        abandoned += await raw.daily("checkout", "m.abandoned_at", *args, "")
+        abandoned += await raw.daily(
+            "checkout", "m.abandoned_at", *args, " AND m.superseded_by_id IS NULL"
+        )
         channel = [rng.channel] if rng.channel else []
         sent += await raw.daily("message", "m.created_at", *args, extra, *channel)
     return abandoned, sent

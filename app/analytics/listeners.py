@@ -15,6 +15,13 @@ async def checkout_changed(event: OutboxEvent) -> None:
     await changes.checkout_changed(event.store_id, event.subject_id)
 
 
+async def enrollment_stopped(event: OutboxEvent) -> None:
+    """A cart replaced by a newer one on another device leaves the abandoned count: its day."""
+    checkout_id = event.payload.get("checkout_id")
+    if event.payload.get("reason") == "replaced_by_newer_cart" and checkout_id:
+        await changes.checkout_changed(event.store_id, int(checkout_id))
+
+
 async def contact_changed(event: OutboxEvent) -> None:
     await changes.contact_changed(event.store_id, event.subject_id)
 

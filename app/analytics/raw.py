@@ -33,7 +33,8 @@ _OPEN = f"({_EMAIL_REACH}) OR ({_SMS_REACH})"
 
 
 async def funnel(store_id: int, start: datetime, end: datetime) -> dict[str, int]:
-    """Both reachable counts in one pass: the rollup stores both, the stats pick one."""
+    """Both reachable counts in one pass: the rollup stores both, the stats pick one. A cart
+    another device's newer cart replaced is not a second abandonment (`app/recovery/devices.py`)."""
     found = await sql.rows(
         f"""SELECT count(*) AS abandoned,
           COALESCE(sum(CASE WHEN {_STRICT} THEN 1 ELSE 0 END), 0) AS reachable_strict,
@@ -46,7 +47,8 @@ async def funnel(store_id: int, start: datetime, end: datetime) -> dict[str, int
         FROM checkout c
         LEFT JOIN contact ct ON ct.id = c.contact_id
         LEFT JOIN recovery_enrollment e ON e.checkout_id = c.id
-        WHERE c.store_id = $1 AND c.abandoned_at >= $2 AND c.abandoned_at < $3""",
+        WHERE c.store_id = $1 AND c.abandoned_at >= $2 AND c.abandoned_at < $3
+          AND c.superseded_by_id IS NULL""",
         store_id,
         start,
         end,

@@ -9,13 +9,15 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.response import Redirect, Template
 
-from app.analytics import charts, exports, figures
+from app.analytics import charts, exports, figures, response_times
 from app.analytics.controllers import ChannelParam, FromParam, ToParam
+from app.analytics.period import Range
 from app.analytics.schemas import StatsOut
 from app.config import get_settings
 from app.core.errors import ApiError
 from app.core.money import format_money
 from app.core.timeutil import utcnow
+from app.messaging.response_time import duration_text
 from app.recovery import pool
 from app.recovery.failures import recent_failures
 from app.stores.models import Store
@@ -37,10 +39,18 @@ class DashboardPages(Controller):
         data = await figures.for_period(access.store, start, end, channel)
         warning = (await pool.status(access.store)).warning
         failures = await recent_failures(access.store.id, utcnow())
+        first_response = await response_times.for_period(
+            access.store.id, access.store.settings, _range(data), utcnow()
+        )
         return Template(
             "pages/dashboard.html",
             context=access.context(
-                "dashboard", pool_warning=warning, failures=failures, **view(access.store, data)
+                "dashboard",
+                pool_warning=warning,
+                failures=failures,
+                first_response=first_response,
+                duration=duration_text,
+                **view(access.store, data),
             ),
             headers=frame_headers(access.store),
         )
@@ -72,6 +82,11 @@ class DashboardPages(Controller):
         """The old address of the page's JSON: the stats API answers the session itself."""
         query = f"?{request.url.query}" if request.url.query else ""
         return Redirect(f"/api/v1/stats{query}", status_code=307)
+
+
+def _range(data: StatsOut) -> Range:
+    p = data.period
+    return Range(p.start, p.end, p.timezone, p.channel)
 
 
 def view(store: Store, data: StatsOut) -> dict[str, Any]:
