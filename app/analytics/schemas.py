@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import msgspec
@@ -207,3 +207,30 @@ class StatsOut(msgspec.Struct):
     conversations: Conversations
     flows: list[FlowResult] = msgspec.field(default_factory=list)
     """Per flow and step; with `flow=ID`, that flow only."""
+
+
+class RecipientRow(msgspec.Struct):
+    message_id: int
+    step: int | None
+    channel: str
+    variant: str | None
+    name: str | None
+    to: str
+    """The address the message went to (email or phone)."""
+    status: str
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    clicked: bool
+    ordered: int
+    """Counted orders of this shopper after the send, within its channel's message window."""
+    revenue: Decimal
+    currency: str
+
+
+class RecipientsPage(msgspec.Struct):
+    flow_id: int
+    period: Period
+    step: int | None
+    recipients: list[RecipientRow]
+    next_cursor: str | None
+    """Pass as `cursor` for the next page; null on the last page."""

@@ -209,7 +209,9 @@ class Promotion(Model):
     winner = fields.CharField(max_length=32)
     retired: fields.JSONField[list[str]] = fields.JSONField(default=list)
     automatic = fields.BooleanField(default=False)
-    actor = fields.CharField(max_length=320, description="an agent's email, 'API token' or 'worker'")
+    actor = fields.CharField(
+        max_length=320, description="an agent's email, 'API token' or 'worker'"
+    )
     rule = fields.CharField(max_length=32, description="z-test or klaviyo")
     figures: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)
     created_at = fields.DatetimeField(auto_now_add=True)
