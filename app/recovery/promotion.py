@@ -219,3 +219,11 @@ async def set_auto(store: Store, flow_id: int, enabled: bool) -> Flow:
 
 async def history(store: Store, flow_id: int) -> list[Promotion]:
     return await Promotion.filter(store_id=store.id, flow_id=flow_id).order_by("-created_at", "-id")
+
+
+async def promoted_steps(flow_id: int) -> dict[int, str]:
+    """Step index -> the variant promoted, for the pages to say so instead of offering a click."""
+    found = await FlowStep.filter(flow_id=flow_id, promoted_variant__isnull=False).values_list(
+        "position", "promoted_variant"
+    )
+    return {int(p): str(v) for p, v in found}

@@ -13,9 +13,10 @@ from litestar.response import Redirect, Template
 from markupsafe import Markup
 
 from app.core.timeutil import utcnow
-from app.recovery import flows, gallery, pool, triggers
+from app.recovery import flows, gallery, pool, promotion, triggers
 from app.recovery.discounts import upload_pool
 from app.recovery.failures import recent_failures
+from app.recovery.models import Flow
 from app.web.access import Access, frame_headers, manager_access
 
 
@@ -46,6 +47,15 @@ class FlowPages(Controller):
             return await _editor(access, 422, gallery_error="Pick one of the templates below.")
         created = await flows.create_flow(access.store, template.as_flow())
         return Redirect(f"/flows?flow={created.id}", status_code=303)
+
+    @post("/flows/{flow_id:int}/auto-promote")
+    async def auto_promote(
+        self, request: Request[Any, Any, State], access: Access, flow_id: int
+    ) -> Any:
+        """The flow's opt-in to automatic A/B promotion (the worker's hourly pass)."""
+        form = await request.form()
+        await promotion.set_auto(access.store, flow_id, str(form.get("enabled")) == "true")
+        return Redirect(f"/flows?flow={flow_id}#promotions", status_code=303)
 
     @post("/flows/codes")
     async def upload_codes(self, request: Request[Any, Any, State], access: Access) -> Any:
@@ -78,6 +88,7 @@ async def _editor(
 ) -> Template:
     found = await flows.list_flows(access.store)
     open_flow = next((f for f in found if f.id == selected), found[0] if found else None)
+    auto = open_flow is not None and await Flow.exists(id=open_flow.id, auto_promote=True)
     context = access.context(
         "flows",
         flows=found,
@@ -89,6 +100,8 @@ async def _editor(
         pool=await pool.status(access.store),
         failures=await recent_failures(access.store.id, utcnow()),
         pool_terms=pool.terms_label(pool.PoolTerms.of(access.store), access.store),
+        auto_promote=auto,
+        promotions=await promotion.history(access.store, open_flow.id) if open_flow else [],
         **extra,
     )
     return Template(
