@@ -90,7 +90,12 @@ def build(
     currency: str,
 ) -> list[FlowResult]:
     """One result per flow in `flows` (id, name, trigger); `holdout` computes a lift from
-    enrollment rows (`figures._holdout`, the store-wide rule applied to one flow's rows)."""
+    enrollment rows (`figures._holdout`, the store-wide rule applied to one flow's rows).
+    A flow id no longer among the store's flows (a rollup built before the flow was deleted)
+    counts as a deleted flow (None), as the raw tables say once its enrollments lose it."""
+    known = {f[0] for f in flows if f[0] is not None}
+    sends, click_rows, enrolled = (_known(rows, known) for rows in (sends, click_rows, enrolled))
+    claims = _known_claims(claims, known)
     table = _tally(sends, click_rows)
     by_flow: dict[int | None, list[dict[str, Any]]] = defaultdict(list)
     for r in enrolled:
@@ -124,6 +129,20 @@ def build(
                 variants=[v for v in variants if v.flow_id == flow_id],
             )
         )
+    return out
+
+
+def _known(rows: list[dict[str, Any]], known: set[int]) -> list[dict[str, Any]]:
+    return [r if r["flow_id"] in known else {**r, "flow_id": None} for r in rows]
+
+
+def _known_claims(claims: Claims, known: set[int]) -> Claims:
+    """A copy whose flow credits name only known flows (the rest under None, merged)."""
+    out = Claims()
+    for (model, flow, step, channel), (n, revenue) in claims.flows.items():
+        credit = out.flows[(model, flow if flow in known else None, step, channel)]
+        credit[0] += n
+        credit[1] += revenue
     return out
 
 
