@@ -9,6 +9,7 @@ from arq import cron, func
 from arq.worker import Worker
 
 from app.analytics.jobs import analytics_sweep, refresh_rollups
+from app.analytics.promotion import promote_winners
 from app.checkouts.jobs import advance_birthdays, check_abandoned, sweep_checkouts
 from app.config import Settings, get_settings
 from app.core.db import close_db, init_db
@@ -20,7 +21,6 @@ from app.hooks.jobs import deliver_hook, deliver_hooks, hooks_sweep
 from app.ingest.jobs import drain_raw_events, sweep_deliveries
 from app.integrations.shopify.jobs import enrich_checkout
 from app.recovery.jobs import recovery_sweep, send_step, start_drainers, stop_drainers
-from app.recovery.promotion import promote_winners
 from app.scoring.jobs import retrain_scores, train_store_model
 from app.wiring import wire
 from inbox.jobs import wake_snoozed

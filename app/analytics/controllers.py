@@ -1,23 +1,25 @@
 """The stats JSON API: every dashboard figure for a period, for scripts (bearer token) and our pages;
-and per flow, its results and its recipients (JSON pages, or all of them as a streamed CSV)."""
+per flow, its results and its recipients (JSON pages, or all of them as a streamed CSV); and the
+promotion of A/B winners."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, get
+from litestar import Controller, Request, get, post, put
 from litestar.di import Provide
 from litestar.params import QueryParameter
 from litestar.response import Stream
 
-from app.accounts.guards import store_api
-from app.analytics import exports, figures, recipients
+from app.accounts.guards import optional_agent, store_api
+from app.analytics import exports, figures, promotion, recipients
 from app.analytics.period import parse_range
 from app.analytics.schemas import FlowResult, Period, RecipientsPage, StatsOut
 from app.core.errors import ApiError
 from app.core.timeutil import utcnow
-from app.recovery.models import Flow
+from app.recovery.models import Flow, Promotion
+from app.recovery.schemas import AutoPromoteIn, AutoPromoteOut, PromoteIn, PromotionOut
 from app.stores.models import Store
 
 FromParam = Annotated[str | None, QueryParameter(name="from", description="first day, YYYY-MM-DD")]
@@ -148,3 +150,62 @@ async def csv_lines(store: Store, q: recipients.Query) -> AsyncIterator[str]:
     yield exports.header(exports.RECIPIENT_COLUMNS)
     async for rows in recipients.every(store, q):
         yield exports.lines(exports.RECIPIENT_COLUMNS, [exports.builtins(r) for r in rows])
+
+
+async def actor_of(request: Request[Any, Any, Any]) -> str:
+    """Who acts, for the promotion log: the signed-in agent, or the store's API token."""
+    if "authorization" in request.headers:
+        return "API token"
+    current = await optional_agent(request)
+    return current.agent.email if current is not None else "API token"
+
+
+def promotion_out(p: Promotion) -> PromotionOut:
+    return PromotionOut(
+        id=p.id,
+        flow_id=p.flow_id,
+        step=p.step_position + 1,
+        channel=p.channel,
+        winner=p.winner,
+        retired=list(p.retired or []),
+        automatic=p.automatic,
+        actor=p.actor,
+        rule=p.rule,
+        figures=list(p.figures or []),
+        created_at=p.created_at,
+    )
+
+
+class PromotionsApi(Controller):
+    """A/B winners: promote one (409 with the reason while the test names no such winner), opt a
+    flow in to automatic promotion, and read the log."""
+
+    path = "/api/v1/flows/{flow_id:int}"
+    tags = ["recovery"]
+    dependencies = {"store": Provide(store_api)}
+
+    @post(
+        "/steps/{step:int}/promote",
+        summary="Keep the winning variant of a step (numbered from 1) and retire the others",
+        status_code=201,
+    )
+    async def promote(
+        self,
+        request: Request[Any, Any, Any],
+        store: Store,
+        flow_id: int,
+        step: int,
+        data: PromoteIn,
+    ) -> PromotionOut:
+        made = await promotion.promote(store, flow_id, step, data.variant, await actor_of(request))
+        return promotion_out(made)
+
+    @put("/auto-promote", summary="Let the worker promote winners of this flow (Klaviyo's rule)")
+    async def auto_promote(self, store: Store, flow_id: int, data: AutoPromoteIn) -> AutoPromoteOut:
+        flow = await promotion.set_auto(store, flow_id, data.enabled)
+        return AutoPromoteOut(flow_id=flow.id, auto_promote=flow.auto_promote)
+
+    @get("/promotions", summary="Every promotion of the flow, newest first")
+    async def promotions(self, store: Store, flow_id: int) -> list[PromotionOut]:
+        await flow_of(store, flow_id)
+        return [promotion_out(p) for p in await promotion.history(store, flow_id)]

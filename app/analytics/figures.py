@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -157,25 +158,36 @@ def _variants(rows: list[dict], min_sample: int) -> list[VariantRow]:
     return out
 
 
-def _holdout(rows: list[dict], store: Store, rates: dict[str, Decimal], window: Any) -> HoldoutOut:
-    """Both groups by the same rule: a counted order within the conversion window of abandonment."""
-    members: dict[int, bool] = {}
-    won: dict[int, Decimal] = {}
+def holdout_members(
+    rows: list[dict], store: Store, rates: dict[str, Decimal], window: Any
+) -> dict[int, results.Member]:
+    """Each enrollment once: its flow, whether it was held out, and what its counted orders within
+    the conversion window of entry were worth (None: no such order). One pass for every group."""
+    members: dict[int, results.Member] = {}
     for r in rows:
-        members[r["id"]] = r["status"] == "holdout"
+        member = members.get(r["id"])
+        if member is None:
+            member = members[r["id"]] = results.Member(r["flow_id"], r["status"] == "holdout")
         counted = r["placed_at"] is not None and rules.order_counts(
             bool(r["placed"]), r["financial_status"]
         )
         if counted and measures.converted(r["abandoned_at"], r["placed_at"], window):
-            won[r["id"]] = won.get(r["id"], ZERO) + (
-                attribution.order_worth(r, store, rates) or ZERO
-            )
+            worth = attribution.order_worth(r, store, rates) or ZERO
+            member.won = worth if member.won is None else member.won + worth
+    return members
+
+
+def _holdout(members: Iterable[results.Member], store: Store) -> HoldoutOut:
+    """Both groups by the same rule: a counted order within the conversion window of abandonment."""
+    sizes, wins, worth = [0, 0], [0, 0], [ZERO, ZERO]
+    for m in members:
+        sizes[m.held] += 1
+        if m.won is not None:
+            wins[m.held] += 1
+            worth[m.held] += m.won
 
     def group(held: bool) -> measures.Group:
-        ids = [i for i, h in members.items() if h is held]
-        return measures.Group(
-            len(ids), sum(1 for i in ids if i in won), sum((won[i] for i in ids if i in won), ZERO)
-        )
+        return measures.Group(sizes[held], wins[held], worth[held])
 
     messaged, holdout = group(False), group(True)
     result = measures.lift(messaged, holdout)
@@ -298,7 +310,7 @@ async def _flow_names(
     named: list[tuple[int | None, str, str]] = [(i, n, t) for i, n, t in found]
     if flow is not None:
         return [f for f in named if f[0] == flow]
-    if results.deleted_flow_seen(seen, [], {f[0] for f in named if f[0] is not None}):
+    if results.deleted_flow_seen(seen, {f[0] for f in named if f[0] is not None}):
         named.append((None, "Deleted flows", ""))
     return named
 
@@ -309,17 +321,15 @@ def _flows(
     rows: dict[str, Any],
     claims: Claims,
     variants: list[VariantRow],
-    rates: dict[str, Decimal],
-    window: Any,
 ) -> list[FlowResult]:
     return results.build(
         names,
         rows["sends"],
         rows["clicks"],
-        rows["holdout"],
+        rows["members"],
         claims,
         variants,
-        lambda found: _holdout(found, store, rates, window),
+        lambda found: _holdout(found, store),
         store.currency,
     )
 
@@ -372,9 +382,10 @@ async def compute(
     clicked = sum(int(r["checkouts"]) for r in click_rows)
     messaged = funnel_raw["messaged"]
     variants = _variants(variants_t.result(), min_sample)
-    holdout_rows = holdout_t.result()
-    names = await _flow_names(store, flow, sends + holdout_rows)
-    found = {"sends": sends, "clicks": click_rows, "holdout": holdout_rows}
+    members = holdout_members(holdout_t.result(), store, rates, windows.conversion)
+    seen = sends + [{"flow_id": f} for f in {m.flow_id for m in members.values()}]
+    names = await _flow_names(store, flow, seen)
+    found = {"sends": sends, "clicks": click_rows, "members": members}
     return StatsOut(
         period=Period(rng.start, rng.end, rng.zone, rng.channel),
         funnel=Funnel(
@@ -388,11 +399,11 @@ async def compute(
         channels=_channels(sends, click_rows, reply_rows),
         steps=_steps(sends, click_rows, _credit(claims, store.currency)),
         variants=variants,
-        holdout=_holdout(holdout_rows, store, rates, windows.conversion),
+        holdout=_holdout(members.values(), store),
         daily=daily,
         weekly=weekly,
         top_products=_products(products_t.result(), store, rates),
         time_to_recovery=_time_to_recovery(claims.hours),
         conversations=Conversations(**conversations_t.result()),
-        flows=_flows(store, names, found, claims, variants, rates, windows.conversion),
+        flows=_flows(store, names, found, claims, variants),
     )

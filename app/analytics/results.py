@@ -8,7 +8,8 @@ message's step, never the checkout, so every trigger is counted alike.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -28,6 +29,16 @@ ZERO = Decimal(0)
 FAILED = frozenset({"failed", "undelivered"})
 COUNTERS = ("entered", "failed", "delivered", "clicked", "replied")
 StepKey = tuple[int, str]
+
+
+@dataclass(slots=True)
+class Member:
+    """One enrollment of the period, for the entry counts and the holdout lift."""
+
+    flow_id: int | None
+    held: bool
+    won: Decimal | None = None
+    """Its counted orders within the conversion window, in the store currency; None: none."""
 
 
 def _tally(
@@ -83,10 +94,10 @@ def build(
     flows: list[tuple[int | None, str, str]],
     sends: list[dict[str, Any]],
     click_rows: list[dict[str, Any]],
-    enrolled: list[dict[str, Any]],
+    enrolled: dict[int, Member],
     claims: Claims,
     variants: list[VariantRow],
-    holdout: Callable[[list[dict[str, Any]]], HoldoutOut],
+    holdout: Callable[[Iterable[Member]], HoldoutOut],
     currency: str,
 ) -> list[FlowResult]:
     """One result per flow in `flows` (id, name, trigger); `holdout` computes a lift from
@@ -94,19 +105,19 @@ def build(
     A flow id no longer among the store's flows (a rollup built before the flow was deleted)
     counts as a deleted flow (None), as the raw tables say once its enrollments lose it."""
     known = {f[0] for f in flows if f[0] is not None}
-    sends, click_rows, enrolled = (_known(rows, known) for rows in (sends, click_rows, enrolled))
+    sends, click_rows = _known(sends, known), _known(click_rows, known)
     claims = _known_claims(claims, known)
     table = _tally(sends, click_rows)
-    by_flow: dict[int | None, list[dict[str, Any]]] = defaultdict(list)
-    for r in enrolled:
-        by_flow[r["flow_id"]].append(r)
+    by_flow: dict[int | None, list[Member]] = defaultdict(list)
+    for member in enrolled.values():
+        by_flow[member.flow_id if member.flow_id in known else None].append(member)
     out = []
     for flow_id, name, trigger in flows:
         steps = [
             _step(key, row, _models(claims, flow_id, key, currency))
             for key, row in sorted(table.get(flow_id, {}).items())
         ]
-        rows = by_flow.get(flow_id, [])
+        members = by_flow.get(flow_id, [])
         models = _models(claims, flow_id, None, currency)
         out.append(
             FlowResult(
@@ -114,8 +125,8 @@ def build(
                 name=name,
                 trigger=trigger,
                 currency=currency,
-                entered=len({r["id"] for r in rows}),
-                holdout=len({r["id"] for r in rows if r["status"] == "holdout"}),
+                entered=len(members),
+                holdout=sum(m.held for m in members),
                 sent=sum(s.sent for s in steps),
                 delivered=sum(s.delivered for s in steps),
                 failed=sum(s.failed for s in steps),
@@ -124,7 +135,7 @@ def build(
                 ordered=models.message.orders,
                 revenue=models.message.revenue,
                 attribution=models,
-                holdout_lift=holdout(rows),
+                holdout_lift=holdout(members),
                 steps=steps,
                 variants=[v for v in variants if v.flow_id == flow_id],
             )
@@ -146,8 +157,6 @@ def _known_claims(claims: Claims, known: set[int]) -> Claims:
     return out
 
 
-def deleted_flow_seen(
-    sends: list[dict[str, Any]], enrolled: list[dict[str, Any]], known: set[int]
-) -> bool:
+def deleted_flow_seen(rows: list[dict[str, Any]], known: set[int]) -> bool:
     """Sends or enrollments of flows since deleted (their flow id was cleared) in the period."""
-    return any(r["flow_id"] is None or r["flow_id"] not in known for r in sends + enrolled)
+    return any(r["flow_id"] is None or r["flow_id"] not in known for r in rows)

@@ -10,18 +10,16 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Controller, MediaType, Request, Response, delete, get, patch, post, put
 from litestar.di import Provide
 
-from app.accounts.guards import optional_agent, store_api
+from app.accounts.guards import store_api
 from app.checkouts.models import Checkout, Contact
 from app.config import get_settings
 from app.core.errors import ApiError
 from app.core.scheduling import schedule_dispatch
 from app.core.timeutil import utcnow
-from app.recovery import flows, pool, promotion, services, templates, visits
+from app.recovery import flows, pool, services, templates, visits
 from app.recovery.discounts import label, upload_pool
-from app.recovery.models import DiscountCode, Enrollment, Promotion
+from app.recovery.models import DiscountCode, Enrollment
 from app.recovery.schemas import (
-    AutoPromoteIn,
-    AutoPromoteOut,
     CodePoolIn,
     CodePoolOut,
     CodePoolStatus,
@@ -31,8 +29,6 @@ from app.recovery.schemas import (
     FlowPatch,
     PreviewIn,
     PreviewOut,
-    PromoteIn,
-    PromotionOut,
     VariantIn,
 )
 from app.recovery.validation import FlowProblem, validate_variant
@@ -308,62 +304,3 @@ class ShopperLinks(Controller):
             title="You're unsubscribed",
             message=f"{done.store.name} will not email you about abandoned carts again.",
         )
-
-
-async def actor_of(request: Request[Any, Any, Any]) -> str:
-    """Who acts, for the promotion log: the signed-in agent, or the store's API token."""
-    if "authorization" in request.headers:
-        return "API token"
-    current = await optional_agent(request)
-    return current.agent.email if current is not None else "API token"
-
-
-def promotion_out(p: Promotion) -> PromotionOut:
-    return PromotionOut(
-        id=p.id,
-        flow_id=p.flow_id,
-        step=p.step_position + 1,
-        channel=p.channel,
-        winner=p.winner,
-        retired=list(p.retired or []),
-        automatic=p.automatic,
-        actor=p.actor,
-        rule=p.rule,
-        figures=list(p.figures or []),
-        created_at=p.created_at,
-    )
-
-
-class PromotionsApi(Controller):
-    """A/B winners: promote one (409 with the reason while the test names no such winner), opt a
-    flow in to automatic promotion, and read the log."""
-
-    path = "/api/v1/flows/{flow_id:int}"
-    tags = ["recovery"]
-    dependencies = {"store": Provide(store_api)}
-
-    @post(
-        "/steps/{step:int}/promote",
-        summary="Keep the winning variant of a step (numbered from 1) and retire the others",
-        status_code=201,
-    )
-    async def promote(
-        self,
-        request: Request[Any, Any, Any],
-        store: Store,
-        flow_id: int,
-        step: int,
-        data: PromoteIn,
-    ) -> PromotionOut:
-        made = await promotion.promote(store, flow_id, step, data.variant, await actor_of(request))
-        return promotion_out(made)
-
-    @put("/auto-promote", summary="Let the worker promote winners of this flow (Klaviyo's rule)")
-    async def auto_promote(self, store: Store, flow_id: int, data: AutoPromoteIn) -> AutoPromoteOut:
-        flow = await promotion.set_auto(store, flow_id, data.enabled)
-        return AutoPromoteOut(flow_id=flow.id, auto_promote=flow.auto_promote)
-
-    @get("/promotions", summary="Every promotion of the flow, newest first")
-    async def promotions(self, store: Store, flow_id: int) -> list[PromotionOut]:
-        await flows.load(store, flow_id)
-        return [promotion_out(p) for p in await promotion.history(store, flow_id)]

@@ -57,7 +57,7 @@ class Flow(Model):
     )
     holdout_percent = fields.DecimalField(max_digits=5, decimal_places=2, default=0)
     auto_promote = fields.BooleanField(
-        default=False, description="the worker promotes A/B winners (app/recovery/promotion.py)"
+        default=False, description="the worker promotes A/B winners (app/analytics/promotion.py)"
     )
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -132,7 +132,12 @@ class Enrollment(Model):
 
     class Meta:
         table = "recovery_enrollment"
-        indexes = (("status", "next_due_at"), ("contact_id", "enrolled_at"))
+        # store_id, abandoned_at: the stats' holdout and per-flow entries read a store's range.
+        indexes = (
+            ("status", "next_due_at"),
+            ("contact_id", "enrolled_at"),
+            ("store_id", "abandoned_at"),
+        )
 
 
 class Click(Model):

@@ -12,6 +12,10 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
+        ops.AddIndex(
+            model_name='Enrollment',
+            index=Index(fields=['store_id', 'abandoned_at']),
+        ),
         ops.CreateModel(
             name='Promotion',
             fields=[
@@ -34,7 +38,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Flow',
             name='auto_promote',
-            field=fields.BooleanField(default=False, description='the worker promotes A/B winners (app/recovery/promotion.py)'),
+            field=fields.BooleanField(default=False, description='the worker promotes A/B winners (app/analytics/promotion.py)'),
         ),
         ops.AddField(
             model_name='FlowStep',

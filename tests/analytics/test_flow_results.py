@@ -177,3 +177,18 @@ async def test_a_deleted_flows_results_stay_under_deleted_flows(client):
     deleted = flows["Deleted flows"]
     assert deleted["flow_id"] is None and deleted["entered"] == 3 and deleted["ordered"] == 1
     assert flows["Carts"]["ordered"] == 1
+
+
+async def test_the_new_endpoints_are_in_the_openapi_schema(client):
+    paths = (await client.get("/schema/openapi.json")).json()["paths"]
+    for path, method in (
+        ("/api/v1/flows/{flow_id}/results", "get"),
+        ("/api/v1/flows/{flow_id}/recipients", "get"),
+        ("/api/v1/flows/{flow_id}/recipients.csv", "get"),
+        ("/api/v1/flows/{flow_id}/steps/{step}/promote", "post"),
+        ("/api/v1/flows/{flow_id}/auto-promote", "put"),
+        ("/api/v1/flows/{flow_id}/promotions", "get"),
+    ):
+        assert method in paths[path], path
+    stats = paths["/api/v1/stats"]["get"]["parameters"]
+    assert "flow" in {p["name"] for p in stats}

@@ -11,13 +11,13 @@ from decimal import Decimal
 import pytest
 
 from app.analytics import measures
+from app.analytics.promotion import promote_store, promote_winners
 from app.checkouts.models import Checkout
 from app.core.timeutil import utcnow
 from app.messaging.models import Message
 from app.recovery import rules
 from app.recovery.flows import ordered_steps
 from app.recovery.models import Enrollment, Flow, FlowStep, Promotion
-from app.recovery.promotion import promote_store, promote_winners
 from app.stores.models import Store
 from tests.factories import make_store
 

@@ -10,7 +10,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.response import Redirect, Template
 
-from app.analytics import charts, exports, figures, recipients
+from app.analytics import charts, exports, figures, promotion, recipients
 from app.analytics.controllers import (
     ChannelParam,
     CursorParam,
@@ -24,7 +24,7 @@ from app.config import get_settings
 from app.core.errors import ApiError
 from app.core.money import format_money
 from app.core.timeutil import utcnow
-from app.recovery import pool, promotion, triggers
+from app.recovery import pool, triggers
 from app.recovery.failures import recent_failures
 from app.recovery.models import Flow
 from app.stores.models import Store

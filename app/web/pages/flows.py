@@ -12,8 +12,9 @@ from litestar.di import Provide
 from litestar.response import Redirect, Template
 from markupsafe import Markup
 
+from app.analytics import promotion
 from app.core.timeutil import utcnow
-from app.recovery import flows, gallery, pool, promotion, triggers
+from app.recovery import flows, gallery, pool, triggers
 from app.recovery.discounts import upload_pool
 from app.recovery.failures import recent_failures
 from app.recovery.models import Flow
