@@ -7,7 +7,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('core', '0010_contact_history'), ('recovery', '0005_flow_trigger')]
+    dependencies = [('core', '0010_contact_history'), ('recovery', '0007_segments')]
 
     initial = False
 
