@@ -32,8 +32,17 @@ async def order_recorded(event: OutboxEvent) -> None:
 
 
 async def shopper_replied(event: OutboxEvent) -> None:
-    found = await sql.rows("SELECT created_at FROM message WHERE id = $1", event.subject_id)
-    await changes.mark(event.store_id, [r["created_at"] for r in found])
+    """The reply's day, and the day of the automated send it is credited to (the latest before it:
+    its flow step's `replied` count)."""
+    found = await sql.rows(
+        """SELECT r.created_at, (SELECT max(m.created_at) FROM message m
+            WHERE m.store_id = r.store_id AND m.contact_id = r.contact_id
+              AND m.direction = 'outbound' AND m.author = 'automation'
+              AND m.sent_at <= r.created_at) AS sent_at
+        FROM message r WHERE r.id = $1""",
+        event.subject_id,
+    )
+    await changes.mark(event.store_id, [r[k] for r in found for k in ("created_at", "sent_at")])
 
 
 async def message_changed(message: Any, **_held: Any) -> None:
