@@ -323,3 +323,25 @@ async def test_chat_to_a_shopper_who_never_chatted_is_refused_with_a_reason(live
     response = await agent_reply(server, conv.id, token, csrf, "answer by chat?")
     assert response.status_code == 409 and response.json()["error"] == "no_chat"
     assert not await Message.filter(channel=Channel.CHAT).exists()
+
+
+async def test_a_chat_starts_the_first_response_clock_on_the_chat_target(live_servers, redis):
+    """A shopper's chat message starts the thread's clock with the chat target (10 s by default,
+    not the 5 minutes of texts and emails); the agent's chat reply stops it and records it."""
+    from inbox.models import FirstResponse
+
+    server = await live_servers()
+    store = await chat_store()
+    agent, token, csrf = await agent_session(redis, store, "nia@shop.example")
+    shopper = await visitor_token(server, store)
+    async with shopper_ws(server, shopper) as ws:
+        await next_frame(ws, "hello")
+        await say(ws, "Is the linen throw machine washable?")
+        conv = await Conversation.get(store_id=store.id)
+        assert conv.response_channel == "chat"
+        assert conv.response_started_at is not None and conv.response_due_at is not None
+        assert (conv.response_due_at - conv.response_started_at).total_seconds() == 10
+        response = await agent_reply(server, conv.id, token, csrf, "Yes, at 30 degrees.")
+        assert response.status_code == 201, response.text
+    [row] = await FirstResponse.filter(conversation_id=conv.id)
+    assert (row.channel, row.target_seconds, row.agent_id) == ("chat", 10, agent.id)
