@@ -56,6 +56,15 @@ class Flow(Model):
         default=False, description="outside the per-contact frequency budget (payment reminders)"
     )
     holdout_percent = fields.DecimalField(max_digits=5, decimal_places=2, default=0)
+    sold_out = fields.CharField(
+        max_length=8,
+        default="omit",
+        description="a line sold out at send time: omit it, or skip the step (app/recovery/fresh.py)",
+    )
+    seasons: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(
+        default=list,
+        description="date-ranged overrides in the store's zone (app/recovery/seasons.py)",
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -67,6 +76,9 @@ class Flow(Model):
 
 
 class FlowStep(Model):
+    # Not a column: the season a step copy was adjusted for (`app.recovery.seasons.adjust`).
+    season_name: str | None = None
+
     id = fields.BigIntField(primary_key=True)
     flow: fields.ForeignKeyRelation[Flow] = fields.ForeignKeyField(
         "recovery.Flow", related_name="steps", on_delete=fields.CASCADE

@@ -11,6 +11,8 @@ import msgspec
 SendChannel = Literal["sms", "email"]
 # "auto": a text to a mobile shopper who can be texted right now, an email to everyone else.
 Channel = Literal["sms", "email", "auto"]
+# A line sold out at send time: leave it out of the message, or skip the whole step.
+SoldOut = Literal["omit", "skip"]
 
 
 class VariantIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -43,6 +45,9 @@ class FlowIn(msgspec.Struct, forbid_unknown_fields=True):
     trigger: str = "checkout.abandoned"
     trigger_params: dict[str, Any] = msgspec.field(default_factory=dict)
     transactional: bool | None = None
+    sold_out: SoldOut = "omit"
+    seasons: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    """Date-ranged overrides (app/recovery/seasons.py); validated with the steps."""
 
 
 class FlowPatch(msgspec.Struct, forbid_unknown_fields=True):
@@ -55,6 +60,8 @@ class FlowPatch(msgspec.Struct, forbid_unknown_fields=True):
     trigger: str | None = None
     trigger_params: dict[str, Any] | None = None
     transactional: bool | None = None
+    sold_out: SoldOut | None = None
+    seasons: list[dict[str, Any]] | None = None
 
 
 class VariantOut(msgspec.Struct):
@@ -86,6 +93,10 @@ class FlowOut(msgspec.Struct):
     trigger: str = "checkout.abandoned"
     trigger_params: dict[str, Any] = msgspec.field(default_factory=dict)
     transactional: bool = False
+    sold_out: str = "omit"
+    seasons: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    active_season: str | None = None
+    """The season in force now on the store's clock (carts abandoned now follow it)."""
 
 
 class PreviewIn(msgspec.Struct, forbid_unknown_fields=True):

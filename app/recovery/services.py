@@ -46,8 +46,8 @@ async def enroll(checkout_id: int, queue: Any = None) -> Enrollment | None:
         flow = await ensure_default_flow(store)
     if flow is None:
         return None
-    steps = await ordered_steps(flow.id)
     abandoned_at = checkout.abandoned_at or utcnow()
+    steps = await ordered_steps(flow.id, abandoned_at)
     held = rules.in_holdout(store.id, checkout.token, flow.holdout_percent)
     due = rules.step_due(abandoned_at, steps[0].delay_seconds) if steps and not held else None
     try:
@@ -93,7 +93,7 @@ async def resume(enrollment_id: int, queue: Any = None) -> bool:
     enrollment = await Enrollment.get_or_none(id=enrollment_id, status=EnrollmentStatus.PAUSED)
     if enrollment is None:
         return False
-    steps = await ordered_steps(enrollment.flow_id)
+    steps = await ordered_steps(enrollment.flow_id, enrollment.abandoned_at)
     now = utcnow()
     if enrollment.next_step >= len(steps):
         won = await Enrollment.filter(id=enrollment_id, status=EnrollmentStatus.PAUSED).update(
@@ -160,7 +160,7 @@ async def progress(checkout: Checkout) -> dict[str, Any]:
     enrollment = await Enrollment.get_or_none(checkout_id=checkout.id)
     if enrollment is None:
         return {"enrolled": False, "steps_total": 0, "steps_done": 0, "next_step": None}
-    steps = await ordered_steps(enrollment.flow_id)
+    steps = await ordered_steps(enrollment.flow_id, enrollment.abandoned_at)
     messages = {
         m.step_index: m
         for m in await Message.filter(enrollment_id=enrollment.id, step_index__isnull=False)
@@ -198,7 +198,7 @@ async def next_steps(checkouts: list[Checkout]) -> dict[int, dict[str, Any]]:
     running = await Enrollment.filter(checkout_id__in=list(by_id), status=EnrollmentStatus.ACTIVE)
     out: dict[int, dict[str, Any]] = {}
     for enrollment in running:
-        steps = await ordered_steps(enrollment.flow_id)
+        steps = await ordered_steps(enrollment.flow_id, enrollment.abandoned_at)
         if enrollment.next_step < len(steps):
             checkout = by_id[enrollment.checkout_id]
             out[checkout.id] = await next_send(checkout, enrollment, steps[enrollment.next_step])
