@@ -86,14 +86,26 @@ def captured(line_items: list[dict[str, Any]] | None, source: str = "captured") 
     return Cart(list(line_items or []), source=source)
 
 
+def line_key(platform: str, item: dict[str, Any]) -> str:
+    """The id a platform's lookup knows a line by: Shopify's variant; WooCommerce's variation,
+    else its product (a simple product has no variation)."""
+    found = item.get("variant_id")
+    if not found and platform == Platform.WOOCOMMERCE:
+        found = item.get("product_id")
+    return str(found or "")
+
+
 def apply(
-    line_items: list[dict[str, Any]] | None, currency: str, current: dict[str, CurrentLine]
+    line_items: list[dict[str, Any]] | None,
+    currency: str,
+    current: dict[str, CurrentLine],
+    platform: str = Platform.SHOPIFY,
 ) -> Cart:
     """The captured lines as the store would sell them now (pure). Lines without a variant id,
     or that the store did not answer for, stay as captured."""
     items, sold_out, drop, changed = [], [], False, False
     for item in line_items or []:
-        now = current.get(str(item.get("variant_id") or ""))
+        now = current.get(line_key(platform, item))
         if now is None:
             items.append(item)
             continue
@@ -141,8 +153,8 @@ def reader_for(store: Store) -> Reader | None:
     return reader
 
 
-def _variant_ids(line_items: list[dict[str, Any]] | None) -> set[str]:
-    return {str(i["variant_id"]) for i in line_items or [] if i.get("variant_id")}
+def _line_ids(platform: str, line_items: list[dict[str, Any]] | None) -> set[str]:
+    return {key for i in line_items or [] if (key := line_key(platform, i))}
 
 
 Prices = dict[int, "dict[str, CurrentLine] | None"]
@@ -156,7 +168,7 @@ async def look_up(redis: Any, settings: Any, checkouts: list[tuple[Store, Any]])
     for store, checkout in checkouts:
         if reader_for(store) is not None:
             entry = by_store.setdefault(store.id, (store, set()))
-            entry[1].update(_variant_ids(checkout.line_items))
+            entry[1].update(_line_ids(str(store.platform), checkout.line_items))
     found = await asyncio.gather(
         *(_current(redis, settings, store, ids) for store, ids in by_store.values())
     )
@@ -170,7 +182,8 @@ def cart(prices: Prices | None, store: Store, checkout: Any) -> Cart:
     known = prices[store.id]
     if known is None:
         return captured(checkout.line_items, "fallback")
-    return apply(checkout.line_items, checkout.currency or store.currency, known)
+    currency = checkout.currency or store.currency
+    return apply(checkout.line_items, currency, known, str(store.platform))
 
 
 async def _current(
