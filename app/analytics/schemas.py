@@ -140,6 +140,18 @@ class Conversations(msgspec.Struct):
     """Conversations whose shopper's checkout was then ordered."""
 
 
+class SeasonRow(msgspec.Struct):
+    """Sends made under one of the flows' peak-season overrides (`Message.season`)."""
+
+    season: str
+    sent: int
+    delivered: int
+    failed: int
+    carts: int
+    recovered: int
+    """Carts messaged under the season and recovered after such a message."""
+
+
 class StatsOut(msgspec.Struct):
     period: Period
     funnel: Funnel
@@ -154,3 +166,5 @@ class StatsOut(msgspec.Struct):
     top_products: list[ProductRow]
     time_to_recovery: TimeToRecovery
     conversations: Conversations
+    seasons: list[SeasonRow] = msgspec.field(default_factory=list)
+    """Sends under peak-season overrides, apart from the regular schedule's."""

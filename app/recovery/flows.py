@@ -222,7 +222,7 @@ async def create_flow(store: Store, data: FlowIn) -> FlowOut:
     """A new flow, validated exactly like an edit; nothing is stored when any field is refused."""
     changes = _changes(data.name, _whole(data), current_trigger=None)
     _check(data.steps, data.holdout_percent)
-    changes["seasons"] = _check_seasons(data.seasons, data.steps)
+    changes["seasons"] = _check_seasons(data.seasons or [], data.steps)
     async with in_transaction() as conn:
         flow = await Flow.create(using_db=conn, store=store, **changes)
         await _write_steps(conn, flow.id, data.steps)

@@ -45,9 +45,11 @@ class FlowIn(msgspec.Struct, forbid_unknown_fields=True):
     trigger: str = "checkout.abandoned"
     trigger_params: dict[str, Any] = msgspec.field(default_factory=dict)
     transactional: bool | None = None
-    sold_out: SoldOut = "omit"
-    seasons: list[dict[str, Any]] = msgspec.field(default_factory=list)
-    """Date-ranged overrides (app/recovery/seasons.py); validated with the steps."""
+    sold_out: SoldOut | None = None
+    """Default "omit"; a PUT without it keeps the flow's choice."""
+    seasons: list[dict[str, Any]] | None = None
+    """Date-ranged overrides (app/recovery/seasons.py), validated with the steps; a PUT without
+    them keeps the flow's seasons, so clients that predate them never erase them."""
 
 
 class FlowPatch(msgspec.Struct, forbid_unknown_fields=True):

@@ -154,9 +154,10 @@ def loaded(raw: list[dict[str, Any]] | None) -> list[Season]:
     return out
 
 
-def black_friday(year: int) -> dict[str, Any]:
+def black_friday(year: int, delays: list[int] | None = None) -> dict[str, Any]:
     """Black Friday to Cyber Monday: the Friday after the fourth Thursday of November, 00:00,
-    to the Tuesday after, 00:00 (the gallery's preset; steps left as the flow has them)."""
+    to the Tuesday after, 00:00 (the gallery's preset). Given the flow's delays, every step goes
+    out in half the time: shoppers decide fast while the deals last."""
     first = date(year, 11, 1)
     thursday = first + timedelta(days=(3 - first.weekday()) % 7 + 21)
     friday, tuesday = thursday + timedelta(days=1), thursday + timedelta(days=5)
@@ -164,5 +165,36 @@ def black_friday(year: int) -> dict[str, Any]:
         "name": f"Black Friday {year}",
         "starts_at": f"{friday.isoformat()}T00:00",
         "ends_at": f"{tuesday.isoformat()}T00:00",
-        "steps": [],
+        "steps": [{"delay_seconds": d // 2} for d in delays or []],
     }
+
+
+def preset_year(zone: str | None, at: datetime) -> int:
+    """This year's Black Friday until it is over on the store's clock, then next year's."""
+    local = at.astimezone(zone_of(zone)).replace(tzinfo=None)
+    this = parse(black_friday(local.year))
+    return local.year if local < this.ends_at else local.year + 1
+
+
+def describe(raw: dict[str, Any]) -> str:
+    """What a season changes, in words for the merchant."""
+    parts = []
+    for index, override in enumerate(raw.get("steps") or []):
+        for name, value in (override or {}).items():
+            if name == "delay_seconds":
+                parts.append(f"step {index + 1} after {_duration(int(value))}")
+            elif name == "channel":
+                parts.append(f"step {index + 1} by {value}")
+            elif name == "incentive":
+                parts.append(
+                    f"step {index + 1} {'with a new offer' if value else 'without an offer'}"
+                )
+    return "; ".join(parts) or "Nothing changed yet: the flow's own steps"
+
+
+def _duration(seconds: int) -> str:
+    if seconds % 86400 == 0 and seconds:
+        return f"{seconds // 86400} d"
+    if seconds % 3600 == 0 and seconds:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 60} min"
