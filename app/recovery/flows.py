@@ -175,8 +175,11 @@ def _overridden(steps: list[StepIn], season: seasons.Season, where: str) -> list
     out = []
     for index, step in enumerate(steps):
         override = season.steps[index] if index < len(season.steps) else None
+        data = {**msgspec.to_builtins(step), **(override or {})}
+        if override and "channel" in override:
+            data["variants"] = seasons.adapt(data["variants"], step.channel, str(data["channel"]))
         try:
-            out.append(msgspec.convert({**msgspec.to_builtins(step), **(override or {})}, StepIn))
+            out.append(msgspec.convert(data, StepIn))
         except msgspec.ValidationError as exc:
             field = str(exc).rsplit("$.", 1)[-1].rstrip("`") if "$." in str(exc) else ""
             raise ApiError(

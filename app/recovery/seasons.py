@@ -128,6 +128,27 @@ def upcoming(seasons: list[Season], zone: str | None, at: datetime) -> Season | 
     return later[0] if later else None
 
 
+def adapt(variants: list[dict[str, Any]], before: str, after: str) -> list[dict[str, Any]]:
+    """An auto step's variants as the channel a season forces: its text alone for "sms", its
+    email alone for "email" (other changes are refused when the flow is saved)."""
+    if before != "auto" or after == "auto":
+        return variants
+    if after == "sms":
+        return [
+            {
+                k: v
+                for k, v in (
+                    ("key", x.get("key")),
+                    ("weight", x.get("weight")),
+                    ("body", x.get("sms_body")),
+                )
+                if v is not None
+            }
+            for x in variants
+        ]
+    return [{k: v for k, v in x.items() if k != "sms_body"} for x in variants]
+
+
 def adjust(steps: list[FlowStep], season: Season | None) -> list[FlowStep]:
     """The steps as the season changes them: copies, tagged with its name (never saved)."""
     if season is None:
@@ -138,6 +159,8 @@ def adjust(steps: list[FlowStep], season: Season | None) -> list[FlowStep]:
         override = season.steps[index] if index < len(season.steps) else None
         for name, value in (override or {}).items():
             setattr(changed, name, value)
+        if override and "channel" in override:
+            changed.variants = adapt(step.variants, str(step.channel), str(override["channel"]))
         changed.season_name = season.name
         adjusted.append(changed)
     return adjusted
