@@ -17,57 +17,19 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from app.checkouts.current import CurrentLine
 from app.core.logging import ctx
 from app.stores.models import Platform, Store
 
 log = logging.getLogger(__name__)
 COALESCE_SECONDS = 0.05  # lookups of one store arriving this close together share a request
-Reader = Callable[[Store, list[str], float], Awaitable[dict[str, "CurrentLine"]]]
-
-
-@dataclass(frozen=True, slots=True)
-class CurrentLine:
-    """What the store says about one variant now, in the store's currency."""
-
-    price: Decimal
-    currency: str
-    compare_at: Decimal | None = None
-    available: bool = True
-    inventory: int | None = None
-
-    @classmethod
-    def gone(cls, currency: str) -> CurrentLine:
-        """A variant the store no longer has: it cannot be bought."""
-        return cls(Decimal(0), currency, None, False, 0)
-
-    def dumps(self) -> str:
-        return json.dumps(
-            [
-                str(self.price),
-                self.currency,
-                str(self.compare_at or ""),
-                self.available,
-                self.inventory,
-            ]
-        )
-
-    @classmethod
-    def loads(cls, text: str | bytes) -> CurrentLine:
-        price, currency, compare_at, available, inventory = json.loads(text)
-        return cls(
-            Decimal(price),
-            currency,
-            Decimal(compare_at) if compare_at else None,
-            available,
-            inventory,
-        )
+Reader = Callable[[Store, list[str], float], Awaitable[dict[str, CurrentLine]]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from app.checkouts.schemas import CheckoutInput, ContactInput, LineItem
 from app.integrations.woocommerce.coupons import SITE_SETTING
 from app.messaging.models import DeliveryStatus, Message
 from app.recovery import flows, fresh, services
-from app.recovery.fresh import CurrentLine
+from app.checkouts.current import CurrentLine
 from app.recovery.models import Enrollment, Flow
 from app.recovery.sending import run_step, send_due
 from app.stores.models import Store

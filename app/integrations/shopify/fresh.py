@@ -7,10 +7,10 @@ import logging
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from app.checkouts.current import CurrentLine
 from app.integrations.shopify import tokens
 from app.integrations.shopify.client import AdminClient, ShopifyError
 from app.integrations.shopify.enrichment import variant_gid
-from app.recovery.fresh import CurrentLine
 from app.stores.models import Store
 
 log = logging.getLogger(__name__)

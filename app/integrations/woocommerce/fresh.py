@@ -17,9 +17,9 @@ from typing import Any
 
 import httpx
 
+from app.checkouts.current import CurrentLine
 from app.integrations.woocommerce import webhooks as woo
 from app.integrations.woocommerce.coupons import MAX_ANSWER_BYTES, site_url
-from app.recovery.fresh import CurrentLine
 from app.stores.models import Store
 
 EVENT = "products.lookup"
