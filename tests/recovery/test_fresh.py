@@ -15,12 +15,12 @@ from decimal import Decimal
 import pytest
 
 from app.checkouts import services as checkout_services
+from app.checkouts.current import CurrentLine
 from app.checkouts.models import Checkout
 from app.checkouts.schemas import CheckoutInput, ContactInput, LineItem
 from app.integrations.woocommerce.coupons import SITE_SETTING
 from app.messaging.models import DeliveryStatus, Message
 from app.recovery import flows, fresh, services
-from app.checkouts.current import CurrentLine
 from app.recovery.models import Enrollment, Flow
 from app.recovery.sending import run_step, send_due
 from app.stores.models import Store
