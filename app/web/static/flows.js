@@ -180,6 +180,7 @@
       name: $("flow-name").value,
       enabled: $("flow-enabled").value === "true",
       holdout_percent: String($("flow-holdout").value || "0"),
+      sold_out: $("flow-sold-out").value,
       steps: flow.steps.map((s, i) => ({
         channel: s.channel, delay_seconds: s.delay_seconds,
         conditions: parseJson(s._conditions, s.conditions || {}, `step ${i + 1} conditions`),
@@ -269,6 +270,7 @@
   $("flow-name").value = flow.name;
   $("flow-holdout").value = Number(flow.holdout_percent);
   $("flow-enabled").value = String(flow.enabled);
+  $("flow-sold-out").value = flow.sold_out || "omit";
   $("save").addEventListener("click", save);
   $("add-step").addEventListener("click", () => {
     const last = flow.steps[flow.steps.length - 1];
