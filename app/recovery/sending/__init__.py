@@ -8,6 +8,9 @@ Public surface (everything else in this package is private):
 A step's own job is a batch of one: both claim, decide and send through the same modules.
 
 A step from due to sent, in reading order:
+0. `_prepare`, before any lock: a discount code, Shopify images, and the store's current prices
+   and stock (`app.recovery.fresh`: one request per store per batch, cached, bounded, falling
+   back to the captured cart); `_attempt` renders from them and applies the flow's sold-out choice.
 1. `_claim`: one transaction locks the enrollments (`FOR UPDATE`; a batch `SKIP LOCKED`), their
    contacts (the frequency budget) and checkouts, and reads their history once (`_facts`).
 2. `_attempt`: under those locks the stop and pace rules (`app.recovery.rules`, pure) decide on
@@ -99,7 +102,8 @@ async def send_due(deps: Deps, limit: int, skip: list[int] | None = None) -> Bat
     (`app.recovery.jobs.start_drainers`) and each step's own job sends it."""
     if not is_postgres():
         raise RuntimeError("batch claims need PostgreSQL (FOR UPDATE SKIP LOCKED)")
-    prices = await batch_prices(deps, await peek_due(deps, limit, skip or []))
+    due = await peek_due(deps, limit, skip or []) if deps.fresh else []
+    prices = await batch_prices(deps, due)
     claimed = await claim_due(deps, limit, skip or [], prices)
     sends = [c for c in claimed.claims if c.outcome == "send"]
     await forget_jobs(
