@@ -20,6 +20,7 @@ from app.hooks.jobs import deliver_hook, deliver_hooks, hooks_sweep
 from app.ingest.jobs import drain_raw_events, sweep_deliveries
 from app.integrations.shopify.jobs import enrich_checkout
 from app.recovery.jobs import recovery_sweep, send_step, start_drainers, stop_drainers
+from app.recovery.segments.jobs import refresh_rfm_cutoffs
 from app.scoring.jobs import retrain_scores, train_store_model
 from app.wiring import wire
 from inbox.jobs import wake_snoozed
@@ -110,6 +111,7 @@ def build_worker(
             cron(wake_snoozed, second={30}),
             cron(retrain_scores, minute={17}, second={0}),  # models older than a day retrain
             cron(advance_birthdays, minute={7}, second={0}),  # passed birthdays move to next year
+            cron(refresh_rfm_cutoffs, hour={3}, minute={23}, second={0}),  # segments' RFM groups
             cron(analytics_sweep, **_sweep_schedule(settings.capture.sweep_interval_seconds)),
             cron(
                 hooks_sweep,

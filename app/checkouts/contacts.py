@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 
 from tortoise.exceptions import IntegrityError
 
-from app.checkouts.models import ConsentEvent, Contact
+from app.checkouts.models import ConsentEvent, Contact, ContactTag
 from app.checkouts.schemas import ContactInput
 from app.core.phones import parse_phone, region_of_locale
 from app.core.timeutil import utcnow
@@ -92,6 +93,9 @@ async def _merge(
         "birthday",
     ):
         fill(name, getattr(data, name))
+    if data.tags is not None and list(contact.tags or []) != data.tags:
+        contact.tags = data.tags  # the source's whole list: a tag removed there goes here too
+        changed.add("tags")
     consent_fields, consent_log = _consent_changes(contact, data, now)
     for field_name, value in consent_fields.items():
         setattr(contact, field_name, value)
@@ -102,6 +106,8 @@ async def _merge(
         except IntegrityError:
             # Another contact claimed this phone or email meanwhile; keep ours without it.
             await contact.refresh_from_db()
+    if "tags" in changed:
+        await sync_tag_rows(contact)
     for channel, action in consent_log:
         await ConsentEvent.create(
             store=store,
@@ -113,6 +119,17 @@ async def _merge(
             occurred_at=now,
             message=f"{channel} consent {action.replace('_', ' ')} at checkout",
         )
+
+
+async def sync_tag_rows(contact: Contact) -> None:
+    """`contact_tag` follows `Contact.tags`: the rows segment counts search by (store, tag)."""
+    wanted = set(contact.tags or [])
+    have = set(await ContactTag.filter(contact_id=contact.id).values_list("tag", flat=True))
+    if have - wanted:
+        await ContactTag.filter(contact_id=contact.id, tag__in=list(have - wanted)).delete()
+    for tag in sorted(wanted - have):
+        with suppress(IntegrityError):  # a concurrent event added the same tag
+            await ContactTag.create(store_id=contact.store_id, contact_id=contact.id, tag=tag)
 
 
 def _consent_changes(

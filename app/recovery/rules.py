@@ -296,6 +296,10 @@ class Facts:
     checkout_status: str = "abandoned"
     sms_reach: Reach | None = None
     store_can_text: bool = True
+    outside_entry: str | None = None
+    """At the flow's first step: why the contact is not in the flow's entry segment (a stop)."""
+    outside_step: str | None = None
+    """Why the contact is not in the step's segment (the step is skipped)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,7 +375,9 @@ def decide(f: Facts) -> Decision:
         return Decision("stop", "checkout_expired")
     if f.checkout_status != "abandoned" or f.ordered_since_abandonment:  # bought, or gone
         return Decision("stop", "order_placed")
-    problem = _channel_problem(f) or unmet_condition(f.conditions, f.cart)
+    if f.outside_entry:
+        return Decision("stop", f.outside_entry[:64])
+    problem = f.outside_step or _channel_problem(f) or unmet_condition(f.conditions, f.cart)
     if problem:
         return Decision("skip", problem)
     if not f.sequence_started and f.other_sequences_in_window >= f.policy.max_sequences:

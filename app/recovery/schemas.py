@@ -32,6 +32,8 @@ class StepIn(msgspec.Struct, forbid_unknown_fields=True):
     variants: list[VariantIn]
     conditions: dict[str, Any] = msgspec.field(default_factory=dict)
     incentive: dict[str, Any] | None = None
+    segment_id: int | None = None
+    """A segment of the store (`/api/v1/segments`): contacts outside it skip this step."""
 
 
 class FlowIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -50,6 +52,8 @@ class FlowIn(msgspec.Struct, forbid_unknown_fields=True):
     seasons: list[dict[str, Any]] | None = None
     """Date-ranged overrides (app/recovery/seasons.py), validated with the steps; a PUT without
     them keeps the flow's seasons, so clients that predate them never erase them."""
+    segment_id: int | None = None
+    """Entry condition: a contact outside this segment is stopped at the first step."""
 
 
 class FlowPatch(msgspec.Struct, forbid_unknown_fields=True):
@@ -64,6 +68,8 @@ class FlowPatch(msgspec.Struct, forbid_unknown_fields=True):
     transactional: bool | None = None
     sold_out: SoldOut | None = None
     seasons: list[dict[str, Any]] | None = None
+    segment_id: int | msgspec.UnsetType | None = msgspec.UNSET
+    """null removes the entry segment; absent leaves it as it is."""
 
 
 class VariantOut(msgspec.Struct):
@@ -82,6 +88,7 @@ class StepOut(msgspec.Struct):
     conditions: dict[str, Any]
     incentive: dict[str, Any] | None
     variants: list[VariantOut]
+    segment_id: int | None = None
 
 
 class FlowOut(msgspec.Struct):
@@ -99,6 +106,7 @@ class FlowOut(msgspec.Struct):
     seasons: list[dict[str, Any]] = msgspec.field(default_factory=list)
     active_season: str | None = None
     """The season in force now on the store's clock (carts abandoned now follow it)."""
+    segment_id: int | None = None
 
 
 class PreviewIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('core', '0010_contact_history')]
+    dependencies = [('core', '0012_contact_tags')]
 
     initial = False
 

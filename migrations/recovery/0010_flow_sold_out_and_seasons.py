@@ -5,7 +5,7 @@ from json import dumps, loads
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('core', '0010_contact_history'), ('recovery', '0005_flow_trigger')]
+    dependencies = [('core', '0012_contact_tags'), ('recovery', '0007_segments')]
 
     initial = False
 

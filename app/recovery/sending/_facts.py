@@ -20,8 +20,9 @@ from app.checkouts.models import Checkout, Contact, Order
 from app.ingest import seen
 from app.ingest.models import OrderSeen
 from app.messaging.models import Author, Channel, DeliveryStatus, Direction, Message
-from app.recovery import rules
+from app.recovery import flows, rules
 from app.recovery.models import Click, Enrollment, FlowStep, StepChannel
+from app.recovery.segments import services as segments
 from app.recovery.zones import location, shopper_zone
 from app.scoring import priors as scoring
 from app.scoring import rules as scoring_rules
@@ -151,6 +152,10 @@ async def gather(
     texts = channel == Channel.SMS or auto  # an auto step may text: the carrier rule counts
     country, region = location(contact, checkout)
     texting = reach(Channel.SMS, contact, checkout)
+    entry = await flows.entry_segment(enrollment.flow_id) if enrollment.next_step == 0 else None
+    outside_entry, outside_step = await segments.verdicts(
+        conn, store, contact, now, entry, step.segment_id
+    )
     return rules.Facts(
         now=now,
         channel=channel,
@@ -169,6 +174,8 @@ async def gather(
         checkout_status=str(checkout.status),
         sms_reach=texting if auto else None,
         store_can_text=bool(store.sms_number),
+        outside_entry=outside_entry,
+        outside_step=outside_step,
     )
 
 
