@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -34,8 +35,9 @@ class Landing:
     expired: bool = False
 
 
-async def follow(token: str, user_agent: str | None) -> Landing:
-    """Record the click, then send the shopper to their own checkout with the code applied."""
+async def follow(token: str, user_agent: str | None, chat: bool = False) -> Landing:
+    """Record the click, then send the shopper to their own checkout with the code applied
+    (and, from a chat link, with the store's chat opening on this shopper's thread)."""
     parsed = links.read_magic_token(token)
     enrollment = await Enrollment.get_or_none(id=parsed[0]) if parsed else None
     if parsed is None or enrollment is None:
@@ -66,8 +68,9 @@ async def follow(token: str, user_agent: str | None) -> Landing:
             using=conn,
         )
     await dispatch_soon(event_id)
+    opened = _chat_opener(store.id, checkout.contact_id if chat else None)
     if checkout.status in TERMINAL:  # already bought: the recover page would only confuse
-        return Landing(f"https://{store.domain}/", f"https://{store.domain}")
+        return Landing(opened(f"https://{store.domain}/"), f"https://{store.domain}")
     utm = {
         "utm_source": "followup",
         "utm_medium": str(message.channel) if message else "link",
@@ -77,8 +80,15 @@ async def follow(token: str, user_agent: str | None) -> Landing:
     }
     code = await _code(enrollment, step, checkout)
     target = links.own_site_url(store, checkout.recovery_url, checkout.id)
-    url = links.landing_url(str(store.platform), store.domain, target, code, utm)
+    url = opened(links.landing_url(str(store.platform), store.domain, target, code, utm))
     return Landing(links.store_landing(store, url), f"https://{store.domain}")
+
+
+def _chat_opener(store_id: int, contact_id: int | None) -> Callable[[str], str]:
+    """Adds the signed chat token to a landing on the store's own site (never anywhere else)."""
+    if contact_id is None:
+        return lambda url: url
+    return lambda url: links.with_chat(url, store_id, contact_id)
 
 
 async def _code(enrollment: Enrollment, step: int, checkout: Checkout) -> str | None:

@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('core', '0012_contact_tags')]
+    dependencies = [('core', '0013_message_chat_channel')]
 
     initial = False
 

@@ -35,6 +35,7 @@ final class FollowUp_Plugin {
 		'class-followup-admin.php',
 		'class-followup-rest.php',
 		'class-followup-products.php',
+		'class-followup-chat.php',
 	);
 
 	/**
@@ -70,6 +71,7 @@ final class FollowUp_Plugin {
 		( new FollowUp_Orders( $settings, $queue ) )->register();
 		( new FollowUp_Coupons( $signed ) )->register();
 		( new FollowUp_Products( $signed ) )->register();
+		( new FollowUp_Chat( $settings ) )->register();
 		$queue->register();
 		( new FollowUp_Rest( $settings, $signed ) )->register();
 	}
