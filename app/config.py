@@ -162,6 +162,16 @@ SETTINGS: list[Setting] = [
         "With batches on, how long after its due time a step's own job waits before standing in.",
     ),
     Setting(
+        "FRESH_CACHE_SECONDS",
+        60,
+        "How long prices and stock re-read from the store right before a send are reused (0: not cached).",
+    ),
+    Setting(
+        "FRESH_TIMEOUT_SECONDS",
+        3,
+        "Longest wait for a store's current prices before a send uses the captured cart instead.",
+    ),
+    Setting(
         "INBOX_PRESENCE_SECONDS",
         45,
         "An agent counts as online (for round-robin assignment) this long after their last heartbeat.",
@@ -286,6 +296,10 @@ class RecoverySettings:
     """Due steps a worker claims per transaction on PostgreSQL (0: one arq job per step only)."""
     job_grace_seconds: int = DEFAULTS["RECOVERY_JOB_GRACE_SECONDS"]
     """With batches on, a step's own job runs this long after its due time, as a stand-in only."""
+    fresh_cache_seconds: int = DEFAULTS["FRESH_CACHE_SECONDS"]
+    """Prices and stock re-read before a send are reused this long, so a batch asks a store once."""
+    fresh_timeout_seconds: int = DEFAULTS["FRESH_TIMEOUT_SECONDS"]
+    """A store slower than this (or throttling) is not waited for: the captured cart is used."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,6 +459,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, dev_mode: bool = Fals
             link_ttl_days=_int(env, "LINK_TTL_DAYS", 1, 365),
             batch_size=_int(env, "RECOVERY_BATCH_SIZE", 0, 1000),
             job_grace_seconds=_int(env, "RECOVERY_JOB_GRACE_SECONDS", 0, 3600),
+            fresh_cache_seconds=_int(env, "FRESH_CACHE_SECONDS", 0, 3600),
+            fresh_timeout_seconds=_int(env, "FRESH_TIMEOUT_SECONDS", 1, 60),
         ),
         inbox=InboxSettings(
             presence_seconds=_int(env, "INBOX_PRESENCE_SECONDS", 10, 3600),

@@ -27,6 +27,7 @@ from app.analytics.schemas import (
     Money,
     Period,
     ProductRow,
+    SeasonRow,
     StatsOut,
     StepRow,
     TimeToRecovery,
@@ -287,6 +288,31 @@ def _money(sends: list[dict], revenue: Decimal, store: Store) -> Money:
     )
 
 
+async def _seasons(
+    store_id: int, start: datetime, end: datetime, channel: str | None
+) -> list[SeasonRow]:
+    """Sends under peak-season overrides, apart (read raw: seasons are short and rare)."""
+    sends = await raw.season_sends(store_id, start, end, channel)
+    carts = {r["season"]: r for r in await raw.season_carts(store_id, start, end, channel)}
+    table: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for r in sends:
+        row = table[r["season"]]
+        row["sent"] += int(r["n"])
+        row["delivered"] += int(r["n"]) if rules.is_delivered(r["channel"], r["status"]) else 0
+        row["failed"] += int(r["n"]) if r["status"] in FAILED else 0
+    return [
+        SeasonRow(
+            season=name,
+            sent=row["sent"],
+            delivered=row["delivered"],
+            failed=row["failed"],
+            carts=int((carts.get(name) or {}).get("carts") or 0),
+            recovered=int((carts.get(name) or {}).get("recovered") or 0),
+        )
+        for name, row in sorted(table.items())
+    ]
+
+
 async def for_period(
     store: Store,
     start: str | None,
@@ -366,6 +392,7 @@ async def compute(
         holdout_t = tasks.create_task(raw.holdout_rows(store.id, start, end))
         products_t = tasks.create_task(inputs.products(store, plan))
         conversations_t = tasks.create_task(raw.conversations(store.id, start, end))
+        seasons_t = tasks.create_task(_seasons(store.id, start, end, rng.channel))
     claims, sends, click_rows = claims_t.result(), sends_t.result(), clicks_t.result()
     reply_rows, funnel_raw = replies_t.result(), funnel_t.result()
     abandoned_days, sent_days = daily_t.result()
@@ -406,4 +433,5 @@ async def compute(
         time_to_recovery=_time_to_recovery(claims.hours),
         conversations=Conversations(**conversations_t.result()),
         flows=_flows(store, names, found, claims, variants),
+        seasons=seasons_t.result(),
     )

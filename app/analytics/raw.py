@@ -334,3 +334,35 @@ async def replies(store_id: int, start: datetime, end: datetime) -> list:
         start,
         end,
     )
+
+
+async def season_sends(store_id: int, start: datetime, end: datetime, channel: str | None) -> list:
+    """Automated sends made under a flow's season override, by season, channel and status."""
+    return await sql.rows(
+        f"""SELECT m.season, m.channel, m.status, count(*) AS n
+        FROM message m
+        WHERE m.store_id = $1 AND {AUTOMATION} AND m.created_at >= $2 AND m.created_at < $3
+          AND m.season IS NOT NULL AND m.status NOT IN {NOT_SENT}{sql.channel_filter(channel, "$4")}
+        GROUP BY m.season, m.channel, m.status""",
+        store_id,
+        start,
+        end,
+        *([channel] if channel else []),
+    )
+
+
+async def season_carts(store_id: int, start: datetime, end: datetime, channel: str | None) -> list:
+    """Per season: the carts messaged under it, and those recovered after such a message."""
+    return await sql.rows(
+        f"""SELECT m.season, count(DISTINCT m.checkout_id) AS carts,
+          count(DISTINCT CASE WHEN c.status = 'recovered' AND c.completed_at >= m.sent_at
+            THEN c.id END) AS recovered
+        FROM message m LEFT JOIN checkout c ON c.id = m.checkout_id
+        WHERE m.store_id = $1 AND {AUTOMATION} AND m.created_at >= $2 AND m.created_at < $3
+          AND m.season IS NOT NULL AND m.status NOT IN {NOT_SENT}{sql.channel_filter(channel, "$4")}
+        GROUP BY m.season""",
+        store_id,
+        start,
+        end,
+        *([channel] if channel else []),
+    )

@@ -191,6 +191,18 @@ class FlowResult(msgspec.Struct):
     variants: list[VariantRow]
 
 
+class SeasonRow(msgspec.Struct):
+    """Sends made under one of the flows' peak-season overrides (`Message.season`)."""
+
+    season: str
+    sent: int
+    delivered: int
+    failed: int
+    carts: int
+    recovered: int
+    """Carts messaged under the season and recovered after such a message."""
+
+
 class StatsOut(msgspec.Struct):
     period: Period
     funnel: Funnel
@@ -207,6 +219,8 @@ class StatsOut(msgspec.Struct):
     conversations: Conversations
     flows: list[FlowResult] = msgspec.field(default_factory=list)
     """Per flow and step; with `flow=ID`, that flow only."""
+    seasons: list[SeasonRow] = msgspec.field(default_factory=list)
+    """Sends under peak-season overrides, apart from the regular schedule's."""
 
 
 class RecipientRow(msgspec.Struct):

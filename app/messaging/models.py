@@ -66,6 +66,9 @@ class Message(Model):
     enrollment_id = fields.BigIntField(null=True, db_index=True)
     step_index = fields.IntField(null=True)
     variant = fields.CharField(max_length=32, null=True)
+    season = fields.CharField(
+        max_length=64, null=True, description="the flow's season override it was sent under"
+    )
     channel = fields.CharEnumField(Channel, max_length=8)
     direction = fields.CharEnumField(Direction, max_length=8)
     author = fields.CharEnumField(Author, max_length=16)

@@ -15,7 +15,7 @@ from app.checkouts import history
 from app.core.cache import TTLCache
 from app.core.errors import ApiError
 from app.core.timeutil import utcnow
-from app.recovery import triggers
+from app.recovery import seasons, triggers
 from app.recovery.models import Flow, FlowStep
 from app.recovery.playbook import ensure_default_flow
 from app.recovery.schemas import (
@@ -33,14 +33,38 @@ from app.stores.models import Store
 
 STEPS_TTL = 2.0  # seconds a worker reuses a flow's steps; edits reach every worker within this
 _steps: TTLCache[list[FlowStep]] = TTLCache(ttl=STEPS_TTL, max_entries=1000)
+_calendars: TTLCache[tuple[list[seasons.Season], str, str]] = TTLCache(
+    ttl=STEPS_TTL, max_entries=1000
+)
 
 
-async def ordered_steps(flow_id: int | None) -> list[FlowStep]:
-    """A flow's steps in order, cached briefly: every send of every checkout needs them."""
+async def ordered_steps(flow_id: int | None, at: datetime | None = None) -> list[FlowStep]:
+    """A flow's steps in order, cached briefly: every send of every checkout needs them. Given
+    `at` (the cart's abandonment), as the flow's season in force then changes them."""
     if flow_id is None:
         return []
     steps = await _steps.get(flow_id, lambda: FlowStep.filter(flow_id=flow_id).order_by("position"))
-    return steps or []
+    if at is None or not steps:
+        return steps or []
+    found, zone, _ = await _calendar(flow_id)
+    return seasons.adjust(steps, seasons.active(found, zone, at))
+
+
+async def sold_out_choice(flow_id: int | None) -> str:
+    """What a flow does with a line sold out at send time: "omit" it, or "skip" the step."""
+    return (await _calendar(flow_id))[2] if flow_id is not None else "omit"
+
+
+async def _calendar(flow_id: int) -> tuple[list[seasons.Season], str, str]:
+    """A flow's seasons, its store's zone and its sold-out choice, cached like its steps."""
+
+    async def load() -> tuple[list[seasons.Season], str, str]:
+        flow = await Flow.get_or_none(id=flow_id).select_related("store")
+        if flow is None:
+            return [], "UTC", "omit"
+        return seasons.loaded(flow.seasons), flow.store.timezone, flow.sold_out
+
+    return await _calendars.get(flow_id, load) or ([], "UTC", "omit")
 
 
 _entry: TTLCache[int] = TTLCache(ttl=STEPS_TTL, max_entries=1000)
@@ -62,13 +86,20 @@ def forget_steps(flow_id: int | None = None) -> None:
     """One flow's cached steps and entry segment (after an edit), or every flow's."""
     if flow_id is None:
         _steps.clear()
+        _calendars.clear()
         _entry.clear()
     else:
         _steps.forget(flow_id)
+        _calendars.forget(flow_id)
         _entry.forget(flow_id)
 
 
-def _out(flow: Flow, steps: list[FlowStep]) -> FlowOut:
+def _active_now(flow: Flow, zone: str | None) -> str | None:
+    season = seasons.active(seasons.loaded(flow.seasons), zone, utcnow())
+    return season.name if season else None
+
+
+def _out(flow: Flow, steps: list[FlowStep], zone: str | None = None) -> FlowOut:
     return FlowOut(
         id=flow.id,
         name=flow.name,
@@ -79,6 +110,9 @@ def _out(flow: Flow, steps: list[FlowStep]) -> FlowOut:
         trigger=flow.trigger,
         trigger_params=dict(flow.trigger_params or {}),
         transactional=flow.transactional,
+        sold_out=flow.sold_out,
+        seasons=list(flow.seasons or []),
+        active_season=_active_now(flow, zone),
         segment_id=flow.segment_id,
         steps=[
             StepOut(
@@ -112,17 +146,18 @@ async def load(store: Store, flow_id: int) -> Flow:
     return flow
 
 
-async def describe(flow: Flow) -> FlowOut:
-    return _out(flow, await FlowStep.filter(flow=flow).order_by("position"))
+async def describe(flow: Flow, zone: str | None = None) -> FlowOut:
+    return _out(flow, await FlowStep.filter(flow=flow).order_by("position"), zone)
 
 
 async def list_flows(store: Store) -> list[FlowOut]:
     await ensure_default_flow(store)
-    return [await describe(f) for f in await Flow.filter(store=store).order_by("id")]
+    found = await Flow.filter(store=store).order_by("id")
+    return [await describe(f, store.timezone) for f in found]
 
 
 async def get_flow(store: Store, flow_id: int) -> FlowOut:
-    return await describe(await load(store, flow_id))
+    return await describe(await load(store, flow_id), store.timezone)
 
 
 def _check(steps: list[StepIn] | None, holdout: Decimal | None) -> None:
@@ -130,6 +165,61 @@ def _check(steps: list[StepIn] | None, holdout: Decimal | None) -> None:
         validate_flow(steps, holdout)
     except FlowProblem as exc:
         raise ApiError(422, "invalid_flow", str(exc)) from None
+
+
+def _check_seasons(raw: list[dict[str, Any]], steps: list[StepIn]) -> list[dict[str, Any]]:
+    """Each season valid, none overlapping, and the flow as each season changes it valid too
+    (one SMS per abandonment, delays in order, incentives); stored in a normal form."""
+    try:
+        found = seasons.parse_all(raw, len(steps))
+    except seasons.SeasonProblem as exc:
+        raise ApiError(422, "invalid_flow", str(exc)) from None
+    for index, season in enumerate(found):
+        where = f"seasons[{index}]"
+        try:
+            validate_flow(_overridden(steps, season, where), None)
+        except FlowProblem as exc:
+            raise ApiError(422, "invalid_flow", f"{where}.{exc}") from None
+    return [
+        {
+            "name": s.name,
+            "starts_at": s.starts_at.isoformat(timespec="minutes"),
+            "ends_at": s.ends_at.isoformat(timespec="minutes"),
+            "steps": list(s.steps),
+        }
+        for s in found
+    ]
+
+
+def _overridden(steps: list[StepIn], season: seasons.Season, where: str) -> list[StepIn]:
+    out = []
+    for index, step in enumerate(steps):
+        override = season.steps[index] if index < len(season.steps) else None
+        data = {**msgspec.to_builtins(step), **(override or {})}
+        if override and "channel" in override:
+            data["variants"] = seasons.adapt(data["variants"], step.channel, str(data["channel"]))
+        try:
+            out.append(msgspec.convert(data, StepIn))
+        except msgspec.ValidationError as exc:
+            field = str(exc).rsplit("$.", 1)[-1].rstrip("`") if "$." in str(exc) else ""
+            raise ApiError(
+                422, "invalid_flow", f"{where}.steps[{index}].{field}: {exc}".replace("..", ".")
+            ) from None
+    return out
+
+
+def _as_input(step: FlowStep) -> StepIn:
+    return msgspec.convert(
+        {
+            "channel": str(step.channel),
+            "delay_seconds": step.delay_seconds,
+            "conditions": step.conditions or {},
+            "incentive": step.incentive,
+            "variants": step.variants,
+        },
+        StepIn,
+        strict=False,
+    )
 
 
 async def replace_flow(store: Store, flow_id: int, data: FlowIn) -> FlowOut:
@@ -146,6 +236,8 @@ def _whole(data: FlowIn) -> FlowPatch:
         trigger=data.trigger,
         trigger_params=data.trigger_params,
         transactional=data.transactional,
+        sold_out=data.sold_out,
+        seasons=data.seasons,
         segment_id=data.segment_id,
     )
 
@@ -164,6 +256,7 @@ async def create_flow(store: Store, data: FlowIn) -> FlowOut:
     """A new flow, validated exactly like an edit; nothing is stored when any field is refused."""
     changes = _changes(data.name, _whole(data), current_trigger=None)
     _check(data.steps, data.holdout_percent)
+    changes["seasons"] = _check_seasons(data.seasons or [], data.steps)
     changes |= await _segments(store, _whole(data))
     async with in_transaction() as conn:
         flow = await Flow.create(using_db=conn, store=store, **changes)
@@ -195,6 +288,7 @@ def _changes(name: str | None, data: FlowPatch, current_trigger: str | None) -> 
         ("trigger", data.trigger),
         ("trigger_params", params),
         ("transactional", transactional),
+        ("sold_out", data.sold_out),
     )
     return {k: v for k, v in values if v is not None}
 
@@ -204,6 +298,12 @@ async def patch_flow(store: Store, flow_id: int, data: FlowPatch) -> FlowOut:
     flow = await load(store, flow_id)
     changes = _changes(data.name, data, current_trigger=flow.trigger)
     _check(data.steps, data.holdout_percent)
+    if data.seasons is not None or (data.steps is not None and flow.seasons):
+        steps = data.steps
+        if steps is None:
+            steps = [_as_input(s) for s in await FlowStep.filter(flow=flow).order_by("position")]
+        raw = data.seasons if data.seasons is not None else list(flow.seasons or [])
+        changes["seasons"] = _check_seasons(raw, steps)
     changes |= await _segments(store, data)
     async with in_transaction() as conn:
         if changes:

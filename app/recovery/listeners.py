@@ -53,7 +53,7 @@ async def trim_on_opt_out(event: OutboxEvent) -> None:
         await Message.filter(
             enrollment_id=enrollment.id, channel=Channel(channel), status=DeliveryStatus.PENDING
         ).update(status=DeliveryStatus.CANCELLED, error_message=f"{channel} opt-out")
-        steps = await ordered_steps(enrollment.flow_id)
+        steps = await ordered_steps(enrollment.flow_id, enrollment.abandoned_at)
         remaining = {c for s in steps[enrollment.next_step :] for c in _step_channels(s.channel)}
         if remaining <= closed:
             await services.stop(enrollment.id, "opted_out")

@@ -59,6 +59,15 @@ class Flow(Model):
     auto_promote = fields.BooleanField(
         default=False, description="the worker promotes A/B winners (app/analytics/promotion.py)"
     )
+    sold_out = fields.CharField(
+        max_length=8,
+        default="omit",
+        description="a line sold out at send time: omit it, or skip the step (app/recovery/fresh.py)",
+    )
+    seasons: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(
+        default=list,
+        description="date-ranged overrides in the store's zone (app/recovery/seasons.py)",
+    )
     segment: fields.ForeignKeyNullableRelation[Segment] = fields.ForeignKeyField(
         "recovery.Segment",
         related_name="flows",
@@ -121,6 +130,9 @@ class RfmCutoffs(Model):
 
 
 class FlowStep(Model):
+    # Not a column: the season a step copy was adjusted for (`app.recovery.seasons.adjust`).
+    season_name: str | None = None
+
     id = fields.BigIntField(primary_key=True)
     flow: fields.ForeignKeyRelation[Flow] = fields.ForeignKeyField(
         "recovery.Flow", related_name="steps", on_delete=fields.CASCADE

@@ -48,7 +48,8 @@ DEFAULT_STEPS: list[dict[str, Any]] = [
                 "subject": "{{ first_name or 'Hi' }}, your cart at {{ store_name }} is saved",
                 "body": "Hi {{ first_name or 'there' }},\n\nYou left {{ first_item }} in your cart. "
                 "We kept everything just as you left it, so you can pick up where you stopped."
-                "\n\n" + _REPLY,
+                "{% if price_drop %}\n\nGood news: a price in your cart has dropped since."
+                "{% endif %}\n\n" + _REPLY,
             }
         ],
     },

@@ -11,6 +11,8 @@ import msgspec
 SendChannel = Literal["sms", "email"]
 # "auto": a text to a mobile shopper who can be texted right now, an email to everyone else.
 Channel = Literal["sms", "email", "auto"]
+# A line sold out at send time: leave it out of the message, or skip the whole step.
+SoldOut = Literal["omit", "skip"]
 
 
 class VariantIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -45,6 +47,11 @@ class FlowIn(msgspec.Struct, forbid_unknown_fields=True):
     trigger: str = "checkout.abandoned"
     trigger_params: dict[str, Any] = msgspec.field(default_factory=dict)
     transactional: bool | None = None
+    sold_out: SoldOut | None = None
+    """Default "omit"; a PUT without it keeps the flow's choice."""
+    seasons: list[dict[str, Any]] | None = None
+    """Date-ranged overrides (app/recovery/seasons.py), validated with the steps; a PUT without
+    them keeps the flow's seasons, so clients that predate them never erase them."""
     segment_id: int | None = None
     """Entry condition: a contact outside this segment is stopped at the first step."""
 
@@ -59,6 +66,8 @@ class FlowPatch(msgspec.Struct, forbid_unknown_fields=True):
     trigger: str | None = None
     trigger_params: dict[str, Any] | None = None
     transactional: bool | None = None
+    sold_out: SoldOut | None = None
+    seasons: list[dict[str, Any]] | None = None
     segment_id: int | msgspec.UnsetType | None = msgspec.UNSET
     """null removes the entry segment; absent leaves it as it is."""
 
@@ -93,6 +102,10 @@ class FlowOut(msgspec.Struct):
     trigger: str = "checkout.abandoned"
     trigger_params: dict[str, Any] = msgspec.field(default_factory=dict)
     transactional: bool = False
+    sold_out: str = "omit"
+    seasons: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    active_season: str | None = None
+    """The season in force now on the store's clock (carts abandoned now follow it)."""
     segment_id: int | None = None
 
 

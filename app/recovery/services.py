@@ -84,8 +84,8 @@ async def _enroll(
         return await _replaced_on_arrival(store, checkout, other, conn)
     if other is not None:
         return await _take_over(store, checkout, other, conn)
-    steps = await ordered_steps(flow.id)
     abandoned_at = checkout.abandoned_at or utcnow()
+    steps = await ordered_steps(flow.id, abandoned_at)
     held = rules.in_holdout(store.id, checkout.token, flow.holdout_percent)
     due = rules.step_due(abandoned_at, steps[0].delay_seconds) if steps and not held else None
     status = EnrollmentStatus.HOLDOUT if held else EnrollmentStatus.ACTIVE
@@ -134,7 +134,7 @@ async def _take_over(
         .using_db(conn)
         .exists()
     )
-    steps = await ordered_steps(older.flow_id)
+    steps = await ordered_steps(older.flow_id, older.abandoned_at)
     fields = devices.takeover(older, steps, utcnow(), step + 1 if went_out else step)
     linked = Checkout.filter(id=older.checkout_id).using_db(conn)
     await linked.update(superseded_by_id=checkout.id)
@@ -176,7 +176,7 @@ async def resume(enrollment_id: int, queue: Any = None) -> bool:
     enrollment = await Enrollment.get_or_none(id=enrollment_id, status=EnrollmentStatus.PAUSED)
     if enrollment is None:
         return False
-    steps = await ordered_steps(enrollment.flow_id)
+    steps = await ordered_steps(enrollment.flow_id, enrollment.abandoned_at)
     now = utcnow()
     if enrollment.next_step >= len(steps):
         won = await Enrollment.filter(id=enrollment_id, status=EnrollmentStatus.PAUSED).update(
@@ -247,7 +247,7 @@ async def progress(checkout: Checkout) -> dict[str, Any]:
     enrollment = await Enrollment.get_or_none(checkout_id=checkout.id)
     if enrollment is None:
         return {"enrolled": False, "steps_total": 0, "steps_done": 0, "next_step": None}
-    steps = await ordered_steps(enrollment.flow_id)
+    steps = await ordered_steps(enrollment.flow_id, enrollment.abandoned_at)
     messages = {
         m.step_index: m
         for m in await Message.filter(enrollment_id=enrollment.id, step_index__isnull=False)
@@ -285,7 +285,7 @@ async def next_steps(checkouts: list[Checkout]) -> dict[int, dict[str, Any]]:
     running = await Enrollment.filter(checkout_id__in=list(by_id), status=EnrollmentStatus.ACTIVE)
     out: dict[int, dict[str, Any]] = {}
     for enrollment in running:
-        steps = await ordered_steps(enrollment.flow_id)
+        steps = await ordered_steps(enrollment.flow_id, enrollment.abandoned_at)
         if enrollment.next_step < len(steps):
             checkout = by_id[enrollment.checkout_id]
             out[checkout.id] = await next_send(checkout, enrollment, steps[enrollment.next_step])

@@ -26,7 +26,12 @@ VARIABLES: dict[str, str] = {
     "store_name": "the store's name",
     "store_url": "the store's home page",
     "store_phone": "the store's SMS number (may be empty)",
-    "items": "line items: title, variant, quantity, price, line_total, image_url, url",
+    "items": "line items: title, variant, quantity, price, line_total, image_url, url, "
+    "was_price (the higher price before a drop, else empty)",
+    "price_drop": "true when the store lowered a price in the cart since it was left",
+    "sold_out_items": "titles of items the store sold out since (left out of items)",
+    "total_label": "'Total', or 'Subtotal' when the store's prices changed since (taxes and "
+    "shipping are worked out again at checkout)",
     "item_count": "number of units in the cart",
     "first_item": "title of the first line item",
     "subtotal": "cart subtotal, formatted in the store's currency",
@@ -99,12 +104,17 @@ def build_context(
     magic_link: str,
     unsubscribe_url: str,
     discount: Discount | None,
+    cart: Any | None = None,
 ) -> dict[str, Any]:
-    """Everything a template may use, already formatted: templates never do money arithmetic."""
+    """Everything a template may use, already formatted: templates never do money arithmetic.
+
+    With `cart` (app.recovery.fresh.Cart, the store's prices right before the send) the items,
+    drops and totals are the store's current ones; the captured cart otherwise."""
     locale, currency = (
         normal_locale(checkout.locale or store.locale),
         checkout.currency or store.currency,
     )
+    lines = cart.items if cart is not None else checkout.line_items or []
     items = [
         {
             "title": i.get("title", ""),
@@ -116,9 +126,17 @@ def build_context(
             ),
             "image_url": i.get("image_url") or "",
             "url": i.get("product_url") or "",
+            "was_price": format_money(i["was_price"], currency, locale)
+            if i.get("was_price")
+            else "",
         }
-        for i in checkout.line_items or []
+        for i in lines
     ]
+    # Taxes and shipping are the store's to work out again: a changed cart shows its items' sum.
+    fresh_subtotal = cart.subtotal if cart is not None else None
+    changed = fresh_subtotal is not None
+    subtotal = checkout.subtotal if fresh_subtotal is None else fresh_subtotal
+    total = checkout.total if fresh_subtotal is None else fresh_subtotal
     return {
         "first_name": (contact.first_name if contact else None) or "",
         "last_name": (contact.last_name if contact else None) or "",
@@ -128,8 +146,11 @@ def build_context(
         "items": items,
         "item_count": sum(i["quantity"] for i in items),
         "first_item": items[0]["title"] if items else "your items",
-        "subtotal": format_money(checkout.subtotal, currency, locale),
-        "total": format_money(checkout.total, currency, locale),
+        "subtotal": format_money(subtotal, currency, locale),
+        "total": format_money(total, currency, locale),
+        "total_label": "Subtotal" if changed else "Total",
+        "price_drop": bool(cart is not None and cart.price_drop),
+        "sold_out_items": [str(i.get("title") or "") for i in (cart.sold_out if cart else [])],
         "currency": currency,
         "magic_link": magic_link,
         "chat_link": links.chat_link(magic_link) if _chat_on(store) else "",
@@ -277,9 +298,10 @@ def _plain(body: str, context: dict[str, Any]) -> str:
         lines += [f"{context['discount_offer']}.", ""]
     for item in context["items"]:
         variant = f" ({item['variant']})" if item["variant"] else ""
-        lines.append(f"- {item['quantity']} x {item['title']}{variant}: {item['line_total']}")
+        drop = f" (now {item['price']}, was {item['was_price']})" if item.get("was_price") else ""
+        lines.append(f"- {item['quantity']} x {item['title']}{variant}: {item['line_total']}{drop}")
     if context["items"]:
-        lines += [f"Total: {context['total']}", ""]
+        lines += [f"{context.get('total_label', 'Total')}: {context['total']}", ""]
     lines += [f"Complete your purchase: {context['magic_link']}", ""]
     if context.get("chat_link"):
         lines += [f"Chat with us: {context['chat_link']}", ""]

@@ -101,7 +101,7 @@ async def _code(enrollment: Enrollment, step: int, checkout: Checkout) -> str | 
     )
     if issued:
         return issued.code
-    for flow_step in (await ordered_steps(enrollment.flow_id))[: step + 1]:
+    for flow_step in (await ordered_steps(enrollment.flow_id, enrollment.abandoned_at))[: step + 1]:
         if flow_step.incentive:
             spec = Incentive.parse(flow_step.incentive)
             if spec.code and checkout.total >= spec.min_total:

@@ -17,7 +17,7 @@ from playwright.async_api import Page, async_playwright
 from app.accounts.models import Role
 from app.accounts.services import create_agent
 from app.config import use_settings
-from app.recovery.models import FlowStep
+from app.recovery.models import Flow, FlowStep
 from app.server import create_app
 from tests.analytics.flow_seed import seed_two_flows
 from tests.analytics.seed import seed_store
@@ -139,10 +139,15 @@ async def test_flow_editor_saves_and_the_preview_updates(server: str, browser: A
     assert srcdoc and "Coffee mug" in srcdoc
     assert await page.get_attribute("[data-testid=email-frame]", "sandbox") == ""
     await page.fill("#flow-holdout", "10")
+    assert await page.input_value("#flow-sold-out") == "omit"
+    await page.select_option("#flow-sold-out", "skip")
     await page.click("#save")
     await page.wait_for_function(
         "document.getElementById('status').textContent.startsWith('Saved')"
     )
+    assert await Flow.filter(store_id=seeded.store.id).values_list("sold_out", flat=True) == [
+        "skip"
+    ]
     steps = await FlowStep.filter(flow__store_id=seeded.store.id).order_by("position")
     assert steps[0].variants[0]["body"].startswith("Hi {{ first_name }}, your mug")
     assert steps[1].variants[0]["subject"] == "Still there, {{ first_name }}?"

@@ -31,9 +31,10 @@ from app.checkouts.schemas import CheckoutInput, ContactInput, LineItem
 from app.config import use_settings
 from app.core.timeutil import utcnow
 from app.messaging.models import Message
-from app.recovery import links
+from app.recovery import flows, links
 from app.recovery import services as recovery
 from app.recovery.models import Flow, FlowStep, Segment
+from app.recovery.schemas import FlowPatch
 from app.server import create_app
 from tests.factories import CHROMIUM, CHROMIUM_ARGS, free_port, make_store
 
@@ -99,6 +100,8 @@ async def _seed(base: str) -> Site:
     checkout = await _abandoned_cart(base, store, store.publishable_key)
     enrollment = await recovery.enroll(checkout.id)
     assert enrollment is not None
+    holiday = {"name": "Holiday hours", "starts_at": "2020-01-01", "ends_at": "2099-01-01"}
+    await flows.patch_flow(store, enrollment.flow_id or 0, FlowPatch(seasons=[holiday]))
     async with httpx.AsyncClient(base_url=base) as http:
         for number, body in (
             (SHOPPER, "Is the sage pillow still in stock? I'd like two for the sofa."),
@@ -170,6 +173,7 @@ async def _outbox(store_id: int, base: str) -> None:
             status="delivered",
             provider="outbox",
             segments=1,
+            season="Holiday hours",  # the dashboard's peak-season block has a row to show
         )
     await Message.create(
         store_id=store_id,
@@ -347,6 +351,7 @@ async def _owner_pages(browser: Any, site: Site, layout: str) -> None:
     watch = Watch(page, site.base)
     await _login(page, site.base, "owner@velvet.example", "/dashboard")
     await _check(page, "dashboard", layout, watch)
+    assert "Holiday hours" in await page.locator("[data-testid=seasons]").inner_text()
     await page.select_option("[data-testid=flow-picker]", index=1)  # the first flow, by the picker
     await page.click(".filters button[type=submit]")
     await page.wait_for_url("**/dashboard?*flow=*")
@@ -402,6 +407,20 @@ async def _gallery(page: Page, watch: Watch, site: Site, layout: str) -> None:
     assert "Birthday" in await mine.inner_text() and "Not sending yet" in await mine.inner_text()
     assert await page.input_value("#flow-name") == "Birthday"
     assert await page.input_value("#flow-enabled") == "false"
+    await _seasons(page, watch, layout)
+
+
+async def _seasons(page: Page, watch: Watch, layout: str) -> None:
+    """The open flow gets the Black Friday preset; the default flow's season is in force now."""
+    await page.click("text=Add Black Friday to Cyber Monday")
+    await page.wait_for_url("**/flows?flow=*#seasons")
+    await _check(page, "flows-with-season", layout, watch)
+    season = page.locator("[data-testid=seasons] tbody tr")
+    assert await season.count() == 1
+    assert "Black Friday" in await season.inner_text()
+    now = page.locator("[data-testid=season-now]")
+    assert await now.nth(0).inner_text() == "Holiday hours"
+    assert await now.nth(1).inner_text() == "Regular schedule"
 
 
 async def _segments(page: Page, watch: Watch, site: Site, layout: str) -> None:

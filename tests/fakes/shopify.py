@@ -56,6 +56,9 @@ class FakeShopify:
     rate_limit_next: int = 0
     retry_after: str = "2"
     refresh_delay: float = 0.0
+    answer_delay: float = 0.0  # seconds every Admin API answer takes (a slow or hung Shopify)
+    fail_next: int = 0  # answers that are a top-level INTERNAL_SERVER_ERROR
+    granted_scope: str = "read_orders,write_discounts"
     _ids: int = 1000
 
     def reset(self) -> None:
@@ -64,7 +67,9 @@ class FakeShopify:
         self.token_requests.clear()
         self.graphql_requests.clear()
         self.token_ttl, self.throttle_next, self.rate_limit_next = 3600, 0, 0
-        self.refresh_delay = 0.0
+        self.refresh_delay = self.answer_delay = 0.0
+        self.fail_next = 0
+        self.granted_scope = "read_orders,write_discounts"
 
     def shop(self, domain: str) -> Shop:
         return self.shops.setdefault(domain, Shop(domain))
@@ -103,7 +108,7 @@ class FakeShopify:
     def _grant(self, domain: str, expiring: bool) -> dict[str, Any]:
         token = "shpat_" + secrets.token_hex(16)
         self.access_tokens[token] = (domain, time.time() + self.token_ttl)
-        reply: dict[str, Any] = {"access_token": token, "scope": "read_orders,write_discounts"}
+        reply: dict[str, Any] = {"access_token": token, "scope": self.granted_scope}
         if expiring:
             refresh = "shprt_" + secrets.token_hex(16)
             self.refresh_tokens[refresh] = domain
@@ -169,6 +174,8 @@ def build_app(fake: FakeShopify) -> Litestar:
             )
         document = await request.json()
         fake.graphql_requests.append({"shop": domain, "version": version, **document})
+        if fake.answer_delay:
+            await asyncio.sleep(fake.answer_delay)
         return Response(resolve(fake, fake.shop(domain), document))
 
     return Litestar([authorize, access_token, graphql], debug=True)

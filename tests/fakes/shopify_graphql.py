@@ -48,6 +48,36 @@ def _extensions(fake: FakeShopify, cost: int, available: float) -> dict[str, Any
     }
 
 
+def roots(query: str) -> list[str]:
+    """The operation's top-level fields, in order (`{ nodes(...) {...} shop {...} }`)."""
+    body = query[query.index("{") + 1 :] if "{" in query else ""
+    found, depth, parens, i = [], 0, 0, 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "(":
+            parens += 1
+        elif ch == ")":
+            parens -= 1
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif depth == 0 and parens == 0 and (ch.isalpha() or ch == "_"):
+            name = re.match(r"\w+", body[i:]).group(0)  # type: ignore[union-attr]
+            found.append(name)
+            i += len(name)
+            continue
+        i += 1
+    return found
+
+
+def _denied(fake: FakeShopify, query: str) -> str | None:
+    """Shopify refuses a field the app's token has no scope for, with ACCESS_DENIED."""
+    if "inventoryQuantity" in query and "read_inventory" not in fake.granted_scope.split(","):
+        return "Access denied for inventoryQuantity field. Required access: `read_inventory`"
+    return None
+
+
 def resolve(fake: FakeShopify, shop: Shop, document: dict[str, Any]) -> dict[str, Any]:
     match = ROOT.match(document.get("query") or "")
     variables = document.get("variables") or {}
@@ -55,15 +85,33 @@ def resolve(fake: FakeShopify, shop: Shop, document: dict[str, Any]) -> dict[str
         return {"errors": [{"message": f"unsupported operation: {document.get('query')!r:.80}"}]}
     root = match.group(1)
     cost = _cost(root, variables)
+    if fake.fail_next > 0:
+        fake.fail_next -= 1
+        return {
+            "errors": [
+                {"message": "Internal error", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
+            ]
+        }
+    if denied := _denied(fake, document.get("query") or ""):
+        return {"errors": [{"message": denied, "extensions": {"code": "ACCESS_DENIED"}}]}
     if fake.throttle_next > 0:
         fake.throttle_next -= 1
         return {
             "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
             "extensions": _extensions(fake, cost, 1.0),
         }
-    data = RESOLVERS[root](fake, shop, variables)
-    if "errors" in data:  # a top-level error (bad variables): no data at all, as Shopify answers
-        return {"errors": [{"message": data["errors"]}]}
+    data: dict[str, Any] = {}
+    for name in roots(document.get("query") or "") or [root]:
+        if name in data:  # answered with an earlier root (shop brings shopLocales)
+            continue
+        if name not in RESOLVERS:
+            return {"errors": [{"message": f"Field '{name}' doesn't exist on type 'QueryRoot'"}]}
+        found = RESOLVERS[name](fake, shop, variables)
+        if (
+            "errors" in found
+        ):  # a top-level error (bad variables): no data at all, as Shopify answers
+            return {"errors": [{"message": found["errors"]}]}
+        data |= found
     return {"data": data, "extensions": _extensions(fake, cost, MAXIMUM - cost)}
 
 

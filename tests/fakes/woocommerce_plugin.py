@@ -1,4 +1,5 @@
-"""Our WooCommerce plugin's coupons route served by PHP's built-in server over the plugin's real code.
+"""Our WooCommerce plugin's signed routes (coupons, products) served by PHP's built-in server over
+the plugin's real code.
 
 WooCommerce itself cannot run here, so WC_Coupon and the REST plumbing come from the plugin's test
 shim; the signature check, validation, idempotency and answer are the plugin's own PHP.
@@ -36,6 +37,7 @@ class PhpCouponPlugin:
         self.port = _free_port()
         self._dir = tempfile.mkdtemp(prefix="followup-coupons-")
         self.state = Path(self._dir) / "coupons.json"
+        self.catalogue = Path(self._dir) / "products.json"
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -49,6 +51,7 @@ class PhpCouponPlugin:
         env = os.environ | {
             "FOLLOWUP_COUPON_SECRET": self.secret,
             "FOLLOWUP_COUPON_STATE": str(self.state),
+            "FOLLOWUP_PRODUCTS_STATE": str(self.catalogue),
         }
         self._process = subprocess.Popen(
             [php, "-S", f"127.0.0.1:{self.port}", str(ROUTER)],
@@ -65,6 +68,20 @@ class PhpCouponPlugin:
                 time.sleep(0.05)
         self.stop()
         raise RuntimeError("php -S did not start")
+
+    def set_products(self, products: dict[int, dict[str, Any]]) -> None:
+        """The shop's catalogue (id -> name, price, regular_price, in_stock, stock_quantity)."""
+        self.catalogue.write_text(json.dumps({str(k): v for k, v in products.items()}))
+
+    def requests(self, route: str | None = None) -> list[str]:
+        """The routes asked so far, in order (every request, signed or not)."""
+        log = Path(f"{self.state}.requests")
+        seen = (
+            [json.loads(line)["route"] for line in log.read_text().splitlines()]
+            if log.exists()
+            else []
+        )
+        return [r for r in seen if route is None or r == route]
 
     def coupons(self) -> list[dict[str, Any]]:
         """Every stored coupon: its props (code, usage_limit, ...) with `id` and `meta`."""

@@ -28,6 +28,10 @@ class ShopifyError(RuntimeError):
         self.errors = errors
 
 
+class Throttled(ShopifyError):
+    """Shopify asked us to slow down (THROTTLED or 429) and the caller would rather not wait."""
+
+
 class UserErrors(ShopifyError):
     """A mutation ran but Shopify rejected its input (`userErrors`): retrying will not help."""
 
@@ -59,14 +63,24 @@ def _retry_after(response: httpx.Response) -> float:
 class AdminClient:
     """One store's Admin API; create per unit of work (`async with AdminClient(store) as admin`)."""
 
-    def __init__(self, store: Store, *, sleep: Sleep = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        timeout: float = 30.0,
+        patient: bool = True,
+    ) -> None:
+        """`patient=False`: a throttled request raises `Throttled` at once instead of waiting
+        (a send that has the captured cart to fall back on never waits for Shopify's bucket)."""
         settings = get_settings().shopify
         self.store = store
         self.url = (
             f"{oauth.admin_origin(store.domain)}/admin/api/{settings.api_version}/graphql.json"
         )
         self.sleep = sleep
-        self._http = httpx.AsyncClient(timeout=30)
+        self.patient = patient
+        self._http = httpx.AsyncClient(timeout=timeout)
 
     async def __aenter__(self) -> AdminClient:
         return self
@@ -110,6 +124,10 @@ class AdminClient:
         return result
 
     async def _wait(self, seconds: float, reason: str) -> None:
+        if not self.patient:
+            raise Throttled(
+                f"Shopify throttled the request ({reason}); not waiting {seconds:.1f} s"
+            )
         log.info(
             "shopify rate limit, waiting", extra=ctx(store=self.store.id, s=seconds, why=reason)
         )

@@ -8,6 +8,9 @@ Public surface (everything else in this package is private):
 A step's own job is a batch of one: both claim, decide and send through the same modules.
 
 A step from due to sent, in reading order:
+0. `_prepare`, before any lock: a discount code, Shopify images, and the store's current prices
+   and stock (`app.recovery.fresh`: one request per store per batch, cached, bounded, falling
+   back to the captured cart); `_attempt` renders from them and applies the flow's sold-out choice.
 1. `_claim`: one transaction locks the enrollments (`FOR UPDATE`; a batch `SKIP LOCKED`), their
    contacts (the frequency budget) and checkouts, and reads their history once (`_facts`).
 2. `_attempt`: under those locks the stop and pace rules (`app.recovery.rules`, pure) decide on
@@ -38,11 +41,11 @@ from app.messaging.outbound import announce_changed
 from app.recovery.flows import ordered_steps
 from app.recovery.models import Enrollment
 from app.recovery.sending._attempt import Claim
-from app.recovery.sending._claim import claim_due, claim_step, left_to_drainer
+from app.recovery.sending._claim import claim_due, claim_step, left_to_drainer, peek_due
 from app.recovery.sending._deliver import deliver
 from app.recovery.sending._deps import Deps, Later
 from app.recovery.sending._pointer import advance, idempotency_key, is_current
-from app.recovery.sending._prepare import prepare
+from app.recovery.sending._prepare import batch_prices, current_prices, prepare
 from app.recovery.sending._queue import forget_jobs, schedule, schedule_after
 from app.stores.services import recent_store
 
@@ -68,7 +71,7 @@ async def run_step(deps: Deps, enrollment_id: int, step_index: int) -> str:
     enrollment = await Enrollment.get_or_none(id=enrollment_id)
     if enrollment is None or not is_current(enrollment, step_index):
         return "stale"
-    steps = await ordered_steps(enrollment.flow_id)
+    steps = await ordered_steps(enrollment.flow_id, enrollment.abandoned_at)
     if step_index >= len(steps):
         await advance(None, enrollment, step_index, steps, now)
         return "completed"
@@ -78,7 +81,8 @@ async def run_step(deps: Deps, enrollment_id: int, step_index: int) -> str:
     if store is None:  # deleted (shop/redact) since the enrollment was read
         return "stale"
     discount = await prepare(deps, store, enrollment, steps[step_index], now)
-    claim = await claim_step(deps, enrollment_id, step_index, steps, discount)
+    prices = await current_prices(deps, store, enrollment.checkout_id)
+    claim = await claim_step(deps, enrollment_id, step_index, steps, discount, prices)
     return await _finish(deps, claim)
 
 
@@ -98,7 +102,9 @@ async def send_due(deps: Deps, limit: int, skip: list[int] | None = None) -> Bat
     (`app.recovery.jobs.start_drainers`) and each step's own job sends it."""
     if not is_postgres():
         raise RuntimeError("batch claims need PostgreSQL (FOR UPDATE SKIP LOCKED)")
-    claimed = await claim_due(deps, limit, skip or [])
+    due = await peek_due(deps, limit, skip or []) if deps.fresh else []
+    prices = await batch_prices(deps, due)
+    claimed = await claim_due(deps, limit, skip or [], prices)
     sends = [c for c in claimed.claims if c.outcome == "send"]
     await forget_jobs(
         deps, [(c.enrollment.id, c.enrollment.next_step) for c in sends if c.enrollment]

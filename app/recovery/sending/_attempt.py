@@ -12,9 +12,10 @@ from app.checkouts.models import Checkout, Contact
 from app.core.logging import ctx
 from app.messaging import addresses, throttle
 from app.messaging.models import Author, Channel, DeliveryStatus, Direction, Message
-from app.recovery import links, rules, templates
+from app.recovery import fresh, links, rules, templates
 from app.recovery.discounts import as_discount
 from app.recovery.failures import TEMPLATE_ERROR
+from app.recovery.flows import sold_out_choice
 from app.recovery.models import DiscountCode, Enrollment, EnrollmentStatus, FlowStep, StepChannel
 from app.recovery.sending._deps import Deps
 from app.recovery.sending._facts import Known, gather
@@ -49,6 +50,7 @@ class Rows:
     contact: Contact | None
     checkout: Checkout
     store: Store
+    prices: fresh.Prices | None = None  # the stores' current lines, read before the lock
 
 
 async def settle(
@@ -69,17 +71,75 @@ async def settle(
     # A retry keeps the channel of its recorded attempt: an auto step is resolved only once.
     channel = str(pending.channel) if pending else None
     decision, facts = await decide(conn, deps, enrollment, step, rows, known, channel)
+    cart = fresh.cart(rows.prices, rows.store, rows.checkout)
+    if decision.action == "send":
+        decision = await _stock_rule(enrollment, cart, decision)
     decision, wait = await reserve(deps, rows.store, decision, facts.channel)
     if decision.action != "send":
         now = deps.clock()
+        if decision.reason.startswith(SOLD_OUT):
+            await _record_skip(conn, deps, rows, enrollment, step_index, facts, decision.reason)
         return await not_sending(conn, decision, enrollment, step_index, steps, pending, now)
     try:
         message = await _record(
-            conn, deps, rows, enrollment, step, step_index, facts, pending, discount
+            conn, deps, rows, enrollment, step, step_index, facts, pending, discount, cart
         )
     except templates.RenderProblem as exc:  # this step fails alone; the batch goes on
         return await unrenderable(conn, deps, rows, enrollment, step_index, steps, facts, exc)
     return Claim("send", message, rows.contact, wait=wait, checkout=rows.checkout)
+
+
+SOLD_OUT = "sold out"
+
+
+async def _stock_rule(
+    enrollment: Enrollment, cart: fresh.Cart, decision: rules.Decision
+) -> rules.Decision:
+    """Sold-out lines: the flow leaves them out, or skips the step; nothing left means a skip."""
+    if not cart.sold_out:
+        return decision
+    titles = ", ".join(str(i.get("title") or "an item") for i in cart.sold_out)
+    if not cart.items:
+        return rules.Decision("skip", f"{SOLD_OUT}: every item ({titles})"[:64])
+    if await sold_out_choice(enrollment.flow_id) == "skip":
+        return rules.Decision("skip", f"{SOLD_OUT}: {titles}"[:64])
+    return decision
+
+
+async def _record_skip(
+    conn: Any,
+    deps: Deps,
+    rows: Rows,
+    enrollment: Enrollment,
+    step_index: int,
+    facts: rules.Facts,
+    reason: str,
+) -> None:
+    """A step skipped for stock leaves a cancelled row saying why (the timeline and the stats
+    see it; the pointer moves past it like any skip)."""
+    values: dict[str, Any] = {
+        "status": DeliveryStatus.CANCELLED,
+        "error_message": f"Skipped: {reason}"[:2000],
+        "updated_at": deps.clock(),
+    }
+    key = idempotency_key(enrollment.id, step_index)
+    if await Message.filter(idempotency_key=key).using_db(conn).update(**values):
+        return
+    await Message.create(
+        using_db=conn,
+        store_id=rows.store.id,
+        contact_id=rows.contact.id if rows.contact else None,
+        checkout_id=rows.checkout.id,
+        enrollment_id=enrollment.id,
+        step_index=step_index,
+        channel=facts.channel,
+        direction=Direction.OUTBOUND,
+        author=Author.AUTOMATION,
+        idempotency_key=key,
+        to_address=(facts.reach.address or "")[:320],
+        body="",
+        **values,
+    )
 
 
 async def unrenderable(
@@ -219,6 +279,7 @@ async def _record(
     facts: rules.Facts,
     pending: Message | None,
     discount: DiscountCode | None,
+    cart: fresh.Cart | None = None,
 ) -> Message:
     """Render and commit the attempt as `sending` before the provider hears of it."""
     store, checkout, contact = rows.store, rows.checkout, rows.contact
@@ -238,6 +299,7 @@ async def _record(
         )
         if discount
         else None,
+        cart=cart,
     )
     if facts.channel == Channel.SMS:  # an auto step's text is its own part of the variant
         part = "sms_body" if step.channel == StepChannel.AUTO else "body"
@@ -252,6 +314,7 @@ async def _record(
         "html": rendered.html,
         "segments": rendered.segments,
         "variant": str(variant.get("key", "a"))[:32],
+        "season": step.season_name,
         "to_address": facts.reach.address,
         "from_address": sender,
         "status": DeliveryStatus.SENDING,

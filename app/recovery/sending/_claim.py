@@ -25,6 +25,7 @@ from app.checkouts.models import Checkout, Contact
 from app.core.logging import ctx
 from app.messaging.models import DeliveryStatus, Message
 from app.recovery.flows import ordered_steps
+from app.recovery.fresh import Prices
 from app.recovery.models import DiscountCode, Enrollment, FlowStep, StepChannel
 from app.recovery.sending._attempt import Claim, Rows, settle
 from app.recovery.sending._deps import Deps
@@ -47,6 +48,14 @@ FINAL_OR_DONE = frozenset(
     }
 )
 
+_PEEK = """
+SELECT e.checkout_id, e.store_id FROM recovery_enrollment e
+WHERE e.status = 'active' AND e.next_due_at <= $1 AND NOT (e.id = ANY($3::bigint[]))
+  AND NOT EXISTS (
+    SELECT 1 FROM message m WHERE m.enrollment_id = e.id AND m.step_index = e.next_step)
+ORDER BY e.next_due_at
+LIMIT $2
+"""
 # Due, active, and no message row for the current step yet (those belong to the step's own job).
 _DUE = """
 SELECT e.id FROM recovery_enrollment e
@@ -79,6 +88,7 @@ async def claim_step(
     step_index: int,
     steps: list[FlowStep],
     discount: DiscountCode | None,
+    prices: Prices | None = None,
 ) -> Claim:
     """A batch of one: the step's own job, which found it due and prepared it."""
     try:
@@ -86,13 +96,23 @@ async def claim_step(
             enrollment = await Enrollment.select_for_update().using_db(conn).get(id=enrollment_id)
             if not is_current(enrollment, step_index):
                 return Claim("stale")
-            claims = await _claim_rows(conn, deps, [enrollment], Own(steps, discount))
+            claims = await _claim_rows(conn, deps, [enrollment], Own(steps, discount), prices)
             return claims.claims[0]
     except IntegrityError:  # another worker recorded this step first: it owns the send
         return Claim("stale")
 
 
-async def claim_due(deps: Deps, limit: int, skip: list[int]) -> Claims:
+async def peek_due(deps: Deps, limit: int, skip: list[int]) -> list[tuple[int, int]]:
+    """(checkout id, store id) of what the next claim will likely take, read without locks, so
+    the stores' current prices are fetched before the claim holds any row."""
+    conn = connections.get("default")
+    found = await conn.execute_query_dict(_PEEK, [deps.clock(), limit, skip])
+    return [(r["checkout_id"], r["store_id"]) for r in found]
+
+
+async def claim_due(
+    deps: Deps, limit: int, skip: list[int], prices: Prices | None = None
+) -> Claims:
     """Up to `limit` due steps no other drainer holds (PostgreSQL: SKIP LOCKED)."""
     async with in_transaction() as conn:
         found = await conn.execute_query_dict(_DUE, [deps.clock(), limit, skip])
@@ -100,11 +120,11 @@ async def claim_due(deps: Deps, limit: int, skip: list[int]) -> Claims:
             return Claims()
         enrollments = await Enrollment.filter(id__in=[r["id"] for r in found]).using_db(conn)
         enrollments.sort(key=lambda e: (e.next_due_at, e.id))
-        return await _claim_rows(conn, deps, enrollments, None)
+        return await _claim_rows(conn, deps, enrollments, None, prices)
 
 
 async def _claim_rows(
-    conn: Any, deps: Deps, enrollments: list[Enrollment], own: Own | None
+    conn: Any, deps: Deps, enrollments: list[Enrollment], own: Own | None, prices: Prices | None
 ) -> Claims:
     """Every locked row settled: existing attempts resolved (own job only), the rest decided."""
     claims = Claims()
@@ -125,11 +145,14 @@ async def _claim_rows(
     rows = await _rows(conn, locked)
     history = await _history(conn, deps, locked, rows)
     for enrollment, pending in fresh:
-        steps = own.steps if own else await ordered_steps(enrollment.flow_id)
+        steps = (
+            own.steps if own else await ordered_steps(enrollment.flow_id, enrollment.abandoned_at)
+        )
         row = rows[enrollment.id]
         if own is None and _needs_own_job(deps, enrollment, steps, row):
             claims.handed_off.append(enrollment)
             continue
+        row.prices = prices
         claim = await _claim_row(conn, deps, enrollment, steps, row, history, pending, own)
         claim.enrollment, claim.steps, claim.store = enrollment, steps, row.store
         claims.claims.append(claim)
@@ -230,13 +253,13 @@ async def _history(
 
 async def _may_text(enrollment: Enrollment) -> bool:
     """Whether the step due may send a text (sms or auto): only then is the carrier rule's count read."""
-    steps = await ordered_steps(enrollment.flow_id)
+    steps = await ordered_steps(enrollment.flow_id, enrollment.abandoned_at)
     index = enrollment.next_step
     return index < len(steps) and steps[index].channel in (StepChannel.SMS, StepChannel.AUTO)
 
 
 _PLAIN_DUE = """
-SELECT e.flow_id, e.store_id FROM recovery_enrollment e
+SELECT e.flow_id, e.store_id, e.abandoned_at FROM recovery_enrollment e
 WHERE e.id = $1 AND e.status = 'active' AND e.next_step = $2 AND e.next_due_at <= $3
   AND NOT EXISTS (SELECT 1 FROM message m WHERE m.enrollment_id = e.id AND m.step_index = $2)
 """
@@ -248,7 +271,7 @@ async def left_to_drainer(deps: Deps, enrollment_id: int, step_index: int) -> bo
     found = await conn.execute_query_dict(_PLAIN_DUE, [enrollment_id, step_index, deps.clock()])
     if not found:
         return False
-    steps = await ordered_steps(found[0]["flow_id"])
+    steps = await ordered_steps(found[0]["flow_id"], found[0]["abandoned_at"])
     if step_index >= len(steps):
         return False
     store = await recent_store(found[0]["store_id"])

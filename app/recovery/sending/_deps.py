@@ -34,6 +34,9 @@ class Deps:
     queue: Any = None
     issuer: DiscountIssuer | None = None
     enrich: bool = True
+    fresh: bool = (
+        True  # re-read prices and stock from the store before rendering (app.recovery.fresh)
+    )
     clock: Callable[[], datetime] = utcnow
 
     @property

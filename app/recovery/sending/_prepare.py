@@ -1,4 +1,5 @@
-"""Slow, external work before any lock: Shopify line-item images and discount codes (both idempotent)."""
+"""Slow, external work before any lock: Shopify line-item images, discount codes (both idempotent)
+and the store's current prices and stock (bounded, cached, falling back to the captured cart)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from datetime import datetime
 
 from app.checkouts.models import Checkout
 from app.core.logging import ctx
+from app.recovery import fresh
 from app.recovery.discounts import Incentive, ensure_discount
 from app.recovery.models import DiscountCode, Enrollment, FlowStep
 from app.recovery.sending._deps import Deps
 from app.stores.models import Platform, Store
+from app.stores.services import recent_store
 
 log = logging.getLogger(__name__)
 
@@ -54,3 +57,27 @@ async def _enrich(store: Store, checkout: Checkout, deps: Deps) -> None:
         await enrich_line_items(store, checkout, deps.redis)  # the worker's client, not a new one
     except Exception as exc:  # images are nice to have; never block a send on them
         log.warning("line item enrichment failed", extra=ctx(checkout=checkout.id, error=exc))
+
+
+async def current_prices(deps: Deps, store: Store, checkout_id: int) -> fresh.Prices | None:
+    """What the store charges now for a step's cart (None: a store with nothing to ask)."""
+    if not deps.fresh or fresh.reader_for(store) is None:
+        return None
+    checkout = await Checkout.get_or_none(id=checkout_id)
+    if checkout is None:
+        return None
+    return await fresh.look_up(deps.redis, deps.settings, [(store, checkout)])
+
+
+async def batch_prices(deps: Deps, due: list[tuple[int, int]]) -> fresh.Prices | None:
+    """The current prices for a batch's carts (checkout id, store id): one request per store."""
+    if not deps.fresh or not due:
+        return None
+    stores = {s: await recent_store(s) for s in {store_id for _, store_id in due}}
+    asked = {i for i, s in stores.items() if s is not None and fresh.reader_for(s) is not None}
+    ids = [checkout_id for checkout_id, store_id in due if store_id in asked]
+    if not ids:
+        return None
+    checkouts = await Checkout.filter(id__in=ids)
+    pairs = [(stores[c.store_id], c) for c in checkouts]
+    return await fresh.look_up(deps.redis, deps.settings, [(s, c) for s, c in pairs if s])

@@ -15,10 +15,11 @@ from markupsafe import Markup
 from app.analytics import promotion
 from app.core.errors import ApiError
 from app.core.timeutil import utcnow
-from app.recovery import flows, gallery, pool, triggers
+from app.recovery import flows, gallery, pool, seasons, triggers
 from app.recovery.discounts import upload_pool
 from app.recovery.failures import recent_failures
 from app.recovery.models import Flow, Segment
+from app.recovery.schemas import FlowOut, FlowPatch
 from app.recovery.segments import rules as rfm
 from app.recovery.segments import services as segments
 from app.web.access import Access, frame_headers, manager_access
@@ -115,6 +116,20 @@ class FlowPages(Controller):
         await promotion.set_auto(access.store, flow_id, str(form.get("enabled")) == "true")
         return Redirect(f"/flows?flow={flow_id}#promotions", status_code=303)
 
+    @post("/flows/{flow_id:int}/seasons/black-friday")
+    async def black_friday(self, access: Access, flow_id: int) -> Any:
+        """The gallery's peak-season preset on a flow: Black Friday to Cyber Monday, faster."""
+        store = access.store
+        flow = await flows.get_flow(store, flow_id)
+        preset = seasons.black_friday(
+            seasons.preset_year(store.timezone, utcnow()), [s.delay_seconds for s in flow.steps]
+        )
+        try:
+            await flows.patch_flow(store, flow_id, FlowPatch(seasons=[*flow.seasons, preset]))
+        except ApiError as exc:
+            return await _editor(access, 422, selected=flow_id, season_error=exc.detail)
+        return Redirect(f"/flows?flow={flow_id}#seasons", status_code=303)
+
     @post("/flows/codes")
     async def upload_codes(self, request: Request[Any, Any, State], access: Access) -> Any:
         """Paste or a CSV file: codes made in the merchant's own store, and what each is worth."""
@@ -157,6 +172,7 @@ async def _editor(
         engine_runs=triggers.ENGINE_RUNS,
         gallery=gallery.GALLERY,
         flows_json=script_json(found),
+        season_rows=_season_rows(open_flow, access.store.timezone) if open_flow else [],
         pool=await pool.status(access.store),
         failures=await recent_failures(access.store.id, utcnow()),
         pool_terms=pool.terms_label(pool.PoolTerms.of(access.store), access.store),
@@ -174,3 +190,22 @@ async def _editor(
         status_code=status_code,
         headers=frame_headers(access.store),
     )
+
+
+def _season_rows(flow: FlowOut, zone: str) -> list[dict[str, Any]]:
+    """The open flow's seasons as the page lists them: when, what changes, in force now."""
+    return [
+        {
+            "name": raw["name"],
+            "starts": _when(raw["starts_at"]),
+            "ends": _when(raw["ends_at"]),
+            "changes": seasons.describe(raw),
+            "active": raw["name"] == flow.active_season,
+        }
+        for raw in flow.seasons
+    ]
+
+
+def _when(local: str) -> str:
+    moment = seasons.local_time(local, "season")
+    return moment.strftime("%a %d %b %Y, %H:%M")

@@ -191,6 +191,7 @@
       name: $("flow-name").value,
       enabled: $("flow-enabled").value === "true",
       holdout_percent: String($("flow-holdout").value || "0"),
+      sold_out: $("flow-sold-out").value,
       segment_id: $("flow-segment").value ? Number($("flow-segment").value) : null,
       steps: flow.steps.map((s, i) => ({
         channel: s.channel, delay_seconds: s.delay_seconds, segment_id: s.segment_id || null,
@@ -281,6 +282,7 @@
   $("flow-name").value = flow.name;
   $("flow-holdout").value = Number(flow.holdout_percent);
   $("flow-enabled").value = String(flow.enabled);
+  $("flow-sold-out").value = flow.sold_out || "omit";
   $("flow-segment").value = flow.segment_id ? String(flow.segment_id) : "";
   $("save").addEventListener("click", save);
   $("add-step").addEventListener("click", () => {

@@ -24,6 +24,9 @@ class FakeProduct {
 	public function get_image_id() { return $this->props['image_id']; }
 	public function get_permalink() { return $this->props['permalink']; }
 	public function is_purchasable() { return $this->props['purchasable']; }
+	public function get_regular_price() { return isset( $this->props['regular_price'] ) ? $this->props['regular_price'] : $this->props['price']; }
+	public function is_in_stock() { return isset( $this->props['in_stock'] ) ? $this->props['in_stock'] : true; }
+	public function get_stock_quantity() { return isset( $this->props['stock_quantity'] ) ? $this->props['stock_quantity'] : null; }
 }
 
 class FakeCart {

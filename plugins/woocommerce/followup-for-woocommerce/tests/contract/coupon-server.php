@@ -1,6 +1,7 @@
 <?php
 /**
- * Router for `php -S`: the plugin's coupons route behind real HTTP, for the app's pytest suite.
+ * Router for `php -S`: the plugin's coupons and products routes behind real HTTP, for the app's
+ * pytest suite. Products (id => FakeProduct props) are read from FOLLOWUP_PRODUCTS_STATE.
  *
  * It dispatches like WordPress's REST server (route match, permission_callback, then callback,
  * WP_Error turned into {code, message, data} with its status) over the plugin's own class and the
@@ -28,8 +29,17 @@ function followup_answer( $status, $data ) {
 	echo json_encode( $data, JSON_UNESCAPED_SLASHES );
 }
 
-$coupons = new FollowUp_Coupons( new FollowUp_Signed_Routes( new FollowUp_Settings() ) );
+$products_file = (string) getenv( 'FOLLOWUP_PRODUCTS_STATE' );
+$catalogue     = is_file( $products_file ) ? json_decode( (string) file_get_contents( $products_file ), true ) : array();
+foreach ( is_array( $catalogue ) ? $catalogue : array() as $id => $props ) {
+	$GLOBALS['followup_test']['products'][ (int) $id ] = new FakeProduct( $props );
+}
+$signed  = new FollowUp_Signed_Routes( new FollowUp_Settings() );
+$coupons = new FollowUp_Coupons( $signed );
 $coupons->register_routes();
+( new FollowUp_Products( $signed ) )->register_routes();
+$log_file = $state_file . '.requests';
+file_put_contents( $log_file, json_encode( array( 'route' => isset( $_GET['rest_route'] ) ? $_GET['rest_route'] : $_SERVER['REQUEST_URI'] ) ) . "\n", FILE_APPEND );
 $route = isset( $_GET['rest_route'] ) ? (string) $_GET['rest_route'] : (string) parse_url( $_SERVER['REQUEST_URI'], PHP_URL_PATH );
 $route = preg_replace( '#^/wp-json#', '', $route );
 $found = isset( $GLOBALS['followup_test']['routes'][ $route ] ) ? $GLOBALS['followup_test']['routes'][ $route ] : null;
