@@ -32,7 +32,9 @@ VARIABLES: dict[str, str] = {
     "subtotal": "cart subtotal, formatted in the store's currency",
     "total": "cart total, formatted in the store's currency",
     "currency": "ISO currency code",
-    "magic_link": "one-click link back to the pre-filled checkout",
+    "order_number": "payment reminders: the order's number (empty in other flows)",
+    "order_total": "payment reminders: the order's total, formatted (empty in other flows)",
+    "magic_link": "one-click link back to the pre-filled checkout (other flows: the store)",
     "discount_code": "the shopper's code (empty when the step has no incentive or the cart is below it)",
     "discount_label": "e.g. '10% off' or 'Free shipping'",
     "discount_offer": "the offer in a phrase: '10% off with code X' or 'Free shipping with code X'",
@@ -92,16 +94,21 @@ class Rendered:
 def build_context(
     *,
     store: Any,
-    checkout: Any,
+    checkout: Any | None,
     contact: Any | None,
     magic_link: str,
     unsubscribe_url: str,
     discount: Discount | None,
+    order: Any | None = None,
 ) -> dict[str, Any]:
-    """Everything a template may use, already formatted: templates never do money arithmetic."""
-    locale, currency = (
-        normal_locale(checkout.locale or store.locale),
-        checkout.currency or store.currency,
+    """Everything a template may use, already formatted: templates never do money arithmetic.
+
+    A flow with no cart (a birthday, a welcome...) renders with no items and a zero total; a
+    payment reminder's `checkout` is the one its order came from (its lines), `order` the order
+    (`order_total`, `order_number`). A template that loops over items simply shows none."""
+    locale = normal_locale((checkout.locale if checkout else None) or store.locale)
+    currency = (checkout.currency if checkout else None) or (
+        order.currency if order else store.currency
     )
     items = [
         {
@@ -115,8 +122,10 @@ def build_context(
             "image_url": i.get("image_url") or "",
             "url": i.get("product_url") or "",
         }
-        for i in checkout.line_items or []
+        for i in (checkout.line_items if checkout else None) or []
     ]
+    zero = Decimal(0)
+    total = checkout.total if checkout else (order.total if order else zero)
     return {
         "first_name": (contact.first_name if contact else None) or "",
         "last_name": (contact.last_name if contact else None) or "",
@@ -126,9 +135,11 @@ def build_context(
         "items": items,
         "item_count": sum(i["quantity"] for i in items),
         "first_item": items[0]["title"] if items else "your items",
-        "subtotal": format_money(checkout.subtotal, currency, locale),
-        "total": format_money(checkout.total, currency, locale),
+        "subtotal": format_money(checkout.subtotal if checkout else total, currency, locale),
+        "total": format_money(total, currency, locale),
         "currency": currency,
+        "order_number": str(order.external_id) if order else "",
+        "order_total": format_money(order.total, order.currency, locale) if order else "",
         "magic_link": magic_link,
         "discount_code": discount.code if discount else "",
         "discount_label": discount.label if discount else "",

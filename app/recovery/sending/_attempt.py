@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.checkouts.models import Checkout, Contact
+from app.checkouts.models import Checkout, Contact, Order
 from app.core.logging import ctx
 from app.messaging import addresses, throttle
 from app.messaging.models import Author, Channel, DeliveryStatus, Direction, Message
@@ -47,8 +47,10 @@ class Rows:
     """What a claim reads besides the enrollment; the contact row is locked (frequency budget)."""
 
     contact: Contact | None
-    checkout: Checkout
+    checkout: Checkout | None  # None for flows whose trigger is not an abandoned checkout
     store: Store
+    order: Order | None = None  # payment pending: the order waiting for its money
+    lines: Checkout | None = None  # payment pending: the checkout the order came from, if seen
 
 
 async def settle(
@@ -110,7 +112,7 @@ async def unrenderable(
             using_db=conn,
             store_id=rows.store.id,
             contact_id=rows.contact.id if rows.contact else None,
-            checkout_id=rows.checkout.id,
+            checkout_id=rows.checkout.id if rows.checkout else None,
             enrollment_id=enrollment.id,
             step_index=step_index,
             channel=facts.channel,
@@ -150,6 +152,7 @@ async def decide(
         step=step,
         known=known,
         channel=channel,
+        order=rows.order,
     )
     facts = rules.resolve(facts)
     return rules.decide(facts), facts
@@ -223,16 +226,18 @@ async def _record(
     """Render and commit the attempt as `sending` before the provider hears of it."""
     store, checkout, contact = rows.store, rows.checkout, rows.contact
     variant = rules.pick_variant(step.variants, f"{enrollment.id}:{step_index}")
+    shown = checkout or rows.lines  # the cart, or the lines of a pending order's checkout
     context = templates.build_context(
         store=store,
-        checkout=checkout,
+        checkout=shown,
         contact=contact,
         magic_link=links.magic_link(enrollment.id, step_index),
         unsubscribe_url=links.unsubscribe_url(contact.id if contact else None),
+        order=rows.order,
         discount=as_discount(
             discount,
-            checkout.currency,
-            checkout.locale or store.locale,
+            shown.currency if shown else store.currency,
+            (shown.locale if shown else None) or store.locale,
             step.incentive,
             (store.settings or {}).get("discount_pool"),
         )
@@ -266,7 +271,7 @@ async def _record(
         using_db=conn,
         store_id=store.id,
         contact_id=contact.id if contact else None,
-        checkout_id=checkout.id,
+        checkout_id=checkout.id if checkout else None,
         enrollment_id=enrollment.id,
         step_index=step_index,
         channel=facts.channel,  # resolved: an auto step records sms or email

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from decimal import Decimal
 
-from app.checkouts.models import Checkout
+from app.checkouts.models import Checkout, Order
 from app.core.logging import ctx
 from app.recovery.discounts import Incentive, ensure_discount
 from app.recovery.models import DiscountCode, Enrollment, FlowStep
@@ -32,6 +33,12 @@ async def prepare(
     """The step's discount code, if it offers one, with the cart's images fetched first."""
     if not needs_preparation(deps, store, step):
         return None
+    if enrollment.checkout_id is None:  # a flow without a cart: a code, never images
+        if not store.is_active or not step.incentive:
+            return None
+        total = await _order_total(enrollment)
+        spec = Incentive.parse(step.incentive)
+        return await ensure_discount(store, enrollment, spec, total, now, deps.issuer)
     checkout = await Checkout.get(id=enrollment.checkout_id)
     if not store.is_active or checkout.status != "abandoned":
         return None
@@ -41,6 +48,13 @@ async def prepare(
         return None
     spec = Incentive.parse(step.incentive)
     return await ensure_discount(store, enrollment, spec, checkout.total, now, deps.issuer)
+
+
+async def _order_total(enrollment: Enrollment) -> Decimal:
+    """What an incentive's minimum compares with when there is no cart: a pending order's total,
+    else nothing (a birthday code with a minimum is not issued)."""
+    order = await Order.get_or_none(id=enrollment.order_id) if enrollment.order_id else None
+    return order.total if order else Decimal(0)
 
 
 async def _enrich(store: Store, checkout: Checkout, deps: Deps) -> None:
