@@ -83,7 +83,6 @@ async def _editor(
         flows=found,
         open_flow=open_flow,
         labels={name: t.label for name, t in triggers.CATALOGUE.items()},
-        engine_runs=triggers.ENGINE_RUNS,
         gallery=gallery.GALLERY,
         flows_json=script_json(found),
         pool=await pool.status(access.store),
