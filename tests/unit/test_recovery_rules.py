@@ -355,5 +355,7 @@ def test_quiet_hours_defer_a_cartless_text_past_48_hours_instead_of_skipping_it(
     night = ABANDONED + timedelta(days=3, hours=18)  # 03:00 in Los Angeles, days later
     decision = rules.decide(facts(**CARTLESS, now=night))
     assert decision.action == "defer" and decision.until is not None
-    cart = rules.decide(facts(now=night, reach=Reach("+14155550173", True, ABANDONED, False, False)))
+    cart = rules.decide(
+        facts(now=night, reach=Reach("+14155550173", True, ABANDONED, False, False))
+    )
     assert cart.action == "skip"
