@@ -151,6 +151,20 @@ async def stop_for_checkout(checkout_id: int, reason: str) -> bool:
     return bool(enrollment and await stop(enrollment.id, reason))
 
 
+def state_of(enrollment: Enrollment) -> dict[str, Any]:
+    """Where an enrollment of a flow without a cart stands (its trigger and period)."""
+    return {
+        "enrolled": True,
+        "enrollment_id": enrollment.id,
+        "trigger": enrollment.trigger,
+        "entry_key": enrollment.entry_key,
+        "status": str(enrollment.status),
+        "stop_reason": enrollment.stop_reason,
+        "pause_reason": enrollment.pause_reason,
+        "next_due_at": _when(enrollment.next_due_at),
+    }
+
+
 def _when(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
