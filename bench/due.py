@@ -24,6 +24,8 @@ from typing import Any
 
 import asyncpg
 
+from bench._setup import bench_env, fresh_store
+
 NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
 FLOWS = (
     ("contact.lapsed", {"days": 90}),
@@ -33,30 +35,12 @@ FLOWS = (
 
 
 def _env(database: str) -> dict[str, str]:
-    return {
-        "FOLLOWUP_DATABASE_URL": database,
-        "FOLLOWUP_REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8"),
-        "FOLLOWUP_SECRET_KEY": "bench-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
-        "FOLLOWUP_LOG_LEVEL": "WARNING",
-    }
+    return bench_env(database, redis_db=8)
 
 
 async def prepare(database: str) -> int:
-    from app.config import load_settings, use_settings
-    from app.core.db import close_db, init_db, migrate
-    from app.stores.models import Platform
-    from app.stores.services import create_store
-
-    conn = await asyncpg.connect(database)
-    await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    await conn.close()
-    settings = load_settings(_env(database))
-    use_settings(settings)
-    await migrate(settings)
-    await init_db(settings)
-    issued = await create_store(platform=Platform.SHOPIFY, domain="bench-due.myshopify.com")
-    await close_db()
-    return issued.store.id
+    store_id, _ = await fresh_store(_env(database), "bench-due.myshopify.com")
+    return store_id
 
 
 SEED_CONTACTS = """

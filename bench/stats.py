@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import statistics
 import time
@@ -24,36 +23,78 @@ import asyncpg
 import httpx
 from rich.progress import Progress
 
+from bench._setup import bench_env, fresh_store
+
 CHUNK = 50_000
+
+# Columns each COPY fills; every NOT NULL column of the model must be here (COPY applies no ORM
+# defaults): tests/unit/test_bench_columns.py checks it against the models.
+CHECKOUT_COLUMNS = (
+    "id",
+    "store_id",
+    "platform",
+    "token",
+    "email",
+    "line_items",
+    "currency",
+    "total",
+    "status",
+    "last_activity_at",
+    "abandoned_at",
+    "recovery_contacted_at",
+    "completed_at",
+    "created_at",
+    "updated_at",
+    "subtotal",
+    "total_discounts",
+    "total_shipping",
+    "total_tax",
+    "discount_codes",
+    "device",
+)
+ORDER_COLUMNS = (
+    "id",
+    "store_id",
+    "checkout_id",
+    "external_id",
+    "currency",
+    "total",
+    "placed_at",
+    "financial_status",
+    "placed",
+    "created_at",
+    "updated_at",
+    "discount_codes",
+)
+MESSAGE_COLUMNS = (
+    "id",
+    "store_id",
+    "checkout_id",
+    "step_index",
+    "variant",
+    "channel",
+    "direction",
+    "author",
+    "to_address",
+    "body",
+    "segments",
+    "status",
+    "idempotency_key",
+    "created_at",
+    "sent_at",
+    "delivered_at",
+    "updated_at",
+    "media_urls",
+    "attachments",
+)
 
 
 def _env(database: str) -> dict[str, str]:
-    return {
-        "FOLLOWUP_DATABASE_URL": database,
-        "FOLLOWUP_REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6"),
-        "FOLLOWUP_SECRET_KEY": "bench-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
-        "FOLLOWUP_LOG_LEVEL": "WARNING",
-    }
+    return bench_env(database, redis_db=6)
 
 
 async def prepare(database: str) -> tuple[int, str]:
-    from app.config import load_settings, use_settings
-    from app.core.db import close_db, init_db, migrate
-    from app.stores.models import Platform
-    from app.stores.services import create_store
-
-    conn = await asyncpg.connect(database)
-    await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    await conn.close()
-    settings = load_settings(_env(database))
-    use_settings(settings)
-    await migrate(settings)
-    await init_db(settings)
-    issued = await create_store(
-        platform=Platform.SHOPIFY, domain="bench.myshopify.com", timezone="America/New_York"
-    )
-    await close_db()
-    return issued.store.id, issued.api_token
+    return await fresh_store(_env(database), "bench.myshopify.com", timezone="America/New_York")
 
 
 async def analyze(database: str) -> None:
@@ -125,29 +166,7 @@ async def seed(database: str, store_id: int, checkouts: int, messages: int) -> N
             await conn.copy_records_to_table(
                 "checkout",
                 records=rows,
-                columns=[
-                    "id",
-                    "store_id",
-                    "platform",
-                    "token",
-                    "email",
-                    "line_items",
-                    "currency",
-                    "total",
-                    "status",
-                    "last_activity_at",
-                    "abandoned_at",
-                    "recovery_contacted_at",
-                    "completed_at",
-                    "created_at",
-                    "updated_at",
-                    "subtotal",
-                    "total_discounts",
-                    "total_shipping",
-                    "total_tax",
-                    "discount_codes",
-                    "device",
-                ],
+                columns=list(CHECKOUT_COLUMNS),
             )
             orders = [
                 (
@@ -170,20 +189,7 @@ async def seed(database: str, store_id: int, checkouts: int, messages: int) -> N
             await conn.copy_records_to_table(
                 "order",
                 records=orders,
-                columns=[
-                    "id",
-                    "store_id",
-                    "checkout_id",
-                    "external_id",
-                    "currency",
-                    "total",
-                    "placed_at",
-                    "financial_status",
-                    "placed",
-                    "created_at",
-                    "updated_at",
-                    "discount_codes",
-                ],
+                columns=list(ORDER_COLUMNS),
             )
             progress.advance(task, len(rows))
         task = progress.add_task("messages", total=messages)
@@ -213,31 +219,13 @@ async def seed(database: str, store_id: int, checkouts: int, messages: int) -> N
                         at if sms else None,
                         at,
                         "[]",
+                        "[]",
                     )
                 )
             await conn.copy_records_to_table(
                 "message",
                 records=rows,
-                columns=[
-                    "id",
-                    "store_id",
-                    "checkout_id",
-                    "step_index",
-                    "variant",
-                    "channel",
-                    "direction",
-                    "author",
-                    "to_address",
-                    "body",
-                    "segments",
-                    "status",
-                    "idempotency_key",
-                    "created_at",
-                    "sent_at",
-                    "delivered_at",
-                    "updated_at",
-                    "media_urls",
-                ],
+                columns=list(MESSAGE_COLUMNS),
             )
             progress.advance(task, len(rows))
     await conn.execute("ANALYZE")

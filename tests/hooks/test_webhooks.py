@@ -170,6 +170,24 @@ async def test_hooks_are_in_the_openapi_schema(client) -> None:
     assert "/api/v1/hooks/samples/{event}" in schema["paths"]
 
 
+async def _fanned_out(
+    client, queue, receiver, prefix: str, count: int
+) -> tuple[OutboxEvent, list[int]]:
+    """A store with `count` subscriptions to checkout.abandoned at `/{prefix}{n}`, one abandoned
+    checkout, and its event fanned out to delivery rows (not yet posted)."""
+    from app.hooks import services
+
+    fake, base = receiver
+    issued = await make_store("custom")
+    for n in range(count):
+        url = f"{base}/{prefix}{n}"
+        hook = await _subscribe(client, issued.api_token, url, "checkout.abandoned")
+        fake.secrets[f"/{prefix}{n}"] = hook["secret"]
+    await abandoned_checkout(issued.store)
+    [event] = await OutboxEvent.filter(name="checkout.abandoned")
+    return event, await services.fan_out(event, queue)
+
+
 async def test_a_fan_out_is_posted_by_one_job_and_racing_workers_post_each_delivery_once(
     client, queue, receiver
 ) -> None:
@@ -177,14 +195,8 @@ async def test_a_fan_out_is_posted_by_one_job_and_racing_workers_post_each_deliv
     (a duplicate job, a sweep) split the rows between them and the receiver sees each once."""
     from app.hooks import services
 
-    fake, base = receiver
-    issued = await make_store("custom")
-    for n in range(12):
-        hook = await _subscribe(client, issued.api_token, f"{base}/s{n}", "checkout.abandoned")
-        fake.secrets[f"/s{n}"] = hook["secret"]
-    await abandoned_checkout(issued.store)
-    [event] = await OutboxEvent.filter(name="checkout.abandoned")
-    ids = await services.fan_out(event, queue)
+    fake, _ = receiver
+    event, ids = await _fanned_out(client, queue, receiver, "s", 12)
     assert len(ids) == 12
     assert await queue.exists(f"arq:job:hooks:{event.id}:0")
     assert not await queue.exists(f"arq:job:hook:{ids[0]}:0")  # no job per delivery
@@ -208,14 +220,8 @@ async def test_deliveries_waiting_for_a_turn_renew_their_claim_and_are_all_poste
     connection (no pool timeout); a delivery that waited renews its claim before posting."""
     from app.hooks import sender, services
 
-    fake, base = receiver
-    issued = await make_store("custom")
-    for n in range(10):
-        hook = await _subscribe(client, issued.api_token, f"{base}/t{n}", "checkout.abandoned")
-        fake.secrets[f"/t{n}"] = hook["secret"]
-    await abandoned_checkout(issued.store)
-    [event] = await OutboxEvent.filter(name="checkout.abandoned")
-    ids = await services.fan_out(event, queue)
+    fake, _ = receiver
+    _, ids = await _fanned_out(client, queue, receiver, "t", 10)
     monkeypatch.setitem(sender._gates, id(asyncio.get_running_loop()), asyncio.Semaphore(2))
     monkeypatch.setattr(services, "LOCK_MARGIN_SECONDS", -1)  # every post counts as having waited
     assert await services.deliver_many(ids, queue) == ["delivered"] * 10
