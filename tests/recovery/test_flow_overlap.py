@@ -55,3 +55,22 @@ async def test_budget_is_one_sequence_across_flows_except_transactional(deps, st
     assert [m["Subject"] for m in smtp.messages] == ["contact.subscribed", "order.payment_pending"]
     # Entering again for the same period is refused by the database: nothing new.
     assert await entries.enter(welcome, contact.id, "subscribed", now, None) is None
+
+
+async def test_a_magic_link_without_a_cart_lands_on_the_stores_own_home_page(store, clock):
+    from urllib.parse import parse_qs, urlsplit
+
+    from app.recovery import links, visits
+    from app.recovery.models import Click
+
+    contact = await Contact.create(store_id=store.id, email="ann@example.com")
+    flow = await _flow(store, "contact.birthday")
+    enrollment = await entries.enter(flow, contact.id, "birthday:2027-01-01", clock.now, None)
+    assert enrollment is not None
+    landing = await visits.follow(links.magic_token(enrollment.id, 0), "Mozilla/5.0")
+    assert landing.url is not None
+    url = urlsplit(landing.url)
+    assert (url.scheme, url.netloc, url.path) == ("https", store.domain, "/")
+    assert parse_qs(url.query)["utm_campaign"] == ["contact_birthday"]
+    [click] = await Click.filter(enrollment_id=enrollment.id)
+    assert click.checkout_id is None
