@@ -109,14 +109,16 @@ async def on_order(order_id: int, at: datetime, queue: Any) -> int:
         return 0
     state = checkout_rules.payment_state(order.placed, order.financial_status)
     await _stop_for_order(order, state)
-    row = await history.refresh(order.contact_id)  # idempotent: never a stale count
     pending = state == "pending"
     anchor = order.placed_at if pending else at
-    if utcnow() - anchor > MAX_EVENT_AGE:
+    found = await _flows(order.store_id, ORDER_TRIGGERS)
+    if not found or utcnow() - anchor > MAX_EVENT_AGE:
         return 0
+    # The history listener ran just before in this dispatch; reading it again costs one query.
+    row = await ContactHistory.get_or_none(contact_id=order.contact_id)
     occasion = triggers.Occasion("order.recorded", at, order.id, payment_pending=pending)
     entered = 0
-    for flow in await _flows(order.store_id, ORDER_TRIGGERS):
+    for flow in found:
         params = flow.trigger_params or {}
         key = triggers.entry_key(flow.trigger, history_of(row), occasion, params)
         if key is None:
@@ -147,13 +149,14 @@ async def _stop_for_order(order: Order, state: str) -> None:
 
 async def on_opt_in(contact_id: int, store_id: int, at: datetime, queue: Any) -> int:
     """Marketing consent granted: the contact enters the store's welcome flows (once ever)."""
-    contact = await Contact.get_or_none(id=contact_id, store_id=store_id)
+    found = await _flows(store_id, (triggers.CONTACT_SUBSCRIBED,))
+    contact = await Contact.get_or_none(id=contact_id, store_id=store_id) if found else None
     if contact is None or utcnow() - at > MAX_EVENT_AGE:
         return 0
-    row = await history.refresh(contact.id)
+    row = await history.refresh(contact.id)  # a new contact may have no history row yet
     occasion = triggers.Occasion("contact.opted_in", at, contact.id)
     entered = 0
-    for flow in await _flows(store_id, (triggers.CONTACT_SUBSCRIBED,)):
+    for flow in found:
         key = triggers.entry_key(flow.trigger, history_of(row), occasion, flow.trigger_params or {})
         if key:
             entered += bool(await enter(flow, contact.id, key, at, queue))
