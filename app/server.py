@@ -43,6 +43,7 @@ from app.recovery.controllers import (
     ShopperLinks,
     TemplatesApi,
 )
+from app.recovery.segments.controllers import SegmentsApi
 from app.web.pages import PAGES
 from app.web.templating import template_config
 from app.wiring import wire
@@ -86,6 +87,7 @@ def route_handlers() -> list[Any]:
         TwilioWebhooks,
         SendGridInbound,
         FlowsApi,
+        SegmentsApi,
         DiscountLookup,
         TemplatesApi,
         EnrollmentsApi,

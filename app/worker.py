@@ -26,6 +26,7 @@ from app.recovery.jobs import (
     start_drainers,
     stop_drainers,
 )
+from app.recovery.segments.jobs import refresh_rfm_cutoffs
 from app.scoring.jobs import retrain_scores, train_store_model
 from app.wiring import wire
 from inbox.jobs import wake_snoozed
@@ -117,6 +118,7 @@ def build_worker(
             cron(retrain_scores, minute={17}, second={0}),  # models older than a day retrain
             cron(advance_birthdays, minute={7}, second={0}),  # passed birthdays move to next year
             cron(enroll_timed, minute=set(range(0, 60, 5)), second={40}),  # timed triggers
+            cron(refresh_rfm_cutoffs, hour={3}, minute={23}, second={0}),  # segments' RFM groups
             cron(analytics_sweep, **_sweep_schedule(settings.capture.sweep_interval_seconds)),
             cron(
                 hooks_sweep,

@@ -22,6 +22,7 @@ from app.config import Settings, load_settings, use_settings
 from app.core.db import close_db, init_db, migrate
 from app.core.redis import connect_queue
 from app.recovery.flows import forget_steps
+from app.recovery.segments.services import forget_cached as forget_cached_segments
 from app.server import create_app
 from app.stores.services import forget_cached_stores
 from app.wiring import wire
@@ -107,7 +108,8 @@ async def clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
         request.getfixturevalue("settings")
         await backends.empty_tables(DATABASE_URL)
         forget_cached_stores()
-        forget_steps()  # ids restart with the tables: a flow's cached steps would be another's
+        forget_steps()  # flow ids restart with the tables: no flow's cached steps or segment
+        forget_cached_segments()
         client = Redis.from_url(REDIS_URL)
         await client.flushdb()
         await client.aclose()

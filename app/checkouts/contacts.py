@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -9,7 +10,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from app.checkouts import history
-from app.checkouts.models import ConsentEvent, Contact
+from app.checkouts.models import ConsentEvent, Contact, ContactTag
 from app.checkouts.schemas import ContactInput
 from app.core import events
 from app.core.phones import parse_phone, region_of_locale
@@ -96,6 +97,9 @@ async def _merge(
         "birthday",
     ):
         fill(name, getattr(data, name))
+    if data.tags is not None and list(contact.tags or []) != data.tags:
+        contact.tags = data.tags  # the source's whole list: a tag removed there goes here too
+        changed.add("tags")
     consent_fields, consent_log = _consent_changes(contact, data, now)
     for field_name, value in consent_fields.items():
         setattr(contact, field_name, value)
@@ -106,6 +110,8 @@ async def _merge(
         except IntegrityError:
             # Another contact claimed this phone or email meanwhile; keep ours without it.
             await contact.refresh_from_db()
+    if "tags" in changed:
+        await sync_tag_rows(contact)
     await _log_consent(store, contact, data, consent_log, now)
     if changed & {"birthday", "timezone"}:  # the next birthday's due time moves with them
         await history.refresh(contact.id, now)
@@ -147,6 +153,17 @@ async def _log_consent(
                 )
     if announced:
         await dispatch_soon(*announced)
+
+
+async def sync_tag_rows(contact: Contact) -> None:
+    """`contact_tag` follows `Contact.tags`: the rows segment counts search by (store, tag)."""
+    wanted = set(contact.tags or [])
+    have = set(await ContactTag.filter(contact_id=contact.id).values_list("tag", flat=True))
+    if have - wanted:
+        await ContactTag.filter(contact_id=contact.id, tag__in=list(have - wanted)).delete()
+    for tag in sorted(wanted - have):
+        with suppress(IntegrityError):  # a concurrent event added the same tag
+            await ContactTag.create(store_id=contact.store_id, contact_id=contact.id, tag=tag)
 
 
 def _consent_changes(

@@ -58,7 +58,10 @@ class Contact(Model):
     )
     email_undeliverable_at = fields.DatetimeField(null=True)
     sms_undeliverable_at = fields.DatetimeField(null=True)
-    tags: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    tags: fields.JSONField[list[str]] = fields.JSONField(
+        default=list,
+        description="normalised (app/recovery/segments/rules.py), mirrored in contact_tag",
+    )
     birthday = fields.DateField(
         null=True, description="year 1904 when only day and month are known"
     )
@@ -73,6 +76,7 @@ class Contact(Model):
     enrollments: fields.ReverseRelation[Enrollment]
     conversations: fields.ReverseRelation[Conversation]
     visitors: fields.ReverseRelation[Visitor]
+    tag_rows: fields.ReverseRelation[ContactTag]
 
     class Meta:
         table = "contact"
@@ -233,7 +237,31 @@ class ContactHistory(Model):
             ("store_id", "last_order_at"),
             ("store_id", "first_order_at"),
             ("store_id", "birthday_due_at"),
+            ("store_id", "total_spent"),  # RFM monetary quintiles, segment spend ranges
+            ("store_id", "orders_count"),
         )
+
+
+class ContactTag(Model):
+    """One normalised tag of a contact, a row each, so segment counts use the (store, tag) index.
+
+    `Contact.tags` holds the same list (the send path reads it with the locked contact)."""
+
+    id = fields.BigIntField(primary_key=True)
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
+        "core.Store", related_name="contact_tags", on_delete=fields.CASCADE
+    )
+    store_id: int
+    contact: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
+        "core.Contact", related_name="tag_rows", on_delete=fields.CASCADE
+    )
+    contact_id: int
+    tag = fields.CharField(max_length=64)
+
+    class Meta:
+        table = "contact_tag"
+        unique_together = (("contact", "tag"),)
+        indexes = (("store_id", "tag"),)
 
 
 class ConsentEvent(Model):

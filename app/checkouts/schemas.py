@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -51,6 +53,34 @@ def birthday(value: Any) -> date | None:
     return found if 1900 <= found.year <= date.today().year else None
 
 
+MAX_TAGS = 50
+MAX_TAG_LENGTH = 64
+
+
+def normalize_tags(raw: object) -> list[str] | None:
+    """Tags from any source (Shopify's "VIP, wholesale", a plugin's or a trait's list) as the
+    stored form: lower case, inner whitespace collapsed, at most 64 characters each, no empties or
+    duplicates, sorted, at most 50 (the first 50 in sorted order). None when the source said
+    nothing about tags (so the contact's tags are left alone)."""
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        parts: Iterable[object] = raw.split(",")
+    elif isinstance(raw, list | tuple):
+        parts = raw
+    else:
+        return None
+    found = {_tag(p) for p in list(parts)[:1000] if isinstance(p, str | int) and p is not True}
+    found -= {_tag(False)}
+    found.discard("")
+    return sorted(found)[:MAX_TAGS]
+
+
+def _tag(value: object) -> str:
+    text = unicodedata.normalize("NFKC", str(value))
+    return " ".join(text.split()).lower()[:MAX_TAG_LENGTH].strip()
+
+
 def text(value: Any, limit: int = 255) -> str | None:
     if value is None:
         return None
@@ -94,6 +124,8 @@ class ContactInput:
     consent_source: str = "checkout"
     consent_at: datetime | None = None
     birthday: date | None = None
+    tags: list[str] | None = None
+    """Normalised (`normalize_tags`); None when the source says nothing about tags."""
 
     @property
     def empty(self) -> bool:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
+import msgspec
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
@@ -25,6 +27,7 @@ from app.recovery.schemas import (
     VariantIn,
     VariantOut,
 )
+from app.recovery.segments import services as segments
 from app.recovery.validation import FlowProblem, validate_flow
 from app.stores.models import Store
 
@@ -40,12 +43,29 @@ async def ordered_steps(flow_id: int | None) -> list[FlowStep]:
     return steps or []
 
 
+_entry: TTLCache[int] = TTLCache(ttl=STEPS_TTL, max_entries=1000)
+
+
+async def entry_segment(flow_id: int | None) -> int | None:
+    """The flow's entry segment id (None: everyone enters), cached like its steps."""
+    if flow_id is None:
+        return None
+
+    async def read() -> int | None:
+        rows: list[Any] = await Flow.filter(id=flow_id).values_list("segment_id", flat=True)
+        return int(rows[0]) if rows and rows[0] is not None else None
+
+    return await _entry.get(flow_id, read)
+
+
 def forget_steps(flow_id: int | None = None) -> None:
-    """One flow's cached steps (after an edit), or every flow's."""
+    """One flow's cached steps and entry segment (after an edit), or every flow's."""
     if flow_id is None:
         _steps.clear()
+        _entry.clear()
     else:
         _steps.forget(flow_id)
+        _entry.forget(flow_id)
 
 
 def _out(flow: Flow, steps: list[FlowStep]) -> FlowOut:
@@ -59,6 +79,7 @@ def _out(flow: Flow, steps: list[FlowStep]) -> FlowOut:
         trigger=flow.trigger,
         trigger_params=dict(flow.trigger_params or {}),
         transactional=flow.transactional,
+        segment_id=flow.segment_id,
         steps=[
             StepOut(
                 position=s.position,
@@ -66,6 +87,7 @@ def _out(flow: Flow, steps: list[FlowStep]) -> FlowOut:
                 delay_seconds=s.delay_seconds,
                 conditions=s.conditions or {},
                 incentive=s.incentive,
+                segment_id=s.segment_id,
                 variants=[
                     VariantOut(
                         key=str(v.get("key", "a")),
@@ -124,13 +146,25 @@ def _whole(data: FlowIn) -> FlowPatch:
         trigger=data.trigger,
         trigger_params=data.trigger_params,
         transactional=data.transactional,
+        segment_id=data.segment_id,
     )
+
+
+async def _segments(store: Store, data: FlowPatch) -> dict[str, object]:
+    """The entry segment and the steps' segments, each checked to be this store's (422 naming
+    the field); the entry one as a column to write when the patch names it."""
+    for index, step in enumerate(data.steps or []):
+        await segments.owned(store, step.segment_id, f"steps[{index}].segment_id")
+    if isinstance(data.segment_id, msgspec.UnsetType):
+        return {}
+    return {"segment_id": await segments.owned(store, data.segment_id, "segment_id")}
 
 
 async def create_flow(store: Store, data: FlowIn) -> FlowOut:
     """A new flow, validated exactly like an edit; nothing is stored when any field is refused."""
     changes = _changes(data.name, _whole(data), current_trigger=None)
     _check(data.steps, data.holdout_percent)
+    changes |= await _segments(store, _whole(data))
     async with in_transaction() as conn:
         flow = await Flow.create(using_db=conn, store=store, **changes)
         await _write_steps(conn, flow.id, data.steps)
@@ -170,6 +204,7 @@ async def patch_flow(store: Store, flow_id: int, data: FlowPatch) -> FlowOut:
     flow = await load(store, flow_id)
     changes = _changes(data.name, data, current_trigger=flow.trigger)
     _check(data.steps, data.holdout_percent)
+    changes |= await _segments(store, data)
     async with in_transaction() as conn:
         if changes:
             await Flow.filter(id=flow.id).using_db(conn).update(**changes)
@@ -191,6 +226,7 @@ async def _write_steps(conn: BaseDBAsyncClient, flow_id: int, steps: list[StepIn
             delay_seconds=step.delay_seconds,
             conditions=step.conditions,
             incentive=step.incentive,
+            segment_id=step.segment_id,
             variants=[_variant(v) for v in step.variants],
         )
 

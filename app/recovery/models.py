@@ -61,6 +61,14 @@ class Flow(Model):
         null=True,
         description="timed triggers: the worker's pass has enrolled what fell due up to here",
     )
+    segment: fields.ForeignKeyNullableRelation[Segment] = fields.ForeignKeyField(
+        "recovery.Segment",
+        related_name="flows",
+        null=True,
+        on_delete=fields.NO_ACTION,
+        description="entry condition: checked at the first step, under the send claim",
+    )
+    segment_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -69,6 +77,49 @@ class Flow(Model):
 
     class Meta:
         table = "recovery_flow"
+
+
+class Segment(Model):
+    """A saved, named set of conditions on a store's contacts (app/recovery/segments/rules.py)."""
+
+    id = fields.BigIntField(primary_key=True)
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
+        "core.Store", related_name="segments", on_delete=fields.CASCADE
+    )
+    store_id: int
+    name = fields.CharField(max_length=120)
+    conditions: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    flows: fields.ReverseRelation[Flow]
+    steps: fields.ReverseRelation[FlowStep]
+
+    class Meta:
+        table = "recovery_segment"
+        unique_together = (("store", "name"),)
+
+
+class RfmCutoffs(Model):
+    """A store's RFM thresholds from its own buyers, recomputed daily by the worker."""
+
+    id = fields.BigIntField(primary_key=True)
+    store: fields.OneToOneRelation[Store] = fields.OneToOneField(
+        "core.Store", related_name="rfm_cutoffs", on_delete=fields.CASCADE
+    )
+    store_id: int
+    recency_days: fields.JSONField[list[int]] = fields.JSONField(
+        description="most whole days since the last order that still score 5, 4, 3, 2"
+    )
+    monetary: fields.JSONField[list[str]] = fields.JSONField(
+        description="least spend (decimal strings) that scores 2, 3, 4, 5"
+    )
+    currency = fields.CharField(max_length=3, null=True, description="null: the defaults")
+    buyers = fields.IntField(default=0)
+    computed_at = fields.DatetimeField()
+
+    class Meta:
+        table = "recovery_rfm_cutoffs"
 
 
 class FlowStep(Model):
@@ -82,6 +133,14 @@ class FlowStep(Model):
     delay_seconds = fields.IntField(description="after abandonment")
     conditions: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     incentive: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
+    segment: fields.ForeignKeyNullableRelation[Segment] = fields.ForeignKeyField(
+        "recovery.Segment",
+        related_name="steps",
+        null=True,
+        on_delete=fields.NO_ACTION,
+        description="the step is skipped for contacts outside this segment",
+    )
+    segment_id: int | None
     variants: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(
         default=list, description="list of key, weight, subject, body, html"
     )

@@ -301,6 +301,10 @@ class Facts:
     transactional: bool = False  # outside the frequency budget (payment pending)
     purchase_stops: bool = True  # an order since the entry ends the flow (cart, welcome, win-back)
     order_state: str | None = None  # payment pending: the order's pending | paid | cancelled
+    outside_entry: str | None = None
+    """At the flow's first step: why the contact is not in the flow's entry segment (a stop)."""
+    outside_step: str | None = None
+    """Why the contact is not in the step's segment (the step is skipped)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,7 +382,9 @@ def decide(f: Facts) -> Decision:
     stop = _stop_reason(f)
     if stop:
         return Decision("stop", stop)
-    problem = _channel_problem(f) or unmet_condition(f.conditions, f.cart)
+    if f.outside_entry:
+        return Decision("stop", f.outside_entry[:64])
+    problem = f.outside_step or _channel_problem(f) or unmet_condition(f.conditions, f.cart)
     if problem:
         return Decision("skip", problem)
     capped = f.other_sequences_in_window >= f.policy.max_sequences

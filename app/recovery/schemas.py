@@ -30,6 +30,8 @@ class StepIn(msgspec.Struct, forbid_unknown_fields=True):
     variants: list[VariantIn]
     conditions: dict[str, Any] = msgspec.field(default_factory=dict)
     incentive: dict[str, Any] | None = None
+    segment_id: int | None = None
+    """A segment of the store (`/api/v1/segments`): contacts outside it skip this step."""
 
 
 class FlowIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -43,6 +45,8 @@ class FlowIn(msgspec.Struct, forbid_unknown_fields=True):
     trigger: str = "checkout.abandoned"
     trigger_params: dict[str, Any] = msgspec.field(default_factory=dict)
     transactional: bool | None = None
+    segment_id: int | None = None
+    """Entry condition: a contact outside this segment is stopped at the first step."""
 
 
 class FlowPatch(msgspec.Struct, forbid_unknown_fields=True):
@@ -55,6 +59,8 @@ class FlowPatch(msgspec.Struct, forbid_unknown_fields=True):
     trigger: str | None = None
     trigger_params: dict[str, Any] | None = None
     transactional: bool | None = None
+    segment_id: int | msgspec.UnsetType | None = msgspec.UNSET
+    """null removes the entry segment; absent leaves it as it is."""
 
 
 class VariantOut(msgspec.Struct):
@@ -73,6 +79,7 @@ class StepOut(msgspec.Struct):
     conditions: dict[str, Any]
     incentive: dict[str, Any] | None
     variants: list[VariantOut]
+    segment_id: int | None = None
 
 
 class FlowOut(msgspec.Struct):
@@ -86,6 +93,7 @@ class FlowOut(msgspec.Struct):
     trigger: str = "checkout.abandoned"
     trigger_params: dict[str, Any] = msgspec.field(default_factory=dict)
     transactional: bool = False
+    segment_id: int | None = None
 
 
 class PreviewIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -19,7 +19,7 @@ async def _checkout_stays_unique(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [('core', '0010_contact_history'), ('recovery', '0005_flow_trigger')]
+    dependencies = [('core', '0010_contact_history'), ('recovery', '0007_segments')]
 
     initial = False
 

@@ -33,6 +33,7 @@ from app.core.timeutil import utcnow
 from app.messaging.models import Message
 from app.recovery import links
 from app.recovery import services as recovery
+from app.recovery.models import Flow, FlowStep, Segment
 from app.server import create_app
 from tests.factories import CHROMIUM, CHROMIUM_ARGS, free_port, make_store
 
@@ -353,6 +354,7 @@ async def _owner_pages(browser: Any, site: Site, layout: str) -> None:
     if layout == "laptop":
         await _flow_editor(page, watch, site)
     await _gallery(page, watch, site, layout)
+    await _segments(page, watch, site, layout)
     await _inbox(page, watch, site, layout)
     assert outside == [], outside
     await context.close()
@@ -396,6 +398,47 @@ async def _gallery(page: Page, watch: Watch, site: Site, layout: str) -> None:
     assert "Birthday" in await mine.inner_text() and "Paused" in await mine.inner_text()
     assert await page.input_value("#flow-name") == "Birthday"
     assert await page.input_value("#flow-enabled") == "false"
+
+
+async def _segments(page: Page, watch: Watch, site: Site, layout: str) -> None:
+    """A segment made with the form, its live count as it is typed, then the entry of a flow."""
+    name = f"Regulars {layout}"
+    await _visit(page, watch, f"{site.base}/flows#segments", "flows-segments", layout)
+    live = page.locator("[data-testid=segment-live-count]")
+    await page.wait_for_function(
+        "() => /contacts? match/.test(document.querySelector('#segment-live-count').textContent)"
+    )
+    everyone = int((await live.inner_text()).split()[0])
+    assert everyone >= 1  # the seeded shopper
+    await page.fill("#seg-name", name)
+    await page.fill("#seg-tags-any", "vip")
+    await page.wait_for_function(
+        "() => document.querySelector('#segment-live-count').textContent === '0 contacts match'"
+    )
+    await page.fill("#seg-tags-any", "")
+    await page.check("input[name=groups][value=prospects]")
+    await page.wait_for_function(
+        f"() => document.querySelector('#segment-live-count').textContent"
+        f" === '{everyone} {'contact matches' if everyone == 1 else 'contacts match'}'"
+    )
+    await page.click("#segment-form button[type=submit]")
+    await page.wait_for_url("**/flows?saved_segment=*")
+    await _check(page, "flows-segments-saved", layout, watch)
+    row = page.locator("[data-testid=segment-list] tbody tr", has_text=name)
+    assert "No order yet" in await row.inner_text()
+    await row.locator("a").click()
+    await page.wait_for_url("**/flows?segment=*")
+    await _check(page, "flows-segment-edit", layout, watch)
+    assert await page.input_value("#seg-name") == name
+    assert await page.is_checked("input[name=groups][value=prospects]")
+    await page.select_option("#flow-segment", label=name)
+    await page.select_option("[data-testid=step-segment-0]", label=f"Only the segment {name}")
+    await page.click("#save")
+    await page.locator("#status", has_text="Saved").wait_for()
+    flow = await Flow.get(id=int(await page.get_attribute("#editor", "data-flow-id")))
+    segment = await Segment.get(name=name)
+    assert flow.segment_id == segment.id
+    assert (await FlowStep.get(flow=flow, position=0)).segment_id == segment.id
 
 
 async def _inbox(page: Page, watch: Watch, site: Site, layout: str) -> None:

@@ -15,6 +15,7 @@ from app.checkouts.schemas import (
     OrderInput,
     birthday,
     money,
+    normalize_tags,
     text,
 )
 from app.core.timeutil import parse_datetime, utcnow
@@ -43,6 +44,7 @@ def _contact(event: dict[str, Any]) -> ContactInput:
         consent_source="web_snippet",
         external_id=text(event.get("userId"), 64),
         birthday=birthday(traits.get("birthday")),
+        tags=normalize_tags(traits.get("tags")),
     )
 
 

@@ -12,6 +12,7 @@ from app.checkouts.schemas import (
     OrderInput,
     birthday,
     money,
+    normalize_tags,
     text,
 )
 from app.core.timeutil import parse_datetime
@@ -64,6 +65,7 @@ def contact(payload: dict[str, Any]) -> ContactInput:
         consent_source="shopify_checkout",
         consent_at=consent_at,
         birthday=_birthday(payload),
+        tags=normalize_tags(customer.get("tags")),  # "VIP, wholesale": the customer's own tags
     )
 
 

@@ -11,6 +11,7 @@ from app.checkouts.schemas import (
     LineItem,
     OrderInput,
     money,
+    normalize_tags,
     text,
 )
 from app.core.timeutil import parse_datetime
@@ -135,6 +136,7 @@ def _plugin_contact(customer: dict[str, Any]) -> ContactInput:
         else None,
         consent_source="woocommerce_plugin",
         locale=locale_tag(customer.get("locale")),
+        tags=normalize_tags(customer.get("tags")),
     )
 
 

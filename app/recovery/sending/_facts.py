@@ -21,8 +21,9 @@ from app.checkouts.models import Checkout, Contact, Order
 from app.ingest import seen
 from app.ingest.models import OrderSeen
 from app.messaging.models import Author, Channel, DeliveryStatus, Direction, Message
-from app.recovery import rules, triggers
+from app.recovery import flows, rules, triggers
 from app.recovery.models import Click, Enrollment, FlowStep, StepChannel
+from app.recovery.segments import services as segments
 from app.recovery.zones import location, shopper_zone
 from app.scoring import priors as scoring
 from app.scoring import rules as scoring_rules
@@ -183,6 +184,10 @@ async def gather(
         else await _no_cart(conn, step, enrollment, contact, order)
     )
     state = checkout_rules.payment_state(order.placed, order.financial_status) if order else None
+    entry = await flows.entry_segment(enrollment.flow_id) if enrollment.next_step == 0 else None
+    outside_entry, outside_step = await segments.verdicts(
+        conn, store, contact, now, entry, step.segment_id
+    )
     return rules.Facts(
         now=now,
         channel=channel,
@@ -205,6 +210,8 @@ async def gather(
         transactional=enrollment.transactional,
         purchase_stops=trigger.purchase_stops,
         order_state=state,
+        outside_entry=outside_entry,
+        outside_step=outside_step,
     )
 
 

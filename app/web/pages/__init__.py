@@ -6,7 +6,7 @@
 | `/login`, `/logout`, `/logout/everywhere` | `login` |
 | `/invite/{token}` | `invite` |
 | `/dashboard`, `/dashboard/export/{table}.csv` | `dashboard` |
-| `/flows`, `/flows/codes` | `flows` (saves and previews through `/api/v1/flows`, `/api/v1/templates`) |
+| `/flows`, `/flows/codes`, `/flows/segments` | `flows` (saves through `/api/v1/flows`); `segments` |
 | `/settings`, `/settings/team/...` | `settings` (sections as partial templates) |
 | `/settings/hooks/...`, `/settings/segment` (forms of the settings page) | `integrations` |
 | `/inbox` | `inbox` (the live inbox app talks to `inbox.controllers` and its websocket) |

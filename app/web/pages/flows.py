@@ -12,11 +12,16 @@ from litestar.di import Provide
 from litestar.response import Redirect, Template
 from markupsafe import Markup
 
+from app.core.errors import ApiError
 from app.core.timeutil import utcnow
 from app.recovery import flows, gallery, pool, triggers
 from app.recovery.discounts import upload_pool
 from app.recovery.failures import recent_failures
+from app.recovery.models import Segment
+from app.recovery.segments import rules as rfm
+from app.recovery.segments import services as segments
 from app.web.access import Access, frame_headers, manager_access
+from app.web.pages import segments as segment_page
 
 
 def script_json(value: object) -> Markup:
@@ -33,9 +38,62 @@ class FlowPages(Controller):
 
     @get("/flows")
     async def editor(
-        self, access: Access, uploaded: int | None = None, flow: int | None = None
+        self,
+        access: Access,
+        uploaded: int | None = None,
+        flow: int | None = None,
+        segment: int | None = None,
     ) -> Template:
-        return await _editor(access, uploaded=uploaded, selected=flow)
+        editing = (
+            await Segment.get_or_none(id=segment, store_id=access.store.id) if segment else None
+        )
+        return await _editor(
+            access,
+            uploaded=uploaded,
+            selected=flow,
+            segment_form=segment_page.form_values(editing),
+            editing=editing.id if editing else None,
+        )
+
+    @post("/flows/segments")
+    async def save_segment(self, request: Request[Any, Any, State], access: Access) -> Any:
+        """Create a segment, or change one (`segment_id`); a refusal shows the form again."""
+        form = await request.form()
+        groups = [str(g) for g in form.getall("groups", [])]
+        conditions = segment_page.conditions_from_form(form, groups)
+        name = str(form.get("name") or "")
+        editing = (
+            int(str(form.get("segment_id")))
+            if str(form.get("segment_id") or "").isdigit()
+            else None
+        )
+        try:
+            if editing is None:
+                saved = await segments.create(access.store, name, conditions)
+            else:
+                saved = await segments.change(access.store, editing, name, conditions)
+        except ApiError as exc:
+            if exc.status_code == 404:
+                raise
+            typed = {**{k: str(v) for k, v in form.items()}, "groups_list": groups}
+            return await _editor(
+                access,
+                exc.status_code,
+                segment_error=segment_page.in_words(str(exc.detail)),
+                segment_form=segment_page.form_values(None, typed),
+                editing=editing,
+            )
+        return Redirect(f"/flows?saved_segment={saved.id}#segments", status_code=303)
+
+    @post("/flows/segments/{segment_id:int}/delete")
+    async def delete_segment(self, access: Access, segment_id: int) -> Any:
+        try:
+            await segments.delete(access.store, segment_id)
+        except ApiError as exc:
+            if exc.status_code != 409:
+                raise
+            return await _editor(access, 409, segment_error=str(exc.detail))
+        return Redirect("/flows#segments", status_code=303)
 
     @post("/flows/new")
     async def from_template(self, request: Request[Any, Any, State], access: Access) -> Any:
@@ -77,6 +135,8 @@ async def _editor(
     access: Access, status_code: int = 200, selected: int | None = None, **extra: Any
 ) -> Template:
     found = await flows.list_flows(access.store)
+    extra.setdefault("segment_form", {"groups": []})
+    segment_rows = await segment_page.rows(access.store)
     open_flow = next((f for f in found if f.id == selected), found[0] if found else None)
     context = access.context(
         "flows",
@@ -88,6 +148,10 @@ async def _editor(
         pool=await pool.status(access.store),
         failures=await recent_failures(access.store.id, utcnow()),
         pool_terms=pool.terms_label(pool.PoolTerms.of(access.store), access.store),
+        segment_rows=segment_rows,
+        segments_json=script_json([{"id": r.id, "name": r.name} for r in segment_rows]),
+        rfm_groups=[(name, label) for name, label in rfm.GROUP_LABELS.items()],
+        rfm_meaning={g.name: g.meaning for g in rfm.GROUPS},
         **extra,
     )
     return Template(

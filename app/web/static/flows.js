@@ -12,6 +12,7 @@
   const CHANNELS = [["sms", "SMS"], ["email", "Email"], ["auto", "Auto: SMS on mobile, else email"]];
   const KINDS = [["", "None"], ["percentage", "Percentage off"], ["fixed_amount", "Amount off"], ["free_shipping", "Free shipping"]];
   const SOURCES = [["auto", "Automatic (recommended)"], ["shopify", "Shopify: a unique code"], ["woocommerce", "WooCommerce: a unique coupon"], ["pool", "The uploaded code pool"], ["static", "One code for everyone"]];
+  const SEGMENTS = JSON.parse((document.getElementById("segments-data") || { textContent: "[]" }).textContent);
   const emails = (step) => step.channel !== "sms"; // an auto step emails everyone it does not text
   let focus = { step: 0, variant: 0 };
   let timer = null;
@@ -122,6 +123,15 @@
     return box;
   }
 
+  // Which contacts get this step: everyone, or one segment (the others skip it and go on).
+  function segmentField(step, s) {
+    const options = [["", "Everyone in the flow"], ...SEGMENTS.map((g) => [String(g.id), `Only the segment ${g.name}`])];
+    const pick = el("select", { "data-testid": `step-segment-${s}` }, options.map(([value, text]) => el("option", { value, text })));
+    pick.value = step.segment_id ? String(step.segment_id) : "";
+    pick.addEventListener("change", () => { step.segment_id = pick.value ? Number(pick.value) : null; });
+    return el("div", { class: "inline" }, [field("Send this step to", pick)]);
+  }
+
   function stepCard(step, s) {
     const channel = el("select", { "data-testid": `channel-${s}` }, CHANNELS.map(([value, text]) => el("option", { value, text })));
     channel.value = step.channel;
@@ -148,6 +158,7 @@
       el("div", { class: "inline" }, [field("Channel", channel), field("Wait", amount), field("Unit", unit)]),
       step.channel === "auto" ? el("p", { class: "muted small", text: "Texts a shopper on a phone with SMS consent, inside quiet hours and within 48 hours of abandonment (one text per abandonment); everyone else gets the email." }) : null,
       incentiveFields(step, s),
+      segmentField(step, s),
       el("details", {}, [el("summary", { text: "Conditions" }),
         field("Conditions (JSON, empty for none)", conditions)]),
     ]);
@@ -180,8 +191,9 @@
       name: $("flow-name").value,
       enabled: $("flow-enabled").value === "true",
       holdout_percent: String($("flow-holdout").value || "0"),
+      segment_id: $("flow-segment").value ? Number($("flow-segment").value) : null,
       steps: flow.steps.map((s, i) => ({
-        channel: s.channel, delay_seconds: s.delay_seconds,
+        channel: s.channel, delay_seconds: s.delay_seconds, segment_id: s.segment_id || null,
         conditions: parseJson(s._conditions, s.conditions || {}, `step ${i + 1} conditions`),
         incentive: s.incentive || null,
         variants: s.variants.map((v) => {
@@ -196,7 +208,7 @@
 
   // The API names places as `steps[0].variants[0].body`; a merchant reads "Step 1, variant A, message body".
   const FIELDS = { body: "message body", subject: "subject", sms_body: "text message", html: "HTML", key: "variant name",
-    weight: "weight", delay_seconds: "wait", conditions: "conditions", incentive: "incentive", variants: "variants",
+    weight: "weight", delay_seconds: "wait", segment_id: "segment", conditions: "conditions", incentive: "incentive", variants: "variants",
     "incentive.kind": "discount kind", "incentive.value": "discount amount", "incentive.min_total": "minimum cart",
     "incentive.expires_hours": "code lifetime", "incentive.source": "where codes come from" };
   const placeName = (f) => FIELDS[f] || f.replace(/[._]/g, " ");
@@ -269,6 +281,7 @@
   $("flow-name").value = flow.name;
   $("flow-holdout").value = Number(flow.holdout_percent);
   $("flow-enabled").value = String(flow.enabled);
+  $("flow-segment").value = flow.segment_id ? String(flow.segment_id) : "";
   $("save").addEventListener("click", save);
   $("add-step").addEventListener("click", () => {
     const last = flow.steps[flow.steps.length - 1];
