@@ -168,6 +168,19 @@ SETTINGS: list[Setting] = [
     ),
     Setting("INBOX_POLL_SECONDS", 5, "How often the inbox page polls when websockets are blocked."),
     Setting(
+        "CHAT_MESSAGES_PER_MINUTE", 20, "Live chat: messages a minute one shopper's chat may send."
+    ),
+    Setting(
+        "CHAT_MESSAGES_PER_IP_PER_MINUTE",
+        60,
+        "Live chat: messages a minute from one IP address, across its chats.",
+    ),
+    Setting(
+        "CHAT_CONNECTIONS_PER_IP_PER_MINUTE",
+        60,
+        "Live chat: new chat sessions and new chat websockets a minute from one IP address (each).",
+    ),
+    Setting(
         "WEBHOOKS_ALLOW_PRIVATE",
         0,
         "1 lets outbound webhooks reach private, loopback and link-local addresses (tests, "
@@ -279,6 +292,9 @@ class RecoverySettings:
 class InboxSettings:
     presence_seconds: int = DEFAULTS["INBOX_PRESENCE_SECONDS"]
     poll_seconds: int = DEFAULTS["INBOX_POLL_SECONDS"]
+    chat_messages_per_minute: int = DEFAULTS["CHAT_MESSAGES_PER_MINUTE"]
+    chat_messages_per_ip: int = DEFAULTS["CHAT_MESSAGES_PER_IP_PER_MINUTE"]
+    chat_connections_per_ip: int = DEFAULTS["CHAT_CONNECTIONS_PER_IP_PER_MINUTE"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -433,6 +449,9 @@ def load_settings(env: Mapping[str, str] | None = None, *, dev_mode: bool = Fals
         inbox=InboxSettings(
             presence_seconds=_int(env, "INBOX_PRESENCE_SECONDS", 10, 3600),
             poll_seconds=_int(env, "INBOX_POLL_SECONDS", 1, 300),
+            chat_messages_per_minute=_int(env, "CHAT_MESSAGES_PER_MINUTE", 1, 100_000),
+            chat_messages_per_ip=_int(env, "CHAT_MESSAGES_PER_IP_PER_MINUTE", 1, 1_000_000),
+            chat_connections_per_ip=_int(env, "CHAT_CONNECTIONS_PER_IP_PER_MINUTE", 1, 1_000_000),
         ),
         inbound_mail=InboundMailSettings(
             domain=_domain(env, dev_mode),

@@ -47,6 +47,7 @@ from app.recovery.segments.controllers import SegmentsApi
 from app.web.pages import PAGES
 from app.web.templating import template_config
 from app.wiring import wire
+from inbox.chat_socket import ChatApi, chat_socket
 from inbox.controllers import InboxApi, InboxManagerApi
 from inbox.dev_phone import DevPhone
 from inbox.live import channels_plugin
@@ -97,6 +98,8 @@ def route_handlers() -> list[Any]:
         InboxApi,
         InboxManagerApi,
         inbox_socket,
+        ChatApi,
+        chat_socket,
         create_static_files_router(
             path="/static/inbox", directories=[INBOX_STATIC_DIR], include_in_schema=False
         ),

@@ -102,3 +102,55 @@ class CannedReply(Model):
     class Meta:
         table = "inbox_canned_reply"
         unique_together = (("store", "title"),)
+
+
+# --- Live chat (issue 16 point 3) -------------------------------------------------------------
+
+
+class ChatVisitor(Model):
+    """One browser's chat on the store's site, known by the key its signed visitor token carries.
+
+    The contact is set by the first message (a new anonymous contact), by the shopper giving an
+    email or phone, by the snippet's identified visitor, or by a chat link from an email; the
+    visitor's own messages (`from_address`/`to_address` = `key`) are all the widget ever shows."""
+
+    id = fields.BigIntField(primary_key=True)
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
+        "core.Store", related_name="chat_visitors", on_delete=fields.CASCADE
+    )
+    store_id: int
+    key = fields.CharField(max_length=32, unique=True, description="random, 128 bits, hex")
+    contact: fields.ForeignKeyNullableRelation[Contact] = fields.ForeignKeyField(
+        "core.Contact", related_name="chat_visitors", null=True, on_delete=fields.SET_NULL
+    )
+    contact_id: int | None
+    continue_by = fields.CharField(
+        max_length=8, null=True, description="sms or email: how the shopper asked to be answered"
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_seen_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "inbox_chat_visitor"
+        indexes = (("store_id", "contact_id"),)
+
+
+class ChatInvitation(Model):
+    """An exit-intent invitation to chat shown on a checkout page (issue 16 point 5): at most one
+    per browser session (`session_key`), accepted or not, counted against the checkout's outcome."""
+
+    id = fields.BigIntField(primary_key=True)
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
+        "core.Store", related_name="chat_invitations", on_delete=fields.CASCADE
+    )
+    store_id: int
+    session_key = fields.CharField(max_length=32, description="random per browser tab session")
+    checkout_token = fields.CharField(max_length=128, null=True, description="the snippet's id")
+    trigger = fields.CharField(max_length=16, description="pointer_left, tab_hidden or back")
+    shown_at = fields.DatetimeField()
+    accepted_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "inbox_chat_invitation"
+        unique_together = (("store", "session_key"),)
+        indexes = (("store_id", "shown_at"),)

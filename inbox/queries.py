@@ -14,7 +14,7 @@ from app.core.errors import ApiError
 from app.messaging.models import Message
 from app.stores.models import Store
 from inbox import recovery_link, replies, services
-from inbox.models import CannedReply, Conversation, ConversationStatus, ReadMarker
+from inbox.models import CannedReply, ChatVisitor, Conversation, ConversationStatus, ReadMarker
 from inbox.schemas import (
     checkout_json,
     contact_json,
@@ -150,6 +150,7 @@ async def thread(store_id: int, agent_id: int, conv_id: int) -> dict[str, Any]:
         "channels": {
             "sms": bool(contact.phone and store.sms_number),
             "email": bool(contact.email),
+            "chat": await ChatVisitor.exists(store_id=store_id, contact_id=contact.id),
         },
         "cart": await cart_panel(store_id, conv),
     }

@@ -29,7 +29,8 @@ from app.recovery import rules as recovery_rules
 from app.recovery.zones import shopper_zone
 from app.stores.models import Store
 from inbox import services
-from inbox.models import Conversation, ConversationStatus
+from inbox.chat_rules import MAX_AGENT_BODY
+from inbox.models import ChatVisitor, Conversation, ConversationStatus
 from inbox.rules import QuietHours, quiet_hours
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -52,11 +53,15 @@ def quiet_state(store: Store, contact: Contact, now: datetime | None = None) -> 
     return quiet_hours(now or utcnow(), zone, window)
 
 
+LIMITS = {Channel.SMS: MAX_BODY, Channel.EMAIL: MAX_EMAIL_BODY, Channel.CHAT: MAX_AGENT_BODY}
+WHAT = {Channel.SMS: "a text", Channel.EMAIL: "an email", Channel.CHAT: "a chat message"}
+
+
 def _check(body: str, client_id: str, channel: Channel = Channel.SMS) -> str:
     text = body.strip()
-    limit = MAX_BODY if channel == Channel.SMS else MAX_EMAIL_BODY
+    limit = LIMITS[channel]
     if not 1 <= len(text) <= limit:
-        what = "a text" if channel == Channel.SMS else "an email"
+        what = WHAT[channel]
         raise ApiError(422, "bad_body", f"{what} needs 1 to {limit} characters")
     if not CLIENT_ID.match(client_id):
         raise ApiError(422, "bad_client_id", "client_id must be 8-64 letters, digits, - or _")
@@ -64,6 +69,8 @@ def _check(body: str, client_id: str, channel: Channel = Channel.SMS) -> str:
 
 
 def _sendable(store: Store, contact: Contact, channel: Channel = Channel.SMS) -> None:
+    if channel == Channel.CHAT:
+        return  # the visitor to answer is found when the row is recorded (`_chat_visitor`)
     if channel == Channel.EMAIL:
         return _emailable(contact)
     if contact.sms_opted_out_at is not None:
@@ -89,7 +96,7 @@ def parse_channel(value: str | None) -> Channel | None:
     try:
         return Channel(str(value))
     except ValueError:
-        raise ApiError(422, "bad_channel", "channel must be sms or email") from None
+        raise ApiError(422, "bad_channel", "channel must be sms, email or chat") from None
 
 
 async def default_channel(store: Store, contact: Contact, conv_id: int) -> Channel:
@@ -102,6 +109,8 @@ async def default_channel(store: Store, contact: Contact, conv_id: int) -> Chann
         .only("id", "channel")
         .first()
     )
+    if last is not None and last.channel == Channel.CHAT:
+        return await _after_chat(store, contact)
     if last is not None:
         return Channel(last.channel)
     if contact.phone and store.sms_number:
@@ -130,12 +139,43 @@ async def send_reply(
         return existing, False
     _sendable(store, contact, chosen)
     thread = await _email_thread(store, contact) if chosen == Channel.EMAIL else None
-    msg = await _record(settings, store, contact, conv, agent, text, key, thread)
+    visitor = await _chat_visitor(store, contact) if chosen == Channel.CHAT else None
+    msg = await _record(settings, store, contact, conv, agent, text, key, thread, visitor)
     if msg is None:  # a double click raced this one and recorded first
         return await Message.get(idempotency_key=key, store_id=store_id), False
     await services.claim_if_unassigned(conv, agent.id)
     await _deliver(settings, msg, store, contact, thread)
     return msg, True
+
+
+# --- Live chat (issue 16 point 3) ---------------------------------------------------------------
+
+
+async def _chat_visitor(store: Store, contact: Contact) -> ChatVisitor:
+    """The browser this shopper last chatted from: the reply goes to its widget (or waits there)."""
+    visitor = (
+        await ChatVisitor.filter(store_id=store.id, contact_id=contact.id)
+        .order_by("-last_seen_at", "-id")
+        .first()
+    )
+    if visitor is None:
+        raise ApiError(409, "no_chat", "this shopper has not chatted on the store's site")
+    return visitor
+
+
+async def _after_chat(store: Store, contact: Contact) -> Channel:
+    """Chat, unless the shopper asked (outside business hours) to be answered by SMS or email."""
+    visitor = (
+        await ChatVisitor.filter(store_id=store.id, contact_id=contact.id)
+        .order_by("-last_seen_at", "-id")
+        .first()
+    )
+    wanted = visitor.continue_by if visitor is not None else None
+    if wanted == Channel.SMS and contact.phone and store.sms_number:
+        return Channel.SMS
+    if wanted == Channel.EMAIL and contact.email:
+        return Channel.EMAIL
+    return Channel.CHAT
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,10 +237,17 @@ async def _record(
     text: str,
     key: str,
     thread: EmailThread | None,
+    visitor: ChatVisitor | None = None,
 ) -> Message | None:
     """Commit the row as `sending` first: after a crash it reads "unknown", never sent twice blindly."""
-    if thread is None:
+    if visitor is not None:
         channel_fields: dict[str, Any] = {
+            "channel": Channel.CHAT,
+            "to_address": visitor.key,
+            "from_address": "chat",
+        }
+    elif thread is None:
+        channel_fields = {
             "channel": Channel.SMS,
             "to_address": contact.phone or "",
             "from_address": store.sms_number,

@@ -1,4 +1,4 @@
-"""Message: one SMS or email, automated or human, in either direction, with its delivery state."""
+"""Message: one SMS, email or chat message, automated or human, in either direction, with its delivery state."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 class Channel(StrEnum):
     SMS = "sms"
     EMAIL = "email"
+    CHAT = "chat"  # the store's live chat: to/from_address hold the chat visitor's key
 
 
 class Direction(StrEnum):

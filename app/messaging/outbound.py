@@ -1,4 +1,4 @@
-"""Every outbound message goes out here: recovery steps, agent replies, and whatever sends next.
+"""Every outbound message goes out here: recovery steps, agent replies (SMS, email, chat), and more.
 
 The caller has committed the message as `sending` (its idempotency key refuses a second copy);
 `send` then calls the provider under one timeout and records the answer the same way for all:
@@ -33,10 +33,13 @@ from app.core.outbox import OutboxEvent
 from app.core.scheduling import dispatch_soon
 from app.core.timeutil import utcnow
 from app.messaging import addresses
+from app.messaging.chat import ChatSocketSender
 from app.messaging.models import Channel, DeliveryStatus, Message
 from app.messaging.senders import (
+    ChatSender,
     ContactFlag,
     EmailSender,
+    OutboundChat,
     OutboundEmail,
     OutboundSms,
     SendError,
@@ -56,9 +59,11 @@ class Providers:
 
     sms: SmsSender
     email: EmailSender
+    chat: ChatSender = field(default_factory=ChatSocketSender)
 
     async def close(self) -> None:
-        for sender in {id(self.sms): self.sms, id(self.email): self.email}.values():
+        senders = (self.sms, self.email, self.chat)
+        for sender in {id(s): s for s in senders}.values():
             if (close := getattr(sender, "close", None)) is not None:
                 await close()
 
@@ -170,6 +175,16 @@ async def _call(
                 from_=message.from_address or "",
                 body=message.body,
                 status_callback=status_callback(settings, message.id),
+            )
+        )
+    if message.channel == Channel.CHAT:
+        return await providers.chat.send_chat(
+            OutboundChat(
+                store_id=message.store_id,
+                to=message.to_address,
+                message_id=message.id,
+                body=message.body,
+                sent_at=(message.created_at or utcnow()).isoformat(),
             )
         )
     extra = {k: v for k, v in (headers or {}).items() if k not in ("From", "Reply-To")}

@@ -32,6 +32,18 @@ class OutboundEmail:
 
 
 @dataclass(frozen=True, slots=True)
+class OutboundChat:
+    """A chat message for one visitor's open widget(s) on the store's site."""
+
+    store_id: int
+    to: str
+    """The chat visitor's key (never a client-chosen value: the row's `to_address`)."""
+    message_id: int
+    body: str
+    sent_at: str
+
+
+@dataclass(frozen=True, slots=True)
 class SendResult:
     provider: str
     provider_id: str | None
@@ -94,3 +106,9 @@ class EmailSender(Protocol):
     name: str
 
     async def send_email(self, message: OutboundEmail) -> SendResult: ...
+
+
+class ChatSender(Protocol):
+    name: str
+
+    async def send_chat(self, message: OutboundChat) -> SendResult: ...

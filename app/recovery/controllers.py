@@ -253,7 +253,8 @@ class ShopperLinks(Controller):
 
     @get("/r/{token:str}")
     async def magic_link(self, request: Request[Any, Any, Any], token: str) -> Response[str]:
-        landing = await visits.follow(token, request.headers.get("user-agent"))
+        chat = request.query_params.get("chat") == "1"
+        landing = await visits.follow(token, request.headers.get("user-agent"), chat)
         if landing.url:
             return Response(
                 "",

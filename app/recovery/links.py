@@ -15,7 +15,9 @@ from app.stores.models import Platform, Store
 
 log = logging.getLogger(__name__)
 
-MAGIC, UNSUBSCRIBE = "magic-link", "unsubscribe"
+MAGIC, UNSUBSCRIBE, CHAT = "magic-link", "unsubscribe", "chat-link"
+CHAT_PARAM = "fu_chat"
+"""The landing's query parameter that opens the store's chat on this shopper's thread (chat.js)."""
 INBOX_STEP = 0xFFFF
 """Step number of links an agent shares in a conversation: the click counts, no message matches."""
 
@@ -59,6 +61,31 @@ def read_unsubscribe_token(token: str) -> int | None:
         return int(value, 16) if value else None
     except ValueError:
         return None
+
+
+def chat_token(store_id: int, contact_id: int) -> str:
+    """What a chat link lands with: this shopper's thread in this store, signed."""
+    return _pack(f"{store_id:x}.{contact_id:x}", CHAT, 16)
+
+
+def read_chat_token(token: str | None, store_id: int) -> int | None:
+    """The contact id when the token is ours and names this store, else None."""
+    value = _unpack(token or "", CHAT, 16)
+    store_hex, _, contact_hex = (value or "").partition(".")
+    try:
+        found_store, contact_id = int(store_hex, 16), int(contact_hex, 16)
+    except ValueError:
+        return None
+    return contact_id if found_store == store_id else None
+
+
+def chat_link(magic: str) -> str:
+    """A magic link that also opens the chat: the same click tracking, the same landing."""
+    return _with_query(magic, {"chat": "1"})
+
+
+def with_chat(url: str, store_id: int, contact_id: int) -> str:
+    return _with_query(url, {CHAT_PARAM: chat_token(store_id, contact_id)})
 
 
 def magic_link(enrollment_id: int, step: int) -> str:

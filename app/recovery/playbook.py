@@ -21,6 +21,7 @@ DEFAULT_INCENTIVE = {
 _REPLY = (
     "Questions about sizing, shipping or anything else? Just reply to this email"
     "{% if store_phone %} or text us at {{ store_phone }}{% endif %}: a real person answers."
+    "{% if chat_link %} Or chat with us live on our site: {{ chat_link }}{% endif %}"
 )
 
 DEFAULT_STEPS: list[dict[str, Any]] = [

@@ -17,7 +17,7 @@ from jinja2 import Template, TemplateSyntaxError, meta
 
 from app.core.money import format_money, normal_locale
 from app.messaging.segments import count_segments
-from app.recovery import sandbox
+from app.recovery import links, sandbox
 from app.recovery.sandbox import RenderProblem
 
 VARIABLES: dict[str, str] = {
@@ -35,6 +35,8 @@ VARIABLES: dict[str, str] = {
     "order_number": "payment reminders: the order's number (empty in other flows)",
     "order_total": "payment reminders: the order's total, formatted (empty in other flows)",
     "magic_link": "one-click link back to the pre-filled checkout (other flows: the store)",
+    "chat_link": "the magic link that also opens the store's live chat on this conversation"
+    " (empty while the store's chat is off)",
     "discount_code": "the shopper's code (empty when the step has no incentive or the cart is below it)",
     "discount_label": "e.g. '10% off' or 'Free shipping'",
     "discount_offer": "the offer in a phrase: '10% off with code X' or 'Free shipping with code X'",
@@ -141,6 +143,7 @@ def build_context(
         "order_number": str(order.external_id) if order else "",
         "order_total": format_money(order.total, order.currency, locale) if order else "",
         "magic_link": magic_link,
+        "chat_link": links.chat_link(magic_link) if _chat_on(store) else "",
         "discount_code": discount.code if discount else "",
         "discount_label": discount.label if discount else "",
         "discount_offer": f"{discount.label} with code {discount.code}" if discount else "",
@@ -150,6 +153,12 @@ def build_context(
         "unsubscribe_url": unsubscribe_url,
         "lang": locale.split("_")[0],
     }
+
+
+def _chat_on(store: Any) -> bool:
+    """A chat link only where the store's chat is on: elsewhere it would open nothing."""
+    chat = (getattr(store, "settings", None) or {}).get("chat") or {}
+    return bool(chat.get("enabled"))
 
 
 @lru_cache(maxsize=512)
@@ -214,6 +223,7 @@ def _part(name: str) -> Iterator[None]:
 
 SAMPLE_STORE = SimpleNamespace(
     name="Your store",
+    settings={"chat": {"enabled": True}},
     domain="shop.example.com",
     sms_number="+14155550100",
     locale="en",
@@ -281,9 +291,10 @@ def _plain(body: str, context: dict[str, Any]) -> str:
         lines.append(f"- {item['quantity']} x {item['title']}{variant}: {item['line_total']}")
     if context["items"]:
         lines += [f"Total: {context['total']}", ""]
+    lines += [f"Complete your purchase: {context['magic_link']}", ""]
+    if context.get("chat_link"):
+        lines += [f"Chat with us: {context['chat_link']}", ""]
     lines += [
-        f"Complete your purchase: {context['magic_link']}",
-        "",
         f"Unsubscribe: {context['unsubscribe_url']}",
     ]
     return "\n".join(lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -35,8 +36,9 @@ class Landing:
     expired: bool = False
 
 
-async def follow(token: str, user_agent: str | None) -> Landing:
-    """Record the click, then send the shopper to their own checkout with the code applied."""
+async def follow(token: str, user_agent: str | None, chat: bool = False) -> Landing:
+    """Record the click, then send the shopper to their own checkout with the code applied
+    (and, from a chat link, with the store's chat opening on this shopper's thread)."""
     parsed = links.read_magic_token(token)
     enrollment = await Enrollment.get_or_none(id=parsed[0]) if parsed else None
     if parsed is None or enrollment is None:
@@ -72,10 +74,10 @@ async def follow(token: str, user_agent: str | None) -> Landing:
             using=conn,
         )
     await dispatch_soon(event_id)
-    if (
-        checkout is not None and checkout.status in TERMINAL
-    ):  # already bought: the recover page would only confuse
-        return Landing(f"https://{store.domain}/", f"https://{store.domain}")
+    contact_id = checkout.contact_id if checkout else enrollment.contact_id
+    opened = _chat_opener(store.id, contact_id if chat else None)
+    if checkout is not None and checkout.status in TERMINAL:  # bought: the recover page confuses
+        return Landing(opened(f"https://{store.domain}/"), f"https://{store.domain}")
     utm = {
         "utm_source": "followup",
         "utm_medium": str(message.channel) if message else "link",
@@ -90,13 +92,20 @@ async def follow(token: str, user_agent: str | None) -> Landing:
         if checkout
         else f"https://{store.domain}/"
     )
-    url = links.landing_url(str(store.platform), store.domain, target, code, utm)
+    url = opened(links.landing_url(str(store.platform), store.domain, target, code, utm))
     return Landing(links.store_landing(store, url), f"https://{store.domain}")
 
 
 def _campaign(trigger: str) -> str:
     """utm_campaign of a flow without a cart: its trigger, e.g. `contact_birthday`."""
     return trigger.replace(".", "_")
+
+
+def _chat_opener(store_id: int, contact_id: int | None) -> Callable[[str], str]:
+    """Adds the signed chat token to a landing on the store's own site (never anywhere else)."""
+    if contact_id is None:
+        return lambda url: url
+    return lambda url: links.with_chat(url, store_id, contact_id)
 
 
 async def _code(enrollment: Enrollment, step: int, total: Decimal) -> str | None:

@@ -119,4 +119,25 @@ def parse(form: Mapping[str, str], current: Mapping[str, Any]) -> Parsed:
         attribution[name] = _int(form, name, 1, 90 * 24, out)
     attribution["min_ab_sample"] = _int(form, "min_ab_sample", 10, 1_000_000, out)
     out.settings["attribution"] = attribution
+    out.settings["chat"] = _chat(form, current, out)
     return out
+
+
+def _chat(form: Mapping[str, str], current: Mapping[str, Any], out: Parsed) -> dict[str, Any]:
+    """Live chat on the store's site; a form without the chat fields keeps what was saved."""
+    chat = dict(current.get("chat") or {})
+    if "chat_start" not in form:
+        return chat
+    chat.update(
+        enabled=form.get("chat_enabled") == "on",
+        weekends=form.get("chat_weekends") == "on",
+        start=_clock(form, "chat_start", out),
+        end=_clock(form, "chat_end", out),
+        greeting=str(form.get("chat_greeting", "")).strip()[:200] or None,
+        invite=form.get("chat_invite") == "on",
+        invite_text=str(form.get("chat_invite_text", "")).strip()[:200] or None,
+        invite_everywhere=form.get("chat_invite_everywhere") == "on",
+    )
+    if chat["start"] and chat["end"] and chat["start"] >= chat["end"]:
+        out.errors["chat_end"] = "later than the start"
+    return chat

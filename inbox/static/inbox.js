@@ -135,7 +135,7 @@
     sel.value = c.assignee ? String(c.assignee.id) : "";
     $("close-btn").hidden = c.status === "closed"; $("reopen-btn").hidden = c.status !== "closed";
     if (quiet) {
-      $("quiet").hidden = !quiet.quiet || state.channel === "email";  // quiet hours are for texts
+      $("quiet").hidden = !quiet.quiet || state.channel !== "sms";  // quiet hours are for texts
       $("quiet").textContent = quiet.quiet ? `It is ${quiet.local_time} for this shopper (${quiet.zone}). That is outside the hours recovery texts are allowed (state law and the store's quiet hours): only answer if they are waiting on you.` : "";
     }
     renderConsent(c.contact);
@@ -159,6 +159,7 @@
     $("body").maxLength = email ? 20000 : 1600;
     $("channel").hidden = note;
     $("send").textContent = note ? "Add note" : email ? "Send email" : "Send SMS";
+    if (state.channel === "chat") applyChat(note);
     const quiet = state.thread && state.thread.quiet_hours;
     if (quiet) $("quiet").hidden = !quiet.quiet || email;
     if (state.thread) renderConsent(state.thread.conversation.contact);
@@ -169,6 +170,15 @@
     const names = [...state.viewers.entries()].filter(([a, v]) => v.conv === state.selected && a !== boot.agent.id).map(([, v]) => v.name);
     $("viewers").textContent = names.length ? "Also viewing: " + names.join(", ") : "";
   }
+  // --- Live chat (issue 16 point 3): the chat channel's badge, composer and delivery words ---
+  const CHANNEL_BADGE = { sms: "SMS", email: "Email", chat: "Chat" };
+  const CHAT_STATE_LABEL = { queued: "shopper has left the site; they see it when they come back", delivered: "on the shopper's screen ✓" };
+  function applyChat(note) {
+    $("body").maxLength = 2000;
+    if (!note) $("send").textContent = "Send chat";
+    if ($("quiet")) $("quiet").hidden = true;  // quiet hours are for texts
+  }
+  // --- end live chat ---
   const STATE_LABEL = { sending: "sending…", queued: "queued", sent: "sent", delivered: "delivered ✓", undelivered: "undelivered", failed: "failed", received: "", unknown: "unknown" };
   function renderMessages(scroll) {
     const ol = $("messages");
@@ -179,7 +189,7 @@
       const kind = m.author === "note" ? "note" : m.direction === "inbound" ? "in" : "out";
       const li = el("li", "msg " + kind + (m.author === "automation" ? " automation" : "") + (m.author === "system" ? " system" : ""));
       li.dataset.id = m.id;
-      if (m.author !== "note") li.append(el("span", "channel", m.channel === "email" ? "Email" : "SMS"));
+      if (m.author !== "note") li.append(el("span", "channel" + (m.channel === "chat" ? " chat" : ""), CHANNEL_BADGE[m.channel] || "SMS"));
       if (m.channel === "email" && m.subject) li.append(el("span", "subject", m.subject));
       li.append(document.createTextNode(m.body));
       if ((m.attachments || []).length) {
@@ -196,7 +206,8 @@
       const foot = el("span", "foot");
       foot.append(document.createTextNode([who, when(m.created_at)].filter(Boolean).join(" · ")));
       if (m.direction === "outbound" && m.author !== "note") {
-        const st = el("span", "state-" + m.status, " · " + (STATE_LABEL[m.status] ?? m.status) + (m.error_code ? " (" + m.error_code + ")" : ""));
+        const label = (m.channel === "chat" && CHAT_STATE_LABEL[m.status]) || (STATE_LABEL[m.status] ?? m.status);
+        const st = el("span", "state-" + m.status, " · " + label + (m.error_code ? " (" + m.error_code + ")" : ""));
         st.dataset.status = m.status; foot.append(st);
       }
       li.append(foot);
@@ -345,6 +356,7 @@
     const s = segments($("body").value);
     if ($("as-note").checked) { $("segments").textContent = "internal note"; return; }
     if (state.channel === "email") { $("segments").textContent = `${$("body").value.length} chars · email`; return; }
+    if (state.channel === "chat") { $("segments").textContent = `${$("body").value.length} chars · live chat`; return; }
     $("segments").textContent = `${s.units} chars · ${s.segs} segment${s.segs === 1 ? "" : "s"} · ${s.enc}`;
   }
   function mergeValues() {

@@ -37,3 +37,11 @@ async def test_snippet_is_served_as_javascript(client) -> None:
     assert response.status_code == 200
     assert "javascript" in response.headers["content-type"]
     assert response.content == SNIPPET.read_bytes()
+
+
+def test_chat_is_its_own_file_loaded_only_when_the_store_turns_it_on() -> None:
+    snippet, widget = SNIPPET.read_text(), (STATIC_DIR / "chat.js").read_text()
+    assert "/static/chat.js" in snippet and "/chat/v1/config?key=" in snippet
+    assert "WebSocket" not in snippet  # the chat's code stays out of the capture snippet
+    assert "innerHTML" not in widget and "insertAdjacentHTML" not in widget  # text only
+    assert "credentials: 'omit'" in widget and "document.cookie" not in widget

@@ -73,6 +73,7 @@ async def test_shopify_app_build_validates_the_app_and_bundles_the_pixel(
 ):
     built = _build(app_copy)
     assert built.returncode == 0, built.stdout + built.stderr
+    assert "followup-chat" in built.stdout  # the chat's theme app embed passed theme check too
     bundle = app_copy / PIXEL / "dist" / "followup-pixel.js"
     assert bundle.exists(), built.stdout
 
@@ -128,3 +129,14 @@ def test_a_field_shopify_does_not_have_fails_the_type_check(app_copy):
     checked = _tsc(app_copy)
     assert checked.returncode != 0
     assert "Property 'smsPhone' does not exist on type 'Checkout'" in checked.stdout
+
+
+def test_the_chat_embed_block_loads_the_same_snippet_with_escaped_settings() -> None:
+    block = (ROOT / "shopify_extension/extensions/followup-chat/blocks/chat.liquid").read_text()
+    schema = json.loads(block.split("{% schema %}")[1].split("{% endschema %}")[0])
+    assert schema["target"] == "body"  # an app embed, on every storefront page
+    assert {s["id"] for s in schema["settings"]} == {"app_url", "publishable_key"}
+    assert "/static/followup.js" in block and "chat.js" not in block  # the snippet loads it
+    for setting in ("app_url", "publishable_key"):
+        uses = block.count(f"block.settings.{setting} |")
+        assert uses and uses == block.count(f"block.settings.{setting} | escape"), setting

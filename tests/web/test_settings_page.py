@@ -149,3 +149,50 @@ async def test_saving_says_what_the_engine_will_apply(client):
     fine = {**FORM, "quiet_start": "10:00", "quiet_end": "19:30", "csrf_token": csrf}
     response = await client.post("/settings", data=fine, follow_redirects=True)
     assert "Saved. Texts go out from 10:00 until 19:30" in response.text
+
+
+CHAT_FORM = {
+    "chat_enabled": "on",
+    "chat_start": "08:30",
+    "chat_end": "18:00",
+    "chat_greeting": "Hello from <Velvet Fern>",
+}
+
+
+async def test_chat_settings_are_saved_where_the_chat_reads_them(client):
+    from app.stores.chat import settings_from
+
+    issued = await make_store("custom")
+    await login_as(client, issued.store, Role.OWNER)
+    page = await client.get("/settings")
+    assert "Live chat on your store" in page.text
+    csrf = csrf_from(page.text)
+    response = await client.post("/settings", data={**FORM, **CHAT_FORM, "csrf_token": csrf})
+    assert response.status_code == 303, response.text
+    chat = settings_from((await Store.get(id=issued.store.id)).settings["chat"])
+    assert chat.enabled and (chat.start.hour, chat.start.minute, chat.end.hour) == (8, 30, 18)
+    assert len(chat.days) == 5 and chat.greeting == "Hello from <Velvet Fern>"
+    again = await client.get("/settings")
+    assert 'value="Hello from &lt;Velvet Fern&gt;"' in again.text  # escaped in the form
+    assert "Last 30 days: 0 invitations shown, 0 accepted, 0 orders from them." in again.text
+    from app.core.timeutil import utcnow
+    from inbox.models import ChatInvitation
+
+    await ChatInvitation.create(
+        store_id=issued.store.id, session_key="s" * 20, trigger="back", shown_at=utcnow()
+    )
+    assert "1 invitation shown" in (await client.get("/settings")).text
+    # A form without the chat fields (an older page) keeps the chat as saved.
+    csrf = csrf_from(again.text)
+    await client.post("/settings", data={**FORM, "csrf_token": csrf})
+    assert settings_from((await Store.get(id=issued.store.id)).settings["chat"]).enabled
+
+
+async def test_chat_hours_that_end_before_they_start_are_refused(client):
+    issued = await make_store("custom")
+    await login_as(client, issued.store, Role.OWNER)
+    csrf = csrf_from((await client.get("/settings")).text)
+    bad = {**FORM, **CHAT_FORM, "chat_end": "07:00", "csrf_token": csrf}
+    response = await client.post("/settings", data=bad)
+    assert response.status_code == 422 and "later than the start" in response.text
+    assert "chat" not in ((await Store.get(id=issued.store.id)).settings or {})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -25,8 +26,10 @@ from app.analytics.measures import prices_from_settings
 from app.analytics.rules import windows_from_settings
 from app.checkouts.rules import after_exit_seconds
 from app.config import get_settings
+from app.core.timeutil import utcnow
 from app.recovery.rules import LEGAL_END, LEGAL_START, policy_from_settings, window_for
 from app.stores import preferences
+from app.stores.chat import settings_from as chat_settings_from
 from app.stores.models import Store
 from app.web.access import Access, frame_headers, manager_access
 from app.web.pages import integrations
@@ -44,11 +47,28 @@ async def _team(access: Access) -> dict[str, Any]:
     return {"team": team, "roles": [r.value for r in Role]}
 
 
+# The chat's "save before they leave" figures are the inbox's; app.wiring offers its reader here.
+ChatFigures = Callable[[int, datetime], Awaitable[Any]]
+_chat_figures: list[ChatFigures] = []
+
+
+def offer_chat_figures(reader: ChatFigures) -> None:
+    if reader not in _chat_figures:
+        _chat_figures.append(reader)
+
+
+async def _chat(access: Access) -> dict[str, Any]:
+    if not _chat_figures:
+        return {}
+    return {"chat_saves": await _chat_figures[0](access.store.id, utcnow() - timedelta(days=30))}
+
+
 FORM_SECTIONS = [
     Section("pages/settings/_pace.html"),
     Section("pages/settings/_quiet_hours.html"),
     Section("pages/settings/_senders.html"),
     Section("pages/settings/_costs.html"),
+    Section("pages/settings/_chat.html", _chat),
 ]
 
 
@@ -88,6 +108,21 @@ def _values(store: Store) -> dict[str, Any]:
         "sms_window_hours": int(windows.sms.total_seconds() // 3600),
         "click_window_hours": int(windows.click.total_seconds() // 3600),
         "min_ab_sample": int((raw.get("attribution") or {}).get("min_ab_sample") or 100),
+        **_chat_values(raw.get("chat")),
+    }
+
+
+def _chat_values(raw: Any) -> dict[str, Any]:
+    chat = chat_settings_from(raw)
+    return {
+        "chat_enabled": chat.enabled,
+        "chat_weekends": len(chat.days) == 7,
+        "chat_start": chat.start.strftime("%H:%M"),
+        "chat_end": chat.end.strftime("%H:%M"),
+        "chat_greeting": chat.greeting,
+        "chat_invite": chat.invite,
+        "chat_invite_text": chat.invite_text,
+        "chat_invite_everywhere": chat.invite_everywhere,
     }
 
 

@@ -161,6 +161,21 @@
       }, function () { done(null); });
   }
 
+  // Live chat, when the store turns it on: its own file, loaded only then (chat.js).
+  function chat() {
+    if (!w.fetch || state.chat) return;
+    state.chat = {};
+    w.fetch(state.endpoint + '/chat/v1/config?key=' + encodeURIComponent(state.key), { mode: 'cors', credentials: 'omit' })
+      .then(function (r) { return r.ok ? r.json() : {}; })
+      .then(function (c) {
+        if (!c.enabled) return;
+        state.chat = c;
+        var s = d.createElement('script');
+        s.async = true; s.src = state.endpoint + '/static/chat.js';
+        d.head.appendChild(s);
+      }, function () {});
+  }
+
   var commands = {
     init: function (o) {
       o = o || {};
@@ -170,6 +185,12 @@
       if (o.endpoint) state.endpoint = String(o.endpoint).replace(/\/+$/, '');
       if (o.requireConsent) state.consent = null;
       send(state.held.splice(0));
+      chat();
+    },
+    // chat.js asks for what it needs; nothing else of the snippet's state leaves it.
+    chatContext: function (done) {
+      done({ key: state.key, endpoint: state.endpoint, config: state.chat, anonymousId: anonymousId(), traits: state.traits,
+        checkout: function () { return state.checkout ? String(state.checkout.id) : null; } });
     },
     consent: function (granted) {
       state.consent = !!granted;

@@ -111,6 +111,13 @@ class FollowUp_Admin {
 				'title' => __( 'Webhook secret', 'followup-for-woocommerce' ),
 			),
 			array(
+				'type'        => 'text',
+				'id'          => $name . '[publishable_key]',
+				'title'       => __( 'Publishable key (live chat)', 'followup-for-woocommerce' ),
+				'placeholder' => 'fu_pk_...',
+				'desc_tip'    => __( 'Loads the FollowUp snippet on your store so the live chat (turned on in FollowUp) and chat links from emails work. Leave empty for no chat.', 'followup-for-woocommerce' ),
+			),
+			array(
 				'type'  => 'checkbox',
 				'id'    => $name . '[sms_consent_enabled]',
 				'title' => __( 'SMS consent', 'followup-for-woocommerce' ),

@@ -34,6 +34,7 @@ final class FollowUp_Plugin {
 		'class-followup-coupons.php',
 		'class-followup-admin.php',
 		'class-followup-rest.php',
+		'class-followup-chat.php',
 	);
 
 	/**
@@ -68,6 +69,7 @@ final class FollowUp_Plugin {
 		( new FollowUp_Restore( $settings, $client, $tokens ) )->register();
 		( new FollowUp_Orders( $settings, $queue ) )->register();
 		( new FollowUp_Coupons( $signed ) )->register();
+		( new FollowUp_Chat( $settings ) )->register();
 		$queue->register();
 		( new FollowUp_Rest( $settings, $signed ) )->register();
 	}

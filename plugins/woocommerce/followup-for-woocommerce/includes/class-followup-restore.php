@@ -17,6 +17,7 @@ class FollowUp_Restore {
 
 	const PARAM          = 'followup_restore';
 	const DISCOUNT_PARAM = 'discount';
+	const CHAT_PARAM     = 'fu_chat';
 	const MAX_LINES      = 100;
 
 	const RESTORED    = 'restored';
@@ -75,15 +76,31 @@ class FollowUp_Restore {
 		}
 		$token    = sanitize_text_field( wp_unslash( $_GET[ self::PARAM ] ) );
 		$discount = isset( $_GET[ self::DISCOUNT_PARAM ] ) && is_string( $_GET[ self::DISCOUNT_PARAM ] ) ? wc_format_coupon_code( sanitize_text_field( wp_unslash( $_GET[ self::DISCOUNT_PARAM ] ) ) ) : '';
+		$chat = isset( $_GET[ self::CHAT_PARAM ] ) && is_string( $_GET[ self::CHAT_PARAM ] ) ? sanitize_text_field( wp_unslash( $_GET[ self::CHAT_PARAM ] ) ) : '';
 		// phpcs:enable
 		$result = $this->restore( $token, $discount );
 		if ( self::RESTORED === $result ) {
-			wp_safe_redirect( wc_get_checkout_url(), 303 );
+			wp_safe_redirect( self::with_chat( wc_get_checkout_url(), $chat ), 303 );
 			exit;
 		}
 		wc_add_notice( self::notice( $result ), 'error' );
-		wp_safe_redirect( remove_query_arg( array( self::PARAM, self::DISCOUNT_PARAM ) ), 303 );
+		wp_safe_redirect( self::with_chat( remove_query_arg( array( self::PARAM, self::DISCOUNT_PARAM, self::CHAT_PARAM ) ), $chat ), 303 );
 		exit;
+	}
+
+	/**
+	 * Keep a chat link's signed token on the page the shopper lands on, so the FollowUp snippet
+	 * opens the chat on their conversation (FollowUp checks the token; here it only must look right).
+	 *
+	 * @param string $url  Where the shopper is sent.
+	 * @param string $chat The fu_chat value from the link, or ''.
+	 * @return string
+	 */
+	public static function with_chat( $url, $chat ) {
+		if ( '' === $chat || strlen( $chat ) > 64 || ! preg_match( '/^[A-Za-z0-9._-]+$/', $chat ) ) {
+			return $url;
+		}
+		return add_query_arg( self::CHAT_PARAM, $chat, $url );
 	}
 
 	/**

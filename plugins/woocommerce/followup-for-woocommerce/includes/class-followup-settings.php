@@ -33,6 +33,7 @@ class FollowUp_Settings {
 			'app_url'             => '',
 			'store_id'            => 0,
 			'webhook_secret'      => '',
+			'publishable_key'     => '',
 			'sms_consent_enabled' => 'no',
 			'sms_consent_text'    => __( 'Text me a reminder about my cart. Msg & data rates may apply. Reply STOP to opt out.', 'followup-for-woocommerce' ),
 		);
@@ -154,6 +155,15 @@ class FollowUp_Settings {
 			} else {
 				$clean['webhook_secret'] = $secret;
 			}
+		}
+
+		$key = isset( $input['publishable_key'] ) ? trim( sanitize_text_field( (string) $input['publishable_key'] ) ) : '';
+		if ( '' === $key ) {
+			$clean['publishable_key'] = '';
+		} elseif ( ! preg_match( '/^fu_pk_[A-Za-z0-9_-]{8,64}$/', $key ) ) {
+			$errors[] = __( 'The publishable key starts with fu_pk_: copy it from your FollowUp dashboard (never the secret API token).', 'followup-for-woocommerce' );
+		} else {
+			$clean['publishable_key'] = $key;
 		}
 
 		$clean['sms_consent_enabled'] = ( isset( $input['sms_consent_enabled'] ) && in_array( $input['sms_consent_enabled'], array( 'yes', '1', 1, true ), true ) ) ? 'yes' : 'no';

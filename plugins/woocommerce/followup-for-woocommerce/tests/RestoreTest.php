@@ -84,4 +84,12 @@ class RestoreTest extends FollowUpTestCase {
 		$this->assertSame( array(), WC()->cart->log );
 		$this->assertStringContainsString( 'not been changed', FollowUp_Restore::notice( FollowUp_Restore::USED ) );
 	}
+
+	public function test_a_chat_links_token_rides_along_to_the_landing_and_nothing_else_does() {
+		$token = '1a.2b.AbCdEf0123456789';
+		$this->assertSame( 'https://shop.example/checkout/?fu_chat=' . $token, FollowUp_Restore::with_chat( 'https://shop.example/checkout/', $token ) );
+		$this->assertSame( 'https://shop.example/checkout/', FollowUp_Restore::with_chat( 'https://shop.example/checkout/', '' ) );
+		$this->assertSame( 'https://shop.example/checkout/', FollowUp_Restore::with_chat( 'https://shop.example/checkout/', '"><script>' ) );
+		$this->assertSame( 'https://shop.example/checkout/', FollowUp_Restore::with_chat( 'https://shop.example/checkout/', str_repeat( 'a', 65 ) ) );
+	}
 }

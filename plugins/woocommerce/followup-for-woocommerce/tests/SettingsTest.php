@@ -58,4 +58,16 @@ class SettingsTest extends FollowUpTestCase {
 		$this->assertSame( 'https://app.example.com/webhooks/woocommerce/7', $settings->endpoint() );
 		$this->assertSame( 'https://app.example.com/plugin/woocommerce/7/restore', $settings->endpoint( 'restore' ) );
 	}
+
+	public function test_the_publishable_key_for_the_chat_is_checked_and_its_init_is_inert() {
+		list( $clean, $errors ) = FollowUp_Settings::sanitize( array( 'publishable_key' => ' fu_pk_abcdefgh1234 ' ), array() );
+		$this->assertSame( array(), $errors );
+		$this->assertSame( 'fu_pk_abcdefgh1234', $clean['publishable_key'] );
+		list( $clean, $errors ) = FollowUp_Settings::sanitize( array( 'publishable_key' => 'fu_sk_secret_token_123' ), array( 'publishable_key' => 'fu_pk_kept12345' ) );
+		$this->assertCount( 1, $errors );
+		$this->assertSame( 'fu_pk_kept12345', $clean['publishable_key'] );
+		$script = FollowUp_Chat::init_script( 'fu_pk_abcdefgh1234', 'https://app.example.com' );
+		$this->assertStringContainsString( 'followup("init",{"key":"fu_pk_abcdefgh1234","endpoint":"https://app.example.com"});', $script );
+		$this->assertStringContainsString( 'followup.q', $script );
+	}
 }
