@@ -17,7 +17,7 @@ from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
 
 from app.accounts.guards import LoginRequired
-from app.analytics.controllers import StatsApi
+from app.analytics.controllers import FlowResultsApi, PromotionsApi, StatsApi
 from app.checkouts.controllers import CheckoutsApi, NextSteps
 from app.config import Settings, get_settings
 from app.core.db import close_db, init_db
@@ -88,12 +88,14 @@ def route_handlers() -> list[Any]:
         TwilioWebhooks,
         SendGridInbound,
         FlowsApi,
+        PromotionsApi,
         SegmentsApi,
         DiscountLookup,
         TemplatesApi,
         EnrollmentsApi,
         ShopperLinks,
         StatsApi,
+        FlowResultsApi,
         *PAGES,
         InboxApi,
         InboxManagerApi,

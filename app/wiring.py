@@ -47,6 +47,7 @@ SUBSCRIPTIONS: tuple[tuple[str, events.Handler], ...] = (
     (events.CHECKOUT_COMPLETED, recovery.stop_on_order),
     (events.CHECKOUT_RECOVERED, analytics.checkout_changed),
     (events.CHECKOUT_RECOVERED, recovery.stop_on_order),
+    (events.ENROLLMENT_STOPPED, analytics.enrollment_stopped),
     (events.ORDER_RECORDED, analytics.order_recorded),
     (events.ORDER_RECORDED, checkouts.refresh_history),
     (events.ORDER_RECORDED, recovery.enter_on_order),  # after the history: milestones read it

@@ -9,6 +9,7 @@ from arq import cron, func
 from arq.worker import Worker
 
 from app.analytics.jobs import analytics_sweep, refresh_rollups
+from app.analytics.promotion import promote_winners
 from app.checkouts.jobs import advance_birthdays, check_abandoned, sweep_checkouts
 from app.config import Settings, get_settings
 from app.core.db import close_db, init_db
@@ -64,6 +65,7 @@ FUNCTIONS: list[Any] = [
     wake_snoozed,
     refresh_rollups,
     analytics_sweep,
+    promote_winners,
     deliver_hook,
     deliver_hooks,
     hooks_sweep,
@@ -118,6 +120,7 @@ def build_worker(
             cron(retrain_scores, minute={17}, second={0}),  # models older than a day retrain
             cron(advance_birthdays, minute={7}, second={0}),  # passed birthdays move to next year
             cron(enroll_timed, minute=set(range(0, 60, 5)), second={40}),  # timed triggers
+            cron(promote_winners, minute={37}, second={0}),  # A/B winners of opted-in flows
             cron(refresh_rfm_cutoffs, hour={3}, minute={23}, second={0}),  # segments' RFM groups
             cron(analytics_sweep, **_sweep_schedule(settings.capture.sweep_interval_seconds)),
             cron(

@@ -5,6 +5,9 @@
 
 Prints p50/p95 of the 90-day stats call and of a baseline (a trivial endpoint, same server, same
 run), and their ratio. Never run it against a database you care about: it drops the schema.
+Every checkout is enrolled (10 % held out) in one of two flows and its messages carry the
+enrollment, so the per-flow results (`flows` in the answer) have work to do; `--flow` also times
+`?flow=ID` and one page of that flow's recipients.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ MESSAGE_COLUMNS = (
     "id",
     "store_id",
     "checkout_id",
+    "enrollment_id",
     "step_index",
     "variant",
     "channel",
@@ -86,6 +90,19 @@ MESSAGE_COLUMNS = (
     "updated_at",
     "media_urls",
     "attachments",
+)
+
+ENROLLMENT_COLUMNS = (
+    "id",
+    "store_id",
+    "checkout_id",
+    "flow_id",
+    "status",
+    "next_step",
+    "attempts",
+    "abandoned_at",
+    "enrolled_at",
+    "updated_at",
 )
 
 
@@ -124,10 +141,53 @@ async def reuse(database: str) -> tuple[int, str]:
     return int(store_id), token
 
 
+async def _flows(conn: asyncpg.Connection, store_id: int, now: datetime) -> list[int]:
+    found = []
+    for name, trigger in (("Carts", "checkout.abandoned"), ("Win back", "contact.lapsed")):
+        found.append(
+            await conn.fetchval(
+                """INSERT INTO recovery_flow (store_id, name, enabled, trigger, trigger_params,
+                  transactional, holdout_percent, auto_promote, created_at, updated_at)
+                VALUES ($1, $2, true, $3, '{}', false, 10, false, $4, $4) RETURNING id""",
+                store_id,
+                name,
+                trigger,
+                now,
+            )
+        )
+    return found
+
+
+async def _enroll(
+    conn: asyncpg.Connection, store_id: int, rows: list[tuple], flows: list[int], rnd: random.Random
+) -> None:
+    """One enrollment per checkout (its id = the checkout's), in either flow, 10 % held out."""
+    await conn.copy_records_to_table(
+        "recovery_enrollment",
+        records=[
+            (
+                r[0],
+                store_id,
+                r[0],
+                flows[r[0] % len(flows)],
+                "holdout" if rnd.random() < 0.1 else "completed",
+                4,
+                0,
+                r[10],
+                r[10],
+                r[10],
+            )
+            for r in rows
+        ],
+        columns=list(ENROLLMENT_COLUMNS),
+    )
+
+
 async def seed(database: str, store_id: int, checkouts: int, messages: int) -> None:
     rnd = random.Random(7)
     now = datetime.now(UTC)
     conn = await asyncpg.connect(database)
+    flows = await _flows(conn, store_id, now)
     items = json.dumps(
         [{"title": f"Product {i}", "quantity": 1, "line_total": "40.00"} for i in range(2)]
     )
@@ -191,6 +251,7 @@ async def seed(database: str, store_id: int, checkouts: int, messages: int) -> N
                 records=orders,
                 columns=list(ORDER_COLUMNS),
             )
+            await _enroll(conn, store_id, rows, flows, rnd)
             progress.advance(task, len(rows))
         task = progress.add_task("messages", total=messages)
         for start in range(0, messages, CHUNK):
@@ -203,6 +264,7 @@ async def seed(database: str, store_id: int, checkouts: int, messages: int) -> N
                     (
                         i + 1,
                         store_id,
+                        checkout,
                         checkout,
                         rnd.randint(0, 3),
                         "a" if rnd.random() < 0.5 else "b",
@@ -269,7 +331,20 @@ def _p(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q * 100) - 1] if len(values) > 1 else values[0]
 
 
-async def measure(database: str, token: str, port: int, runs: int) -> tuple[float, float]:
+async def _flow_id(database: str) -> int | None:
+    conn = await asyncpg.connect(database)
+    try:
+        found = await conn.fetchval("SELECT min(id) FROM recovery_flow WHERE name = 'Carts'")
+    except asyncpg.UndefinedTableError:
+        found = None
+    finally:
+        await conn.close()
+    return found
+
+
+async def measure(
+    database: str, token: str, port: int, runs: int, flow: bool = False
+) -> tuple[float, float]:
     import uvicorn
 
     from app.config import load_settings
@@ -288,6 +363,13 @@ async def measure(database: str, token: str, port: int, runs: int) -> tuple[floa
         await timed(client, base + query, auth, 1)  # warm caches
         baseline = await timed(client, base + "/healthz", {}, runs)
         stats = await timed(client, base + query, auth, runs)
+        picked = await _flow_id(database) if flow else None
+        extra = {}
+        if picked is not None:
+            one = f"{query}&flow={picked}"
+            page = f"/api/v1/flows/{picked}/recipients?from={end - timedelta(days=89)}&to={end}"
+            extra["stats ?flow=ID"] = await timed(client, base + one, auth, runs)
+            extra["recipients page"] = await timed(client, base + page, auth, runs)
     server.should_exit = True
     await task
     print(
@@ -295,6 +377,9 @@ async def measure(database: str, token: str, port: int, runs: int) -> tuple[floa
     )
     print(f"/api/v1/stats 90 days  p50 {_p(stats, 0.5):8.1f} ms  p95 {_p(stats, 0.95):8.1f} ms")
     print(f"ratio p50 stats/baseline: {_p(stats, 0.5) / _p(baseline, 0.5):.1f}x")
+    for name, found in extra.items():
+        print(f"{name:22} p50 {_p(found, 0.5):8.1f} ms  p95 {_p(found, 0.95):8.1f} ms")
+        print(f"ratio p50 {name}/baseline: {_p(found, 0.5) / _p(baseline, 0.5):.1f}x")
     return _p(stats, 0.5), _p(stats, 0.95)
 
 
@@ -311,6 +396,9 @@ def main() -> None:
     parser.add_argument(
         "--reuse", action="store_true", help="skip seeding: time the seeded database again"
     )
+    parser.add_argument(
+        "--flow", action="store_true", help="also time ?flow=ID and a page of its recipients"
+    )
     args = parser.parse_args()
     if not args.database.rstrip("/").endswith("bench_stats"):
         parser.error("refusing to drop a database not named bench_stats")
@@ -319,7 +407,7 @@ def main() -> None:
         if args.reuse:
             _, token = await reuse(args.database)
             print("with rollups (reused seed):")
-            await measure(args.database, token, args.port, args.runs)
+            await measure(args.database, token, args.port, args.runs, args.flow)
             return
         store_id, token = await prepare(args.database)
         began = time.perf_counter()
@@ -333,7 +421,7 @@ def main() -> None:
         print(f"rollups built in {await build_rollups(args.database, store_id):.0f} s")
         await analyze(args.database)
         print("with rollups:")
-        await measure(args.database, token, args.port, args.runs)
+        await measure(args.database, token, args.port, args.runs, args.flow)
 
     asyncio.run(run())
 

@@ -132,7 +132,8 @@ async def _store(store: Store, phone: str, sms: InboundSms, key: str, now: datet
             idempotency_key=key,
             using_db=conn,
         )
-        await services.record_message(conv, msg, conn)
+        awaits = keyword in (None, Keyword.MAYBE_OPT_OUT)  # STOP, START, HELP need no agent
+        await services.record_message(conv, msg, conn, store, awaits_answer=awaits)
         outbox_ids = await _events(store, contact, conv, msg, keyword, sms.body, now, conn)
     return _Saved(msg, conv, contact, outbox_ids, keyword)
 

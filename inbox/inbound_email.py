@@ -134,7 +134,7 @@ async def _reply(
                 idempotency_key=_key(store.id, mail),
                 using_db=conn,
             )
-            await services.record_message(conv, msg, conn)
+            await services.record_message(conv, msg, conn, store)
             payload = {
                 "contact_id": contact.id,
                 "checkout_id": conv.checkout_id,

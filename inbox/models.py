@@ -53,6 +53,13 @@ class Conversation(Model):
     last_message_id = fields.BigIntField(default=0)
     opened_at = fields.DatetimeField()
     closed_at = fields.DatetimeField(null=True)
+    # First-response clock of the current opening (app/messaging/response_time.py defines it).
+    response_started_at = fields.DatetimeField(
+        null=True, description="first unanswered shopper message of this opening"
+    )
+    response_channel = fields.CharField(max_length=16, null=True)
+    response_due_at = fields.DatetimeField(null=True, description="start + the store's target")
+    responded_at = fields.DatetimeField(null=True, description="first agent reply after it")
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -154,3 +161,28 @@ class ChatInvitation(Model):
         table = "inbox_chat_invitation"
         unique_together = (("store", "session_key"),)
         indexes = (("store_id", "shown_at"),)
+
+
+class FirstResponse(Model):
+    """One answered first response (one per opening of a thread), for the dashboard's figures."""
+
+    id = fields.BigIntField(primary_key=True)
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
+        "core.Store", related_name="first_responses", on_delete=fields.CASCADE
+    )
+    store_id: int
+    conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
+        "inbox.Conversation", related_name="first_responses", on_delete=fields.CASCADE
+    )
+    conversation_id: int
+    channel = fields.CharField(max_length=16, description="where the shopper wrote first")
+    asked_at = fields.DatetimeField()
+    answered_at = fields.DatetimeField()
+    seconds = fields.IntField()
+    target_seconds = fields.IntField(description="the store's target when the clock started")
+    agent_id = fields.BigIntField(null=True)
+
+    class Meta:
+        table = "inbox_first_response"
+        unique_together = (("conversation", "asked_at"),)
+        indexes = (("store_id", "asked_at"),)

@@ -9,6 +9,7 @@ from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from app.accounts.models import Agent
+from app.checkouts import groups
 from app.checkouts.models import Checkout, Contact
 from app.core.errors import ApiError
 from app.messaging.models import Message
@@ -168,6 +169,10 @@ async def cart_panel(store_id: int, conv: Conversation) -> dict[str, Any] | None
         "magic_link": await recovery_link.magic_link(checkout),
         "sequence": await recovery_link.progress(checkout),
         "discount": await recovery_link.issued_discount(checkout),
+        # The same shopper's carts on other devices that this one replaced (one abandonment).
+        "earlier_carts": [
+            {**checkout_json(c), "device": c.device} for c in await groups.earlier(checkout)
+        ],
     }
 
 

@@ -25,6 +25,7 @@ REASONS = {
     "store_uninstalled": "the store was uninstalled",
     "checkout_expired": "the cart expired",
     "frequency_cap": "the shopper had another sequence recently",
+    "replaced_by_newer_cart": "replaced by a newer cart",
 }
 VALID = {"active": ["pause", "stop"], "paused": ["resume", "stop"]}
 

@@ -10,6 +10,7 @@ import msgspec
 
 from app.checkouts.models import Checkout, Contact
 from app.core.money import format_money
+from app.messaging import response_time
 from app.messaging.models import Message
 from inbox.models import Conversation
 
@@ -69,7 +70,28 @@ def conversation_json(
         "opened_at": iso(conv.opened_at),
         "closed_at": iso(conv.closed_at),
         "started_by": conv.started_by,
+        "first_response": first_response_json(conv),
         **({"score": score} if score is not None else {}),
+    }
+
+
+def first_response_json(conv: Conversation) -> dict[str, Any] | None:
+    """The opening's first-response clock: the page marks a thread overdue once `due_at` passes
+    while `answered_at` is empty, computed in the browser (no timer job on the server)."""
+    clock = response_time.Clock(
+        conv.response_started_at, conv.response_channel, conv.response_due_at, conv.responded_at
+    )
+    if clock.started_at is None:
+        return None
+    return {
+        "channel": clock.channel,
+        "waiting_since": iso(clock.started_at),
+        "due_at": iso(clock.due_at),
+        "answered_at": iso(clock.answered_at),
+        "seconds": clock.seconds,
+        "target_seconds": clock.target_seconds,
+        "within_target": clock.within_target,
+        "text": response_time.duration_text(clock.seconds) if clock.seconds is not None else None,
     }
 
 

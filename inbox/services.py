@@ -21,9 +21,11 @@ from app.core.errors import ApiError
 from app.core.logging import ctx
 from app.core.scheduling import dispatch_soon
 from app.core.timeutil import utcnow
+from app.messaging import response_time
 from app.messaging.models import Author, Channel, Direction, Message
+from app.stores.models import Store
 from inbox import consent, live, presence
-from inbox.models import CannedReply, Conversation, ConversationStatus, ReadMarker
+from inbox.models import CannedReply, Conversation, ConversationStatus, FirstResponse, ReadMarker
 from inbox.rules import Candidate, pick_assignee, preview, snooze_valid
 from inbox.schemas import conversation_json, message_json
 
@@ -134,12 +136,28 @@ def _reopen_changes(conv: Conversation, now: datetime) -> dict[str, Any]:
     if conv.status != ConversationStatus.OPEN:
         changes |= {"status": ConversationStatus.OPEN, "snoozed_until": None, "closed_at": None}
         if conv.status == ConversationStatus.CLOSED:
-            changes |= {"opened_at": now, "waiting_since": now}
+            changes |= {"opened_at": now, "waiting_since": now, **_CLOCK_RESET}
     return changes
 
 
-async def record_message(conv: Conversation, msg: Message, conn: Any) -> None:
-    """Keep the list's preview, ordering and unread counter in step with the thread.
+# A new opening of a thread measures its own first response (app/messaging/response_time.py).
+_CLOCK_RESET: dict[str, Any] = {
+    "response_started_at": None,
+    "response_channel": None,
+    "response_due_at": None,
+    "responded_at": None,
+}
+
+
+async def record_message(
+    conv: Conversation,
+    msg: Message,
+    conn: Any,
+    store: Store | None = None,
+    awaits_answer: bool = True,
+) -> None:
+    """Keep the list's preview, ordering, unread counter and first-response clock in step with
+    the thread. `awaits_answer=False`: a shopper message that needs no agent (STOP, HELP).
 
     `conv` is updated in memory too, so the live frame can be built without reading it back.
     """
@@ -157,6 +175,74 @@ async def record_message(conv: Conversation, msg: Message, conn: Any) -> None:
     conv.last_message_id = msg.id
     if inbound:
         conv.inbound_count += 1
+    if inbound and msg.author == Author.SHOPPER and awaits_answer:
+        await _start_clock(conv, msg, conn, store)
+    elif msg.direction == Direction.OUTBOUND and msg.author == Author.AGENT:
+        await _stop_clock(conv, msg, conn)
+
+
+def clock_of(conv: Conversation) -> response_time.Clock:
+    return response_time.Clock(
+        conv.response_started_at, conv.response_channel, conv.response_due_at, conv.responded_at
+    )
+
+
+async def _start_clock(conv: Conversation, msg: Message, conn: Any, store: Store | None) -> None:
+    """The opening's first unanswered message starts the clock; the row's count decides."""
+    if conv.response_started_at is not None or conv.responded_at is not None:
+        return
+    if store is None:
+        store = await Store.filter(id=conv.store_id).using_db(conn).get()
+    targets = response_time.targets_from_settings(store.settings)
+    at = msg.created_at or utcnow()
+    clock = response_time.on_shopper_message(clock_of(conv), at, str(msg.channel), targets)
+    started = await (
+        Conversation.filter(id=conv.id, response_started_at=None, responded_at=None)
+        .using_db(conn)
+        .update(
+            response_started_at=clock.started_at,
+            response_channel=clock.channel,
+            response_due_at=clock.due_at,
+        )
+    )
+    if started:
+        conv.response_started_at, conv.response_channel = clock.started_at, clock.channel
+        conv.response_due_at = clock.due_at
+
+
+async def _stop_clock(conv: Conversation, msg: Message, conn: Any) -> None:
+    """The first agent reply after it stops a running clock, once: the conditional update decides
+    between two agents answering at once, and only the winner records the figure."""
+    row = (
+        await Conversation.filter(id=conv.id)
+        .using_db(conn)
+        .only("id", "response_started_at", "response_channel", "response_due_at", "responded_at")
+        .first()
+    )
+    if row is None or row.response_started_at is None or row.responded_at is not None:
+        return
+    clock = response_time.on_agent_reply(clock_of(row), msg.created_at or utcnow())
+    stopped = await (
+        Conversation.filter(id=conv.id, responded_at=None)
+        .exclude(response_started_at=None)
+        .using_db(conn)
+        .update(responded_at=clock.answered_at)
+    )
+    if not stopped:
+        return
+    conv.response_started_at, conv.response_channel = clock.started_at, clock.channel
+    conv.response_due_at, conv.responded_at = clock.due_at, clock.answered_at
+    await FirstResponse.create(
+        store_id=conv.store_id,
+        conversation_id=conv.id,
+        channel=clock.channel or str(msg.channel),
+        asked_at=clock.started_at,
+        answered_at=clock.answered_at,
+        seconds=clock.seconds or 0,
+        target_seconds=clock.target_seconds or 0,
+        agent_id=msg.agent_id,
+        using_db=conn,
+    )
 
 
 async def agent_names(store_id: int) -> dict[int, str]:
@@ -353,7 +439,7 @@ async def set_status(
     if status == ConversationStatus.CLOSED:
         changes["closed_at"] = now
     if status == ConversationStatus.OPEN and conv.status == ConversationStatus.CLOSED:
-        changes |= {"closed_at": None, "opened_at": now, "waiting_since": now}
+        changes |= {"closed_at": None, "opened_at": now, "waiting_since": now, **_CLOCK_RESET}
     await Conversation.filter(id=conv.id, store_id=store_id).update(**changes)
     return await announce(conv.id)  # the row as read after the update, as announced
 

@@ -15,9 +15,9 @@ from decimal import Decimal
 from typing import Any
 
 from app.analytics import raw, rules, sql
-from app.analytics.models import OrderClaim
+from app.analytics.models import OrderClaim, OrderCredit
 from app.analytics.period import Range, local_day
-from app.analytics.rules import OrderFact, Touch, shopper_keys
+from app.analytics.rules import OrderFact, Origin, Touch, shopper_keys
 from app.stores.models import Store
 
 ZERO = Decimal(0)
@@ -95,11 +95,15 @@ async def _touches(
     for r in await raw.touches(store.id, start, end, windows.longest, channel):
         at = r["delivered_at"] or r["sent_at"]
         if rules.is_delivered(r["channel"], r["status"]) and at is not None:
-            touch = Touch(shopper_keys(r["contact_id"], r["checkout_id"]), r["channel"], at)
-            found.append((touch, r["channel"]))
+            keys = shopper_keys(r["contact_id"], r["checkout_id"])
+            automated = r["author"] == "automation" and r["step_index"] is not None
+            origin = Origin(r["flow_id"], r["step_index"], r["channel"]) if automated else None
+            found.append((Touch(keys, r["channel"], at, origin), r["channel"]))
     for r in await raw.click_touches(store.id, start, end, windows.longest, channel):
-        touch = Touch(shopper_keys(r["contact_id"], r["checkout_id"]), "click", r["clicked_at"])
-        found.append((touch, r["channel"]))
+        keys = shopper_keys(r["contact_id"], r["checkout_id"])
+        known = r["step_index"] is not None and r["channel"] is not None
+        origin = Origin(r["flow_id"], r["step_index"], r["channel"]) if known else None
+        found.append((Touch(keys, "click", r["clicked_at"], origin), r["channel"]))
     return found
 
 
@@ -146,6 +150,11 @@ class Claims:
     """Abandonment to recovered order, per recovered order."""
     credit: dict[int, list[Any]] = field(default_factory=lambda: defaultdict(lambda: [0, ZERO]))
     """Recovered orders and revenue per step index (the last automated step sent before each)."""
+    flows: dict[tuple[str, int | None, int, str], list[Any]] = field(
+        default_factory=lambda: defaultdict(lambda: [0, ZERO])
+    )
+    """Orders and revenue per (model, flow, step index, channel): the flow step each of the
+    recovered, message and click models credits an order to (`flow_credits`)."""
 
     def merge(self, other: rules.Attribution) -> None:
         for name in ("total", "recovered", "click", "message", "discount"):
@@ -197,6 +206,37 @@ async def _add_raw(
         (o.placed_at - o.abandoned_at).total_seconds() / 3600 for o in recovered if o.abandoned_at
     ]
     await _raw_credit(out, store, recovered, rng.channel)
+    for fact, model, origin in flow_credits(now, found.facts, touches, windows_of(store)):
+        _credit_flow(out, model, origin, fact.value)
+
+
+def flow_credits(
+    now: datetime, facts: list[OrderFact], touches: list[Touch], windows: rules.Windows
+) -> list[tuple[OrderFact, str, Origin]]:
+    """The message and click models' flow step for each counted order (see `rules.last_touch`)."""
+    index: dict[str, list[Touch]] = defaultdict(list)
+    for touch in touches:
+        if touch.origin is not None:
+            for key in touch.keys:
+                index[key].append(touch)
+    found = []
+    for fact in facts:
+        if fact.placed_at > now or not fact.counts:
+            continue
+        mine = [t for key in fact.keys for t in index.get(key, ())]
+        for model, clicks in (("message", False), ("click", True)):
+            best = rules.last_touch(
+                fact, (t for t in mine if (t.channel == "click") is clicks), windows
+            )
+            if best is not None and best.origin is not None:
+                found.append((fact, model, best.origin))
+    return found
+
+
+def _credit_flow(out: Claims, model: str, origin: Origin, value: Decimal | None) -> None:
+    credit = out.flows[(model, origin.flow_id, origin.step_index, origin.channel)]
+    credit[0] += 1
+    credit[1] += value or ZERO
 
 
 async def last_steps_by_checkout(
@@ -210,12 +250,19 @@ async def last_steps_by_checkout(
     return found
 
 
-def last_step(sent: list[dict[str, Any]], placed_at: datetime, channel: str | None) -> int | None:
-    """The step credited for an order: the last automated send (of `channel`, if given) before it."""
+def last_send(
+    sent: list[dict[str, Any]], placed_at: datetime, channel: str | None
+) -> dict[str, Any] | None:
+    """The send credited for an order: the last automated send (of `channel`, if given) before it."""
     earlier = [
         r for r in sent if r["sent_at"] < placed_at and (channel is None or r["channel"] == channel)
     ]
-    return max(earlier, key=lambda r: r["sent_at"])["step_index"] if earlier else None
+    return max(earlier, key=lambda r: (r["sent_at"], r["step_index"])) if earlier else None
+
+
+def last_step(sent: list[dict[str, Any]], placed_at: datetime, channel: str | None) -> int | None:
+    found = last_send(sent, placed_at, channel)
+    return None if found is None else found["step_index"]
 
 
 async def _raw_credit(
@@ -224,11 +271,16 @@ async def _raw_credit(
     """Each recovered order is credited to the last automated step sent before it, once."""
     sent = await last_steps_by_checkout(store, recovered)
     for order in recovered:
-        step = last_step(sent.get(checkout_of(order) or -1, []), order.placed_at, channel)
-        if step is not None:
-            credit = out.credit[step]
+        send = last_send(sent.get(checkout_of(order) or -1, []), order.placed_at, channel)
+        if send is not None:
+            credit = out.credit[send["step_index"]]
             credit[0] += 1
             credit[1] += order.value or ZERO
+            _credit_flow(out, "recovered", _origin(send), order.value)
+
+
+def _origin(send: dict[str, Any]) -> Origin:
+    return Origin(send["flow_id"], send["step_index"], send["channel"])
 
 
 # --- rolled-up days: the per-order claims the rollup stores, and reading them back ------------
@@ -240,13 +292,16 @@ def _last_steps(rows: list[dict[str, Any]], placed_at: datetime) -> dict[str, in
     return {name: last_step(rows, placed_at, ch) for name, ch in filters}
 
 
-async def day_claims(store: Store, day: date, start: datetime, end: datetime) -> list[OrderClaim]:
+async def day_claims(
+    store: Store, day: date, start: datetime, end: datetime
+) -> tuple[list[OrderClaim], list[OrderCredit]]:
     """What the rollup stores for the orders of one store-day: every model's verdict and the
-    credited step under each channel filter, per order, so `_read_rolled` can sum them later."""
+    credited step under each channel filter, per order, so `_read_rolled` can sum them later;
+    and the flow step each model credits each order to, under each channel filter."""
     windows = windows_of(store)
     found = await evidence(store, start, end, None, {})
     if not found.rows:
-        return []
+        return [], []
     rows, facts, issued = found.rows, found.facts, found.issued
     index: dict[str, list[tuple[Touch, str | None]]] = defaultdict(list)
     for pair in found.touches:
@@ -254,11 +309,12 @@ async def day_claims(store: Store, day: date, start: datetime, end: datetime) ->
             index[key].append(pair)
     won = [f for f in facts if rules.recovered(f)]
     steps = await last_steps_by_checkout(store, won)
-    claims = []
+    claims, credits = [], []
     for fact, row in zip(facts, rows, strict=True):
         mine = [p for key in fact.keys for p in index.get(key, ())]
         recovered = rules.recovered(fact)
-        credit = _last_steps(steps.get(checkout_of(fact) or -1, []), fact.placed_at)
+        sent = steps.get(checkout_of(fact) or -1, [])
+        credit = _last_steps(sent, fact.placed_at)
         claims.append(
             OrderClaim(
                 store_id=store.id,
@@ -281,7 +337,47 @@ async def day_claims(store: Store, day: date, start: datetime, end: datetime) ->
                 **(credit if recovered else {}),
             )
         )
-    return claims
+        credits += _order_credits(store.id, day, fact, mine, sent if recovered else [], windows)
+    return claims, credits
+
+
+UNDER = (("all", None), ("sms", "sms"), ("email", "email"))
+
+
+def _order_credits(
+    store_id: int,
+    day: date,
+    fact: OrderFact,
+    mine: list[tuple[Touch, str | None]],
+    sent: list[dict[str, Any]],
+    windows: rules.Windows,
+) -> list[OrderCredit]:
+    """Each model's flow step for one order, under each channel filter, as `_add_raw` finds them
+    with that filter (touches of that channel, the last send of that channel)."""
+    found = []
+    for under, channel in UNDER:
+        touches = [t for t, ch in mine if channel is None or ch == channel]
+        picks: list[tuple[str, Origin]] = [
+            (model, origin)
+            for _, model, origin in flow_credits(fact.placed_at, [fact], touches, windows)
+        ]
+        send = last_send(sent, fact.placed_at, channel)
+        if send is not None:
+            picks.append(("recovered", _origin(send)))
+        found += [
+            OrderCredit(
+                store_id=store_id,
+                day=day,
+                order_id=fact.id,
+                model=model,
+                under=under,
+                flow_id=origin.flow_id,
+                step_index=origin.step_index,
+                channel=origin.channel,
+            )
+            for model, origin in picks
+        ]
+    return found
 
 
 def _touched(
@@ -336,12 +432,47 @@ async def _read_rolled(
         row.update(n=1, revenue=value, valued=int(value is not None))
     for row in groups + foreign:
         _add_group(out, row, rng.channel)
+    await _read_credits(out, store, days, rng, now, rates)
     found = await sql.rows(
         f"""SELECT array_agg(EXTRACT(EPOCH FROM placed_at - abandoned_at)) AS seconds
         FROM analytics_order WHERE {_SCOPE} AND counts AND recovered AND abandoned_at IS NOT NULL""",
         *args[:3],
     )
     out.hours += [float(s) / 3600 for s in found[0]["seconds"] or ()]
+
+
+_CREDIT = """FROM analytics_order_credit cr JOIN analytics_order o ON o.order_id = cr.order_id
+  WHERE cr.store_id = $1 AND cr.day = ANY($2::date[]) AND o.placed_at <= $3 AND o.counts
+    AND cr.under = $5"""
+_GROUP = "cr.model, cr.flow_id, cr.step_index, cr.channel"
+
+
+async def _read_credits(
+    out: Claims,
+    store: Store,
+    days: list[date],
+    rng: Range,
+    now: datetime,
+    rates: dict[str, Decimal],
+) -> None:
+    """The stored flow credits under the range's channel filter, summed like `_read_rolled`."""
+    args = (store.id, days, now, store.currency.upper(), rng.channel or "all")
+    groups = await sql.rows(
+        f"""SELECT {_GROUP}, count(*) AS n, sum({_LOCAL}) AS revenue
+        {_CREDIT} AND ({_LOCAL}) IS NOT NULL GROUP BY {_GROUP}""",
+        *args,
+    )
+    foreign = await sql.rows(
+        f"""SELECT {_GROUP}, o.total, o.currency, o.presentment_total, o.presentment_currency
+        {_CREDIT} AND ({_LOCAL}) IS NULL""",
+        *args,
+    )
+    for row in foreign:
+        row.update(n=1, revenue=order_worth(row, store, rates))
+    for row in groups + foreign:
+        credit = out.flows[(row["model"], row["flow_id"], row["step_index"], row["channel"])]
+        credit[0] += int(row["n"])
+        credit[1] += row["revenue"] or ZERO
 
 
 def _add_group(out: Claims, row: dict[str, Any], channel: str | None) -> None:

@@ -48,3 +48,40 @@ def to_csv(found: list[dict[str, Any]]) -> str:
 
 def filename(table: str, data: StatsOut) -> str:
     return f"followup-{table}-{data.period.start}-{data.period.end}.csv"
+
+
+RECIPIENT_COLUMNS = (
+    "message_id",
+    "step",
+    "channel",
+    "variant",
+    "name",
+    "to",
+    "status",
+    "sent_at",
+    "delivered_at",
+    "clicked",
+    "ordered",
+    "revenue",
+    "currency",
+)
+
+
+def builtins(value: Any) -> dict[str, Any]:
+    found: dict[str, Any] = msgspec.to_builtins(value)
+    return found
+
+
+def header(columns: tuple[str, ...]) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerow(columns)
+    return out.getvalue()
+
+
+def lines(columns: tuple[str, ...], found: list[dict[str, Any]]) -> str:
+    """Rows without a header, for a CSV streamed a page at a time; every cell spreadsheet-safe."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for row in found:
+        writer.writerow([safe_cell(row.get(c)) for c in columns])
+    return out.getvalue()

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from app.analytics import attribution, inputs, measures, raw, rules
+from app.analytics import attribution, inputs, measures, raw, results, rules
 from app.analytics.attribution import Claims
 from app.analytics.period import CHANNELS, Range, days_between, local_day, parse_range, week_start
 from app.analytics.schemas import (
     AttributionOut,
     ChannelRow,
     Conversations,
+    FlowResult,
     Funnel,
     HoldoutOut,
     Model,
@@ -31,8 +33,10 @@ from app.analytics.schemas import (
     TrendRow,
     VariantRow,
 )
+from app.core.errors import ApiError
 from app.core.money import quantize
 from app.core.timeutil import utcnow
+from app.recovery.models import Flow
 from app.recovery.rules import policy_from_settings
 from app.stores.models import Store
 
@@ -121,11 +125,12 @@ def _credit(claims: Claims, currency: str) -> dict[int, tuple[int, Decimal]]:
 
 
 def _variants(rows: list[dict], min_sample: int) -> list[VariantRow]:
-    by_step: dict[tuple[int, str], list[dict]] = defaultdict(list)
+    by_step: dict[tuple[int, int, str], list[dict]] = defaultdict(list)
     for r in rows:
-        by_step[(r["step_index"], r["channel"])].append(r)
+        flow = -1 if r["flow_id"] is None else r["flow_id"]
+        by_step[(flow, r["step_index"], r["channel"])].append(r)
     out: list[VariantRow] = []
-    for (step, channel), arms in sorted(by_step.items()):
+    for (flow, step, channel), arms in sorted(by_step.items()):
         arms.sort(key=lambda r: str(r["variant"] or "a"))
         test = measures.experiment(
             [
@@ -137,6 +142,7 @@ def _variants(rows: list[dict], min_sample: int) -> list[VariantRow]:
         for c in test.comparisons:
             out.append(
                 VariantRow(
+                    flow_id=None if flow == -1 else flow,
                     step=step + 1,
                     channel=channel,
                     variant=c.arm.key,
@@ -152,25 +158,36 @@ def _variants(rows: list[dict], min_sample: int) -> list[VariantRow]:
     return out
 
 
-def _holdout(rows: list[dict], store: Store, rates: dict[str, Decimal], window: Any) -> HoldoutOut:
-    """Both groups by the same rule: a counted order within the conversion window of abandonment."""
-    members: dict[int, bool] = {}
-    won: dict[int, Decimal] = {}
+def holdout_members(
+    rows: list[dict], store: Store, rates: dict[str, Decimal], window: Any
+) -> dict[int, results.Member]:
+    """Each enrollment once: its flow, whether it was held out, and what its counted orders within
+    the conversion window of entry were worth (None: no such order). One pass for every group."""
+    members: dict[int, results.Member] = {}
     for r in rows:
-        members[r["id"]] = r["status"] == "holdout"
+        member = members.get(r["id"])
+        if member is None:
+            member = members[r["id"]] = results.Member(r["flow_id"], r["status"] == "holdout")
         counted = r["placed_at"] is not None and rules.order_counts(
             bool(r["placed"]), r["financial_status"]
         )
         if counted and measures.converted(r["abandoned_at"], r["placed_at"], window):
-            won[r["id"]] = won.get(r["id"], ZERO) + (
-                attribution.order_worth(r, store, rates) or ZERO
-            )
+            worth = attribution.order_worth(r, store, rates) or ZERO
+            member.won = worth if member.won is None else member.won + worth
+    return members
+
+
+def _holdout(members: Iterable[results.Member], store: Store) -> HoldoutOut:
+    """Both groups by the same rule: a counted order within the conversion window of abandonment."""
+    sizes, wins, worth = [0, 0], [0, 0], [ZERO, ZERO]
+    for m in members:
+        sizes[m.held] += 1
+        if m.won is not None:
+            wins[m.held] += 1
+            worth[m.held] += m.won
 
     def group(held: bool) -> measures.Group:
-        ids = [i for i, h in members.items() if h is held]
-        return measures.Group(
-            len(ids), sum(1 for i in ids if i in won), sum((won[i] for i in ids if i in won), ZERO)
-        )
+        return measures.Group(sizes[held], wins[held], worth[held])
 
     messaged, holdout = group(False), group(True)
     result = measures.lift(messaged, holdout)
@@ -271,14 +288,55 @@ def _money(sends: list[dict], revenue: Decimal, store: Store) -> Money:
 
 
 async def for_period(
-    store: Store, start: str | None, end: str | None, channel: str | None
+    store: Store,
+    start: str | None,
+    end: str | None,
+    channel: str | None,
+    flow: int | None = None,
 ) -> StatsOut:
-    """The figures for a request's `from`, `to` and `channel` (400 on a bad range)."""
+    """The figures for a request's `from`, `to`, `channel` and `flow` (400 on a bad range,
+    404 for a flow of another store)."""
     rng = parse_range(store, utcnow(), start, end, channel)
-    return await compute(store, rng, utcnow())
+    if flow is not None and not await Flow.exists(id=flow, store_id=store.id):
+        raise ApiError(404, "not_found", f"flow: no flow {flow} in this store")
+    return await compute(store, rng, utcnow(), flow=flow)
 
 
-async def compute(store: Store, rng: Range, now: datetime, use_rollups: bool = True) -> StatsOut:
+async def _flow_names(
+    store: Store, flow: int | None, seen: list[dict[str, Any]]
+) -> list[tuple[int | None, str, str]]:
+    """The flows to report: the one asked for, else every flow, and deleted ones if they sent."""
+    found = await Flow.filter(store_id=store.id).order_by("id").values_list("id", "name", "trigger")
+    named: list[tuple[int | None, str, str]] = [(i, n, t) for i, n, t in found]
+    if flow is not None:
+        return [f for f in named if f[0] == flow]
+    if results.deleted_flow_seen(seen, {f[0] for f in named if f[0] is not None}):
+        named.append((None, "Deleted flows", ""))
+    return named
+
+
+def _flows(
+    store: Store,
+    names: list[tuple[int | None, str, str]],
+    rows: dict[str, Any],
+    claims: Claims,
+    variants: list[VariantRow],
+) -> list[FlowResult]:
+    return results.build(
+        names,
+        rows["sends"],
+        rows["clicks"],
+        rows["members"],
+        claims,
+        variants,
+        lambda found: _holdout(found, store),
+        store.currency,
+    )
+
+
+async def compute(
+    store: Store, rng: Range, now: datetime, use_rollups: bool = True, flow: int | None = None
+) -> StatsOut:
     """Every figure for the range; recovered revenue is the 'recovered' attribution model.
 
     Clean rolled-up days are read from the rollups and the rest from the raw tables;
@@ -323,6 +381,11 @@ async def compute(store: Store, rng: Range, now: datetime, use_rollups: bool = T
     )
     clicked = sum(int(r["checkouts"]) for r in click_rows)
     messaged = funnel_raw["messaged"]
+    variants = _variants(variants_t.result(), min_sample)
+    members = holdout_members(holdout_t.result(), store, rates, windows.conversion)
+    seen = sends + [{"flow_id": f} for f in {m.flow_id for m in members.values()}]
+    names = await _flow_names(store, flow, seen)
+    found = {"sends": sends, "clicks": click_rows, "members": members}
     return StatsOut(
         period=Period(rng.start, rng.end, rng.zone, rng.channel),
         funnel=Funnel(
@@ -335,11 +398,12 @@ async def compute(store: Store, rng: Range, now: datetime, use_rollups: bool = T
         money=_money(sends, result.recovered.revenue, store),
         channels=_channels(sends, click_rows, reply_rows),
         steps=_steps(sends, click_rows, _credit(claims, store.currency)),
-        variants=_variants(variants_t.result(), min_sample),
-        holdout=_holdout(holdout_t.result(), store, rates, windows.conversion),
+        variants=variants,
+        holdout=_holdout(members.values(), store),
         daily=daily,
         weekly=weekly,
         top_products=_products(products_t.result(), store, rates),
         time_to_recovery=_time_to_recovery(claims.hours),
         conversations=Conversations(**conversations_t.result()),
+        flows=_flows(store, names, found, claims, variants),
     )

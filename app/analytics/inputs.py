@@ -81,10 +81,11 @@ async def sends(store: Store, p: Plan, channel: str | None) -> list[dict[str, An
     found: list[dict[str, Any]] = []
     if p.rolled:
         found += await sql.rows(
-            f"""SELECT channel, step_index, variant, status, sum(n) AS n, sum(segments) AS segments
+            f"""SELECT flow_id, channel, step_index, variant, status, sum(n) AS n,
+              sum(segments) AS segments, sum(replied) AS replied
             FROM analytics_day_send WHERE store_id = $1 AND day = ANY($2::date[])
               {sql.channel_filter(channel, "$3", "channel")}
-            GROUP BY channel, step_index, variant, status""",
+            GROUP BY flow_id, channel, step_index, variant, status""",
             store.id,
             p.rolled,
             *([channel] if channel else []),
@@ -98,12 +99,12 @@ async def variants(store: Store, p: Plan, channel: str | None) -> list[dict[str,
     found: list[dict[str, Any]] = []
     if p.rolled:
         found += await sql.rows(
-            f"""SELECT step_index, channel, variant, sum(tested) AS sent,
+            f"""SELECT flow_id, step_index, channel, variant, sum(tested) AS sent,
               sum(conversions) AS conversions
             FROM analytics_day_send WHERE store_id = $1 AND day = ANY($2::date[])
               AND status <> 'failed' AND step_index IS NOT NULL
               {sql.channel_filter(channel, "$3", "channel")}
-            GROUP BY step_index, channel, variant HAVING sum(tested) > 0""",
+            GROUP BY flow_id, step_index, channel, variant HAVING sum(tested) > 0""",
             store.id,
             p.rolled,
             *([channel] if channel else []),
@@ -112,12 +113,13 @@ async def variants(store: Store, p: Plan, channel: str | None) -> list[dict[str,
         found += await raw.variant_conversions(store.id, start, end, channel)
     merged: dict[tuple, list[int]] = {}
     for r in found:
-        row = merged.setdefault((r["step_index"], r["channel"], r["variant"]), [0, 0])
+        key = (r["flow_id"], r["step_index"], r["channel"], r["variant"])
+        row = merged.setdefault(key, [0, 0])
         row[0] += int(r["sent"])
         row[1] += int(r["conversions"])
     return [
-        {"step_index": s, "channel": c, "variant": v, "sent": n, "conversions": k}
-        for (s, c, v), (n, k) in merged.items()
+        {"flow_id": f, "step_index": s, "channel": c, "variant": v, "sent": n, "conversions": k}
+        for (f, s, c, v), (n, k) in merged.items()
     ]
 
 
@@ -145,7 +147,9 @@ async def daily(store: Store, p: Plan, rng: Range) -> tuple[list[dict], list[dic
     extra += sql.channel_filter(rng.channel, "$5")
     for start, end in p.raw:
         args = (store.id, start, end, rng.zone)
-        abandoned += await raw.daily("checkout", "m.abandoned_at", *args, "")
+        abandoned += await raw.daily(
+            "checkout", "m.abandoned_at", *args, " AND m.superseded_by_id IS NULL"
+        )
         channel = [rng.channel] if rng.channel else []
         sent += await raw.daily("message", "m.created_at", *args, extra, *channel)
     return abandoned, sent

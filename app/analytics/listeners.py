@@ -15,6 +15,13 @@ async def checkout_changed(event: OutboxEvent) -> None:
     await changes.checkout_changed(event.store_id, event.subject_id)
 
 
+async def enrollment_stopped(event: OutboxEvent) -> None:
+    """A cart replaced by a newer one on another device leaves the abandoned count: its day."""
+    checkout_id = event.payload.get("checkout_id")
+    if event.payload.get("reason") == "replaced_by_newer_cart" and checkout_id:
+        await changes.checkout_changed(event.store_id, int(checkout_id))
+
+
 async def contact_changed(event: OutboxEvent) -> None:
     await changes.contact_changed(event.store_id, event.subject_id)
 
@@ -25,8 +32,17 @@ async def order_recorded(event: OutboxEvent) -> None:
 
 
 async def shopper_replied(event: OutboxEvent) -> None:
-    found = await sql.rows("SELECT created_at FROM message WHERE id = $1", event.subject_id)
-    await changes.mark(event.store_id, [r["created_at"] for r in found])
+    """The reply's day, and the day of the automated send it is credited to (the latest before it:
+    its flow step's `replied` count)."""
+    found = await sql.rows(
+        """SELECT r.created_at, (SELECT max(m.created_at) FROM message m
+            WHERE m.store_id = r.store_id AND m.contact_id = r.contact_id
+              AND m.direction = 'outbound' AND m.author = 'automation'
+              AND m.sent_at <= r.created_at) AS sent_at
+        FROM message r WHERE r.id = $1""",
+        event.subject_id,
+    )
+    await changes.mark(event.store_id, [r[k] for r in found for k in ("created_at", "sent_at")])
 
 
 async def message_changed(message: Any, **_held: Any) -> None:

@@ -211,3 +211,36 @@ def lift(messaged: Group, holdout: Group, confidence: float = 0.95) -> Lift | No
         incremental_revenue=messaged.revenue - per_head * messaged.size,
         significant=low > 0 or high < 0,
     )
+
+
+# --- automatic promotion -----------------------------------------------------------------------
+
+AUTO_MIN_SAMPLE = 500
+AUTO_PROBABILITY = 0.90
+
+
+def probability_better(arm: Arm, other: Arm) -> float:
+    """P(arm's true rate > other's) under the normal approximation of both rates (0.5 when the
+    difference has no spread, e.g. both 0 %)."""
+    if arm.sent == 0 or other.sent == 0:
+        return 0.5
+    p1, p2 = arm.rate, other.rate
+    spread = math.sqrt(p1 * (1 - p1) / arm.sent + p2 * (1 - p2) / other.sent)
+    if spread == 0:
+        return 0.5 if p1 == p2 else float(p1 > p2)
+    return NormalDist().cdf((p1 - p2) / spread)
+
+
+def auto_winner(
+    arms: Sequence[Arm],
+    min_sample: int = AUTO_MIN_SAMPLE,
+    probability: float = AUTO_PROBABILITY,
+) -> tuple[str, float] | None:
+    """Klaviyo's rule for applying a winner unattended: every variant has `min_sample` recipients
+    and the leader beats each other variant with at least `probability`; the leader and its
+    lowest such probability, or None."""
+    if len(arms) < 2 or any(a.sent < min_sample for a in arms):
+        return None
+    leader = max(arms, key=lambda a: (a.rate, a.sent))
+    chance = min(probability_better(leader, a) for a in arms if a is not leader)
+    return (leader.key, chance) if chance >= probability else None

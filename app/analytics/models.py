@@ -53,10 +53,16 @@ class RollupSend(Model):
     store_id: int
     day = fields.DateField()
     channel = fields.CharField(max_length=8)
+    flow_id = fields.BigIntField(
+        null=True, description="the enrollment's flow (not a key: flows go)"
+    )
     step_index = fields.IntField(null=True)
     variant = fields.CharField(max_length=32, null=True)
     status = fields.CharField(max_length=16)
     n = fields.IntField(default=0)
+    replied = fields.IntField(
+        default=0, description="the recipient wrote back before the next send"
+    )
     segments = fields.IntField(default=0)
     tested = fields.IntField(default=0, description="sent to a known checkout, for the A/B table")
     conversions = fields.IntField(default=0, description="of those, recovered after the send")
@@ -120,4 +126,30 @@ class OrderClaim(Model):
 
     class Meta:
         table = "analytics_order"
+        indexes = (("store_id", "day"),)
+
+
+class OrderCredit(Model):
+    """The flow step one model credits an order to, under one channel filter: per-flow results.
+
+    `model` is recovered (the last automated send before a recovered order), message (the last
+    delivered automated message within its window) or click (the last click on one); `under`
+    is all, sms or email: the dashboard's channel filter the credit was decided under.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
+        "core.Store", related_name="order_credits", on_delete=fields.CASCADE
+    )
+    store_id: int
+    day = fields.DateField()
+    order_id = fields.BigIntField(db_index=True)
+    model = fields.CharField(max_length=12)
+    under = fields.CharField(max_length=8, description="all, sms or email")
+    flow_id = fields.BigIntField(null=True)
+    step_index = fields.IntField(null=True)
+    channel = fields.CharField(max_length=8, null=True)
+
+    class Meta:
+        table = "analytics_order_credit"
         indexes = (("store_id", "day"),)

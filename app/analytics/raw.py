@@ -33,7 +33,8 @@ _OPEN = f"({_EMAIL_REACH}) OR ({_SMS_REACH})"
 
 
 async def funnel(store_id: int, start: datetime, end: datetime) -> dict[str, int]:
-    """Both reachable counts in one pass: the rollup stores both, the stats pick one."""
+    """Both reachable counts in one pass: the rollup stores both, the stats pick one. A cart
+    another device's newer cart replaced is not a second abandonment (`app/recovery/devices.py`)."""
     found = await sql.rows(
         f"""SELECT count(*) AS abandoned,
           COALESCE(sum(CASE WHEN {_STRICT} THEN 1 ELSE 0 END), 0) AS reachable_strict,
@@ -46,7 +47,8 @@ async def funnel(store_id: int, start: datetime, end: datetime) -> dict[str, int
         FROM checkout c
         LEFT JOIN contact ct ON ct.id = c.contact_id
         LEFT JOIN recovery_enrollment e ON e.checkout_id = c.id
-        WHERE c.store_id = $1 AND c.abandoned_at >= $2 AND c.abandoned_at < $3""",
+        WHERE c.store_id = $1 AND c.abandoned_at >= $2 AND c.abandoned_at < $3
+          AND c.superseded_by_id IS NULL""",
         store_id,
         start,
         end,
@@ -54,15 +56,28 @@ async def funnel(store_id: int, start: datetime, end: datetime) -> dict[str, int
     return {k: int(v or 0) for k, v in found[0].items()}
 
 
+_ENROLLMENT = "LEFT JOIN recovery_enrollment e ON e.id = m.enrollment_id"
+# The recipient wrote back (an inbound shopper message) after this send and before any later
+# automated send to them: a reply is credited to the latest message before it, whatever its flow.
+_REPLIED = """CASE WHEN m.contact_id IS NOT NULL AND EXISTS (
+    SELECT 1 FROM message r WHERE r.store_id = m.store_id AND r.contact_id = m.contact_id
+      AND r.direction = 'inbound' AND r.author = 'shopper' AND r.created_at >= m.sent_at
+      AND NOT EXISTS (SELECT 1 FROM message n WHERE n.store_id = m.store_id
+        AND n.contact_id = m.contact_id AND n.direction = 'outbound' AND n.author = 'automation'
+        AND n.sent_at > m.sent_at AND n.sent_at <= r.created_at)
+  ) THEN 1 ELSE 0 END"""
+
+
 async def messages(store_id: int, start: datetime, end: datetime, channel: str | None) -> list:
-    """Automated sends grouped by channel, step, variant and delivery status."""
+    """Automated sends grouped by flow, channel, step, variant and delivery status."""
     return await sql.rows(
-        f"""SELECT m.channel, m.step_index, m.variant, m.status,
-          count(*) AS n, COALESCE(sum(m.segments), 0) AS segments
-        FROM message m
+        f"""SELECT e.flow_id, m.channel, m.step_index, m.variant, m.status,
+          count(*) AS n, COALESCE(sum(m.segments), 0) AS segments,
+          COALESCE(sum({_REPLIED}), 0) AS replied
+        FROM message m {_ENROLLMENT}
         WHERE m.store_id = $1 AND {AUTOMATION} AND m.created_at >= $2 AND m.created_at < $3
           AND m.status NOT IN {NOT_SENT}{sql.channel_filter(channel, "$4")}
-        GROUP BY m.channel, m.step_index, m.variant, m.status""",
+        GROUP BY e.flow_id, m.channel, m.step_index, m.variant, m.status""",
         store_id,
         start,
         end,
@@ -73,16 +88,17 @@ async def messages(store_id: int, start: datetime, end: datetime, channel: str |
 async def send_groups(store_id: int, start: datetime, end: datetime) -> list[dict[str, Any]]:
     """For the rollup: the `messages` and `variant_conversions` groups in one pass, before their last filters."""
     return await sql.rows(
-        f"""SELECT m.channel, m.step_index, m.variant, m.status,
+        f"""SELECT e.flow_id, m.channel, m.step_index, m.variant, m.status,
           count(*) AS n, COALESCE(sum(m.segments), 0) AS segments,
+          COALESCE(sum({_REPLIED}), 0) AS replied,
           COALESCE(sum(CASE WHEN c.id IS NOT NULL AND m.sent_at IS NOT NULL THEN 1 ELSE 0 END), 0)
             AS tested,
           COALESCE(sum(CASE WHEN c.status = 'recovered' AND c.completed_at >= m.sent_at
             THEN 1 ELSE 0 END), 0) AS conversions
-        FROM message m LEFT JOIN checkout c ON c.id = m.checkout_id
+        FROM message m LEFT JOIN checkout c ON c.id = m.checkout_id {_ENROLLMENT}
         WHERE m.store_id = $1 AND {AUTOMATION} AND m.created_at >= $2 AND m.created_at < $3
           AND m.status NOT IN {NOT_SENT}
-        GROUP BY m.channel, m.step_index, m.variant, m.status""",
+        GROUP BY e.flow_id, m.channel, m.step_index, m.variant, m.status""",
         store_id,
         start,
         end,
@@ -91,12 +107,13 @@ async def send_groups(store_id: int, start: datetime, end: datetime) -> list[dic
 
 async def clicks(store_id: int, start: datetime, end: datetime, channel: str | None) -> list:
     return await sql.rows(
-        f"""SELECT m.channel, m.step_index, m.variant, count(*) AS clicks,
-          count(DISTINCT k.checkout_id) AS checkouts
+        f"""SELECT e.flow_id, m.channel, m.step_index, m.variant, count(*) AS clicks,
+          count(DISTINCT k.checkout_id) AS checkouts, count(DISTINCT k.message_id) AS messages
         FROM recovery_click k LEFT JOIN message m ON m.id = k.message_id
+        LEFT JOIN recovery_enrollment e ON e.id = k.enrollment_id
         WHERE k.store_id = $1 AND k.clicked_at >= $2 AND k.clicked_at < $3
           {sql.channel_filter(channel, "$4")}
-        GROUP BY m.channel, m.step_index, m.variant""",
+        GROUP BY e.flow_id, m.channel, m.step_index, m.variant""",
         store_id,
         start,
         end,
@@ -109,14 +126,14 @@ async def variant_conversions(
 ) -> list:
     """Per step and variant: sends, and how many of those checkouts were recovered afterwards."""
     return await sql.rows(
-        f"""SELECT m.step_index, m.channel, m.variant, count(*) AS sent,
+        f"""SELECT e.flow_id, m.step_index, m.channel, m.variant, count(*) AS sent,
           COALESCE(sum(CASE WHEN c.status = 'recovered' AND c.completed_at >= m.sent_at
             THEN 1 ELSE 0 END), 0) AS conversions
-        FROM message m JOIN checkout c ON c.id = m.checkout_id
+        FROM message m JOIN checkout c ON c.id = m.checkout_id {_ENROLLMENT}
         WHERE m.store_id = $1 AND {AUTOMATION} AND m.created_at >= $2 AND m.created_at < $3
           AND m.status NOT IN ('pending', 'cancelled', 'failed') AND m.sent_at IS NOT NULL
           AND m.step_index IS NOT NULL{sql.channel_filter(channel, "$4")}
-        GROUP BY m.step_index, m.channel, m.variant""",
+        GROUP BY e.flow_id, m.step_index, m.channel, m.variant""",
         store_id,
         start,
         end,
@@ -142,8 +159,9 @@ async def touches(
 ) -> list:
     """Messages we sent (automation or agent) to the shoppers who ordered in the period."""
     return await sql.rows(
-        f"""SELECT m.contact_id, m.checkout_id, m.channel, m.status, m.sent_at, m.delivered_at
-        FROM message m
+        f"""SELECT m.contact_id, m.checkout_id, m.channel, m.status, m.sent_at, m.delivered_at,
+          m.author, m.step_index, e.flow_id
+        FROM message m {_ENROLLMENT}
         WHERE m.store_id = $1 AND m.direction = 'outbound' AND m.author IN ('automation', 'agent')
           AND m.created_at >= $4 AND m.created_at < $3 AND m.status NOT IN {NOT_SENT}
           AND {_ordered_in_period("m.contact_id", "m.checkout_id")}
@@ -160,9 +178,10 @@ async def click_touches(
     store_id: int, start: datetime, end: datetime, reach_back: timedelta, channel: str | None
 ) -> list:
     return await sql.rows(
-        f"""SELECT c.contact_id, k.checkout_id, k.clicked_at, m.channel
+        f"""SELECT c.contact_id, k.checkout_id, k.clicked_at, m.channel, m.step_index, e.flow_id
         FROM recovery_click k JOIN checkout c ON c.id = k.checkout_id
         LEFT JOIN message m ON m.id = k.message_id
+        LEFT JOIN recovery_enrollment e ON e.id = k.enrollment_id
         WHERE k.store_id = $1 AND k.clicked_at >= $4 AND k.clicked_at < $3
           AND {_ordered_in_period("c.contact_id", "k.checkout_id")}
           {sql.channel_filter(channel, "$5")}""",
@@ -205,11 +224,20 @@ async def rates(store_id: int, store_currency: str) -> list:
 
 
 async def holdout_rows(store_id: int, start: datetime, end: datetime) -> list:
+    """Enrollments entered in the range with their orders: a checkout's, else (an enrollment with
+    no checkout, from another trigger) the contact's orders placed after it entered."""
+    cols = """e.id, e.flow_id, e.status, e.abandoned_at, o.placed_at, o.total, o.currency,
+          o.presentment_total, o.presentment_currency, o.financial_status, o.placed"""
+    scope = "e.store_id = $1 AND e.abandoned_at >= $2 AND e.abandoned_at < $3"
     return await sql.rows(
-        """SELECT e.id, e.status, e.abandoned_at, o.placed_at, o.total, o.currency,
-          o.presentment_total, o.presentment_currency, o.financial_status, o.placed
-        FROM recovery_enrollment e LEFT JOIN "order" o ON o.checkout_id = e.checkout_id
-        WHERE e.store_id = $1 AND e.abandoned_at >= $2 AND e.abandoned_at < $3""",
+        f"""SELECT {cols} FROM recovery_enrollment e
+        LEFT JOIN "order" o ON o.checkout_id = e.checkout_id
+        WHERE {scope} AND e.checkout_id IS NOT NULL
+        UNION ALL
+        SELECT {cols} FROM recovery_enrollment e
+        LEFT JOIN "order" o ON o.store_id = e.store_id AND o.contact_id = e.contact_id
+          AND o.placed_at >= e.abandoned_at
+        WHERE {scope} AND e.checkout_id IS NULL""",
         store_id,
         start,
         end,
@@ -225,7 +253,8 @@ async def last_steps(store_id: int, checkout_ids: list[int]) -> list:
         chunk = checkout_ids[i : i + 5000]
         marks = ", ".join(str(int(c)) for c in chunk)
         found += await sql.rows(
-            f"""SELECT m.checkout_id, m.step_index, m.channel, m.sent_at FROM message m
+            f"""SELECT m.checkout_id, m.step_index, m.channel, m.sent_at, e.flow_id
+            FROM message m {_ENROLLMENT}
             WHERE m.store_id = $1 AND {AUTOMATION} AND m.sent_at IS NOT NULL
               AND m.step_index IS NOT NULL AND m.checkout_id IN ({marks})""",
             store_id,

@@ -17,7 +17,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from app.analytics import attribution, raw, sql
-from app.analytics.models import OrderClaim, RollupProduct, RollupSend
+from app.analytics.models import OrderClaim, OrderCredit, RollupProduct, RollupSend
 from app.analytics.period import day_bounds
 from app.stores.models import Store
 
@@ -80,17 +80,19 @@ async def recompute_day(store: Store, day: date) -> bool:
             for r in await raw.send_groups(store.id, start, end)
         ]
         products = await _products(store.id, start, end)
-        claims = await attribution.day_claims(store, day, start, end)
-        for model in (RollupSend, RollupProduct, OrderClaim):
+        claims, credits = await attribution.day_claims(store, day, start, end)
+        for model in (RollupSend, RollupProduct, OrderClaim, OrderCredit):
             await model.filter(store_id=store.id, day=day).using_db(conn).delete()
         # An order whose day moved (a new zone, a corrected time) is claimed by its new day only.
         moved = [c.order_id for c in claims]
         await OrderClaim.filter(order_id__in=moved).using_db(conn).delete()
+        await OrderCredit.filter(order_id__in=moved).using_db(conn).delete()
         for product in products:
             product.day = day
         await _insert(RollupSend, sends, conn)
         await _insert(RollupProduct, products, conn)
         await _insert(OrderClaim, claims, conn)
+        await _insert(OrderCredit, credits, conn)
         await _save_day(conn, store, day, counters, began)
     return True
 

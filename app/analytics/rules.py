@@ -145,6 +145,21 @@ class Touch:
     keys: frozenset[str]
     channel: str
     at: datetime
+    origin: Origin | None = None
+    """The flow step of an automated message (or of the message a click was on)."""
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Origin:
+    """Where an automated send came from: its flow (None once the flow is deleted), step, channel."""
+
+    flow_id: int | None
+    step_index: int
+    channel: str
+
+    @property
+    def key(self) -> tuple[int, int, str]:
+        return (-1 if self.flow_id is None else self.flow_id, self.step_index, self.channel)
 
 
 def is_delivered(channel: str, status: str) -> bool:
@@ -248,3 +263,19 @@ def attribute(
         if by_discount(order, issued):
             result.discount.add(order.value)
     return result
+
+
+def last_touch(order: OrderFact, touches: Iterable[Touch], windows: Windows) -> Touch | None:
+    """The flow step a model credits an order to: the latest automated touch that the order
+    counts for (the shopper's, before it, within its window). Ties go to the higher flow/step,
+    so the raw figures and the rollup pick the same one."""
+    best: Touch | None = None
+    for touch in touches:
+        if touch.origin is None or not order.keys & touch.keys:
+            continue
+        window = windows.click if touch.channel == "click" else windows.for_channel(touch.channel)
+        if not within(touch.at, order.placed_at, window):
+            continue
+        if best is None or (touch.at, touch.origin.key) > (best.at, best.origin.key):  # type: ignore[union-attr]
+            best = touch
+    return best

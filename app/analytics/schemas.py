@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import msgspec
@@ -79,6 +79,8 @@ class ChannelRow(msgspec.Struct):
 
 
 class VariantRow(msgspec.Struct):
+    flow_id: int | None
+    """Variants are compared within one step of one flow (None: a deleted flow's)."""
     step: int
     channel: str
     variant: str
@@ -140,6 +142,55 @@ class Conversations(msgspec.Struct):
     """Conversations whose shopper's checkout was then ordered."""
 
 
+class FlowModels(msgspec.Struct):
+    """Orders each model credits to this flow (or step): the latest of its touches before the order."""
+
+    recovered: Model
+    click: Model
+    message: Model
+
+
+class FlowStepResult(msgspec.Struct):
+    step: int
+    channel: str
+    entered: int
+    """Sequences that reached the step: a send was attempted (failed ones included)."""
+    sent: int
+    """Handed to the provider (entered minus failed)."""
+    delivered: int
+    failed: int
+    clicked: int
+    """Messages of the step with at least one link click."""
+    replied: int
+    """Recipients who wrote back before their next automated message."""
+    ordered: int
+    """Orders credited by the message model (delivered, then ordered within its window)."""
+    revenue: Decimal
+    attribution: FlowModels
+
+
+class FlowResult(msgspec.Struct):
+    flow_id: int | None
+    """None: sends of flows since deleted."""
+    name: str
+    trigger: str
+    currency: str
+    entered: int
+    """Enrollments that entered the flow in the period, the holdout group included."""
+    holdout: int
+    sent: int
+    delivered: int
+    failed: int
+    clicked: int
+    replied: int
+    ordered: int
+    revenue: Decimal
+    attribution: FlowModels
+    holdout_lift: HoldoutOut
+    steps: list[FlowStepResult]
+    variants: list[VariantRow]
+
+
 class StatsOut(msgspec.Struct):
     period: Period
     funnel: Funnel
@@ -154,3 +205,32 @@ class StatsOut(msgspec.Struct):
     top_products: list[ProductRow]
     time_to_recovery: TimeToRecovery
     conversations: Conversations
+    flows: list[FlowResult] = msgspec.field(default_factory=list)
+    """Per flow and step; with `flow=ID`, that flow only."""
+
+
+class RecipientRow(msgspec.Struct):
+    message_id: int
+    step: int | None
+    channel: str
+    variant: str | None
+    name: str | None
+    to: str
+    """The address the message went to (email or phone)."""
+    status: str
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    clicked: bool
+    ordered: int
+    """Counted orders of this shopper after the send, within its channel's message window."""
+    revenue: Decimal
+    currency: str
+
+
+class RecipientsPage(msgspec.Struct):
+    flow_id: int
+    period: Period
+    step: int | None
+    recipients: list[RecipientRow]
+    next_cursor: str | None
+    """Pass as `cursor` for the next page; null on the last page."""

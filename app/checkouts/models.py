@@ -123,6 +123,11 @@ class Checkout(Model):
     source_created_at = fields.DatetimeField(null=True)
     source_updated_at = fields.DatetimeField(null=True)
     last_activity_at = fields.DatetimeField()
+    superseded_by_id = fields.BigIntField(
+        null=True,
+        db_index=True,
+        description="the same shopper's newer cart (another device) that is followed up instead",
+    )
     abandon_due_at = fields.DatetimeField(null=True, db_index=True)
     abandoned_at = fields.DatetimeField(null=True)
     completed_at = fields.DatetimeField(null=True)

@@ -12,7 +12,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from app.checkouts import rules
+from app.checkouts import groups, rules
 from app.checkouts.contacts import ContactResult, upsert_contact
 from app.checkouts.models import Checkout, CheckoutStatus, Contact, Order
 from app.checkouts.schemas import (
@@ -343,6 +343,13 @@ async def _upsert_order(
 
 
 async def match_checkout(store: Store, order: Order) -> Checkout | None:
+    """The matched cart, or the newer cart of the same shopper that replaced it (another device):
+    the group's followed-up cart is the one an order settles, once."""
+    found = await _match_checkout(store, order)
+    return await groups.head(found) if found is not None and found.superseded_by_id else found
+
+
+async def _match_checkout(store: Store, order: Order) -> Checkout | None:
     """Checkout token first, then cart token, then the same contact within the window."""
     if order.checkout_token:
         found = await Checkout.get_or_none(store=store, token=order.checkout_token)

@@ -61,6 +61,9 @@ class Flow(Model):
         null=True,
         description="timed triggers: the worker's pass has enrolled what fell due up to here",
     )
+    auto_promote = fields.BooleanField(
+        default=False, description="the worker promotes A/B winners (app/analytics/promotion.py)"
+    )
     segment: fields.ForeignKeyNullableRelation[Segment] = fields.ForeignKeyField(
         "recovery.Segment",
         related_name="flows",
@@ -144,6 +147,9 @@ class FlowStep(Model):
     variants: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(
         default=list, description="list of key, weight, subject, body, html"
     )
+    promoted_variant = fields.CharField(
+        max_length=32, null=True, description="the A/B winner promoted (the others weigh 0)"
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -205,7 +211,13 @@ class Enrollment(Model):
 
     class Meta:
         table = "recovery_enrollment"
-        indexes = (("status", "next_due_at"), ("contact_id", "enrolled_at"), ("order_id",))
+        # store_id, abandoned_at: the stats' holdout and per-flow entries read a store's range.
+        indexes = (
+            ("status", "next_due_at"),
+            ("contact_id", "enrolled_at"),
+            ("store_id", "abandoned_at"),
+            ("order_id",),
+        )
         unique_together = (("store", "flow", "contact", "entry_key"),)
 
 
@@ -264,3 +276,32 @@ class DiscountCode(Model):
         table = "recovery_discount_code"
         unique_together = (("store", "code"),)
         indexes = (("store_id", "kind", "enrollment_id"),)
+
+
+class Promotion(Model):
+    """An A/B winner applied to a step: who or what did it, when, and the figures it rested on."""
+
+    id = fields.BigIntField(primary_key=True)
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
+        "core.Store", related_name="promotions", on_delete=fields.CASCADE
+    )
+    store_id: int
+    flow: fields.ForeignKeyRelation[Flow] = fields.ForeignKeyField(
+        "recovery.Flow", related_name="promotions", on_delete=fields.CASCADE
+    )
+    flow_id: int
+    step_position = fields.IntField()
+    channel = fields.CharField(max_length=8)
+    winner = fields.CharField(max_length=32)
+    retired: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    automatic = fields.BooleanField(default=False)
+    actor = fields.CharField(
+        max_length=320, description="an agent's email, 'API token' or 'worker'"
+    )
+    rule = fields.CharField(max_length=32, description="z-test or klaviyo")
+    figures: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "recovery_promotion"
+        indexes = (("flow_id", "created_at"),)

@@ -138,3 +138,34 @@ class CodePoolStatus(msgspec.Struct):
 
 class EnrollmentAction(msgspec.Struct, forbid_unknown_fields=True):
     reason: str = "agent"
+
+
+class PromoteIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The variant to keep: the one the step's A/B test names the winner."""
+
+    variant: str
+
+
+class AutoPromoteIn(msgspec.Struct, forbid_unknown_fields=True):
+    enabled: bool
+
+
+class AutoPromoteOut(msgspec.Struct):
+    flow_id: int
+    auto_promote: bool
+
+
+class PromotionOut(msgspec.Struct):
+    id: int
+    flow_id: int
+    step: int
+    channel: str
+    winner: str
+    retired: list[str]
+    automatic: bool
+    actor: str
+    """An agent's email, "API token", or "worker" for an automatic promotion."""
+    rule: str
+    """z-test (a merchant's click) or klaviyo (automatic: 500 per variant, 90 % probability)."""
+    figures: list[dict[str, Any]]
+    created_at: datetime

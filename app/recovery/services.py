@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tortoise.exceptions import IntegrityError
+from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.transactions import in_transaction
 
 from app.checkouts.models import Checkout, CheckoutStatus, Contact
@@ -18,7 +18,7 @@ from app.core.logging import ctx
 from app.core.scheduling import dispatch_soon, shared_queue
 from app.core.timeutil import utcnow
 from app.messaging.models import DeliveryStatus, Message
-from app.recovery import flows, links, rules, triggers
+from app.recovery import devices, flows, links, rules, triggers
 from app.recovery.discounts import Incentive, issue_discount_code
 from app.recovery.flows import ordered_steps
 from app.recovery.models import DiscountCode, Enrollment, EnrollmentStatus, Flow, FlowStep
@@ -32,7 +32,8 @@ LIVE = (EnrollmentStatus.ACTIVE, EnrollmentStatus.PAUSED)
 
 
 async def enroll(checkout_id: int, queue: Any = None) -> Enrollment | None:
-    """Put an abandoned checkout into its store's flow once (or into the holdout group)."""
+    """Put an abandoned checkout into its store's flow once (or into the holdout group); a newer
+    cart of the same shopper on another device takes the running sequence over (`devices`)."""
     checkout = await Checkout.get_or_none(id=checkout_id)
     if checkout is None or checkout.status != CheckoutStatus.ABANDONED:
         return await Enrollment.get_or_none(checkout_id=checkout_id)
@@ -46,28 +47,113 @@ async def enroll(checkout_id: int, queue: Any = None) -> Enrollment | None:
         flow = await ensure_default_flow(store)
     if flow is None:
         return None
+    for attempt in range(3):
+        try:
+            async with in_transaction() as conn:
+                enrollment, stopped = await _enroll(store, flow, checkout, conn)
+            break
+        except IntegrityError:  # the event was delivered twice: the first enrollment stands
+            return await Enrollment.get_or_none(checkout_id=checkout_id)
+        except OperationalError as exc:
+            # Contact then enrollment here, enrollment then contact in a step's claim: PostgreSQL
+            # may cancel one of the two as a deadlock; nothing was kept, so this one tries again.
+            if "deadlock" not in str(exc).lower() or attempt == 2:
+                raise
+    if stopped is not None:
+        await dispatch_soon(stopped)
+    if enrollment.next_due_at and enrollment.status == EnrollmentStatus.ACTIVE:
+        await schedule(queue, enrollment.id, enrollment.next_step, enrollment.next_due_at)
+    log.info(
+        "enrolled",
+        extra=ctx(store=store.id, checkout=checkout_id, status=str(enrollment.status)),
+    )
+    return enrollment
+
+
+async def _enroll(
+    store: Store, flow: Flow, checkout: Checkout, conn: Any
+) -> tuple[Enrollment, int | None]:
+    """In one transaction under the contact's row lock: alone, taking over, or replaced."""
+    if checkout.contact_id is not None:  # two devices at once: one after the other
+        await Contact.select_for_update().using_db(conn).get(id=checkout.contact_id)
+    existing = await Enrollment.filter(checkout_id=checkout.id).using_db(conn).first()
+    if existing is not None:
+        return existing, None
+    other = await devices.live_in_group(checkout, store.settings, conn)  # cart enrollments only
+    if other is not None and other.checkout and devices.newer(other.checkout, checkout):
+        return await _replaced_on_arrival(store, checkout, other, conn)
+    if other is not None:
+        return await _take_over(store, checkout, other, conn)
     steps = await ordered_steps(flow.id)
     abandoned_at = checkout.abandoned_at or utcnow()
     held = rules.in_holdout(store.id, checkout.token, flow.holdout_percent)
     due = rules.step_due(abandoned_at, steps[0].delay_seconds) if steps and not held else None
-    try:
-        enrollment = await Enrollment.create(
-            store=store,
-            checkout=checkout,
-            contact_id=checkout.contact_id,
-            flow=flow,
-            entry_key=f"checkout:{checkout.id}",  # the catalogue's key: once per checkout
-            transactional=flow.transactional,
-            status=EnrollmentStatus.HOLDOUT if held else EnrollmentStatus.ACTIVE,
-            abandoned_at=abandoned_at,
-            next_due_at=due,
-        )
-    except IntegrityError:  # the event was delivered twice: the first enrollment stands
-        return await Enrollment.get_or_none(checkout_id=checkout_id)
-    if due:
-        await schedule(queue, enrollment.id, 0, due)
-    log.info("enrolled", extra=ctx(store=store.id, checkout=checkout_id, holdout=held))
-    return enrollment
+    status = EnrollmentStatus.HOLDOUT if held else EnrollmentStatus.ACTIVE
+    fields = {"flow_id": flow.id, "abandoned_at": abandoned_at, "next_due_at": due}
+    return await _create(store, checkout, conn, status=status, **fields), None
+
+
+async def _replaced_on_arrival(
+    store: Store, checkout: Checkout, newer: Enrollment, conn: Any
+) -> tuple[Enrollment, int | None]:
+    """This cart is the earlier one (its event came late): the newer cart's sequence stands,
+    and this one is enrolled as stopped, so the inbox and the stats say why it never sent."""
+    await Checkout.filter(id=checkout.id).using_db(conn).update(superseded_by_id=newer.checkout_id)
+    now = utcnow()
+    replaced = await _create(
+        store,
+        checkout,
+        conn,
+        flow_id=newer.flow_id,
+        status=EnrollmentStatus.STOPPED,
+        abandoned_at=checkout.abandoned_at or now,
+        stop_reason=devices.REPLACED,
+        stopped_at=now,
+    )
+    payload = {"reason": devices.REPLACED, "checkout_id": checkout.id}
+    event_id = await events.record(
+        events.ENROLLMENT_STOPPED, store.id, replaced.id, payload, using=conn
+    )
+    return replaced, event_id
+
+
+async def _take_over(
+    store: Store, checkout: Checkout, older: Enrollment, conn: Any
+) -> tuple[Enrollment, int | None]:
+    """The newer cart continues the older cart's sequence at its step; the older one stops.
+
+    Stopping first waits for a send of the older one being claimed (it holds the row); a step
+    whose message then exists (in flight or sent) is not sent again for the newer cart."""
+    stopped = None
+    if older.status != EnrollmentStatus.HOLDOUT:
+        stopped = await _stop_in(conn, older.id, devices.REPLACED)
+    step = (await Enrollment.filter(id=older.id).using_db(conn).get()).next_step
+    went_out = (
+        await Message.filter(enrollment_id=older.id, step_index=step)
+        .exclude(status__in=(DeliveryStatus.FAILED, DeliveryStatus.CANCELLED))
+        .using_db(conn)
+        .exists()
+    )
+    steps = await ordered_steps(older.flow_id)
+    fields = devices.takeover(older, steps, utcnow(), step + 1 if went_out else step)
+    linked = Checkout.filter(id=older.checkout_id).using_db(conn)
+    await linked.update(superseded_by_id=checkout.id)
+    if contacted := older.checkout and older.checkout.recovery_contacted_at:
+        # The shopper was contacted about this abandonment: an order still recovers it.
+        mine = Checkout.filter(id=checkout.id, recovery_contacted_at=None).using_db(conn)
+        await mine.update(recovery_contacted_at=contacted)
+    return await _create(store, checkout, conn, **fields), stopped
+
+
+async def _create(store: Store, checkout: Checkout, conn: Any, **fields: Any) -> Enrollment:
+    return await Enrollment.create(
+        store=store,
+        checkout=checkout,
+        contact_id=checkout.contact_id,
+        entry_key=f"checkout:{checkout.id}",  # the catalogue's key: once per checkout
+        using_db=conn,
+        **fields,
+    )
 
 
 async def delete_flow(store: Store, flow_id: int) -> None:
@@ -116,36 +202,40 @@ async def resume(enrollment_id: int, queue: Any = None) -> bool:
 async def stop(enrollment_id: int, reason: str) -> bool:
     """Final: no further step is sent, and unsent attempts are cancelled."""
     async with in_transaction() as conn:
-        won = (
-            await Enrollment.filter(id=enrollment_id, status__in=LIVE)
-            .using_db(conn)
-            .update(
-                status=EnrollmentStatus.STOPPED,
-                stop_reason=reason[:64],
-                stopped_at=utcnow(),
-                next_due_at=None,
-            )
-        )
-        if won:
-            await (
-                Message.filter(enrollment_id=enrollment_id, status=DeliveryStatus.PENDING)
-                .using_db(conn)
-                .update(
-                    status=DeliveryStatus.CANCELLED, error_message=f"sequence stopped: {reason}"
-                )
-            )
-            stopped = await Enrollment.get(id=enrollment_id, using_db=conn)
-            event_id = await events.record(
-                events.ENROLLMENT_STOPPED,
-                stopped.store_id,
-                enrollment_id,
-                {"reason": reason, "checkout_id": stopped.checkout_id},
-                using=conn,
-            )
-    if won:
+        event_id = await _stop_in(conn, enrollment_id, reason)
+    if event_id is not None:
         await dispatch_soon(event_id)
         log.info("enrollment stopped", extra=ctx(enrollment=enrollment_id, reason=reason))
-    return bool(won)
+    return event_id is not None
+
+
+async def _stop_in(conn: Any, enrollment_id: int, reason: str) -> int | None:
+    """Stop a live enrollment inside the caller's transaction; the outbox event's id if it won."""
+    won = (
+        await Enrollment.filter(id=enrollment_id, status__in=LIVE)
+        .using_db(conn)
+        .update(
+            status=EnrollmentStatus.STOPPED,
+            stop_reason=reason[:64],
+            stopped_at=utcnow(),
+            next_due_at=None,
+        )
+    )
+    if not won:
+        return None
+    await (
+        Message.filter(enrollment_id=enrollment_id, status=DeliveryStatus.PENDING)
+        .using_db(conn)
+        .update(status=DeliveryStatus.CANCELLED, error_message=f"sequence stopped: {reason}")
+    )
+    stopped = await Enrollment.get(id=enrollment_id, using_db=conn)
+    return await events.record(
+        events.ENROLLMENT_STOPPED,
+        stopped.store_id,
+        enrollment_id,
+        {"reason": reason, "checkout_id": stopped.checkout_id},
+        using=conn,
+    )
 
 
 async def stop_for_checkout(checkout_id: int, reason: str) -> bool:

@@ -120,7 +120,35 @@ def parse(form: Mapping[str, str], current: Mapping[str, Any]) -> Parsed:
     attribution["min_ab_sample"] = _int(form, "min_ab_sample", 10, 1_000_000, out)
     out.settings["attribution"] = attribution
     out.settings["chat"] = _chat(form, current, out)
+    out.settings["response_targets"] = _response_targets(form, current, out)
+    if "cross_device_window_hours" in form:  # 0: each device's cart is its own abandonment
+        out.settings["cross_device_window_hours"] = _int(
+            form, "cross_device_window_hours", 0, 720, out
+        )
     return out
+
+
+# First-response targets per channel (app/messaging/response_time.py): chat in seconds, the
+# slower channels in minutes, stored as seconds. A form without the fields keeps what is saved.
+RESPONSE_TARGET_FIELDS = (
+    ("chat", "response_target_chat_seconds", 1, 1, 3600),
+    ("sms", "response_target_sms_minutes", 60, 1, 7 * 24 * 60),
+    ("email", "response_target_email_minutes", 60, 1, 7 * 24 * 60),
+)
+
+
+def _response_targets(
+    form: Mapping[str, str], current: Mapping[str, Any], out: Parsed
+) -> dict[str, int]:
+    saved = current.get("response_targets")
+    targets = dict(saved) if isinstance(saved, Mapping) else {}
+    for channel, name, unit, low, high in RESPONSE_TARGET_FIELDS:
+        if name not in form:
+            continue
+        value = _int(form, name, low, high, out)
+        if value is not None:
+            targets[channel] = value * unit
+    return targets
 
 
 def _chat(form: Mapping[str, str], current: Mapping[str, Any], out: Parsed) -> dict[str, Any]:

@@ -96,6 +96,8 @@
         chance.title = "Predicted chance this cart is bought" + (c.score.expected_value_text ? ", worth about " + c.score.expected_value_text : "");
         meta.append(chance);
       }
+      const frt = responseBadge(c, false);
+      if (frt) meta.append(frt);
       const watching = [...state.viewers.entries()].filter(([a, v]) => v.conv === id && a !== boot.agent.id);
       if (watching.length) meta.append(el("span", "viewers", "👁 " + watching.map(([, v]) => v.name).join(", ")));
       li.append(top, el("div", "preview", c.last_message_preview), meta);
@@ -127,7 +129,7 @@
     $("body").focus();
   }
   function renderHeader(c, quiet) {
-    $("contact-name").textContent = c.contact.name || c.contact.phone || "Shopper";
+    $("contact-name").textContent = c.contact.name || c.contact.phone || c.contact.email || "Shopper";
     $("contact-meta").textContent = [c.contact.phone, c.contact.email].filter(Boolean).join(" · ");
     const sel = $("assignee"); sel.replaceChildren();
     const none = el("option", "", "Unassigned"); none.value = ""; sel.append(none);
@@ -138,6 +140,7 @@
       $("quiet").hidden = !quiet.quiet || state.channel !== "sms";  // quiet hours are for texts
       $("quiet").textContent = quiet.quiet ? `It is ${quiet.local_time} for this shopper (${quiet.zone}). That is outside the hours recovery texts are allowed (state law and the store's quiet hours): only answer if they are waiting on you.` : "";
     }
+    renderResponse(c);
     renderConsent(c.contact);
     renderViewers();
   }
@@ -247,6 +250,16 @@
     document.querySelectorAll("[data-seq]").forEach((b) => { b.hidden = !(seq.actions || []).includes(b.dataset.seq); });
     $("discount").disabled = !enrolled;
     renderDiscount(cart.discount);
+    renderEarlierCarts(cart.earlier_carts || []);
+  }
+  // ---------- earlier carts: the same shopper on another device (one abandonment) ----------
+  function renderEarlierCarts(carts) {
+    const box = $("earlier-carts"), ul = $("earlier-carts-list");
+    box.hidden = !carts.length; ul.replaceChildren();
+    for (const c of carts) {
+      const device = { mobile: "phone", desktop: "computer", tablet: "tablet" }[c.device] || "another device";
+      ul.append(el("li", "", [c.total_text || c.total + " " + c.currency, c.items.length + " item" + (c.items.length === 1 ? "" : "s"), "on a " + device, when(c.last_activity_at)].join(" · ")));
+    }
   }
   function renderDiscount(d) {
     $("cart-discount").hidden = !d;
@@ -277,7 +290,7 @@
     if (ev.type === "message") {
       applyMessage(ev.message);
       upsertConversation(ev.conversation);
-      if (ev.conversation.id === state.selected) renderConsent(ev.conversation.contact);
+      if (ev.conversation.id === state.selected) { renderConsent(ev.conversation.contact); renderResponse(ev.conversation); }
       if (ev.conversation.id === state.selected && ev.message.direction === "inbound") {
         api("/conversations/" + state.selected + "/read", { method: "POST" }).catch(() => {});
       }
@@ -339,6 +352,36 @@
     renderMessages(false);
   }
   setInterval(() => sendFrame({ type: "ping" }), 20000);
+
+  // ---------- first response: waiting, overdue (live, from the due time the server sends) ----------
+  // The server's clock, not the browser's, decides: the offset is measured when the page loads.
+  const clockOffset = boot.server_now ? new Date(boot.server_now).getTime() - Date.now() : 0;
+  function responseBadge(c, long) {
+    const fr = c.first_response;
+    if (!fr) return null;
+    if (fr.answered_at) {
+      if (!long) return null;
+      const b = el("span", "badge frt " + (fr.within_target ? "ok" : "warn"), "First reply in " + fr.text);
+      b.title = fr.within_target ? "Answered within the store's target" : "Answered after the store's target";
+      return b;
+    }
+    const b = el("span", "badge frt waiting");
+    b.dataset.due = String(new Date(fr.due_at).getTime());
+    b.dataset.since = fr.waiting_since;
+    paintDue(b);
+    return b;
+  }
+  function renderResponse(c) {
+    const line = $("first-response"); line.replaceChildren();
+    const badge = responseBadge(c, true); if (badge) line.append(badge);
+  }
+  function paintDue(b) {
+    const late = Date.now() + clockOffset > Number(b.dataset.due);
+    b.classList.toggle("overdue", late); b.classList.toggle("danger", late);
+    b.textContent = (late ? "Overdue · waiting since " : "Waiting since ") + when(b.dataset.since);
+    b.title = late ? "No agent has answered within the store's reply target" : "Reply by " + when(new Date(Number(b.dataset.due)).toISOString());
+  }
+  setInterval(() => document.querySelectorAll(".frt[data-due]").forEach(paintDue), 1000);
 
   // ---------- composer ----------
   const GSM = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";

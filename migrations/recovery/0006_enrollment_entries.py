@@ -19,7 +19,7 @@ async def _checkout_stays_unique(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [('core', '0010_contact_history'), ('recovery', '0007_segments')]
+    dependencies = [('core', '0010_contact_history'), ('recovery', '0008_ab_promotion')]
 
     initial = False
 
@@ -69,7 +69,7 @@ class Migration(migrations.Migration):
         ),
         ops.AlterModelOptions(
             name='Enrollment',
-            options={'table': 'recovery_enrollment', 'app': 'recovery', 'unique_together': (('store', 'flow', 'contact', 'entry_key'),), 'indexes': [Index(fields=['status', 'next_due_at']), Index(fields=['contact_id', 'enrolled_at']), Index(fields=['order_id'])], 'pk_attr': 'id', 'table_description': 'One entry into a flow: an abandoned checkout, or a contact for one period of a trigger'},
+            options={'table': 'recovery_enrollment', 'app': 'recovery', 'unique_together': (('store', 'flow', 'contact', 'entry_key'),), 'indexes': [Index(fields=['status', 'next_due_at']), Index(fields=['contact_id', 'enrolled_at']), Index(fields=['store_id', 'abandoned_at']), Index(fields=['order_id'])], 'pk_attr': 'id', 'table_description': 'One entry into a flow: an abandoned checkout, or a contact for one period of a trigger'},
         ),
         ops.RunPython(_checkout_stays_unique),
     ]

@@ -19,6 +19,7 @@ from app.accounts.services import create_agent
 from app.config import use_settings
 from app.recovery.models import FlowStep
 from app.server import create_app
+from tests.analytics.flow_seed import seed_two_flows
 from tests.analytics.seed import seed_store
 from tests.factories import CHROMIUM, CHROMIUM_ARGS, free_port, make_store
 
@@ -336,3 +337,33 @@ async def _both_widths(page: Page, name: str, part: str | None = None) -> None:
             shot = str(ARTIFACTS / f"{name}-{label}-part.png")
             await page.locator(part).screenshot(path=shot)
     await page.set_viewport_size(LAPTOP)
+
+
+async def test_the_flow_picker_shows_one_flow_and_its_recipients(server: str, browser: Any) -> None:
+    seeded = await seed_two_flows()
+    await create_agent(seeded.store, "owner@two.example", Role.OWNER, password=PASSWORD)
+    async with httpx.AsyncClient() as http:
+        api = (
+            await http.get(
+                f"{server}/api/v1/flows/{seeded.carts.id}/results",
+                headers={"Authorization": f"Bearer {seeded.token}"},
+            )
+        ).json()
+    ARTIFACTS.mkdir(exist_ok=True)
+    for name, viewport in (("laptop", LAPTOP), ("phone", PHONE)):
+        context = await browser.new_context(viewport=viewport)
+        page = await context.new_page()
+        await _login(page, server, "owner@two.example")
+        assert await page.locator("[data-testid=flow-row]").count() == 3
+        await page.select_option("[data-testid=flow-picker]", label="Carts")
+        await page.click(".filters button[type=submit]")
+        await page.wait_for_url(f"**/dashboard?*flow={seeded.carts.id}*")
+        assert await page.inner_text("[data-testid=picked-flow]") == "Carts"
+        assert await page.locator("[data-testid=flow-steps] tbody tr").count() == len(api["steps"])
+        assert await page.locator("[data-testid=recipients] tbody tr").count() == 2
+        ordered = await page.inner_text("[data-testid=flow-ordered]")
+        assert ordered == f"{api['ordered']} · ${Decimal(api['revenue']):,.2f}"
+        overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{name}: page scrolls sideways by {overflow}px"
+        await page.screenshot(path=str(ARTIFACTS / f"dashboard-flow-{name}.png"), full_page=True)
+        await context.close()

@@ -347,6 +347,10 @@ async def _owner_pages(browser: Any, site: Site, layout: str) -> None:
     watch = Watch(page, site.base)
     await _login(page, site.base, "owner@velvet.example", "/dashboard")
     await _check(page, "dashboard", layout, watch)
+    await page.select_option("[data-testid=flow-picker]", index=1)  # the first flow, by the picker
+    await page.click(".filters button[type=submit]")
+    await page.wait_for_url("**/dashboard?*flow=*")
+    await _check(page, "dashboard-one-flow", layout, watch)
     for name in ("flows", "settings"):
         await _visit(page, watch, f"{site.base}/{name}", name, layout)
     team = "(() => { const s = document.querySelector('#team .scroll'); return s.scrollWidth - s.clientWidth; })()"

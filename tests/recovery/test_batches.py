@@ -16,6 +16,7 @@ from app.recovery.models import Enrollment, EnrollmentStatus, FlowStep
 from app.recovery.sending import Deps, Later, run_step, schedule, send_due
 from app.recovery.sending._prepare import needs_preparation
 from app.recovery.sending._queue import job_id
+from app.stores.models import Store
 from app.stores.services import forget_cached_stores
 from tests.recovery.conftest import abandoned
 
@@ -80,6 +81,9 @@ async def test_batches_racing_each_other_and_single_jobs_send_each_step_once(
 
 
 async def test_rules_are_checked_under_the_batch_lock(deps, store, clock, fake_twilio):
+    # Cross-device grouping off: `same_shopper` and `again` test the budget within one batch,
+    # not one abandonment across devices (tests/recovery/test_cross_device.py).
+    await Store.filter(id=store.id).update(settings={"cross_device_window_hours": 0})
     checkout, ordered = await abandoned(store, clock.now - timedelta(minutes=16))
     await Checkout.filter(id=checkout.id).update(status="completed")
     at = clock.now - timedelta(minutes=16)

@@ -14,7 +14,7 @@ from app.recovery import services
 from app.recovery.discounts import Incentive, ensure_discount
 from app.recovery.models import DiscountCode, DiscountKind, Enrollment, EnrollmentStatus, Flow
 from app.recovery.sending import Later, run_step
-from app.stores.models import Platform
+from app.stores.models import Platform, Store
 from tests.factories import make_store
 from tests.recovery.conftest import abandoned
 
@@ -41,6 +41,10 @@ async def test_holdout_share_is_enrolled_but_never_messaged(deps, store, clock, 
 
 
 async def test_one_sequence_per_contact_per_week(deps, store, clock, smtp):
+    # Cross-device grouping off: two carts within its window would be one abandonment
+    # (tests/recovery/test_cross_device.py); the frequency cap is what is tested here.
+    await Store.filter(id=store.id).update(settings={"cross_device_window_hours": 0})
+    store = await Store.get(id=store.id)
     _, first = await abandoned(store, clock.now - timedelta(hours=2), phone=None)
     assert await run_step(deps, first.id, 0) == "skipped"
     assert await run_step(deps, first.id, 1) == "sent"

@@ -11,6 +11,7 @@ SEEDED = {
     "checkout": stats.CHECKOUT_COLUMNS,
     "order": stats.ORDER_COLUMNS,
     "message": stats.MESSAGE_COLUMNS,
+    "recovery_enrollment": stats.ENROLLMENT_COLUMNS,
 }
 
 

@@ -196,3 +196,46 @@ async def test_chat_hours_that_end_before_they_start_are_refused(client):
     response = await client.post("/settings", data=bad)
     assert response.status_code == 422 and "later than the start" in response.text
     assert "chat" not in ((await Store.get(id=issued.store.id)).settings or {})
+
+
+async def test_reply_targets_per_channel_default_save_and_refuse(client):
+    from app.messaging.response_time import targets_from_settings
+
+    issued = await make_store("shopify")
+    await login_as(client, issued.store, Role.OWNER)
+    page = await client.get("/settings")
+    assert "Reply targets" in page.text
+    assert re.search(r'id="response_target_chat_seconds"[^>]*value="10"', page.text)
+    assert re.search(r'id="response_target_sms_minutes"[^>]*value="5"', page.text)
+    csrf = csrf_from(page.text)
+    targets = {
+        "response_target_chat_seconds": "30",
+        "response_target_sms_minutes": "15",
+        "response_target_email_minutes": "120",
+    }
+    saved = await client.post("/settings", data={**FORM, **targets, "csrf_token": csrf})
+    assert saved.status_code == 303, saved.text
+    store = await Store.get(id=issued.store.id)
+    assert targets_from_settings(store.settings) == {"chat": 30, "sms": 900, "email": 7200}
+    bad = {**FORM, **targets, "response_target_chat_seconds": "0", "csrf_token": csrf}
+    refused = await client.post("/settings", data=bad)
+    assert refused.status_code == 422 and "between 1 and 3600" in refused.text
+    store = await Store.get(id=issued.store.id)
+    assert targets_from_settings(store.settings)["chat"] == 30
+
+
+async def test_cross_device_window_defaults_to_a_day_and_is_saved(client):
+    from app.recovery.devices import window
+
+    issued = await make_store("shopify")
+    await login_as(client, issued.store, Role.OWNER)
+    page = await client.get("/settings")
+    assert re.search(r'id="cross_device_window_hours"[^>]*value="24"', page.text)
+    csrf = csrf_from(page.text)
+    form = {**FORM, "cross_device_window_hours": "6", "csrf_token": csrf}
+    assert (await client.post("/settings", data=form)).status_code == 303
+    store = await Store.get(id=issued.store.id)
+    assert window(store.settings).total_seconds() == 6 * 3600
+    bad = {**form, "cross_device_window_hours": "-1"}
+    assert (await client.post("/settings", data=bad)).status_code == 422
+    assert window((await Store.get(id=issued.store.id)).settings).total_seconds() == 6 * 3600

@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.response import Redirect, Template
 
-from app.analytics import charts, exports, figures
-from app.analytics.controllers import ChannelParam, FromParam, ToParam
-from app.analytics.schemas import StatsOut
+from app.analytics import charts, exports, figures, promotion, recipients, response_times
+from app.analytics.controllers import (
+    ChannelParam,
+    CursorParam,
+    FlowParam,
+    FromParam,
+    ToParam,
+    recipients_query,
+)
+from app.analytics.period import Range
+from app.analytics.schemas import RecipientRow, StatsOut
 from app.config import get_settings
 from app.core.errors import ApiError
 from app.core.money import format_money
 from app.core.timeutil import utcnow
-from app.recovery import pool
+from app.messaging.response_time import duration_text
+from app.recovery import pool, triggers
 from app.recovery.failures import recent_failures
+from app.recovery.models import Flow
 from app.stores.models import Store
 from app.web.access import Access, frame_headers, manager_access
 
@@ -33,17 +44,35 @@ class DashboardPages(Controller):
         start: FromParam = None,
         end: ToParam = None,
         channel: ChannelParam = None,
+        flow: FlowParam = None,
+        cursor: CursorParam = None,
     ) -> Template:
-        data = await figures.for_period(access.store, start, end, channel)
-        warning = (await pool.status(access.store)).warning
-        failures = await recent_failures(access.store.id, utcnow())
-        return Template(
-            "pages/dashboard.html",
-            context=access.context(
-                "dashboard", pool_warning=warning, failures=failures, **view(access.store, data)
-            ),
-            headers=frame_headers(access.store),
+        return await _page(access, start, end, channel, flow, cursor)
+
+    @post("/dashboard/promote")
+    async def promote(self, request: Request[Any, Any, State], access: Access) -> Any:
+        """The A/B table's one click: keep the winner, retire the rest (the flow page logs it)."""
+        form = await request.form()
+        start, end, channel = (str(form.get(k) or "") or None for k in ("from", "to", "channel"))
+        try:
+            flow_id, step = int(str(form.get("flow"))), int(str(form.get("step")))
+        except ValueError:
+            return await _page(access, start, end, channel, None, None, 422, "Pick a step.")
+        variant = str(form.get("variant") or "")
+        try:
+            await promotion.promote(
+                access.store, flow_id, step, variant, access.current.agent.email
+            )
+        except ApiError as exc:
+            shown = None if exc.status_code == 404 else flow_id
+            return await _page(
+                access, start, end, channel, shown, None, exc.status_code, exc.detail
+            )
+        given = {"from": start, "to": end, "channel": channel}
+        back = urlencode(
+            {"flow": flow_id, "promoted": step, **{k: v for k, v in given.items() if v}}
         )
+        return Redirect(f"/dashboard?{back}#results", status_code=303)
 
     @get("/dashboard/export/{table:str}")
     async def export(
@@ -74,6 +103,80 @@ class DashboardPages(Controller):
         return Redirect(f"/api/v1/stats{query}", status_code=307)
 
 
+def _range(data: StatsOut) -> Range:
+    p = data.period
+    return Range(p.start, p.end, p.timezone, p.channel)
+
+
+async def _page(
+    access: Access,
+    start: str | None,
+    end: str | None,
+    channel: str | None,
+    flow: int | None,
+    cursor: str | None,
+    status_code: int = 200,
+    promote_error: str | None = None,
+) -> Template:
+    data = await figures.for_period(access.store, start, end, channel, flow)
+    warning = (await pool.status(access.store)).warning
+    failures = await recent_failures(access.store.id, utcnow())
+    results = await _results(access.store, data, flow, cursor)
+    first_response = await response_times.for_period(
+        access.store.id, access.store.settings, _range(data), utcnow()
+    )
+    return Template(
+        "pages/dashboard.html",
+        context=access.context(
+            "dashboard",
+            pool_warning=warning,
+            failures=failures,
+            first_response=first_response,
+            duration=duration_text,
+            promote_error=promote_error,
+            **results,
+            **view(access.store, data),
+        ),
+        status_code=status_code,
+        headers=frame_headers(access.store),
+    )
+
+
+RECIPIENTS_ON_PAGE = 25
+
+
+async def _results(
+    store: Store, data: StatsOut, flow: int | None, cursor: str | None
+) -> dict[str, Any]:
+    """The flow picker's choices, and for one picked flow its recipients and promoted steps."""
+    choices = await Flow.filter(store_id=store.id).order_by("id").values_list("id", "name")
+    found: dict[str, Any] = {"flow_choices": choices, "picked": None, "recipients": []}
+    found["trigger_labels"] = {name: t.label for name, t in triggers.CATALOGUE.items()}
+    found["flow_names"] = dict(choices)
+    if flow is None or not data.flows:
+        return found
+    rows: list[RecipientRow] = []
+    q = recipients_query(
+        store,
+        await Flow.get(id=flow),
+        str(data.period.start),
+        str(data.period.end),
+        data.period.channel,
+        None,
+        cursor,
+        RECIPIENTS_ON_PAGE,
+    )
+    rows, following = await recipients.page(store, q)
+    promoted = await promotion.promoted_steps(flow)
+    return {
+        **found,
+        "picked": data.flows[0],
+        "recipients": rows,
+        "next_cursor": following,
+        "promoted": promoted,
+    }
+
+
 def view(store: Store, data: StatsOut) -> dict[str, Any]:
     """Formatting helpers and derived values for the template; numbers stay those of `data`."""
     locale = store.locale or "en_US"  # format_money reads "en-US" and "en_US" alike
@@ -96,5 +199,6 @@ def view(store: Store, data: StatsOut) -> dict[str, Any]:
             "from": str(data.period.start),
             "to": str(data.period.end),
             "channel": data.period.channel or "",
+            "flow": str(data.flows[0].flow_id) if len(data.flows) == 1 else "",
         },
     }

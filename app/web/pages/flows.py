@@ -12,12 +12,13 @@ from litestar.di import Provide
 from litestar.response import Redirect, Template
 from markupsafe import Markup
 
+from app.analytics import promotion
 from app.core.errors import ApiError
 from app.core.timeutil import utcnow
 from app.recovery import flows, gallery, pool, triggers
 from app.recovery.discounts import upload_pool
 from app.recovery.failures import recent_failures
-from app.recovery.models import Segment
+from app.recovery.models import Flow, Segment
 from app.recovery.segments import rules as rfm
 from app.recovery.segments import services as segments
 from app.web.access import Access, frame_headers, manager_access
@@ -105,6 +106,15 @@ class FlowPages(Controller):
         created = await flows.create_flow(access.store, template.as_flow())
         return Redirect(f"/flows?flow={created.id}", status_code=303)
 
+    @post("/flows/{flow_id:int}/auto-promote")
+    async def auto_promote(
+        self, request: Request[Any, Any, State], access: Access, flow_id: int
+    ) -> Any:
+        """The flow's opt-in to automatic A/B promotion (the worker's hourly pass)."""
+        form = await request.form()
+        await promotion.set_auto(access.store, flow_id, str(form.get("enabled")) == "true")
+        return Redirect(f"/flows?flow={flow_id}#promotions", status_code=303)
+
     @post("/flows/codes")
     async def upload_codes(self, request: Request[Any, Any, State], access: Access) -> Any:
         """Paste or a CSV file: codes made in the merchant's own store, and what each is worth."""
@@ -138,6 +148,7 @@ async def _editor(
     extra.setdefault("segment_form", {"groups": []})
     segment_rows = await segment_page.rows(access.store)
     open_flow = next((f for f in found if f.id == selected), found[0] if found else None)
+    auto = open_flow is not None and await Flow.exists(id=open_flow.id, auto_promote=True)
     context = access.context(
         "flows",
         flows=found,
@@ -148,6 +159,8 @@ async def _editor(
         pool=await pool.status(access.store),
         failures=await recent_failures(access.store.id, utcnow()),
         pool_terms=pool.terms_label(pool.PoolTerms.of(access.store), access.store),
+        auto_promote=auto,
+        promotions=await promotion.history(access.store, open_flow.id) if open_flow else [],
         segment_rows=segment_rows,
         segments_json=script_json([{"id": r.id, "name": r.name} for r in segment_rows]),
         rfm_groups=[(name, label) for name, label in rfm.GROUP_LABELS.items()],

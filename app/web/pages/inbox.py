@@ -8,6 +8,7 @@ from litestar.response import Template
 
 from app.accounts.guards import CurrentAgent, page_agent
 from app.config import get_settings
+from app.core.timeutil import utcnow
 from app.stores.models import Store
 
 
@@ -26,6 +27,7 @@ class InboxPages(Controller):
             },
             "store": {"id": store.id, "name": store.name, "timezone": store.timezone},
             "poll_seconds": get_settings().inbox.poll_seconds,
+            "server_now": utcnow().isoformat(),  # overdue markers use the server's clock
         }
         return Template(
             "inbox/inbox.html",

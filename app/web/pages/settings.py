@@ -27,6 +27,8 @@ from app.analytics.rules import windows_from_settings
 from app.checkouts.rules import after_exit_seconds
 from app.config import get_settings
 from app.core.timeutil import utcnow
+from app.messaging.response_time import targets_from_settings
+from app.recovery.devices import window
 from app.recovery.rules import LEGAL_END, LEGAL_START, policy_from_settings, window_for
 from app.stores import preferences
 from app.stores.chat import settings_from as chat_settings_from
@@ -69,6 +71,8 @@ FORM_SECTIONS = [
     Section("pages/settings/_senders.html"),
     Section("pages/settings/_costs.html"),
     Section("pages/settings/_chat.html", _chat),
+    Section("pages/settings/_response_targets.html"),
+    Section("pages/settings/_cross_device.html"),
 ]
 
 
@@ -109,6 +113,16 @@ def _values(store: Store) -> dict[str, Any]:
         "click_window_hours": int(windows.click.total_seconds() // 3600),
         "min_ab_sample": int((raw.get("attribution") or {}).get("min_ab_sample") or 100),
         **_chat_values(raw.get("chat")),
+        **_response_target_values(raw),
+        "cross_device_window_hours": int(window(raw).total_seconds() // 3600),
+    }
+
+
+def _response_target_values(raw: dict[str, Any]) -> dict[str, int]:
+    targets = targets_from_settings(raw)
+    return {
+        name: targets[channel] // unit
+        for channel, name, unit, *_ in preferences.RESPONSE_TARGET_FIELDS
     }
 
 

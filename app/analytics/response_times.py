@@ -1,0 +1,82 @@
+"""First-response figures for the dashboard: median, p90 and share within target, per channel.
+
+Read with plain SQL from the inbox's tables (as `raw.conversations` reads messages), so analytics
+imports nothing of `inbox`. A thread counts in the period its clock started in (the shopper's
+first unanswered message); the rule itself is `app/messaging/response_time.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.analytics import sql
+from app.analytics.period import Range
+from app.messaging import response_time
+from app.messaging.response_time import Sample, Summary
+
+LABELS = {"chat": "Live chat", "sms": "SMS", "email": "Email"}
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    channel: str
+    label: str
+    target_seconds: int
+    summary: Summary
+
+
+@dataclass(frozen=True, slots=True)
+class Tile:
+    total: Summary
+    rows: list[Row]
+
+
+async def for_period(store_id: int, settings: dict | None, period: Range, now: datetime) -> Tile:
+    start, end = period.utc
+    answered = await sql.rows(
+        """SELECT f.channel, f.seconds, f.target_seconds FROM inbox_first_response f
+        WHERE f.store_id = $1 AND f.asked_at >= $2 AND f.asked_at < $3""",
+        store_id,
+        start,
+        end,
+    )
+    waiting = await sql.rows(
+        """SELECT c.response_channel AS channel, count(*) AS n FROM inbox_conversation c
+        WHERE c.store_id = $1 AND c.response_started_at >= $2 AND c.response_started_at < $3
+          AND c.responded_at IS NULL AND c.response_due_at < $4
+        GROUP BY c.response_channel""",
+        store_id,
+        start,
+        end,
+        now,
+    )
+    return tile(answered, waiting, response_time.targets_from_settings(settings), period.channel)
+
+
+def tile(
+    answered: list[dict], waiting: list[dict], targets: dict[str, int], only: str | None
+) -> Tile:
+    """Pure: rows as read to the tile; `only` keeps one channel (the dashboard's filter)."""
+    samples: dict[str, list[Sample]] = {}
+    for r in answered:
+        samples.setdefault(str(r["channel"]), []).append(
+            Sample(int(r["seconds"]), int(r["target_seconds"]))
+        )
+    late = {str(r["channel"]): int(r["n"] or 0) for r in waiting if r["channel"]}
+    channels = [c for c in response_time.CHANNELS if only in (None, c)]
+    channels += sorted(
+        c for c in {*samples, *late} - set(response_time.CHANNELS) if only in (None, c)
+    )
+    rows = [
+        Row(
+            c,
+            LABELS.get(c, c),
+            response_time.target_for(targets, c),
+            response_time.summarize(samples.get(c, []), late.get(c, 0)),
+        )
+        for c in channels
+    ]
+    every = [s for c in channels for s in samples.get(c, [])]
+    total = response_time.summarize(every, sum(late.get(c, 0) for c in channels))
+    return Tile(total, rows)
