@@ -50,11 +50,13 @@ SUBSCRIPTIONS: tuple[tuple[str, events.Handler], ...] = (
     (events.ENROLLMENT_STOPPED, analytics.enrollment_stopped),
     (events.ORDER_RECORDED, analytics.order_recorded),
     (events.ORDER_RECORDED, checkouts.refresh_history),
+    (events.ORDER_RECORDED, recovery.enter_on_order),  # after the history: milestones read it
     (events.STORE_UNINSTALLED, recovery.stop_on_uninstall),
     (events.CONTACT_OPTED_OUT, analytics.contact_changed),
     (events.CONTACT_OPTED_OUT, recovery.trim_on_opt_out),
     (events.CONTACT_OPTED_OUT, checkouts.refresh_subscription),
     (events.CONTACT_OPTED_IN, checkouts.refresh_subscription),
+    (events.CONTACT_OPTED_IN, recovery.enter_on_opt_in),
     (events.SHOPPER_REPLIED, analytics.shopper_replied),
     (events.SHOPPER_REPLIED, recovery.pause_on_reply),
     # Outward: subscribers' webhooks, Segment, Shopify Flow (each names the events it announces).

@@ -20,7 +20,13 @@ from app.core.timeutil import utcnow
 from app.hooks.jobs import deliver_hook, deliver_hooks, hooks_sweep
 from app.ingest.jobs import drain_raw_events, sweep_deliveries
 from app.integrations.shopify.jobs import enrich_checkout
-from app.recovery.jobs import recovery_sweep, send_step, start_drainers, stop_drainers
+from app.recovery.jobs import (
+    enroll_timed,
+    recovery_sweep,
+    send_step,
+    start_drainers,
+    stop_drainers,
+)
 from app.recovery.segments.jobs import refresh_rfm_cutoffs
 from app.scoring.jobs import retrain_scores, train_store_model
 from app.wiring import wire
@@ -113,6 +119,7 @@ def build_worker(
             cron(wake_snoozed, second={30}),
             cron(retrain_scores, minute={17}, second={0}),  # models older than a day retrain
             cron(advance_birthdays, minute={7}, second={0}),  # passed birthdays move to next year
+            cron(enroll_timed, minute=set(range(0, 60, 5)), second={40}),  # timed triggers
             cron(promote_winners, minute={37}, second={0}),  # A/B winners of opted-in flows
             cron(refresh_rfm_cutoffs, hour={3}, minute={23}, second={0}),  # segments' RFM groups
             cron(analytics_sweep, **_sweep_schedule(settings.capture.sweep_interval_seconds)),

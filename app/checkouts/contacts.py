@@ -7,10 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
+from app.checkouts import history
 from app.checkouts.models import ConsentEvent, Contact, ContactTag
 from app.checkouts.schemas import ContactInput
+from app.core import events
 from app.core.phones import parse_phone, region_of_locale
+from app.core.scheduling import dispatch_soon
 from app.core.timeutil import utcnow
 from app.stores.models import Store
 
@@ -108,17 +112,47 @@ async def _merge(
             await contact.refresh_from_db()
     if "tags" in changed:
         await sync_tag_rows(contact)
+    await _log_consent(store, contact, data, consent_log, now)
+    if changed & {"birthday", "timezone"}:  # the next birthday's due time moves with them
+        await history.refresh(contact.id, now)
+
+
+async def _log_consent(
+    store: Store,
+    contact: Contact,
+    data: ContactInput,
+    consent_log: list[tuple[str, str]],
+    now: datetime,
+) -> None:
+    """Each change in the consent log; a grant is also announced (`contact.opted_in`: the
+    history's subscription state and the welcome flows react to it)."""
+    announced = []
     for channel, action in consent_log:
-        await ConsentEvent.create(
-            store=store,
-            contact=contact,
-            channel=channel,
-            action=action,
-            source=data.consent_source,
-            actor="shopper",
-            occurred_at=now,
-            message=f"{channel} consent {action.replace('_', ' ')} at checkout",
-        )
+        async with in_transaction() as conn:
+            await ConsentEvent.create(
+                using_db=conn,
+                store=store,
+                contact=contact,
+                channel=channel,
+                action=action,
+                source=data.consent_source,
+                actor="shopper",
+                occurred_at=now,
+                message=f"{channel} consent {action.replace('_', ' ')} at checkout",
+            )
+            if action == "opt_in":
+                announced.append(
+                    await events.record(
+                        events.CONTACT_OPTED_IN,
+                        store.id,
+                        contact.id,
+                        {"channel": channel, "source": data.consent_source},
+                        conn,
+                        qualifier=f"{channel}:{int(now.timestamp())}",
+                    )
+                )
+    if announced:
+        await dispatch_soon(*announced)
 
 
 async def sync_tag_rows(contact: Contact) -> None:

@@ -74,8 +74,17 @@ def is_confirmed(placed: bool, financial_status: str | None) -> bool:
 
 
 def is_payment_pending(placed: bool, financial_status: str | None) -> bool:
-    """Placed and waiting for its money: Shopify's `pending` or `authorized`."""
-    return placed and (financial_status or "").lower() in {"pending", "authorized"}
+    """Placed and waiting for its money: Shopify's `pending` or `authorized`, WooCommerce's
+    `on-hold`. (WooCommerce's `pending` arrives as not placed, like a cancelled order: it fires
+    nothing.)"""
+    return placed and (financial_status or "").lower() in {"pending", "authorized", "on-hold"}
+
+
+def payment_state(placed: bool, financial_status: str | None) -> str:
+    """`pending` (waiting for its money), `paid`, or `cancelled` (voided, failed, cancelled)."""
+    if is_payment_pending(placed, financial_status):
+        return "pending"
+    return "paid" if is_confirmed(placed, financial_status) else "cancelled"
 
 
 def next_birthday_due(birthday: date | None, zone: str, now: datetime) -> datetime | None:

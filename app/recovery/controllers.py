@@ -229,6 +229,9 @@ class EnrollmentsApi(Controller):
             changed = await services.stop(enrollment_id, reason)
         else:
             raise ApiError(404, "not_found", "action must be pause, resume or stop")
+        if enrollment.checkout_id is None:  # a flow without a cart: the enrollment's own state
+            await enrollment.refresh_from_db()
+            return {"changed": changed, **services.state_of(enrollment)}
         checkout = await Checkout.get(id=enrollment.checkout_id)
         return {"changed": changed, **await services.progress(checkout)}
 

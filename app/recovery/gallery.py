@@ -65,8 +65,9 @@ GALLERY: tuple[Template, ...] = (
             _email(
                 HOUR,
                 "Your order at {{ store_name }} is waiting for payment",
-                "Thank you for your order. We have not received the payment yet, so it is on "
-                "hold. If something went wrong at checkout, just reply and we will help.",
+                "Thank you for your order {{ order_number }} of {{ order_total }}. We have not "
+                "received the payment yet, so it is on hold. If something went wrong at "
+                "checkout, just reply and we will help.",
             ),
             _email(
                 DAY,

@@ -1,5 +1,6 @@
-"""Worker jobs: send one step, the drainers that send due steps in batches (PostgreSQL), and the
-sweep that re-schedules from the database what Redis lost."""
+"""Worker jobs: send one step, the drainers that send due steps in batches (PostgreSQL), the
+sweep that re-schedules from the database what Redis lost, and the pass that enrols contacts
+whose time-based trigger (birthday, first order, lapse) fell due."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from arq import Retry
 
 from app.config import get_settings
 from app.core.db import is_postgres
+from app.core.timeutil import utcnow
 from app.messaging.models import DeliveryStatus, Message
 from app.messaging.providers import for_settings
+from app.recovery import entries
 from app.recovery.models import Enrollment, EnrollmentStatus
 from app.recovery.sending import Deps, Later, left_to_drainer, run_step, schedule, send_due
 
@@ -132,3 +135,10 @@ async def recovery_sweep(ctx: dict[str, Any]) -> dict[str, int]:
     if any(counts.values()):
         log.info("recovery sweep: %s", counts)
     return counts
+
+
+async def enroll_timed(ctx: dict[str, Any]) -> dict[str, int]:
+    """Every few minutes: each enabled timed flow enrols what fell due since its stored cursor
+    (an indexed range per flow, never a scan of all contacts; the unique entry key makes two
+    workers passing at once, or a pass repeated after a crash, enrol nobody twice)."""
+    return await entries.enroll_due(utcnow(), ctx.get("redis"))

@@ -1,4 +1,5 @@
-"""Reactions to domain events: enroll on abandonment; stop, pause or trim on orders, replies, opt-outs."""
+"""Reactions to domain events: enroll on abandonment, orders and consent; stop, pause or trim on
+orders, replies, opt-outs."""
 
 from __future__ import annotations
 
@@ -6,13 +7,24 @@ from app.checkouts.models import Contact
 from app.core.outbox import OutboxEvent
 from app.core.scheduling import shared_queue
 from app.messaging.models import Channel, DeliveryStatus, Message
-from app.recovery import services
+from app.recovery import entries, services
 from app.recovery.flows import ordered_steps
 from app.recovery.models import Enrollment, EnrollmentStatus, StepChannel
 
 
 async def enroll_abandoned(event: OutboxEvent) -> None:
     await services.enroll(event.subject_id, await shared_queue())
+
+
+async def enter_on_order(event: OutboxEvent) -> None:
+    """Payment pending and the order milestones; stops what a payment or a purchase ends."""
+    await entries.on_order(event.subject_id, event.created_at, await shared_queue())
+
+
+async def enter_on_opt_in(event: OutboxEvent) -> None:
+    await entries.on_opt_in(
+        event.subject_id, event.store_id, event.created_at, await shared_queue()
+    )
 
 
 async def stop_on_order(event: OutboxEvent) -> None:

@@ -1,4 +1,5 @@
-"""Recovery tables: flows and their steps, one enrollment per abandoned checkout, clicks and discount codes."""
+"""Recovery tables: flows and their steps, enrollments (one per entry: a checkout, an order, a
+contact's period), clicks and discount codes."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 if TYPE_CHECKING:
-    from app.checkouts.models import Checkout, Contact
+    from app.checkouts.models import Checkout, Contact, Order
     from app.messaging.models import Message
     from app.stores.models import Store
 
@@ -56,6 +57,10 @@ class Flow(Model):
         default=False, description="outside the per-contact frequency budget (payment reminders)"
     )
     holdout_percent = fields.DecimalField(max_digits=5, decimal_places=2, default=0)
+    due_through = fields.DatetimeField(
+        null=True,
+        description="timed triggers: the worker's pass has enrolled what fell due up to here",
+    )
     auto_promote = fields.BooleanField(
         default=False, description="the worker promotes A/B winners (app/analytics/promotion.py)"
     )
@@ -166,17 +171,32 @@ class FlowStep(Model):
 
 
 class Enrollment(Model):
-    """One abandoned checkout going through a flow. `next_due_at` is what the scheduler trusts."""
+    """One entry into a flow: an abandoned checkout, or a contact for one period of a trigger
+    (`entry_key`, from app/recovery/triggers.py). `next_due_at` is what the scheduler trusts.
+
+    (store, flow, contact, entry_key) is unique: once per contact per flow and period, however
+    often an event is replayed or a worker pass repeated. `abandoned_at` is the moment the step
+    delays count from (the abandonment, the order, the consent, the due birthday...).
+    """
 
     id = fields.BigIntField(primary_key=True)
     store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
         "core.Store", related_name="enrollments", on_delete=fields.CASCADE
     )
     store_id: int
-    checkout: fields.OneToOneRelation[Checkout] = fields.OneToOneField(
-        "core.Checkout", related_name="enrollment", on_delete=fields.CASCADE
+    checkout: fields.OneToOneNullableRelation[Checkout] = fields.OneToOneField(
+        "core.Checkout", related_name="enrollment", null=True, on_delete=fields.CASCADE
     )
-    checkout_id: int
+    checkout_id: int | None
+    order: fields.ForeignKeyNullableRelation[Order] = fields.ForeignKeyField(
+        "core.Order", related_name="enrollments", null=True, on_delete=fields.SET_NULL
+    )
+    order_id: int | None
+    trigger = fields.CharField(max_length=48, default="checkout.abandoned")
+    entry_key = fields.CharField(max_length=128, null=True, description="the period entered")
+    transactional = fields.BooleanField(
+        default=False, description="the flow's flag at entry: outside the frequency budget"
+    )
     contact: fields.ForeignKeyNullableRelation[Contact] = fields.ForeignKeyField(
         "core.Contact", related_name="enrollments", null=True, on_delete=fields.SET_NULL
     )
@@ -208,7 +228,9 @@ class Enrollment(Model):
             ("status", "next_due_at"),
             ("contact_id", "enrolled_at"),
             ("store_id", "abandoned_at"),
+            ("order_id",),
         )
+        unique_together = (("store", "flow", "contact", "entry_key"),)
 
 
 class Click(Model):
@@ -225,10 +247,10 @@ class Click(Model):
         "core.Message", related_name="clicks", null=True, on_delete=fields.SET_NULL
     )
     message_id: int | None
-    checkout: fields.ForeignKeyRelation[Checkout] = fields.ForeignKeyField(
-        "core.Checkout", related_name="clicks", on_delete=fields.CASCADE
+    checkout: fields.ForeignKeyNullableRelation[Checkout] = fields.ForeignKeyField(
+        "core.Checkout", related_name="clicks", null=True, on_delete=fields.CASCADE
     )
-    checkout_id: int
+    checkout_id: int | None
     clicked_at = fields.DatetimeField()
     user_agent = fields.CharField(max_length=512, null=True)
 

@@ -296,6 +296,11 @@ class Facts:
     checkout_status: str = "abandoned"
     sms_reach: Reach | None = None
     store_can_text: bool = True
+    # Flows with other triggers (app/recovery/triggers.py): no cart; `abandoned_at` is the entry.
+    cart_flow: bool = True
+    transactional: bool = False  # outside the frequency budget (payment pending)
+    purchase_stops: bool = True  # an order since the entry ends the flow (cart, welcome, win-back)
+    order_state: str | None = None  # payment pending: the order's pending | paid | cancelled
     outside_entry: str | None = None
     """At the flow's first step: why the contact is not in the flow's entry segment (a stop)."""
     outside_step: str | None = None
@@ -330,8 +335,11 @@ def _channel_problem(f: Facts) -> str | None:
 
 
 def _carrier_problem(f: Facts) -> str | None:
-    """Cart-recovery texts: one per abandonment, within 48 h, to consent given before it."""
+    """Cart-recovery texts: one per abandonment, within 48 h, to consent given before it; other
+    flows text only with SMS consent held."""
     r = f.reach
+    if not f.cart_flow:
+        return None if r.consent else "no sms consent"
     if not r.consent or r.consent_at is None or r.consent_at > f.abandoned_at:
         return "no sms consent recorded before abandonment"
     if f.automated_sms_sent >= 1:
@@ -345,7 +353,7 @@ def _can_text_now(f: Facts) -> bool:
     """A text needs a mobile shopper, a usable number, the carrier rule and the quiet-hours window
     open now: a shopper asleep gets the email now rather than a text in the morning."""
     return (
-        f.cart.device == "mobile"
+        (f.cart.device == "mobile" or not f.cart_flow)
         and _channel_problem(f) is None
         and _carrier_problem(f) is None
         and is_allowed(f.now, f.zone, f.window)
@@ -371,16 +379,16 @@ def decide(f: Facts) -> Decision:
     f = resolve(f)
     if not f.store_active:
         return Decision("stop", "store_uninstalled")
-    if f.checkout_status == "expired":
-        return Decision("stop", "checkout_expired")
-    if f.checkout_status != "abandoned" or f.ordered_since_abandonment:  # bought, or gone
-        return Decision("stop", "order_placed")
+    stop = _stop_reason(f)
+    if stop:
+        return Decision("stop", stop)
     if f.outside_entry:
         return Decision("stop", f.outside_entry[:64])
     problem = f.outside_step or _channel_problem(f) or unmet_condition(f.conditions, f.cart)
     if problem:
         return Decision("skip", problem)
-    if not f.sequence_started and f.other_sequences_in_window >= f.policy.max_sequences:
+    capped = f.other_sequences_in_window >= f.policy.max_sequences
+    if not f.transactional and not f.sequence_started and capped:
         return Decision("stop", "frequency_cap")
     if f.channel == "sms":
         problem = _carrier_problem(f)
@@ -389,10 +397,25 @@ def decide(f: Facts) -> Decision:
     if f.channel == "sms" or f.policy.email_quiet_hours:
         moment = next_allowed(f.now, f.zone, f.window)
         if moment > f.now:
-            if f.channel == "sms" and moment > f.abandoned_at + SMS_MAX_AGE:
+            late = moment > f.abandoned_at + SMS_MAX_AGE
+            if f.channel == "sms" and f.cart_flow and late:
                 return Decision("skip", "next allowed hour is past the 48h sms window")
             return Decision("defer", "quiet hours", moment)
     return SEND
+
+
+def _stop_reason(f: Facts) -> str | None:
+    """A cart flow ends when its checkout expired or was bought; a payment reminder when its
+    order was paid or cancelled; welcome and win-back flows when the contact ordered since."""
+    if f.cart_flow and f.checkout_status == "expired":
+        return "checkout_expired"
+    if f.cart_flow and f.checkout_status != "abandoned":  # bought, or gone
+        return "order_placed"
+    if f.order_state in ("paid", "cancelled"):
+        return f"order_{f.order_state}"
+    if f.purchase_stops and f.ordered_since_abandonment:
+        return "order_placed"
+    return None
 
 
 # --- variants, holdout, timing ------------------------------------------------------------------

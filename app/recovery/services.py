@@ -79,8 +79,8 @@ async def _enroll(
     existing = await Enrollment.filter(checkout_id=checkout.id).using_db(conn).first()
     if existing is not None:
         return existing, None
-    other = await devices.live_in_group(checkout, store.settings, conn)
-    if other is not None and devices.newer(other.checkout, checkout):
+    other = await devices.live_in_group(checkout, store.settings, conn)  # cart enrollments only
+    if other is not None and other.checkout and devices.newer(other.checkout, checkout):
         return await _replaced_on_arrival(store, checkout, other, conn)
     if other is not None:
         return await _take_over(store, checkout, other, conn)
@@ -138,7 +138,7 @@ async def _take_over(
     fields = devices.takeover(older, steps, utcnow(), step + 1 if went_out else step)
     linked = Checkout.filter(id=older.checkout_id).using_db(conn)
     await linked.update(superseded_by_id=checkout.id)
-    if contacted := older.checkout.recovery_contacted_at:
+    if contacted := older.checkout and older.checkout.recovery_contacted_at:
         # The shopper was contacted about this abandonment: an order still recovers it.
         mine = Checkout.filter(id=checkout.id, recovery_contacted_at=None).using_db(conn)
         await mine.update(recovery_contacted_at=contacted)
@@ -147,7 +147,12 @@ async def _take_over(
 
 async def _create(store: Store, checkout: Checkout, conn: Any, **fields: Any) -> Enrollment:
     return await Enrollment.create(
-        store=store, checkout=checkout, contact_id=checkout.contact_id, using_db=conn, **fields
+        store=store,
+        checkout=checkout,
+        contact_id=checkout.contact_id,
+        entry_key=f"checkout:{checkout.id}",  # the catalogue's key: once per checkout
+        using_db=conn,
+        **fields,
     )
 
 
@@ -236,6 +241,20 @@ async def _stop_in(conn: Any, enrollment_id: int, reason: str) -> int | None:
 async def stop_for_checkout(checkout_id: int, reason: str) -> bool:
     enrollment = await Enrollment.get_or_none(checkout_id=checkout_id)
     return bool(enrollment and await stop(enrollment.id, reason))
+
+
+def state_of(enrollment: Enrollment) -> dict[str, Any]:
+    """Where an enrollment of a flow without a cart stands (its trigger and period)."""
+    return {
+        "enrolled": True,
+        "enrollment_id": enrollment.id,
+        "trigger": enrollment.trigger,
+        "entry_key": enrollment.entry_key,
+        "status": str(enrollment.status),
+        "stop_reason": enrollment.stop_reason,
+        "pause_reason": enrollment.pause_reason,
+        "next_due_at": _when(enrollment.next_due_at),
+    }
 
 
 def _when(value: datetime | None) -> str | None:

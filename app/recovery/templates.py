@@ -37,7 +37,9 @@ VARIABLES: dict[str, str] = {
     "subtotal": "cart subtotal, formatted in the store's currency",
     "total": "cart total, formatted in the store's currency",
     "currency": "ISO currency code",
-    "magic_link": "one-click link back to the pre-filled checkout",
+    "order_number": "payment reminders: the order's number (empty in other flows)",
+    "order_total": "payment reminders: the order's total, formatted (empty in other flows)",
+    "magic_link": "one-click link back to the pre-filled checkout (other flows: the store)",
     "chat_link": "the magic link that also opens the store's live chat on this conversation"
     " (empty while the store's chat is off)",
     "discount_code": "the shopper's code (empty when the step has no incentive or the cart is below it)",
@@ -99,22 +101,26 @@ class Rendered:
 def build_context(
     *,
     store: Any,
-    checkout: Any,
+    checkout: Any | None,
     contact: Any | None,
     magic_link: str,
     unsubscribe_url: str,
     discount: Discount | None,
     cart: Any | None = None,
+    order: Any | None = None,
 ) -> dict[str, Any]:
     """Everything a template may use, already formatted: templates never do money arithmetic.
 
     With `cart` (app.recovery.fresh.Cart, the store's prices right before the send) the items,
-    drops and totals are the store's current ones; the captured cart otherwise."""
-    locale, currency = (
-        normal_locale(checkout.locale or store.locale),
-        checkout.currency or store.currency,
+    drops and totals are the store's current ones; the captured cart otherwise. A flow with no
+    cart (a birthday, a welcome...) renders with no items and a zero total; a payment reminder's
+    `checkout` is the one its order came from (its lines), `order` the order (`order_total`,
+    `order_number`). A template that loops over items simply shows none."""
+    locale = normal_locale((checkout.locale if checkout else None) or store.locale)
+    currency = (checkout.currency if checkout else None) or (
+        order.currency if order else store.currency
     )
-    lines = cart.items if cart is not None else checkout.line_items or []
+    lines = cart.items if cart is not None else (checkout.line_items if checkout else None) or []
     items = [
         {
             "title": i.get("title", ""),
@@ -135,8 +141,11 @@ def build_context(
     # Taxes and shipping are the store's to work out again: a changed cart shows its items' sum.
     fresh_subtotal = cart.subtotal if cart is not None else None
     changed = fresh_subtotal is not None
-    subtotal = checkout.subtotal if fresh_subtotal is None else fresh_subtotal
-    total = checkout.total if fresh_subtotal is None else fresh_subtotal
+    zero = Decimal(0)
+    captured_total = checkout.total if checkout else (order.total if order else zero)
+    captured_subtotal = checkout.subtotal if checkout else captured_total
+    subtotal = captured_subtotal if fresh_subtotal is None else fresh_subtotal
+    total = captured_total if fresh_subtotal is None else fresh_subtotal
     return {
         "first_name": (contact.first_name if contact else None) or "",
         "last_name": (contact.last_name if contact else None) or "",
@@ -152,6 +161,8 @@ def build_context(
         "price_drop": bool(cart is not None and cart.price_drop),
         "sold_out_items": [str(i.get("title") or "") for i in (cart.sold_out if cart else [])],
         "currency": currency,
+        "order_number": str(order.external_id) if order else "",
+        "order_total": format_money(order.total, order.currency, locale) if order else "",
         "magic_link": magic_link,
         "chat_link": links.chat_link(magic_link) if _chat_on(store) else "",
         "discount_code": discount.code if discount else "",

@@ -3,9 +3,10 @@ event that may fire it. docs/automations.md is this module in words; keep the tw
 
 A rule answers with an *entry key* or None. The key names the period the entry belongs to (one
 checkout, one order, one lapse, one birthday's year, "ever"): the entry rule "once per contact
-per flow and period" is one entry per (flow, contact, key). Today only checkout.abandoned flows
-enrol (one enrollment per checkout); storing the key on enrollments comes with the engine's
-other triggers. Rules do no I/O and take the time as an argument, like app/recovery/rules.py.
+per flow and period" is one entry per (flow, contact, key). checkout.abandoned flows
+enrol once per checkout; the others once per (flow, contact, key), which the enrollment table
+enforces with a unique key (app/recovery/entries.py enrols). Rules do no I/O and take the time
+as an argument, like app/recovery/rules.py.
 
 Time-based triggers (`timed`) are fired by the clock, never by reading every contact: each names
 the indexed column of the history (`contact_history`) and the range of it that is due
@@ -31,9 +32,7 @@ ORDERS_COUNT_REACHED = "contact.orders_count_reached"
 TOTAL_SPENT_REACHED = "contact.total_spent_reached"
 DEFAULT = CHECKOUT_ABANDONED
 
-# The triggers the engine enrols contacts into today; flows with the others are stored, listed and
-# validated, and start sending once the engine runs them (docs/automations.md says what is missing).
-ENGINE_RUNS = frozenset({CHECKOUT_ABANDONED})
+PURCHASE = "order placed"  # a stop rule: any order of the contact after the entry ends the flow
 
 # What can fire a rule: a domain event (app/core/events.py) by name, or the clock.
 CLOCK = "clock"
@@ -99,6 +98,10 @@ class Trigger:
     @property
     def timed(self) -> bool:
         return CLOCK in self.fired_by
+
+    @property
+    def purchase_stops(self) -> bool:
+        return PURCHASE in self.stops_on
 
 
 def _days(params: Mapping[str, Any]) -> timedelta:
@@ -184,7 +187,7 @@ CATALOGUE: dict[str, Trigger] = {
             "Email or SMS marketing consent granted; once per contact.",
             frozenset({"contact.opted_in"}),
             _subscribed,
-            stops_on=("opt-out",),
+            stops_on=("order placed", "opt-out"),
         ),
         Trigger(
             CONTACT_BIRTHDAY,

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
@@ -48,7 +49,9 @@ async def follow(token: str, user_agent: str | None, chat: bool = False) -> Land
     if enrollment.enrolled_at + ttl < now:
         return Landing(None, f"https://{store.domain}", expired=True)
     step = parsed[1]
-    checkout = await Checkout.get(id=enrollment.checkout_id)
+    checkout = (
+        await Checkout.get_or_none(id=enrollment.checkout_id) if enrollment.checkout_id else None
+    )
     message = await Message.get_or_none(idempotency_key=idempotency_key(enrollment.id, step))
     async with in_transaction() as conn:
         click = await Click.create(
@@ -64,24 +67,38 @@ async def follow(token: str, user_agent: str | None, chat: bool = False) -> Land
             events.LINK_CLICKED,
             store.id,
             click.id,
-            {"checkout_id": checkout.id, "message_id": message.id if message else None},
+            {
+                "checkout_id": checkout.id if checkout else None,
+                "message_id": message.id if message else None,
+            },
             using=conn,
         )
     await dispatch_soon(event_id)
-    opened = _chat_opener(store.id, checkout.contact_id if chat else None)
-    if checkout.status in TERMINAL:  # already bought: the recover page would only confuse
+    contact_id = checkout.contact_id if checkout else enrollment.contact_id
+    opened = _chat_opener(store.id, contact_id if chat else None)
+    if checkout is not None and checkout.status in TERMINAL:  # bought: the recover page confuses
         return Landing(opened(f"https://{store.domain}/"), f"https://{store.domain}")
     utm = {
         "utm_source": "followup",
         "utm_medium": str(message.channel) if message else "link",
-        "utm_campaign": "cart_recovery",
+        "utm_campaign": "cart_recovery" if checkout else _campaign(enrollment.trigger),
         "utm_content": f"step{step + 1}"
         + (f"-{message.variant}" if message and message.variant else ""),
     }
-    code = await _code(enrollment, step, checkout)
-    target = links.own_site_url(store, checkout.recovery_url, checkout.id)
+    code = await _code(enrollment, step, checkout.total if checkout else Decimal(0))
+    # A flow with no cart lands on the store's home page: always the store's own site.
+    target = (
+        links.own_site_url(store, checkout.recovery_url, checkout.id)
+        if checkout
+        else f"https://{store.domain}/"
+    )
     url = opened(links.landing_url(str(store.platform), store.domain, target, code, utm))
     return Landing(links.store_landing(store, url), f"https://{store.domain}")
+
+
+def _campaign(trigger: str) -> str:
+    """utm_campaign of a flow without a cart: its trigger, e.g. `contact_birthday`."""
+    return trigger.replace(".", "_")
 
 
 def _chat_opener(store_id: int, contact_id: int | None) -> Callable[[str], str]:
@@ -91,7 +108,7 @@ def _chat_opener(store_id: int, contact_id: int | None) -> Callable[[str], str]:
     return lambda url: links.with_chat(url, store_id, contact_id)
 
 
-async def _code(enrollment: Enrollment, step: int, checkout: Checkout) -> str | None:
+async def _code(enrollment: Enrollment, step: int, total: Decimal) -> str | None:
     # A code reserved for Shopify or WooCommerce that the platform never confirmed is not applied.
     issued = (
         await DiscountCode.filter(enrollment_id=enrollment.id)
@@ -104,7 +121,7 @@ async def _code(enrollment: Enrollment, step: int, checkout: Checkout) -> str | 
     for flow_step in (await ordered_steps(enrollment.flow_id, enrollment.abandoned_at))[: step + 1]:
         if flow_step.incentive:
             spec = Incentive.parse(flow_step.incentive)
-            if spec.code and checkout.total >= spec.min_total:
+            if spec.code and total >= spec.min_total:
                 return spec.code
     return None
 

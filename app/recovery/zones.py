@@ -122,9 +122,9 @@ def shopper_zone(
     )
 
 
-def location(contact: Contact | None, checkout: Checkout) -> tuple[str | None, str | None]:
+def location(contact: Contact | None, checkout: Checkout | None) -> tuple[str | None, str | None]:
     """The shopper's country and region (upper case): the contact's, else the cart's address."""
-    address = checkout.address or {}
+    address = (checkout.address if checkout else None) or {}
     country = (contact.country if contact else None) or address.get("country_code")
     region = (contact.region if contact else None) or address.get("province_code")
     country = country or (

@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('core', '0013_message_chat_channel')]
+    dependencies = [('core', '0014_checkout_superseded_by')]
 
     initial = False
 

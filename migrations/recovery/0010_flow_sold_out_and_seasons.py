@@ -5,7 +5,7 @@ from json import dumps, loads
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('core', '0013_message_chat_channel'), ('recovery', '0007_segments')]
+    dependencies = [('core', '0013_message_chat_channel'), ('recovery', '0008_ab_promotion')]
 
     initial = False
 

@@ -404,7 +404,7 @@ async def _gallery(page: Page, watch: Watch, site: Site, layout: str) -> None:
     rows = page.locator("[data-testid=flow-list] tbody tr")
     assert await rows.count() == 2
     mine = rows.nth(1)
-    assert "Birthday" in await mine.inner_text() and "Not sending yet" in await mine.inner_text()
+    assert "Birthday" in await mine.inner_text() and "Paused" in await mine.inner_text()
     assert await page.input_value("#flow-name") == "Birthday"
     assert await page.input_value("#flow-enabled") == "false"
     await _seasons(page, watch, layout)

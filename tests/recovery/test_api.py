@@ -285,3 +285,26 @@ async def test_free_shipping_incentive_saves_and_previews_with_its_own_words(cli
     assert out["subject"] == "Free shipping with code SAMPLE-SHIP"
     assert out["text"].startswith("Free shipping until")
     assert "Free shipping with code SAMPLE-SHIP." in out["text"]
+
+
+async def test_agent_controls_on_a_flow_without_a_cart(client, api):
+    """Pause and stop work the same on a birthday's enrollment, which has no checkout."""
+    from app.checkouts.models import Contact
+    from app.core.timeutil import utcnow
+    from app.recovery import entries
+    from app.recovery.models import Flow, FlowStep
+
+    store, headers = api
+    contact = await Contact.create(store_id=store.id, email="b@example.com")
+    flow = await Flow.create(store_id=store.id, name="Birthday", trigger="contact.birthday")
+    await FlowStep.create(
+        flow_id=flow.id, position=0, channel="email", delay_seconds=3600, variants=[{"body": "Hi"}]
+    )
+    enrollment = await entries.enter(flow, contact.id, "birthday:2027-01-01", utcnow(), None)
+    assert enrollment is not None
+    base = f"/api/v1/recovery/enrollments/{enrollment.id}"
+    paused = await client.post(f"{base}/pause", json={"reason": "agent"}, headers=headers)
+    assert paused.status_code == 200, paused.text
+    assert paused.json()["status"] == "paused" and paused.json()["trigger"] == "contact.birthday"
+    stopped = await client.post(f"{base}/stop", headers=headers)
+    assert stopped.json()["status"] == "stopped" and stopped.json()["entry_key"].startswith("birth")

@@ -105,6 +105,8 @@ async def test_order_and_uninstall_events_stop_sequences(store, clock):
 async def test_enrolling_twice_is_one_enrollment_and_old_stores_get_a_flow(store, clock):
     checkout, enrollment = await abandoned(store, clock.now)
     assert (await services.enroll(checkout.id)).id == enrollment.id
+    assert enrollment.entry_key == f"checkout:{checkout.id}"
+    assert enrollment.trigger == "checkout.abandoned" and enrollment.transactional is False
     await Flow.filter(store=store).delete()
     _checkout2, enrollment2 = await abandoned(store, clock.now, email="c@example.com", phone=None)
     assert enrollment2 is not None and await Flow.filter(store=store).count() == 1

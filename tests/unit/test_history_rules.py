@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from app.checkouts.history import summarize
-from app.checkouts.rules import is_confirmed, is_payment_pending, next_birthday_due
+from app.checkouts.rules import is_confirmed, is_payment_pending, next_birthday_due, payment_state
 from app.checkouts.schemas import birthday
 
 
@@ -17,6 +17,14 @@ def test_only_paid_uncancelled_orders_are_confirmed():
     assert not is_confirmed(False, "paid")  # cancelled
     assert is_payment_pending(True, "authorized") and not is_payment_pending(False, "pending")
     assert not is_payment_pending(True, "paid")
+    assert is_payment_pending(True, "on-hold")  # WooCommerce: placed, waiting for the transfer
+
+
+def test_payment_state_of_an_order():
+    assert payment_state(True, "pending") == payment_state(True, "authorized") == "pending"
+    assert payment_state(True, "paid") == payment_state(True, None) == "paid"
+    assert payment_state(False, "pending") == "cancelled"  # cancelled before it was paid
+    assert payment_state(True, "voided") == payment_state(False, "paid") == "cancelled"
 
 
 def test_summary_counts_confirmed_orders_and_adds_store_currency_exactly():

@@ -313,3 +313,49 @@ def test_an_auto_step_emails_a_shopper_whose_texts_are_on_hold():
     held = replace(PHONE, held=True)
     assert rules.resolve(auto(sms_reach=held)).channel == "email"
     assert rules.resolve(auto()).channel == "sms"
+
+
+CARTLESS = {"cart_flow": False, "checkout_status": "abandoned"}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "action", "reason"),
+    [
+        # A payment reminder: its order's state decides; its own placement is no "purchase".
+        ({"order_state": "pending", "purchase_stops": False, "transactional": True}, "send", ""),
+        ({"order_state": "paid", "purchase_stops": False}, "stop", "order_paid"),
+        ({"order_state": "cancelled", "purchase_stops": False}, "stop", "order_cancelled"),
+        (
+            {"order_state": "pending", "purchase_stops": False, "ordered_since_abandonment": True},
+            "send",
+            "",
+        ),
+        # Win-back and welcome stop on a purchase since the entry; a birthday does not.
+        ({"ordered_since_abandonment": True}, "stop", "order_placed"),
+        ({"ordered_since_abandonment": True, "purchase_stops": False}, "send", ""),
+        # The frequency budget: one sequence across flows, transactional ones outside it.
+        ({"other_sequences_in_window": 1}, "stop", "frequency_cap"),
+        ({"other_sequences_in_window": 1, "transactional": True}, "send", ""),
+        # Texts without a cart need consent held, not consent before an abandonment or 48 h.
+        (
+            {"reach": Reach("+14155550173", True, ABANDONED + timedelta(hours=1), False, False)},
+            "send",
+            "",
+        ),
+        ({"reach": Reach("+14155550173", False, None, False, False)}, "skip", "no sms consent"),
+        ({"now": ABANDONED + timedelta(days=5), "automated_sms_sent": 3}, "send", ""),
+    ],
+)
+def test_flows_without_a_cart(overrides, action, reason):
+    decision = rules.decide(facts(**{**CARTLESS, **overrides}))
+    assert (decision.action, decision.reason) == (action, reason)
+
+
+def test_quiet_hours_defer_a_cartless_text_past_48_hours_instead_of_skipping_it():
+    night = ABANDONED + timedelta(days=3, hours=18)  # 03:00 in Los Angeles, days later
+    decision = rules.decide(facts(**CARTLESS, now=night))
+    assert decision.action == "defer" and decision.until is not None
+    cart = rules.decide(
+        facts(now=night, reach=Reach("+14155550173", True, ABANDONED, False, False))
+    )
+    assert cart.action == "skip"

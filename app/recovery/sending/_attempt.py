@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.checkouts.models import Checkout, Contact
+from app.checkouts.models import Checkout, Contact, Order
 from app.core.logging import ctx
 from app.messaging import addresses, throttle
 from app.messaging.models import Author, Channel, DeliveryStatus, Direction, Message
@@ -48,9 +48,11 @@ class Rows:
     """What a claim reads besides the enrollment; the contact row is locked (frequency budget)."""
 
     contact: Contact | None
-    checkout: Checkout
+    checkout: Checkout | None  # None for flows whose trigger is not an abandoned checkout
     store: Store
     prices: fresh.Prices | None = None  # the stores' current lines, read before the lock
+    order: Order | None = None  # payment pending: the order waiting for its money
+    lines: Checkout | None = None  # payment pending: the checkout the order came from, if seen
 
 
 async def settle(
@@ -71,8 +73,9 @@ async def settle(
     # A retry keeps the channel of its recorded attempt: an auto step is resolved only once.
     channel = str(pending.channel) if pending else None
     decision, facts = await decide(conn, deps, enrollment, step, rows, known, channel)
-    cart = fresh.cart(rows.prices, rows.store, rows.checkout)
-    if decision.action == "send":
+    # A flow without a cart (a birthday, a payment reminder...) has no lines to price.
+    cart = fresh.cart(rows.prices, rows.store, rows.checkout) if rows.checkout else None
+    if decision.action == "send" and cart is not None:
         decision = await _stock_rule(enrollment, cart, decision)
     decision, wait = await reserve(deps, rows.store, decision, facts.channel)
     if decision.action != "send":
@@ -129,7 +132,7 @@ async def _record_skip(
         using_db=conn,
         store_id=rows.store.id,
         contact_id=rows.contact.id if rows.contact else None,
-        checkout_id=rows.checkout.id,
+        checkout_id=rows.checkout.id if rows.checkout else None,
         enrollment_id=enrollment.id,
         step_index=step_index,
         channel=facts.channel,
@@ -170,7 +173,7 @@ async def unrenderable(
             using_db=conn,
             store_id=rows.store.id,
             contact_id=rows.contact.id if rows.contact else None,
-            checkout_id=rows.checkout.id,
+            checkout_id=rows.checkout.id if rows.checkout else None,
             enrollment_id=enrollment.id,
             step_index=step_index,
             channel=facts.channel,
@@ -210,6 +213,7 @@ async def decide(
         step=step,
         known=known,
         channel=channel,
+        order=rows.order,
     )
     facts = rules.resolve(facts)
     return rules.decide(facts), facts
@@ -284,16 +288,18 @@ async def _record(
     """Render and commit the attempt as `sending` before the provider hears of it."""
     store, checkout, contact = rows.store, rows.checkout, rows.contact
     variant = rules.pick_variant(step.variants, f"{enrollment.id}:{step_index}")
+    shown = checkout or rows.lines  # the cart, or the lines of a pending order's checkout
     context = templates.build_context(
         store=store,
-        checkout=checkout,
+        checkout=shown,
         contact=contact,
         magic_link=links.magic_link(enrollment.id, step_index),
         unsubscribe_url=links.unsubscribe_url(contact.id if contact else None),
+        order=rows.order,
         discount=as_discount(
             discount,
-            checkout.currency,
-            checkout.locale or store.locale,
+            shown.currency if shown else store.currency,
+            (shown.locale if shown else None) or store.locale,
             step.incentive,
             (store.settings or {}).get("discount_pool"),
         )
@@ -329,7 +335,7 @@ async def _record(
         using_db=conn,
         store_id=store.id,
         contact_id=contact.id if contact else None,
-        checkout_id=checkout.id,
+        checkout_id=checkout.id if checkout else None,
         enrollment_id=enrollment.id,
         step_index=step_index,
         channel=facts.channel,  # resolved: an auto step records sms or email

@@ -21,7 +21,7 @@ from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from app.checkouts.models import Checkout, Contact
+from app.checkouts.models import Checkout, Contact, Order
 from app.core.logging import ctx
 from app.messaging.models import DeliveryStatus, Message
 from app.recovery.flows import ordered_steps
@@ -32,6 +32,7 @@ from app.recovery.sending._deps import Deps
 from app.recovery.sending._facts import History
 from app.recovery.sending._pointer import advance, idempotency_key, is_current
 from app.recovery.sending._prepare import needs_preparation
+from app.stores.models import Store
 from app.stores.services import recent_store
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ async def claim_step(
         return Claim("stale")
 
 
-async def peek_due(deps: Deps, limit: int, skip: list[int]) -> list[tuple[int, int]]:
+async def peek_due(deps: Deps, limit: int, skip: list[int]) -> list[tuple[int | None, int]]:
     """(checkout id, store id) of what the next claim will likely take, read without locks, so
     the stores' current prices are fetched before the claim holds any row."""
     conn = connections.get("default")
@@ -221,7 +222,8 @@ async def _resolve_existing(
 
 async def _rows(conn: Any, enrollments: list[Enrollment]) -> dict[int, Rows]:
     """Contacts locked in id order (two claims sharing contacts cannot deadlock), checkouts and
-    their stores in one query."""
+    their stores in one query; a flow without a cart reads its store (and a payment reminder its
+    order, with the checkout it came from, for its lines)."""
     contact_ids = sorted({e.contact_id for e in enrollments if e.contact_id})
     contacts = {
         c.id: c
@@ -232,22 +234,42 @@ async def _rows(conn: Any, enrollments: list[Enrollment]) -> dict[int, Rows]:
     }
     checkouts = {
         c.id: c
-        for c in await Checkout.filter(id__in=[e.checkout_id for e in enrollments])
+        for c in await Checkout.filter(id__in=[e.checkout_id for e in enrollments if e.checkout_id])
         .select_related("store")
         .using_db(conn)
     }
+    bare = [e for e in enrollments if e.checkout_id is None]
+    stores, orders, lines = await _cartless(conn, bare) if bare else ({}, {}, {})
     out = {}
     for e in enrollments:
-        checkout = checkouts[e.checkout_id]
-        out[e.id] = Rows(contacts.get(e.contact_id), checkout, checkout.store)
+        contact = contacts.get(e.contact_id) if e.contact_id else None
+        if e.checkout_id is not None:
+            checkout = checkouts[e.checkout_id]
+            out[e.id] = Rows(contact, checkout, checkout.store)
+            continue
+        order = orders.get(e.order_id) if e.order_id else None
+        shown = lines.get(order.checkout_id) if order and order.checkout_id else None
+        out[e.id] = Rows(contact, None, stores[e.store_id], order=order, lines=shown)
     return out
+
+
+async def _cartless(
+    conn: Any, enrollments: list[Enrollment]
+) -> tuple[dict[int, Store], dict[int, Order], dict[int, Checkout]]:
+    store_ids = list({e.store_id for e in enrollments})
+    stores = {s.id: s for s in await Store.filter(id__in=store_ids).using_db(conn)}
+    order_ids = [e.order_id for e in enrollments if e.order_id]
+    orders = {o.id: o for o in await Order.filter(id__in=order_ids).using_db(conn)}
+    origin = [o.checkout_id for o in orders.values() if o.checkout_id]
+    lines = {c.id: c for c in await Checkout.filter(id__in=origin).using_db(conn)} if origin else {}
+    return stores, orders, lines
 
 
 async def _history(
     conn: Any, deps: Deps, enrollments: list[Enrollment], rows: dict[int, Rows]
 ) -> History:
     stores = list({r.store.id: r.store for r in rows.values()}.values())
-    texting = [e.checkout_id for e in enrollments if await _may_text(e)]
+    texting = [e.checkout_id for e in enrollments if e.checkout_id and await _may_text(e)]
     return await History.read(conn, enrollments, stores, deps.clock(), texting)
 
 

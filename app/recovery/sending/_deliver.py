@@ -231,11 +231,12 @@ async def _record_with_orm(
         )
         if not won:
             await Message.filter(id=message.id).using_db(conn).update(**done)
-        await (
-            Checkout.filter(id=message.checkout_id, recovery_contacted_at=None)
-            .using_db(conn)
-            .update(recovery_contacted_at=outcome.at)
-        )
+        if message.checkout_id is not None:
+            await (
+                Checkout.filter(id=message.checkout_id, recovery_contacted_at=None)
+                .using_db(conn)
+                .update(recovery_contacted_at=outcome.at)
+            )
         pointer = await advance(conn, enrollment, step_index, steps, outcome.at)
         event_id = await outbound.record_sent_event(message, conn)
     return Recorded(bool(won), pointer, event_id)

@@ -16,11 +16,12 @@ from typing import Any
 
 from tortoise.expressions import Q
 
+from app.checkouts import rules as checkout_rules
 from app.checkouts.models import Checkout, Contact, Order
 from app.ingest import seen
 from app.ingest.models import OrderSeen
 from app.messaging.models import Author, Channel, DeliveryStatus, Direction, Message
-from app.recovery import flows, rules
+from app.recovery import flows, rules, triggers
 from app.recovery.models import Click, Enrollment, FlowStep, StepChannel
 from app.recovery.segments import services as segments
 from app.recovery.zones import location, shopper_zone
@@ -47,10 +48,10 @@ async def order_seen(store_id: int, checkout: Checkout, contact: Contact | None)
     return await OrderSeen.filter(keys, store_id=store_id).exists()
 
 
-def reach(channel: str, contact: Contact | None, checkout: Checkout) -> rules.Reach:
+def reach(channel: str, contact: Contact | None, checkout: Checkout | None) -> rules.Reach:
     if channel == Channel.SMS:
         return rules.Reach(
-            address=(contact.phone if contact else None) or checkout.phone,
+            address=(contact.phone if contact else None) or (checkout.phone if checkout else None),
             consent=bool(contact and contact.sms_consent),
             consent_at=contact.sms_consent_at if contact else None,
             opted_out=bool(contact and contact.sms_opted_out_at),
@@ -58,7 +59,7 @@ def reach(channel: str, contact: Contact | None, checkout: Checkout) -> rules.Re
             held=bool(contact and contact.sms_held_at),
         )
     return rules.Reach(
-        address=checkout.email or (contact.email if contact else None),
+        address=(checkout.email if checkout else None) or (contact.email if contact else None),
         consent=bool(contact and contact.email_consent),
         consent_at=contact.email_consent_at if contact else None,
         opted_out=bool(contact and contact.email_opted_out_at),
@@ -86,6 +87,27 @@ async def _cart(
     country, _ = location(contact, checkout)
     score, value = await _score(checkout, conditions)
     return rules.Cart(checkout.total, checkout.device, country, returning, tags, score, value)
+
+
+async def _no_cart(
+    conn: Any, step: FlowStep, enrollment: Enrollment, contact: Contact | None, order: Order | None
+) -> rules.Cart:
+    """A flow with no cart: its total is the pending order's (else zero), its tags the contact's
+    own; `customer` asks whether they had ordered before the entry."""
+    conditions = step.conditions or {}
+    returning = False
+    if contact and conditions.get("customer"):
+        returning = (
+            await Order.filter(
+                contact_id=contact.id, placed=True, placed_at__lt=enrollment.abandoned_at
+            )
+            .using_db(conn)
+            .exists()
+        )
+    country, _ = location(contact, None)
+    tags = frozenset(str(t).lower() for t in (contact.tags or [])) if contact else frozenset()
+    total = order.total if order else Decimal(0)
+    return rules.Cart(total, "unknown", country, returning, tags)
 
 
 async def _score(checkout: Checkout, conditions: dict[str, Any]) -> tuple[Decimal, Decimal]:
@@ -137,21 +159,31 @@ async def gather(
     now: datetime,
     store: Store,
     enrollment: Enrollment,
-    checkout: Checkout,
+    checkout: Checkout | None,
     contact: Contact | None,
     step: FlowStep,
     known: Known,
     channel: str | None = None,
+    order: Order | None = None,
 ) -> rules.Facts:
     """The step's facts; `channel` pins an auto step to the channel its recorded attempt has.
 
-    An auto step's facts hold both reaches; `rules.resolve` picks one of them."""
+    An auto step's facts hold both reaches; `rules.resolve` picks one of them. A flow whose
+    trigger is not an abandoned checkout has no checkout: its stop rules read the trigger's
+    (`order` is a payment reminder's order, read under the claim)."""
     policy = rules.policy_from_settings((store.settings or {}).get("recovery"))
     channel = channel or str(step.channel)
     auto = channel == StepChannel.AUTO
     texts = channel == Channel.SMS or auto  # an auto step may text: the carrier rule counts
     country, region = location(contact, checkout)
     texting = reach(Channel.SMS, contact, checkout)
+    trigger = triggers.get(enrollment.trigger or triggers.CHECKOUT_ABANDONED)
+    cart = (
+        await _cart(conn, step, checkout, contact, policy)
+        if checkout
+        else await _no_cart(conn, step, enrollment, contact, order)
+    )
+    state = checkout_rules.payment_state(order.placed, order.financial_status) if order else None
     entry = await flows.entry_segment(enrollment.flow_id) if enrollment.next_step == 0 else None
     outside_entry, outside_step = await segments.verdicts(
         conn, store, contact, now, entry, step.segment_id
@@ -164,16 +196,20 @@ async def gather(
         ordered_since_abandonment=known.ordered,
         abandoned_at=enrollment.abandoned_at,
         reach=reach(Channel.EMAIL if auto else channel, contact, checkout),
-        cart=await _cart(conn, step, checkout, contact, policy),
-        automated_sms_sent=await _texts_sent(conn, checkout, known, texts),
+        cart=cart,
+        automated_sms_sent=await _texts_sent(conn, checkout, known, texts) if checkout else 0,
         sequence_started=await _started(conn, enrollment, known, policy),
         other_sequences_in_window=known.others,
         zone=_zone(store, contact, texting, (country, region), texts, policy.email_quiet_hours),
         window=rules.window_for(policy, country, region),
         policy=policy,
-        checkout_status=str(checkout.status),
+        checkout_status=str(checkout.status) if checkout else "abandoned",
         sms_reach=texting if auto else None,
         store_can_text=bool(store.sms_number),
+        cart_flow=checkout is not None,
+        transactional=enrollment.transactional,
+        purchase_stops=trigger.purchase_stops,
+        order_state=state,
         outside_entry=outside_entry,
         outside_step=outside_step,
     )
@@ -271,10 +307,24 @@ class History:
             .values_list("contact_id", "enrollment_id", "created_at")
         ):
             history.sends[contact_id].append((enrollment_id, created_at))
+        await history._drop_transactional(conn)
         return history
 
+    async def _drop_transactional(self, conn: Any) -> None:
+        """Sends of transactional flows (payment reminders) are outside the frequency budget."""
+        ids = {e for sends in self.sends.values() for e, _ in sends}
+        if not ids:
+            return
+        outside = set(
+            await Enrollment.filter(id__in=list(ids), transactional=True)
+            .using_db(conn)
+            .values_list("id", flat=True)
+        )
+        for contact_id, sends in self.sends.items():
+            self.sends[contact_id] = [(e, at) for e, at in sends if e not in outside]
+
     def known(self, enrollment: Enrollment, store: Store, now: datetime) -> Known:
-        texts = self.texts.get(enrollment.checkout_id)
+        texts = self.texts.get(enrollment.checkout_id) if enrollment.checkout_id else None
         contact_id = enrollment.contact_id
         if not contact_id:  # nobody to have ordered or been in another sequence
             return Known(ordered=False, others=0, sms_sent=texts)
@@ -289,7 +339,7 @@ class History:
 
     def sent(self, enrollment: Enrollment, now: datetime, channel: str) -> None:
         contact_id = enrollment.contact_id
-        if contact_id:
+        if contact_id and not enrollment.transactional:
             self.sends[contact_id].append((enrollment.id, now))
         checkout_id = enrollment.checkout_id
         if channel == Channel.SMS and checkout_id in self.texts:

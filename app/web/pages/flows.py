@@ -169,7 +169,6 @@ async def _editor(
         flows=found,
         open_flow=open_flow,
         labels={name: t.label for name, t in triggers.CATALOGUE.items()},
-        engine_runs=triggers.ENGINE_RUNS,
         gallery=gallery.GALLERY,
         flows_json=script_json(found),
         season_rows=_season_rows(open_flow, access.store.timezone) if open_flow else [],
