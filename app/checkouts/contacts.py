@@ -113,7 +113,9 @@ async def _merge(
     if "tags" in changed:
         await sync_tag_rows(contact)
     await _log_consent(store, contact, data, consent_log, now)
-    if changed & {"birthday", "timezone"}:  # the next birthday's due time moves with them
+    # The next birthday's due time moves with these; a consent taken back ends `subscribed`
+    # (a grant is refreshed by the `contact.opted_in` listener).
+    if changed & {"birthday", "timezone"} or any(a == "opt_out" for _, a in consent_log):
         await history.refresh(contact.id, now)
 
 
@@ -190,4 +192,11 @@ def _consent_changes(
     if data.sms_opted_out and contact.sms_opted_out_at is None:
         fields |= {"sms_consent": False, "sms_opted_out_at": now}
         log.append(("sms", "opt_out"))
+    # Marketing consent withdrawn at the platform: no more marketing, but no `*_opted_out_at`
+    # either (that is an unsubscribe from everything, payment reminders included).
+    for channel in ("email", "sms"):
+        name = f"{channel}_consent"
+        if channel in data.withdrawn and getattr(contact, name) and name not in fields:
+            fields[name] = False
+            log.append((channel, "opt_out"))
     return fields, log

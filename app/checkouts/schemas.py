@@ -121,6 +121,9 @@ class ContactInput:
     email_consent: bool | None = None
     sms_consent: bool | None = None
     sms_opted_out: bool = False
+    withdrawn: tuple[str, ...] = ()
+    """Channels whose marketing consent the source says was withdrawn (a Shopify customer's
+    `unsubscribed`): consent cleared, nothing else; `sms_opted_out` is the carrier STOP."""
     consent_source: str = "checkout"
     consent_at: datetime | None = None
     birthday: date | None = None

@@ -22,6 +22,8 @@ TOPICS = {
     "ORDERS_PAID",
     "ORDERS_UPDATED",
     "ORDERS_CANCELLED",
+    "CUSTOMERS_CREATE",
+    "CUSTOMERS_UPDATE",
     "APP_UNINSTALLED",
 }
 ROOT = re.compile(r"^\s*(?:query|mutation)?\s*\w*\s*(?:\([^)]*\))?\s*\{\s*(\w+)", re.S)

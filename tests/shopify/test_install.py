@@ -89,6 +89,8 @@ async def test_full_install_then_a_signed_checkout_is_accepted(client, shopify):
             "ORDERS_PAID",
             "ORDERS_UPDATED",
             "ORDERS_CANCELLED",
+            "CUSTOMERS_CREATE",
+            "CUSTOMERS_UPDATE",
             "APP_UNINSTALLED",
         ]
     )

@@ -64,6 +64,8 @@ def test_app_toml_declares_scopes_and_every_webhook_the_app_serves():
         "orders/paid",
         "orders/updated",
         "orders/cancelled",
+        "customers/create",
+        "customers/update",
         "app/uninstalled",
     }
     compliance = next(s for s in subs if "compliance_topics" in s)

@@ -14,6 +14,8 @@ def test_topics_are_every_known_topic_but_compliance_in_enum_spelling():
         "CHECKOUTS_CREATE",
         "CHECKOUTS_DELETE",
         "CHECKOUTS_UPDATE",
+        "CUSTOMERS_CREATE",
+        "CUSTOMERS_UPDATE",
         "ORDERS_CANCELLED",
         "ORDERS_CREATE",
         "ORDERS_PAID",

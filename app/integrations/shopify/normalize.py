@@ -1,4 +1,4 @@
-"""Shopify checkout and order webhooks into the canonical model."""
+"""Shopify checkout, order and customer webhooks into the canonical model."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from app.checkouts.schemas import (
     CheckoutInput,
     ContactInput,
+    IdentifyInput,
     LineItem,
     OrderInput,
     birthday,
@@ -66,6 +67,39 @@ def contact(payload: dict[str, Any]) -> ContactInput:
         consent_at=consent_at,
         birthday=_birthday(payload),
         tags=normalize_tags(customer.get("tags")),  # "VIP, wholesale": the customer's own tags
+    )
+
+
+def customer(payload: dict[str, Any]) -> IdentifyInput:
+    """`customers/create` and `customers/update`: who the customer is and their marketing
+    consent. `subscribed` grants it (the welcome flows react); `unsubscribed` or `redacted`
+    withdraws marketing consent only; any other state (`not_subscribed`, `pending` double
+    opt-in, `invalid`) or a missing object changes nothing."""
+    address = payload.get("default_address") or {}
+    email_state = payload.get("email_marketing_consent")
+    sms_state = payload.get("sms_marketing_consent")
+    email, sms = _consent(email_state), _consent(sms_state)
+    granted = email_state if email else sms_state if sms else None
+    consent_at = parse_datetime((granted or {}).get("consent_updated_at")) or parse_datetime(
+        payload.get("updated_at")
+    )
+    withdrawn = tuple(c for c, v in (("email", email), ("sms", sms)) if v is False)
+    return IdentifyInput(
+        contact=ContactInput(
+            email=text(payload.get("email"), 320),
+            phone=text(payload.get("phone") or address.get("phone"), 32),
+            first_name=text(payload.get("first_name") or address.get("first_name")),
+            last_name=text(payload.get("last_name") or address.get("last_name")),
+            country=text(address.get("country_code"), 2),
+            region=text(address.get("province_code"), 16),
+            external_id=text(payload.get("id"), 64),
+            email_consent=True if email else None,
+            sms_consent=True if sms else None,
+            withdrawn=withdrawn,
+            consent_source="shopify_customer",
+            consent_at=consent_at,
+            tags=normalize_tags(payload.get("tags")),
+        )
     )
 
 

@@ -32,6 +32,9 @@ TOPICS = Topics(
         # Payment and cancellation after the order: the customer history and payment reminders.
         "orders/updated": lambda p: [normalize.order(p)],
         "orders/cancelled": lambda p: [normalize.order(p)],
+        # Marketing consent granted or withdrawn in Shopify: the contact, and the welcome flows.
+        "customers/create": lambda p: [normalize.customer(p)],
+        "customers/update": lambda p: [normalize.customer(p)],
     },
     handle={
         "app/uninstalled": compliance.uninstalled,
