@@ -75,8 +75,8 @@ def is_confirmed(placed: bool, financial_status: str | None) -> bool:
 
 def is_payment_pending(placed: bool, financial_status: str | None) -> bool:
     """Placed and waiting for its money: Shopify's `pending` or `authorized`, WooCommerce's
-    `on-hold`. (WooCommerce's `pending` arrives as not placed, like a cancelled order: it fires
-    nothing.)"""
+    `pending` or `on-hold`, a collect order whose payment status is pending. Not placed is never
+    pending: a Shopify order cancelled before it was paid keeps `pending`."""
     return placed and (financial_status or "").lower() in {"pending", "authorized", "on-hold"}
 
 

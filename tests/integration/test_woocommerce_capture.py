@@ -32,7 +32,12 @@ async def test_ping_gets_exactly_200_without_signature(client):
     assert await RawEvent.all().count() == 0
 
 
-async def test_documented_pending_order_becomes_a_recoverable_checkout(client, run_jobs):
+async def test_documented_pending_order_is_placed_awaiting_payment_with_its_checkout(
+    client, run_jobs
+):
+    """WooCommerce's `pending` is "order received, awaiting payment": an order placed and not
+    paid (the payment-pending flows take it), whose pay-for-order page is kept as its checkout,
+    settled by the order like any placed one."""
     store = await woo_store()
     body = payload_bytes("woocommerce_order_created.json")
     response = await client.post(
@@ -42,12 +47,29 @@ async def test_documented_pending_order_becomes_a_recoverable_checkout(client, r
     await run_jobs()
     checkout = await Checkout.get(store=store)
     assert checkout.token == "wc-order-5127"
-    assert checkout.status == CheckoutStatus.ABANDONED  # unpaid since January
+    assert checkout.status == CheckoutStatus.COMPLETED  # its order was placed
+    order = await Order.get(store=store)
+    assert order.placed and order.financial_status == "pending"
+    assert order.checkout_id == checkout.id and order.total == Decimal("41.68")
     assert checkout.email == "luis.serrano@example.net" and checkout.phone == "+12075550148"
     assert checkout.total == Decimal("41.68") and checkout.total_shipping == Decimal("6.95")
     assert checkout.recovery_url.endswith("pay_for_order=true&key=wc_order_Zq3xK9mPt2LbR")
     assert checkout.line_items[0]["unit_price"] == "12.50"
     assert checkout.device == "desktop"
+
+
+async def test_a_failed_order_stays_a_recoverable_checkout(client, run_jobs):
+    store = await woo_store()
+    body = jbytes({**payload("woocommerce_order_created.json"), "status": "failed"})
+    response = await client.post(
+        f"/webhooks/woocommerce/{store.id}", content=body, headers=woo_headers(body, SAMPLE_SECRET)
+    )
+    assert response.status_code == 200 and response.json()["status"] == "accepted"
+    await run_jobs()
+    checkout = await Checkout.get(store=store)
+    assert checkout.status == CheckoutStatus.ABANDONED  # unpaid since January
+    order = await Order.get(store=store)
+    assert not order.placed and order.financial_status == "failed"
 
 
 async def test_order_updated_to_processing_completes_it_and_dedupes(client, run_jobs):

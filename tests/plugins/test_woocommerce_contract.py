@@ -217,10 +217,13 @@ async def test_native_woocommerce_webhooks_still_work_without_the_plugin(client,
     await run_jobs()
     pending = payload("woocommerce_order_created.json")
     checkout = await Checkout.get(token=f"wc-order-{pending['id']}")
-    # Unpaid since the sample's date in January: long past the threshold, so already abandoned.
-    assert checkout.status == CheckoutStatus.ABANDONED and checkout.total == Decimal(
+    # `pending` is an order placed and awaiting payment (WooCommerce's own words): its
+    # pay-for-order checkout is kept and settled by it; payment-pending flows follow it up.
+    assert checkout.status == CheckoutStatus.COMPLETED and checkout.total == Decimal(
         pending["total"]
     )
+    order = await Order.get(external_id=str(pending["id"]))
+    assert order.placed and order.financial_status == "pending"
 
     paid = pending | {"status": "processing", "date_paid_gmt": pending.get("date_created_gmt")}
     paid_body = json.dumps(paid).encode()
@@ -233,7 +236,8 @@ async def test_native_woocommerce_webhooks_still_work_without_the_plugin(client,
     assert response.status_code == 200
     await run_jobs()
     assert (await Checkout.get(id=checkout.id)).status == CheckoutStatus.COMPLETED
-    assert (await Order.get(external_id=str(pending["id"]))).placed
+    paid_order = await Order.get(external_id=str(pending["id"]))
+    assert paid_order.placed and paid_order.financial_status == "processing"
 
     ping = await client.post(
         f"/webhooks/woocommerce/{issued.store.id}",

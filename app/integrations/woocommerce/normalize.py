@@ -20,6 +20,10 @@ from app.integrations.common import device_from_user_agent, locale_tag
 # Statuses that mean the shopper committed to buy: cash on delivery and bank transfer land in
 # on-hold or processing before any money moves, and still must stop reminders.
 PLACED = frozenset({"processing", "completed", "on-hold"})
+# WooCommerce's `pending` is "order received, no payment initiated, awaiting payment": an order
+# placed and not paid (a payment reminder's), whose pay-for-order page is also kept as a checkout.
+# `failed` keeps its checkout to return to; the order row records the failure.
+AWAITING_PAYMENT = frozenset({"pending"})
 UNPAID = frozenset({"pending", "failed"})
 
 
@@ -47,14 +51,16 @@ def order_token(payload: dict[str, Any]) -> str:
 
 
 def native_order(payload: dict[str, Any]) -> list[CheckoutInput | OrderInput]:
-    """A placed order is an Order; an unpaid one is also a checkout the shopper can return to."""
+    """Every status is an Order (placed for processing, completed, on-hold and pending; not for
+    failed, cancelled, refunded); an unpaid one is first a checkout the shopper can return to."""
     status = str(payload.get("status") or "")
     contact = _order_contact(payload)
     placed_at = parse_datetime(_gmt(payload, "date_created"))
     if placed_at is None or payload.get("id") is None:
         raise ValueError("order needs id and date_created")
+    found: list[CheckoutInput | OrderInput] = []
     if status in UNPAID:
-        return [
+        found.append(
             CheckoutInput(
                 token=order_token(payload),
                 external_id=text(payload.get("id"), 128),
@@ -79,8 +85,8 @@ def native_order(payload: dict[str, Any]) -> list[CheckoutInput | OrderInput]:
                 created_at=placed_at,
                 updated_at=parse_datetime(_gmt(payload, "date_modified")),
             )
-        ]
-    return [
+        )
+    found.append(
         OrderInput(
             external_id=text(payload.get("id"), 128) or "",
             contact=contact,
@@ -93,9 +99,10 @@ def native_order(payload: dict[str, Any]) -> list[CheckoutInput | OrderInput]:
                 str(c.get("code")) for c in payload.get("coupon_lines") or [] if c.get("code")
             ],
             financial_status=status,
-            placed=status in PLACED,
+            placed=status in PLACED | AWAITING_PAYMENT,
         )
-    ]
+    )
+    return found
 
 
 def _native_item(raw: dict[str, Any]) -> LineItem:
