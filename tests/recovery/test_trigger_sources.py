@@ -65,7 +65,9 @@ def shopify_customer(email_state: str, sms_state: str | None = None, **changes: 
 
 async def shopify_post(client, body: bytes, topic: str, webhook_id: str | None = None) -> str:
     response = await client.post(
-        "/webhooks/shopify", content=body, headers=shopify_headers(body, topic, webhook_id=webhook_id)
+        "/webhooks/shopify",
+        content=body,
+        headers=shopify_headers(body, topic, webhook_id=webhook_id),
     )
     assert response.status_code == 200, response.text
     return str(response.json()["status"])
@@ -100,7 +102,9 @@ async def test_shopify_customer_consent_welcomes_once_and_a_withdrawal_updates_t
     assert (await ContactHistory.get(contact_id=contact.id)).subscribed
 
     # Another update still subscribed (a name change): no second welcome.
-    await shopify_post(client, shopify_customer("subscribed", first_name="Inès"), "customers/update")
+    await shopify_post(
+        client, shopify_customer("subscribed", first_name="Inès"), "customers/update"
+    )
     await run_jobs(ctx={"recovery": live(deps)})
     assert len(smtp.messages) == 1
 
@@ -147,7 +151,13 @@ async def woo_store():
 def woo_order(status: str, placed: datetime, order_id: int = 5127) -> dict[str, Any]:
     doc = payload("woocommerce_order_created.json")
     at = placed.isoformat().replace("+00:00", "")
-    return {**doc, "id": order_id, "status": status, "date_created_gmt": at, "date_modified_gmt": at}
+    return {
+        **doc,
+        "id": order_id,
+        "status": status,
+        "date_created_gmt": at,
+        "date_modified_gmt": at,
+    }
 
 
 async def woo_post(client, store_id: int, doc: dict[str, Any], topic: str, delivery: str) -> None:

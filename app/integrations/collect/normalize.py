@@ -95,11 +95,29 @@ def _checkout(event: dict[str, Any], visitor: str | None, user: str | None) -> C
     )
 
 
+# A payment status on an order event (`status` or `payment_status`, lowercased; not part of the
+# Segment spec, which has none): these say the order was placed and waits for its money ...
+PENDING = frozenset({"pending", "pending_payment", "awaiting_payment", "authorized", "on-hold"})
+# ... and these that it is no purchase at all. Any other status, or none, is a paid order.
+NOT_PLACED = frozenset({"cancelled", "canceled", "failed", "voided", "refunded"})
+
+
+def payment_status(props: dict[str, Any]) -> str | None:
+    """The order's payment status as recorded: `pending` for any waiting one, else the word
+    given (`paid`, `completed`, `failed`...), else None (the spec's default: a paid order)."""
+    given = text(props.get("payment_status") or props.get("status"), 32)
+    if not given:
+        return None
+    status = given.strip().lower().replace(" ", "_")
+    return "pending" if status in PENDING else status
+
+
 def _order(event: dict[str, Any]) -> OrderInput:
     props = event.get("properties") or {}
     external_id = text(props.get("order_id"), 128)
     if not external_id:
-        raise ValueError("properties.order_id is required on Order Completed")
+        raise ValueError(f"properties.order_id is required on {event.get('event')}")
+    status = payment_status(props)
     return OrderInput(
         external_id=external_id,
         contact=_contact(event),
@@ -109,6 +127,8 @@ def _order(event: dict[str, Any]) -> OrderInput:
         checkout_token=text(props.get("checkout_id"), 128),
         cart_token=text(props.get("cart_id"), 128),
         discount_codes=[str(props["coupon"])] if props.get("coupon") else [],
+        financial_status=status,
+        placed=status not in NOT_PLACED,
     )
 
 
@@ -130,7 +150,7 @@ def normalize(event: dict[str, Any]) -> list[Normalized]:
             return []
         return [IdentifyInput(contact=_contact(event), visitor_id=visitor, user_id=user)]
     name = event.get("event")
-    if name == "Order Completed":
+    if name in ("Order Completed", "Order Updated"):
         return [_order(event)]
     if name == "Checkout Exited":
         return _exit(event)

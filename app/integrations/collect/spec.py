@@ -22,10 +22,13 @@ TRACKED = frozenset(
         "Checkout Step Completed",
         "Checkout Updated",
         "Order Completed",
+        "Order Updated",  # a later payment status of an order (paid, cancelled)
     }
 )
 # The topic map: one normalizer reads every event type (the body names it).
-TOPICS = Topics(Source.COLLECT, any_topic=normalize, orders=frozenset({"Order Completed"}))
+TOPICS = Topics(
+    Source.COLLECT, any_topic=normalize, orders=frozenset({"Order Completed", "Order Updated"})
+)
 TYPES = frozenset({"track", "identify", "page", "screen", "group", "alias"})
 MAX_BATCH = 100
 # Fields of a single call's envelope (Segment's HTTP API) that are not part of the event.
