@@ -18,7 +18,7 @@ from app.core.timeutil import utcnow
 from inbox.models import ChatInvitation
 
 SESSION_KEY = re.compile(r"^[A-Za-z0-9]{16,32}$")
-TRIGGERS = frozenset({"pointer_left", "tab_hidden", "back"})
+TRIGGERS = frozenset({"pointer_left", "tab_hidden", "back", "idle"})
 DEFAULT_TEXT = "Before you go: any question about your order? We're here to help right now."
 
 
@@ -39,7 +39,7 @@ def parse_event(body: dict[str, Any]) -> InviteEvent:
     if not isinstance(session, str) or not SESSION_KEY.match(session):
         raise InviteError("session must be 16-32 letters or digits")
     if trigger not in TRIGGERS:
-        raise InviteError("trigger must be pointer_left, tab_hidden or back")
+        raise InviteError("trigger must be pointer_left, tab_hidden, back or idle")
     checkout = body.get("checkout_id")
     checkout = str(checkout)[:128] if isinstance(checkout, (str, int)) and checkout != "" else None
     return InviteEvent(session, str(trigger), checkout, body.get("accepted") is True)

@@ -130,6 +130,7 @@ def _chat_values(raw: Any) -> dict[str, Any]:
         "chat_invite": chat.invite,
         "chat_invite_text": chat.invite_text,
         "chat_invite_everywhere": chat.invite_everywhere,
+        "chat_invite_idle_seconds": chat.invite_idle_seconds,
     }
 
 
