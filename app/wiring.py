@@ -33,8 +33,6 @@ from app.recovery import listeners as recovery
 from app.recovery.playbook import ensure_default_flow
 from app.scoring import listeners as scoring
 from app.stores.services import seed_new_stores_with
-from app.web.pages import settings as settings_page
-from inbox import chat_invites
 from inbox import listeners as inbox
 
 # Domain events (outbox, at least once): who reacts, in the order they run.
@@ -93,4 +91,3 @@ def wire(*_: Any) -> None:
     providers.offer_sms(twilio.from_settings)
     for email in (sendgrid.from_settings, smtp.from_settings):  # in order of preference
         providers.offer_email(email)
-    settings_page.offer_chat_figures(chat_invites.figures)

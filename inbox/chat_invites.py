@@ -2,8 +2,8 @@
 
 The widget shows an invitation at most once per browser session (its `session` key, random per
 tab session); the server keeps one row per store and session, so a replayed post counts nothing
-twice. Resulting orders are the invitations whose checkout was then bought (completed, or
-recovered later by a message), read from the checkout itself."""
+twice. What came of them (accepts, orders, revenue) is read by `app/analytics/site_saves.py` for
+the dashboard's "Saved on site" card and the settings page."""
 
 from __future__ import annotations
 
@@ -14,13 +14,11 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
-from app.checkouts.models import Checkout, CheckoutStatus
 from app.core.timeutil import utcnow
 from inbox.models import ChatInvitation
 
 SESSION_KEY = re.compile(r"^[A-Za-z0-9]{16,32}$")
-TRIGGERS = frozenset({"pointer_left", "tab_hidden", "back"})
-BOUGHT = (CheckoutStatus.COMPLETED, CheckoutStatus.RECOVERED)
+TRIGGERS = frozenset({"pointer_left", "tab_hidden", "back", "idle"})
 DEFAULT_TEXT = "Before you go: any question about your order? We're here to help right now."
 
 
@@ -41,7 +39,7 @@ def parse_event(body: dict[str, Any]) -> InviteEvent:
     if not isinstance(session, str) or not SESSION_KEY.match(session):
         raise InviteError("session must be 16-32 letters or digits")
     if trigger not in TRIGGERS:
-        raise InviteError("trigger must be pointer_left, tab_hidden or back")
+        raise InviteError("trigger must be pointer_left, tab_hidden, back or idle")
     checkout = body.get("checkout_id")
     checkout = str(checkout)[:128] if isinstance(checkout, (str, int)) and checkout != "" else None
     return InviteEvent(session, str(trigger), checkout, body.get("accepted") is True)
@@ -67,26 +65,3 @@ async def record(store_id: int, event: InviteEvent, now: datetime | None = None)
         store_id=store_id, session_key=event.session, accepted_at=None
     ).update(accepted_at=now)
     return bool(accepted)
-
-
-@dataclass(frozen=True, slots=True)
-class Figures:
-    shown: int
-    accepted: int
-    orders: int
-
-
-async def figures(store_id: int, since: datetime) -> Figures:
-    """Invitations shown and accepted since `since`, and the accepted ones whose cart was bought."""
-    rows = ChatInvitation.filter(store_id=store_id, shown_at__gte=since)
-    shown = await rows.count()
-    accepted = await rows.filter(accepted_at__not_isnull=True).values_list(
-        "checkout_token", flat=True
-    )
-    tokens = {t for t in accepted if t}
-    orders = (
-        await Checkout.filter(store_id=store_id, token__in=tokens, status__in=BOUGHT).count()
-        if tokens
-        else 0
-    )
-    return Figures(shown, len(accepted), orders)

@@ -56,7 +56,11 @@ def public_config(store: Store) -> dict[str, Any]:
         "greeting": settings.greeting,
         "open": hours.open,
         "back_at": hours.back_at.isoformat() if hours.back_at else None,
-        "invite": {"text": settings.invite_text, "everywhere": settings.invite_everywhere}
+        "invite": {
+            "text": settings.invite_text,
+            "everywhere": settings.invite_everywhere,
+            "idle_seconds": settings.invite_idle_seconds,
+        }
         if settings.invite
         else None,
     }

@@ -25,6 +25,9 @@ class ChatSettings:
     invite_text: str = "Before you go: any question about your order? We're here to help now."
     invite_everywhere: bool = False
     """False: only on pages that reported a checkout to the snippet."""
+    invite_idle_seconds: int = 0
+    """Also invite after this many seconds without typing, pointer or scroll once the shopper's
+    email or phone is known (0: off); still at most once per session."""
 
 
 def settings_from(raw: Mapping[str, Any] | None) -> ChatSettings:
@@ -40,7 +43,22 @@ def settings_from(raw: Mapping[str, Any] | None) -> ChatSettings:
         invite=bool(raw.get("invite")),
         invite_text=str(raw.get("invite_text") or default.invite_text)[:200],
         invite_everywhere=bool(raw.get("invite_everywhere")),
+        invite_idle_seconds=_seconds(raw.get("invite_idle_seconds")),
     )
+
+
+IDLE_LIMIT = 3600
+
+
+def _seconds(value: Any) -> int:
+    """A whole number of seconds from 0 to an hour; anything else turns the rule off."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return 0
+    try:
+        seconds = int(value)
+    except ValueError:
+        return 0
+    return seconds if 0 <= seconds <= IDLE_LIMIT else 0
 
 
 def _clock(value: Any) -> time | None:

@@ -166,6 +166,8 @@ def _chat(form: Mapping[str, str], current: Mapping[str, Any], out: Parsed) -> d
         invite_text=str(form.get("chat_invite_text", "")).strip()[:200] or None,
         invite_everywhere=form.get("chat_invite_everywhere") == "on",
     )
+    if "chat_invite_idle_seconds" in form:  # 0: no invitation for idling
+        chat["invite_idle_seconds"] = _int(form, "chat_invite_idle_seconds", 0, 3600, out)
     if chat["start"] and chat["end"] and chat["start"] >= chat["end"]:
         out.errors["chat_end"] = "later than the start"
     return chat

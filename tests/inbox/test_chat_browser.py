@@ -3,6 +3,7 @@ the snippet, which lazy-loads the chat) and an agent in the inbox on another app
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from pathlib import Path
 from urllib.parse import urlencode
@@ -15,6 +16,7 @@ from playwright.async_api import async_playwright, expect
 from app.accounts.models import Role
 from app.accounts.services import create_agent
 from app.config import use_settings
+from app.core.timeutil import utcnow
 from app.messaging.models import Channel, DeliveryStatus, Message
 from app.server import STATIC_DIR
 from tests.factories import CHROMIUM_ARGS, free_port, make_store
@@ -172,19 +174,51 @@ async def test_exit_intent_invites_once_and_an_accept_opens_the_chat(servers):
         await invitation.get_by_text("Chat now").click()
         await expect(page.locator("#followup-chat .panel")).to_be_visible()
         await browser.close()
-    from inbox.chat_invites import figures
+    from app.analytics.site_saves import between
     from inbox.models import ChatInvitation
 
     rows = await ChatInvitation.filter(store_id=store.id).order_by("id")
     for _ in range(200):  # the accept is a keepalive post: wait on the clock
         if len(rows) == 2 and rows[1].accepted_at is not None:
             break
-        import asyncio
-
         await asyncio.sleep(0.1)
         rows = await ChatInvitation.filter(store_id=store.id).order_by("id")
     assert [r.trigger for r in rows] == ["pointer_left", "back"]
     assert rows[0].accepted_at is None and rows[1].accepted_at is not None
     assert all(r.checkout_token for r in rows)  # the demo checkout reported its id
-    found = await figures(store.id, rows[0].shown_at)
+    found = await between(store.id, store.currency, rows[0].shown_at, utcnow())
     assert (found.shown, found.accepted, found.orders) == (2, 1, 0)
+
+
+async def test_an_idle_shopper_who_typed_an_email_is_invited_once(servers):
+    """The store's idle rule: nothing while the shopper is unknown; once an email is typed and
+    nothing happens for the idle time, the invitation shows, counted with trigger "idle"."""
+    from inbox.models import ChatInvitation
+
+    (shopper_app, _), shop = servers
+    store = await _invite_store(shop)
+    store.settings["chat"]["invite_idle_seconds"] = 2
+    await store.save(update_fields=["settings"])
+    query = urlencode({"key": store.publishable_key, "endpoint": shopper_app.url})
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = await (await browser.new_context(viewport={"width": 1366, "height": 800})).new_page()
+        await page.goto(f"{shop.url}/checkout.html?{query}")
+        await expect(page.locator("#followup-chat .launcher")).to_be_visible(timeout=WAIT_MS)
+        invitation = page.locator("#followup-chat .invite")
+        await page.wait_for_timeout(4000)  # two idle periods with nobody known: no invitation
+        await expect(invitation).to_be_hidden()
+        await page.fill("#email", "maya@example.com")
+        await expect(invitation).to_be_visible(timeout=WAIT_MS)
+        await expect(invitation.locator("p")).to_have_text("Wait! Questions about <your> order?")
+        await invitation.get_by_text("No thanks").click()
+        await page.fill("#email", "maya.r@example.com")
+        await page.wait_for_timeout(4000)
+        await expect(invitation).to_be_hidden()  # once per session
+        await browser.close()
+    for _ in range(200):  # the count is a keepalive post: wait on the clock
+        rows = await ChatInvitation.filter(store_id=store.id)
+        if rows:
+            break
+        await asyncio.sleep(0.1)
+    assert [r.trigger for r in rows] == ["idle"] and rows[0].checkout_token

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from decimal import Decimal
 
+from app.analytics.site_saves import between
 from app.checkouts.models import Checkout, CheckoutStatus
 from app.core.timeutil import utcnow
-from inbox.chat_invites import figures
 from inbox.models import ChatInvitation
 from tests.factories import make_store
 
@@ -40,17 +41,24 @@ async def test_an_invitation_counts_once_per_session_and_its_order_is_found(clie
     await post(client, store.publishable_key, session="b" * 24, trigger="pointer_left")
     assert await ChatInvitation.filter(store_id=store.id).count() == 2
 
-    since = utcnow() - timedelta(hours=1)
-    assert (await figures(store.id, since)).orders == 0
+    since, until = utcnow() - timedelta(hours=1), utcnow() + timedelta(minutes=1)
+    assert (await between(store.id, "USD", since, until)).orders == 0
     await Checkout.create(
         store_id=store.id,
         platform="custom",
         token="c-1",
         status=CheckoutStatus.COMPLETED,
+        currency="USD",
+        total=Decimal("84.50"),
         last_activity_at=utcnow(),
     )
-    found = await figures(store.id, since)
+    found = await between(store.id, "USD", since, until)
     assert (found.shown, found.accepted, found.orders) == (2, 1, 1)
+    assert found.revenue == Decimal("84.50") and found.accept_rate == 0.5
+    earlier = await between(store.id, "USD", since - timedelta(days=1), since)
+    assert (earlier.shown, earlier.accepted, earlier.orders) == (0, 0, 0)  # shown in the period
+    elsewhere = await between(store.id, "EUR", since, until)
+    assert elsewhere.orders == 1 and elsewhere.revenue == 0  # another currency: not summed
 
 
 async def test_bad_invitations_are_refused_with_reasons_and_nothing_counted(client):

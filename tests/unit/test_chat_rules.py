@@ -54,3 +54,22 @@ def test_message_bodies():
     assert check_body("  hi  ") == "hi"
     assert check_body("") is None and check_body("   ") is None and check_body(5) is None
     assert check_body("x" * MAX_SHOPPER_BODY) and check_body("x" * (MAX_SHOPPER_BODY + 1)) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "seconds"),
+    [
+        (None, 0),
+        (45, 45),
+        ("30", 30),
+        (0, 0),
+        (3600, 3600),
+        (3601, 0),
+        (-5, 0),
+        ("soon", 0),
+        (True, 0),
+        (2.5, 0),
+    ],
+)
+def test_the_idle_invitation_time_is_a_whole_number_of_seconds_up_to_an_hour(raw, seconds):
+    assert settings_from({"invite_idle_seconds": raw}).invite_idle_seconds == seconds

@@ -156,6 +156,7 @@ CHAT_FORM = {
     "chat_start": "08:30",
     "chat_end": "18:00",
     "chat_greeting": "Hello from <Velvet Fern>",
+    "chat_invite_idle_seconds": "45",
 }
 
 
@@ -172,6 +173,7 @@ async def test_chat_settings_are_saved_where_the_chat_reads_them(client):
     chat = settings_from((await Store.get(id=issued.store.id)).settings["chat"])
     assert chat.enabled and (chat.start.hour, chat.start.minute, chat.end.hour) == (8, 30, 18)
     assert len(chat.days) == 5 and chat.greeting == "Hello from <Velvet Fern>"
+    assert chat.invite_idle_seconds == 45
     again = await client.get("/settings")
     assert 'value="Hello from &lt;Velvet Fern&gt;"' in again.text  # escaped in the form
     assert "Last 30 days: 0 invitations shown, 0 accepted, 0 orders from them." in again.text
@@ -195,6 +197,9 @@ async def test_chat_hours_that_end_before_they_start_are_refused(client):
     bad = {**FORM, **CHAT_FORM, "chat_end": "07:00", "csrf_token": csrf}
     response = await client.post("/settings", data=bad)
     assert response.status_code == 422 and "later than the start" in response.text
+    idle = {**FORM, **CHAT_FORM, "chat_invite_idle_seconds": "7200", "csrf_token": csrf}
+    response = await client.post("/settings", data=idle)
+    assert response.status_code == 422 and "between 0 and 3600" in response.text
     assert "chat" not in ((await Store.get(id=issued.store.id)).settings or {})
 
 

@@ -10,7 +10,15 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.response import Redirect, Template
 
-from app.analytics import charts, exports, figures, promotion, recipients, response_times
+from app.analytics import (
+    charts,
+    exports,
+    figures,
+    promotion,
+    recipients,
+    response_times,
+    site_saves,
+)
 from app.analytics.controllers import (
     ChannelParam,
     CursorParam,
@@ -125,6 +133,7 @@ async def _page(
     first_response = await response_times.for_period(
         access.store.id, access.store.settings, _range(data), utcnow()
     )
+    saves = await site_saves.between(access.store.id, access.store.currency, *_range(data).utc)
     return Template(
         "pages/dashboard.html",
         context=access.context(
@@ -132,6 +141,7 @@ async def _page(
             pool_warning=warning,
             failures=failures,
             first_response=first_response,
+            site_saves=saves,
             duration=duration_text,
             promote_error=promote_error,
             **results,

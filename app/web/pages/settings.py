@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -22,6 +22,7 @@ from litestar.response import Redirect, Template
 from app.accounts import team
 from app.accounts.models import Agent, Role
 from app.accounts.services import AccountError, create_agent
+from app.analytics import site_saves
 from app.analytics.measures import prices_from_settings
 from app.analytics.rules import windows_from_settings
 from app.checkouts.rules import after_exit_seconds
@@ -49,20 +50,12 @@ async def _team(access: Access) -> dict[str, Any]:
     return {"team": team, "roles": [r.value for r in Role]}
 
 
-# The chat's "save before they leave" figures are the inbox's; app.wiring offers its reader here.
-ChatFigures = Callable[[int, datetime], Awaitable[Any]]
-_chat_figures: list[ChatFigures] = []
-
-
-def offer_chat_figures(reader: ChatFigures) -> None:
-    if reader not in _chat_figures:
-        _chat_figures.append(reader)
-
-
 async def _chat(access: Access) -> dict[str, Any]:
-    if not _chat_figures:
-        return {}
-    return {"chat_saves": await _chat_figures[0](access.store.id, utcnow() - timedelta(days=30))}
+    """The chat section's "save before they leave" figures for the last 30 days."""
+    now = utcnow()
+    store = access.store
+    saves = await site_saves.between(store.id, store.currency, now - timedelta(days=30), now)
+    return {"chat_saves": saves}
 
 
 FORM_SECTIONS = [
@@ -137,6 +130,7 @@ def _chat_values(raw: Any) -> dict[str, Any]:
         "chat_invite": chat.invite,
         "chat_invite_text": chat.invite_text,
         "chat_invite_everywhere": chat.invite_everywhere,
+        "chat_invite_idle_seconds": chat.invite_idle_seconds,
     }
 
 

@@ -238,12 +238,30 @@
     } catch (e) { /* no history API */ }
   }
 
+  // ...or once the shopper's email or phone is known and they have done nothing (no typing,
+  // pointer or scroll) for the store's idle time; the same once-per-session invitation.
+  function idleInvite() {
+    var inv = config.invite, wait = inv && inv.idle_seconds, timer;
+    if (!wait || sess(INVITED)) return;
+    function known() { var t = ctx.traits || {}; return !!(t.email || t.phone); }
+    function restart() {
+      clearTimeout(timer);
+      if (sess(INVITED)) return;
+      timer = setTimeout(function () { if (!known() || !invite('idle')) restart(); }, wait * 1000);
+    }
+    ['input', 'keydown', 'pointermove', 'scroll', 'touchstart'].forEach(function (name) {
+      d.addEventListener(name, restart, { capture: true, passive: true });
+    });
+    restart();
+  }
+
   w.followupChat = { open: function () { if (ui.panel) open(); } };
   w.followup('chatContext', function (c) {
     ctx = c; config = c.config || {};
     build();
     hours(config);
     exitIntent();
+    idleInvite();
     if (linkToken()) open();  // from an email's chat link: the chat opens on that conversation
     else if (saved()) session();  // a chat already going: reconnect, so waiting replies arrive
   });
