@@ -127,7 +127,7 @@ async def test_reinstall_updates_the_same_store_and_registration_is_idempotent(c
             await Store.filter(domain=SHOP).update(status=StoreStatus.UNINSTALLED, credentials=None)
     assert await Store.all().count() == 1
     assert (await Store.get()).name == "Velvet Fern & Co"
-    assert len(shopify.shops[SHOP].webhooks) == 8
+    assert len(shopify.shops[SHOP].webhooks) == 10
     assert shopify.shops[SHOP].pixel["id"] == first_pixel
 
 
@@ -214,7 +214,7 @@ async def test_managed_install_exchanges_the_session_token(client, shopify):
     )
     store = await Store.get(domain=SHOP)
     assert json.loads(store.credentials)["access_token"] in shopify.access_tokens
-    assert len(shopify.shops[SHOP].webhooks) == 8 and shopify.shops[SHOP].pixel
+    assert len(shopify.shops[SHOP].webhooks) == 10 and shopify.shops[SHOP].pixel
 
 
 async def test_expired_forged_or_foreign_session_tokens_install_nothing(client, shopify):
