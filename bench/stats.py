@@ -103,6 +103,8 @@ ENROLLMENT_COLUMNS = (
     "abandoned_at",
     "enrolled_at",
     "updated_at",
+    "trigger",
+    "transactional",
 )
 
 
@@ -176,6 +178,8 @@ async def _enroll(
                 r[10],
                 r[10],
                 r[10],
+                "checkout.abandoned",
+                False,
             )
             for r in rows
         ],
