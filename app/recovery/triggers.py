@@ -174,7 +174,8 @@ CATALOGUE: dict[str, Trigger] = {
         Trigger(
             ORDER_PAYMENT_PENDING,
             "Payment pending",
-            "An order placed but not paid (Shopify pending or authorized); once per order, "
+            "An order placed but not paid (Shopify pending or authorized, WooCommerce pending "
+            "or on-hold, a collect order with a pending payment status); once per order, "
             "stopped as soon as it is paid or cancelled.",
             frozenset({"order.recorded"}),
             _payment_pending,
