@@ -82,7 +82,15 @@ async def test_flushed_redis_loses_nothing(client, queue, redis, run_jobs):
     await OutboxEvent.all().update(created_at=datetime.now(UTC) - timedelta(minutes=5))
     assert (await sweep({"redis": queue}))["events"] == 1
     await run_jobs()
-    assert await OutboxEvent.filter(dispatched_at__isnull=False).count() == 1
+    # Every event is dispatched, none left behind: the abandonment, and the consent the checkout
+    # granted (email and SMS, each a contact.opted_in since the follow-up engine listens to it).
+    found = await OutboxEvent.all().order_by("id").values_list("name", "dispatched_at")
+    assert all(at is not None for _, at in found), found
+    assert sorted(name for name, _ in found) == [
+        events.CHECKOUT_ABANDONED,
+        events.CONTACT_OPTED_IN,
+        events.CONTACT_OPTED_IN,
+    ]
 
 
 async def test_abandon_job_fires_when_due_through_the_queue(client, run_jobs):
