@@ -148,6 +148,8 @@ async def _run_dev(settings: Settings, host: str, port: int, mail_port: int | No
         worker_task = asyncio.create_task(worker.async_run())
         try:
             await server.serve()
+            if server.force_exit:  # a second interrupt: uvicorn skipped the app's shutdown
+                await server.lifespan.shutdown()  # so the app closes its Redis and queue itself
         finally:
             if mail is not None:
                 mail.close()

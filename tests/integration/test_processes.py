@@ -199,3 +199,31 @@ async def test_followup_mail_process_receives_a_reply_over_smtp(process_env):
         mail.terminate()
         out, _ = mail.communicate(timeout=15)
     assert f"receiving mail for *@{domain} on smtp://127.0.0.1:{port}" in out.decode()
+
+
+async def test_dev_stopped_with_two_interrupts_closes_cleanly(tmp_path):
+    """An impatient second Ctrl+C (or `timeout`, which signals the process and its group) makes
+    uvicorn skip the app's shutdown: dev still closes the app's Redis and database itself, with
+    no traceback, and exits 0."""
+    import signal
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWUP_")}
+    env["FOLLOWUP_DATA_DIR"] = str(tmp_path / "data")
+    port = free_port()
+    dev = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "dev", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        await wait_http(f"http://127.0.0.1:{port}/healthz", dev, seconds=120)
+        dev.send_signal(signal.SIGINT)
+        dev.send_signal(signal.SIGINT)
+        code = dev.wait(timeout=30)
+        err = dev.stderr.read().decode() if dev.stderr else ""
+        assert code == 0 and "Traceback" not in err, err[-3000:]
+    finally:
+        if dev.poll() is None:
+            dev.kill()
