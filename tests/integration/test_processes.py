@@ -106,12 +106,8 @@ def _embedded_redis_pid(data_dir: Path) -> int:
     return int(Path(registry["pidfile"]).read_text().strip())
 
 
-async def test_dev_stops_the_embedded_redis_it_started(tmp_path):
-    """`followup dev` on embedded defaults: SIGTERM (what CI and Ctrl+C send) leaves no redis-server."""
-    import signal
-
-    import psutil
-
+def _dev(tmp_path: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """`followup dev` as a newcomer runs it: embedded defaults, data under `tmp_path`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWUP_")}
     env["FOLLOWUP_DATA_DIR"] = str(tmp_path / "data")
     port = free_port()
@@ -122,6 +118,16 @@ async def test_dev_stops_the_embedded_redis_it_started(tmp_path):
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
     )
+    return dev, port
+
+
+async def test_dev_stops_the_embedded_redis_it_started(tmp_path):
+    """`followup dev` on embedded defaults: SIGTERM (what CI and Ctrl+C send) leaves no redis-server."""
+    import signal
+
+    import psutil
+
+    dev, port = _dev(tmp_path)
     try:
         # migrations and the demo seed on SQLite come first: allow a loaded machine a minute
         health = await wait_http(f"http://127.0.0.1:{port}/healthz", dev, seconds=120)
@@ -207,16 +213,7 @@ async def test_dev_stopped_with_two_interrupts_closes_cleanly(tmp_path):
     no traceback, and exits 0."""
     import signal
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWUP_")}
-    env["FOLLOWUP_DATA_DIR"] = str(tmp_path / "data")
-    port = free_port()
-    dev = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "dev", "--port", str(port)],
-        cwd=tmp_path,
-        env=env,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-    )
+    dev, port = _dev(tmp_path)
     try:
         await wait_http(f"http://127.0.0.1:{port}/healthz", dev, seconds=120)
         dev.send_signal(signal.SIGINT)
