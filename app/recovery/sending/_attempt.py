@@ -125,6 +125,19 @@ async def _record_skip(
         "error_message": f"Skipped: {reason}"[:2000],
         "updated_at": deps.clock(),
     }
+    await _unsent_row(conn, rows, enrollment, step_index, facts, values)
+
+
+async def _unsent_row(
+    conn: Any,
+    rows: Rows,
+    enrollment: Enrollment,
+    step_index: int,
+    facts: rules.Facts,
+    values: dict[str, Any],
+) -> None:
+    """The step's one message row (its idempotency key) says why nothing went out: the attempt's
+    row if one was recorded, else a new row with the step's channel and address."""
     key = idempotency_key(enrollment.id, step_index)
     if await Message.filter(idempotency_key=key).using_db(conn).update(**values):
         return
@@ -167,23 +180,7 @@ async def unrenderable(
         "variant": key,
         "updated_at": now,
     }
-    key_ = idempotency_key(enrollment.id, step_index)
-    if not await Message.filter(idempotency_key=key_).using_db(conn).update(**values):
-        await Message.create(
-            using_db=conn,
-            store_id=rows.store.id,
-            contact_id=rows.contact.id if rows.contact else None,
-            checkout_id=rows.checkout.id if rows.checkout else None,
-            enrollment_id=enrollment.id,
-            step_index=step_index,
-            channel=facts.channel,
-            direction=Direction.OUTBOUND,
-            author=Author.AUTOMATION,
-            idempotency_key=key_,
-            to_address=(facts.reach.address or "")[:320],
-            body="",
-            **values,
-        )
+    await _unsent_row(conn, rows, enrollment, step_index, facts, values)
     log.warning(
         "recovery step not sent: template cannot render",
         extra=ctx(enrollment=enrollment.id, step=step_index, error=str(problem)),
