@@ -143,20 +143,29 @@ async def reuse(database: str) -> tuple[int, str]:
     return int(store_id), token
 
 
+FLOW_COLUMNS = (
+    "store_id",
+    "name",
+    "enabled",
+    "trigger",
+    "trigger_params",
+    "transactional",
+    "holdout_percent",
+    "auto_promote",
+    "sold_out",
+    "seasons",
+    "created_at",
+    "updated_at",
+)
+
+
 async def _flows(conn: asyncpg.Connection, store_id: int, now: datetime) -> list[int]:
     found = []
+    marks = ", ".join(f"${i + 1}" for i in range(len(FLOW_COLUMNS)))
+    insert = f"INSERT INTO recovery_flow ({', '.join(FLOW_COLUMNS)}) VALUES ({marks}) RETURNING id"
     for name, trigger in (("Carts", "checkout.abandoned"), ("Win back", "contact.lapsed")):
-        found.append(
-            await conn.fetchval(
-                """INSERT INTO recovery_flow (store_id, name, enabled, trigger, trigger_params,
-                  transactional, holdout_percent, auto_promote, created_at, updated_at)
-                VALUES ($1, $2, true, $3, '{}', false, 10, false, $4, $4) RETURNING id""",
-                store_id,
-                name,
-                trigger,
-                now,
-            )
-        )
+        values = (store_id, name, True, trigger, "{}", False, 10, False, "omit", "[]", now, now)
+        found.append(await conn.fetchval(insert, *values))
     return found
 
 
