@@ -133,9 +133,9 @@ def _birthday(payload: dict[str, Any]) -> date | None:
     """A birthday from the order's note attributes (how birthday-field apps pass it on), else
     from its customer's metafields when the payload carries them."""
     for entry in payload.get("note_attributes") or []:
-        if isinstance(entry, dict) and str(entry.get("name", "")).lower() in _BIRTHDAY_NAMES:
-            if (day := birthday(entry.get("value"))) is not None:
-                return day
+        named = isinstance(entry, dict) and str(entry.get("name", "")).lower() in _BIRTHDAY_NAMES
+        if named and (day := birthday(entry.get("value"))) is not None:
+            return day
     customer = payload.get("customer")
     return metafield_birthday(customer.get("metafields")) if isinstance(customer, dict) else None
 
