@@ -84,7 +84,9 @@ def _current(sub: dict[str, Any], wanted: set[str], uri: str) -> bool:
     """Still wanted, to our address, naming exactly the metafield namespaces we read."""
     topic = str(sub["topic"])
     namespaces = sorted(sub.get("metafieldNamespaces") or [])
-    return topic in wanted and sub["uri"] == uri and namespaces == METAFIELD_NAMESPACES.get(topic, [])
+    return (
+        topic in wanted and sub["uri"] == uri and namespaces == METAFIELD_NAMESPACES.get(topic, [])
+    )
 
 
 def _create_variables(topic: str, uri: str) -> dict[str, object]:
