@@ -23,7 +23,8 @@ TOPICS = tuple(
 
 # Customer payloads carry metafields only from the namespaces their subscription names: `facts`
 # holds Shopify's standard "Birth date" definition, `custom` the merchant's own (normalize.py
-# BIRTHDAY_METAFIELDS). shopify.app.toml cannot name them (see its comment), so this is the way.
+# BIRTHDAY_METAFIELDS). shopify.app.toml cannot name them, so these two topics are subscribed
+# here only (its comment says why a second, metafield-less subscription would lose birthdays).
 METAFIELD_NAMESPACES = {
     "CUSTOMERS_CREATE": ["custom", "facts"],
     "CUSTOMERS_UPDATE": ["custom", "facts"],
