@@ -119,15 +119,16 @@ def run_worker(concurrency: int, provider_ms: float) -> None:
 # Shoppers' numbers whose local hour is inside the texting window now, so texts are not held
 # for the night (the legal window cannot be turned off, nor should the bench try).
 PHONES = (
-    ("Europe/London", "+4477009{:05d}"),
-    ("America/New_York", "+1212555{:04d}"),
-    ("America/Los_Angeles", "+1415555{:04d}"),
-    ("Asia/Tokyo", "+8190{:08d}"),
-    ("Australia/Sydney", "+614{:08d}"),
+    ("Europe/London", "+447911{:06d}"),
+    ("America/New_York", "+1212{:07d}"),
+    ("America/Los_Angeles", "+1415{:07d}"),
+    ("Asia/Tokyo", "+81901{:07d}"),
+    ("Australia/Sydney", "+6141{:07d}"),
 )
 
 
 def daytime_phone() -> str:
+    """A number pattern (index -> valid E.164) for a zone where it is between 10:00 and 19:00."""
     from datetime import UTC, datetime
     from zoneinfo import ZoneInfo
 
@@ -136,6 +137,11 @@ def daytime_phone() -> str:
         if 10 <= now.astimezone(ZoneInfo(zone)).hour < 19:
             return pattern
     return PHONES[0][1]
+
+
+def phone_number(pattern: str, index: int) -> str:
+    """North American exchanges cannot start with 0 or 1: start those numbers at 200-0000."""
+    return pattern.format(index + (2_000_000 if pattern.startswith("+1") else 0))
 
 
 async def prepare(
@@ -208,8 +214,10 @@ async def prepare(
                     Contact(
                         store=store,
                         email=f"b{start + i}@example.com",
-                        phone=phone.format(start + i) if texts else None,
+                        phone=phone_number(phone, start + i) if texts else None,
                         sms_consent=texts,
+                        sms_consent_source="checkout" if texts else None,
+                        sms_consent_at=base - timedelta(hours=1) if texts else None,
                         first_name="Sam",
                     )
                     for i, (store, _, texts) in enumerate(owner)
