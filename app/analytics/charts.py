@@ -13,15 +13,20 @@ WIDTH, HEIGHT = 720, 220
 PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 44, 44, 12, 28
 
 
-def _nice(top: float) -> float:
-    """A round axis maximum (1, 2, 2.5 or 5 times a power of ten) at or above `top`."""
-    if top <= 0:
-        return 1.0
-    power = 10 ** len(str(int(top))) / 10
-    for step in (1, 2, 2.5, 5, 10):
-        if step * power >= top:
-            return step * power
-    return 10 * power
+TICKS = 4  # grid intervals: five labels from the top down to 0
+
+
+def _nice(top: float) -> int:
+    """A round axis maximum at or above `top` whose quarters are whole, round numbers (1, 2, 2.5
+    or 5 times a power of ten, 2.5 only from 25 up), so every label is distinct and readable."""
+    step = 1
+    for power in (10**k for k in range(16)):
+        for base in (1, 2, 2.5, 5):
+            candidate = base * power
+            if candidate == int(candidate) and candidate * TICKS >= top:
+                return int(candidate) * TICKS
+        step = power
+    return int(step) * 10 * TICKS
 
 
 def trend_svg(rows: list[TrendRow], currency: str) -> Markup:
@@ -39,10 +44,10 @@ def trend_svg(rows: list[TrendRow], currency: str) -> Markup:
         f'aria-label="Recovered revenue and abandoned checkouts per day" '
         f'preserveAspectRatio="none">'
     ]
-    for i in range(5):
-        y = PAD_TOP + inner_h * i / 4
-        label = money_top * (4 - i) / 4
-        count = count_top * (4 - i) / 4
+    for i in range(TICKS + 1):
+        y = PAD_TOP + inner_h * i / TICKS
+        label = money_top * (TICKS - i) // TICKS
+        count = count_top * (TICKS - i) // TICKS
         parts.append(
             f'<line x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
             f'<text x="{PAD_LEFT - 6}" y="{y + 4:.1f}" class="axis" text-anchor="end">'
