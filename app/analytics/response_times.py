@@ -30,6 +30,8 @@ class Row:
 class Tile:
     total: Summary
     rows: list[Row]
+    waiting_on_time: int = 0
+    """Threads still waiting for a first reply and not yet past their target (not measured)."""
 
 
 async def for_period(store_id: int, settings: dict | None, period: Range, now: datetime) -> Tile:
@@ -42,9 +44,12 @@ async def for_period(store_id: int, settings: dict | None, period: Range, now: d
         end,
     )
     waiting = await sql.rows(
-        """SELECT c.response_channel AS channel, count(*) AS n FROM inbox_conversation c
+        """SELECT c.response_channel AS channel,
+          sum(CASE WHEN c.response_due_at < $4 THEN 1 ELSE 0 END) AS n,
+          sum(CASE WHEN c.response_due_at < $4 THEN 0 ELSE 1 END) AS on_time
+        FROM inbox_conversation c
         WHERE c.store_id = $1 AND c.response_started_at >= $2 AND c.response_started_at < $3
-          AND c.responded_at IS NULL AND c.response_due_at < $4
+          AND c.responded_at IS NULL
         GROUP BY c.response_channel""",
         store_id,
         start,
@@ -63,7 +68,7 @@ def tile(
         samples.setdefault(str(r["channel"]), []).append(
             Sample(int(r["seconds"]), int(r["target_seconds"]))
         )
-    late = {str(r["channel"]): int(r["n"] or 0) for r in waiting if r["channel"]}
+    late = {str(r["channel"]): int(r["n"]) for r in waiting if r["channel"] and int(r["n"] or 0)}
     channels = [c for c in response_time.CHANNELS if only in (None, c)]
     channels += sorted(
         c for c in {*samples, *late} - set(response_time.CHANNELS) if only in (None, c)
@@ -79,4 +84,5 @@ def tile(
     ]
     every = [s for c in channels for s in samples.get(c, [])]
     total = response_time.summarize(every, sum(late.get(c, 0) for c in channels))
-    return Tile(total, rows)
+    on_time = sum(int(r.get("on_time") or 0) for r in waiting if r["channel"] in channels)
+    return Tile(total, rows, on_time)

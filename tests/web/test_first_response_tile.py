@@ -76,3 +76,25 @@ async def test_tile_shows_median_p90_and_share_within_target_per_channel(client)
     assert "<td>Live chat</td>" not in sms_only
     assert 'data-testid="frt-median">1 min 40 s<' in sms_only  # 100, 400
     assert 'data-testid="frt-within">33%<' in sms_only  # 1 of 2 answered + 1 late
+
+
+async def test_a_thread_waiting_within_its_target_is_not_called_silence(client):
+    """A shopper wrote five minutes ago and the target is an hour: nothing to measure yet, but
+    the tile must not say nobody wrote; it says a thread is waiting, still within target."""
+    store = (await make_store("shopify")).store
+    contact = await Contact.create(store_id=store.id, email="a@example.com")
+    asked = utcnow() - timedelta(minutes=5)
+    await Conversation.create(
+        store_id=store.id,
+        contact_id=contact.id,
+        opened_at=asked,
+        response_started_at=asked,
+        response_channel="sms",
+        response_due_at=asked + timedelta(hours=1),
+    )
+    await login_as(client, store, Role.OWNER)
+    page = (await client.get("/dashboard")).text
+    assert "No shopper has written" not in page
+    assert "1 thread waiting for a first reply, still within its target." in page
+    empty = (await client.get("/dashboard?channel=email")).text
+    assert "No first replies to measure in this period yet." in empty
