@@ -13,8 +13,9 @@ from app.checkouts import groups
 from app.checkouts.models import Checkout, Contact
 from app.core.errors import ApiError
 from app.messaging.models import Message
+from app.recovery import controls as recovery_link
 from app.stores.models import Store
-from inbox import recovery_link, replies, services
+from inbox import replies, services
 from inbox.models import CannedReply, ChatVisitor, Conversation, ConversationStatus, ReadMarker
 from inbox.schemas import (
     checkout_json,
