@@ -177,6 +177,12 @@ async def cart_panel(store_id: int, conv: Conversation) -> dict[str, Any] | None
     }
 
 
+async def conversations_of_checkouts(store_id: int, checkout_ids: list[int]) -> dict[int, int]:
+    """Each checkout's latest conversation in this store, by checkout id (one query)."""
+    rows = await Conversation.filter(store_id=store_id, checkout_id__in=checkout_ids).order_by("id")
+    return {c.checkout_id: c.id for c in rows if c.checkout_id is not None}
+
+
 async def changes(
     store_id: int, after_id: int, since: datetime | None, limit: int = 500
 ) -> dict[str, Any]:
