@@ -2,7 +2,9 @@
 
     .venv/bin/python bench/inbox.py --agents 1000 --stores 100 --rate 100 --messages 2000
 
-Prints p50/p99 from webhook arrival to the frame at the assigned agent's socket, memory per idle
+Prints p50/p99 from each text's due time (the generator's schedule, so a generator or app that
+falls behind shows as latency instead of hiding it) to the frame at the assigned agent's socket,
+how late the generator itself posted, the CPU of the app and of the generator, memory per idle
 websocket, and the same percentiles for a raw Redis pub/sub round trip measured in this run.
 While timing, the load generator (this process) pauses its own garbage collector, so its pauses
 are not charged to the app; the app runs exactly as `followup serve` runs it.
@@ -38,6 +40,8 @@ from app.config import load_settings, use_settings  # noqa: E402
 TOKEN = "bench_auth_token"
 RESPONSE_TIMES: list[float] = []
 RETRIES: list[str] = []
+GENERATOR_LAG: list[float] = []  # how late the generator posted each text after its due time
+AIM_MS = {100: 25.0, 300: 50.0}  # issue 19: p99 at 100 and 300 texts/s with 1,000 agents
 SEATS: list[dict[str, Any]] = []
 
 
@@ -247,7 +251,7 @@ async def send_all(
     limits = httpx.Limits(max_connections=200, keepalive_expiry=2)
     async with httpx.AsyncClient(limits=limits, timeout=30) as http:
 
-        async def one(i: int) -> None:
+        async def one(i: int, scheduled: float) -> None:
             seat = seats[i % len(seats)]
             body = f"bench-{i}"
             form = {
@@ -258,7 +262,10 @@ async def send_all(
                 "NumMedia": "0",
             }
             sig = validator.compute_signature(public + "/webhooks/twilio/sms", form)
-            sent[body] = time.perf_counter()
+            # Latency counts from when the text was due, not from when this (possibly busy)
+            # generator got round to posting it: a stalled system cannot hide its queue here.
+            sent[body] = scheduled
+            GENERATOR_LAG.append(time.perf_counter() - scheduled)
             for attempt in range(
                 3
             ):  # like Twilio: retry a dropped connection, deduped by MessageSid
@@ -278,10 +285,11 @@ async def send_all(
 
         start, tasks = time.perf_counter(), []
         for i in range(args.messages):
-            delay = start + i / args.rate - time.perf_counter()
+            scheduled = start + i / args.rate
+            delay = scheduled - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(i)))
+            tasks.append(asyncio.create_task(one(i, scheduled)))
         await asyncio.gather(*tasks)
     return sent
 
@@ -408,7 +416,12 @@ def report(args: argparse.Namespace, lat: list[float], base: list[float], sent: 
         f"(lost {sent - len(lat)})"
     )
     print(
-        f"webhook -> agent websocket frame: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {max(lat) * 1000:.1f} ms"
+        f"due time -> agent websocket frame: p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
+        f"max {max(lat) * 1000:.1f} ms"
+    )
+    print(
+        f"generator lag (posted after due): p50 {pct(GENERATOR_LAG, 50):.1f} ms, "
+        f"p99 {pct(GENERATOR_LAG, 99):.1f} ms (counted in the latency above)"
     )
     print(
         f"webhook response time: p50 {pct(RESPONSE_TIMES, 50):.1f} ms, p99 {pct(RESPONSE_TIMES, 99):.1f} ms"
@@ -416,7 +429,8 @@ def report(args: argparse.Namespace, lat: list[float], base: list[float], sent: 
     print(f"baseline raw Redis pub/sub round trip: p50 {b50:.2f} ms, p99 {b99:.2f} ms")
     print(
         f"ratio inbox/baseline: p50 x{p50 / b50:.0f}, p99 x{p99 / b99:.0f}; "
-        f"p99 target 100 ms: {'met' if p99 < 100 else 'NOT met'}"
+        f"p99 aim {AIM_MS.get(args.rate, 100):g} ms at {args.rate:g}/s: "
+        f"{'met' if p99 < AIM_MS.get(args.rate, 100) else 'NOT met'}"
     )
 
 

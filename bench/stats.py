@@ -143,20 +143,29 @@ async def reuse(database: str) -> tuple[int, str]:
     return int(store_id), token
 
 
+FLOW_COLUMNS = (
+    "store_id",
+    "name",
+    "enabled",
+    "trigger",
+    "trigger_params",
+    "transactional",
+    "holdout_percent",
+    "auto_promote",
+    "sold_out",
+    "seasons",
+    "created_at",
+    "updated_at",
+)
+
+
 async def _flows(conn: asyncpg.Connection, store_id: int, now: datetime) -> list[int]:
     found = []
+    marks = ", ".join(f"${i + 1}" for i in range(len(FLOW_COLUMNS)))
+    insert = f"INSERT INTO recovery_flow ({', '.join(FLOW_COLUMNS)}) VALUES ({marks}) RETURNING id"
     for name, trigger in (("Carts", "checkout.abandoned"), ("Win back", "contact.lapsed")):
-        found.append(
-            await conn.fetchval(
-                """INSERT INTO recovery_flow (store_id, name, enabled, trigger, trigger_params,
-                  transactional, holdout_percent, auto_promote, created_at, updated_at)
-                VALUES ($1, $2, true, $3, '{}', false, 10, false, $4, $4) RETURNING id""",
-                store_id,
-                name,
-                trigger,
-                now,
-            )
-        )
+        values = (store_id, name, True, trigger, "{}", False, 10, False, "omit", "[]", now, now)
+        found.append(await conn.fetchval(insert, *values))
     return found
 
 
@@ -346,8 +355,39 @@ async def _flow_id(database: str) -> int | None:
     return found
 
 
+async def _dirty(database: str, days: int) -> None:
+    """Mark the store's latest `days` local days dirty (0: all clean again). Nothing changed in
+    the raw rows, so clearing the mark restores exactly the rollups that were built."""
+    conn = await asyncpg.connect(database)
+    try:
+        await conn.execute("UPDATE analytics_day SET dirty_at = NULL")
+        if days:
+            await conn.execute(
+                """UPDATE analytics_day SET dirty_at = now()
+                WHERE day > (SELECT max(day) FROM analytics_day) - $1::int""",
+                days,
+            )
+    finally:
+        await conn.close()
+
+
+async def crowd(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str], runs: int, users: int
+) -> list[float]:
+    """`users` dashboards asking at once, `runs` calls in all: every call's own latency."""
+    share = [runs // users + (1 if i < runs % users else 0) for i in range(users)]
+    found = await asyncio.gather(*(timed(client, url, headers, n) for n in share if n))
+    return [t for one in found for t in one]
+
+
 async def measure(
-    database: str, token: str, port: int, runs: int, flow: bool = False
+    database: str,
+    token: str,
+    port: int,
+    runs: int,
+    flow: bool = False,
+    dirty: tuple[int, ...] = (),
+    users: int = 1,
 ) -> tuple[float, float]:
     import uvicorn
 
@@ -374,6 +414,19 @@ async def measure(
             page = f"/api/v1/flows/{picked}/recipients?from={end - timedelta(days=89)}&to={end}"
             extra["stats ?flow=ID"] = await timed(client, base + one, auth, runs)
             extra["recipients page"] = await timed(client, base + page, auth, runs)
+        for days in dirty:  # the normal state while messages go out: today (and more) dirty
+            await _dirty(database, days)
+            await timed(client, base + query, auth, 1)
+            extra[f"stats, {days} day(s) dirty"] = await timed(client, base + query, auth, runs)
+            if users > 1:
+                name = f"{users} users, {days} dirty"
+                extra[name] = await crowd(client, base + query, auth, runs, users)
+        if dirty:
+            await _dirty(database, 0)
+        if users > 1:
+            extra[f"{users} users, all clean"] = await crowd(
+                client, base + query, auth, runs, users
+            )
     server.should_exit = True
     await task
     print(
@@ -403,6 +456,16 @@ def main() -> None:
     parser.add_argument(
         "--flow", action="store_true", help="also time ?flow=ID and a page of its recipients"
     )
+    parser.add_argument(
+        "--dirty",
+        type=int,
+        action="append",
+        default=[],
+        help="also time with the latest N days dirty (repeatable: --dirty 1 --dirty 2)",
+    )
+    parser.add_argument(
+        "--users", type=int, default=1, help="dashboards asking at once (the runs are shared)"
+    )
     args = parser.parse_args()
     if not args.database.rstrip("/").endswith("bench_stats"):
         parser.error("refusing to drop a database not named bench_stats")
@@ -411,7 +474,9 @@ def main() -> None:
         if args.reuse:
             _, token = await reuse(args.database)
             print("with rollups (reused seed):")
-            await measure(args.database, token, args.port, args.runs, args.flow)
+            await measure(
+                args.database, token, args.port, args.runs, args.flow, tuple(args.dirty), args.users
+            )
             return
         store_id, token = await prepare(args.database)
         began = time.perf_counter()
@@ -425,7 +490,9 @@ def main() -> None:
         print(f"rollups built in {await build_rollups(args.database, store_id):.0f} s")
         await analyze(args.database)
         print("with rollups:")
-        await measure(args.database, token, args.port, args.runs, args.flow)
+        await measure(
+            args.database, token, args.port, args.runs, args.flow, tuple(args.dirty), args.users
+        )
 
     asyncio.run(run())
 

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from app.analytics import attribution, inputs, measures, raw, results, rules
+from app.analytics import attribution, holdout, inputs, measures, raw, results, rules
 from app.analytics.attribution import Claims
 from app.analytics.period import CHANNELS, Range, days_between, local_day, parse_range, week_start
 from app.analytics.schemas import (
@@ -159,33 +159,13 @@ def _variants(rows: list[dict], min_sample: int) -> list[VariantRow]:
     return out
 
 
-def holdout_members(
-    rows: list[dict], store: Store, rates: dict[str, Decimal], window: Any
-) -> dict[int, results.Member]:
-    """Each enrollment once: its flow, whether it was held out, and what its counted orders within
-    the conversion window of entry were worth (None: no such order). One pass for every group."""
-    members: dict[int, results.Member] = {}
-    for r in rows:
-        member = members.get(r["id"])
-        if member is None:
-            member = members[r["id"]] = results.Member(r["flow_id"], r["status"] == "holdout")
-        counted = r["placed_at"] is not None and rules.order_counts(
-            bool(r["placed"]), r["financial_status"]
-        )
-        if counted and measures.converted(r["abandoned_at"], r["placed_at"], window):
-            worth = attribution.order_worth(r, store, rates) or ZERO
-            member.won = worth if member.won is None else member.won + worth
-    return members
-
-
-def _holdout(members: Iterable[results.Member], store: Store) -> HoldoutOut:
+def _holdout(cohorts: Iterable[results.Cohort], store: Store) -> HoldoutOut:
     """Both groups by the same rule: a counted order within the conversion window of abandonment."""
     sizes, wins, worth = [0, 0], [0, 0], [ZERO, ZERO]
-    for m in members:
-        sizes[m.held] += 1
-        if m.won is not None:
-            wins[m.held] += 1
-            worth[m.held] += m.won
+    for c in cohorts:
+        sizes[c.held] += c.size
+        wins[c.held] += c.wins
+        worth[c.held] += c.worth
 
     def group(held: bool) -> measures.Group:
         return measures.Group(sizes[held], wins[held], worth[held])
@@ -352,7 +332,7 @@ def _flows(
         names,
         rows["sends"],
         rows["clicks"],
-        rows["members"],
+        rows["cohorts"],
         claims,
         variants,
         lambda found: _holdout(found, store),
@@ -389,7 +369,9 @@ async def compute(
         funnel_t = tasks.create_task(inputs.funnel(store, plan, policy.email_requires_consent))
         daily_t = tasks.create_task(inputs.daily(store, plan, rng))
         variants_t = tasks.create_task(inputs.variants(store, plan, rng.channel))
-        holdout_t = tasks.create_task(raw.holdout_rows(store.id, start, end))
+        holdout_t = tasks.create_task(
+            holdout.read(store, plan.rolled, plan.raw, rng.utc, windows.conversion)
+        )
         products_t = tasks.create_task(inputs.products(store, plan))
         conversations_t = tasks.create_task(raw.conversations(store.id, start, end))
         seasons_t = tasks.create_task(_seasons(store.id, start, end, rng.channel))
@@ -409,10 +391,10 @@ async def compute(
     clicked = sum(int(r["checkouts"]) for r in click_rows)
     messaged = funnel_raw["messaged"]
     variants = _variants(variants_t.result(), min_sample)
-    members = holdout_members(holdout_t.result(), store, rates, windows.conversion)
-    seen = sends + [{"flow_id": f} for f in {m.flow_id for m in members.values()}]
+    cohorts = holdout.cohorts(holdout_t.result(), store, rates)
+    seen = sends + [{"flow_id": f} for f in {c.flow_id for c in cohorts}]
     names = await _flow_names(store, flow, seen)
-    found = {"sends": sends, "clicks": click_rows, "members": members}
+    found = {"sends": sends, "clicks": click_rows, "cohorts": cohorts}
     return StatsOut(
         period=Period(rng.start, rng.end, rng.zone, rng.channel),
         funnel=Funnel(
@@ -426,7 +408,7 @@ async def compute(
         channels=_channels(sends, click_rows, reply_rows),
         steps=_steps(sends, click_rows, _credit(claims, store.currency)),
         variants=variants,
-        holdout=_holdout(members.values(), store),
+        holdout=_holdout(cohorts, store),
         daily=daily,
         weekly=weekly,
         top_products=_products(products_t.result(), store, rates),

@@ -27,8 +27,13 @@ async def contact_changed(event: OutboxEvent) -> None:
 
 
 async def order_recorded(event: OutboxEvent) -> None:
-    """The stats' rollup of the order's day."""
-    await changes.mark(event.store_id, [parse_datetime(event.payload.get("placed_at"))])
+    """The order's day, and with its checkout every day that checkout touches: the checkout's
+    own day counts the order for the holdout lift of its flow entries (an order paid, refunded
+    or cancelled days later changes whether that entry won)."""
+    found = await sql.rows('SELECT checkout_id FROM "order" WHERE id = $1', event.subject_id)
+    checkout_id = found[0]["checkout_id"] if found else None
+    placed_at = parse_datetime(event.payload.get("placed_at"))
+    await changes.mark(event.store_id, [placed_at], checkout_id)
 
 
 async def shopper_replied(event: OutboxEvent) -> None:

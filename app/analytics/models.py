@@ -92,6 +92,37 @@ class RollupProduct(Model):
         indexes = (("store_id", "day"),)
 
 
+class RollupHoldout(Model):
+    """Flow entries of checkouts abandoned that day, by flow and group (held out or messaged), and
+    what their counted orders within the conversion window came to, by currency.
+
+    Two kinds of row: a count row (`currency` null) holds `members` and `wins` (entries with such
+    an order); a worth row holds the orders' sums per currency pair, kept as the platform reported
+    them and converted when read (a conversion is linear, so a sum converts like its parts).
+    Entries without a cart (birthday, win-back, ...) are always read raw: no checkout event marks
+    their day.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
+        "core.Store", related_name="rollup_holdouts", on_delete=fields.CASCADE
+    )
+    store_id: int
+    day = fields.DateField()
+    flow_id = fields.BigIntField(null=True, description="the enrollment's flow (not a key)")
+    held = fields.BooleanField(description="in the holdout group")
+    members = fields.IntField(default=0)
+    wins = fields.IntField(default=0)
+    currency = fields.CharField(max_length=3, null=True)
+    presentment_currency = fields.CharField(max_length=3, null=True)
+    total = fields.DecimalField(**MONEY, default=0)
+    presentment_total = fields.DecimalField(**MONEY, null=True)
+
+    class Meta:
+        table = "analytics_day_holdout"
+        indexes = (("store_id", "day"),)
+
+
 class OrderClaim(Model):
     """What every attribution model says about one order, independent of the clock and the rates.
 

@@ -223,25 +223,24 @@ async def rates(store_id: int, store_currency: str) -> list:
     )
 
 
-async def holdout_rows(store_id: int, start: datetime, end: datetime) -> list:
+async def holdout_rows(
+    store_id: int, start: datetime, end: datetime, carts: bool | None = None
+) -> list:
     """Enrollments entered in the range with their orders: a checkout's, else (an enrollment with
-    no checkout, from another trigger) the contact's orders placed after it entered."""
+    no checkout, from another trigger) the contact's orders placed after it entered. `carts`:
+    only enrollments with a checkout (True), only those without (False), or both (None)."""
     cols = """e.id, e.flow_id, e.status, e.abandoned_at, o.placed_at, o.total, o.currency,
           o.presentment_total, o.presentment_currency, o.financial_status, o.placed"""
     scope = "e.store_id = $1 AND e.abandoned_at >= $2 AND e.abandoned_at < $3"
-    return await sql.rows(
-        f"""SELECT {cols} FROM recovery_enrollment e
+    with_cart = f"""SELECT {cols} FROM recovery_enrollment e
         LEFT JOIN "order" o ON o.checkout_id = e.checkout_id
-        WHERE {scope} AND e.checkout_id IS NOT NULL
-        UNION ALL
-        SELECT {cols} FROM recovery_enrollment e
+        WHERE {scope} AND e.checkout_id IS NOT NULL"""
+    cartless = f"""SELECT {cols} FROM recovery_enrollment e
         LEFT JOIN "order" o ON o.store_id = e.store_id AND o.contact_id = e.contact_id
           AND o.placed_at >= e.abandoned_at
-        WHERE {scope} AND e.checkout_id IS NULL""",
-        store_id,
-        start,
-        end,
-    )
+        WHERE {scope} AND e.checkout_id IS NULL"""
+    query = {True: with_cart, False: cartless, None: f"{with_cart} UNION ALL {cartless}"}[carts]
+    return await sql.rows(query, store_id, start, end)
 
 
 async def last_steps(store_id: int, checkout_ids: list[int]) -> list:

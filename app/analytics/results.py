@@ -32,13 +32,16 @@ StepKey = tuple[int, str]
 
 
 @dataclass(slots=True)
-class Member:
-    """One enrollment of the period, for the entry counts and the holdout lift."""
+class Cohort:
+    """A flow's entries of the period in one group (held out or messaged), for the entry counts
+    and the holdout lift: how many, how many had a counted order within the conversion window
+    of entry, and what those orders were worth in the store currency."""
 
     flow_id: int | None
     held: bool
-    won: Decimal | None = None
-    """Its counted orders within the conversion window, in the store currency; None: none."""
+    size: int = 0
+    wins: int = 0
+    worth: Decimal = ZERO
 
 
 def _tally(
@@ -94,30 +97,30 @@ def build(
     flows: list[tuple[int | None, str, str]],
     sends: list[dict[str, Any]],
     click_rows: list[dict[str, Any]],
-    enrolled: dict[int, Member],
+    enrolled: list[Cohort],
     claims: Claims,
     variants: list[VariantRow],
-    holdout: Callable[[Iterable[Member]], HoldoutOut],
+    holdout: Callable[[Iterable[Cohort]], HoldoutOut],
     currency: str,
 ) -> list[FlowResult]:
     """One result per flow in `flows` (id, name, trigger); `holdout` computes a lift from
-    enrollment rows (`figures._holdout`, the store-wide rule applied to one flow's rows).
+    cohorts (`figures._holdout`, the store-wide rule applied to one flow's cohorts).
     A flow id no longer among the store's flows (a rollup built before the flow was deleted)
     counts as a deleted flow (None), as the raw tables say once its enrollments lose it."""
     known = {f[0] for f in flows if f[0] is not None}
     sends, click_rows = _known(sends, known), _known(click_rows, known)
     claims = _known_claims(claims, known)
     table = _tally(sends, click_rows)
-    by_flow: dict[int | None, list[Member]] = defaultdict(list)
-    for member in enrolled.values():
-        by_flow[member.flow_id if member.flow_id in known else None].append(member)
+    by_flow: dict[int | None, list[Cohort]] = defaultdict(list)
+    for cohort in enrolled:
+        by_flow[cohort.flow_id if cohort.flow_id in known else None].append(cohort)
     out = []
     for flow_id, name, trigger in flows:
         steps = [
             _step(key, row, _models(claims, flow_id, key, currency))
             for key, row in sorted(table.get(flow_id, {}).items())
         ]
-        members = by_flow.get(flow_id, [])
+        cohorts = by_flow.get(flow_id, [])
         models = _models(claims, flow_id, None, currency)
         out.append(
             FlowResult(
@@ -125,8 +128,8 @@ def build(
                 name=name,
                 trigger=trigger,
                 currency=currency,
-                entered=len(members),
-                holdout=sum(m.held for m in members),
+                entered=sum(c.size for c in cohorts),
+                holdout=sum(c.size for c in cohorts if c.held),
                 sent=sum(s.sent for s in steps),
                 delivered=sum(s.delivered for s in steps),
                 failed=sum(s.failed for s in steps),
@@ -135,7 +138,7 @@ def build(
                 ordered=models.message.orders,
                 revenue=models.message.revenue,
                 attribution=models,
-                holdout_lift=holdout(members),
+                holdout_lift=holdout(cohorts),
                 steps=steps,
                 variants=[v for v in variants if v.flow_id == flow_id],
             )

@@ -16,8 +16,14 @@ from tortoise import Model
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from app.analytics import attribution, raw, sql
-from app.analytics.models import OrderClaim, OrderCredit, RollupProduct, RollupSend
+from app.analytics import attribution, holdout, raw, sql
+from app.analytics.models import (
+    OrderClaim,
+    OrderCredit,
+    RollupHoldout,
+    RollupProduct,
+    RollupSend,
+)
 from app.analytics.period import day_bounds
 from app.stores.models import Store
 
@@ -27,7 +33,7 @@ M = TypeVar("M", bound=Model)
 def fingerprint(store: Store) -> str:
     """What a rolled-up day depends on beside the raw rows: the zone of its day and the windows."""
     windows = attribution.windows_of(store)
-    spans = (windows.email, windows.sms, windows.click)
+    spans = (windows.email, windows.sms, windows.click, windows.conversion)
     return "|".join([store.timezone or "UTC", *(str(int(w.total_seconds())) for w in spans)])
 
 
@@ -81,7 +87,10 @@ async def recompute_day(store: Store, day: date) -> bool:
         ]
         products = await _products(store.id, start, end)
         claims, credits = await attribution.day_claims(store, day, start, end)
-        for model in (RollupSend, RollupProduct, OrderClaim, OrderCredit):
+        window = attribution.windows_of(store).conversion
+        entries = holdout.tally(await raw.holdout_rows(store.id, start, end, carts=True), window)
+        held = [RollupHoldout(store_id=store.id, day=day, **t) for t in entries]
+        for model in (RollupSend, RollupProduct, RollupHoldout, OrderClaim, OrderCredit):
             await model.filter(store_id=store.id, day=day).using_db(conn).delete()
         # An order whose day moved (a new zone, a corrected time) is claimed by its new day only.
         moved = [c.order_id for c in claims]
@@ -91,6 +100,7 @@ async def recompute_day(store: Store, day: date) -> bool:
             product.day = day
         await _insert(RollupSend, sends, conn)
         await _insert(RollupProduct, products, conn)
+        await _insert(RollupHoldout, held, conn)
         await _insert(OrderClaim, claims, conn)
         await _insert(OrderCredit, credits, conn)
         await _save_day(conn, store, day, counters, began)

@@ -12,7 +12,13 @@ from app.core.fields import EncryptedTextField
 
 if TYPE_CHECKING:
     from app.accounts.models import Agent
-    from app.analytics.models import OrderClaim, RollupDay, RollupProduct, RollupSend
+    from app.analytics.models import (
+        OrderClaim,
+        RollupDay,
+        RollupHoldout,
+        RollupProduct,
+        RollupSend,
+    )
     from app.checkouts.models import Checkout, ConsentEvent, Contact, Order
     from app.ingest.models import OrderSeen, RawEvent
     from app.messaging.models import Message
@@ -76,6 +82,7 @@ class Store(Model):
     rollup_days: fields.ReverseRelation[RollupDay]
     rollup_sends: fields.ReverseRelation[RollupSend]
     rollup_products: fields.ReverseRelation[RollupProduct]
+    rollup_holdouts: fields.ReverseRelation[RollupHoldout]
     order_claims: fields.ReverseRelation[OrderClaim]
     conversations: fields.ReverseRelation[Conversation]
     canned_replies: fields.ReverseRelation[CannedReply]

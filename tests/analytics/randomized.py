@@ -92,7 +92,28 @@ async def random_store(seed: int, zone: str, checkouts: int = 40) -> Store:
                 await _order(store, rnd, checkout, at + timedelta(hours=rnd.randint(1, 200)))
             continue
         await _sends(store, rnd, checkout, enrollment, at)
+    await _cartless(store, rnd, zone)
     return store
+
+
+async def _cartless(store: Store, rnd: random.Random, zone: str) -> None:
+    """Entries without a cart (a birthday flow), some held out: their wins are the contact's
+    orders after entry, which the rollups leave to the raw tables."""
+    flow = await Flow.create(
+        store=store, name="Birthday", trigger="contact.birthday", holdout_percent=Decimal(30)
+    )
+    for contact in await Contact.filter(store=store).order_by("id"):
+        if rnd.random() < 0.7:
+            continue
+        await Enrollment.create(
+            store=store,
+            contact=contact,
+            flow=flow,
+            trigger="contact.birthday",
+            entry_key=str(contact.id),
+            status="holdout" if rnd.random() < 0.3 else "completed",
+            abandoned_at=_near_midnight(rnd, zone, rnd.randint(0, 20)),
+        )
 
 
 async def _sends(

@@ -11,11 +11,13 @@ import pytest
 from tortoise.functions import Count
 
 from app.analytics import changes, figures, inputs, jobs, period, rollups
-from app.analytics.models import OrderClaim, RollupDay, RollupSend
+from app.analytics.models import OrderClaim, RollupDay, RollupHoldout, RollupSend
+from app.checkouts.models import Checkout, Contact
 from app.checkouts.schemas import ContactInput, OrderInput
 from app.checkouts.services import record_order
 from app.core import events
 from app.core.timeutil import utcnow
+from app.recovery.models import Enrollment, Flow
 from app.stores.models import Store
 from tests.analytics.randomized import random_store
 from tests.analytics.seed import seed_store
@@ -116,6 +118,63 @@ async def test_a_late_order_dirties_its_day_until_rebuilt(settings):
     assert await OrderClaim.filter(store_id=store.id, order_id__gt=0).count() > 0
     rolled, raw = await both(store, None, None, None)
     assert rolled == raw and rolled["attribution"]["total"]["orders"] == before + 1
+
+
+async def test_the_holdout_is_rolled_up_and_follows_a_refund_days_later(settings):
+    """A held-out cart's order, paid two days after it was abandoned and refunded today: the
+    refund's event dirties the cart's own day (its entry no longer won) although the order's day
+    is a different one, and the rebuilt day agrees with the raw tables."""
+    store = await random_store(12, "America/New_York", checkouts=10)
+    flow = await Flow.get(store=store, name="Default")
+    at = utcnow() - timedelta(days=5)
+    contact = await Contact.create(store=store, email="held@example.com")
+    checkout = await Checkout.create(
+        store=store,
+        contact=contact,
+        platform="custom",
+        token="held-cart",
+        email=contact.email,
+        status="abandoned",
+        last_activity_at=at,
+        abandoned_at=at,
+        currency="USD",
+    )
+    await Enrollment.create(
+        store=store,
+        checkout=checkout,
+        contact=contact,
+        flow=flow,
+        status="holdout",
+        abandoned_at=at,
+    )
+    order = OrderInput(
+        external_id="held-1",
+        contact=ContactInput(email="held@example.com"),
+        currency="USD",
+        total=Decimal("80.00"),
+        placed_at=at + timedelta(days=2),
+        checkout_token="held-cart",
+        financial_status="paid",
+    )
+    for event_id in (await record_order(store, order)).event_ids:
+        await events.dispatch(event_id)
+    await built(store)
+    assert await RollupHoldout.filter(store_id=store.id, held=True).exists()
+    rolled, raw = await both(store, None, None, None)
+    assert rolled == raw
+    wins = rolled["holdout"]["holdout_conversions"]
+    assert wins >= 1
+
+    order.financial_status = "refunded"
+    for event_id in (await record_order(store, order)).event_ids:
+        await events.dispatch(event_id)
+    day = period.local_day(at, store.timezone)
+    assert await RollupDay.filter(store_id=store.id, day=day, dirty_at__not_isnull=True).exists()
+    rolled, raw = await both(store, None, None, None)
+    assert rolled == raw and rolled["holdout"]["holdout_conversions"] == wins - 1
+    await jobs.build(store)
+    rolled, raw = await both(store, None, None, None)
+    assert rolled == raw and rolled["holdout"]["holdout_conversions"] == wins - 1
 
 
 async def test_concurrent_rebuilds_of_one_day_leave_one_copy(settings):

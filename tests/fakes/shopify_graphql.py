@@ -152,25 +152,41 @@ def _page(items: list[Any], v: dict[str, Any], default: int = 50) -> tuple[list[
     return chunk, info
 
 
+def _subscription(sub_id: str, sub: dict[str, Any]) -> dict[str, Any]:
+    """WebhookSubscription as the API answers: `metafieldNamespaces` is non-null, [] when unset."""
+    return {"id": sub_id, **sub, "metafieldNamespaces": list(sub.get("metafieldNamespaces") or [])}
+
+
 def webhooks_list(fake: FakeShopify, shop: Shop, v: dict[str, Any]) -> dict[str, Any]:
-    nodes = [{"id": k, **sub} for k, sub in shop.webhooks.items()]
+    nodes = [_subscription(k, sub) for k, sub in shop.webhooks.items()]
     chunk, info = _page(nodes, {**v, "first": 100})
     return {"webhookSubscriptions": {"nodes": chunk, "pageInfo": info}}
 
 
 def webhook_create(fake: FakeShopify, shop: Shop, v: dict[str, Any]) -> dict[str, Any]:
     root = "webhookSubscriptionCreate"
-    topic, uri = v.get("topic"), (v.get("sub") or {}).get("uri", "")
+    sub = v.get("sub") or {}
+    topic, uri = v.get("topic"), sub.get("uri", "")
+    namespaces = sub.get("metafieldNamespaces")
     if topic not in TOPICS:
         return {"errors": f"Variable $topic: {topic!r} is not a WebhookSubscriptionTopic"}
+    if namespaces is not None and not (
+        isinstance(namespaces, list) and all(isinstance(n, str) for n in namespaces)
+    ):
+        return {"errors": "Variable $sub: metafieldNamespaces must be [String!]"}
     if not uri.startswith("https://"):
         return _user_error(root, "Address protocol http:// is not supported", field="uri")
-    if any(s == {"topic": topic, "uri": uri} for s in shop.webhooks.values()):
+    if any((s["topic"], s["uri"]) == (topic, uri) for s in shop.webhooks.values()):
         return _user_error(root, "Address for this topic has already been taken", field="uri")
     sub_id = fake.next_id("WebhookSubscription")
     shop.webhooks[sub_id] = {"topic": topic, "uri": uri}
+    if namespaces:
+        shop.webhooks[sub_id]["metafieldNamespaces"] = list(namespaces)
     return {
-        root: {"webhookSubscription": {"id": sub_id, **shop.webhooks[sub_id]}, "userErrors": []}
+        root: {
+            "webhookSubscription": _subscription(sub_id, shop.webhooks[sub_id]),
+            "userErrors": [],
+        }
     }
 
 

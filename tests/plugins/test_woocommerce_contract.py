@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.checkouts.models import Checkout, CheckoutStatus, Contact, Order
+from app.checkouts.models import Checkout, CheckoutStatus, Contact, ContactHistory, Order
 from app.ingest.models import RawEvent, RawStatus
 from app.stores.models import Store
 from tests.factories import b64_hmac, make_store, payload, payload_bytes, woo_headers
@@ -76,6 +77,33 @@ async def test_php_signed_cart_becomes_a_checkout(client, run_jobs):
     contact = await Contact.get(email="ana.lima@example.com")
     assert contact.sms_consent and contact.sms_consent_source == "woocommerce_plugin"
     assert (await RawEvent.get()).status == RawStatus.PROCESSED
+
+
+@PHP
+async def test_php_signed_cart_with_a_birthday_sets_the_contacts_next_birthday(client, run_jobs):
+    """The birthday the checkout field sent (checked by the plugin's PHP) reaches the contact and
+    its history: the next 17 May at 09:00 in the shopper's zone, Tokyo's being 00:00 UTC."""
+    issued = await make_store("woocommerce")
+    shopper = {**SHOPPER, "birthday": "1990-05-17", "timezone": "Asia/Tokyo"}
+    request = php_request("cart", issued.store.id, issued.webhook_secret, json.dumps(shopper))
+    assert json.loads(request["body"])["customer"]["birthday"] == "1990-05-17"
+    response = await _post(client, request)
+    assert response.status_code == 200, response.text
+    await run_jobs()
+    contact = await Contact.get(email="ana.lima@example.com")
+    assert contact.birthday == date(1990, 5, 17) and contact.timezone == "Asia/Tokyo"
+    history = await ContactHistory.get(contact_id=contact.id)
+    today = datetime.now(UTC).astimezone(ZoneInfo("Asia/Tokyo")).date()
+    year = today.year if (today.month, today.day) <= (5, 17) else today.year + 1
+    assert history.birthday_due_at == datetime(year, 5, 17, 0, 0, tzinfo=UTC)
+
+    # A typo in the field is dropped by the plugin, and the app keeps the birthday it knows.
+    typo = {**SHOPPER, "birthday": "1990-02-30"}
+    request = php_request("cart", issued.store.id, issued.webhook_secret, json.dumps(typo))
+    assert json.loads(request["body"])["customer"]["birthday"] == ""
+    assert (await _post(client, request)).status_code == 200
+    await run_jobs()
+    assert (await Contact.get(id=contact.id)).birthday == date(1990, 5, 17)
 
 
 @PHP

@@ -6,16 +6,20 @@ webhook or the collect endpoint, the burst worker, and the fake SMTP server."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from app.checkouts.models import ConsentEvent, Contact, ContactHistory
 from app.core.timeutil import utcnow
 from app.messaging.models import Message
+from app.recovery import entries
 from app.recovery.models import Enrollment, EnrollmentStatus
 from app.recovery.sending import Deps, run_step
 from tests.factories import jbytes, make_store, payload, shopify_headers, woo_headers
 from tests.recovery.test_triggers_end_to_end import PENDING_STEP, email_step, live, make_flow
+from tests.shopify.test_shopify_api_library import library_webhook_hmac
 
 WOO_SECRET = "wc_test_secret_do_not_use"
 
@@ -139,6 +143,90 @@ async def test_shopify_customer_created_with_sms_consent_enters_the_welcome_flow
     # policy decides whether mail needs its own (the default does not).
     [mail] = smtp.messages
     assert mail["To"] == "ines.ward@example.com"
+
+
+# Zones from UTC-11 to UTC+14: at any moment one of them is between 10:00 and 20:00.
+ZONES = (
+    "Pacific/Pago_Pago",
+    "Pacific/Honolulu",
+    "America/Anchorage",
+    "America/Los_Angeles",
+    "America/Chicago",
+    "America/Sao_Paulo",
+    "Atlantic/Cape_Verde",
+    "UTC",
+    "Europe/Berlin",
+    "Europe/Moscow",
+    "Asia/Dubai",
+    "Asia/Karachi",
+    "Asia/Dhaka",
+    "Asia/Bangkok",
+    "Asia/Shanghai",
+    "Asia/Tokyo",
+    "Australia/Brisbane",
+    "Pacific/Noumea",
+    "Pacific/Tarawa",
+    "Pacific/Tongatapu",
+    "Pacific/Kiritimati",
+)
+
+
+def zone_past_nine(now: datetime) -> str:
+    """A zone where it is the shopper's birthday's day and its 09:00 greeting is due already."""
+    return next(z for z in ZONES if 10 <= now.astimezone(ZoneInfo(z)).hour < 20)
+
+
+def birthday_metafield(day: str, namespace: str = "facts", key: str = "birth_date") -> dict:
+    """A customer metafield as a webhook whose subscription names its namespace carries it."""
+    return {
+        "id": 9001,
+        "namespace": namespace,
+        "key": key,
+        "value": day,
+        "type": "date",
+        "owner_id": 706405506930370084,
+        "owner_resource": "customer",
+        "admin_graphql_api_id": "gid://shopify/Metafield/9001",
+    }
+
+
+async def test_shopify_birth_date_metafield_greets_once_on_the_day_in_the_shop_zone(
+    client, run_jobs, deps, smtp, tmp_path: Path
+):
+    """customers/update signed by @shopify/shopify-api, carrying the standard "Birth date"
+    metafield: the contact's birthday, its next 09:00 in the shop's zone, and on the day the
+    worker's pass and a burst send one greeting, never a second."""
+    now = utcnow()
+    zone = zone_past_nine(now)
+    issued = await make_store("shopify", name="Velvet Fern", timezone=zone)
+    step = email_step("Happy birthday, {{ first_name }}!", "A treat from {{ store_name }}.")
+    await make_flow(client, issued.api_token, "contact.birthday", [step])
+    today = now.astimezone(ZoneInfo(zone)).date()
+    metafields = [
+        birthday_metafield("not a date", "custom", "birthday"),  # ignored, not an error
+        birthday_metafield(f"1988-{today:%m-%d}"),  # 1988: a leap year, any day exists
+    ]
+    body = shopify_customer("subscribed", metafields=metafields)
+    headers = shopify_headers(body, "customers/update")
+    headers["X-Shopify-Hmac-Sha256"] = library_webhook_hmac(body, tmp_path)
+    response = await client.post("/webhooks/shopify", content=body, headers=headers)
+    assert response.status_code == 200 and response.json()["status"] == "accepted"
+    await run_jobs(ctx={"recovery": live(deps)})
+
+    contact = await Contact.get(email="ines.ward@example.com")
+    assert contact.birthday == date(1988, today.month, today.day)
+    history = await ContactHistory.get(contact_id=contact.id)
+    nine = datetime.combine(today, time(9), tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    assert history.birthday == contact.birthday and history.birthday_due_at == nine
+
+    assert (await entries.enroll_due(utcnow(), deps.queue))["entered"] == 1
+    await run_jobs(ctx={"recovery": live(deps)})
+    assert (await entries.enroll_due(utcnow(), deps.queue))["entered"] == 0
+    await run_jobs(ctx={"recovery": live(deps)})
+    [mail] = smtp.messages
+    assert mail["To"] == "ines.ward@example.com" and mail["Subject"] == "Happy birthday, Ines!"
+    [enrollment] = await Enrollment.filter(trigger="contact.birthday")
+    assert enrollment.entry_key == f"birthday:{nine.date().isoformat()}"
 
 
 async def woo_store():

@@ -43,3 +43,22 @@ async def test_sync_creates_missing_deletes_stale_and_is_idempotent(installed, s
     assert sorted((h["topic"], h["uri"]) for h in hooks.values()) == sorted(
         (t, URI) for t in TOPICS
     )
+
+
+async def test_customer_topics_name_the_birthday_metafield_namespaces(installed, shopify):
+    """customers/create|update carry metafields only from the namespaces their subscription
+    names: `facts` (Shopify's "Birth date") and `custom`. One subscribed before without them is
+    stale and is replaced; the others are kept as they are."""
+    hooks = shopify.shops[installed.domain].webhooks
+    hooks.clear()
+    hooks["gid://shopify/WebhookSubscription/1"] = {"topic": "CUSTOMERS_UPDATE", "uri": URI}
+    hooks["gid://shopify/WebhookSubscription/2"] = {"topic": "ORDERS_PAID", "uri": URI}
+
+    async with AdminClient(installed) as admin:
+        result = await sync_webhooks(admin)
+        assert result.deleted == ["CUSTOMERS_UPDATE"] and "ORDERS_PAID" in result.kept
+        again = await sync_webhooks(admin)
+    assert again.created == [] and again.deleted == [] and sorted(again.kept) == sorted(TOPICS)
+    namespaces = {h["topic"]: h.get("metafieldNamespaces", []) for h in hooks.values()}
+    assert namespaces["CUSTOMERS_CREATE"] == namespaces["CUSTOMERS_UPDATE"] == ["custom", "facts"]
+    assert all(namespaces[t] == [] for t in TOPICS if not t.startswith("CUSTOMERS_"))

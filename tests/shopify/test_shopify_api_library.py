@@ -49,6 +49,13 @@ def _signed(**request: Any) -> dict[str, Any]:
     return signed
 
 
+def library_webhook_hmac(body: bytes, folder: Path) -> str:
+    """X-Shopify-Hmac-Sha256 for `body` as the library's getHmac computes it."""
+    path = folder / f"webhook-{uuid.uuid4().hex}.json"
+    path.write_bytes(body)
+    return str(_signed(webhookBodyPath=str(path))["webhookHmac"])
+
+
 async def test_a_webhook_signed_by_the_library_is_accepted_and_a_tampered_one_is_not(client):
     store = (await make_store("shopify", domain=SHOP)).store
     body = CHECKOUT.read_bytes()

@@ -1,4 +1,5 @@
-"""The benches seed with COPY, which applies no ORM default: every required column must be filled."""
+"""The benches seed with COPY and plain INSERTs, which apply no ORM default: every required column
+must be filled."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ SEEDED = {
     "order": stats.ORDER_COLUMNS,
     "message": stats.MESSAGE_COLUMNS,
     "recovery_enrollment": stats.ENROLLMENT_COLUMNS,
+    "recovery_flow": stats.FLOW_COLUMNS,
 }
 
 

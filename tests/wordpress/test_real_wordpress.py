@@ -107,20 +107,28 @@ def active_site(wordpress_sites) -> WordPress:
 def test_the_settings_page_renders_and_saves_without_echoing_the_secret(active_site):
     with active_site.admin() as admin:
         page = admin.get("/wp-admin/admin.php", params={"page": "wc-settings", "tab": "followup"})
-        for label in ("App URL", "Store id", "Webhook secret", "SMS consent", "Test connection"):
+        labels = ("App URL", "Store id", "Webhook secret", "SMS consent", "Birthday field")
+        for label in (*labels, "Test connection"):
             assert label in page.text
         saved = _save_settings(
             admin,
-            {"app_url": "http://127.0.0.1:9/", "store_id": "7", "webhook_secret": SECRET},
+            {
+                "app_url": "http://127.0.0.1:9/",
+                "store_id": "7",
+                "webhook_secret": SECRET,
+                "birthday_field": "1",
+            },
         )
         assert "Your settings have been saved." in saved.text
         assert SECRET not in saved.text and "Status: set" in saved.text
+        assert active_site.php("option", "followup_settings")["value"]["birthday_field"] == "yes"
         refused = _save_settings(admin, {"app_url": "ftp://x", "store_id": "seven"})
         assert "The app URL must start with https://" in refused.text
         assert "The store id is the number FollowUp showed" in refused.text
     stored = active_site.php("option", "followup_settings")["value"]
     assert stored["app_url"] == "http://127.0.0.1:9" and stored["store_id"] == 7
     assert stored["webhook_secret"] == SECRET
+    assert stored["birthday_field"] == "no"  # not posted by the second save: an unticked box
     assert _plugin_problems(active_site) == []
 
 

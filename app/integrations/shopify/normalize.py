@@ -98,20 +98,46 @@ def customer(payload: dict[str, Any]) -> IdentifyInput:
             withdrawn=withdrawn,
             consent_source="shopify_customer",
             consent_at=consent_at,
+            birthday=metafield_birthday(payload.get("metafields")),
             tags=normalize_tags(payload.get("tags")),
         )
     )
 
 
 _BIRTHDAY_NAMES = {"birthday", "birth_date", "date_of_birth", "birthdate"}
+# Customer metafields that hold a birthday, best first: Shopify's standard "Birth date"
+# definition (facts.birth_date, type date), then the merchant's own `custom` ones. Webhooks
+# carry them only for namespaces the subscription names (registration.py METAFIELD_NAMESPACES).
+BIRTHDAY_METAFIELDS = (
+    ("facts", "birth_date"),
+    ("custom", "birthday"),
+    ("custom", "birth_date"),
+    ("custom", "date_of_birth"),
+)
+
+
+def metafield_birthday(metafields: Any) -> date | None:
+    """The first readable birthday among a customer's metafields; an unreadable one is skipped."""
+    found = {
+        (str(m.get("namespace")), str(m.get("key"))): m.get("value")
+        for m in metafields or []
+        if isinstance(m, dict)
+    }
+    for name in BIRTHDAY_METAFIELDS:
+        if (day := birthday(found.get(name))) is not None:
+            return day
+    return None
 
 
 def _birthday(payload: dict[str, Any]) -> date | None:
-    """A birthday from the order's note attributes (how birthday-field apps pass it on)."""
+    """A birthday from the order's note attributes (how birthday-field apps pass it on), else
+    from its customer's metafields when the payload carries them."""
     for entry in payload.get("note_attributes") or []:
-        if isinstance(entry, dict) and str(entry.get("name", "")).lower() in _BIRTHDAY_NAMES:
-            return birthday(entry.get("value"))
-    return None
+        named = isinstance(entry, dict) and str(entry.get("name", "")).lower() in _BIRTHDAY_NAMES
+        if named and (day := birthday(entry.get("value"))) is not None:
+            return day
+    customer = payload.get("customer")
+    return metafield_birthday(customer.get("metafields")) if isinstance(customer, dict) else None
 
 
 def _line_items(payload: dict[str, Any]) -> list[LineItem]:

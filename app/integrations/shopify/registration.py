@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from app.config import get_settings
 from app.core.logging import ctx
@@ -20,17 +21,26 @@ TOPICS = tuple(
     sorted(topic.upper().replace("/", "_") for topic in KNOWN_TOPICS - COMPLIANCE_TOPICS)
 )
 
+# Customer payloads carry metafields only from the namespaces their subscription names: `facts`
+# holds Shopify's standard "Birth date" definition, `custom` the merchant's own (normalize.py
+# BIRTHDAY_METAFIELDS). shopify.app.toml cannot name them, so these two topics are subscribed
+# here only (its comment says why a second, metafield-less subscription would lose birthdays).
+METAFIELD_NAMESPACES = {
+    "CUSTOMERS_CREATE": ["custom", "facts"],
+    "CUSTOMERS_UPDATE": ["custom", "facts"],
+}
+
 LIST = """
 query FollowUpWebhooks($after: String) {
   webhookSubscriptions(first: 100, after: $after) {
-    nodes { id topic uri }
+    nodes { id topic uri metafieldNamespaces }
     pageInfo { hasNextPage endCursor }
   }
 }"""
 CREATE = """
 mutation FollowUpWebhookCreate($topic: WebhookSubscriptionTopic!, $sub: WebhookSubscriptionInput!) {
   webhookSubscriptionCreate(topic: $topic, webhookSubscription: $sub) {
-    webhookSubscription { id topic uri }
+    webhookSubscription { id topic uri metafieldNamespaces }
     userErrors { field message }
   }
 }"""
@@ -60,8 +70,8 @@ def webhook_uri() -> str:
     return f"{get_settings().server.public_url}/webhooks/shopify"
 
 
-async def _existing(admin: AdminClient) -> list[dict[str, str]]:
-    found: list[dict[str, str]] = []
+async def _existing(admin: AdminClient) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
     after = None
     while True:
         page = (await admin.execute(LIST, {"after": after}))["webhookSubscriptions"]
@@ -71,13 +81,30 @@ async def _existing(admin: AdminClient) -> list[dict[str, str]]:
         after = page["pageInfo"]["endCursor"]
 
 
+def _current(sub: dict[str, Any], wanted: set[str], uri: str) -> bool:
+    """Still wanted, to our address, naming exactly the metafield namespaces we read."""
+    topic = str(sub["topic"])
+    namespaces = sorted(sub.get("metafieldNamespaces") or [])
+    return (
+        topic in wanted and sub["uri"] == uri and namespaces == METAFIELD_NAMESPACES.get(topic, [])
+    )
+
+
+def _create_variables(topic: str, uri: str) -> dict[str, object]:
+    sub: dict[str, object] = {"uri": uri, "format": "JSON"}
+    if topic in METAFIELD_NAMESPACES:
+        sub["metafieldNamespaces"] = METAFIELD_NAMESPACES[topic]
+    return {"topic": topic, "sub": sub}
+
+
 async def sync_webhooks(admin: AdminClient) -> SyncResult:
-    """List, create what is missing, delete what is stale or duplicated; running it twice changes nothing."""
+    """List, create what is missing, delete what is stale or duplicated; running it twice changes
+    nothing. A subscription without the metafield namespaces we read is stale: replaced."""
     uri = webhook_uri()
     result = SyncResult()
     wanted = set(TOPICS)
     for sub in await _existing(admin):
-        if sub["topic"] in wanted and sub["uri"] == uri:
+        if _current(sub, wanted, uri):
             wanted.discard(sub["topic"])
             result.kept.append(sub["topic"])
             continue
@@ -85,7 +112,7 @@ async def sync_webhooks(admin: AdminClient) -> SyncResult:
         result.deleted.append(sub["topic"])
     for topic in TOPICS:
         if topic in wanted:
-            variables = {"topic": topic, "sub": {"uri": uri, "format": "JSON"}}
+            variables = _create_variables(topic, uri)
             await admin.mutate(CREATE, variables, "webhookSubscriptionCreate")
             result.created.append(topic)
     log.info(

@@ -20,7 +20,8 @@ TRIGGERED_AT = "x-shopify-triggered-at"
 API_VERSION = "x-shopify-api-version"
 KEPT_HEADERS = (TOPIC, SHOP, WEBHOOK_ID, EVENT_ID, TRIGGERED_AT, API_VERSION)
 
-# Every topic we subscribe to (shopify.app.toml) and what becomes of it; the one map for Shopify.
+# Every topic we subscribe to (shopify.app.toml, and registration.py through the Admin API: the
+# customer topics only there) and what becomes of it; the one map for Shopify.
 TOPICS = Topics(
     Source.SHOPIFY,
     normalize={

@@ -10,6 +10,7 @@ from app.checkouts.schemas import (
     ExitInput,
     LineItem,
     OrderInput,
+    birthday,
     money,
     normalize_tags,
     text,
@@ -143,6 +144,7 @@ def _plugin_contact(customer: dict[str, Any]) -> ContactInput:
         else None,
         consent_source="woocommerce_plugin",
         locale=locale_tag(customer.get("locale")),
+        birthday=birthday(customer.get("birthday")),  # the plugin's field or the user meta
         tags=normalize_tags(customer.get("tags")),
     )
 

@@ -130,6 +130,12 @@ class FollowUp_Admin {
 				'css'   => 'min-width: 400px; min-height: 60px;',
 			),
 			array(
+				'type'  => 'checkbox',
+				'id'    => $name . '[birthday_field]',
+				'title' => __( 'Birthday field', 'followup-for-woocommerce' ),
+				'desc'  => __( 'Ask for the shopper\'s birthday at checkout, optionally, for your birthday flows. Without it, FollowUp reads the customer\'s user meta (billing_birth_date, birthday, date_of_birth, birth_date).', 'followup-for-woocommerce' ),
+			),
+			array(
 				'type'  => 'followup_test',
 				'id'    => 'followup_test',
 				'title' => __( 'Connection', 'followup-for-woocommerce' ),

@@ -116,6 +116,7 @@ class FollowUp_Capture {
 			wp_send_json_success( array( 'sent' => false ) ); // A bot filled the hidden field: say nothing useful.
 		}
 		$contact = self::contact_from_request( (array) $post, $this->settings->sms_consent_shown() );
+		$contact['user_id'] = get_current_user_id(); // A signed-in customer's birthday may be in user meta.
 		if ( '' === $contact['email'] && '' === $contact['phone'] ) {
 			wp_send_json_error( array( 'reason' => 'no_contact' ), 400 );
 		}
@@ -220,6 +221,7 @@ class FollowUp_Capture {
 			'country'    => preg_match( '/^[A-Z]{2}$/', $country ) ? $country : '',
 			'state'      => preg_match( '/^[A-Za-z0-9-]{1,16}$/', $field( 'state', 16 ) ) ? strtoupper( $field( 'state', 16 ) ) : '',
 			'timezone'   => preg_match( '#^[A-Za-z]+(?:/[A-Za-z0-9_+\-]+){0,2}$#', $field( 'timezone', 64 ) ) ? $field( 'timezone', 64 ) : '',
+			'birthday'   => FollowUp_Birthday::clean( $field( 'birthday', 10 ) ),
 		);
 		if ( $consent_shown && isset( $post['sms_consent'] ) && in_array( $post['sms_consent'], array( '0', '1' ), true ) ) {
 			$contact['sms_consent'] = '1' === $post['sms_consent'];

@@ -97,7 +97,8 @@ class FollowUp_Payload {
 	/**
 	 * The customer block from what the shopper typed (or the order's billing details).
 	 *
-	 * @param array $contact Keys email, phone, first_name, last_name, country, state, timezone, sms_consent.
+	 * @param array $contact Keys email, phone, first_name, last_name, country, state, timezone, sms_consent,
+	 *                       and birthday and user_id, which FollowUp_Birthday::of_contact() reads.
 	 * @return array
 	 */
 	public static function customer( array $contact ) {
@@ -113,6 +114,7 @@ class FollowUp_Payload {
 			'locale'        => get_locale(),
 			'email_consent' => null,
 			'sms_consent'   => $consent,
+			'birthday'      => FollowUp_Birthday::of_contact( $contact ),
 		);
 		foreach ( array( 'email', 'phone', 'first_name', 'last_name', 'country', 'state', 'timezone' ) as $key ) {
 			$out[ $key ] = isset( $contact[ $key ] ) ? (string) $contact[ $key ] : '';
@@ -189,6 +191,8 @@ class FollowUp_Payload {
 					'last_name'  => $order->get_billing_last_name(),
 					'country'    => $order->get_billing_country(),
 					'state'      => $order->get_billing_state(),
+					'birthday'   => FollowUp_Birthday::of_order( $order ),
+					'user_id'    => $order->get_customer_id(),
 				)
 			),
 			'order'       => array(

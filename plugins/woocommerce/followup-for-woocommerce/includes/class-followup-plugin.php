@@ -23,6 +23,7 @@ final class FollowUp_Plugin {
 		'class-followup-response.php',
 		'class-followup-client.php',
 		'class-followup-restore-token.php',
+		'class-followup-birthday.php',
 		'class-followup-payload.php',
 		'class-followup-session.php',
 		'class-followup-queue.php',
@@ -66,6 +67,7 @@ final class FollowUp_Plugin {
 
 		( new FollowUp_Admin( $settings, $client ) )->register();
 		( new FollowUp_Consent( $settings ) )->register();
+		( new FollowUp_Birthday( $settings ) )->register();
 		( new FollowUp_Capture( $settings, $queue, $tokens ) )->register();
 		( new FollowUp_Restore( $settings, $client, $tokens ) )->register();
 		( new FollowUp_Orders( $settings, $queue ) )->register();

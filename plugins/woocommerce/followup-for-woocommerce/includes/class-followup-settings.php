@@ -35,6 +35,7 @@ class FollowUp_Settings {
 			'webhook_secret'      => '',
 			'publishable_key'     => '',
 			'sms_consent_enabled' => 'no',
+			'birthday_field'      => 'no',
 			'sms_consent_text'    => __( 'Text me a reminder about my cart. Msg & data rates may apply. Reply STOP to opt out.', 'followup-for-woocommerce' ),
 		);
 	}
@@ -97,6 +98,15 @@ class FollowUp_Settings {
 	 */
 	public function sms_consent_shown() {
 		return 'yes' === $this->get( 'sms_consent_enabled' );
+	}
+
+	/**
+	 * Whether the optional birthday field is shown at checkout.
+	 *
+	 * @return bool
+	 */
+	public function birthday_field_shown() {
+		return 'yes' === $this->get( 'birthday_field' );
 	}
 
 	/**
@@ -167,6 +177,8 @@ class FollowUp_Settings {
 		}
 
 		$clean['sms_consent_enabled'] = ( isset( $input['sms_consent_enabled'] ) && in_array( $input['sms_consent_enabled'], array( 'yes', '1', 1, true ), true ) ) ? 'yes' : 'no';
+
+		$clean['birthday_field'] = ( isset( $input['birthday_field'] ) && in_array( $input['birthday_field'], array( 'yes', '1', 1, true ), true ) ) ? 'yes' : 'no';
 
 		$text = isset( $input['sms_consent_text'] ) ? sanitize_text_field( (string) $input['sms_consent_text'] ) : '';
 		$clean['sms_consent_text'] = '' === $text ? self::defaults()['sms_consent_text'] : mb_substr( $text, 0, self::MAX_CONSENT_TEXT );

@@ -98,7 +98,7 @@ class FakeOrder {
 			array(
 				'id' => 1, 'number' => '1', 'status' => 'processing', 'total' => '0', 'currency' => 'USD', 'created' => 1767897667,
 				'cart_hash' => '', 'coupons' => array(), 'payment_method' => 'stripe', 'email' => '', 'phone' => '', 'first_name' => '',
-				'last_name' => '', 'country' => '', 'state' => '',
+				'last_name' => '', 'country' => '', 'state' => '', 'customer_id' => 0,
 			),
 			$props
 		);
@@ -118,6 +118,7 @@ class FakeOrder {
 	public function get_billing_last_name() { return $this->props['last_name']; }
 	public function get_billing_country() { return $this->props['country']; }
 	public function get_billing_state() { return $this->props['state']; }
+	public function get_customer_id() { return $this->props['customer_id']; }
 	public function get_meta( $key ) { return isset( $this->meta[ $key ] ) ? $this->meta[ $key ] : ''; }
 	public function update_meta_data( $key, $value ) { $this->meta[ $key ] = $value; }
 	public function save_meta_data() {}

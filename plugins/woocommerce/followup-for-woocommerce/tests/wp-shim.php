@@ -23,6 +23,9 @@ function followup_test_reset() {
 		'logs'      => array(),
 		'coupons'   => array(),
 		'routes'    => array(),
+		'user_meta' => array(),
+		'user_id'   => 0,
+		'filters'   => array(),
 	);
 	$GLOBALS['followup_wc'] = new FakeWC();
 }
@@ -117,7 +120,22 @@ function as_enqueue_async_action( $hook, $args = array(), $group = '' ) {
 	return count( $GLOBALS['followup_test']['async'] );
 }
 function add_action( $hook, $callback, $priority = 10, $args = 1 ) { $GLOBALS['followup_test']['actions'][] = $hook; }
-function add_filter( $hook, $callback, $priority = 10, $args = 1 ) { $GLOBALS['followup_test']['actions'][] = $hook; }
+function add_filter( $hook, $callback, $priority = 10, $args = 1 ) {
+	$GLOBALS['followup_test']['actions'][]           = $hook;
+	$GLOBALS['followup_test']['filters'][ $hook ][] = array( $callback, $args );
+}
+function apply_filters( $hook, $value, ...$rest ) {
+	$callbacks = isset( $GLOBALS['followup_test']['filters'][ $hook ] ) ? $GLOBALS['followup_test']['filters'][ $hook ] : array();
+	foreach ( $callbacks as list( $callback, $args ) ) {
+		$value = call_user_func_array( $callback, array_slice( array_merge( array( $value ), $rest ), 0, $args ) );
+	}
+	return $value;
+}
+function get_user_meta( $user_id, $key = '', $single = false ) {
+	$meta = isset( $GLOBALS['followup_test']['user_meta'][ $user_id ][ $key ] ) ? $GLOBALS['followup_test']['user_meta'][ $user_id ][ $key ] : null;
+	return $single ? ( null === $meta ? '' : $meta ) : ( null === $meta ? array() : array( $meta ) );
+}
+function get_current_user_id() { return (int) $GLOBALS['followup_test']['user_id']; }
 
 function wc_get_logger() { return new FakeLogger(); }
 function wc_get_orders( $query ) {

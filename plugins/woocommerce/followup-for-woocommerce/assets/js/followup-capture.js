@@ -16,7 +16,8 @@
 		first_name: '#billing_first_name, #billing-first_name, #shipping-first_name',
 		last_name: '#billing_last_name, #billing-last_name, #shipping-last_name',
 		country: 'select#billing_country',
-		state: 'select#billing_state, input#billing_state'
+		state: 'select#billing_state, input#billing_state',
+		birthday: '#followup_birthday, input[id$="followup-birthday"]'
 	};
 	var CONSENT = '#followup_sms_consent, input[id$="followup-sms-consent"]';
 	var EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]{2,}$/;
