@@ -305,7 +305,28 @@ async def for_period(
     rng = parse_range(store, utcnow(), start, end, channel)
     if flow is not None and not await Flow.exists(id=flow, store_id=store.id):
         raise ApiError(404, "not_found", f"flow: no flow {flow} in this store")
-    return await compute(store, rng, utcnow(), flow=flow)
+    key = (store.id, rng.start, rng.end, rng.zone, rng.channel, flow)
+    task = _in_flight.get(key)
+    if task is None:
+        global _started
+        _started += 1
+        task = asyncio.create_task(compute(store, rng, utcnow(), flow=flow))
+        _in_flight[key] = task
+        task.add_done_callback(lambda _: _in_flight.pop(key, None))
+    # Shielded: a viewer who leaves does not cancel the answer the others are waiting for.
+    return await asyncio.shield(task)
+
+
+# Dashboards of one store asking for the same figures at once (a live update reaches all of them
+# together) share one computation in this process: it started at most one computation earlier,
+# so nobody gets figures older than their own request by more than that.
+_in_flight: dict[tuple[Any, ...], asyncio.Task[StatsOut]] = {}
+_started = 0
+
+
+def computations() -> tuple[int, int]:
+    """Computations started by this process so far, and running now (diagnostics, tests)."""
+    return _started, len(_in_flight)
 
 
 async def _flow_names(

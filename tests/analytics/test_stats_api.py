@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
+from app.analytics import figures
 from tests.analytics.seed import seed_store
 
 
@@ -101,3 +103,28 @@ async def test_period_outside_the_activity_is_empty(client):
     s = (await client.get("/api/v1/stats", headers=auth)).json()
     assert s["funnel"]["abandoned"] == 0 and s["attribution"]["total"]["orders"] == 0
     assert len(s["daily"]) == 30
+
+
+async def test_dashboards_asking_at_once_share_one_computation(client):
+    """Ten dashboards of one store (a live update reaches them together) and two of another:
+    each store's figures are computed about once, everyone gets the same answer, and a viewer
+    who leaves mid-way does not cancel the others' answer."""
+    seeded = await seed_store()
+    from tests.factories import make_store
+
+    other = await make_store("custom")
+    mine = {"Authorization": f"Bearer {seeded.token}"}
+    theirs = {"Authorization": f"Bearer {other.api_token}"}
+    started, _ = figures.computations()
+    leaving = asyncio.create_task(client.get("/api/v1/stats", headers=mine))
+    asks = [client.get("/api/v1/stats", headers=mine) for _ in range(10)]
+    asks += [client.get("/api/v1/stats", headers=theirs) for _ in range(2)]
+    await asyncio.sleep(0)
+    leaving.cancel()
+    answers = await asyncio.gather(*asks)
+    assert all(a.status_code == 200 for a in answers)
+    assert len({a.text for a in answers[:10]}) == 1
+    assert answers[0].json()["attribution"]["total"]["orders"] == 3
+    assert answers[-1].json()["attribution"]["total"]["orders"] == 0
+    assert figures.computations()[0] - started <= 4  # one per store, a straggler or two at most
+    assert figures.computations()[1] == 0
