@@ -45,13 +45,15 @@ from app.recovery.controllers import (
 )
 from app.recovery.segments.controllers import SegmentsApi
 from app.web.pages import PAGES
+from app.web.pages.checkouts import ConversationLinks
 from app.web.templating import template_config
 from app.wiring import wire
+from inbox import queries as inbox_queries
 from inbox.chat_socket import ChatApi, chat_socket
 from inbox.controllers import InboxApi, InboxManagerApi
 from inbox.dev_phone import DevPhone
 from inbox.live import channels_plugin
-from inbox.sockets import inbox_socket
+from inbox.sockets import dashboard_socket, inbox_socket
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -100,6 +102,7 @@ def route_handlers() -> list[Any]:
         InboxApi,
         InboxManagerApi,
         inbox_socket,
+        dashboard_socket,
         ChatApi,
         chat_socket,
         create_static_files_router(
@@ -117,6 +120,11 @@ def route_handlers() -> list[Any]:
 def provide_next_steps() -> NextSteps:
     """The checkouts API shows recovery's next step; recovery builds on checkouts, not back."""
     return recovery.next_steps
+
+
+def provide_conversation_links() -> ConversationLinks:
+    """The Checkouts page links each cart to its inbox conversation; app never imports inbox."""
+    return inbox_queries.conversations_of_checkouts
 
 
 def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> Litestar:
@@ -147,7 +155,10 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> L
         handlers += [DevOutbox, DevPhone]
     return Litestar(
         route_handlers=handlers,
-        dependencies={"next_steps": Provide(provide_next_steps, sync_to_thread=False)},
+        dependencies={
+            "next_steps": Provide(provide_next_steps, sync_to_thread=False),
+            "conversation_links": Provide(provide_conversation_links, sync_to_thread=False),
+        },
         plugins=[channels_plugin(settings)],
         middleware=[InputGuard()],
         lifespan=[lifespan],

@@ -61,6 +61,8 @@ SUBSCRIPTIONS: tuple[tuple[str, events.Handler], ...] = (
     *((name, hooks.fan_out) for name in sorted(ANNOUNCES)),
     *((name, segment.forward_to_segment) for name in sorted(TRACKED)),
     *((name, shopify_flow.fire_trigger) for name in sorted(shopify_flow.HANDLES)),
+    # Live dashboards, last: by now analytics has marked the day the figures are re-read from.
+    *((name, inbox.stats_changed) for name in inbox.STATS_EVENTS),
 )
 
 # Notifications (fire and forget, live views only).

@@ -15,7 +15,8 @@ from app.checkouts.models import Checkout
 from app.config import get_settings
 from app.core.errors import ApiError
 from app.core.scheduling import schedule_dispatch
-from inbox import consent, queries, recovery_link, replies, services
+from app.recovery import controls as recovery_link
+from inbox import consent, queries, replies, services
 from inbox.models import CannedReply, ConversationStatus
 from inbox.rules import MERGE_FIELDS
 from inbox.schemas import (

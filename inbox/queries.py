@@ -13,8 +13,9 @@ from app.checkouts import groups
 from app.checkouts.models import Checkout, Contact
 from app.core.errors import ApiError
 from app.messaging.models import Message
+from app.recovery import controls as recovery_link
 from app.stores.models import Store
-from inbox import recovery_link, replies, services
+from inbox import replies, services
 from inbox.models import CannedReply, ChatVisitor, Conversation, ConversationStatus, ReadMarker
 from inbox.schemas import (
     checkout_json,
@@ -174,6 +175,12 @@ async def cart_panel(store_id: int, conv: Conversation) -> dict[str, Any] | None
             {**checkout_json(c), "device": c.device} for c in await groups.earlier(checkout)
         ],
     }
+
+
+async def conversations_of_checkouts(store_id: int, checkout_ids: list[int]) -> dict[int, int]:
+    """Each checkout's latest conversation in this store, by checkout id (one query)."""
+    rows = await Conversation.filter(store_id=store_id, checkout_id__in=checkout_ids).order_by("id")
+    return {c.checkout_id: c.id for c in rows if c.checkout_id is not None}
 
 
 async def changes(

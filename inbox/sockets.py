@@ -18,6 +18,7 @@ from app.accounts.models import Agent
 from app.config import get_settings
 from app.core.logging import ctx
 from inbox import live, presence, services
+from inbox.listeners import STATS_FRAME
 from inbox.models import Conversation
 
 log = logging.getLogger(__name__)
@@ -138,3 +139,42 @@ async def _view(
         return
     await presence.set_viewing(redis, store_id, agent.id, conv_id)
     await live.publish(store_id, _viewing(agent, conv_id))
+
+
+@websocket("/dashboard/ws", opt={"exclude_from_csrf": True})
+async def dashboard_socket(socket: WebSocket[Any, Any, Any], channels: ChannelsPlugin) -> None:
+    """The dashboard's live feed: the inbox socket's auth and store channel, "stats" frames only.
+
+    Whoever may open the dashboard (owners and admins) may listen; the viewer is not an inbox
+    agent here, so no presence and no queue assignment, and no message text reaches the page.
+    """
+    if not origin_allowed(socket.headers.get("origin"), socket.headers.get("host")):
+        await socket.close(code=CLOSE_FORBIDDEN_ORIGIN, reason="origin not allowed")
+        return
+    found = await resolve_session(socket.app.state.redis, socket.cookies.get(sessions.COOKIE))
+    if found is None or not found.agent.is_manager:
+        await socket.close(code=CLOSE_UNAUTHORISED, reason="log in as an owner or admin")
+        return
+    await socket.accept()
+    store_id = found.session.store_id
+
+    async def forward(data: bytes) -> None:
+        if json.loads(data).get("type") == STATS_FRAME:
+            await socket.send_text(data.decode())
+
+    async with channels.start_subscription([live.channel_for(store_id)]) as subscriber:  # noqa: SIM117
+        async with subscriber.run_in_background(forward, join=False):
+            await socket.send_json({"type": "hello", "store_id": store_id})
+            with contextlib.suppress(WebSocketDisconnect):
+                await _until_closed(socket, found.token)
+
+
+async def _until_closed(socket: WebSocket[Any, Any, Any], token: str | None) -> None:
+    """Answer pings; a session ended meanwhile (logout everywhere) closes the feed."""
+    while True:
+        if _parse(await socket.receive_text()).get("type") != "ping":
+            continue
+        if await sessions.load(socket.app.state.redis, token) is None:
+            await socket.close(code=CLOSE_UNAUTHORISED, reason="session ended")
+            return
+        await socket.send_json({"type": "pong"})

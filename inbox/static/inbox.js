@@ -512,6 +512,9 @@
     state.agents = agents.agents; state.canned = canned.canned;
     for (const c of state.canned) { const o = el("option", "", c.title); o.value = c.id; $("canned").append(o); }
     await loadList();
+    // /inbox?conversation=ID (the Checkouts page's links) opens that thread of this store.
+    const wanted = Number(new URLSearchParams(location.search).get("conversation"));
+    if (wanted > 0) openConversation(wanted);
     connect();
     updateSegments();
   })();

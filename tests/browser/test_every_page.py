@@ -356,6 +356,7 @@ async def _owner_pages(browser: Any, site: Site, layout: str) -> None:
     await page.click(".filters button[type=submit]")
     await page.wait_for_url("**/dashboard?*flow=*")
     await _check(page, "dashboard-one-flow", layout, watch)
+    await _checkouts(context, page, watch, site, layout)
     for name in ("flows", "settings"):
         await _visit(page, watch, f"{site.base}/{name}", name, layout)
     team = "(() => { const s = document.querySelector('#team .scroll'); return s.scrollWidth - s.clientWidth; })()"
@@ -367,6 +368,29 @@ async def _owner_pages(browser: Any, site: Site, layout: str) -> None:
     await _inbox(page, watch, site, layout)
     assert outside == [], outside
     await context.close()
+
+
+async def _checkouts(context: Any, page: Page, watch: Watch, site: Site, layout: str) -> None:
+    """The list with its row, its empty state, a bad filter's page, and the way to the thread."""
+    await _visit(page, watch, f"{site.base}/checkouts", "checkouts", layout)
+    row = page.get_by_test_id("checkout-row").first
+    assert "Maya" in await row.inner_text() and "$118.00" in await row.inner_text()
+    await _visit(page, watch, f"{site.base}/checkouts?q=nobody", "checkouts-empty", layout)
+    bad = await context.new_page()
+    await _visit(
+        bad,
+        Watch(bad, site.base, 400),
+        f"{site.base}/checkouts?status=lost",
+        "checkouts-400",
+        layout,
+    )
+    assert "Status must be one of" in await bad.inner_text("main")
+    await bad.close()
+    await page.goto(f"{site.base}/checkouts")
+    await page.get_by_test_id("conversation-link").first.click()
+    await page.wait_for_url("**/inbox?conversation=*")
+    await page.locator("#messages > li").first.wait_for()
+    assert "sage pillow" in await page.locator("#messages").inner_text()
 
 
 async def _flow_editor(page: Page, watch: Watch, site: Site) -> None:

@@ -11,9 +11,9 @@ from datetime import timedelta
 from app.checkouts.models import Checkout, CheckoutStatus
 from app.core.timeutil import utcnow
 from app.recovery import devices, services
+from app.recovery.controls import reason_words
 from app.recovery.models import Enrollment, EnrollmentStatus
 from app.stores.models import Store
-from inbox.recovery_link import reason_words
 from tests.recovery.conftest import abandoned
 
 LIVE = (EnrollmentStatus.ACTIVE, EnrollmentStatus.PAUSED)

@@ -5,7 +5,8 @@
 | `/` (front door), `/favicon.ico` | `home` |
 | `/login`, `/logout`, `/logout/everywhere` | `login` |
 | `/invite/{token}` | `invite` |
-| `/dashboard`, `/dashboard/export/{table}.csv` | `dashboard` |
+| `/dashboard`, `/dashboard/export/{table}.csv`, `/dashboard/live` | `dashboard` (live: `inbox.sockets`) |
+| `/checkouts`, `/checkouts/{id}/sequence`, `/checkouts/{id}/discount` | `checkouts` |
 | `/flows`, `/flows/codes`, `/flows/segments` | `flows` (saves through `/api/v1/flows`); `segments` |
 | `/settings`, `/settings/team/...` | `settings` (sections as partial templates) |
 | `/settings/hooks/...`, `/settings/segment` (forms of the settings page) | `integrations` |
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.web.pages.checkouts import CheckoutPages
 from app.web.pages.dashboard import DashboardPages
 from app.web.pages.flows import FlowPages
 from app.web.pages.home import favicon, home
@@ -31,6 +33,7 @@ PAGES: list[Any] = [
     LoginPages,
     InvitePages,
     DashboardPages,
+    CheckoutPages,
     FlowPages,
     SettingsPages,
     IntegrationSettings,

@@ -104,6 +104,23 @@ class DashboardPages(Controller):
             },
         )
 
+    @get("/dashboard/live")
+    async def live(
+        self,
+        access: Access,
+        start: FromParam = None,
+        end: ToParam = None,
+        channel: ChannelParam = None,
+        flow: FlowParam = None,
+    ) -> Template:
+        """The tiles and the trend alone, re-read by the open page when a "stats" frame arrives."""
+        data = await figures.for_period(access.store, start, end, channel, flow)
+        return Template(
+            "pages/dashboard/_live.html",
+            context=access.context("dashboard", **view(access.store, data)),
+            headers={"Cache-Control": "no-store", **frame_headers(access.store)},
+        )
+
     @get("/dashboard/stats.json")
     async def stats_json(self, request: Request[Any, Any, State], access: Access) -> Redirect:
         """The old address of the page's JSON: the stats API answers the session itself."""
@@ -197,6 +214,12 @@ def view(store: Store, data: StatsOut) -> dict[str, Any]:
     def pct(value: float | None, digits: int = 1) -> str:
         return "—" if value is None else f"{value * 100:.{digits}f}%"
 
+    query = {
+        "from": str(data.period.start),
+        "to": str(data.period.end),
+        "channel": data.period.channel or "",
+        "flow": str(data.flows[0].flow_id) if len(data.flows) == 1 else "",
+    }
     return {
         "s": data,
         "money": money,
@@ -205,10 +228,6 @@ def view(store: Store, data: StatsOut) -> dict[str, Any]:
         "bar": charts.bar_width,
         "tables": exports.TABLES,
         "public_url": get_settings().server.public_url,
-        "query": {
-            "from": str(data.period.start),
-            "to": str(data.period.end),
-            "channel": data.period.channel or "",
-            "flow": str(data.flows[0].flow_id) if len(data.flows) == 1 else "",
-        },
+        "query": query,
+        "live_query": urlencode({k: v for k, v in query.items() if v}),
     }

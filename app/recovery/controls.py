@@ -1,4 +1,4 @@
-"""The inbox's view of the recovery engine: sequence progress and controls, codes and links."""
+"""Recovery controls beside a cart (inbox cart panel, Checkouts page): progress, pause, codes, links."""
 
 from __future__ import annotations
 
