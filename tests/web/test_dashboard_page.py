@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 
 from app.accounts.models import Role
 from app.analytics.exports import TABLES
@@ -73,3 +74,23 @@ async def test_empty_state_explains_the_install_tag(client):
     assert "/static/followup.js" in page.text and issued.store.publishable_key in page.text
     assert page.headers["x-frame-options"] == "DENY"
     assert (await client.get("/")).headers["location"] == "/dashboard"
+
+
+async def test_a_cost_under_a_cent_and_a_large_roi_read_plainly(client):
+    """A few emails at a tenth of a cent against real revenue: the cost tile said $0.00 beside
+    an ROI of 150000.00x. The cost now reads 'under $0.01' and the ROI has its thousands marked."""
+    seeded = await seed_store()
+    seeded.store.settings = {
+        **(seeded.store.settings or {}),
+        "prices": {"sms_segment": "0", "email": "0.0001"},
+    }
+    await seeded.store.save()
+    api = (
+        await client.get("/api/v1/stats", headers={"Authorization": f"Bearer {seeded.token}"})
+    ).json()
+    cost, roi = Decimal(api["money"]["cost"]), Decimal(api["money"]["roi"])
+    assert 0 < cost < Decimal("0.01") and roi >= 1000
+    await login_as(client, seeded.store, Role.OWNER)
+    page = (await client.get("/dashboard")).text
+    assert 'data-testid="tile-cost">under $0.01<' in page
+    assert f'data-testid="tile-roi">{roi:,.0f}×<' in page

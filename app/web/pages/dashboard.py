@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+from babel.numbers import get_currency_precision
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -214,6 +216,19 @@ def view(store: Store, data: StatsOut) -> dict[str, Any]:
     def pct(value: float | None, digits: int = 1) -> str:
         return "—" if value is None else f"{value * 100:.{digits}f}%"
 
+    def cost(amount: Decimal) -> str:
+        """A spend that rounds to nothing is still a spend: 'under $0.01', not '$0.00'."""
+        cent = Decimal(1).scaleb(-get_currency_precision(store.currency.upper()))
+        if 0 < amount < cent:
+            return f"under {money(cent)}"
+        return money(amount)
+
+    def times(ratio: Decimal | None) -> str:
+        """Two decimals (12.50), or a whole number with its thousands marked (1,250) from 100."""
+        if ratio is None:
+            return "—"
+        return f"{ratio:,.0f}×" if ratio >= 100 else f"{ratio:,.2f}×"
+
     query = {
         "from": str(data.period.start),
         "to": str(data.period.end),
@@ -223,6 +238,8 @@ def view(store: Store, data: StatsOut) -> dict[str, Any]:
     return {
         "s": data,
         "money": money,
+        "cost": cost,
+        "times": times,
         "pct": pct,
         "chart": charts.trend_svg(data.daily, store.currency),
         "bar": charts.bar_width,
