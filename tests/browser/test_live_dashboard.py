@@ -175,6 +175,11 @@ async def test_a_webhook_on_one_instance_moves_the_tiles_on_another(
     assert (await Checkout.get(id=checkout.id)).status == CheckoutStatus.RECOVERED
     await expect(page.get_by_test_id("tile-revenue")).to_have_text("$106.20", timeout=10_000)
     await expect(page.get_by_test_id("tile-rate")).to_have_text("100.0%")
+    # Every card follows, not only the tiles: the flow's results and the funnel agree with them.
+    # (The store's one flow is picked: its own results, steps and attribution.)
+    await expect(page.get_by_test_id("flow-entered")).to_have_text("1")
+    await expect(page.get_by_test_id("flow-ordered")).to_have_text("1 · $106.20")
+    await expect(page.get_by_test_id("tile-revenue").locator("+ .hint")).to_have_text("1 order")
     assert await page.evaluate("window.__sameDocument === true"), "the page was reloaded"
     await page.screenshot(path=str(ARTIFACTS / "live-dashboard-recovered.png"), full_page=False)
     await context.close()

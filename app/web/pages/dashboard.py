@@ -114,12 +114,13 @@ class DashboardPages(Controller):
         end: ToParam = None,
         channel: ChannelParam = None,
         flow: FlowParam = None,
+        cursor: CursorParam = None,
     ) -> Template:
-        """The tiles and the trend alone, re-read by the open page when a "stats" frame arrives."""
-        data = await figures.for_period(access.store, start, end, channel, flow)
+        """Every figure of the page (not its filters, alerts or script), re-read by the open page
+        when a "stats" frame arrives; the same context as the page, so both always agree."""
         return Template(
             "pages/dashboard/_live.html",
-            context=access.context("dashboard", **view(access.store, data)),
+            context=await _context(access, start, end, channel, flow, cursor),
             headers={"Cache-Control": "no-store", **frame_headers(access.store)},
         )
 
@@ -145,30 +146,47 @@ async def _page(
     status_code: int = 200,
     promote_error: str | None = None,
 ) -> Template:
+    context = await _context(access, start, end, channel, flow, cursor, promote_error)
+    context["pool_warning"] = (await pool.status(access.store)).warning
+    context["failures"] = await recent_failures(access.store.id, utcnow())
+    return Template(
+        "pages/dashboard.html",
+        context=context,
+        status_code=status_code,
+        headers=frame_headers(access.store),
+    )
+
+
+async def _context(
+    access: Access,
+    start: str | None,
+    end: str | None,
+    channel: str | None,
+    flow: int | None,
+    cursor: str | None,
+    promote_error: str | None = None,
+) -> dict[str, Any]:
+    """What the figures need, for the page and for its live re-reads alike."""
     data = await figures.for_period(access.store, start, end, channel, flow)
-    warning = (await pool.status(access.store)).warning
-    failures = await recent_failures(access.store.id, utcnow())
     results = await _results(access.store, data, flow, cursor)
     first_response = await response_times.for_period(
         access.store.id, access.store.settings, _range(data), utcnow()
     )
     saves = await site_saves.between(access.store.id, access.store.currency, *_range(data).utc)
-    return Template(
-        "pages/dashboard.html",
-        context=access.context(
-            "dashboard",
-            pool_warning=warning,
-            failures=failures,
-            first_response=first_response,
-            site_saves=saves,
-            duration=duration_text,
-            promote_error=promote_error,
-            **results,
-            **view(access.store, data),
-        ),
-        status_code=status_code,
-        headers=frame_headers(access.store),
+    context = access.context(
+        "dashboard",
+        first_response=first_response,
+        site_saves=saves,
+        duration=duration_text,
+        promote_error=promote_error,
+        **results,
+        **view(access.store, data),
     )
+    if cursor:  # a live re-read keeps the page of recipients the merchant is on
+        context["live_query"] += ("&" if context["live_query"] else "") + urlencode(
+            {"cursor": cursor}
+        )
+    return context
 
 
 RECIPIENTS_ON_PAGE = 25

@@ -1,28 +1,32 @@
-// FollowUp dashboard: tiles and trend follow abandonments and recoveries live, over the store's websocket.
-// A frame only says "figures changed"; the page re-reads its own tiles at most once a second, so a
+// FollowUp dashboard: every figure follows abandonments and recoveries live, over the store's websocket.
+// A frame only says "figures changed"; the page re-reads its figures at most once a second, so a
 // burst of a thousand webhooks costs a handful of requests, never a thousand.
 (() => {
   "use strict";
-  const tiles = document.getElementById("live-tiles");
-  const trend = document.getElementById("live-trend");
+  const figures = document.getElementById("live-figures");
   const status = document.getElementById("live-state");
-  if (!tiles || !trend || !("WebSocket" in window)) return;
+  if (!figures || !("WebSocket" in window)) return;
   const QUIET_MS = 1000;  // wait this long after a frame; frames meanwhile join the same refresh
   let timer = null, fetching = false, again = false, failures = 0;
 
   function say(text, cls) { status.textContent = text; status.className = "live-state muted small " + (cls || ""); }
 
+  function typing() {
+    const el = document.activeElement;
+    return figures.contains(el) && el.matches("input, select, textarea");
+  }
+
   async function refresh() {
     timer = null;
+    if (typing()) { schedule(); return; }  // a merchant filling a form in the figures keeps it
     if (fetching) { again = true; return; }
     fetching = true;
     try {
-      const response = await fetch(tiles.dataset.liveSrc, { credentials: "same-origin", headers: { Accept: "text/html" } });
+      const response = await fetch(figures.dataset.liveSrc, { credentials: "same-origin", headers: { Accept: "text/html" } });
       if (response.status === 401 || response.redirected) { location.reload(); return; }
       if (!response.ok) throw new Error("HTTP " + response.status);
       const doc = new DOMParser().parseFromString(await response.text(), "text/html");
-      tiles.innerHTML = doc.querySelector("[data-part=live-tiles]").innerHTML;
-      trend.innerHTML = doc.querySelector("[data-part=live-trend]").innerHTML;
+      figures.innerHTML = doc.querySelector("[data-part=live-figures]").innerHTML;
       say("Live · updated " + new Date().toLocaleTimeString(), "live");
     } catch (err) {
       console.error(err);
