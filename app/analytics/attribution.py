@@ -7,6 +7,7 @@ the pure `rules`; for a rolled-up day, `day_claims` decides each order's claims 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -414,31 +415,41 @@ async def _read_rolled(
     read one by one and converted with today's platform rates, like the raw computation.
     Everything is read as of `now`, so a clock-skewed order waits there too."""
     args = (store.id, days, now, store.currency.upper())
-    groups = await sql.rows(
-        f"""SELECT CASE WHEN recovered THEN day END AS day, {_FLAGS}, {_STEPS},
-          count(*) AS n, sum({_LOCAL}) AS revenue, 1 AS valued
-        FROM analytics_order WHERE {_SCOPE} AND ({_LOCAL}) IS NOT NULL
-        GROUP BY 1, {_FLAGS}, {_STEPS}""",
-        *args,
-    )
-    foreign = await sql.rows(
-        f"""SELECT day, {_FLAGS}, {_STEPS}, total, currency, presentment_total,
-          presentment_currency
-        FROM analytics_order WHERE {_SCOPE} AND ({_LOCAL}) IS NULL""",
-        *args,
-    )
+    # Independent reads, run at once (each scans the range's claims; together they took their sum).
+    async with asyncio.TaskGroup() as reads:
+        groups_t = reads.create_task(
+            sql.rows(
+                f"""SELECT CASE WHEN recovered THEN day END AS day, {_FLAGS}, {_STEPS},
+              count(*) AS n, sum({_LOCAL}) AS revenue, 1 AS valued
+            FROM analytics_order WHERE {_SCOPE} AND ({_LOCAL}) IS NOT NULL
+            GROUP BY 1, {_FLAGS}, {_STEPS}""",
+                *args,
+            )
+        )
+        foreign_t = reads.create_task(
+            sql.rows(
+                f"""SELECT day, {_FLAGS}, {_STEPS}, total, currency, presentment_total,
+              presentment_currency
+            FROM analytics_order WHERE {_SCOPE} AND ({_LOCAL}) IS NULL""",
+                *args,
+            )
+        )
+        hours_t = reads.create_task(
+            sql.rows(
+                f"""SELECT array_agg(EXTRACT(EPOCH FROM placed_at - abandoned_at)) AS seconds
+            FROM analytics_order
+            WHERE {_SCOPE} AND counts AND recovered AND abandoned_at IS NOT NULL""",
+                *args[:3],
+            )
+        )
+        reads.create_task(_read_credits(out, store, days, rng, now, rates))
+    groups, foreign = groups_t.result(), foreign_t.result()
     for row in foreign:
         value = order_worth(row, store, rates)
         row.update(n=1, revenue=value, valued=int(value is not None))
     for row in groups + foreign:
         _add_group(out, row, rng.channel)
-    await _read_credits(out, store, days, rng, now, rates)
-    found = await sql.rows(
-        f"""SELECT array_agg(EXTRACT(EPOCH FROM placed_at - abandoned_at)) AS seconds
-        FROM analytics_order WHERE {_SCOPE} AND counts AND recovered AND abandoned_at IS NOT NULL""",
-        *args[:3],
-    )
-    out.hours += [float(s) / 3600 for s in found[0]["seconds"] or ()]
+    out.hours += [float(s) / 3600 for s in hours_t.result()[0]["seconds"] or ()]
 
 
 _CREDIT = """FROM analytics_order_credit cr JOIN analytics_order o ON o.order_id = cr.order_id
@@ -457,15 +468,17 @@ async def _read_credits(
 ) -> None:
     """The stored flow credits under the range's channel filter, summed like `_read_rolled`."""
     args = (store.id, days, now, store.currency.upper(), rng.channel or "all")
-    groups = await sql.rows(
-        f"""SELECT {_GROUP}, count(*) AS n, sum({_LOCAL}) AS revenue
-        {_CREDIT} AND ({_LOCAL}) IS NOT NULL GROUP BY {_GROUP}""",
-        *args,
-    )
-    foreign = await sql.rows(
-        f"""SELECT {_GROUP}, o.total, o.currency, o.presentment_total, o.presentment_currency
-        {_CREDIT} AND ({_LOCAL}) IS NULL""",
-        *args,
+    groups, foreign = await asyncio.gather(
+        sql.rows(
+            f"""SELECT {_GROUP}, count(*) AS n, sum({_LOCAL}) AS revenue
+            {_CREDIT} AND ({_LOCAL}) IS NOT NULL GROUP BY {_GROUP}""",
+            *args,
+        ),
+        sql.rows(
+            f"""SELECT {_GROUP}, o.total, o.currency, o.presentment_total, o.presentment_currency
+            {_CREDIT} AND ({_LOCAL}) IS NULL""",
+            *args,
+        ),
     )
     for row in foreign:
         row.update(n=1, revenue=order_worth(row, store, rates))
