@@ -111,7 +111,7 @@ def cohorts(tallies: list[Tally], store: Store, rates: dict[str, Decimal]) -> li
     out: dict[tuple[int | None, bool], Cohort] = {}
     for t in tallies:
         key = (t["flow_id"], bool(t["held"]))
-        cohort = out.get(key) or out.setdefault(key, Cohort(*key))
+        cohort = out.setdefault(key, Cohort(*key))
         if t["currency"] is None:
             cohort.size += int(t["members"])
             cohort.wins += int(t["wins"])

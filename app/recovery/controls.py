@@ -87,15 +87,15 @@ async def issue_discount(checkout: Checkout | None) -> dict[str, Any]:
     return pool.describe(row, store)
 
 
-async def issued_discount(checkout: Checkout) -> dict[str, Any] | None:
-    """The code this cart's shopper was given (by a step or an agent), for the cart panel."""
+async def issued_discount(checkout: Checkout, store: Store | None = None) -> dict[str, Any] | None:
+    """The code this cart's shopper was given (by a step or an agent), for the cart panel;
+    `store`: the checkout's, when the caller has it already (the Checkouts page's rows)."""
     row = await services.issued_code(checkout)
     if row is None:
         return None
-    store = await Store.get(id=checkout.store_id)
-    return pool.describe(row, store)
+    return pool.describe(row, store or await Store.get(id=checkout.store_id))
 
 
-async def magic_link(checkout: Checkout | None) -> str | None:
+async def magic_link(checkout: Checkout | None, store: Store | None = None) -> str | None:
     """The signed one-click link back to this cart (the platform's URL when not enrolled)."""
-    return await services.share_link(checkout) if checkout else None
+    return await services.share_link(checkout, store) if checkout else None

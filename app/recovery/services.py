@@ -397,10 +397,11 @@ def _no_code_reason(store: Store, reason: str | None) -> str:
     )
 
 
-async def share_link(checkout: Checkout) -> str | None:
-    """The signed link an agent pastes: tracked like the automated ones, landing on the same cart."""
+async def share_link(checkout: Checkout, store: Store | None = None) -> str | None:
+    """The signed link an agent pastes: tracked like the automated ones, landing on the same cart.
+    `store`: the checkout's, when the caller has it already (a list of many carts)."""
     enrollment = await Enrollment.get_or_none(checkout_id=checkout.id)
     if enrollment:
         return links.magic_link(enrollment.id, links.INBOX_STEP)
-    store = await Store.get(id=checkout.store_id)
+    store = store or await Store.get(id=checkout.store_id)
     return links.store_landing(store, links.own_site_url(store, checkout.recovery_url, checkout.id))

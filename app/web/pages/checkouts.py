@@ -153,6 +153,6 @@ async def _row(store: Store, checkout: Checkout, conversation_id: int | None) ->
         "conversation_id": conversation_id,
         "actions": state.get("actions", []),
         "enrolled": bool(state.get("enrolled")),
-        "link": await controls.magic_link(checkout),
-        "code": await controls.issued_discount(checkout),
+        "link": await controls.magic_link(checkout, store),
+        "code": await controls.issued_discount(checkout, store),
     }
