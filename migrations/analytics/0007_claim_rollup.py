@@ -1,5 +1,9 @@
+"""Claim groups per day and channel filter (`RollupClaim`, `RollupCredit`). Days built before hold
+none yet: every built day is marked dirty, so it is read raw until the worker rebuilds it."""
+
 from tortoise import migrations
 from tortoise.migrations import operations as ops
+from tortoise.migrations.operations import RunSQL
 import functools
 from json import dumps, loads
 from tortoise.fields.base import OnDelete
@@ -56,5 +60,9 @@ class Migration(migrations.Migration):
             ],
             options={'table': 'analytics_day_credit', 'app': 'analytics', 'indexes': [Index(fields=['store_id', 'under', 'day'])], 'pk_attr': 'id', 'table_description': 'The counted orders placed that day, summed by the flow step one model credits them to'},
             bases=['Model'],
+        ),
+        ops.RunSQL(
+            ["UPDATE analytics_day SET dirty_at = CURRENT_TIMESTAMP WHERE computed_at IS NOT NULL"],
+            RunSQL.noop,
         ),
     ]
