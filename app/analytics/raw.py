@@ -94,19 +94,26 @@ async def messages(store_id: int, start: datetime, end: datetime, channel: str |
 
 
 async def send_groups(store_id: int, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """For the rollup: the `messages` and `variant_conversions` groups in one pass, before their last filters."""
+    """The `messages` and `variant_conversions` groups in one pass, before their last filters: what
+    the rollup stores per day, and what a dirty day of a rolled-up range is read as."""
+    checkout = "FROM checkout c WHERE c.id = m.checkout_id"
     return await sql.rows(
-        f"""SELECT e.flow_id, m.channel, m.step_index, m.variant, m.status,
-          count(*) AS n, COALESCE(sum(m.segments), 0) AS segments,
-          COALESCE(sum({_REPLIED}), 0) AS replied,
-          COALESCE(sum(CASE WHEN c.id IS NOT NULL AND m.sent_at IS NOT NULL THEN 1 ELSE 0 END), 0)
-            AS tested,
-          COALESCE(sum(CASE WHEN c.status = 'recovered' AND c.completed_at >= m.sent_at
-            THEN 1 ELSE 0 END), 0) AS conversions
-        FROM message m LEFT JOIN checkout c ON c.id = m.checkout_id {_ENROLLMENT}
-        WHERE m.store_id = $1 AND {AUTOMATION} AND m.created_at >= $2 AND m.created_at < $3
-          AND m.status NOT IN {NOT_SENT}
-        GROUP BY e.flow_id, m.channel, m.step_index, m.variant, m.status""",
+        f"""SELECT flow_id, channel, step_index, variant, status,
+          count(*) AS n, COALESCE(sum(segments), 0) AS segments,
+          COALESCE(sum(replied), 0) AS replied, COALESCE(sum(tested), 0) AS tested,
+          COALESCE(sum(converted), 0) AS conversions
+        FROM (
+          SELECT {_FLOW} AS flow_id, m.channel, m.step_index, m.variant, m.status, m.segments,
+            {_REPLIED} AS replied,
+            CASE WHEN m.sent_at IS NOT NULL AND EXISTS (SELECT 1 {checkout}) THEN 1 ELSE 0 END
+              AS tested,
+            COALESCE((SELECT CASE WHEN c.status = 'recovered' AND c.completed_at >= m.sent_at
+              THEN 1 ELSE 0 END {checkout}), 0) AS converted
+          FROM message m
+          WHERE m.store_id = $1 AND {AUTOMATION} AND m.created_at >= $2 AND m.created_at < $3
+            AND m.status NOT IN {NOT_SENT}
+        ) AS s
+        GROUP BY flow_id, channel, step_index, variant, status""",
         store_id,
         start,
         end,

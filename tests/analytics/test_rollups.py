@@ -67,6 +67,26 @@ async def test_rolled_up_stats_equal_raw_for_random_stores(settings, seed):
     assert (await both(store, None, None, None))[0]["attribution"]["total"]["orders"] > 0
 
 
+@pytest.mark.parametrize("seed", [31, 32])
+async def test_dirty_days_within_a_rolled_up_range_equal_raw(settings, seed):
+    """The normal state while messages go out: the latest days dirty, read raw (their sends and
+    A/B groups in one pass, as their rollup is built) beside the rolled-up rest."""
+    zone = ZONES[seed % len(ZONES)]
+    store = await random_store(seed, zone, checkouts=70)
+    await built(store)
+    today = period.local_day(utcnow(), zone)
+    moments = [period.day_bounds(today - timedelta(days=n), zone)[0] for n in (0, 1, 2, 7)]
+    assert await changes.mark(store.id, moments) == 4
+    rng = period.parse_range(store, utcnow(), None, None, None)
+    plan = await inputs.plan(store, rng)
+    assert len(plan.rolled) == 26 and len(plan.raw) == 2
+    for start, end in [(None, None), (_days(3), _days(0)), (_days(7), _days(7))]:
+        for channel in (None, "sms", "email"):
+            rolled, raw = await both(store, start, end, channel)
+            assert rolled == raw, (start, end, channel)
+    assert (await both(store, None, None, None))[0]["variants"]
+
+
 async def test_reachable_with_and_without_required_email_consent_equals_raw(settings):
     """The rollup stores both reachable counts from one funnel pass; each policy reads its own."""
     store = await random_store(4, "America/New_York", checkouts=40)
