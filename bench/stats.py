@@ -467,8 +467,11 @@ def main() -> None:
         "--users", type=int, default=1, help="dashboards asking at once (the runs are shared)"
     )
     args = parser.parse_args()
-    if not args.database.rstrip("/").endswith("bench_stats"):
-        parser.error("refusing to drop a database not named bench_stats")
+    name = args.database.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0]
+    if "bench" not in name.split("_"):
+        parser.error(
+            "refusing to drop a database whose name has no `bench` part (bench_stats, stats_bench)"
+        )
 
     async def run() -> None:
         if args.reuse:

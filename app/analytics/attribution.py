@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.analytics import raw, rules, sql
-from app.analytics.models import OrderClaim, OrderCredit
+from app.analytics.models import OrderClaim, OrderCredit, RollupClaim, RollupCredit
 from app.analytics.period import Range, local_day
 from app.analytics.rules import OrderFact, Origin, Touch, shopper_keys
 from app.stores.models import Store
@@ -403,7 +403,166 @@ _LOCAL = """CASE WHEN upper(currency) = $4 THEN total
 _SCOPE = "store_id = $1 AND day = ANY($2::date[]) AND placed_at <= $3"
 
 
+def _pair(row: Any) -> tuple[str, str | None]:
+    """An amount's currency pair: the presentment currency only when a presentment total is shown."""
+    shown = row.presentment_total is not None and bool(row.presentment_currency)
+    return row.currency, row.presentment_currency if shown else None
+
+
+def _add_amount(sums: list[Any], row: Any) -> None:
+    sums[0] += 1
+    sums[1] += Decimal(row.total)
+    if row.presentment_total is not None and row.presentment_currency:
+        sums[2] = (sums[2] or ZERO) + Decimal(row.presentment_total)
+    sums[3] = max(sums[3], row.placed_at)
+
+
+def _claimed_under(claim: OrderClaim, under: str) -> tuple[bool, bool, int | None]:
+    """Click, message and credited step of an order as `_add_group` reads them under a filter."""
+    if under == "all":
+        click = claim.click_sms or claim.click_email or claim.click_other
+        return click, claim.message_sms or claim.message_email, claim.step_all
+    step = claim.step_sms if under == "sms" else claim.step_email
+    return getattr(claim, f"click_{under}"), getattr(claim, f"message_{under}"), step
+
+
+def group_claims(store_id: int, day: date, claims: list[OrderClaim]) -> list[RollupClaim]:
+    """A day's per-order claims summed per channel filter and group (`RollupClaim`)."""
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    for under, _ in UNDER:
+        for c in claims:
+            click, message, step = _claimed_under(c, under)
+            key = (under, c.counts, c.recovered, click, message, c.discount, step, *_pair(c))
+            sums = groups.setdefault(key, [0, ZERO, None, c.placed_at, []])
+            _add_amount(sums, c)
+            if c.counts and c.recovered and c.abandoned_at is not None:
+                sums[4].append((c.placed_at - c.abandoned_at).total_seconds())
+    fields = ("under", "counts", "recovered", "click", "message", "discount", "step_index")
+    return [
+        RollupClaim(
+            store_id=store_id,
+            day=day,
+            **dict(zip(fields, key[:7], strict=True)),
+            currency=key[7],
+            presentment_currency=key[8],
+            n=n,
+            total=total,
+            presentment_total=shown,
+            last_placed_at=last,
+            seconds=seconds,
+        )
+        for key, (n, total, shown, last, seconds) in groups.items()
+    ]
+
+
+def group_credits(
+    store_id: int, day: date, claims: list[OrderClaim], credits: list[OrderCredit]
+) -> list[RollupCredit]:
+    """A day's flow credits of counted orders summed per filter, model, step and currency pair."""
+    orders = {c.order_id: c for c in claims}
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    for cr in credits:
+        order = orders[cr.order_id]
+        if not order.counts:
+            continue
+        key = (cr.under, cr.model, cr.flow_id, cr.step_index, cr.channel, *_pair(order))
+        _add_amount(groups.setdefault(key, [0, ZERO, None, order.placed_at]), order)
+    fields = ("under", "model", "flow_id", "step_index", "channel", "currency")
+    return [
+        RollupCredit(
+            store_id=store_id,
+            day=day,
+            **dict(zip(fields, key[:6], strict=True)),
+            presentment_currency=key[6],
+            n=n,
+            total=total,
+            presentment_total=shown,
+            last_placed_at=last,
+        )
+        for key, (n, total, shown, last) in groups.items()
+    ]
+
+
+def _local(row: dict[str, Any], currency: str) -> Decimal | None:
+    """A group's sum in the store currency when no rate is needed (`_LOCAL`), else None."""
+    if str(row["currency"]).upper() == currency:
+        return Decimal(row["total"])
+    shown = row["presentment_currency"]
+    if row["presentment_total"] is not None and shown and str(shown).upper() == currency:
+        return Decimal(row["presentment_total"])
+    return None
+
+
 async def _read_rolled(
+    out: Claims,
+    store: Store,
+    days: list[date],
+    rng: Range,
+    now: datetime,
+    rates: dict[str, Decimal],
+) -> None:
+    """The rolled-up days' claims from their groups (a few rows per day). A day with an order in
+    another currency (converted order by order with today's rates) or placed after `now` (a
+    clock-skewed order waits there) is read from its per-order claims instead, as before."""
+    under, cur = rng.channel or "all", store.currency.upper()
+    args = (store.id, under, days)
+    scope = "store_id = $1 AND under = $2 AND day = ANY($3::date[])"
+    claim_rows, credit_rows = await asyncio.gather(
+        sql.rows(
+            f"""SELECT day, counts, recovered, click, message, discount, step_index, currency,
+              presentment_currency, n, total, presentment_total, last_placed_at, seconds
+            FROM analytics_day_claim WHERE {scope}""",
+            *args,
+        ),
+        sql.rows(
+            f"""SELECT day, model, flow_id, step_index, channel, currency, presentment_currency,
+              n, total, presentment_total, last_placed_at
+            FROM analytics_day_credit WHERE {scope}""",
+            *args,
+        ),
+    )
+    odd = {r["day"] for r in claim_rows if r["last_placed_at"] > now or _local(r, cur) is None}
+    for row in claim_rows:
+        if row["day"] in odd:
+            continue
+        n, revenue = int(row["n"]), _local(row, cur)
+        _add_claims(out, row, n, revenue)
+        seconds = row["seconds"]
+        out.hours += [
+            s / 3600 for s in (json.loads(seconds) if isinstance(seconds, str) else seconds)
+        ]
+    for row in credit_rows:
+        if row["day"] not in odd:
+            credit = out.flows[(row["model"], row["flow_id"], row["step_index"], row["channel"])]
+            credit[0] += int(row["n"])
+            credit[1] += _local(row, cur) or ZERO
+    if odd:
+        await _read_orders(out, store, sorted(odd), rng, now, rates)
+
+
+def _add_claims(out: Claims, row: dict[str, Any], n: int, revenue: Decimal | None) -> None:
+    """What `rules.attribute` does for one order, for a group of alike orders in the store currency."""
+    result = out.result
+    if not row["counts"]:
+        result.excluded += n
+        return
+    revenue = revenue or ZERO
+    tallies: list[rules.Tally] = [result.total]
+    if row["recovered"]:
+        tallies.append(result.recovered)
+        won = out.won[row["day"]]
+        won[0] += n
+        won[1] += revenue
+        if row["step_index"] is not None:
+            out.credit[row["step_index"]][0] += n
+            out.credit[row["step_index"]][1] += revenue
+    tallies += [getattr(result, k) for k in ("click", "message", "discount") if row[k]]
+    for tally in tallies:
+        tally.orders += n
+        tally.revenue += revenue
+
+
+async def _read_orders(
     out: Claims,
     store: Store,
     days: list[date],

@@ -94,10 +94,12 @@ def _steps(
     sends: list[dict], click_rows: list[dict], credited: dict[int, tuple[int, Decimal]]
 ) -> list[StepRow]:
     table: dict[int, dict[str, Any]] = {}
+    by_channel: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for r in sends:
         if r["step_index"] is None:
             continue
-        row = table.setdefault(r["step_index"], defaultdict(int, channel=r["channel"]))
+        row = table.setdefault(r["step_index"], defaultdict(int))
+        by_channel[r["step_index"]][r["channel"]] += int(r["n"])
         row["sent"] += int(r["n"])
         row["segments"] += int(r["segments"]) if r["channel"] == "sms" else 0
         row["delivered"] += int(r["n"]) if rules.is_delivered(r["channel"], r["status"]) else 0
@@ -105,6 +107,10 @@ def _steps(
     for r in click_rows:
         if r["step_index"] is not None and r["step_index"] in table:
             table[r["step_index"]]["clicks"] += int(r["clicks"])
+    # A step index sent on both channels (flows differ, or a step changed channel) is labelled
+    # with the channel of most of its sends, ties by name: never by which row came first.
+    for step, row in table.items():
+        row["channel"] = min(by_channel[step].items(), key=lambda kv: (-kv[1], kv[0]))[0]
     return [
         StepRow(
             step=step + 1,
@@ -384,12 +390,14 @@ async def compute(
         claims_t = tasks.create_task(
             attribution.claims(store, plan.rolled, plan.raw, rng, now, rates)
         )
-        sends_t = tasks.create_task(inputs.sends(store, plan, rng.channel))
+        # A dirty day of a rolled-up range: its sends read once, as its rollup would be built.
+        grouped = tasks.create_task(inputs.send_groups(store, plan)) if plan.rolled else None
+        sends_t = tasks.create_task(inputs.sends(store, plan, rng.channel, grouped))
         clicks_t = tasks.create_task(raw.clicks(store.id, start, end, rng.channel))
         replies_t = tasks.create_task(raw.replies(store.id, start, end))
         funnel_t = tasks.create_task(inputs.funnel(store, plan, policy.email_requires_consent))
         daily_t = tasks.create_task(inputs.daily(store, plan, rng))
-        variants_t = tasks.create_task(inputs.variants(store, plan, rng.channel))
+        variants_t = tasks.create_task(inputs.variants(store, plan, rng.channel, grouped))
         holdout_t = tasks.create_task(
             holdout.read(store, plan.rolled, plan.raw, rng.utc, windows.conversion)
         )

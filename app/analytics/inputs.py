@@ -8,6 +8,7 @@ Attribution (orders and their claims) is read the same way, in `attribution`.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -77,7 +78,26 @@ async def funnel(store: Store, p: Plan, email_consent: bool) -> dict[str, int]:
     return {k: total[k] for k in keys}
 
 
-async def sends(store: Store, p: Plan, channel: str | None) -> list[dict[str, Any]]:
+async def send_groups(store: Store, p: Plan) -> list[dict[str, Any]]:
+    """The raw intervals' sends grouped as the rollup stores them (`raw.send_groups`): one pass
+    serves both `sends` and `variants` of a dirty day, as it serves both when the day is built."""
+    found: list[dict[str, Any]] = []
+    for start, end in p.raw:
+        found += await raw.send_groups(store.id, start, end)
+    return found
+
+
+def _of_channel(rows: list[dict[str, Any]], channel: str | None) -> list[dict[str, Any]]:
+    return [r for r in rows if channel is None or r["channel"] == channel]
+
+
+async def sends(
+    store: Store,
+    p: Plan,
+    channel: str | None,
+    grouped: Awaitable[list[dict[str, Any]]] | None = None,
+) -> list[dict[str, Any]]:
+    """`grouped`: the raw intervals' `send_groups`, read once for `sends` and `variants`."""
     found: list[dict[str, Any]] = []
     if p.rolled:
         found += await sql.rows(
@@ -90,12 +110,20 @@ async def sends(store: Store, p: Plan, channel: str | None) -> list[dict[str, An
             p.rolled,
             *([channel] if channel else []),
         )
+    if grouped is not None:
+        keys = ("flow_id", "channel", "step_index", "variant", "status", "n", "segments", "replied")
+        return found + [{k: r[k] for k in keys} for r in _of_channel(await grouped, channel)]
     for start, end in p.raw:
         found += await raw.messages(store.id, start, end, channel)
     return found
 
 
-async def variants(store: Store, p: Plan, channel: str | None) -> list[dict[str, Any]]:
+async def variants(
+    store: Store,
+    p: Plan,
+    channel: str | None,
+    grouped: Awaitable[list[dict[str, Any]]] | None = None,
+) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     if p.rolled:
         found += await sql.rows(
@@ -109,8 +137,11 @@ async def variants(store: Store, p: Plan, channel: str | None) -> list[dict[str,
             p.rolled,
             *([channel] if channel else []),
         )
-    for start, end in p.raw:
-        found += await raw.variant_conversions(store.id, start, end, channel)
+    if grouped is not None:
+        found += _tested(_of_channel(await grouped, channel))
+    else:
+        for start, end in p.raw:
+            found += await raw.variant_conversions(store.id, start, end, channel)
     merged: dict[tuple, list[int]] = {}
     for r in found:
         key = (r["flow_id"], r["step_index"], r["channel"], r["variant"])
@@ -120,6 +151,22 @@ async def variants(store: Store, p: Plan, channel: str | None) -> list[dict[str,
     return [
         {"flow_id": f, "step_index": s, "channel": c, "variant": v, "sent": n, "conversions": k}
         for (f, s, c, v), (n, k) in merged.items()
+    ]
+
+
+def _tested(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`send_groups` rows as `raw.variant_conversions` groups them (the rolled-up read's filters)."""
+    merged: dict[tuple, list[int]] = {}
+    for r in rows:
+        if r["status"] == "failed" or r["step_index"] is None:
+            continue
+        row = merged.setdefault((r["flow_id"], r["step_index"], r["channel"], r["variant"]), [0, 0])
+        row[0] += int(r["tested"])
+        row[1] += int(r["conversions"])
+    return [
+        {"flow_id": f, "step_index": s, "channel": c, "variant": v, "sent": n, "conversions": k}
+        for (f, s, c, v), (n, k) in merged.items()
+        if n > 0
     ]
 
 

@@ -29,11 +29,17 @@ async def contact_changed(event: OutboxEvent) -> None:
 async def order_recorded(event: OutboxEvent) -> None:
     """The order's day, and with its checkout every day that checkout touches: the checkout's
     own day counts the order for the holdout lift of its flow entries (an order paid, refunded
-    or cancelled days later changes whether that entry won)."""
-    found = await sql.rows('SELECT checkout_id FROM "order" WHERE id = $1', event.subject_id)
+    or cancelled days later changes whether that entry won). And the day its claims were rolled up
+    under, if its time moved to another day: that day still counts it until rebuilt."""
+    found = await sql.rows(
+        """SELECT o.checkout_id, a.placed_at AS claimed_at FROM "order" o
+        LEFT JOIN analytics_order a ON a.order_id = o.id WHERE o.id = $1""",
+        event.subject_id,
+    )
     checkout_id = found[0]["checkout_id"] if found else None
+    claimed = found[0]["claimed_at"] if found else None
     placed_at = parse_datetime(event.payload.get("placed_at"))
-    await changes.mark(event.store_id, [placed_at], checkout_id)
+    await changes.mark(event.store_id, [placed_at, claimed], checkout_id)
 
 
 async def shopper_replied(event: OutboxEvent) -> None:

@@ -184,3 +184,70 @@ class OrderCredit(Model):
     class Meta:
         table = "analytics_order_credit"
         indexes = (("store_id", "day"),)
+
+
+class RollupClaim(Model):
+    """The orders placed that day, summed by what attribution says of them under one channel
+    filter (`under`: all, sms or email), so a clean range sums a few rows per day instead of
+    reading every order's claims (`OrderClaim`).
+
+    One row per group of orders alike under that filter: counted or not, recovered, claimed by a
+    click and by a message of the filter's channel, by a discount, the step credited, and the
+    currency pair; `total` and `presentment_total` are the orders' sums as the platform reported
+    them (a group in the store's currency sums exactly; a day with another currency is read order by
+    order, converted as the raw path does). `last_placed_at` tells whether every order of the group
+    is before a reading's `now` (a clock-skewed order waits there, as in the raw path), and
+    `seconds` holds abandonment to order for each counted recovered order (time to recovery).
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
+        "core.Store", related_name="rollup_claims", on_delete=fields.CASCADE
+    )
+    store_id: int
+    day = fields.DateField()
+    under = fields.CharField(max_length=8, description="all, sms or email")
+    counts = fields.BooleanField()
+    recovered = fields.BooleanField()
+    click = fields.BooleanField()
+    message = fields.BooleanField()
+    discount = fields.BooleanField()
+    step_index = fields.IntField(null=True, description="last automated step before a recovery")
+    currency = fields.CharField(max_length=3)
+    presentment_currency = fields.CharField(max_length=3, null=True)
+    n = fields.IntField(default=0)
+    total = fields.DecimalField(max_digits=38, decimal_places=10, default=0)
+    presentment_total = fields.DecimalField(max_digits=38, decimal_places=10, null=True)
+    last_placed_at = fields.DatetimeField()
+    seconds: fields.JSONField[list[float]] = fields.JSONField(default=list)
+
+    class Meta:
+        table = "analytics_day_claim"
+        indexes = (("store_id", "under", "day"),)
+
+
+class RollupCredit(Model):
+    """The counted orders placed that day, summed by the flow step one model credits them to
+    under one channel filter (`OrderCredit` grouped), with their amounts per currency pair."""
+
+    id = fields.BigIntField(primary_key=True)
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
+        "core.Store", related_name="rollup_credits", on_delete=fields.CASCADE
+    )
+    store_id: int
+    day = fields.DateField()
+    under = fields.CharField(max_length=8, description="all, sms or email")
+    model = fields.CharField(max_length=12)
+    flow_id = fields.BigIntField(null=True)
+    step_index = fields.IntField(null=True)
+    channel = fields.CharField(max_length=8, null=True)
+    currency = fields.CharField(max_length=3)
+    presentment_currency = fields.CharField(max_length=3, null=True)
+    n = fields.IntField(default=0)
+    total = fields.DecimalField(max_digits=38, decimal_places=10, default=0)
+    presentment_total = fields.DecimalField(max_digits=38, decimal_places=10, null=True)
+    last_placed_at = fields.DatetimeField()
+
+    class Meta:
+        table = "analytics_day_credit"
+        indexes = (("store_id", "under", "day"),)

@@ -20,6 +20,8 @@ from app.analytics import attribution, holdout, raw, sql
 from app.analytics.models import (
     OrderClaim,
     OrderCredit,
+    RollupClaim,
+    RollupCredit,
     RollupHoldout,
     RollupProduct,
     RollupSend,
@@ -90,12 +92,12 @@ async def recompute_day(store: Store, day: date) -> bool:
         window = attribution.windows_of(store).conversion
         entries = holdout.tally(await raw.holdout_rows(store.id, start, end, carts=True), window)
         held = [RollupHoldout(store_id=store.id, day=day, **t) for t in entries]
-        for model in (RollupSend, RollupProduct, RollupHoldout, OrderClaim, OrderCredit):
+        grouped = attribution.group_claims(store.id, day, claims)
+        credited = attribution.group_credits(store.id, day, claims, credits)
+        tables = (RollupSend, RollupProduct, RollupHoldout, OrderClaim, OrderCredit)
+        for model in (*tables, RollupClaim, RollupCredit):
             await model.filter(store_id=store.id, day=day).using_db(conn).delete()
-        # An order whose day moved (a new zone, a corrected time) is claimed by its new day only.
-        moved = [c.order_id for c in claims]
-        await OrderClaim.filter(order_id__in=moved).using_db(conn).delete()
-        await OrderCredit.filter(order_id__in=moved).using_db(conn).delete()
+        await _moved_away(conn, store.id, day, [c.order_id for c in claims])
         for product in products:
             product.day = day
         await _insert(RollupSend, sends, conn)
@@ -103,8 +105,28 @@ async def recompute_day(store: Store, day: date) -> bool:
         await _insert(RollupHoldout, held, conn)
         await _insert(OrderClaim, claims, conn)
         await _insert(OrderCredit, credits, conn)
+        await _insert(RollupClaim, grouped, conn)
+        await _insert(RollupCredit, credited, conn)
         await _save_day(conn, store, day, counters, began)
     return True
+
+
+async def _moved_away(
+    conn: BaseDBAsyncClient, store_id: int, day: date, order_ids: list[int]
+) -> None:
+    """An order whose day moved (a new zone, a corrected time) is claimed by its new day only: its
+    claims leave the old day, and the old day's groups, which still count it, are dirty."""
+    if not order_ids:
+        return
+    await conn.execute_query(
+        """UPDATE analytics_day SET dirty_at = clock_timestamp()
+        WHERE store_id = $1 AND day IN (
+          SELECT DISTINCT day FROM analytics_order
+          WHERE order_id = ANY($2::bigint[]) AND store_id = $1 AND day <> $3)""",
+        [store_id, order_ids, day],
+    )
+    await OrderClaim.filter(order_id__in=order_ids).using_db(conn).delete()
+    await OrderCredit.filter(order_id__in=order_ids).using_db(conn).delete()
 
 
 async def _insert(model: type[M], objs: Sequence[M], conn: BaseDBAsyncClient) -> None:

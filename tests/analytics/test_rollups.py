@@ -11,8 +11,15 @@ import pytest
 from tortoise.functions import Count
 
 from app.analytics import changes, figures, inputs, jobs, period, rollups
-from app.analytics.models import OrderClaim, RollupDay, RollupHoldout, RollupSend
-from app.checkouts.models import Checkout, Contact
+from app.analytics.models import (
+    OrderClaim,
+    OrderCredit,
+    RollupClaim,
+    RollupDay,
+    RollupHoldout,
+    RollupSend,
+)
+from app.checkouts.models import Checkout, Contact, Order
 from app.checkouts.schemas import ContactInput, OrderInput
 from app.checkouts.services import record_order
 from app.core import events
@@ -58,6 +65,26 @@ async def test_rolled_up_stats_equal_raw_for_random_stores(settings, seed):
     rng = period.parse_range(store, utcnow(), None, None, None)
     assert len((await inputs.plan(store, rng)).rolled) == 30  # the rollups were really read
     assert (await both(store, None, None, None))[0]["attribution"]["total"]["orders"] > 0
+
+
+@pytest.mark.parametrize("seed", [31, 32])
+async def test_dirty_days_within_a_rolled_up_range_equal_raw(settings, seed):
+    """The normal state while messages go out: the latest days dirty, read raw (their sends and
+    A/B groups in one pass, as their rollup is built) beside the rolled-up rest."""
+    zone = ZONES[seed % len(ZONES)]
+    store = await random_store(seed, zone, checkouts=70)
+    await built(store)
+    today = period.local_day(utcnow(), zone)
+    moments = [period.day_bounds(today - timedelta(days=n), zone)[0] for n in (0, 1, 2, 7)]
+    assert await changes.mark(store.id, moments) == 4
+    rng = period.parse_range(store, utcnow(), None, None, None)
+    plan = await inputs.plan(store, rng)
+    assert len(plan.rolled) == 26 and len(plan.raw) == 2
+    for start, end in [(None, None), (_days(3), _days(0)), (_days(7), _days(7))]:
+        for channel in (None, "sms", "email"):
+            rolled, raw = await both(store, start, end, channel)
+            assert rolled == raw, (start, end, channel)
+    assert (await both(store, None, None, None))[0]["variants"]
 
 
 async def test_reachable_with_and_without_required_email_consent_equals_raw(settings):
@@ -177,16 +204,172 @@ async def test_the_holdout_is_rolled_up_and_follows_a_refund_days_later(settings
     assert rolled == raw and rolled["holdout"]["holdout_conversions"] == wins - 1
 
 
+async def _one_currency_store(seed: int, zone: str) -> Store:
+    """A random store whose orders are all in its own currency and none placed after now, so
+    every rolled-up day is read from its claim groups alone."""
+    store = await random_store(seed, zone, checkouts=60)
+    late = utcnow() - timedelta(minutes=5)
+    await Order.filter(store_id=store.id).update(
+        currency="USD", presentment_currency=None, presentment_total=None
+    )
+    await Order.filter(store_id=store.id, placed_at__gt=late).update(placed_at=late)
+    return store
+
+
+async def _order_ids(store: Store) -> list[int]:
+    return list(await Order.filter(store_id=store.id).values_list("id", flat=True))
+
+
+@pytest.mark.parametrize("seed", [21, 22])
+async def test_the_claim_groups_alone_give_the_raw_figures(settings, seed):
+    """A clean day's attribution is summed from a few group rows per day and channel filter:
+    with the per-order claims gone, every figure still equals the raw computation."""
+    store = await _one_currency_store(seed, ZONES[seed % len(ZONES)])
+    await built(store)
+    claims = await OrderClaim.filter(store_id=store.id).count()
+    assert 0 < await RollupClaim.filter(store_id=store.id, under="all").count() < claims
+    await OrderCredit.filter(store_id=store.id).delete()
+    await OrderClaim.filter(store_id=store.id).delete()
+    for start, end in [(None, None), (_days(9), _days(3))]:
+        for channel in (None, "sms", "email"):
+            rolled, raw = await both(store, start, end, channel)
+            assert rolled == raw, (start, end, channel)
+    rolled = (await both(store, None, None, None))[0]
+    assert rolled["attribution"]["recovered"]["orders"] > 0
+    assert rolled["time_to_recovery"]["count"] > 0
+    assert any(flow["attribution"]["message"]["orders"] for flow in rolled["flows"])
+    assert any(step["conversions"] for step in rolled["steps"])
+
+
+async def test_orders_in_another_currency_or_after_now_read_their_day_order_by_order(settings):
+    """A day with an order the groups cannot sum exactly (another currency, converted with
+    today's rates; or placed after the reading's `now`) is read from its per-order claims."""
+    store = await _one_currency_store(23, "America/New_York")
+    ids = await _order_ids(store)
+    await Order.filter(id=ids[0]).update(currency="EUR")  # converted with the platform's rate
+    await Order.filter(id=ids[1]).update(currency="GBP")  # no rate: counted apart
+    await Order.filter(id=ids[2]).update(
+        currency="USD", presentment_currency="EUR", presentment_total=Decimal("9.5")
+    )
+    await Order.filter(id=ids[3]).update(placed_at=utcnow() + timedelta(minutes=30))
+    await built(store)
+    for channel in (None, "sms", "email"):
+        rolled, raw = await both(store, None, None, channel)
+        assert rolled == raw, channel
+    rolled = (await both(store, None, None, None))[0]
+    assert rolled["attribution"]["unconverted_orders"] >= 1
+    store.currency = "EUR"  # the store's own currency changed: other groups need a rate now
+    await store.save(update_fields=["currency"])
+    for channel in (None, "sms", "email"):
+        rolled, raw = await both(store, None, None, channel)
+        assert rolled == raw, channel
+
+
+async def test_a_refund_on_an_old_day_dirties_that_day_and_its_claim_groups_follow(settings):
+    store = await _one_currency_store(24, "Asia/Kolkata")
+    await built(store)
+    old = await (
+        Order.filter(store_id=store.id, placed_at__lt=utcnow() - timedelta(days=5))
+        .filter(financial_status="paid")
+        .order_by("placed_at")
+        .first()
+    )
+    assert old is not None
+    before = (await both(store, None, None, None))[0]["attribution"]["total"]
+    refund = OrderInput(
+        external_id=old.external_id,
+        contact=ContactInput(email="refund@example.com"),
+        currency="USD",
+        total=old.total,
+        placed_at=old.placed_at,
+        financial_status="refunded",
+    )
+    for event_id in (await record_order(store, refund)).event_ids:
+        assert await events.dispatch(event_id)
+    day = period.local_day(old.placed_at, store.timezone)
+    assert await RollupDay.filter(store_id=store.id, day=day, dirty_at__not_isnull=True).exists()
+    rolled, raw = await both(store, None, None, None)
+    assert rolled == raw and rolled["attribution"]["total"]["orders"] == before["orders"] - 1
+    await jobs.build(store)
+    assert not await RollupDay.filter(store_id=store.id, dirty_at__not_isnull=True).exists()
+    rolled, raw = await both(store, None, None, None)
+    assert rolled == raw and rolled["attribution"]["total"]["orders"] == before["orders"] - 1
+
+
+async def test_an_order_moved_to_another_day_dirties_the_day_it_was_claimed_under(settings):
+    """The platform corrects an order's time by days: the day its claims were rolled up under is
+    dirtied with the new day, so the order is counted once, before and after the rebuild."""
+    store = await _one_currency_store(25, "Europe/Paris")
+    await built(store)
+    old = await (
+        Order.filter(store_id=store.id, placed_at__lt=utcnow() - timedelta(days=6))
+        .order_by("placed_at")
+        .first()
+    )
+    assert old is not None
+    before = (await both(store, None, None, None))[0]["attribution"]["total"]["orders"]
+    moved_to = utcnow() - timedelta(days=2)
+    corrected = OrderInput(
+        external_id=old.external_id,
+        contact=ContactInput(email="moved@example.com"),
+        currency="USD",
+        total=old.total,
+        placed_at=moved_to,
+        financial_status=old.financial_status,
+    )
+    for event_id in (await record_order(store, corrected)).event_ids:
+        assert await events.dispatch(event_id)
+    for moment in (old.placed_at, moved_to):
+        day = period.local_day(moment, store.timezone)
+        assert await RollupDay.filter(
+            store_id=store.id, day=day, dirty_at__not_isnull=True
+        ).exists()
+    rolled, raw = await both(store, None, None, None)
+    assert rolled == raw and rolled["attribution"]["total"]["orders"] == before
+    await jobs.build(store)
+    rolled, raw = await both(store, None, None, None)
+    assert rolled == raw and rolled["attribution"]["total"]["orders"] == before
+
+
+async def test_a_rebuild_that_takes_an_order_from_another_day_dirties_that_day(settings):
+    """Without the order's event (lost: the sweep repairs it), a rebuild of the order's new day
+    takes its claims from the old day and dirties it, so its groups do not count it twice."""
+    store = await _one_currency_store(26, "UTC")
+    await built(store)
+    old = await (
+        Order.filter(store_id=store.id, placed_at__lt=utcnow() - timedelta(days=6))
+        .order_by("placed_at")
+        .first()
+    )
+    assert old is not None
+    before = (await both(store, None, None, None))[0]["attribution"]["total"]["orders"]
+    moved_to = utcnow() - timedelta(days=2)
+    await Order.filter(id=old.id).update(placed_at=moved_to)
+    new_day = period.local_day(moved_to, "UTC")
+    assert await rollups.recompute_day(store, new_day)
+    old_day = period.local_day(old.placed_at, "UTC")
+    assert await RollupDay.filter(
+        store_id=store.id, day=old_day, dirty_at__not_isnull=True
+    ).exists()
+    rolled, raw = await both(store, None, None, None)
+    assert rolled == raw and rolled["attribution"]["total"]["orders"] == before
+    await jobs.build(store)
+    rolled, raw = await both(store, None, None, None)
+    assert rolled == raw and rolled["attribution"]["total"]["orders"] == before
+
+
 async def test_concurrent_rebuilds_of_one_day_leave_one_copy(settings):
     store = await random_store(11, "Europe/Paris", checkouts=30)
     await built(store)
     day = (await RollupSend.filter(store_id=store.id).order_by("-n").first()).day
     sends = await RollupSend.filter(store_id=store.id, day=day).count()
     claims = await OrderClaim.filter(store_id=store.id, day=day).count()
+    groups = await RollupClaim.filter(store_id=store.id, day=day).count()
     await changes.mark(store.id, [period.day_bounds(day, "Europe/Paris")[0]])
     await asyncio.gather(*(rollups.recompute_day(store, day) for _ in range(4)))
     assert await RollupSend.filter(store_id=store.id, day=day).count() == sends
     assert await OrderClaim.filter(store_id=store.id, day=day).count() == claims
+    assert await RollupClaim.filter(store_id=store.id, day=day).count() == groups
     rolled, raw = await both(store, None, None, None)
     assert rolled == raw
 
