@@ -41,7 +41,13 @@ from app.messaging.outbound import announce_changed
 from app.recovery.flows import ordered_steps
 from app.recovery.models import Enrollment
 from app.recovery.sending._attempt import Claim
-from app.recovery.sending._claim import claim_due, claim_step, left_to_drainer, peek_due
+from app.recovery.sending._claim import (
+    claim_due,
+    claim_step,
+    left_to_drainer,
+    peek_due,
+    plain_steps,
+)
 from app.recovery.sending._deliver import deliver
 from app.recovery.sending._deps import Deps, Later
 from app.recovery.sending._pointer import advance, idempotency_key, is_current
@@ -51,10 +57,13 @@ from app.stores.services import recent_store
 
 __all__ = [
     "Batch",
+    "Claimed",
     "Deps",
     "Later",
+    "claim_batch",
     "idempotency_key",
     "left_to_drainer",
+    "plain_steps",
     "run_step",
     "schedule",
     "send_due",
@@ -95,8 +104,31 @@ class Batch:
     handed_off: list[Enrollment] = field(default_factory=list)
 
 
-async def send_due(deps: Deps, limit: int, skip: list[int] | None = None) -> Batch:
-    """Claim up to `limit` due steps, send them concurrently, and say what happened to each.
+@dataclass
+class Claimed:
+    """A drainer's batch once its claim committed: `send()` sends it, and may run while the
+    drainer already claims the next batch (its rows are `sending`, so no claim takes them again)."""
+
+    deps: Deps
+    claims: list[Claim] = field(default_factory=list)
+    handed_off: list[Enrollment] = field(default_factory=list)
+
+    @property
+    def found(self) -> int:
+        """Rows the claim settled or handed off (0: nothing was due)."""
+        return len(self.claims) + len(self.handed_off)
+
+    async def send(self) -> Batch:
+        """Every provider call of the batch at once; each answer recorded as it comes."""
+        results = await asyncio.gather(*(_finish_in_batch(self.deps, c) for c in self.claims))
+        outcomes = Counter(results)
+        outcomes["handed_off"] += len(self.handed_off)
+        sends = [c for c in self.claims if c.outcome == "send"]
+        return Batch(sends, +outcomes, self.handed_off)
+
+
+async def claim_batch(deps: Deps, limit: int, skip: list[int] | None = None) -> Claimed:
+    """Claim up to `limit` due steps and commit each attempt as `sending`; nothing is sent yet.
 
     PostgreSQL only: the claim is `FOR UPDATE SKIP LOCKED`. On SQLite no drainer runs
     (`app.recovery.jobs.start_drainers`) and each step's own job sends it."""
@@ -111,10 +143,12 @@ async def send_due(deps: Deps, limit: int, skip: list[int] | None = None) -> Bat
     )
     for enrollment in claimed.handed_off:  # slow work first: the step's own job does it
         await schedule(deps.queue, enrollment.id, enrollment.next_step, None)
-    results = await asyncio.gather(*(_finish_in_batch(deps, c) for c in claimed.claims))
-    outcomes = Counter(results)
-    outcomes["handed_off"] += len(claimed.handed_off)
-    return Batch(sends, +outcomes, claimed.handed_off)
+    return Claimed(deps, claimed.claims, claimed.handed_off)
+
+
+async def send_due(deps: Deps, limit: int, skip: list[int] | None = None) -> Batch:
+    """Claim up to `limit` due steps, send them concurrently, and say what happened to each."""
+    return await (await claim_batch(deps, limit, skip)).send()
 
 
 async def _finish(deps: Deps, claim: Claim) -> str:
