@@ -89,22 +89,37 @@ async def test_two_workers_and_every_job_racing_send_each_step_once(
         assert await Message.filter(enrollment_id=enrollment.id).count() == 1
 
 
-async def test_an_order_while_the_batch_is_claimed_stops_its_send(deps, store, clock, fake_twilio):
-    rows = await shoppers(store, clock.now - timedelta(minutes=16), 3)
+async def test_orders_seen_while_the_batch_is_claimed_stop_their_sends(
+    deps, store, clock, fake_twilio
+):
+    from tests.factories import make_store
+
+    rows = await shoppers(store, clock.now - timedelta(minutes=16), 5)
     claimed = await claim_batch(batches_of(deps, 50), 50)
-    assert [c.outcome for c in claimed.claims] == ["send"] * 3
-    bought = rows[1]
-    checkout = await bought.checkout
+    assert [c.outcome for c in claimed.claims] == ["send"] * 5
+    checkouts = [await e.checkout for e in rows]
+    other = (await make_store("custom", domain="other.example.com")).store
+    # One batch checks every cart at once: by the shopper's email, phone, or the checkout
+    # itself; an order at another store, or one placed before the cart was touched, is not it.
+    for values in (
+        {"store_id": store.id, "email_digest": seen.email_key(checkouts[1].email)},
+        {"store_id": store.id, "phone_digest": seen.phone_key(checkouts[2].phone)},
+        {"store_id": store.id, "checkout_token": checkouts[3].token},
+        {"store_id": other.id, "email_digest": seen.email_key(checkouts[0].email)},
+    ):
+        await OrderSeen.create(seen_at=clock.now, **values)
+    earlier = checkouts[4].last_activity_at - timedelta(minutes=1)
     await OrderSeen.create(
-        store_id=store.id, email_digest=seen.email_key(checkout.email), seen_at=clock.now
+        store_id=store.id, email_digest=seen.email_key(checkouts[4].email), seen_at=earlier
     )
     batch = await claimed.send()
-    assert batch.outcomes == {"sent": 2, "stopped": 1}
-    assert "+14155550201" not in [m["to"] for m in fake_twilio.sent]
-    message = await Message.get(enrollment_id=bought.id)
-    assert message.status == DeliveryStatus.CANCELLED
-    await bought.refresh_from_db()
-    assert bought.status == EnrollmentStatus.STOPPED
+    assert batch.outcomes == {"sent": 2, "stopped": 3}
+    assert sorted(m["to"] for m in fake_twilio.sent) == ["+14155550200", "+14155550204"]
+    for bought in rows[1:4]:
+        message = await Message.get(enrollment_id=bought.id)
+        assert message.status == DeliveryStatus.CANCELLED
+        await bought.refresh_from_db()
+        assert bought.status == EnrollmentStatus.STOPPED
 
 
 async def test_with_drainers_the_sweep_queues_only_the_steps_they_leave(
