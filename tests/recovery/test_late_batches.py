@@ -57,7 +57,7 @@ async def test_a_drainer_keeps_several_batches_out_with_a_slow_provider(
     deps, store, clock, fake_twilio, queue
 ):
     rows = await shoppers(store, clock.now - timedelta(minutes=16), 12)
-    fake_twilio.delay = 0.5
+    fake_twilio.delay = 1.0  # long enough for the next claims to land while these are out
     ctx = {"recovery": batches_of(deps, 2), "redis": queue}
     start_drainers(ctx)
     await until_sent(fake_twilio, 12, [ctx])
