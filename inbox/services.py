@@ -17,6 +17,7 @@ from app.accounts.guards import CurrentAgent
 from app.accounts.models import Agent
 from app.checkouts.models import Checkout, CheckoutStatus, Contact
 from app.core import events
+from app.core.compiled import CompiledSelect
 from app.core.errors import ApiError
 from app.core.logging import ctx
 from app.core.scheduling import dispatch_soon
@@ -111,11 +112,26 @@ async def thread_of_phone(
     `conversation_for`), so two texts can never wait on each other in opposite order. Locking
     both rows here deadlocked against a simultaneous first text from the same number.
     """
-    query = Conversation.filter(store_id=store_id, contact__phone=phone).select_related("contact")
-    conv = await _latest(query, conn, of=(_CONTACT_ALIAS,))
+    conv = await _THREAD_OF_PHONE.first(conn, store_id, phone)
     if conv is not None:
         await _reopen(conv, now, conn)
     return conv
+
+
+def _thread_of_phone_query(store_id: int, phone: str) -> Any:
+    return (
+        Conversation.filter(store_id=store_id, contact__phone=phone)
+        .select_related("contact")
+        .annotate(live_checkout_id=_LIVE_CHECKOUT_ID, assignee_name=_ASSIGNEE_NAME)
+        .select_for_update(of=(_CONTACT_ALIAS,))
+        .order_by("-id")
+    )
+
+
+# Every inbound text runs this read: built once, bound per text (app/core/compiled.py).
+_THREAD_OF_PHONE: CompiledSelect[Conversation] = CompiledSelect(
+    _thread_of_phone_query, -7_301_000_001, "\x00placeholder"
+)
 
 
 async def _reopen(conv: Conversation, now: datetime, conn: Any) -> bool:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.core.errors import ApiError
-from app.ingest.services import require_json
+from app.ingest.services import check_json, require_json
 
 TRICKY = [
     b'{"a": 1}',
@@ -90,3 +90,36 @@ def test_any_document_reads_as_the_standard_library_reads_it(value, ascii_only):
 @given(st.binary(max_size=40))
 def test_any_bytes_are_accepted_or_refused_as_before(body):
     assert same(ours(body), standard(body))
+
+
+def checked(body: bytes) -> str:
+    """check_json's verdict, with require_json's message when it refuses."""
+    try:
+        check_json(body)
+    except ApiError as exc:
+        assert exc.status_code == 400 and exc.code == "malformed_json"
+        return f"refused: {exc.detail}"
+    return "ok"
+
+
+def verdict(body: bytes) -> str:
+    kind, value = ours(body)
+    return "ok" if kind == "ok" else f"refused: {value}"
+
+
+@pytest.mark.parametrize("body", [*TRICKY, b'"\\x"', b'{"a": "\\u00zz"}', b"[1e]", b"1e400"])
+def test_checking_without_reading_answers_as_reading_does(body):
+    assert checked(body) == verdict(body)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=40))
+def test_any_bytes_are_checked_as_they_are_read(body):
+    assert checked(body) == verdict(body)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values, st.booleans())
+def test_any_document_passes_the_check(value, ascii_only):
+    body = json.dumps(value, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
+    assert checked(body) == verdict(body)

@@ -1,0 +1,88 @@
+"""Querysets built once: for hot reads whose shape never changes, only their parameters.
+
+Tortoise builds the SQL of a queryset every time it runs one. For a small read that is cheap;
+for the inbox's locked thread read (fifty columns, a joined contact, two correlated subqueries,
+FOR UPDATE OF) building costs about as much CPU as the round trip itself, on every inbound text.
+`CompiledSelect` builds the queryset once per SQL dialect with placeholder arguments, keeps the
+SQL text and where each argument lands among its parameters, and afterwards only binds the new
+values and lets Tortoise's own executor turn the rows into models (joined rows included).
+
+Building refuses a shape where a placeholder does not appear exactly once as a bound parameter
+(inlined into the SQL, used twice, or dropped), so a compiled query can never run with a stale
+value. tests/unit/test_compiled.py holds each compiled read to the queryset it replaces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
+
+M = TypeVar("M", bound=Model)
+
+
+@dataclass(frozen=True, slots=True)
+class _Built:
+    model: type[Model]
+    sql: str
+    values: tuple[Any, ...]
+    positions: tuple[int, ...]
+    select_related_idx: Any
+    custom_fields: tuple[str, ...]
+
+
+class CompiledSelect(Generic[M]):
+    """`first()` of `build(*args)`, with the SQL built once per dialect.
+
+    `placeholders` stand in for the arguments while building: one per argument, of its type, and
+    values no real call would pass (they are looked for among the built query's parameters).
+    """
+
+    def __init__(self, build: Callable[..., QuerySet[M]], *placeholders: Any) -> None:
+        self._build = build
+        self._placeholders = placeholders
+        self._by_dialect: dict[str, _Built] = {}
+
+    def _compile(self, conn: Any) -> _Built:
+        query = self._build(*self._placeholders).using_db(conn).limit(1)
+        query._make_query()
+        sql, values = query.query.get_parameterized_sql()
+        positions = []
+        for placeholder in self._placeholders:
+            found = [i for i, v in enumerate(values) if v == placeholder]
+            if len(found) != 1 or str(placeholder) in sql:
+                raise ValueError(f"placeholder {placeholder!r} is not one bound parameter: {sql}")
+            positions.append(found[0])
+        return _Built(
+            query.model,
+            sql,
+            tuple(values),
+            tuple(positions),
+            query._select_related_idx,
+            tuple(query._annotations),
+        )
+
+    async def first(self, conn: Any, *args: Any) -> M | None:
+        """The first row for these arguments, as `await build(*args).using_db(conn).first()`."""
+        dialect = conn.capabilities.dialect
+        built = self._by_dialect.get(dialect)
+        if built is None:
+            built = self._by_dialect[dialect] = self._compile(conn)
+        values = list(built.values)
+        for position, value in zip(built.positions, args, strict=True):
+            values[position] = value
+        executor = conn.executor_class(
+            model=built.model,
+            db=conn,
+            prefetch_map={},
+            prefetch_queries={},
+            select_related_idx=built.select_related_idx,
+        )
+        rows = await executor.execute_select(
+            built.sql, values, custom_fields=list(built.custom_fields)
+        )
+        found: M | None = rows[0] if rows else None
+        return found

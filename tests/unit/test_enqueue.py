@@ -1,0 +1,53 @@
+"""Our one-round-trip enqueue keeps arq's contract: arq's own worker runs the job, a job id is
+taken once (while queued and while its result is kept), and a deferred job waits for its time."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from arq.jobs import Job, JobStatus
+
+from app.core.scheduling import enqueue
+from app.core.timeutil import utcnow
+
+
+async def test_a_job_is_enqueued_once_per_id_and_arq_reads_it(queue) -> None:
+    assert await enqueue(queue, "dispatch_event", 41, job_id="event:41") is True
+    assert await enqueue(queue, "dispatch_event", 41, job_id="event:41") is False  # queued already
+    job = Job("event:41", queue, _queue_name=queue.default_queue_name)
+    info = await job.info()
+    assert info is not None and info.function == "dispatch_event" and info.args == (41,)
+    assert await job.status() == JobStatus.queued
+    ttl_ms = await queue.pttl("arq:job:event:41")
+    assert 0 < ttl_ms <= queue.expires_extra_ms  # arq's own expiry for a job due now
+
+
+async def test_a_deferred_job_is_scored_at_its_time_and_expires_after_it(queue) -> None:
+    due = utcnow() + timedelta(hours=2)
+    assert await enqueue(queue, "check_abandoned", 7, job_id="abandon:7", defer_until=due)
+    score = await queue.zscore(queue.default_queue_name, "abandon:7")
+    assert score == round(due.timestamp() * 1000)
+    job = Job("abandon:7", queue, _queue_name=queue.default_queue_name)
+    assert await job.status() == JobStatus.deferred
+    ttl_ms = await queue.pttl("arq:job:abandon:7")
+    assert ttl_ms > 2 * 3600 * 1000 - 60_000  # the wait plus arq's extra day
+
+
+async def test_a_kept_result_blocks_the_id_as_arq_does(queue) -> None:
+    await queue.set("arq:result:event:9", b"done")
+    assert await enqueue(queue, "dispatch_event", 9, job_id="event:9") is False
+    assert await queue.zscore(queue.default_queue_name, "event:9") is None
+
+
+async def test_arqs_worker_runs_what_we_enqueued(queue, run_jobs, settings) -> None:
+    # An unknown outbox id: the real dispatch job runs, finds nothing and completes.
+    assert await enqueue(queue, "dispatch_event", 999_999, job_id="event:999999")
+    assert await run_jobs() == 1
+    assert await queue.zscore(queue.default_queue_name, "event:999999") is None
+    assert not await queue.exists("arq:job:event:999999")
+    # The worker keeps no results (app.worker), so the id is free again, as with arq's enqueue.
+    assert await enqueue(queue, "dispatch_event", 999_999, job_id="event:999999") is True
+
+
+async def test_without_redis_it_says_so_instead_of_failing(settings) -> None:
+    assert await enqueue(None, "dispatch_event", 1, job_id="event:1") is False
