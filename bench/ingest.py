@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import copy
 import hashlib
 import hmac
@@ -238,6 +239,8 @@ class Figures:
     loaded_rate: int
     cpu_ms: float
     """Server CPU (user + system, all its processes) per request in the closed loop."""
+    db_ms: float
+    """CPU of the PostgreSQL sessions serving it, per request, in the same closed loop."""
 
 
 def cpu_seconds(process: psutil.Process) -> float:
@@ -248,22 +251,52 @@ def cpu_seconds(process: psutil.Process) -> float:
     return total
 
 
+async def database_sessions(url: str) -> list[psutil.Process]:
+    """The PostgreSQL backends serving the bench database (the server's pool, once warm)."""
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await conn.close()
+    found = []
+    for r in rows:
+        with contextlib.suppress(psutil.Error):  # not ours to read, or already gone
+            found.append(psutil.Process(r["pid"]))
+    return found
+
+
+def sessions_cpu(sessions: list[psutil.Process]) -> float:
+    total = 0.0
+    for proc in sessions:
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
 async def measure(
     port: int, args: argparse.Namespace, label: str, server: psutil.Process
 ) -> Figures:
     """Closed-loop maximum, then open-loop latency at --rate and at 80 % of that maximum."""
     make = request_factory(port, args.topic)
     await throughput(make, 1.0, args.connections)  # warm-up: connections, caches, JIT-free paths
-    cpu_before = cpu_seconds(server)
+    sessions = await database_sessions(args.database_url)
+    cpu_before, db_before = cpu_seconds(server), sessions_cpu(sessions)
     if args.client == "wrk":
         burst = await asyncio.to_thread(wrk_throughput, port, args, args.seconds)
     else:
         burst = await throughput(request_factory(port, args.topic), args.seconds, args.connections)
     cpu_ms = (cpu_seconds(server) - cpu_before) * 1000 / max(1, burst.sent)
+    db_ms = (sessions_cpu(sessions) - db_before) * 1000 / max(1, burst.sent)
     steady = await fixed_rate(request_factory(port, args.topic), args.rate, args.seconds)
     loaded_rate = max(1, int(burst.per_second * 0.8))
     loaded = await fixed_rate(request_factory(port, args.topic), loaded_rate, args.seconds)
-    figures = Figures(label, burst, steady, loaded, loaded_rate, cpu_ms)
+    figures = Figures(label, burst, steady, loaded, loaded_rate, cpu_ms, db_ms)
     print(row(figures, args.rate), flush=True)
     return figures
 
@@ -276,7 +309,7 @@ def row(f: Figures, rate: int) -> str:
         )
 
     return (
-        f"  {f.label:<16} {f.burst.per_second:7.0f}/s  {f.cpu_ms:5.2f} ms"
+        f"  {f.label:<16} {f.burst.per_second:7.0f}/s  {f.cpu_ms:5.2f} + {f.db_ms:4.2f} ms"
         f"   {at(f.steady, rate)}   {at(f.loaded, f.loaded_rate)}"
     )
 
@@ -328,7 +361,7 @@ async def main() -> None:
         flush=True,
     )
     print(
-        f"  {'server':<16} {'closed loop':>9}  {'CPU/req':>8}   {'p50 / p99 at the fixed rate':<44}"
+        f"  {'server':<16} {'closed loop':>9}  {'CPU/req app + db':>16}   {'p50 / p99 at the fixed rate':<44}"
         "   p50 / p99 at 80 % of its closed-loop rate",
         flush=True,
     )
@@ -349,6 +382,11 @@ async def main() -> None:
     print(
         f"  followup / insert (1 row): throughput {app.burst.per_second / insert.burst.per_second:.2f}x,"
         f" p99 at {args.rate}/s {app.steady.pct(0.99) / insert.steady.pct(0.99):.2f}x"
+    )
+    app_total, insert_total = app.cpu_ms + app.db_ms, insert.cpu_ms + insert.db_ms
+    print(
+        f"  CPU per request, app + its database sessions: followup {app_total:.2f} ms, insert"
+        f" {insert_total:.2f} ms ({insert_total / app_total:.2f}x as many requests per CPU second)"
     )
     print(
         f"  followup / bare litestar: throughput {app.burst.per_second / bare.burst.per_second:.2f}x,"
