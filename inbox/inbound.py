@@ -113,7 +113,7 @@ async def _store(store: Store, phone: str, sms: InboundSms, key: str, now: datet
             conv, _ = await services.conversation_for(store.id, contact.id, now, conn)
         else:
             contact = conv.contact
-        msg = await Message.create(
+        msg = Message(
             store_id=store.id,
             contact_id=contact.id,
             checkout_id=conv.checkout_id,
@@ -130,12 +130,21 @@ async def _store(store: Store, phone: str, sms: InboundSms, key: str, now: datet
             provider="twilio",
             provider_id=sms.message_sid,
             idempotency_key=key,
-            using_db=conn,
         )
-        awaits = keyword in (None, Keyword.MAYBE_OPT_OUT)  # STOP, START, HELP need no agent
+        if keyword is None:  # a plain reply, nearly every text: one statement on PostgreSQL
+            event = await services.record_text(
+                conv, msg, conn, store, events.SHOPPER_REPLIED, _replied(contact, conv)
+            )
+            return _Saved(msg, conv, contact, [event], keyword)
+        await msg.save(using_db=conn, force_create=True)
+        awaits = keyword == Keyword.MAYBE_OPT_OUT  # STOP, START, HELP need no agent
         await services.record_message(conv, msg, conn, store, awaits_answer=awaits)
         outbox_ids = await _events(store, contact, conv, msg, keyword, sms.body, now, conn)
     return _Saved(msg, conv, contact, outbox_ids, keyword)
+
+
+def _replied(contact: Contact, conv: Conversation) -> dict[str, Any]:
+    return {"contact_id": contact.id, "checkout_id": conv.checkout_id, "conversation_id": conv.id}
 
 
 async def _events(
@@ -152,12 +161,8 @@ async def _events(
         return await consent.apply_keyword(contact, keyword, body, now, conn)
     if keyword == Keyword.MAYBE_OPT_OUT:  # still a reply: an agent answers it and decides
         await consent.hold(contact, body, now, conn)
-    payload = {
-        "contact_id": contact.id,
-        "checkout_id": conv.checkout_id,
-        "conversation_id": conv.id,
-    }
-    return [await events.record(events.SHOPPER_REPLIED, store.id, msg.id, payload, using=conn)]
+    replied = _replied(contact, conv)
+    return [await events.record(events.SHOPPER_REPLIED, store.id, msg.id, replied, using=conn)]
 
 
 async def _record_help_reply(store: Store, saved: _Saved, text: str) -> None:

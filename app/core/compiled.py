@@ -86,3 +86,26 @@ class CompiledSelect(Generic[M]):
         )
         found: M | None = rows[0] if rows else None
         return found
+
+
+def insert_values(instance: Model, conn: Any) -> tuple[list[str], list[Any]]:
+    """The columns and database values Tortoise's executor would INSERT for `instance`.
+
+    For a caller that writes the row inside a larger statement of its own (several writes in one
+    round trip): values go through each field's `to_db_value`, exactly as `Model.save` sends
+    them, so defaults, enums, JSON and `auto_now`/`auto_now_add` times (set on the instance too)
+    match a plain `create`. Refused for rows the executor would write differently: a custom
+    primary key, or database-side defaults it would have to read back.
+    """
+    executor = conn.executor_class(model=type(instance), db=conn)
+    meta = instance._meta
+    if instance._custom_generated_pk or executor._has_db_default_values(
+        instance, executor.regular_columns
+    ):
+        raise ValueError(f"{meta.db_table}: this row is not written by a plain INSERT")
+    values = [
+        meta.fields_map[name].to_db_value(getattr(instance, name), instance)
+        for name in executor.regular_columns
+    ]
+    columns = [meta.fields_db_projection[name] for name in executor.regular_columns]
+    return columns, values

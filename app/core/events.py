@@ -79,7 +79,12 @@ def handlers_for(name: str) -> list[Handler]:
 
 
 def dedupe_key(name: str, store_id: int, subject_id: int, qualifier: str | None = None) -> str:
-    return f"{name}:{store_id}:{subject_id}" + (f":{qualifier}" if qualifier else "")
+    return f"{dedupe_prefix(name, store_id)}{subject_id}" + (f":{qualifier}" if qualifier else "")
+
+
+def dedupe_prefix(name: str, store_id: int) -> str:
+    """The key up to its subject, for a statement that appends a subject id it creates itself."""
+    return f"{name}:{store_id}:"
 
 
 async def record(
