@@ -76,9 +76,7 @@ async def _orm(store: Store, contact: Contact, conv: Conversation, msg: Message)
 async def _statement(store: Store, contact: Contact, conv: Conversation, msg: Message) -> int:
     async with in_transaction() as conn:
         payload = _payload(contact, conv)
-        return await services.record_text(
-            conv, msg, conn, store, events.SHOPPER_REPLIED, payload
-        )
+        return await services.record_text(conv, msg, conn, store, events.SHOPPER_REPLIED, payload)
 
 
 def _columns(row: Any, skip: set[str]) -> dict[str, Any]:
