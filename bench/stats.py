@@ -196,7 +196,35 @@ async def _enroll(
     )
 
 
-async def seed(database: str, store_id: int, checkouts: int, messages: int) -> None:
+YEAR = 365 * 86400
+# A send goes out within this many seconds of its cart's abandonment (time-ordered seed).
+LAG = 3 * 86400
+
+
+def _moment(now: datetime, i: int, count: int, rnd: random.Random, in_order: bool) -> datetime:
+    """Row `i` of `count` spread over the year up to `now`: in id order, as production writes rows
+    (a later id is a later moment), or anywhere in the year (the older, random-order seed)."""
+    if in_order:
+        return now - timedelta(seconds=YEAR * (count - i - rnd.random()) / count)
+    return now - timedelta(seconds=rnd.randint(0, YEAR))
+
+
+def _cart_of(
+    now: datetime, at: datetime, checkouts: int, rnd: random.Random, in_order: bool
+) -> int:
+    """The checkout a send at `at` goes to: one abandoned up to `LAG` before it (time order), or
+    any checkout of the year (random order)."""
+    if not in_order:
+        return rnd.randint(1, checkouts)
+    before = (now - at).total_seconds() + rnd.uniform(0, LAG)
+    return min(checkouts, max(1, int(checkouts * (1 - before / YEAR))))
+
+
+async def seed(
+    database: str, store_id: int, checkouts: int, messages: int, in_order: bool = True
+) -> None:
+    """`in_order`: ids ascend with time in every table (the default, as production writes them);
+    else rows land anywhere in the year, so a day's sends are spread over the whole table."""
     rnd = random.Random(7)
     now = datetime.now(UTC)
     conn = await asyncpg.connect(database)
@@ -209,7 +237,7 @@ async def seed(database: str, store_id: int, checkouts: int, messages: int) -> N
         for start in range(0, checkouts, CHUNK):
             rows = []
             for i in range(start, min(start + CHUNK, checkouts)):
-                at = now - timedelta(seconds=rnd.randint(0, 365 * 86400))
+                at = _moment(now, i, checkouts, rnd, in_order)
                 recovered = rnd.random() < 0.12
                 rows.append(
                     (
@@ -270,8 +298,8 @@ async def seed(database: str, store_id: int, checkouts: int, messages: int) -> N
         for start in range(0, messages, CHUNK):
             rows = []
             for i in range(start, min(start + CHUNK, messages)):
-                checkout = rnd.randint(1, checkouts)
-                at = now - timedelta(seconds=rnd.randint(0, 365 * 86400))
+                at = _moment(now, i, messages, rnd, in_order)
+                checkout = _cart_of(now, at, checkouts, rnd, in_order)
                 sms = rnd.random() < 0.3
                 rows.append(
                     (
@@ -464,6 +492,11 @@ def main() -> None:
         help="also time with the latest N days dirty (repeatable: --dirty 1 --dirty 2)",
     )
     parser.add_argument(
+        "--random-order",
+        action="store_true",
+        help="seed rows anywhere in the year instead of in time order (ids ascending with time)",
+    )
+    parser.add_argument(
         "--users", type=int, default=1, help="dashboards asking at once (the runs are shared)"
     )
     args = parser.parse_args()
@@ -483,7 +516,7 @@ def main() -> None:
             return
         store_id, token = await prepare(args.database)
         began = time.perf_counter()
-        await seed(args.database, store_id, args.checkouts, args.messages)
+        await seed(args.database, store_id, args.checkouts, args.messages, not args.random_order)
         print(
             f"seeded {args.checkouts:,} checkouts and {args.messages:,} messages in {time.perf_counter() - began:.0f} s"
         )
