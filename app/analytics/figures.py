@@ -390,8 +390,8 @@ async def compute(
         claims_t = tasks.create_task(
             attribution.claims(store, plan.rolled, plan.raw, rng, now, rates)
         )
-        # A dirty day of a rolled-up range: its sends read once, as its rollup would be built.
-        grouped = tasks.create_task(inputs.send_groups(store, plan)) if plan.rolled else None
+        # The raw intervals' sends read once for `sends` and `variants`, as a rollup is built.
+        grouped = tasks.create_task(inputs.send_groups(store, plan, rng.channel))
         sends_t = tasks.create_task(inputs.sends(store, plan, rng.channel, grouped))
         clicks_t = tasks.create_task(raw.clicks(store.id, start, end, rng.channel))
         replies_t = tasks.create_task(raw.replies(store.id, start, end))

@@ -78,17 +78,14 @@ async def funnel(store: Store, p: Plan, email_consent: bool) -> dict[str, int]:
     return {k: total[k] for k in keys}
 
 
-async def send_groups(store: Store, p: Plan) -> list[dict[str, Any]]:
-    """The raw intervals' sends grouped as the rollup stores them (`raw.send_groups`): one pass
-    serves both `sends` and `variants` of a dirty day, as it serves both when the day is built."""
+async def send_groups(store: Store, p: Plan, channel: str | None) -> list[dict[str, Any]]:
+    """The raw intervals' sends grouped as the rollup stores them (`raw.send_groups`): read once,
+    they serve both `sends` and `variants`, on every path (a dirty day of a rolled-up range, a
+    range read raw, SQLite)."""
     found: list[dict[str, Any]] = []
     for start, end in p.raw:
-        found += await raw.send_groups(store.id, start, end)
+        found += await raw.send_groups(store.id, start, end, channel)
     return found
-
-
-def _of_channel(rows: list[dict[str, Any]], channel: str | None) -> list[dict[str, Any]]:
-    return [r for r in rows if channel is None or r["channel"] == channel]
 
 
 async def sends(
@@ -97,7 +94,8 @@ async def sends(
     channel: str | None,
     grouped: Awaitable[list[dict[str, Any]]] | None = None,
 ) -> list[dict[str, Any]]:
-    """`grouped`: the raw intervals' `send_groups`, read once for `sends` and `variants`."""
+    """`grouped`: the raw intervals' `send_groups`, read once for `sends` and `variants` (read here
+    when not given)."""
     found: list[dict[str, Any]] = []
     if p.rolled:
         found += await sql.rows(
@@ -110,12 +108,8 @@ async def sends(
             p.rolled,
             *([channel] if channel else []),
         )
-    if grouped is not None:
-        keys = ("flow_id", "channel", "step_index", "variant", "status", "n", "segments", "replied")
-        return found + [{k: r[k] for k in keys} for r in _of_channel(await grouped, channel)]
-    for start, end in p.raw:
-        found += await raw.messages(store.id, start, end, channel)
-    return found
+    keys = ("flow_id", "channel", "step_index", "variant", "status", "n", "segments", "replied")
+    return found + [{k: r[k] for k in keys} for r in await _raw_groups(store, p, channel, grouped)]
 
 
 async def variants(
@@ -124,6 +118,9 @@ async def variants(
     channel: str | None,
     grouped: Awaitable[list[dict[str, Any]]] | None = None,
 ) -> list[dict[str, Any]]:
+    """Per flow, step, channel and variant: sends to a checkout we still have, and how many of
+    those checkouts were recovered after the send (failed sends and sends outside a step left
+    out)."""
     found: list[dict[str, Any]] = []
     if p.rolled:
         found += await sql.rows(
@@ -137,11 +134,7 @@ async def variants(
             p.rolled,
             *([channel] if channel else []),
         )
-    if grouped is not None:
-        found += _tested(_of_channel(await grouped, channel))
-    else:
-        for start, end in p.raw:
-            found += await raw.variant_conversions(store.id, start, end, channel)
+    found += _tested(await _raw_groups(store, p, channel, grouped))
     merged: dict[tuple, list[int]] = {}
     for r in found:
         key = (r["flow_id"], r["step_index"], r["channel"], r["variant"])
@@ -154,8 +147,15 @@ async def variants(
     ]
 
 
+async def _raw_groups(
+    store: Store, p: Plan, channel: str | None, grouped: Awaitable[list[dict[str, Any]]] | None
+) -> list[dict[str, Any]]:
+    return await (grouped if grouped is not None else send_groups(store, p, channel))
+
+
 def _tested(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """`send_groups` rows as `raw.variant_conversions` groups them (the rolled-up read's filters)."""
+    """`send_groups` rows as the rolled-up read groups them: A/B arms of the steps, failed sends
+    and arms with no tested send left out."""
     merged: dict[tuple, list[int]] = {}
     for r in rows:
         if r["status"] == "failed" or r["step_index"] is None:

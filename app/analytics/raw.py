@@ -73,29 +73,14 @@ _REPLIED = """CASE WHEN m.contact_id IS NOT NULL AND EXISTS (
 _FLOW = "(SELECT e.flow_id FROM recovery_enrollment e WHERE e.id = m.enrollment_id)"
 
 
-async def messages(store_id: int, start: datetime, end: datetime, channel: str | None) -> list:
-    """Automated sends grouped by flow, channel, step, variant and delivery status."""
-    return await sql.rows(
-        f"""SELECT flow_id, channel, step_index, variant, status,
-          count(*) AS n, COALESCE(sum(segments), 0) AS segments, COALESCE(sum(replied), 0) AS replied
-        FROM (
-          SELECT {_FLOW} AS flow_id, m.channel, m.step_index, m.variant, m.status, m.segments,
-            {_REPLIED} AS replied
-          FROM message m
-          WHERE m.store_id = $1 AND {AUTOMATION} AND m.created_at >= $2 AND m.created_at < $3
-            AND m.status NOT IN {NOT_SENT}{sql.channel_filter(channel, "$4")}
-        ) AS s
-        GROUP BY flow_id, channel, step_index, variant, status""",
-        store_id,
-        start,
-        end,
-        *([channel] if channel else []),
-    )
-
-
-async def send_groups(store_id: int, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """The `messages` and `variant_conversions` groups in one pass, before their last filters: what
-    the rollup stores per day, and what a dirty day of a rolled-up range is read as."""
+async def send_groups(
+    store_id: int, start: datetime, end: datetime, channel: str | None = None
+) -> list[dict[str, Any]]:
+    """Automated sends grouped by flow, channel, step, variant and delivery status, with their
+    replies and A/B counts: `tested`, the sends made to a checkout we still have, and
+    `conversions`, those whose checkout was recovered after the send. What the rollup stores per
+    day, and the one read of sends and A/B groups for every raw interval (`inputs.sends` and
+    `inputs.variants` take their rows from it)."""
     checkout = "FROM checkout c WHERE c.id = m.checkout_id"
     return await sql.rows(
         f"""SELECT flow_id, channel, step_index, variant, status,
@@ -111,12 +96,13 @@ async def send_groups(store_id: int, start: datetime, end: datetime) -> list[dic
               THEN 1 ELSE 0 END {checkout}), 0) AS converted
           FROM message m
           WHERE m.store_id = $1 AND {AUTOMATION} AND m.created_at >= $2 AND m.created_at < $3
-            AND m.status NOT IN {NOT_SENT}
+            AND m.status NOT IN {NOT_SENT}{sql.channel_filter(channel, "$4")}
         ) AS s
         GROUP BY flow_id, channel, step_index, variant, status""",
         store_id,
         start,
         end,
+        *([channel] if channel else []),
     )
 
 
@@ -129,33 +115,6 @@ async def clicks(store_id: int, start: datetime, end: datetime, channel: str | N
         WHERE k.store_id = $1 AND k.clicked_at >= $2 AND k.clicked_at < $3
           {sql.channel_filter(channel, "$4")}
         GROUP BY e.flow_id, m.channel, m.step_index, m.variant""",
-        store_id,
-        start,
-        end,
-        *([channel] if channel else []),
-    )
-
-
-async def variant_conversions(
-    store_id: int, start: datetime, end: datetime, channel: str | None
-) -> list:
-    """Per step and variant: sends to a known checkout, and how many of those checkouts were
-    recovered afterwards (each send's checkout and flow looked up by key, as in `messages`; a
-    send whose checkout is gone is not counted, as the inner join did)."""
-    converted = """(SELECT CASE WHEN c.status = 'recovered' AND c.completed_at >= m.sent_at
-      THEN 1 ELSE 0 END FROM checkout c WHERE c.id = m.checkout_id)"""
-    return await sql.rows(
-        f"""SELECT flow_id, step_index, channel, variant, count(converted) AS sent,
-          COALESCE(sum(converted), 0) AS conversions
-        FROM (
-          SELECT {_FLOW} AS flow_id, m.step_index, m.channel, m.variant, {converted} AS converted
-          FROM message m
-          WHERE m.store_id = $1 AND {AUTOMATION} AND m.created_at >= $2 AND m.created_at < $3
-            AND m.status NOT IN ('pending', 'cancelled', 'failed') AND m.sent_at IS NOT NULL
-            AND m.step_index IS NOT NULL AND m.checkout_id IS NOT NULL
-            {sql.channel_filter(channel, "$4")}
-        ) AS s
-        GROUP BY flow_id, step_index, channel, variant HAVING count(converted) > 0""",
         store_id,
         start,
         end,
