@@ -72,6 +72,26 @@ def channel_filter(channel: str | None, param: str, column: str = "m.channel") -
     return f" AND {column} = {param}" if channel else ""
 
 
+def computed_once() -> str:
+    """Ends a subquery in FROM whose columns the outer query uses more than once (PostgreSQL's
+    `OFFSET 0`): the planner keeps it as is instead of pulling it up, which would copy each use
+    of a column computed by a correlated subquery, running that lookup again per use."""
+    return " OFFSET 0" if is_postgres() else ""
+
+
+def lookup_join(table: str, alias: str, columns: str, condition: str) -> str:
+    """`LEFT JOIN table alias ON condition`, written on PostgreSQL as a LATERAL subquery fenced
+    with `OFFSET 0`: each outer row looks its matches up by the condition's index, where a plain
+    join let the planner hash the whole table (every order of the store) for a day's rows.
+    `columns` are the ones the outer query reads, as `alias.name`."""
+    if is_postgres():
+        return (
+            f"LEFT JOIN LATERAL (SELECT {columns} FROM {table} {alias} WHERE {condition}"
+            f" OFFSET 0) AS {alias} ON true"
+        )
+    return f"LEFT JOIN {table} {alias} ON {condition}"
+
+
 def local_day(column: str, zone_param: str) -> str:
     """The calendar day of a timestamp in the store's zone (PostgreSQL); SQLite buckets in Python."""
     if is_postgres():
