@@ -9,6 +9,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -72,46 +73,57 @@ async def throughput(make: Callable[[int], Request], seconds: float, connections
 
 
 async def fixed_rate(
-    make: Callable[[int], Request], rate: int, seconds: float, connections: int = 256
+    make: Callable[[int], Request],
+    rate: float,
+    seconds: float,
+    connections: int = 256,
+    issued: Callable[[int, float], None] | None = None,
 ) -> Result:
     """Open loop: requests start on a fixed schedule whatever the server does, so queueing shows.
 
-    Latency counts from each request's due time. Every request is signed and encoded before the
-    clock starts, and each goes out as raw HTTP/1.1 bytes on a pool of keep-alive connections
-    (asyncio protocols, no client library), so the generator keeps to its schedule at rates an
-    HTTP client library in Python cannot: what the latencies show is the server's queueing. A due
-    request with no idle connection waits in the generator's backlog, its wait counted in.
+    Latency counts from each request's due time (`time.perf_counter()`; `issued(index, due)` is
+    told each one as it goes). Every request is signed and encoded before the clock starts, and
+    goes out as raw HTTP/1.1 bytes on keep-alive connections (asyncio protocols, no client
+    library; the connections split evenly between the addresses the requests name), so the
+    generator keeps to its schedule at rates an HTTP client library in Python cannot: what the
+    latencies show is the server's queueing. A due request with no idle connection to its address
+    waits in the generator's backlog, its wait counted in.
     """
-    total = int(rate * seconds)
-    first = make(0)
-    host, port = _address(first[0])
-    wire = [_encode(make(i)) for i in range(total)]
+    total = round(rate * seconds)
+    requests = [make(i) for i in range(total)]
     loop = asyncio.get_running_loop()
-    pool = _Pool(loop)
-    opened = await asyncio.gather(
-        *(loop.create_connection(lambda: _Connection(pool), host, port) for _ in range(connections))
-    )
-    for transport, connection in opened:  # uvloop may call connection_made a little later
-        connection.transport = transport
-        pool.idle.append(connection)
+    tally = _Tally(loop)
+    pools = {address: _Pool(tally) for address in {_address(url) for url, _, _ in requests}}
+    wire = [(pools[_address(request[0])], _encode(request)) for request in requests]
+    each = max(1, connections // max(1, len(pools)))
+    for (host, port), pool in pools.items():
+        opened = await asyncio.gather(
+            *(loop.create_connection(partial(_Connection, pool), host, port) for _ in range(each))
+        )
+        for transport, connection in opened:  # uvloop may call connection_made a little later
+            connection.transport = transport
+            pool.idle.append(connection)
     start = time.perf_counter() + 0.2
     try:
-        for index, data in enumerate(wire):
+        for index, (pool, data) in enumerate(wire):
             due = start + index / rate
             delay = due - time.perf_counter()
             if delay > 0.0005:  # requests already due go out together, without another wake-up
                 await asyncio.sleep(delay)
             pool.submit(due, data)
+            if issued is not None:
+                issued(index, due)
         try:
-            await asyncio.wait_for(pool.finished(total), timeout=max(30.0, seconds))
+            await asyncio.wait_for(tally.finished(total), timeout=max(30.0, seconds))
         except TimeoutError:
-            missing = total - len(pool.latencies)
+            missing = total - len(tally.latencies)
             raise RuntimeError(f"{missing} requests still unanswered long after the run") from None
         elapsed = time.perf_counter() - start
     finally:
-        for connection in pool.connections:
-            connection.transport.close()
-    return Result(total, pool.ok, elapsed, pool.latencies, pool.lag)
+        for pool in pools.values():
+            for connection in pool.connections:
+                connection.transport.close()
+    return Result(total, tally.ok, elapsed, tally.latencies, tally.lag)
 
 
 def _address(url: str) -> tuple[str, int]:
@@ -128,36 +140,19 @@ def _encode(request: Request) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-class _Pool:
-    """Idle connections and the backlog of due requests; every answer lands in `latencies`."""
+class _Tally:
+    """Every answer of a run, from all its connections."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.idle: deque[_Connection] = deque()
-        self.backlog: deque[tuple[float, bytes]] = deque()
-        self.connections: list[_Connection] = []
         self.latencies: list[float] = []
         self.lag: list[float] = []
         self.ok = 0
         self.done = loop.create_future()
         self.expected = -1
 
-    def submit(self, due: float, data: bytes) -> None:
-        self.lag.append((time.perf_counter() - due) * 1000)  # the generator's own lateness
-        if self.idle:
-            self.idle.popleft().send(due, data)
-        else:
-            self.backlog.append((due, data))
-
-    def answered(self, connection: _Connection, due: float, status: int) -> None:
-        """`status` 0: the connection was lost before its answer (counted, not ok)."""
+    def record(self, due: float, status: int) -> None:
         self.latencies.append((time.perf_counter() - due) * 1000)
         self.ok += status == 200
-        if connection.lost:
-            pass
-        elif self.backlog:
-            connection.send(*self.backlog.popleft())
-        else:
-            self.idle.append(connection)
         if len(self.latencies) == self.expected and not self.done.done():
             self.done.set_result(None)
 
@@ -169,6 +164,36 @@ class _Pool:
         self.expected = total
         if len(self.latencies) < total:
             await self.done
+
+
+class _Pool:
+    """One address's idle connections and its backlog of due requests."""
+
+    def __init__(self, tally: _Tally) -> None:
+        self.tally = tally
+        self.idle: deque[_Connection] = deque()
+        self.backlog: deque[tuple[float, bytes]] = deque()
+        self.connections: list[_Connection] = []
+
+    def submit(self, due: float, data: bytes) -> None:
+        self.tally.lag.append((time.perf_counter() - due) * 1000)  # the generator's own lateness
+        if self.idle:
+            self.idle.popleft().send(due, data)
+        else:
+            self.backlog.append((due, data))
+
+    def answered(self, connection: _Connection, due: float, status: int) -> None:
+        """`status` 0: the connection was lost before its answer (counted, not ok)."""
+        self.tally.record(due, status)
+        if connection.lost:
+            pass
+        elif self.backlog:
+            connection.send(*self.backlog.popleft())
+        else:
+            self.idle.append(connection)
+
+    def fail(self, reason: str) -> None:
+        self.tally.fail(reason)
 
 
 class _Connection(asyncio.Protocol):
