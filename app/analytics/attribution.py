@@ -176,12 +176,10 @@ async def claims(
 ) -> Claims:
     """Every model over the range: the `rolled` days from their stored claims, `intervals` raw."""
     out = Claims()
-    # Every part read at once; each adds to `out` between its reads (one event loop: no part
-    # sees another's sums half-added), and every sum is exact, so the order does not matter.
-    parts = [_add_raw(out, store, start, end, rng, now, rates) for start, end in intervals]
     if rolled:
-        parts.append(_read_rolled(out, store, rolled, rng, now, rates))
-    await asyncio.gather(*parts)
+        await _read_rolled(out, store, rolled, rng, now, rates)
+    for start, end in intervals:
+        await _add_raw(out, store, start, end, rng, now, rates)
     return out
 
 

@@ -12,7 +12,6 @@ rows here, by the same function the rollup is built with.
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -86,29 +85,24 @@ async def read(
     whole: tuple[datetime, datetime],
     window: timedelta,
 ) -> list[Tally]:
-    """The tallies of a range: rolled-up days from the rollup (entries with a cart), the rest raw,
-    every read at once."""
+    """The tallies of a range: rolled-up days from the rollup (entries with a cart), the rest raw."""
+    found: list[Tally] = []
     if not rolled:
-        return await sql.each(raw_spans, lambda s, e: _tallied(store.id, s, e, None, window))
-    found = await asyncio.gather(
-        sql.rows(
-            """SELECT flow_id, held, sum(members) AS members, sum(wins) AS wins, currency,
-              presentment_currency, sum(total) AS total, sum(presentment_total) AS presentment_total
-            FROM analytics_day_holdout WHERE store_id = $1 AND day = ANY($2::date[])
-            GROUP BY flow_id, held, currency, presentment_currency""",
-            store.id,
-            rolled,
-        ),
-        sql.each(raw_spans, lambda s, e: _tallied(store.id, s, e, True, window)),
-        _tallied(store.id, *whole, False, window),
+        for start, end in raw_spans:
+            found += tally(await raw.holdout_rows(store.id, start, end), window)
+        return found
+    found += await sql.rows(
+        """SELECT flow_id, held, sum(members) AS members, sum(wins) AS wins, currency,
+          presentment_currency, sum(total) AS total, sum(presentment_total) AS presentment_total
+        FROM analytics_day_holdout WHERE store_id = $1 AND day = ANY($2::date[])
+        GROUP BY flow_id, held, currency, presentment_currency""",
+        store.id,
+        rolled,
     )
-    return [t for part in found for t in part]
-
-
-async def _tallied(
-    store_id: int, start: datetime, end: datetime, carts: bool | None, window: timedelta
-) -> list[Tally]:
-    return tally(await raw.holdout_rows(store_id, start, end, carts), window)
+    for start, end in raw_spans:
+        found += tally(await raw.holdout_rows(store.id, start, end, carts=True), window)
+    found += tally(await raw.holdout_rows(store.id, *whole, carts=False), window)
+    return found
 
 
 def cohorts(tallies: list[Tally], store: Store, rates: dict[str, Decimal]) -> list[Cohort]:

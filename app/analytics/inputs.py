@@ -7,10 +7,9 @@ Attribution (orders and their claims) is read the same way, in `attribution`.
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -23,20 +22,12 @@ ZERO = Decimal(0)
 TOP_PRODUCTS = 200
 
 
-# Up to this many days of a rolled-up range are read raw one day at a time, all at once: a day's
-# rows lie together (ids ascend with time), and each day's read runs beside the others.
-SPLIT_DAYS = 7
-
-
 @dataclass(frozen=True, slots=True)
 class Plan:
     """Which days come from the rollups, and which UTC intervals are read raw."""
 
     rolled: list[date]
     raw: list[tuple[datetime, datetime]]
-    dirty: list[date] = field(default_factory=list)
-    """The days of a rolled-up range read raw one by one (`raw` holds one interval for each);
-    empty when the raw days are read as runs of consecutive days."""
 
 
 async def plan(store: Store, rng: Range, use_rollups: bool = True) -> Plan:
@@ -52,11 +43,10 @@ async def plan(store: Store, rng: Range, use_rollups: bool = True) -> Plan:
         rollups.fingerprint(store),
     )
     rolled = {r["day"] for r in found}
-    left = [day for day in days_between(rng.start, rng.end) if day not in rolled]
-    if rolled and len(left) <= SPLIT_DAYS:
-        return Plan(sorted(rolled), [day_bounds(day, rng.zone) for day in left], left)
     runs: list[list[date]] = []
-    for day in left:
+    for day in days_between(rng.start, rng.end):
+        if day in rolled:
+            continue
         if runs and (day - runs[-1][-1]).days == 1:
             runs[-1].append(day)
         else:
@@ -79,7 +69,8 @@ async def funnel(store: Store, p: Plan, email_consent: bool) -> dict[str, int]:
         )
         for k, v in found[0].items():
             total[k] += int(v)
-    for counted in await sql.each(p.raw, lambda start, end: _funnel(store.id, start, end)):
+    for start, end in p.raw:
+        counted = await raw.funnel(store.id, start, end)
         counted["reachable"] = counted["reachable_strict" if email_consent else "reachable_open"]
         for k, v in counted.items():
             total[k] += v
@@ -87,15 +78,14 @@ async def funnel(store: Store, p: Plan, email_consent: bool) -> dict[str, int]:
     return {k: total[k] for k in keys}
 
 
-async def _funnel(store_id: int, start: datetime, end: datetime) -> list[dict[str, int]]:
-    return [await raw.funnel(store_id, start, end)]
-
-
 async def send_groups(store: Store, p: Plan, channel: str | None) -> list[dict[str, Any]]:
     """The raw intervals' sends grouped as the rollup stores them (`raw.send_groups`): read once,
     they serve both `sends` and `variants`, on every path (a dirty day of a rolled-up range, a
     range read raw, SQLite)."""
-    return await sql.each(p.raw, lambda start, end: raw.send_groups(store.id, start, end, channel))
+    found: list[dict[str, Any]] = []
+    for start, end in p.raw:
+        found += await raw.send_groups(store.id, start, end, channel)
+    return found
 
 
 async def sends(
@@ -202,18 +192,14 @@ async def daily(store: Store, p: Plan, rng: Range) -> tuple[list[dict], list[dic
         )
     extra = f" AND {raw.AUTOMATION} AND m.status NOT IN {raw.NOT_SENT}"
     extra += sql.channel_filter(rng.channel, "$5")
-    channel = [rng.channel] if rng.channel else []
-
-    async def carts(start: datetime, end: datetime) -> list[dict]:
-        live = " AND m.superseded_by_id IS NULL"
-        return await raw.daily("checkout", "m.abandoned_at", store.id, start, end, rng.zone, live)
-
-    async def automated(start: datetime, end: datetime) -> list[dict]:
-        args = (store.id, start, end, rng.zone, extra, *channel)
-        return await raw.daily("message", "m.created_at", *args)
-
-    carts_raw, sent_raw = await asyncio.gather(sql.each(p.raw, carts), sql.each(p.raw, automated))
-    return abandoned + carts_raw, sent + sent_raw
+    for start, end in p.raw:
+        args = (store.id, start, end, rng.zone)
+        abandoned += await raw.daily(
+            "checkout", "m.abandoned_at", *args, " AND m.superseded_by_id IS NULL"
+        )
+        channel = [rng.channel] if rng.channel else []
+        sent += await raw.daily("message", "m.created_at", *args, extra, *channel)
+    return abandoned, sent
 
 
 async def products(store: Store, p: Plan) -> list[dict[str, Any]]:
@@ -228,7 +214,8 @@ async def products(store: Store, p: Plan) -> list[dict[str, Any]]:
             store.id,
             p.rolled,
         )
-    found += await sql.each(p.raw, lambda start, end: raw.products(store.id, start, end))
+    for start, end in p.raw:
+        found += await raw.products(store.id, start, end)
     merged: dict[tuple, list[Any]] = {}
     for r in found:
         row = merged.setdefault((r["title"], r["currency"]), [0, 0, ZERO])

@@ -8,19 +8,16 @@ every column named `*_at` is read back as an aware UTC datetime, and every money
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from tortoise import connections
 
 from app.core import db
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
-T = TypeVar("T")
 
 
 def is_postgres() -> bool:
@@ -36,15 +33,6 @@ async def rows(sql: str, *params: Any) -> list[dict[str, Any]]:
     values = [_sqlite_value(params[i]) for i in order]
     found = await conn.execute_query_dict(_PLACEHOLDER.sub("?", sql), values)
     return [_sqlite_row(row) for row in found]
-
-
-async def each(
-    spans: list[tuple[datetime, datetime]], read: Callable[[datetime, datetime], Awaitable[list[T]]]
-) -> list[T]:
-    """`read` over every interval at once (the pool queues what it cannot run yet): the rows of
-    each interval in the order of the intervals."""
-    found = await asyncio.gather(*(read(start, end) for start, end in spans))
-    return [row for rows in found for row in rows]
 
 
 def _sqlite_value(value: Any) -> Any:
