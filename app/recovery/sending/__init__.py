@@ -41,9 +41,16 @@ from app.messaging.outbound import announce_changed
 from app.recovery.flows import ordered_steps
 from app.recovery.models import Enrollment
 from app.recovery.sending._attempt import Claim
-from app.recovery.sending._claim import claim_due, claim_step, left_to_drainer, peek_due
+from app.recovery.sending._claim import (
+    claim_due,
+    claim_step,
+    left_to_drainer,
+    peek_due,
+    plain_steps,
+)
 from app.recovery.sending._deliver import deliver
 from app.recovery.sending._deps import Deps, Later
+from app.recovery.sending._facts import OrderKeys, orders_seen
 from app.recovery.sending._pointer import advance, idempotency_key, is_current
 from app.recovery.sending._prepare import batch_prices, current_prices, prepare
 from app.recovery.sending._queue import forget_jobs, schedule, schedule_after
@@ -51,10 +58,13 @@ from app.stores.services import recent_store
 
 __all__ = [
     "Batch",
+    "Claimed",
     "Deps",
     "Later",
+    "claim_batch",
     "idempotency_key",
     "left_to_drainer",
+    "plain_steps",
     "run_step",
     "schedule",
     "send_due",
@@ -95,8 +105,42 @@ class Batch:
     handed_off: list[Enrollment] = field(default_factory=list)
 
 
-async def send_due(deps: Deps, limit: int, skip: list[int] | None = None) -> Batch:
-    """Claim up to `limit` due steps, send them concurrently, and say what happened to each.
+@dataclass
+class Claimed:
+    """A drainer's batch once its claim committed: `send()` sends it, and may run while the
+    drainer already claims the next batch (its rows are `sending`, so no claim takes them again)."""
+
+    deps: Deps
+    claims: list[Claim] = field(default_factory=list)
+    handed_off: list[Enrollment] = field(default_factory=list)
+
+    @property
+    def found(self) -> int:
+        """Rows the claim settled or handed off (0: nothing was due)."""
+        return len(self.claims) + len(self.handed_off)
+
+    async def send(self) -> Batch:
+        """Every provider call of the batch at once, right after one last order check for all
+        its carts (a send that must first wait for its sender's slot checks for itself after
+        the wait); each answer recorded as it comes."""
+        now = [c for c in self.claims if _checks_now(c)]
+        ordered: dict[int, bool] = {}
+        try:
+            found = await orders_seen([_order_keys(c) for c in now])
+            ordered = {id(c): seen for c, seen in zip(now, found, strict=True)}
+        except Exception as exc:  # each send then checks for itself
+            log.warning("batch order check failed: %r", exc)
+        results = await asyncio.gather(
+            *(_finish_in_batch(self.deps, c, ordered.get(id(c))) for c in self.claims)
+        )
+        outcomes = Counter(results)
+        outcomes["handed_off"] += len(self.handed_off)
+        sends = [c for c in self.claims if c.outcome == "send"]
+        return Batch(sends, +outcomes, self.handed_off)
+
+
+async def claim_batch(deps: Deps, limit: int, skip: list[int] | None = None) -> Claimed:
+    """Claim up to `limit` due steps and commit each attempt as `sending`; nothing is sent yet.
 
     PostgreSQL only: the claim is `FOR UPDATE SKIP LOCKED`. On SQLite no drainer runs
     (`app.recovery.jobs.start_drainers`) and each step's own job sends it."""
@@ -111,18 +155,35 @@ async def send_due(deps: Deps, limit: int, skip: list[int] | None = None) -> Bat
     )
     for enrollment in claimed.handed_off:  # slow work first: the step's own job does it
         await schedule(deps.queue, enrollment.id, enrollment.next_step, None)
-    results = await asyncio.gather(*(_finish_in_batch(deps, c) for c in claimed.claims))
-    outcomes = Counter(results)
-    outcomes["handed_off"] += len(claimed.handed_off)
-    return Batch(sends, +outcomes, claimed.handed_off)
+    return Claimed(deps, claimed.claims, claimed.handed_off)
 
 
-async def _finish(deps: Deps, claim: Claim) -> str:
+async def send_due(deps: Deps, limit: int, skip: list[int] | None = None) -> Batch:
+    """Claim up to `limit` due steps, send them concurrently, and say what happened to each."""
+    return await (await claim_batch(deps, limit, skip)).send()
+
+
+def _checks_now(claim: Claim) -> bool:
+    """A send about to call its provider at once, with a cart to check for an order."""
+    return (
+        claim.outcome == "send"
+        and not claim.wait
+        and claim.checkout is not None
+        and claim.store is not None
+    )
+
+
+def _order_keys(claim: Claim) -> OrderKeys:
+    assert claim.store is not None and claim.checkout is not None
+    return OrderKeys.of(claim.store.id, claim.checkout, claim.contact)
+
+
+async def _finish(deps: Deps, claim: Claim, ordered: bool | None = None) -> str:
     """After the claim's commit: send what it committed, or follow up on what it decided."""
     if claim.outcome == "send":
         if claim.wait:  # the sender's slot, reserved under the lock once the channel was known
             await asyncio.sleep(claim.wait)
-        return await deliver(deps, claim)
+        return await deliver(deps, claim, ordered)
     if claim.outcome in ("deferred", "in_flight") and claim.until:
         raise Later((claim.until - deps.clock()).total_seconds(), claim.reason or claim.outcome)
     enrollment_id = claim.enrollment.id if claim.enrollment else None
@@ -139,12 +200,12 @@ async def _finish(deps: Deps, claim: Claim) -> str:
     return claim.outcome
 
 
-async def _finish_in_batch(deps: Deps, claim: Claim) -> str:
+async def _finish_in_batch(deps: Deps, claim: Claim, ordered: bool | None = None) -> str:
     """Like a job's, but nothing propagates: a step that must wait is queued (a transient
     refusal) or claimed again when due (deferred); a crash is left to the sweep."""
     enrollment = claim.enrollment
     try:
-        return await _finish(deps, claim)
+        return await _finish(deps, claim, ordered)
     except Later as later:
         if claim.outcome != "send" or enrollment is None:
             return claim.outcome
