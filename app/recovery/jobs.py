@@ -97,12 +97,17 @@ def start_drainers(ctx: dict[str, Any]) -> None:
     ]
 
 
-async def stop_drainers(ctx: dict[str, Any], grace: float = 20.0) -> None:
-    """Let each drainer finish the batches in hand (their sends are committed as `sending`)."""
+async def stop_drainers(ctx: dict[str, Any], grace: float | None = None) -> None:
+    """Stop claiming and wait for the drainers: each releases the sends it claimed and had not yet
+    handed to a provider, and waits for the calls already out (bounded: the provider timeout and
+    10 s to record the answers; past that the drainers are cancelled, and a call cut short is
+    left `sending`, later `unknown`, never resent). No drainer or batch task is left running."""
     tasks = ctx.pop("recovery_drainers", [])
     if not tasks:
         return
     ctx.pop("recovery_stopping").set()
+    if grace is None:
+        grace = deps_for(ctx).settings.recovery.provider_timeout_seconds + 10.0
     _, late = await asyncio.wait(tasks, timeout=grace)
     for task in late:
         task.cancel()
@@ -120,16 +125,19 @@ async def drain(
     sends: SendsOut | None = None,
 ) -> None:
     """Claim batches until the worker stops, each sent while the next is claimed (within
-    `sends`' room); sleep briefly when nothing is due. A stop lets the batches out finish:
-    cutting their provider calls short would leave `unknown` rows."""
+    `sends`' room); sleep briefly when nothing is due. The drainer owns its batches (a task
+    group): it returns only once every one has finished, and a cancelled drainer cancels them,
+    each releasing what it had not yet handed to a provider."""
     sends = sends or SendsOut(batch_size)  # alone: one batch at a time
     handed: dict[int, float] = {}
-    out: set[asyncio.Task[None]] = set()
-    try:
+    async with asyncio.TaskGroup() as batches:
         while not stopping.is_set():
             now = time.monotonic()
             handed = {k: v for k, v in handed.items() if v > now}
             await sends.reserve(batch_size)
+            if stopping.is_set():  # the room came from a batch that finished during the stop
+                sends.release(batch_size)
+                break
             try:
                 claimed = await claim_batch(deps, batch_size, list(handed))
             except Exception:
@@ -141,19 +149,15 @@ async def drain(
                 handed |= {e.id: now + HANDOFF_SECONDS for e in claimed.handed_off}
                 busy = claimed.found > 0
                 if claimed.claims:
-                    task = asyncio.create_task(_send(claimed, sends))
-                    out.add(task)
-                    task.add_done_callback(out.discard)
+                    batches.create_task(_send(claimed, sends, stopping), name="recovery-batch")
             if not busy:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stopping.wait(), idle)
-    finally:
-        await asyncio.gather(*out, return_exceptions=True)
 
 
-async def _send(claimed: Claimed, sends: SendsOut) -> None:
+async def _send(claimed: Claimed, sends: SendsOut, stopping: asyncio.Event) -> None:
     try:
-        await claimed.send()  # each step's failure is its own (logged, left to the sweep)
+        await claimed.send(stopping)  # each step's failure is its own (logged, left to the sweep)
     except Exception:
         log.exception("recovery batch send failed; the sweep resolves its attempts")
     finally:

@@ -30,6 +30,7 @@ The database says what is due; arq jobs `send:{enrollment}:{step}` only say when
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from datetime import timedelta
 
 from app.core.db import is_postgres
 from app.core.logging import ctx
+from app.messaging.models import DeliveryStatus, Message
 from app.messaging.outbound import announce_changed
 from app.recovery.flows import ordered_steps
 from app.recovery.models import Enrollment
@@ -119,10 +121,13 @@ class Claimed:
         """Rows the claim settled or handed off (0: nothing was due)."""
         return len(self.claims) + len(self.handed_off)
 
-    async def send(self) -> Batch:
+    async def send(self, stopping: asyncio.Event | None = None) -> Batch:
         """Every provider call of the batch at once, right after one last order check for all
         its carts (a send that must first wait for its sender's slot checks for itself after
-        the wait); each answer recorded as it comes."""
+        the wait); each answer recorded as it comes.
+
+        Once `stopping` is set (the worker stops), or if this is cancelled, a send not yet handed
+        to its provider is released (`release`); a call already out is awaited and recorded."""
         now = [c for c in self.claims if _checks_now(c)]
         ordered: dict[int, bool] = {}
         try:
@@ -130,8 +135,13 @@ class Claimed:
             ordered = {id(c): seen for c, seen in zip(now, found, strict=True)}
         except Exception as exc:  # each send then checks for itself
             log.warning("batch order check failed: %r", exc)
+        except asyncio.CancelledError:
+            for claim in self.claims:
+                if claim.outcome == "send":
+                    await release(self.deps, claim)
+            raise
         results = await asyncio.gather(
-            *(_finish_in_batch(self.deps, c, ordered.get(id(c))) for c in self.claims)
+            *(_finish_in_batch(self.deps, c, ordered.get(id(c)), stopping) for c in self.claims)
         )
         outcomes = Counter(results)
         outcomes["handed_off"] += len(self.handed_off)
@@ -150,11 +160,16 @@ async def claim_batch(deps: Deps, limit: int, skip: list[int] | None = None) -> 
     prices = await batch_prices(deps, due)
     claimed = await claim_due(deps, limit, skip or [], prices)
     sends = [c for c in claimed.claims if c.outcome == "send"]
-    await forget_jobs(
-        deps, [(c.enrollment.id, c.enrollment.next_step) for c in sends if c.enrollment]
-    )
-    for enrollment in claimed.handed_off:  # slow work first: the step's own job does it
-        await schedule(deps.queue, enrollment.id, enrollment.next_step, None)
+    try:
+        await forget_jobs(
+            deps, [(c.enrollment.id, c.enrollment.next_step) for c in sends if c.enrollment]
+        )
+        for enrollment in claimed.handed_off:  # slow work first: the step's own job does it
+            await schedule(deps.queue, enrollment.id, enrollment.next_step, None)
+    except BaseException:  # committed as `sending` but never to be sent by this drainer
+        for claim in sends:
+            await release(deps, claim)
+        raise
     return Claimed(deps, claimed.claims, claimed.handed_off)
 
 
@@ -200,12 +215,50 @@ async def _finish(deps: Deps, claim: Claim, ordered: bool | None = None) -> str:
     return claim.outcome
 
 
-async def _finish_in_batch(deps: Deps, claim: Claim, ordered: bool | None = None) -> str:
+async def release(deps: Deps, claim: Claim) -> str:
+    """A claimed send no provider heard of, given back: its row is `pending` again (what a
+    transient refusal leaves) and its step's job is queued, so the step is sent once, by that
+    job, after a restart (or by the sweep, which queues any due step with a row, if Redis loses
+    the job). A copy of the job deferred earlier is replaced, so the step does not wait for it."""
+    message, enrollment = claim.message, claim.enrollment
+    assert message is not None and enrollment is not None
+    await Message.filter(id=message.id, status=DeliveryStatus.SENDING).update(
+        status=DeliveryStatus.PENDING, updated_at=deps.clock()
+    )
+    key = (enrollment.id, enrollment.next_step)
+    try:
+        await forget_jobs(deps, [key])
+        await schedule(deps.queue, *key, None)
+    except Exception as exc:
+        log.warning("released send not queued; the sweep queues it: %r", exc)
+    return "released"
+
+
+async def _slot_or_stop(claim: Claim, stopping: asyncio.Event) -> bool:
+    """Wait for the send's reserved slot; False when the worker stops first."""
+    if claim.wait:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), claim.wait)
+        claim.wait = 0.0
+    return not stopping.is_set()
+
+
+async def _finish_in_batch(
+    deps: Deps, claim: Claim, ordered: bool | None = None, stopping: asyncio.Event | None = None
+) -> str:
     """Like a job's, but nothing propagates: a step that must wait is queued (a transient
-    refusal) or claimed again when due (deferred); a crash is left to the sweep."""
+    refusal) or claimed again when due (deferred); a crash is left to the sweep. A send not yet
+    handed to its provider when the worker stops (or this is cancelled) is released."""
     enrollment = claim.enrollment
     try:
+        sends = claim.outcome == "send"
+        if sends and stopping is not None and not await _slot_or_stop(claim, stopping):
+            return await release(deps, claim)
         return await _finish(deps, claim, ordered)
+    except asyncio.CancelledError:
+        if claim.outcome == "send" and not claim.handed:
+            await release(deps, claim)
+        raise
     except Later as later:
         if claim.outcome != "send" or enrollment is None:
             return claim.outcome

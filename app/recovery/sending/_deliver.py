@@ -61,6 +61,7 @@ async def deliver(deps: Deps, claim: Claim, ordered: bool | None = None) -> str:
     async def also_on_failure(conn: Any, now: datetime) -> Pointer | None:
         return await advance(conn, enrollment, index, steps, now)
 
+    claim.handed = True  # a stop no longer releases it: the call is awaited and recorded
     delivery = await outbound.send(
         message,
         deps.providers,
