@@ -4,7 +4,9 @@ jobs and the sweep leave the drainers' steps to them, and no step is ever sent t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import os
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -19,8 +21,9 @@ from app.recovery import flows
 from app.recovery.jobs import DRAINERS, recovery_sweep, send_step, start_drainers, stop_drainers
 from app.recovery.models import Enrollment, EnrollmentStatus, FlowStep
 from app.recovery.sending import Deps, claim_batch
-from app.recovery.sending._queue import job_id
+from app.recovery.sending._queue import job_id, schedule
 from app.stores.services import forget_cached_stores
+from app.worker import build_worker
 from tests.recovery.conftest import abandoned
 from tests.recovery.test_batches import attempt, shoppers
 
@@ -152,3 +155,100 @@ async def test_with_drainers_the_sweep_queues_only_the_steps_they_leave(
     await queue.flushdb()
     assert (await recovery_sweep({"recovery": deps, "redis": queue}))["due"] == 3
     assert await Enrollment.filter(status=EnrollmentStatus.ACTIVE).count() == 3
+
+
+def ours(task: asyncio.Task[Any]) -> bool:
+    """A task running our code or arq's (a drainer, a batch, a job), not the fakes' servers."""
+    code = getattr(task.get_coro(), "cr_code", None)
+    where = code.co_filename if code else ""
+    return f"{os.sep}app{os.sep}" in where or f"{os.sep}arq{os.sep}" in where
+
+
+async def until(condition: Any, seconds: float = 20.0, step: float = 0.02) -> bool:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while loop.time() < deadline:
+        if await condition():
+            return True
+        await asyncio.sleep(step)
+    return False
+
+
+def a_job_starting(worker: Any) -> bool:
+    """arq has a job's task but not yet its function's: it is still reading the job from Redis."""
+    return any(not t.done() and j not in worker.job_tasks for j, t in worker.tasks.items())
+
+
+async def test_a_stopped_worker_leaves_no_batch_behind_and_a_restart_sends_each_step_once(
+    settings, deps, store, clock, fake_twilio, queue
+):
+    rows = await shoppers(store, clock.now - timedelta(minutes=16), 8)
+    fake_twilio.delay = 1.5  # calls still out when the worker stops
+    # Batches of 3 paced at 4 texts a second: when the stop comes, some claimed sends still
+    # wait for their sender's slot (no provider has heard of them) and some calls are out.
+    recovery = dataclasses.replace(deps.settings.recovery, batch_size=3, sms_per_second=4)
+    paced = dataclasses.replace(
+        deps, settings=dataclasses.replace(deps.settings, recovery=recovery)
+    )
+    before = asyncio.all_tasks()
+
+    async def run_worker() -> Any:
+        worker = build_worker(
+            settings, manage_db=False, cron_jobs=[], poll_delay=0.05, ctx={"recovery": paced}
+        )
+        return worker, asyncio.create_task(worker.async_run())
+
+    async def calls_out() -> bool:
+        return fake_twilio.in_flight > 0
+
+    worker, runner = await run_worker()
+    assert await until(calls_out)
+    # The steps' jobs are queued again (a sweep after Redis lost them): the stop lands on a job
+    # that is still starting, which is when arq's own close re-raised and skipped on_shutdown.
+    for enrollment in rows:
+        await schedule(queue, enrollment.id, 0, None)
+
+    async def starting() -> bool:
+        return a_job_starting(worker)
+
+    assert await until(starting, step=0)
+    closed = True
+    try:
+        await worker.close()
+    except asyncio.CancelledError:
+        closed = False
+    with contextlib.suppress(asyncio.CancelledError):
+        await runner
+    left = [t for t in asyncio.all_tasks() - before if ours(t)]
+    try:
+        assert closed, "closing the worker re-raised a job's cancellation"
+        assert not left, left
+        # Calls out were awaited and recorded; sends waiting for their slot were given back.
+        assert not await Message.filter(status=DeliveryStatus.SENDING).exists()
+        assert await Message.filter(status=DeliveryStatus.PENDING).exists()
+    finally:
+        await stop_drainers(worker.ctx)  # a no-op unless the stop above left them running
+
+    worker, runner = await run_worker()
+
+    async def all_sent() -> bool:
+        done = await Message.filter(
+            enrollment_id__in=[e.id for e in rows],
+            status__in=[DeliveryStatus.QUEUED, DeliveryStatus.SENT],
+        ).count()
+        return done == len(rows) and fake_twilio.in_flight == 0
+
+    try:
+        assert await until(all_sent)
+    finally:
+        await worker.close()
+        with contextlib.suppress(asyncio.CancelledError):
+            await runner
+    assert not [t for t in asyncio.all_tasks() - before if ours(t)]
+    assert Counter(m["to"] for m in fake_twilio.sent) == {
+        f"+1415555{200 + i:04d}": 1 for i in range(8)
+    }
+    for enrollment in rows:
+        assert await Message.filter(enrollment_id=enrollment.id).count() == 1
+        await enrollment.refresh_from_db()
+        assert enrollment.next_step == 1
