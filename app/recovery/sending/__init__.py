@@ -140,10 +140,14 @@ class Claimed:
                 if claim.outcome == "send":
                     await release(self.deps, claim)
             raise
-        results = await asyncio.gather(
-            *(_finish_in_batch(self.deps, c, ordered.get(id(c)), stopping) for c in self.claims)
-        )
-        outcomes = Counter(results)
+        # A task group, not `gather`: cancelled, it still waits for every send to settle (a
+        # `gather` returns at the first cancelled child, while the others are still releasing).
+        async with asyncio.TaskGroup() as group:
+            tasks = [
+                group.create_task(_finish_in_batch(self.deps, c, ordered.get(id(c)), stopping))
+                for c in self.claims
+            ]
+        outcomes = Counter(task.result() for task in tasks)
         outcomes["handed_off"] += len(self.handed_off)
         sends = [c for c in self.claims if c.outcome == "send"]
         return Batch(sends, +outcomes, self.handed_off)
@@ -222,9 +226,13 @@ async def release(deps: Deps, claim: Claim) -> str:
     the job). A copy of the job deferred earlier is replaced, so the step does not wait for it."""
     message, enrollment = claim.message, claim.enrollment
     assert message is not None and enrollment is not None
-    await Message.filter(id=message.id, status=DeliveryStatus.SENDING).update(
-        status=DeliveryStatus.PENDING, updated_at=deps.clock()
-    )
+    try:
+        await Message.filter(id=message.id, status=DeliveryStatus.SENDING).update(
+            status=DeliveryStatus.PENDING, updated_at=deps.clock()
+        )
+    except Exception:  # left `sending`: the sweep makes it `unknown`, never resent
+        log.exception("could not release a send", extra=ctx(message=message.id))
+        return "error"
     key = (enrollment.id, enrollment.next_step)
     try:
         await forget_jobs(deps, [key])
