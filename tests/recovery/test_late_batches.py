@@ -252,3 +252,44 @@ async def test_a_stopped_worker_leaves_no_batch_behind_and_a_restart_sends_each_
         assert await Message.filter(enrollment_id=enrollment.id).count() == 1
         await enrollment.refresh_from_db()
         assert enrollment.next_step == 1
+
+
+async def test_cancelled_drainers_give_back_what_no_provider_heard_of(
+    deps, store, clock, fake_twilio, queue
+):
+    rows = await shoppers(store, clock.now - timedelta(minutes=16), 6)
+    fake_twilio.delay = 3.0  # the calls out are cut short
+    recovery = dataclasses.replace(deps.settings.recovery, batch_size=3, sms_per_second=4)
+    paced = dataclasses.replace(
+        deps, settings=dataclasses.replace(deps.settings, recovery=recovery)
+    )
+    ctx: dict[str, Any] = {"recovery": paced, "redis": queue}
+    before = asyncio.all_tasks()
+    start_drainers(ctx)
+
+    async def calls_out() -> bool:
+        return fake_twilio.in_flight > 0
+
+    assert await until(calls_out)
+    # Cancelled outright (a grace run out, or the event loop closing): nothing asked them to stop.
+    drainers = ctx["recovery_drainers"]
+    for task in drainers:
+        task.cancel()
+    await asyncio.gather(*drainers, return_exceptions=True)
+    await stop_drainers(ctx)
+    assert not [t for t in asyncio.all_tasks() - before if ours(t)]
+    # A call cut short stays `sending` (later `unknown`, never resent); a send still waiting for
+    # its slot when its batch was cancelled is `pending` again, its job queued to send it.
+    called = {m["to"] for m in fake_twilio.sent}
+    released = 0
+    for enrollment in rows:
+        message = await Message.get_or_none(enrollment_id=enrollment.id)
+        if message is None:  # not claimed before the stop: due, for the next drainer
+            continue
+        if message.to_address in called:
+            assert message.status == DeliveryStatus.SENDING
+        else:
+            assert message.status == DeliveryStatus.PENDING
+            assert await queue.exists(f"arq:job:{job_id(enrollment.id, 0)}")
+            released += 1
+    assert released
