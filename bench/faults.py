@@ -44,6 +44,8 @@ from bench.ingest import reset_database
 from tests.fakes.twilio import FakeTwilio
 
 ROOT = Path(__file__).resolve().parents[1]
+# The app's and workers' output; bench/results is ignored by git.
+LOG = ROOT / "bench" / "results" / "faults.log"
 STEPS = [
     {"channel": "email", "delay_seconds": 2, "subject": "Step 1"},
     {"channel": "sms", "delay_seconds": 4, "body": "{{ store_name }} step 2: {{ magic_link }}"},
@@ -126,7 +128,8 @@ class Rig:
         self.server: subprocess.Popen[bytes] | None = None
         self.http = httpx.AsyncClient(base_url=self.url, timeout=30)
         self.redis = aioredis.from_url(args.redis_url)
-        self.logs = open(ROOT / "bench-faults.log", "w")  # noqa: SIM115
+        LOG.parent.mkdir(parents=True, exist_ok=True)
+        self.logs = LOG.open("w")
         self.stores = 0
         self.opt_outs: dict[str, float] = {}
         self.orders: dict[str, float] = {}
@@ -187,7 +190,7 @@ class Rig:
             except httpx.HTTPError:
                 pass
             await asyncio.sleep(0.1)
-        raise RuntimeError("followup serve did not start; see bench-faults.log")
+        raise RuntimeError(f"followup serve did not start; see {LOG}")
 
     def kill_worker(self) -> None:
         victim = self.workers.pop(0)

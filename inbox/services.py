@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 import logging
 import time
 import uuid
@@ -218,58 +220,32 @@ async def record_text(
         await msg.save(using_db=conn, force_create=True)
         await record_message(conv, msg, conn, store)
         return await events.record(event, store.id, msg.id, payload, using=conn)
-    if event not in events.CATALOGUE:
-        raise ValueError(f"unknown domain event {event!r}")
-    params: list[Any] = []
-
-    def bind(value: Any) -> str:
-        params.append(value)
-        return f"${len(params)}"
-
-    columns, values = insert_values(msg, conn)  # sets msg.created_at, as create() would
-    message_sql = _insert_sql("message", columns, [bind(v) for v in values], '"id"')
-    field = Conversation._meta.fields_map
-    sets = [
-        f'"last_message_at"={bind(values[columns.index("created_at")])}',
-        f'"last_message_preview"={bind(_preview_of(msg))}',
-        '"last_message_id"=(SELECT "id" FROM m)',
-        '"inbound_count"="inbound_count"+1',
-    ]
-    clock = _clock_to_start(conv, msg, store)
-    if clock is not None:  # the same guard as `_start_clock`, on the row as it is now
-        for column, value in (
-            ("response_started_at", clock.started_at),
-            ("response_channel", clock.channel),
-            ("response_due_at", clock.due_at),
-        ):
-            db_value = bind(field[column].to_db_value(value, Conversation))
-            sets.append(
-                f'"{column}"=CASE WHEN "response_started_at" IS NULL AND "responded_at" IS NULL'
-                f' THEN {db_value} ELSE "{column}" END'
-            )
-    thread_sql = (
-        f'UPDATE "inbox_conversation" SET {",".join(sets)} WHERE "id"={bind(conv.id)}'
-        ' RETURNING "response_started_at"'
-    )
+    message_columns, message_values = insert_values(msg, conn)  # sets msg.created_at
     outbox = OutboxEvent(
         name=event, store_id=store.id, subject_id=0, payload=payload, dedupe_key=""
     )
-    columns, values = insert_values(outbox, conn)
-    made_here = {  # what the new message's id decides
-        "subject_id": '(SELECT "id" FROM m)',
-        "dedupe_key": f'{bind(events.dedupe_prefix(event, store.id))} || (SELECT "id" FROM m)',
-    }
-    placed = [made_here.get(c) or bind(v) for c, v in zip(columns, values, strict=True)]
-    outbox_sql = _insert_sql("outbox_event", columns, placed, '"id"')
-    sql = (
-        f"WITH m AS ({message_sql}), t AS ({thread_sql}), o AS ({outbox_sql}) SELECT"
-        ' (SELECT "id" FROM m) AS message_id, (SELECT "id" FROM o) AS outbox_id,'
-        ' (SELECT "response_started_at" FROM t) AS started_at'
-    )
+    outbox_columns, outbox_values = insert_values(outbox, conn)
+    clock = _clock_to_start(conv, msg, store)
+    preview_text = _preview_of(msg)
+    field = Conversation._meta.fields_map
+    params: list[Any] = [
+        *message_values,
+        message_values[message_columns.index("created_at")],
+        preview_text,
+        *(
+            field[column].to_db_value(getattr(clock, attr), Conversation)
+            for column, attr in _CLOCK_COLUMNS
+            if clock is not None
+        ),
+        conv.id,
+        events.dedupe_prefix(event, store.id),  # refuses an unknown event name
+        *(v for c, v in zip(outbox_columns, outbox_values, strict=True) if c not in _MADE_HERE),
+    ]
+    sql = _text_sql(tuple(message_columns), tuple(outbox_columns), clock is not None)
     _, rows = await conn.execute_query(sql, params)
     row = rows[0]
     msg.id, msg._saved_in_db = row["message_id"], True
-    conv.last_message_at, conv.last_message_preview = msg.created_at, _preview_of(msg)
+    conv.last_message_at, conv.last_message_preview = msg.created_at, preview_text
     conv.last_message_id = msg.id
     conv.inbound_count += 1
     if clock is not None and row["started_at"] == clock.started_at:
@@ -279,7 +255,59 @@ async def record_text(
     return outbox_id
 
 
-def _insert_sql(table: str, columns: list[str], values: list[str], returning: str) -> str:
+# The clock's columns, with the `response_time.Clock` field each takes its value from.
+_CLOCK_COLUMNS = (
+    ("response_started_at", "started_at"),
+    ("response_channel", "channel"),
+    ("response_due_at", "due_at"),
+)
+# The outbox row's columns that the new message's id decides, inside the statement.
+_MADE_HERE = frozenset({"subject_id", "dedupe_key"})
+
+
+@functools.lru_cache(maxsize=8)
+def _text_sql(
+    message_columns: tuple[str, ...], outbox_columns: tuple[str, ...], clock: bool
+) -> str:
+    """`record_text`'s statement for one shape (the clock starting or not). Its placeholders come
+    in the order `record_text` lists its parameters."""
+    numbers = itertools.count(1)
+
+    def bind() -> str:
+        return f"${next(numbers)}"
+
+    message_sql = _insert_sql("message", message_columns, [bind() for _ in message_columns], '"id"')
+    sets = [
+        f'"last_message_at"={bind()}',
+        f'"last_message_preview"={bind()}',
+        '"last_message_id"=(SELECT "id" FROM m)',
+        '"inbound_count"="inbound_count"+1',
+    ]
+    if clock:  # the same guard as `_start_clock`, on the row as it is now
+        sets += [
+            f'"{column}"=CASE WHEN "response_started_at" IS NULL AND "responded_at" IS NULL'
+            f' THEN {bind()} ELSE "{column}" END'
+            for column, _ in _CLOCK_COLUMNS
+        ]
+    thread_sql = (
+        f'UPDATE "inbox_conversation" SET {",".join(sets)} WHERE "id"={bind()}'
+        ' RETURNING "response_started_at"'
+    )
+    prefix = bind()
+    made_here = {
+        "subject_id": '(SELECT "id" FROM m)',
+        "dedupe_key": f'{prefix} || (SELECT "id" FROM m)',
+    }
+    placed = [made_here.get(c) or bind() for c in outbox_columns]
+    outbox_sql = _insert_sql("outbox_event", outbox_columns, placed, '"id"')
+    return (
+        f"WITH m AS ({message_sql}), t AS ({thread_sql}), o AS ({outbox_sql}) SELECT"
+        ' (SELECT "id" FROM m) AS message_id, (SELECT "id" FROM o) AS outbox_id,'
+        ' (SELECT "response_started_at" FROM t) AS started_at'
+    )
+
+
+def _insert_sql(table: str, columns: tuple[str, ...], values: list[str], returning: str) -> str:
     names = ",".join(f'"{c}"' for c in columns)
     return f'INSERT INTO "{table}" ({names}) VALUES ({",".join(values)}) RETURNING {returning}'
 

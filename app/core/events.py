@@ -63,8 +63,7 @@ _handlers: dict[str, list[Handler]] = {}
 
 def subscribe(name: str) -> Callable[[Handler], Handler]:
     """Register an idempotent handler: it may run more than once for one event after a crash."""
-    if name not in CATALOGUE:
-        raise ValueError(f"unknown domain event {name!r}")
+    _require_known(name)
 
     def register(handler: Handler) -> Handler:
         if handler not in _handlers.setdefault(name, []):
@@ -83,8 +82,16 @@ def dedupe_key(name: str, store_id: int, subject_id: int, qualifier: str | None 
 
 
 def dedupe_prefix(name: str, store_id: int) -> str:
-    """The key up to its subject, for a statement that appends a subject id it creates itself."""
+    """The key up to its subject, for a statement that appends a subject id it creates itself.
+
+    Every outbox row's key starts here, so this is where an unknown event name is refused."""
+    _require_known(name)
     return f"{name}:{store_id}:"
+
+
+def _require_known(name: str) -> None:
+    if name not in CATALOGUE:
+        raise ValueError(f"unknown domain event {name!r}")
 
 
 async def record(
@@ -100,8 +107,6 @@ async def record(
     The dedupe key makes a replayed transition fail loudly instead of announcing itself twice;
     events that may recur for one subject (an opt-out after a re-opt-in) pass a `qualifier`.
     """
-    if name not in CATALOGUE:
-        raise ValueError(f"unknown domain event {name!r}")
     key = dedupe_key(name, store_id, subject_id, qualifier)
     event = await OutboxEvent.create(
         name=name,

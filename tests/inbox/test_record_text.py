@@ -163,3 +163,19 @@ async def test_a_repeated_message_sid_keeps_nothing_of_the_second_text(client):
     assert await Message.filter(conversation_id=conv.id).count() == 1
     assert await OutboxEvent.filter(name=events.SHOPPER_REPLIED).count() == 1
     assert (await Conversation.get(id=conv.id)).inbound_count == 1
+
+
+async def test_an_unknown_event_name_is_refused_before_anything_is_written(client):
+    """Both writers refuse a name the catalogue lacks, and the text leaves no row behind."""
+    store = await store_with_number()
+    (contact, conv), _ = await _twins(store, opened_at=utcnow(), waiting_since=utcnow())
+    msg = _text(store, contact, conv, "SM" + "d" * 32, "hi")
+    with pytest.raises(ValueError, match=r"unknown domain event 'shopper\.waved'"):
+        async with in_transaction() as conn:
+            await services.record_text(conv, msg, conn, store, "shopper.waved", {})
+    with pytest.raises(ValueError, match="unknown domain event"):
+        async with in_transaction() as conn:
+            await events.record("shopper.waved", store.id, 1, {}, using=conn)
+    assert await Message.filter(conversation_id=conv.id).count() == 0
+    assert await OutboxEvent.filter(store_id=store.id).count() == 0
+    assert (await Conversation.get(id=conv.id)).inbound_count == 0
