@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import os
 import random
-import resource
 import subprocess
 import sys
 import time
@@ -385,7 +384,6 @@ async def run_once(args: argparse.Namespace, n: int, window: float) -> dict[str,
 
     t0 = await prepare(n, window, stores=args.stores, sms_stores=args.sms_stores)
     await enqueue_all()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     workers = start_workers(args)
     try:
         print(f"  first send due in {t0 - time.time():.1f}s")
@@ -393,9 +391,6 @@ async def run_once(args: argparse.Namespace, n: int, window: float) -> dict[str,
     finally:
         stop_workers(workers)
         await close_db()
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the workers, once they exited
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    result["worker_cpu_ms"] = 1000 * cpu / max(result["sent"], 1)
     result["rate"] = result["sent"] / max(result["span"], 1e-9)
     result["offered"] = n / window
     return result
@@ -407,10 +402,6 @@ def print_result(result: dict[str, Any], n: int) -> None:
     print(f"  throughput    {result['rate']:.0f} sends/s (first due -> last sent)")
     print(
         f"  lateness      p50 {result['p50']:.2f}s  p99 {result['p99']:.2f}s  max {result['worst']:.2f}s"
-    )
-    print(
-        f"  worker CPU    {result['worker_cpu_ms']:.2f} ms per send (both workers, user + system:"
-        " drainers, jobs and sweeps; less noisy than the rate on a shared machine, not immune)"
     )
     rates = "  ".join(f"{b * 10:>4}s:{k / 10:>5.0f}" for b, k, _ in result["buckets"])
     print(f"  sends/s per 10 s from the first due time: {rates}")

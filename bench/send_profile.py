@@ -72,8 +72,8 @@ async def main(args: argparse.Namespace) -> None:
     loaded = scheduler.settings()
     deps = Deps(
         settings=loaded,
-        sms=scheduler.FakeProvider(args.provider_ms / 1000),
-        email=scheduler.FakeProvider(args.provider_ms / 1000),
+        sms=scheduler.InstantSender(),
+        email=scheduler.InstantSender(),
         enrich=False,
     )
     await asyncio.sleep(0.1)  # everything is due
@@ -101,9 +101,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sends", type=int, default=500)
     parser.add_argument("--batch", type=int, default=0, help="claim N per batch (0: send_step)")
-    parser.add_argument(
-        "--provider-ms", type=float, default=0.0, help="how long the fake providers take to answer"
-    )
     parser.add_argument("--top", type=int, default=25, help="statements to list")
     parser.add_argument("--cprofile", type=int, default=0, help="print the top N cProfile rows")
     asyncio.run(main(parser.parse_args()))

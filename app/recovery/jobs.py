@@ -20,16 +20,7 @@ from app.messaging.models import DeliveryStatus, Message
 from app.messaging.providers import for_settings
 from app.recovery import entries
 from app.recovery.models import Enrollment, EnrollmentStatus
-from app.recovery.sending import (
-    Claimed,
-    Deps,
-    Later,
-    claim_batch,
-    left_to_drainer,
-    plain_steps,
-    run_step,
-    schedule,
-)
+from app.recovery.sending import Deps, Later, left_to_drainer, run_step, schedule, send_due
 
 log = logging.getLogger(__name__)
 SWEEP_BATCH = 5000
@@ -55,31 +46,6 @@ def deps_for(ctx: dict[str, Any]) -> Deps:
 
 
 DRAINERS = 2  # per worker process: one claims while the other's sends are out
-# Batches whose provider calls a worker process has out at once (its drainers together): a
-# drainer claims its next batch while earlier ones wait for their answers, so a slow provider
-# (50 ms) costs latency, not throughput. 4 x 50 sends: httpx's default pool (100 connections per
-# sender) queues the rest for at most one answer's time.
-BATCHES_OUT = 4
-
-
-class SendsOut:
-    """The sends a worker's drainers have claimed and not yet finished, bounded: a drainer
-    reserves room for a whole batch before claiming, and gives back what it did not claim."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.out = 0
-        self._freed = asyncio.Event()
-
-    async def reserve(self, n: int) -> None:
-        while self.out and self.out + n > self.limit:
-            self._freed.clear()
-            await self._freed.wait()
-        self.out += n
-
-    def release(self, n: int) -> None:
-        self.out -= n
-        self._freed.set()
 
 
 def start_drainers(ctx: dict[str, Any]) -> None:
@@ -89,25 +55,19 @@ def start_drainers(ctx: dict[str, Any]) -> None:
     if size <= 0 or not is_postgres():
         return
     stopping = asyncio.Event()
-    sends = SendsOut(BATCHES_OUT * size)
     ctx["recovery_stopping"] = stopping
     ctx["recovery_drainers"] = [
-        asyncio.create_task(drain(deps, size, stopping, sends=sends), name=f"recovery-drainer-{i}")
+        asyncio.create_task(drain(deps, size, stopping), name=f"recovery-drainer-{i}")
         for i in range(DRAINERS)
     ]
 
 
-async def stop_drainers(ctx: dict[str, Any], grace: float | None = None) -> None:
-    """Stop claiming and wait for the drainers: each releases the sends it claimed and had not yet
-    handed to a provider, and waits for the calls already out (bounded: the provider timeout and
-    10 s to record the answers; past that the drainers are cancelled, and a call cut short is
-    left `sending`, later `unknown`, never resent). No drainer or batch task is left running."""
+async def stop_drainers(ctx: dict[str, Any], grace: float = 20.0) -> None:
+    """Let each drainer finish the batch in hand (its sends are committed as `sending`)."""
     tasks = ctx.pop("recovery_drainers", [])
     if not tasks:
         return
     ctx.pop("recovery_stopping").set()
-    if grace is None:
-        grace = deps_for(ctx).settings.recovery.provider_timeout_seconds + 10.0
     _, late = await asyncio.wait(tasks, timeout=grace)
     for task in late:
         task.cancel()
@@ -117,51 +77,23 @@ async def stop_drainers(ctx: dict[str, Any], grace: float | None = None) -> None
 HANDOFF_SECONDS = 60.0  # how long a drainer leaves a handed-off step to its job
 
 
-async def drain(
-    deps: Deps,
-    batch_size: int,
-    stopping: asyncio.Event,
-    idle: float = 0.5,
-    sends: SendsOut | None = None,
-) -> None:
-    """Claim batches until the worker stops, each sent while the next is claimed (within
-    `sends`' room); sleep briefly when nothing is due. The drainer owns its batches (a task
-    group): it returns only once every one has finished, and a cancelled drainer cancels them,
-    each releasing what it had not yet handed to a provider."""
-    sends = sends or SendsOut(batch_size)  # alone: one batch at a time
+async def drain(deps: Deps, batch_size: int, stopping: asyncio.Event, idle: float = 0.5) -> None:
+    """Claim and send batches until the worker stops; sleep briefly when nothing is due. A stop
+    lets the batch in hand finish: cutting its provider calls short would leave `unknown` rows."""
     handed: dict[int, float] = {}
-    async with asyncio.TaskGroup() as batches:
-        while not stopping.is_set():
-            now = time.monotonic()
-            handed = {k: v for k, v in handed.items() if v > now}
-            await sends.reserve(batch_size)
-            if stopping.is_set():  # the room came from a batch that finished during the stop
-                sends.release(batch_size)
-                break
-            try:
-                claimed = await claim_batch(deps, batch_size, list(handed))
-            except Exception:
-                sends.release(batch_size)
-                log.exception("recovery batch failed; retrying")
-                busy = False
-            else:
-                sends.release(batch_size - len(claimed.claims))
-                handed |= {e.id: now + HANDOFF_SECONDS for e in claimed.handed_off}
-                busy = claimed.found > 0
-                if claimed.claims:
-                    batches.create_task(_send(claimed, sends, stopping), name="recovery-batch")
-            if not busy:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stopping.wait(), idle)
-
-
-async def _send(claimed: Claimed, sends: SendsOut, stopping: asyncio.Event) -> None:
-    try:
-        await claimed.send(stopping)  # each step's failure is its own (logged, left to the sweep)
-    except Exception:
-        log.exception("recovery batch send failed; the sweep resolves its attempts")
-    finally:
-        sends.release(len(claimed.claims))
+    while not stopping.is_set():
+        now = time.monotonic()
+        handed = {k: v for k, v in handed.items() if v > now}
+        try:
+            batch = await send_due(deps, batch_size, list(handed))
+            busy = bool(batch.sends or sum(batch.outcomes.values()))
+            handed |= {e.id: now + HANDOFF_SECONDS for e in batch.handed_off}
+        except Exception:
+            log.exception("recovery batch failed; retrying")
+            busy = False
+        if not busy:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), idle)
 
 
 async def send_step(ctx: dict[str, Any], enrollment_id: int, step: int) -> str:
@@ -185,17 +117,11 @@ async def recovery_sweep(ctx: dict[str, Any]) -> dict[str, int]:
         await Enrollment.filter(status=EnrollmentStatus.ACTIVE, next_due_at__lte=horizon)
         .order_by("next_due_at")
         .limit(SWEEP_BATCH)
-        .values_list("id", "next_step", "next_due_at", "flow_id", "store_id", "abandoned_at")
+        .values_list("id", "next_step", "next_due_at")
     )
     counts = {"due": 0, "stale_sends": 0}
-    # With drainers here, plain steps are claimed from the database: queueing a job for each
-    # would only compete with them, most when they are behind (a late system must speed up).
-    plain: set[int] = set()
-    if ctx.get("recovery_drainers"):
-        plain = await plain_steps(deps, [(e, s, f, st, a) for e, s, _, f, st, a in due])
-    for enrollment_id, step, due_at, *_ in due:
-        if enrollment_id not in plain:
-            counts["due"] += await schedule(deps.queue, enrollment_id, step, due_at)
+    for enrollment_id, step, due_at in due:
+        counts["due"] += await schedule(deps.queue, enrollment_id, step, due_at)
     stale = now - timedelta(seconds=deps.settings.recovery.sending_stale_seconds)
     orphans = (
         await Message.filter(

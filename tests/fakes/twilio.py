@@ -26,9 +26,6 @@ class FakeTwilio:
     server: LoopbackServer | None = None
     delay: float = 0.0
     """Seconds to hold each answer after recording the send (a slow or hanging provider)."""
-    in_flight: int = 0
-    most_in_flight: int = 0
-    """The most sends answered at the same moment: how many calls a sender had out at once."""
 
     def app(self) -> Litestar:
         fake = self
@@ -65,13 +62,8 @@ class FakeTwilio:
                 "received_at": time.time(),
             }
             fake.sent.append(record)
-            fake.in_flight += 1
-            fake.most_in_flight = max(fake.most_in_flight, fake.in_flight)
-            try:
-                if fake.delay:
-                    await asyncio.sleep(fake.delay)
-            finally:
-                fake.in_flight -= 1
+            if fake.delay:
+                await asyncio.sleep(fake.delay)
             return Response(_message_json(fake.account_sid, record, body), status_code=201)
 
         return Litestar([create_message], debug=False)

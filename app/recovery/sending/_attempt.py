@@ -41,7 +41,6 @@ class Claim:
     enrollment: Enrollment | None = None
     steps: list[FlowStep] = field(default_factory=list)
     store: Store | None = None
-    handed: bool = False  # send: the provider call has started (from then on it is awaited)
 
 
 @dataclass

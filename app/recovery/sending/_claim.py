@@ -298,26 +298,3 @@ async def left_to_drainer(deps: Deps, enrollment_id: int, step_index: int) -> bo
         return False
     store = await recent_store(found[0]["store_id"])
     return store is not None and not needs_preparation(deps, store, steps[step_index])
-
-
-async def plain_steps(deps: Deps, due: list[tuple[int, int, int, int, Any]]) -> set[int]:
-    """Of (enrollment id, step, flow id, store id, abandoned at), the enrollments whose step a
-    drainer will claim from the database when it falls due: no message row yet (a retry or an
-    attempt in flight belongs to its job) and no slow work first. A queued job for them would
-    only compete with the drainers (`left_to_drainer` says the same of one step)."""
-    keys = {idempotency_key(e, step): e for e, step, *_ in due}
-    found = await Message.filter(idempotency_key__in=list(keys)).values_list(
-        "idempotency_key", flat=True
-    )
-    taken = {keys[str(k)] for k in found}
-    plain = set()
-    for enrollment_id, step, flow_id, store_id, abandoned_at in due:
-        if enrollment_id in taken:
-            continue
-        steps = await ordered_steps(flow_id, abandoned_at)
-        store = await recent_store(store_id)
-        if step >= len(steps) or store is None:
-            continue  # its job completes the flow, or finds the store gone
-        if not needs_preparation(deps, store, steps[step]):
-            plain.add(enrollment_id)
-    return plain

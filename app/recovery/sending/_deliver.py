@@ -36,18 +36,14 @@ from app.stores.models import Store
 log = logging.getLogger(__name__)
 
 
-async def deliver(deps: Deps, claim: Claim, ordered: bool | None = None) -> str:
-    """Send a claimed step; a transient refusal raises `Later` (the row is `pending` again).
-
-    `ordered`: the last order check, when a batch just made it for all its carts at once."""
+async def deliver(deps: Deps, claim: Claim) -> str:
+    """Send a claimed step; a transient refusal raises `Later` (the row is `pending` again)."""
     message, enrollment, store = claim.message, claim.enrollment, claim.store
     assert message is not None and enrollment is not None and store is not None
     index, steps = enrollment.next_step, claim.steps
     # The send starts here: an order acknowledged before this check stops it.
     log.debug("last order check", extra=ctx(message=message.id))
-    if ordered is None and claim.checkout is not None:
-        ordered = await order_seen(store.id, claim.checkout, claim.contact)
-    if ordered:
+    if claim.checkout is not None and await order_seen(store.id, claim.checkout, claim.contact):
         return await _ordered_meanwhile(deps, message, enrollment)
     attempts = enrollment.attempts + 1
 
@@ -61,7 +57,6 @@ async def deliver(deps: Deps, claim: Claim, ordered: bool | None = None) -> str:
     async def also_on_failure(conn: Any, now: datetime) -> Pointer | None:
         return await advance(conn, enrollment, index, steps, now)
 
-    claim.handed = True  # a stop no longer releases it: the call is awaited and recorded
     delivery = await outbound.send(
         message,
         deps.providers,

@@ -8,12 +8,10 @@ added as it goes, so a shopper with two carts in one claim still gets one sequen
 
 from __future__ import annotations
 
-import operator
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from functools import reduce
 from typing import Any
 
 from tortoise.expressions import Q
@@ -34,68 +32,20 @@ from app.stores.models import Store
 UNSENT = (DeliveryStatus.PENDING, DeliveryStatus.CANCELLED)
 
 
-@dataclass(frozen=True)
-class OrderKeys:
-    """What identifies an order for this cart or shopper since the shopper last touched the
-    cart: its checkout token at any time; its cart token, email or phone digest since then."""
-
-    store_id: int
-    token: str
-    cart: str | None
-    since: datetime
-    emails: frozenset[str]
-    phones: frozenset[str]
-
-    @classmethod
-    def of(cls, store_id: int, checkout: Checkout, contact: Contact | None) -> OrderKeys:
-        emails = {seen.email_key(e) for e in (checkout.email, contact.email if contact else None)}
-        phones = {seen.phone_key(p) for p in (checkout.phone, contact.phone if contact else None)}
-        return cls(
-            store_id,
-            checkout.token,
-            checkout.cart_token or None,
-            checkout.last_activity_at,
-            frozenset(e for e in emails if e is not None),
-            frozenset(p for p in phones if p is not None),
-        )
-
-    def q(self) -> Q:
-        keys = Q(checkout_token=self.token)
-        if self.cart:
-            keys |= Q(cart_token=self.cart, seen_at__gte=self.since)
-        for value in self.emails:
-            keys |= Q(email_digest=value, seen_at__gte=self.since)
-        for value in self.phones:
-            keys |= Q(phone_digest=value, seen_at__gte=self.since)
-        return Q(keys, store_id=self.store_id)
-
-    def matches(self, row: OrderSeen) -> bool:
-        """`q()` for a row in hand (a batch reads the rows of all its carts in one query)."""
-        if row.store_id != self.store_id:
-            return False
-        if row.checkout_token == self.token:
-            return True
-        if row.seen_at < self.since:
-            return False
-        return bool(
-            (self.cart and row.cart_token == self.cart)
-            or row.email_digest in self.emails
-            or row.phone_digest in self.phones
-        )
-
-
 async def order_seen(store_id: int, checkout: Checkout, contact: Contact | None) -> bool:
     """Whether an order for this cart or shopper was acknowledged at capture since the shopper
     last touched the cart, processed or not: the last check before a provider is called."""
-    return await OrderSeen.filter(OrderKeys.of(store_id, checkout, contact).q()).exists()
-
-
-async def orders_seen(carts: list[OrderKeys]) -> list[bool]:
-    """`order_seen` for a batch's carts in one query, answered in the same order."""
-    if not carts:
-        return []
-    rows = await OrderSeen.filter(reduce(operator.or_, (k.q() for k in carts)))
-    return [any(k.matches(r) for r in rows) for k in carts]
+    since = checkout.last_activity_at
+    keys = Q(checkout_token=checkout.token)
+    if checkout.cart_token:
+        keys |= Q(cart_token=checkout.cart_token, seen_at__gte=since)
+    emails = {seen.email_key(e) for e in (checkout.email, contact.email if contact else None)}
+    phones = {seen.phone_key(p) for p in (checkout.phone, contact.phone if contact else None)}
+    for value in emails - {None}:
+        keys |= Q(email_digest=value, seen_at__gte=since)
+    for value in phones - {None}:
+        keys |= Q(phone_digest=value, seen_at__gte=since)
+    return await OrderSeen.filter(keys, store_id=store_id).exists()
 
 
 def reach(channel: str, contact: Contact | None, checkout: Checkout | None) -> rules.Reach:
