@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 from typing import Any
 
 from arq import cron, func
@@ -74,6 +76,28 @@ FUNCTIONS: list[Any] = [
 ]
 
 
+class FollowUpWorker(Worker):
+    """arq's worker, except that stopping always runs `on_shutdown` (which stops the drainers).
+
+    arq 0.28's `close` awaits the jobs it just cancelled with a plain `gather`: a job cancelled
+    before its `try` (picked in the last poll, still reading its definition from Redis) re-raises
+    its cancellation there, and `on_shutdown` never runs, so the drainers and their batches
+    outlived the worker. This is that `close` with `return_exceptions=True`. It uses arq's private
+    `_handle_signals` and `_pool`, as arq's own `close` does (arq is pinned in pyproject)."""
+
+    async def close(self) -> None:
+        if not self._handle_signals:
+            self.handle_sig(signal.SIGUSR1)
+        if not self._pool:
+            return
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        await self.pool.delete(self.health_check_key)
+        if self.on_shutdown:
+            await self.on_shutdown(self.ctx)
+        await self.pool.aclose(close_connection_pool=True)  # arq: close(), deprecated
+        self._pool = None
+
+
 def _sweep_schedule(interval: int) -> dict[str, Any]:
     if interval < 60:
         return {"second": set(range(0, 60, interval))}
@@ -86,7 +110,7 @@ def build_worker(
     manage_db: bool = True,
     burst: bool = False,
     **overrides: Any,
-) -> Worker:
+) -> FollowUpWorker:
     """A worker on the shared queue; `manage_db=False` when the caller already initialised Tortoise."""
     settings = settings or get_settings()
     wire()
@@ -142,4 +166,4 @@ def build_worker(
         "poll_delay": 0.2,
     }
     options.update(overrides)
-    return Worker(**options)
+    return FollowUpWorker(**options)
