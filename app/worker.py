@@ -81,9 +81,10 @@ class FollowUpWorker(Worker):
 
     arq 0.28's `close` awaits the jobs it just cancelled with a plain `gather`: a job cancelled
     before its `try` (picked in the last poll, still reading its definition from Redis) re-raises
-    its cancellation there, and `on_shutdown` never runs, so the drainers and their batches
-    outlived the worker. This is that `close` with `return_exceptions=True`. It uses arq's private
-    `_handle_signals` and `_pool`, as arq's own `close` does (arq is pinned in pyproject)."""
+    its cancellation there, and `on_shutdown` never runs, so the recovery drainers outlived the
+    worker. This is that `close` with `return_exceptions=True`
+    (tests/integration/test_worker_close.py). It uses arq's private `_handle_signals` and `_pool`,
+    as arq's own `close` does (arq is pinned in pyproject)."""
 
     async def close(self) -> None:
         if not self._handle_signals:
