@@ -261,8 +261,12 @@ _CLOCK_COLUMNS = (
     ("response_channel", "channel"),
     ("response_due_at", "due_at"),
 )
-# The outbox row's columns that the new message's id decides, inside the statement.
-_MADE_HERE = frozenset({"subject_id", "dedupe_key"})
+# The outbox row's columns that the new message's id decides, inside the statement ({prefix}:
+# the placeholder of `events.dedupe_prefix`).
+_MADE_HERE = {
+    "subject_id": '(SELECT "id" FROM m)',
+    "dedupe_key": '{prefix} || (SELECT "id" FROM m)',
+}
 
 
 @functools.lru_cache(maxsize=8)
@@ -294,11 +298,9 @@ def _text_sql(
         ' RETURNING "response_started_at"'
     )
     prefix = bind()
-    made_here = {
-        "subject_id": '(SELECT "id" FROM m)',
-        "dedupe_key": f'{prefix} || (SELECT "id" FROM m)',
-    }
-    placed = [made_here.get(c) or bind() for c in outbox_columns]
+    placed = [
+        _MADE_HERE[c].format(prefix=prefix) if c in _MADE_HERE else bind() for c in outbox_columns
+    ]
     outbox_sql = _insert_sql("outbox_event", outbox_columns, placed, '"id"')
     return (
         f"WITH m AS ({message_sql}), t AS ({thread_sql}), o AS ({outbox_sql}) SELECT"
