@@ -7,11 +7,17 @@ every value an expression builds is capped at MAX_STRING characters, all loops o
 MAX_LOOPS turns, output is streamed and cut at MAX_OUTPUT characters, and the clock is read on
 every loop turn, call and operator: a render using more than RENDER_SECONDS of CPU stops. A problem is raised as
 `RenderProblem` in words a merchant can act on.
+
+The clock is this thread's CPU time less the time the garbage collector spent in it: a collection
+of the whole process's heap can start during any render and cost more than a render's budget, and
+that is not the template's work.
 """
 
 from __future__ import annotations
 
+import gc
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -31,6 +37,30 @@ MAX_RANGE = 10_000
 MAX_EXPONENT = 64
 MAX_WIDTH = 1_000  # padding and format widths
 RENDER_SECONDS = 0.2  # CPU seconds of this thread: other processes' load does not count
+
+_gc = threading.local()
+
+
+def _gc_timer(phase: str, info: dict[str, Any]) -> None:
+    """Keep, per thread, the CPU seconds spent in collections (the collector runs in the thread
+    whose allocation set it off, so its time is charged to that thread's clock)."""
+    now = time.thread_time()
+    if phase == "start":
+        _gc.started = now
+    else:
+        started = getattr(_gc, "started", None)
+        if started is not None:
+            _gc.spent = getattr(_gc, "spent", 0.0) + now - started
+            _gc.started = None
+
+
+gc.callbacks.append(_gc_timer)
+
+
+def clock() -> float:
+    """CPU seconds of this thread, not counting garbage collection: what render budgets measure."""
+    return time.thread_time() - getattr(_gc, "spent", 0.0)
+
 
 _WIDTHS = re.compile(r"%[-+ #0]*(\d+)|\{[^{}]*:[^{}]*?(\d+)")
 
@@ -58,7 +88,7 @@ class Budget:
         self.check_time()
 
     def check_time(self) -> None:
-        if time.thread_time() > self.deadline:
+        if clock() > self.deadline:
             raise RenderProblem(f"it needs more than {RENDER_SECONDS:g} s of work to render")
 
 
@@ -69,7 +99,7 @@ _overall: ContextVar[float | None] = ContextVar("template_deadline", default=Non
 @contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
     """One deadline for many renders (a flow's every variant on save), besides each render's own."""
-    token = _overall.set(time.thread_time() + seconds)
+    token = _overall.set(clock() + seconds)
     try:
         yield
     finally:
@@ -79,7 +109,7 @@ def time_limit(seconds: float) -> Iterator[None]:
 def _current() -> Budget:
     budget = _budget.get()
     if budget is None:  # rendered outside `render` (a test, a shell): give it its own budget
-        budget = Budget(time.thread_time() + RENDER_SECONDS)
+        budget = Budget(clock() + RENDER_SECONDS)
         _budget.set(budget)
     return budget
 
@@ -270,7 +300,7 @@ def environment(html: bool) -> BoundedSandbox:
 
 def render(template: Template, context: dict[str, Any]) -> str:
     """Stream the output, stopping at MAX_OUTPUT characters or RENDER_SECONDS."""
-    deadline = time.thread_time() + RENDER_SECONDS
+    deadline = clock() + RENDER_SECONDS
     overall = _overall.get()
     budget = Budget(deadline if overall is None else min(deadline, overall))
     token = _budget.set(budget)
