@@ -198,9 +198,17 @@ class Watch:
         host = urlsplit(base).netloc
         page.on("console", self._console)
         page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
-        page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url} {r.failure}"))
+        page.on("requestfailed", self._failed)
         page.on("response", self._response)
         self.host = host
+
+    def _failed(self, request: Any) -> None:
+        # The flow editor's email preview is an iframe whose srcdoc is replaced on every edit: the
+        # browser aborts the old document's image loads. That is the preview moving on, not a failure;
+        # an abort in the page itself, or any other failure anywhere, still counts.
+        replaced = request.failure == "net::ERR_ABORTED" and request.frame.parent_frame is not None
+        if not replaced:
+            self.problems.append(f"failed: {request.url} {request.failure}")
 
     def _console(self, message: Any) -> None:
         own = f"status of {self.expected_status}"
