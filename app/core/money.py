@@ -27,11 +27,17 @@ def normal_locale(name: str | None) -> str:
         return DEFAULT_LOCALE
 
 
+@lru_cache(maxsize=256)
+def _locale(name: str | None) -> Locale:
+    """The parsed locale itself: babel parses a name on every call, three times the formatting."""
+    return Locale.parse(normal_locale(name))
+
+
 def format_money(amount: Decimal | str, currency: str, locale: str | None = DEFAULT_LOCALE) -> str:
     """`amount` in `currency` for `locale`; an amount or currency babel cannot read is shown as
     it came ("12.5 XYZ") rather than failing the page or the message it is part of."""
     try:
         value = quantize(Decimal(str(amount)), currency)
-        return format_currency(value, currency.upper(), locale=normal_locale(locale))
+        return format_currency(value, currency.upper(), locale=_locale(locale))
     except (ValueError, ArithmeticError):
         return f"{amount} {currency}"
