@@ -14,7 +14,7 @@ value. tests/unit/test_compiled.py holds each compiled read to the queryset it r
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -109,3 +109,41 @@ def insert_values(instance: Model, conn: Any) -> tuple[list[str], list[Any]]:
     ]
     columns = [meta.fields_db_projection[name] for name in executor.regular_columns]
     return columns, values
+
+
+async def insert_many(conn: Any, instances: Sequence[Model]) -> None:
+    """Write new rows of one model in a single `INSERT … VALUES (…), (…) RETURNING` round trip,
+    each row's values exactly as `create` would send them (`insert_values`); every instance gets
+    its primary key and counts as saved, as after `create`. A failure writes none of them.
+
+    Ids come from the table's sequence (PostgreSQL) or rowid (SQLite), drawn row by row in the
+    order of the VALUES list, so the ids handed back, sorted, are the rows' in that order (the
+    order RETURNING lists them in is not promised)."""
+    if not instances:
+        return
+    model = type(instances[0])
+    if any(type(instance) is not model for instance in instances):
+        raise ValueError("insert_many writes rows of one model")
+    meta = model._meta
+    postgres = conn.capabilities.dialect == "postgres"
+    columns: list[str] = []
+    params: list[Any] = []
+    rows: list[str] = []
+    for instance in instances:
+        these, values = insert_values(instance, conn)
+        if columns and these != columns:
+            raise ValueError(f"{meta.db_table}: rows with different columns")
+        columns = these
+        start = len(params)
+        marks = (f"${start + i + 1}" if postgres else "?" for i in range(len(values)))
+        rows.append(f"({', '.join(marks)})")
+        params.extend(values)
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    pk = meta.db_pk_column
+    sql = f'INSERT INTO "{meta.db_table}" ({quoted}) VALUES {", ".join(rows)} RETURNING "{pk}"'
+    found = await conn.execute_query_dict(sql, params)
+    if len(found) != len(instances):
+        raise RuntimeError(f"{meta.db_table}: {len(found)} ids back for {len(instances)} rows")
+    for instance, key in zip(instances, sorted(row[pk] for row in found), strict=True):
+        instance.pk = key
+        instance._saved_in_db = True

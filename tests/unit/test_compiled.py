@@ -6,13 +6,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from app.accounts.models import Role
 from app.accounts.services import create_agent
 from app.checkouts.models import Checkout, CheckoutStatus, Contact
-from app.core.compiled import CompiledSelect
+from app.core.compiled import CompiledSelect, insert_many
 from app.core.timeutil import utcnow
+from app.messaging.models import Message
 from inbox import services
 from inbox.models import Conversation, ConversationStatus
 from tests.factories import make_store
@@ -83,3 +85,49 @@ async def test_a_shape_that_does_not_bind_its_placeholder_is_refused(settings) -
     async with in_transaction() as conn:
         with pytest.raises(ValueError, match="is not one bound parameter"):
             await inlined.first(conn, 5)
+
+
+def _message(store_id: int, key: str, **extra: Any) -> Message:
+    return Message(
+        store_id=store_id,
+        channel="email",
+        direction="outbound",
+        author="automation",
+        to_address="lee@example.com",
+        subject=f"Your cart {key}",
+        body=f"Body {key}",
+        status="sending",
+        idempotency_key=key,
+        **extra,
+    )
+
+
+async def test_insert_many_writes_each_row_as_create_would_and_gives_each_its_id(settings) -> None:
+    store = (await make_store("custom")).store
+    twin = _message(store.id, "twin")
+    await twin.save()
+    batch = [_message(store.id, f"k{n}", segments=n + 1) for n in range(3)]
+    async with in_transaction() as conn:
+        await insert_many(conn, batch)
+    assert all(m._saved_in_db for m in batch)
+    for message in batch:  # each instance got the id of its own row
+        stored = await Message.get(id=message.id)
+        assert stored.idempotency_key == message.idempotency_key
+        assert stored.segments == message.segments
+        assert message.created_at is not None and stored.created_at == message.created_at
+    mine = _fields(await Message.get(id=batch[0].id))
+    theirs = _fields(await Message.get(id=twin.id))
+    differ = {k for k in mine if mine[k] != theirs[k]}
+    assert differ <= {"id", "idempotency_key", "subject", "body", "segments", "created_at", "updated_at"}
+    assert {"id", "idempotency_key", "subject", "body"} <= differ
+
+
+async def test_insert_many_writes_none_of_the_rows_when_one_is_refused(settings) -> None:
+    store = (await make_store("custom")).store
+    await _message(store.id, "taken").save()
+    with pytest.raises(IntegrityError):
+        async with in_transaction() as conn:
+            await insert_many(conn, [_message(store.id, "fresh"), _message(store.id, "taken")])
+    assert not await Message.filter(idempotency_key="fresh").exists()
+    with pytest.raises(ValueError, match="one model"):
+        await insert_many(None, [_message(store.id, "a"), Contact(store_id=store.id)])

@@ -65,10 +65,13 @@ async def settle(
     known: Known,
     pending: Message | None = None,
     discount: DiscountCode | None = None,
+    unwritten: list[Message] | None = None,
 ) -> Claim:
     """Under the caller's locks: decide, reserve the sender's slot, then commit the attempt as
     `sending` or act on the decision instead (stop, defer, skip). One path for single claims and
-    batches, so both send under exactly the same rules."""
+    batches, so both send under exactly the same rules. With `unwritten`, a new attempt is put
+    there instead of inserted: the batch writes all its attempts in one statement, in the same
+    transaction."""
     step = steps[step_index]
     # A retry keeps the channel of its recorded attempt: an auto step is resolved only once.
     channel = str(pending.channel) if pending else None
@@ -85,8 +88,20 @@ async def settle(
         return await not_sending(conn, decision, enrollment, step_index, steps, pending, now)
     try:
         message = await _record(
-            conn, deps, rows, enrollment, step, step_index, facts, pending, discount, cart
+            conn,
+            deps,
+            rows,
+            enrollment,
+            step,
+            step_index,
+            facts,
+            pending,
+            discount,
+            cart,
+            write=unwritten is None,
         )
+        if unwritten is not None and not message._saved_in_db:
+            unwritten.append(message)
     except templates.RenderProblem as exc:  # this step fails alone; the batch goes on
         return await unrenderable(conn, deps, rows, enrollment, step_index, steps, facts, exc)
     return Claim("send", message, rows.contact, wait=wait, checkout=rows.checkout)
@@ -281,8 +296,10 @@ async def _record(
     pending: Message | None,
     discount: DiscountCode | None,
     cart: fresh.Cart | None = None,
+    write: bool = True,
 ) -> Message:
-    """Render and commit the attempt as `sending` before the provider hears of it."""
+    """Render and commit the attempt as `sending` before the provider hears of it (`write=False`:
+    a new row is left for the caller to insert, in the same transaction)."""
     store, checkout, contact = rows.store, rows.checkout, rows.contact
     variant = rules.pick_variant(step.variants, f"{enrollment.id}:{step_index}")
     shown = checkout or rows.lines  # the cart, or the lines of a pending order's checkout
@@ -328,8 +345,7 @@ async def _record(
         for name, value in values.items():
             setattr(pending, name, value)
         return pending
-    return await Message.create(
-        using_db=conn,
+    message = Message(
         store_id=store.id,
         contact_id=contact.id if contact else None,
         checkout_id=checkout.id if checkout else None,
@@ -341,3 +357,6 @@ async def _record(
         idempotency_key=idempotency_key(enrollment.id, step_index),
         **values,
     )
+    if write:
+        await message.save(using_db=conn, force_create=True)
+    return message

@@ -22,6 +22,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from app.checkouts.models import Checkout, Contact, Order
+from app.core.compiled import insert_many
 from app.core.logging import ctx
 from app.messaging.models import DeliveryStatus, Message
 from app.recovery.flows import ordered_steps
@@ -145,6 +146,7 @@ async def _claim_rows(
     locked = [enrollment for enrollment, _ in fresh]
     rows = await _rows(conn, locked)
     history = await _history(conn, deps, locked, rows)
+    unwritten: list[Message] | None = None if own else []  # a batch inserts its attempts at once
     for enrollment, pending in fresh:
         steps = (
             own.steps if own else await ordered_steps(enrollment.flow_id, enrollment.abandoned_at)
@@ -154,9 +156,13 @@ async def _claim_rows(
             claims.handed_off.append(enrollment)
             continue
         row.prices = prices
-        claim = await _claim_row(conn, deps, enrollment, steps, row, history, pending, own)
+        claim = await _claim_row(
+            conn, deps, enrollment, steps, row, history, pending, own, unwritten
+        )
         claim.enrollment, claim.steps, claim.store = enrollment, steps, row.store
         claims.claims.append(claim)
+    if unwritten:
+        await insert_many(conn, unwritten)
     return claims
 
 
@@ -169,6 +175,7 @@ async def _claim_row(
     history: History,
     pending: Message | None,
     own: Own | None,
+    unwritten: list[Message] | None = None,
 ) -> Claim:
     index, now = enrollment.next_step, deps.clock()
     if index >= len(steps):  # the flow lost steps since: nothing left to send
@@ -176,7 +183,9 @@ async def _claim_row(
         return Claim("completed")
     known = history.known(enrollment, rows.store, now)
     discount = own.discount if own else None
-    claim = await settle(conn, deps, enrollment, index, steps, rows, known, pending, discount)
+    claim = await settle(
+        conn, deps, enrollment, index, steps, rows, known, pending, discount, unwritten
+    )
     if claim.outcome == "send":
         assert claim.message is not None
         history.sent(enrollment, now, str(claim.message.channel))
