@@ -8,7 +8,9 @@ The caller has committed the message as `sending` (its idempotency key refuses a
 - no answer (timeout, connection lost after the request): `unknown`, never resent -- a missed
   message is better than a duplicate; a status callback can still settle it by `?m={id}`;
 - refused for now: back to `pending` when the caller retries (recovery's backoff), else `failed`.
-Every state is announced as `MESSAGE_CHANGED`, so the inbox and the rollups see each send live, and
+Every outcome is announced as `MESSAGE_CHANGED`, so the inbox and the rollups see each send live
+(`sending` too when a person waits on it, an agent's reply; an automated send is announced once,
+with its outcome: a frame and a rollup mark fewer per send, the send seen some milliseconds later), and
 `message.sent` / `message.failed` go to the event outbox, in the transaction that records the answer,
 for outbound webhooks and Segment.
 """
@@ -106,11 +108,14 @@ async def send(
     record_sent: RecordSent | None = None,
     also_on_failure: AlsoOnFailure | None = None,
     clock: Callable[[], datetime] = utcnow,
+    announce_sending: bool = True,
 ) -> Delivery:
     """Send a message committed as `sending` and record the answer (see the module docstring).
 
-    `retry`: a transient refusal puts the row back to `pending` for the caller to try again."""
-    await _announce(message)  # the row as just committed: no need to read it back
+    `retry`: a transient refusal puts the row back to `pending` for the caller to try again.
+    `announce_sending=False`: only the outcome is announced (automated sends)."""
+    if announce_sending:
+        await _announce(message)  # the row as just committed: no need to read it back
     timeout = settings.recovery.provider_timeout_seconds
     headers = None
     if message.channel == Channel.EMAIL:

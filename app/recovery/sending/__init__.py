@@ -44,6 +44,7 @@ from app.recovery.sending._attempt import Claim
 from app.recovery.sending._claim import claim_due, claim_step, left_to_drainer, peek_due
 from app.recovery.sending._deliver import deliver
 from app.recovery.sending._deps import Deps, Later
+from app.recovery.sending._facts import orders_seen
 from app.recovery.sending._pointer import advance, idempotency_key, is_current
 from app.recovery.sending._prepare import batch_prices, current_prices, prepare
 from app.recovery.sending._queue import forget_jobs, schedule, schedule_after
@@ -111,10 +112,23 @@ async def send_due(deps: Deps, limit: int, skip: list[int] | None = None) -> Bat
     )
     for enrollment in claimed.handed_off:  # slow work first: the step's own job does it
         await schedule(deps.queue, enrollment.id, enrollment.next_step, None)
+    await _last_order_check(sends)
     results = await asyncio.gather(*(_finish_in_batch(deps, c) for c in claimed.claims))
     outcomes = Counter(results)
     outcomes["handed_off"] += len(claimed.handed_off)
     return Batch(sends, +outcomes, claimed.handed_off)
+
+
+async def _last_order_check(sends: list[Claim]) -> None:
+    """The order check every send makes before its provider call, for the whole batch in one
+    query, after the claim's commit and just before the sends start."""
+    claims, carts = [], []
+    for claim in sends:
+        if claim.checkout is not None and claim.store is not None:
+            claims.append(claim)
+            carts.append((claim.store.id, claim.checkout, claim.contact))
+    for claim, ordered in zip(claims, await orders_seen(carts), strict=True):
+        claim.ordered = ordered
 
 
 async def _finish(deps: Deps, claim: Claim) -> str:

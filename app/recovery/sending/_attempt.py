@@ -37,6 +37,9 @@ class Claim:
     wait: float = 0.0  # seconds until the sender's reserved slot, slept after the commit
     pointer: Pointer | None = None  # skipped, failed, advanced: where the pointer went
     checkout: Checkout | None = None  # send: read under the lock, for the last order check
+    # send, in a batch: that check, made for all the batch's carts at once just before they start
+    # (a send that first waits for its sender's slot checks again after the wait)
+    ordered: bool | None = None
     # Filled in by the claim: the locked row, its flow's steps and its store (for the send).
     enrollment: Enrollment | None = None
     steps: list[FlowStep] = field(default_factory=list)

@@ -43,8 +43,10 @@ async def deliver(deps: Deps, claim: Claim) -> str:
     index, steps = enrollment.next_step, claim.steps
     # The send starts here: an order acknowledged before this check stops it.
     log.debug("last order check", extra=ctx(message=message.id))
-    if claim.checkout is not None and await order_seen(store.id, claim.checkout, claim.contact):
-        return await _ordered_meanwhile(deps, message, enrollment)
+    if claim.checkout is not None:
+        checked = claim.ordered is not None and not claim.wait
+        if claim.ordered if checked else await order_seen(store.id, claim.checkout, claim.contact):
+            return await _ordered_meanwhile(deps, message, enrollment)
     attempts = enrollment.attempts + 1
 
     async def record_sent(result: SendResult, at: datetime) -> tuple[bool, Any]:
@@ -66,6 +68,7 @@ async def deliver(deps: Deps, claim: Claim) -> str:
         record_sent=record_sent,
         also_on_failure=also_on_failure,
         clock=deps.clock,
+        announce_sending=False,  # nobody waits on it: the outcome is announced, once
     )
     if delivery.outcome == outbound.RETRY:
         assert delivery.error is not None

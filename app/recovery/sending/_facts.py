@@ -32,20 +32,74 @@ from app.stores.models import Store
 UNSENT = (DeliveryStatus.PENDING, DeliveryStatus.CANCELLED)
 
 
+@dataclass(frozen=True)
+class _CartKeys:
+    """What an order acknowledged at capture must share with a cart to stop its send."""
+
+    store_id: int
+    token: str
+    cart_token: str | None
+    since: (
+        datetime  # the shopper's last touch of the cart: only newer orders count by the keys below
+    )
+    emails: frozenset[str]
+    phones: frozenset[str]
+
+    @classmethod
+    def of(cls, store_id: int, checkout: Checkout, contact: Contact | None) -> _CartKeys:
+        emails = {seen.email_key(e) for e in (checkout.email, contact.email if contact else None)}
+        phones = {seen.phone_key(p) for p in (checkout.phone, contact.phone if contact else None)}
+        return cls(
+            store_id,
+            checkout.token,
+            checkout.cart_token or None,
+            checkout.last_activity_at,
+            frozenset(e for e in emails if e is not None),
+            frozenset(p for p in phones if p is not None),
+        )
+
+    def query(self) -> Q:
+        later = [Q(cart_token=self.cart_token)] if self.cart_token else []
+        if self.emails:
+            later.append(Q(email_digest__in=sorted(self.emails)))
+        if self.phones:
+            later.append(Q(phone_digest__in=sorted(self.phones)))
+        found = Q(checkout_token=self.token)
+        if later:
+            found |= Q(Q(*later, join_type="OR"), seen_at__gte=self.since)
+        return Q(found, store_id=self.store_id)
+
+    def matches(self, row: OrderSeen) -> bool:
+        if row.store_id != self.store_id:
+            return False
+        if row.checkout_token == self.token:
+            return True
+        return row.seen_at >= self.since and (
+            (self.cart_token is not None and row.cart_token == self.cart_token)
+            or row.email_digest in self.emails
+            or row.phone_digest in self.phones
+        )
+
+
 async def order_seen(store_id: int, checkout: Checkout, contact: Contact | None) -> bool:
     """Whether an order for this cart or shopper was acknowledged at capture since the shopper
     last touched the cart, processed or not: the last check before a provider is called."""
-    since = checkout.last_activity_at
-    keys = Q(checkout_token=checkout.token)
-    if checkout.cart_token:
-        keys |= Q(cart_token=checkout.cart_token, seen_at__gte=since)
-    emails = {seen.email_key(e) for e in (checkout.email, contact.email if contact else None)}
-    phones = {seen.phone_key(p) for p in (checkout.phone, contact.phone if contact else None)}
-    for value in emails - {None}:
-        keys |= Q(email_digest=value, seen_at__gte=since)
-    for value in phones - {None}:
-        keys |= Q(phone_digest=value, seen_at__gte=since)
-    return await OrderSeen.filter(keys, store_id=store_id).exists()
+    return (await orders_seen([(store_id, checkout, contact)]))[0]
+
+
+async def orders_seen(carts: list[tuple[int, Checkout, Contact | None]]) -> list[bool]:
+    """`order_seen` for many carts in one query (a batch's sends, just before they start): the
+    rows any cart's keys match are read, then each cart keeps the ones that are its own."""
+    if not carts:
+        return []
+    keys = [_CartKeys.of(store_id, checkout, contact) for store_id, checkout, contact in carts]
+    wanted = keys[0].query()
+    for more in keys[1:]:
+        wanted |= more.query()
+    found = await OrderSeen.filter(wanted).only(
+        "id", "store_id", "checkout_token", "cart_token", "email_digest", "phone_digest", "seen_at"
+    )
+    return [any(k.matches(row) for row in found) for k in keys]
 
 
 def reach(channel: str, contact: Contact | None, checkout: Checkout | None) -> rules.Reach:
