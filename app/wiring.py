@@ -87,6 +87,7 @@ def wire(*_: Any) -> None:
         events.subscribe(name)(handler)
     for name, listener in LISTENERS:
         events.listen(name)(listener)
+    events.batch_scope(analytics.gathered_marks)  # a batch of sends: one rollup mark per store
     for topics in TOPIC_MAPS:
         processing.register(topics)
     seed_new_stores_with(ensure_default_flow)

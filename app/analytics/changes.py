@@ -7,7 +7,10 @@ and the sweep finds any dirty day again. A no-op on SQLite, where the stats alwa
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from app.analytics import sql
@@ -40,25 +43,74 @@ _MARK = f"""WITH days AS (
     WHERE {_STALE.format(t="analytics_day")}
     RETURNING day"""
 _GIVEN = "SELECT unnest($2::timestamptz[]) AS at"
-# Its day (funnel, products), the days of its sends (A/B conversions) and of its orders.
-_OF_CHECKOUT = """SELECT c.abandoned_at FROM checkout c WHERE c.id = $3
-      UNION ALL SELECT m.created_at FROM message m WHERE m.checkout_id = $3
-      UNION ALL SELECT o.placed_at FROM "order" o WHERE o.checkout_id = $3"""
+# Their days (funnel, products), the days of their sends (A/B conversions) and of their orders.
+_OF_CHECKOUTS = """SELECT c.abandoned_at FROM checkout c WHERE c.id = ANY($3::bigint[])
+      UNION ALL SELECT m.created_at FROM message m WHERE m.checkout_id = ANY($3::bigint[])
+      UNION ALL SELECT o.placed_at FROM "order" o WHERE o.checkout_id = ANY($3::bigint[])"""
+
+
+@dataclass
+class _Gathered:
+    """Marks asked for inside `gathered()`, by store: written together when it ends."""
+
+    moments: dict[int, set[datetime]] = field(default_factory=dict)
+    checkouts: dict[int, set[int]] = field(default_factory=dict)
+
+
+_gathering: ContextVar[_Gathered | None] = ContextVar("analytics_marks", default=None)
+
+
+@asynccontextmanager
+async def gathered() -> AsyncIterator[None]:
+    """Marks asked for inside (a batch of sends, each announcing its outcome) are written when it
+    ends, one statement per store, instead of one per change. Every change inside was committed
+    before that write, so a rebuild that began before any of them is redone, as with a mark per
+    change; until then the stats may read those days' rollups without them (the batch's length).
+    Tasks started inside share it."""
+    if _gathering.get() is not None:  # already gathering: the outer scope writes them
+        yield
+        return
+    marks = _Gathered()
+    token = _gathering.set(marks)
+    try:
+        yield
+    finally:
+        _gathering.reset(token)
+        for store_id in sorted(marks.moments.keys() | marks.checkouts.keys()):
+            try:
+                await _write(
+                    store_id,
+                    sorted(marks.moments.get(store_id, ())),
+                    sorted(marks.checkouts.get(store_id, ())),
+                )
+            except Exception:  # like a listener's: logged, and the next change marks the day
+                log.exception("rollup mark failed", extra=ctx(store=store_id))
 
 
 async def mark(
     store_id: int, moments: Sequence[datetime | None], checkout_id: int | None = None
 ) -> int:
     """Dirty the local day of every moment (UTC instants, in the store's zone), and with
-    `checkout_id` every day that checkout touches, in one statement; returns the days newly marked."""
+    `checkout_id` every day that checkout touches, in one statement; returns the days newly marked
+    (0 inside `gathered()`, which writes them when it ends)."""
     given = [m for m in moments if m is not None]
     if (not given and checkout_id is None) or not sql.is_postgres():
         return 0
-    if checkout_id is None:
+    marks = _gathering.get()
+    if marks is not None:
+        marks.moments.setdefault(store_id, set()).update(given)
+        if checkout_id is not None:
+            marks.checkouts.setdefault(store_id, set()).add(checkout_id)
+        return 0
+    return await _write(store_id, given, [] if checkout_id is None else [checkout_id])
+
+
+async def _write(store_id: int, given: list[datetime], checkout_ids: list[int]) -> int:
+    if not checkout_ids:
         found = await sql.rows(_MARK.format(moments=_GIVEN), store_id, given)
     else:
-        union = f"{_GIVEN} UNION ALL {_OF_CHECKOUT}"
-        found = await sql.rows(_MARK.format(moments=union), store_id, given, checkout_id)
+        union = f"{_GIVEN} UNION ALL {_OF_CHECKOUTS}"
+        found = await sql.rows(_MARK.format(moments=union), store_id, given, checkout_ids)
     if found:  # nothing new: the mark already there asked for the rebuild (the sweep backs it up)
         await schedule(store_id)
     return len(found)

@@ -68,3 +68,7 @@ async def message_changed(message: Any, **_held: Any) -> None:
     touched = message.delivered_at or message.sent_at or message.created_at
     last = max(touched, message.created_at) + windows.longest
     await changes.mark(store.id, changes.span(message.created_at, last), message.checkout_id)
+
+
+# Inside `events.batched()`, the marks of many changes are written together (see `changes.gathered`).
+gathered_marks = changes.gathered

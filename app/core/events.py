@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -137,6 +138,28 @@ def listen(name: str) -> Callable[[Callable[..., Awaitable[None]]], Callable[...
 def listening(name: str) -> bool:
     """Whether anyone listens, so callers can skip building a notification nobody reads."""
     return bool(_listeners.get(name))
+
+
+_batch_scopes: list[Callable[[], AbstractAsyncContextManager[None]]] = []
+
+
+def batch_scope(
+    scope: Callable[[], AbstractAsyncContextManager[None]],
+) -> Callable[[], AbstractAsyncContextManager[None]]:
+    """A listener's way of gathering the work of many notifications made inside `batched()`."""
+    if scope not in _batch_scopes:
+        _batch_scopes.append(scope)
+    return scope
+
+
+@asynccontextmanager
+async def batched() -> AsyncIterator[None]:
+    """Notifications made inside (and in tasks started inside) belong to one batch: a listener
+    that registered a `batch_scope` does its part of them once, when the batch ends."""
+    async with AsyncExitStack() as stack:
+        for scope in _batch_scopes:
+            await stack.enter_async_context(scope())
+        yield
 
 
 async def notify(name: str, **data: Any) -> None:

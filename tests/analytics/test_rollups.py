@@ -452,3 +452,34 @@ async def test_recent_days_are_reconciled_hourly_even_without_a_hook(settings):
     marked = await jobs.reconcile(store)
     assert marked == jobs.RECONCILE_DAYS + 1  # the last week and today, nothing older
     assert await RollupDay.filter(store_id=store.id, dirty_at__isnull=False).count() == marked
+
+
+async def test_marks_made_in_a_batch_are_written_together_when_it_ends(settings):
+    """A batch of sends marks once per store when all have answered: the same days as a mark per
+    send, none before the batch ends."""
+    from app.messaging.models import Message
+
+    store = await random_store(7, "America/New_York", checkouts=20)
+    sent = await Message.filter(store_id=store.id, checkout_id__not_isnull=True).values_list(
+        "checkout_id", flat=True
+    )
+    first, second = sorted(set(sent))[:2]
+    now = utcnow()
+
+    async def dirty() -> set:
+        found = RollupDay.filter(store_id=store.id, dirty_at__not_isnull=True)
+        return set(await found.values_list("day", flat=True))
+
+    await built(store)
+    await changes.mark(store.id, [now], first)
+    await changes.mark(store.id, [now - timedelta(days=3)], second)
+    separately = await dirty()
+    await built(store)
+    assert await dirty() == set()
+    async with events.batched():
+        marked = await asyncio.gather(
+            changes.mark(store.id, [now], first),
+            changes.mark(store.id, [now - timedelta(days=3)], second),
+        )
+        assert marked == [0, 0] and await dirty() == set()  # nothing written yet
+    assert await dirty() == separately and len(separately) >= 2

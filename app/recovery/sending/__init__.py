@@ -35,6 +35,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from app.core import events
 from app.core.db import is_postgres
 from app.core.logging import ctx
 from app.messaging.outbound import announce_changed
@@ -113,7 +114,8 @@ async def send_due(deps: Deps, limit: int, skip: list[int] | None = None) -> Bat
     for enrollment in claimed.handed_off:  # slow work first: the step's own job does it
         await schedule(deps.queue, enrollment.id, enrollment.next_step, None)
     await _last_order_check(sends)
-    results = await asyncio.gather(*(_finish_in_batch(deps, c) for c in claimed.claims))
+    async with events.batched():  # the sends' rollup marks: written once, when all have answered
+        results = await asyncio.gather(*(_finish_in_batch(deps, c) for c in claimed.claims))
     outcomes = Counter(results)
     outcomes["handed_off"] += len(claimed.handed_off)
     return Batch(sends, +outcomes, claimed.handed_off)
