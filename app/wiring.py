@@ -88,6 +88,7 @@ def wire(*_: Any) -> None:
     for name, listener in LISTENERS:
         events.listen(name)(listener)
     events.batch_scope(analytics.gathered_marks)  # a batch of sends: one rollup mark per store
+    events.batch_scope(inbox.gathered_frames)  # and its live frames' threads read at once
     for topics in TOPIC_MAPS:
         processing.register(topics)
     seed_new_stores_with(ensure_default_flow)

@@ -449,6 +449,45 @@ async def announce_message(msg: Message, contact: Contact | None = None) -> None
     )
 
 
+async def announce_messages(msgs: list[Message]) -> None:
+    """`announce_message` for many messages at once (a batch of recovery sends): their threads,
+    contacts and agents' names are read in one query each, and each frame is the same."""
+    by_id = [m.conversation_id for m in msgs if m.conversation_id is not None]
+    by_contact = [m for m in msgs if m.conversation_id is None and m.contact_id is not None]
+    threads = {c.id: c for c in await Conversation.filter(id__in=by_id)} if by_id else {}
+    latest: dict[tuple[int, int], Conversation] = {}
+    if by_contact:
+        found = Conversation.filter(
+            store_id__in={m.store_id for m in by_contact},
+            contact_id__in={m.contact_id for m in by_contact},
+        ).order_by("id")
+        for conv in await found:  # the newest of each contact's threads is kept
+            latest[(conv.store_id, conv.contact_id)] = conv
+    shown: list[tuple[Message, Conversation]] = []
+    for msg in msgs:
+        if msg.conversation_id is not None:
+            thread = threads.get(msg.conversation_id)
+        else:
+            thread = latest.get((msg.store_id, msg.contact_id or 0))
+        if thread is not None and thread.store_id == msg.store_id:
+            shown.append((msg, thread))
+    if not shown:
+        return
+    contacts = {c.id: c for c in await Contact.filter(id__in={c.contact_id for _, c in shown})}
+    stores = {conv.store_id for msg, conv in shown if msg.agent_id or conv.assignee_id}
+    names = {store_id: await agent_names(store_id) for store_id in sorted(stores)}
+    for msg, conv in shown:
+        known = names.get(conv.store_id, {})
+        await live.publish(
+            conv.store_id,
+            {
+                "type": "message",
+                "message": {**message_json(msg, known), "conversation_id": conv.id},
+                "conversation": await summary(conv, contact=contacts[conv.contact_id], names=known),
+            },
+        )
+
+
 def message_frame(msg: Message, conv: Conversation, contact: Contact) -> dict[str, Any]:
     """The live frame for a message, from rows the caller holds (see `conversation_for`).
 

@@ -11,6 +11,7 @@ import websockets
 from websockets.exceptions import InvalidStatus
 
 from app.accounts import sessions
+from app.checkouts.models import Contact
 from app.core import events
 from app.messaging.models import Message
 from inbox import services
@@ -74,6 +75,54 @@ async def test_delivery_states_fan_out_from_the_notification(live_servers, redis
         await events.notify(events.MESSAGE_CHANGED, message=await Message.get(id=msg.id))
         frame = await next_frame(ws, "message")
         assert (frame["message"]["id"], frame["message"]["status"]) == (msg.id, "delivered")
+
+
+async def test_a_batch_of_automated_sends_reaches_the_socket_when_the_batch_ends(
+    live_servers, redis
+):
+    """Recovery sends announced inside `events.batched()`: no frame before the batch ends, then
+    one per message with a thread, each the frame the same message gets announced alone."""
+    server = await live_servers()
+    store = await store_with_number()
+    _, token, _ = await agent_session(redis, store, "nia@shop.example")
+    stranger = await Contact.create(store_id=store.id, email="nobody@example.com")
+
+    async def automated(contact_id: int, body: str) -> Message:
+        return await Message.create(
+            store_id=store.id,
+            contact_id=contact_id,
+            channel="sms",
+            direction="outbound",
+            author="automation",
+            to_address="+12125550100",
+            body=body,
+            status="sent",
+        )
+
+    async with websockets.connect(ws_url(server), additional_headers=cookie(token)) as ws:
+        await next_frame(ws, "hello")
+        await post_sms(server, "hello")
+        await next_frame(ws, "message")
+        await next_frame(ws, "conversation")  # assigned to the agent online
+        conv = await Conversation.get()
+        sends = [
+            await automated(conv.contact_id, "Your cart is waiting"),
+            await automated(stranger.id, "No thread, no frame"),
+            await automated(conv.contact_id, "10% off today"),
+        ]
+        alone = []
+        for msg in (sends[0], sends[2]):
+            await events.notify(events.MESSAGE_CHANGED, message=msg)
+            alone.append(await next_frame(ws, "message"))
+        async with events.batched():
+            for msg in sends:
+                await events.notify(events.MESSAGE_CHANGED, message=msg)
+            with pytest.raises(TimeoutError):
+                await next_frame(ws, "message", wait_s=0.3)
+        batched = [await next_frame(ws, "message"), await next_frame(ws, "message")]
+        assert batched == alone
+        with pytest.raises(TimeoutError):  # the message without a thread showed nowhere
+            await next_frame(ws, "message", wait_s=0.3)
 
 
 async def test_no_session_or_a_foreign_origin_cannot_open_a_socket(live_servers, redis):

@@ -118,7 +118,15 @@ async def test_insert_many_writes_each_row_as_create_would_and_gives_each_its_id
     mine = _fields(await Message.get(id=batch[0].id))
     theirs = _fields(await Message.get(id=twin.id))
     differ = {k for k in mine if mine[k] != theirs[k]}
-    assert differ <= {"id", "idempotency_key", "subject", "body", "segments", "created_at", "updated_at"}
+    assert differ <= {
+        "id",
+        "idempotency_key",
+        "subject",
+        "body",
+        "segments",
+        "created_at",
+        "updated_at",
+    }
     assert {"id", "idempotency_key", "subject", "body"} <= differ
 
 
