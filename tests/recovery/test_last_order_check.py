@@ -61,3 +61,5 @@ async def test_a_batch_gets_for_each_cart_the_answer_of_its_own_check(settings) 
     assert each == [True, True, False, True, True, False, False, False, True]
     assert await orders_seen(carts) == each
     assert await orders_seen([]) == []
+    bare = cart(one.id, "bare", cart_token=None, email=None)  # only its token to look for
+    assert await orders_seen([(one.id, bare, None)]) == [False]

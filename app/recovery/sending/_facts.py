@@ -58,17 +58,6 @@ class _CartKeys:
             frozenset(p for p in phones if p is not None),
         )
 
-    def query(self) -> Q:
-        later = [Q(cart_token=self.cart_token)] if self.cart_token else []
-        if self.emails:
-            later.append(Q(email_digest__in=sorted(self.emails)))
-        if self.phones:
-            later.append(Q(phone_digest__in=sorted(self.phones)))
-        found = Q(checkout_token=self.token)
-        if later:
-            found |= Q(Q(*later, join_type="OR"), seen_at__gte=self.since)
-        return Q(found, store_id=self.store_id)
-
     def matches(self, row: OrderSeen) -> bool:
         if row.store_id != self.store_id:
             return False
@@ -93,9 +82,16 @@ async def orders_seen(carts: list[tuple[int, Checkout, Contact | None]]) -> list
     if not carts:
         return []
     keys = [_CartKeys.of(store_id, checkout, contact) for store_id, checkout, contact in carts]
-    wanted = keys[0].query()
-    for more in keys[1:]:
-        wanted |= more.query()
+    # One small condition whatever the batch's size (a tree of one condition per cart cost more
+    # to build than the query): a superset of each cart's rows, by index, sorted out below.
+    later = [Q(cart_token__in=sorted({k.cart_token for k in keys if k.cart_token}))]
+    later.append(Q(email_digest__in=sorted({e for k in keys for e in k.emails})))
+    later.append(Q(phone_digest__in=sorted({p for k in keys for p in k.phones})))
+    wanted = Q(
+        Q(checkout_token__in=sorted({k.token for k in keys}))
+        | Q(Q(*later, join_type="OR"), seen_at__gte=min(k.since for k in keys)),
+        store_id__in=sorted({k.store_id for k in keys}),
+    )
     found = await OrderSeen.filter(wanted).only(
         "id", "store_id", "checkout_token", "cart_token", "email_digest", "phone_digest", "seen_at"
     )
