@@ -72,8 +72,8 @@ async def main(args: argparse.Namespace) -> None:
     loaded = scheduler.settings()
     deps = Deps(
         settings=loaded,
-        sms=scheduler.InstantSender(),
-        email=scheduler.InstantSender(),
+        sms=scheduler.FakeProvider(),
+        email=scheduler.FakeProvider(),
         enrich=False,
     )
     await asyncio.sleep(0.1)  # everything is due
