@@ -66,9 +66,8 @@ def clock() -> float:
 
 
 _reading = threading.local()
-FRESH_SECONDS = (
-    0.005  # how long one reading of a thread's CPU clock serves renders starting after it
-)
+# How long one reading of a thread's CPU clock serves the renders that start after it.
+FRESH_SECONDS = 0.005
 
 
 def _budget_from_now(seconds: float, overall: float | None = None) -> Budget:
