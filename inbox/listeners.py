@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from contextvars import ContextVar
-
 from app.checkouts.models import Contact
 from app.core import events
-from app.core.logging import ctx
 from app.core.outbox import OutboxEvent
 from app.messaging.models import Message
 from inbox import live, services
 from inbox.models import Conversation
 
-log = logging.getLogger(__name__)
 STATS_FRAME = "stats"
 
 
@@ -30,33 +23,14 @@ async def message_changed(
     if conversation is not None and contact is not None:
         frame = services.message_frame(message, conversation, contact)
         await live.publish(message.store_id, frame)
-    elif (held := _held.get()) is not None and contact is None:
-        held.append(message)
-    else:
+    elif contact is not None or not _FRAMES.hold(message):
         await services.announce_message(message, contact)
 
 
-_held: ContextVar[list[Message] | None] = ContextVar("inbox_frames", default=None)
-
-
-@asynccontextmanager
-async def gathered_frames() -> AsyncIterator[None]:
-    """Inside `events.batched()` (a batch of recovery sends), the messages' frames are published
-    when the batch ends, their threads and contacts read once for all of them."""
-    if _held.get() is not None:  # already gathering: the outer scope publishes them
-        yield
-        return
-    held: list[Message] = []
-    token = _held.set(held)
-    try:
-        yield
-    finally:
-        _held.reset(token)
-        if held:
-            try:
-                await services.announce_messages(held)
-            except Exception:  # like a listener's: logged; the pages still show the rows
-                log.exception("live frames of a batch not published", extra=ctx(messages=len(held)))
+# Inside `events.batched()` (a batch of recovery sends), the frames are published when it ends,
+# their threads and contacts read once for all of them.
+_FRAMES = events.Gathering("live frames", services.announce_messages)
+gathered_frames = _FRAMES.scope
 
 
 # Outbox events after which the dashboard's tiles and trend read differently.

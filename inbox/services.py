@@ -426,32 +426,14 @@ async def announce(conv_id: int, kind: str = "conversation", **extra: Any) -> Co
 
 async def announce_message(msg: Message, contact: Contact | None = None) -> None:
     """Automated texts and emails carry no conversation id: they show in the contact's latest thread."""
-    if msg.conversation_id is not None:
-        conv = await Conversation.get_or_none(id=msg.conversation_id)
-    elif msg.contact_id is not None:
-        conv = (
-            await Conversation.filter(store_id=msg.store_id, contact_id=msg.contact_id)
-            .order_by("-id")
-            .first()
-        )
-    else:
-        conv = None
-    if conv is None:
-        return
-    names = await agent_names(conv.store_id) if msg.agent_id else {}
-    await live.publish(
-        conv.store_id,
-        {
-            "type": "message",
-            "message": {**message_json(msg, names), "conversation_id": conv.id},
-            "conversation": await summary(conv, contact=contact, names=names or None),
-        },
-    )
+    await announce_messages([msg], contact)
 
 
-async def announce_messages(msgs: list[Message]) -> None:
-    """`announce_message` for many messages at once (a batch of recovery sends): their threads,
-    contacts and agents' names are read in one query each, and each frame is the same."""
+async def announce_messages(msgs: list[Message], contact: Contact | None = None) -> None:
+    """Each message's frame to its thread's agents: its own thread, else its contact's latest (an
+    automated send carries no conversation id). For many messages at once (a batch of recovery
+    sends) the threads, contacts and agents' names are read in one query each; `contact`, when
+    the caller holds it, is not read again."""
     by_id = [m.conversation_id for m in msgs if m.conversation_id is not None]
     by_contact = [m for m in msgs if m.conversation_id is None and m.contact_id is not None]
     threads = {c.id: c for c in await Conversation.filter(id__in=by_id)} if by_id else {}
@@ -460,9 +442,9 @@ async def announce_messages(msgs: list[Message]) -> None:
         found = Conversation.filter(
             store_id__in={m.store_id for m in by_contact},
             contact_id__in={m.contact_id for m in by_contact},
-        ).order_by("id")
-        for conv in await found:  # the newest of each contact's threads is kept
-            latest[(conv.store_id, conv.contact_id)] = conv
+        ).order_by("-id")
+        for conv in await found:  # the newest of each contact's threads
+            latest.setdefault((conv.store_id, conv.contact_id), conv)
     shown: list[tuple[Message, Conversation]] = []
     for msg in msgs:
         if msg.conversation_id is not None:
@@ -473,7 +455,10 @@ async def announce_messages(msgs: list[Message]) -> None:
             shown.append((msg, thread))
     if not shown:
         return
-    contacts = {c.id: c for c in await Contact.filter(id__in={c.contact_id for _, c in shown})}
+    contacts = {contact.id: contact} if contact is not None else {}
+    unread = {conv.contact_id for _, conv in shown} - contacts.keys()
+    if unread:
+        contacts |= {c.id: c for c in await Contact.filter(id__in=unread)}
     stores = {conv.store_id for msg, conv in shown if msg.agent_id or conv.assignee_id}
     names = {store_id: await agent_names(store_id) for store_id in sorted(stores)}
     for msg, conv in shown:

@@ -7,13 +7,11 @@ and the sweep finds any dirty day again. A no-op on SQLite, where the stats alwa
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from app.analytics import sql
+from app.core import events
 from app.core.logging import ctx
 from app.core.scheduling import enqueue
 from app.core.timeutil import utcnow
@@ -49,42 +47,22 @@ _OF_CHECKOUTS = """SELECT c.abandoned_at FROM checkout c WHERE c.id = ANY($3::bi
       UNION ALL SELECT o.placed_at FROM "order" o WHERE o.checkout_id = ANY($3::bigint[])"""
 
 
-@dataclass
-class _Gathered:
-    """Marks asked for inside `gathered()`, by store: written together when it ends."""
+async def _write_gathered(held: list[tuple[int, list[datetime], int | None]]) -> None:
+    """Marks put aside in a batch (a batch of sends, each announcing its outcome), one statement
+    per store. Every change was committed before this write, so a rebuild that began before any
+    of them is redone, as with a mark per change; until then the stats may read those days'
+    rollups without them (the batch's length)."""
+    moments: dict[int, set[datetime]] = {}
+    checkouts: dict[int, set[int]] = {}
+    for store_id, given, checkout_id in held:
+        moments.setdefault(store_id, set()).update(given)
+        if checkout_id is not None:
+            checkouts.setdefault(store_id, set()).add(checkout_id)
+    for store_id in sorted(moments):
+        await _write(store_id, sorted(moments[store_id]), sorted(checkouts.get(store_id, ())))
 
-    moments: dict[int, set[datetime]] = field(default_factory=dict)
-    checkouts: dict[int, set[int]] = field(default_factory=dict)
 
-
-_gathering: ContextVar[_Gathered | None] = ContextVar("analytics_marks", default=None)
-
-
-@asynccontextmanager
-async def gathered() -> AsyncIterator[None]:
-    """Marks asked for inside (a batch of sends, each announcing its outcome) are written when it
-    ends, one statement per store, instead of one per change. Every change inside was committed
-    before that write, so a rebuild that began before any of them is redone, as with a mark per
-    change; until then the stats may read those days' rollups without them (the batch's length).
-    Tasks started inside share it."""
-    if _gathering.get() is not None:  # already gathering: the outer scope writes them
-        yield
-        return
-    marks = _Gathered()
-    token = _gathering.set(marks)
-    try:
-        yield
-    finally:
-        _gathering.reset(token)
-        for store_id in sorted(marks.moments.keys() | marks.checkouts.keys()):
-            try:
-                await _write(
-                    store_id,
-                    sorted(marks.moments.get(store_id, ())),
-                    sorted(marks.checkouts.get(store_id, ())),
-                )
-            except Exception:  # like a listener's: logged, and the next change marks the day
-                log.exception("rollup mark failed", extra=ctx(store=store_id))
+GATHERED = events.Gathering("rollup marks", _write_gathered)
 
 
 async def mark(
@@ -92,15 +70,11 @@ async def mark(
 ) -> int:
     """Dirty the local day of every moment (UTC instants, in the store's zone), and with
     `checkout_id` every day that checkout touches, in one statement; returns the days newly marked
-    (0 inside `gathered()`, which writes them when it ends)."""
+    (0 inside `events.batched()`, which writes them when it ends)."""
     given = [m for m in moments if m is not None]
     if (not given and checkout_id is None) or not sql.is_postgres():
         return 0
-    marks = _gathering.get()
-    if marks is not None:
-        marks.moments.setdefault(store_id, set()).update(given)
-        if checkout_id is not None:
-            marks.checkouts.setdefault(store_id, set()).add(checkout_id)
+    if GATHERED.hold((store_id, given, checkout_id)):
         return 0
     return await _write(store_id, given, [] if checkout_id is None else [checkout_id])
 

@@ -70,5 +70,5 @@ async def message_changed(message: Any, **_held: Any) -> None:
     await changes.mark(store.id, changes.span(message.created_at, last), message.checkout_id)
 
 
-# Inside `events.batched()`, the marks of many changes are written together (see `changes.gathered`).
-gathered_marks = changes.gathered
+# Inside `events.batched()`, the marks of many changes are written together.
+gathered_marks = changes.GATHERED.scope

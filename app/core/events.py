@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from tortoise.transactions import in_transaction
 
@@ -120,6 +121,7 @@ async def record(
     return event.id
 
 
+T = TypeVar("T")
 _listeners: dict[str, list[Callable[..., Awaitable[None]]]] = {}
 
 
@@ -138,6 +140,42 @@ def listen(name: str) -> Callable[[Callable[..., Awaitable[None]]], Callable[...
 def listening(name: str) -> bool:
     """Whether anyone listens, so callers can skip building a notification nobody reads."""
     return bool(_listeners.get(name))
+
+
+class Gathering(Generic[T]):
+    """What a listener puts aside inside `batched()` (`hold`), handed to `flush` once, when the
+    outermost batch ends; a failing flush is logged, like a failing listener. Tasks started inside
+    the batch share it. Register `scope` with `batch_scope`."""
+
+    def __init__(self, name: str, flush: Callable[[list[T]], Awaitable[None]]) -> None:
+        self.name = name
+        self._flush = flush
+        self._held: ContextVar[list[T] | None] = ContextVar(name, default=None)
+
+    def hold(self, item: T) -> bool:
+        """Put `item` aside for the batch's end; False outside a batch (do the work now)."""
+        held = self._held.get()
+        if held is None:
+            return False
+        held.append(item)
+        return True
+
+    @asynccontextmanager
+    async def scope(self) -> AsyncIterator[None]:
+        if self._held.get() is not None:  # already gathering: the outer batch flushes
+            yield
+            return
+        held: list[T] = []
+        token = self._held.set(held)
+        try:
+            yield
+        finally:
+            self._held.reset(token)
+            if held:
+                try:
+                    await self._flush(held)
+                except Exception:
+                    log.exception("batched work failed", extra=ctx(work=self.name, items=len(held)))
 
 
 _batch_scopes: list[Callable[[], AbstractAsyncContextManager[None]]] = []
