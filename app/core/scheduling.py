@@ -24,14 +24,17 @@ async def enqueue(
     *args: object,
     job_id: str,
     defer_until: datetime | None = None,
+    sooner: bool = False,
 ) -> bool:
-    """Best effort: a failure here is repaired by the sweep, which re-reads the database."""
+    """Best effort: a failure here is repaired by the sweep, which re-reads the database.
+
+    `sooner`: a job already queued for later is brought forward to `defer_until` (or now)."""
     if queue is None:
         return False
     if defer_until is not None and defer_until <= utcnow():
         defer_until = None  # arq derives the expiry from the defer time: a past one expires at once
     try:
-        return await _enqueue_once(queue, function, args, job_id, defer_until)
+        return await _enqueue_once(queue, function, args, job_id, defer_until, sooner)
     except Exception as exc:
         log.warning("enqueue failed, the sweep will retry: %s", exc, extra=ctx(job=job_id))
         return False
@@ -41,8 +44,20 @@ async def enqueue(
 # check that neither the job nor its result exists, then the same job key, expiry and queue entry,
 # in a script Redis runs atomically. The job is serialized by arq itself, so arq's workers run it
 # exactly as one it enqueued (tests/unit/test_enqueue.py runs one).
+# With ARGV[5] set, a job already queued for later than ARGV[3] is moved to ARGV[3] instead (its
+# data and expiry stay; arq's workers read the time from the queue alone).
 _ENQUEUE_SCRIPT = """
-if redis.call('exists', KEYS[1], KEYS[2]) > 0 then return 0 end
+if redis.call('exists', KEYS[2]) > 0 then return 0 end
+if redis.call('exists', KEYS[1]) > 0 then
+  if ARGV[5] == '1' then
+    local queued = redis.call('zscore', KEYS[3], ARGV[4])
+    if queued and tonumber(queued) > tonumber(ARGV[3]) then
+      redis.call('zadd', KEYS[3], ARGV[3], ARGV[4])
+      return 1
+    end
+  end
+  return 0
+end
 redis.call('psetex', KEYS[1], ARGV[1], ARGV[2])
 redis.call('zadd', KEYS[3], ARGV[3], ARGV[4])
 return 1
@@ -56,6 +71,7 @@ async def _enqueue_once(
     args: tuple[object, ...],
     job_id: str,
     defer_until: datetime | None,
+    sooner: bool = False,
 ) -> bool:
     now_ms = timestamp_ms()
     score = to_unix_ms(defer_until) if defer_until is not None else now_ms
@@ -65,7 +81,9 @@ async def _enqueue_once(
     if _script is None:  # its digest only: each call names the client it runs on
         _script = queue.register_script(_ENQUEUE_SCRIPT)
     keys = [job_key_prefix + job_id, result_key_prefix + job_id, queue.default_queue_name]
-    return bool(await _script(keys=keys, args=[expires_ms, job, score, job_id], client=queue))
+    return bool(
+        await _script(keys=keys, args=[expires_ms, job, score, job_id, int(sooner)], client=queue)
+    )
 
 
 async def schedule_abandon_check(queue: ArqRedis | None, checkout_id: int, due: datetime) -> bool:

@@ -8,7 +8,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from arq import Retry
@@ -48,6 +49,33 @@ def deps_for(ctx: dict[str, Any]) -> Deps:
 DRAINERS = 2  # per worker process: one claims while the other's sends are out
 
 
+@dataclass
+class Front:
+    """How far this worker's drainers have come: every step due up to `due` was claimed, left to
+    its own job, or locked by another claim (`Claims.reached`), as of `seen` (monotonic)."""
+
+    due: datetime | None = None
+    seen: float = 0.0
+
+    def reached(self, due: datetime | None) -> None:
+        if due is not None:
+            self.due = due if self.due is None else max(self.due, due)
+            self.seen = time.monotonic()
+
+    def ahead(self, due: datetime) -> float | None:
+        """Seconds from the drainers' front to `due` while they are working towards it; None
+        when they have passed it, or when none has claimed lately (stuck: let the job check)."""
+        if self.due is None or time.monotonic() - self.seen > FRONT_STALE_SECONDS:
+            return None
+        gap = (due - self.due).total_seconds()
+        return gap if gap > 0 else None
+
+
+FRONT_STALE_SECONDS = 15.0  # longer than a batch takes, even with providers timing out
+WAIT_CAP_SECONDS = 30.0  # a waiting job looks again at least this often
+MOST_WAITS = 60  # then it asks the database anyway (about half an hour of waiting)
+
+
 def start_drainers(ctx: dict[str, Any]) -> None:
     """Batch claims run beside the arq jobs (PostgreSQL only: they rely on SKIP LOCKED)."""
     deps = deps_for(ctx)
@@ -55,9 +83,10 @@ def start_drainers(ctx: dict[str, Any]) -> None:
     if size <= 0 or not is_postgres():
         return
     stopping = asyncio.Event()
+    front = ctx.setdefault("recovery_front", Front())
     ctx["recovery_stopping"] = stopping
     ctx["recovery_drainers"] = [
-        asyncio.create_task(drain(deps, size, stopping), name=f"recovery-drainer-{i}")
+        asyncio.create_task(drain(deps, size, stopping, front), name=f"recovery-drainer-{i}")
         for i in range(DRAINERS)
     ]
 
@@ -77,9 +106,16 @@ async def stop_drainers(ctx: dict[str, Any], grace: float = 20.0) -> None:
 HANDOFF_SECONDS = 60.0  # how long a drainer leaves a handed-off step to its job
 
 
-async def drain(deps: Deps, batch_size: int, stopping: asyncio.Event, idle: float = 0.5) -> None:
+async def drain(
+    deps: Deps,
+    batch_size: int,
+    stopping: asyncio.Event,
+    front: Front | None = None,
+    idle: float = 0.5,
+) -> None:
     """Claim and send batches until the worker stops; sleep briefly when nothing is due. A stop
     lets the batch in hand finish: cutting its provider calls short would leave `unknown` rows."""
+    front = front or Front()
     handed: dict[int, float] = {}
     while not stopping.is_set():
         now = time.monotonic()
@@ -88,6 +124,7 @@ async def drain(deps: Deps, batch_size: int, stopping: asyncio.Event, idle: floa
             batch = await send_due(deps, batch_size, list(handed))
             busy = bool(batch.sends or sum(batch.outcomes.values()))
             handed |= {e.id: now + HANDOFF_SECONDS for e in batch.handed_off}
+            front.reached(batch.reached)
         except Exception:
             log.exception("recovery batch failed; retrying")
             busy = False
@@ -96,16 +133,35 @@ async def drain(deps: Deps, batch_size: int, stopping: asyncio.Event, idle: floa
                 await asyncio.wait_for(stopping.wait(), idle)
 
 
-async def send_step(ctx: dict[str, Any], enrollment_id: int, step: int) -> str:
+async def send_step(
+    ctx: dict[str, Any], enrollment_id: int, step: int, due: float | None = None
+) -> str:
     """One step; in a worker whose drainers run, a plain due step is left to them (they claim
-    it within a poll, in a batch, far cheaper than a send of its own)."""
+    it within a poll, in a batch, far cheaper than a send of its own).
+
+    A job whose step the drainers have yet to reach (they are behind: `Front`) waits for them
+    without a query; once they have passed its due time it asks the database as before, since
+    a step they leave (a retry, slow preparation) is the job's to send."""
     deps = deps_for(ctx)
-    if ctx.get("recovery_drainers") and await left_to_drainer(deps, enrollment_id, step):
-        return "batched"
+    if ctx.get("recovery_drainers"):
+        wait = _behind_drainers(ctx, due)
+        if wait is not None:
+            raise Retry(defer=timedelta(seconds=wait))
+        if await left_to_drainer(deps, enrollment_id, step):
+            return "batched"
     try:
         return await run_step(deps, enrollment_id, step)
     except Later as later:
         raise Retry(defer=timedelta(seconds=later.seconds)) from None
+
+
+def _behind_drainers(ctx: dict[str, Any], due: float | None) -> float | None:
+    """How long a job should wait for this worker's drainers to reach its step, if at all."""
+    front: Front | None = ctx.get("recovery_front")
+    if front is None or due is None or ctx.get("job_try", 1) > MOST_WAITS:
+        return None
+    gap = front.ahead(datetime.fromtimestamp(due, UTC))
+    return None if gap is None else min(max(gap, 1.0), WAIT_CAP_SECONDS)
 
 
 async def recovery_sweep(ctx: dict[str, Any]) -> dict[str, int]:

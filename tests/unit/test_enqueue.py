@@ -51,3 +51,25 @@ async def test_arqs_worker_runs_what_we_enqueued(queue, run_jobs, settings) -> N
 
 async def test_without_redis_it_says_so_instead_of_failing(settings) -> None:
     assert await enqueue(None, "dispatch_event", 1, job_id="event:1") is False
+
+
+async def test_sooner_brings_a_later_job_forward_and_never_delays_one(queue) -> None:
+    later = utcnow() + timedelta(hours=1)
+    name = queue.default_queue_name
+    assert await enqueue(queue, "send_step", 5, 0, job_id="send:5:0", defer_until=later)
+    assert await enqueue(queue, "send_step", 5, 0, job_id="send:5:0") is False  # plain: taken
+    before = utcnow()
+    assert await enqueue(queue, "send_step", 5, 0, job_id="send:5:0", sooner=True) is True
+    score = await queue.zscore(name, "send:5:0")
+    assert before.timestamp() * 1000 - 1 <= score <= utcnow().timestamp() * 1000 + 1
+    job = Job("send:5:0", queue, _queue_name=name)
+    info = await job.info()
+    assert info is not None and info.args == (5, 0)  # the job itself is the one first queued
+    # Already due: asking for later, or again for now, leaves it where it is.
+    assert not await enqueue(
+        queue, "send_step", 5, 0, job_id="send:5:0", defer_until=later, sooner=True
+    )
+    assert await queue.zscore(name, "send:5:0") == score
+    # No job yet: sooner queues one as a plain enqueue would.
+    assert await enqueue(queue, "send_step", 6, 0, job_id="send:6:0", sooner=True) is True
+    assert await queue.zscore(name, "send:6:0") is not None

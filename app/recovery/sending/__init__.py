@@ -4,7 +4,8 @@ Public surface (everything else in this package is private):
 - `run_step(deps, enrollment, step)`: a step's own job (arq `send_step`); raises `Later`.
 - `send_due(deps, limit)`: a drainer's batch of due steps (PostgreSQL; `app.recovery.jobs.drain`
   loops over it, and a step's job asks `left_to_drainer` whether to leave its step to one).
-- `schedule(queue, enrollment, step, due)`: queue a step's job, deduplicated by job id.
+- `schedule(queue, enrollment, step, due)`: queue a step's job, deduplicated by job id; with
+  drainers on it runs a grace after the due time, and waits for them while they are behind.
 A step's own job is a batch of one: both claim, decide and send through the same modules.
 
 A step from due to sent, in reading order:
@@ -33,7 +34,7 @@ import asyncio
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from app.core import events
 from app.core.db import is_postgres
@@ -48,7 +49,7 @@ from app.recovery.sending._deps import Deps, Later
 from app.recovery.sending._facts import orders_seen
 from app.recovery.sending._pointer import advance, idempotency_key, is_current
 from app.recovery.sending._prepare import batch_prices, current_prices, prepare
-from app.recovery.sending._queue import forget_jobs, schedule, schedule_after
+from app.recovery.sending._queue import forget_jobs, schedule, schedule_after, wake
 from app.stores.services import recent_store
 
 __all__ = [
@@ -95,6 +96,7 @@ class Batch:
     sends: list[Claim] = field(default_factory=list)
     outcomes: Counter[str] = field(default_factory=Counter)
     handed_off: list[Enrollment] = field(default_factory=list)
+    reached: datetime | None = None  # see `Claims.reached`
 
 
 async def send_due(deps: Deps, limit: int, skip: list[int] | None = None) -> Batch:
@@ -111,14 +113,16 @@ async def send_due(deps: Deps, limit: int, skip: list[int] | None = None) -> Bat
     await forget_jobs(
         deps, [(c.enrollment.id, c.enrollment.next_step) for c in sends if c.enrollment]
     )
-    for enrollment in claimed.handed_off:  # slow work first: the step's own job does it
-        await schedule(deps.queue, enrollment.id, enrollment.next_step, None)
+    for enrollment in claimed.handed_off:  # slow work first: the step's own job does it, now
+        await wake(
+            deps.queue, enrollment.id, enrollment.next_step, enrollment.next_due_at or deps.clock()
+        )
     await _last_order_check(sends)
     async with events.batched():  # the sends' rollup marks: written once, when all have answered
         results = await asyncio.gather(*(_finish_in_batch(deps, c) for c in claimed.claims))
     outcomes = Counter(results)
     outcomes["handed_off"] += len(claimed.handed_off)
-    return Batch(sends, +outcomes, claimed.handed_off)
+    return Batch(sends, +outcomes, claimed.handed_off, claimed.reached)
 
 
 async def _last_order_check(sends: list[Claim]) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise import connections
@@ -60,7 +60,7 @@ LIMIT $2
 """
 # Due, active, and no message row for the current step yet (those belong to the step's own job).
 _DUE = """
-SELECT e.id FROM recovery_enrollment e
+SELECT e.id, e.next_due_at FROM recovery_enrollment e
 WHERE e.status = 'active' AND e.next_due_at <= $1 AND NOT (e.id = ANY($3::bigint[]))
   AND NOT EXISTS (
     SELECT 1 FROM message m WHERE m.enrollment_id = e.id AND m.step_index = e.next_step)
@@ -82,6 +82,10 @@ class Own:
 class Claims:
     claims: list[Claim] = field(default_factory=list)
     handed_off: list[Enrollment] = field(default_factory=list)  # need slow work: their own job
+    # A batch claim's reach: every step due up to this time was taken, left to its own job, or
+    # locked by another claim (a partial batch reaches the claim's clock, a full one the due
+    # time of its last row). Jobs of later steps know a drainer has yet to come to them.
+    reached: datetime | None = None
 
 
 async def claim_step(
@@ -116,13 +120,17 @@ async def claim_due(
     deps: Deps, limit: int, skip: list[int], prices: Prices | None = None
 ) -> Claims:
     """Up to `limit` due steps no other drainer holds (PostgreSQL: SKIP LOCKED)."""
+    now = deps.clock()
     async with in_transaction() as conn:
-        found = await conn.execute_query_dict(_DUE, [deps.clock(), limit, skip])
+        found = await conn.execute_query_dict(_DUE, [now, limit, skip])
+        reached = found[-1]["next_due_at"] if len(found) >= limit else now
         if not found:
-            return Claims()
+            return Claims(reached=reached)
         enrollments = await Enrollment.filter(id__in=[r["id"] for r in found]).using_db(conn)
         enrollments.sort(key=lambda e: (e.next_due_at, e.id))
-        return await _claim_rows(conn, deps, enrollments, None, prices)
+        claims = await _claim_rows(conn, deps, enrollments, None, prices)
+        claims.reached = reached
+        return claims
 
 
 async def _claim_rows(

@@ -32,19 +32,36 @@ def _job_grace() -> timedelta | None:
 
 
 async def schedule(queue: Any, enrollment_id: int, step: int, due: datetime | None) -> bool:
-    """Best effort and deduplicated by job id; past due times run now (arq rejects old deferrals)."""
+    """Best effort and deduplicated by job id; past due times run now (arq rejects old deferrals).
+
+    The job carries its step's due time: while the drainers have yet to reach it, the job waits
+    for them instead of asking the database (`app.recovery.jobs.send_step`)."""
     now = utcnow()
+    due = due or now
     grace = _job_grace()
-    if grace:
-        due = max(due or now, now) + grace
-    defer = due if due and due > now else None
+    runs = max(due, now) + grace if grace else due
     return await enqueue(
         queue,
         "send_step",
         enrollment_id,
         step,
+        due.timestamp(),
         job_id=job_id(enrollment_id, step),
-        defer_until=defer,
+        defer_until=runs if runs > now else None,
+    )
+
+
+async def wake(queue: Any, enrollment_id: int, step: int, due: datetime) -> bool:
+    """A drainer left this due step to its own job (slow work first): run the job now, not after
+    the grace it was queued with (`due`, which the drainer has passed, says it need not wait)."""
+    return await enqueue(
+        queue,
+        "send_step",
+        enrollment_id,
+        step,
+        due.timestamp(),
+        job_id=job_id(enrollment_id, step),
+        sooner=True,
     )
 
 
