@@ -1,5 +1,7 @@
-"""Group commit: every delivery waiting at one moment is written with one statement and one commit.
+"""Group commit: every row waiting at one moment is written with one transaction and one commit.
 
+Used for webhook deliveries (`app.ingest.services`: one statement per batch) and for recording
+providers' answers to recovery sends (`app.recovery.sending._deliver`: one commit per batch).
 A request hands its row to the batcher of its event loop and awaits a future. The batcher writes
 at once when it is idle; while a write is in flight, new rows wait for it to commit and then go
 together in the next one, so under load a row's gathering time is bounded by one commit and a
@@ -94,3 +96,28 @@ class GroupCommit(Generic[Row, Result]):
 def _fail(future: asyncio.Future[Result], exc: BatchFailed) -> None:
     if not future.done():
         future.set_exception(exc)
+
+
+class PerLoop(Generic[Row, Result]):
+    """One `GroupCommit` per event loop (a process runs one; tests run several in turn)."""
+
+    def __init__(
+        self,
+        write: Callable[[Sequence[Row]], Awaitable[Sequence[Result]]],
+        max_batch: int = MAX_BATCH,
+    ) -> None:
+        self._write = write
+        self._max_batch = max_batch
+        self._batchers: dict[asyncio.AbstractEventLoop, GroupCommit[Row, Result]] = {}
+
+    def get(self) -> GroupCommit[Row, Result]:
+        loop = asyncio.get_running_loop()
+        batcher = self._batchers.get(loop)
+        if batcher is None:
+            for closed in [other for other in self._batchers if other.is_closed()]:
+                del self._batchers[closed]
+            batcher = self._batchers[loop] = GroupCommit(self._write, self._max_batch)
+        return batcher
+
+    async def submit(self, row: Row) -> Result:
+        return await self.get().submit(row)

@@ -2,14 +2,13 @@
 
 The acknowledgement path is the one Shopify, WooCommerce and browsers wait on, so it does the
 least that is safe: one insert that also deduplicates (ON CONFLICT DO NOTHING), shared with the
-deliveries that arrive at the same moment (group commit, app.ingest.batch), and at most one
+deliveries that arrive at the same moment (group commit, app.core.groupcommit), and at most one
 queue write per process every NUDGE_MS. The worker's drain job claims pending rows itself, so a
 lost nudge only delays processing until the next nudge or the sweep.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -26,10 +25,10 @@ from tortoise.transactions import in_transaction
 
 from app.core.db import is_postgres
 from app.core.errors import ApiError
+from app.core.groupcommit import BatchFailed, PerLoop
 from app.core.logging import ctx
 from app.core.scheduling import enqueue
 from app.core.timeutil import utcnow
-from app.ingest.batch import BatchFailed, GroupCommit
 from app.ingest.models import RawEvent, RawStatus, Source
 from app.ingest.seen import SeenOrder, seen_order
 from app.ingest.storage import RawRow, write_postgres, write_sqlite
@@ -104,13 +103,13 @@ async def accept(
 ) -> int | None:
     """Persist, then nudge the worker; None means a duplicate that was already accepted.
 
-    The row is committed (with the other deliveries of its batch, app.ingest.batch) before we
+    The row is committed (with the other deliveries of its batch, app.core.groupcommit) before we
     answer, so nothing acknowledged can be lost with Redis. `payload` is the body already read
     by require_json, so an order's keys are read without parsing it again.
     """
     seen = seen_order(delivery.source, delivery.topic, delivery.body, store.locale, payload)
     try:
-        event_id = await _batcher().submit(_row(store.id, delivery, seen))
+        event_id = await _batchers.submit(_row(store.id, delivery, seen))
     except BatchFailed:
         raise ApiError(
             503,
@@ -144,20 +143,6 @@ def _row(store_id: int, delivery: Delivery, seen: SeenOrder | None) -> RawRow:
     )
 
 
-# One batcher per event loop (a web process has one): rows of concurrent requests share commits.
-_batchers: dict[asyncio.AbstractEventLoop, GroupCommit[RawRow, int | None]] = {}
-
-
-def _batcher() -> GroupCommit[RawRow, int | None]:
-    loop = asyncio.get_running_loop()
-    batcher = _batchers.get(loop)
-    if batcher is None:
-        for closed in [other for other in _batchers if other.is_closed()]:
-            del _batchers[closed]
-        batcher = _batchers[loop] = GroupCommit(_write)
-    return batcher
-
-
 async def _write(rows: Sequence[RawRow]) -> list[int | None]:
     """In key order, so two processes' batches that share deliveries (a platform's retry reaching
     both) take their row locks in the same order and wait for each other instead of deadlocking."""
@@ -169,6 +154,9 @@ async def _write(rows: Sequence[RawRow]) -> list[int | None]:
         results[index] = ids[position]
     return results
 
+
+# One batcher per event loop (a web process has one): rows of concurrent requests share commits.
+_batchers: PerLoop[RawRow, int | None] = PerLoop(_write)
 
 _nudged_bucket: int | None = None
 
