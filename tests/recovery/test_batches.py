@@ -175,6 +175,7 @@ async def test_drainers_send_due_steps_and_stop_cleanly(deps, store, clock, fake
     finally:
         await stop_drainers(worker_ctx)
     assert "recovery_drainers" not in worker_ctx
+    assert worker_ctx["recovery_front"].due == clock.now  # how far they came: all that is due
     assert len(fake_twilio.sent) == 2
     assert await Message.filter(enrollment_id__in=[e.id for e in rows]).count() == 2
 
@@ -198,3 +199,132 @@ async def test_one_test_says_which_steps_need_slow_work_before_the_lock(deps, st
     )
     flows.forget_steps(enrollment.flow_id)
     assert not await left_to_drainer(deps, enrollment.id, 0)
+
+
+async def test_a_claim_says_how_far_it_reached(deps, store, clock, fake_twilio):
+    _, early = await abandoned(store, clock.now - timedelta(minutes=17))
+    _, late = await abandoned(
+        store, clock.now - timedelta(minutes=16), phone="+14155550122", email="r@example.com"
+    )
+    full = await send_due(deps, 1)
+    assert full.outcomes == {"sent": 1}
+    assert full.reached == early.next_due_at  # a full batch: as far as its last row
+    rest = await send_due(deps, 50)
+    assert rest.outcomes == {"sent": 1} and late.next_due_at < clock.now
+    assert rest.reached == clock.now  # not full: everything due was taken
+    assert (await send_due(deps, 50)).reached == clock.now
+
+
+async def test_a_job_waits_while_the_drainers_have_yet_to_reach_its_step(
+    deps, store, clock, fake_twilio
+):
+    from arq import Retry
+
+    from app.recovery.jobs import Front, send_step
+
+    _, enrollment = await abandoned(store, clock.now - timedelta(minutes=16))
+    due = enrollment.next_due_at
+    front = Front()
+    ctx = {"recovery": deps, "recovery_drainers": ["running"], "recovery_front": front}
+    front.reached(due - timedelta(seconds=12))
+    with pytest.raises(Retry) as waited:
+        await send_step({**ctx, "job_try": 1}, enrollment.id, 0, due.timestamp())
+    assert waited.value.defer_score == 12_000  # about when the drainers get there
+    front.due = due - timedelta(minutes=10)
+    with pytest.raises(Retry) as waited:
+        await send_step({**ctx, "job_try": 2}, enrollment.id, 0, due.timestamp())
+    assert waited.value.defer_score == 30_000  # far behind: it looks again at least this often
+    assert fake_twilio.sent == [] and not await Message.exists(enrollment_id=enrollment.id)
+
+    # It asks the database instead (a plain step: left to the drainers) when it was queued
+    # without its due time, when it has waited long enough, and when the drainers seem stuck.
+    assert await send_step(ctx, enrollment.id, 0) == "batched"
+    assert await send_step({**ctx, "job_try": 61}, enrollment.id, 0, due.timestamp()) == "batched"
+    front.seen -= 16
+    assert await send_step(ctx, enrollment.id, 0, due.timestamp()) == "batched"
+    front.reached(due)  # they have passed it: a step still there is the job's to check
+    assert await send_step(ctx, enrollment.id, 0, due.timestamp()) == "batched"
+    front.due = due - timedelta(seconds=1)
+    # A step with a row (a transient retry) waits its turn too, then its job sends it.
+    fake_twilio.fail_next.append(503)
+    assert (await attempt(deps, enrollment.id, 0)).startswith("later:transient")
+    with pytest.raises(Retry):
+        await send_step(ctx, enrollment.id, 0, due.timestamp())
+    front.reached(clock.now)
+    assert await send_step(ctx, enrollment.id, 0, due.timestamp()) == "sent"
+
+
+async def test_a_step_left_to_its_job_is_run_now_and_does_not_wait(
+    deps, store, clock, fake_twilio, queue
+):
+    from arq.jobs import Job
+
+    from app.core.scheduling import enqueue
+    from app.core.timeutil import utcnow
+    from app.recovery.jobs import Front, send_step
+
+    _, discounted = await abandoned(store, clock.now - timedelta(minutes=16))
+    await FlowStep.filter(flow_id=discounted.flow_id, position=0).update(
+        incentive={"source": "static", "code": "WELCOME10"}
+    )
+    flows.forget_steps(discounted.flow_id)
+    assert discounted.next_due_at is not None
+    name, key = queue.default_queue_name, job_id(discounted.id, 0)
+    standby = utcnow() + timedelta(hours=1)  # as a job waits out its grace
+    due = discounted.next_due_at.timestamp()
+    assert await enqueue(queue, "send_step", discounted.id, 0, due, job_id=key, defer_until=standby)
+    before_ms = utcnow().timestamp() * 1000
+    batch = await send_due(deps, 1)
+    assert batch.outcomes == {"handed_off": 1}
+    assert await queue.zscore(name, key) <= utcnow().timestamp() * 1000
+    assert await queue.zscore(name, key) >= before_ms - 1
+    info = await Job(key, queue, _queue_name=name).info()
+    assert info is not None
+    front = Front()
+    front.reached(batch.reached)  # the drainer that handed it off was behind: it came this far
+    ctx = {"recovery": deps, "recovery_drainers": ["running"], "recovery_front": front}
+    assert await send_step({**ctx, "job_try": 1}, *info.args) == "sent"
+    assert [m["to"] for m in fake_twilio.sent] == ["+14155550173"]
+
+
+async def test_answers_that_arrive_together_are_committed_together(deps, store, clock, settings):
+    """The provider answers of concurrent sends share one transaction and one commit: while one
+    of them waits for a row lock, the other's answer is not yet visible either; then both are."""
+    import asyncpg
+
+    from app.messaging.senders import SendResult
+    from app.recovery.sending._claim import claim_due
+    from app.recovery.sending._deliver import Outcome, record_success
+
+    await shoppers(store, clock.now - timedelta(minutes=16), 2)
+    claims = (await claim_due(deps, 50, [])).claims
+    assert [c.outcome for c in claims] == ["send", "send"]
+    first, second = sorted(claims, key=lambda c: c.message.checkout_id)
+    url = settings.database.url.replace("postgres://", "postgresql://", 1)
+    holder, reader = await asyncpg.connect(url), await asyncpg.connect(url)
+    try:
+        locked = holder.transaction()
+        await locked.start()
+        await holder.execute(
+            "SELECT 1 FROM recovery_enrollment WHERE id = $1 FOR UPDATE", second.enrollment.id
+        )
+
+        def record(claim):
+            result = SendResult("twilio", f"SM{claim.message.id}", DeliveryStatus.QUEUED, 1)
+            outcome = Outcome(1, result, clock.now)
+            steps, enrollment = claim.steps, claim.enrollment
+            return record_success(claim.message, enrollment, 0, steps, outcome)
+
+        both = asyncio.gather(record(first), record(second))
+        await asyncio.sleep(0.3)
+        status = "SELECT status FROM message WHERE id = $1"
+        assert await reader.fetchval(status, first.message.id) == "sending"  # not committed yet
+        await locked.rollback()
+        recorded = await asyncio.wait_for(both, 10)
+    finally:
+        await holder.close()
+        await reader.close()
+    assert [r.won for r in recorded] == [True, True]
+    assert all(r.pointer is not None and r.pointer.step == 1 for r in recorded)
+    for claim in (first, second):
+        assert (await Message.get(id=claim.message.id)).status == DeliveryStatus.QUEUED
