@@ -28,6 +28,8 @@ MAX_BATCH = 256
 
 Row = TypeVar("Row")
 Result = TypeVar("Result")
+# Stores a batch in one transaction and returns one result per row, in order.
+Write = Callable[[Sequence[Row]], Awaitable[Sequence[Result]]]
 
 
 class BatchFailed(Exception):
@@ -40,11 +42,7 @@ class GroupCommit(Generic[Row, Result]):
     `write` stores a batch in one transaction and returns one result per row, in order.
     """
 
-    def __init__(
-        self,
-        write: Callable[[Sequence[Row]], Awaitable[Sequence[Result]]],
-        max_batch: int = MAX_BATCH,
-    ) -> None:
+    def __init__(self, write: Write[Row, Result], max_batch: int = MAX_BATCH) -> None:
         self._write = write
         self._max_batch = max_batch
         self._waiting: list[tuple[Row, asyncio.Future[Result]]] = []
@@ -101,11 +99,7 @@ def _fail(future: asyncio.Future[Result], exc: BatchFailed) -> None:
 class PerLoop(Generic[Row, Result]):
     """One `GroupCommit` per event loop (a process runs one; tests run several in turn)."""
 
-    def __init__(
-        self,
-        write: Callable[[Sequence[Row]], Awaitable[Sequence[Result]]],
-        max_batch: int = MAX_BATCH,
-    ) -> None:
+    def __init__(self, write: Write[Row, Result], max_batch: int = MAX_BATCH) -> None:
         self._write = write
         self._max_batch = max_batch
         self._batchers: dict[asyncio.AbstractEventLoop, GroupCommit[Row, Result]] = {}

@@ -40,28 +40,21 @@ async def schedule(queue: Any, enrollment_id: int, step: int, due: datetime | No
     due = due or now
     grace = _job_grace()
     runs = max(due, now) + grace if grace else due
-    return await enqueue(
-        queue,
-        "send_step",
-        enrollment_id,
-        step,
-        due.timestamp(),
-        job_id=job_id(enrollment_id, step),
-        defer_until=runs if runs > now else None,
+    return await _send_step(
+        queue, enrollment_id, step, due, defer_until=runs if runs > now else None
     )
 
 
 async def wake(queue: Any, enrollment_id: int, step: int, due: datetime) -> bool:
     """A drainer left this due step to its own job (slow work first): run the job now, not after
     the grace it was queued with (`due`, which the drainer has passed, says it need not wait)."""
+    return await _send_step(queue, enrollment_id, step, due, sooner=True)
+
+
+async def _send_step(queue: Any, enrollment_id: int, step: int, due: datetime, **when: Any) -> bool:
+    key = job_id(enrollment_id, step)
     return await enqueue(
-        queue,
-        "send_step",
-        enrollment_id,
-        step,
-        due.timestamp(),
-        job_id=job_id(enrollment_id, step),
-        sooner=True,
+        queue, "send_step", enrollment_id, step, due.timestamp(), job_id=key, **when
     )
 
 
