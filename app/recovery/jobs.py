@@ -110,12 +110,11 @@ async def drain(
     deps: Deps,
     batch_size: int,
     stopping: asyncio.Event,
-    front: Front | None = None,
+    front: Front,
     idle: float = 0.5,
 ) -> None:
     """Claim and send batches until the worker stops; sleep briefly when nothing is due. A stop
     lets the batch in hand finish: cutting its provider calls short would leave `unknown` rows."""
-    front = front or Front()
     handed: dict[int, float] = {}
     while not stopping.is_set():
         now = time.monotonic()

@@ -220,6 +220,9 @@ async def record_success(
     return Recorded(bool(row.get("won")), moved, int(event_id) if event_id is not None else None)
 
 
+_CHECKOUT_ARG = 6  # $7 of _RECORD_SQL: the checkout whose row an answer may lock
+
+
 async def _write_records(batch: Sequence[list[Any]]) -> list[dict[str, Any]]:
     """Answers that arrived together are recorded in one transaction: one commit (one WAL flush)
     for all of them instead of one each, the flush being what bounds a busy worker's sends. In
@@ -229,7 +232,7 @@ async def _write_records(batch: Sequence[list[Any]]) -> list[dict[str, Any]]:
         return [rows[0] if rows else {}]
     out: list[dict[str, Any]] = [{} for _ in batch]
     async with in_transaction() as conn:
-        for i in sorted(range(len(batch)), key=lambda i: batch[i][6] or 0):
+        for i in sorted(range(len(batch)), key=lambda i: batch[i][_CHECKOUT_ARG] or 0):
             _, rows = await conn.execute_query(_RECORD_SQL, batch[i])
             out[i] = rows[0] if rows else {}
     return out
