@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contextlib import suppress
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -104,15 +104,22 @@ async def _merge(
     for field_name, value in consent_fields.items():
         setattr(contact, field_name, value)
         changed.add(field_name)
-    if changed:
-        try:
-            await contact.save(update_fields=[*changed, "updated_at"])
-        except IntegrityError:
-            # Another contact claimed this phone or email meanwhile; keep ours without it.
-            await contact.refresh_from_db()
+    # A consent change and its log entry commit together: a crash between them would leave a
+    # consent with no record of how it was given, and the replayed event would see nothing to log.
+    announced: list[int] = []
+    async with in_transaction() if consent_log else nullcontext():
+        if changed:
+            try:
+                async with in_transaction():  # a savepoint inside the consent's transaction
+                    await contact.save(update_fields=[*changed, "updated_at"])
+            except IntegrityError:
+                # Another contact claimed this phone or email meanwhile; keep ours without it.
+                await contact.refresh_from_db()
+        announced = await _log_consent(store, contact, data, consent_log, now)
+    if announced:
+        await dispatch_soon(*announced)
     if "tags" in changed:
         await sync_tag_rows(contact)
-    await _log_consent(store, contact, data, consent_log, now)
     # The next birthday's due time moves with these; a consent taken back ends `subscribed`
     # (a grant is refreshed by the `contact.opted_in` listener).
     if changed & {"birthday", "timezone"} or any(a == "opt_out" for _, a in consent_log):
@@ -125,9 +132,10 @@ async def _log_consent(
     data: ContactInput,
     consent_log: list[tuple[str, str]],
     now: datetime,
-) -> None:
-    """Each change in the consent log; a grant is also announced (`contact.opted_in`: the
-    history's subscription state and the welcome flows react to it)."""
+) -> list[int]:
+    """Each change in the consent log, in the caller's transaction; a grant is also recorded as
+    `contact.opted_in` (the history's subscription state and the welcome flows react to it), whose
+    ids the caller dispatches once that transaction has committed."""
     announced = []
     for channel, action in consent_log:
         async with in_transaction() as conn:
@@ -153,8 +161,7 @@ async def _log_consent(
                         qualifier=f"{channel}:{int(now.timestamp())}",
                     )
                 )
-    if announced:
-        await dispatch_soon(*announced)
+    return announced
 
 
 async def sync_tag_rows(contact: Contact) -> None:

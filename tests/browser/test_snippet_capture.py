@@ -32,7 +32,7 @@ from app.checkouts.models import Checkout, Contact
 from app.checkouts.services import mark_abandoned
 from app.config import Settings
 from app.core.timeutil import utcnow
-from app.ingest.models import RawEvent
+from app.ingest.models import RawEvent, RawStatus
 from app.integrations.smtp.sender import SmtpEmailSender
 from app.messaging.providers import DevOutboxSender
 from app.recovery.models import Click
@@ -106,12 +106,21 @@ CAPTURE_WAIT = 20.0
 
 
 async def _checkout_with(email: str, deadline: float) -> Checkout | None:
+    """The checkout once every event the snippet posted so far is processed: a checkout row is
+    written before its abandonment time, so reading it at first sight may catch it half-way."""
     while time.monotonic() < deadline:
         found = await Checkout.filter(email=email).first()
-        if found is not None:
+        if found is not None and not await RawEvent.exists(
+            store_id=found.store_id, status=RawStatus.PENDING
+        ):
             return found
         await asyncio.sleep(0.05)
     return None
+
+
+async def _events_seen() -> list[tuple[str, str, str | None]]:
+    """What reached the app so far, for a failure's message: no rows means nothing arrived."""
+    return [(raw.topic, str(raw.status), raw.error) for raw in await RawEvent.all().order_by("id")]
 
 
 async def _type_email(page: Page, email: str) -> float:
@@ -135,7 +144,7 @@ async def test_typing_an_email_captures_contact_and_cart_then_magic_link_restore
     typed_at = await _type_email(page, "maya.okafor@example.com")
     checkout = await _checkout_with("maya.okafor@example.com", typed_at + CAPTURE_WAIT)
     await page.screenshot(path=str(ARTIFACTS / "snippet-checkout.png"), full_page=True)
-    assert checkout is not None, f"no checkout captured; console: {errors}"
+    assert checkout is not None, f"no checkout; console: {errors}; events: {await _events_seen()}"
 
     assert checkout.platform == "custom" and checkout.currency == "USD"
     assert [(i["title"], i["quantity"], i["unit_price"]) for i in checkout.line_items] == [
@@ -219,7 +228,8 @@ async def test_nothing_is_sent_before_consent(live: None, chromium: Any) -> None
 
     await page.evaluate("followup('consent', true)")
     checkout = await _checkout_with("no.consent.yet@example.com", time.monotonic() + CAPTURE_WAIT)
-    assert checkout is not None and len(checkout.line_items) == 2
+    assert checkout is not None, f"no checkout; events: {await _events_seen()}"
+    assert len(checkout.line_items) == 2
     await context.close()
 
 
@@ -242,7 +252,8 @@ async def test_leaving_the_checkout_page_abandons_the_cart_early(live: None, chr
     await page.wait_for_function("typeof window.followup === 'function' && !window.followup.q")
     typed_at = await _type_email(page, "leaving.soon@example.com")
     checkout = await _checkout_with("leaving.soon@example.com", typed_at + CAPTURE_WAIT)
-    assert checkout is not None and checkout.exited_at is None
+    assert checkout is not None, f"no checkout; events: {await _events_seen()}"
+    assert checkout.exited_at is None
     idle_due = checkout.abandon_due_at
     assert idle_due is not None and idle_due > utcnow() + timedelta(minutes=50)
 

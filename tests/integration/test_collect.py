@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import json
 
+import pytest
+from tortoise.exceptions import IntegrityError
+
+from app.checkouts.contacts import upsert_contact
 from app.checkouts.models import Checkout, CheckoutStatus, ConsentEvent, Contact, Order
+from app.checkouts.schemas import ContactInput
 from app.config import use_settings
+from app.core import events
+from app.core.outbox import OutboxEvent
+from app.core.timeutil import utcnow
 from app.ingest.models import RawEvent
 from tests.conftest import make_settings
 from tests.factories import make_store, payload
@@ -167,3 +175,34 @@ async def test_sms_consent_travels_as_the_consent_trait(client, run_jobs):
     silent = await Contact.get(store=store, email="ann@example.com")
     assert not silent.sms_consent  # `false` grants nothing and records nothing
     assert await ConsentEvent.filter(contact_id=silent.id).count() == 0
+
+
+async def test_a_consent_is_kept_only_with_its_log_entry(settings):
+    """A grant whose log entry cannot be written leaves no consent behind, so the event's retry
+    grants and logs together (kept apart, a crash between them left a consent nobody could prove,
+    and the retry found nothing left to log)."""
+    store = await custom_store()
+    contact = await Contact.create(store=store, phone="+14155550173")
+    now = utcnow().replace(microsecond=0)
+    taken = await OutboxEvent.create(  # the grant's announcement already exists: its insert fails
+        name=events.CONTACT_OPTED_IN,
+        store_id=store.id,
+        subject_id=contact.id,
+        payload={},
+        dedupe_key=events.dedupe_key(
+            events.CONTACT_OPTED_IN, store.id, contact.id, f"sms:{int(now.timestamp())}"
+        ),
+    )
+    grant = ContactInput(phone="+1 415 555 0173", sms_consent=True, consent_source="web_snippet")
+    with pytest.raises(IntegrityError):
+        await upsert_contact(store, grant, now)
+    await contact.refresh_from_db()
+    assert not contact.sms_consent
+    assert await ConsentEvent.filter(contact_id=contact.id).count() == 0
+
+    await taken.delete()
+    await upsert_contact(store, grant, now)  # the retry
+    await contact.refresh_from_db()
+    assert contact.sms_consent and contact.sms_consent_source == "web_snippet"
+    [logged] = await ConsentEvent.filter(contact_id=contact.id)
+    assert (logged.channel, logged.action) == ("sms", "opt_in")
