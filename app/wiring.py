@@ -13,7 +13,7 @@ from typing import Any
 
 from app.analytics import listeners as analytics
 from app.checkouts import listeners as checkouts
-from app.core import events
+from app.core import events, scheduling
 from app.hooks import listeners as hooks
 from app.hooks.payloads import ANNOUNCES
 from app.ingest import processing
@@ -87,6 +87,9 @@ def wire(*_: Any) -> None:
         events.subscribe(name)(handler)
     for name, listener in LISTENERS:
         events.listen(name)(listener)
+    # A batch's events are dispatched last, once its marks and frames are out (scopes end in
+    # reverse order): the live dashboards they wake re-read marked days.
+    events.batch_scope(scheduling.GATHERED_DISPATCHES.scope)
     events.batch_scope(analytics.gathered_marks)  # a batch of sends: one rollup mark per store
     events.batch_scope(inbox.gathered_frames)  # and its live frames' threads read at once
     for topics in TOPIC_MAPS:

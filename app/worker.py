@@ -16,7 +16,7 @@ from app.checkouts.jobs import advance_birthdays, check_abandoned, sweep_checkou
 from app.config import Settings, get_settings
 from app.core.db import close_db, init_db
 from app.core.heap import freeze_startup_heap
-from app.core.jobs import dispatch_event, sweep_events
+from app.core.jobs import dispatch_event, dispatch_events, sweep_events
 from app.core.redis import QUEUE, arq_settings
 from app.core.timeutil import utcnow
 from app.hooks.jobs import deliver_hook, deliver_hooks, hooks_sweep
@@ -59,6 +59,7 @@ FUNCTIONS: list[Any] = [
     drain_raw_events,
     check_abandoned,
     dispatch_event,
+    dispatch_events,
     sweep,
     enrich_checkout,
     # Quiet hours and rate limits defer a send with arq's Retry; the database bounds real attempts.

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from app.core.logging import ctx
@@ -211,22 +212,45 @@ async def notify(name: str, **data: Any) -> None:
 
 async def dispatch(event_id: int) -> bool:
     """Run the handlers of one event, then mark it dispatched; a failure leaves it for the sweep."""
-    event = await OutboxEvent.get_or_none(id=event_id)
-    if event is None or event.dispatched_at is not None:
-        return False
-    try:
-        for handler in handlers_for(event.name):
-            await handler(event)
-    except Exception as exc:
-        await OutboxEvent.filter(id=event_id).update(
-            attempts=event.attempts + 1, last_error=repr(exc)
-        )
-        log.exception("event handler failed", extra=ctx(event=event.name, id=event_id))
-        raise
-    async with in_transaction() as conn:
-        won = (
-            await OutboxEvent.filter(id=event_id, dispatched_at=None)
-            .using_db(conn)
-            .update(dispatched_at=datetime.now(UTC), attempts=event.attempts + 1)
-        )
-    return won == 1
+    return await dispatch_many([event_id]) == 1
+
+
+class DispatchFailed(Exception):
+    """Some events' handlers failed; the others were dispatched and are not run again."""
+
+
+async def dispatch_many(event_ids: Sequence[int]) -> int:
+    """Run the handlers of each event not yet dispatched, in id order, then mark those that
+    succeeded dispatched in one statement; returns how many this call marked.
+
+    A failing event is counted (attempts, last error) and the rest still run; then DispatchFailed
+    is raised so the job is retried, and the retry runs only what is still undispatched."""
+    pending = await OutboxEvent.filter(id__in=list(event_ids), dispatched_at=None).order_by("id")
+    done: list[int] = []
+    failed: list[Exception] = []
+    for event in pending:
+        try:
+            for handler in handlers_for(event.name):
+                await handler(event)
+        except Exception as exc:
+            failed.append(exc)
+            await OutboxEvent.filter(id=event.id).update(
+                attempts=event.attempts + 1, last_error=repr(exc)
+            )
+            log.exception("event handler failed", extra=ctx(event=event.name, id=event.id))
+            continue
+        done.append(event.id)
+    won = 0
+    if done:
+        async with in_transaction() as conn:
+            won = (
+                await OutboxEvent.filter(id__in=done, dispatched_at=None)
+                .using_db(conn)
+                .update(dispatched_at=datetime.now(UTC), attempts=F("attempts") + 1)
+            )
+    if failed:
+        first = failed[0]
+        raise DispatchFailed(
+            f"{len(failed)} of {len(pending)} events failed, first: {first!r}"
+        ) from first
+    return won

@@ -1,4 +1,4 @@
-"""Worker jobs of the event catalogue: dispatch one outbox event, re-enqueue those Redis lost."""
+"""Worker jobs of the event catalogue: dispatch outbox events, re-enqueue those Redis lost."""
 
 from __future__ import annotations
 
@@ -19,6 +19,11 @@ MAX_ATTEMPTS = 20
 async def dispatch_event(job_ctx: dict[str, Any], outbox_id: int) -> bool:
     """Every domain's events run here; the handlers are wired once per process at startup."""
     return await events.dispatch(outbox_id)
+
+
+async def dispatch_events(job_ctx: dict[str, Any], outbox_ids: list[int]) -> int:
+    """Events committed together (a batch of sends), dispatched in one job."""
+    return await events.dispatch_many(outbox_ids)
 
 
 async def sweep_events(queue: ArqRedis | None, now: datetime) -> int:

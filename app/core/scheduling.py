@@ -12,6 +12,7 @@ from arq.jobs import serialize_job
 from arq.utils import timestamp_ms, to_unix_ms
 from redis.commands.core import AsyncScript
 
+from app.core import events
 from app.core.logging import ctx
 from app.core.timeutil import utcnow
 
@@ -100,6 +101,32 @@ async def schedule_dispatch(queue: ArqRedis | None, outbox_id: int) -> bool:
     return await enqueue(queue, "dispatch_event", outbox_id, job_id=f"event:{outbox_id}")
 
 
+async def dispatch_committed(queue: ArqRedis | None, outbox_id: int) -> bool:
+    """An event just committed: dispatched now, or with its batch's others when the batch ends."""
+    held = GATHERED_DISPATCHES.hold((queue, outbox_id))
+    return held or await schedule_dispatch(queue, outbox_id)
+
+
+async def _dispatch_together(held: list[tuple[ArqRedis | None, int]]) -> None:
+    by_queue: dict[int, tuple[ArqRedis | None, list[int]]] = {}
+    for queue, outbox_id in held:
+        by_queue.setdefault(id(queue), (queue, []))[1].append(outbox_id)
+    for queue, ids in by_queue.values():
+        ids.sort()
+        if len(ids) == 1:
+            await schedule_dispatch(queue, ids[0])
+        else:
+            job_id = f"events:{ids[0]}:{ids[-1]}:{len(ids)}"
+            await enqueue(queue, "dispatch_events", ids, job_id=job_id)
+
+
+# Inside `events.batched()` (a drainer's batch of sends), events committed by the batch are
+# dispatched by one job when it ends instead of one job each: one read of the rows, one mark.
+GATHERED_DISPATCHES: events.Gathering[tuple[ArqRedis | None, int]] = events.Gathering(
+    "event dispatch", _dispatch_together
+)
+
+
 _shared: Any = None
 
 
@@ -122,4 +149,4 @@ async def dispatch_soon(*outbox_ids: int) -> None:
     """Dispatch events just committed now rather than at the next sweep."""
     queue = await shared_queue()
     for outbox_id in outbox_ids:
-        await schedule_dispatch(queue, outbox_id)
+        await dispatch_committed(queue, outbox_id)

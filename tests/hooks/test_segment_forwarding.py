@@ -66,6 +66,34 @@ async def test_a_failing_segment_leaves_the_event_for_a_retry_with_the_same_mess
     assert [c["messageId"] for c in segment.calls] == [f"followup-{event.id}"]
 
 
+async def test_events_dispatched_together_fail_alone_and_only_the_failed_run_again(
+    segment,
+) -> None:
+    """One job dispatches a batch's events: one failing event is counted and kept for the retry;
+    the others are dispatched, and the retry does not send them again."""
+    issued = await make_store("custom")
+    await set_write_key(issued.store.id, "wk_live_abc123")
+    for token in ("seg-a", "seg-b", "seg-c"):
+        await abandoned_checkout(issued.store, token)
+    ids = list(
+        await OutboxEvent.filter(name=events.CHECKOUT_ABANDONED)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    segment.script.append(500)  # the first event's call fails
+    with pytest.raises(events.DispatchFailed, match="1 of 3 events failed"):
+        await events.dispatch_many(ids)  # type: ignore[arg-type]
+    rows = await OutboxEvent.filter(id__in=ids).order_by("id")
+    assert [(r.dispatched_at is None, r.attempts) for r in rows] == [
+        (True, 1),
+        (False, 1),
+        (False, 1),
+    ]
+    assert await events.dispatch_many(ids) == 1  # type: ignore[arg-type]
+    assert sorted(c["messageId"] for c in segment.calls) == sorted(f"followup-{i}" for i in ids)
+    assert await OutboxEvent.filter(id__in=ids, dispatched_at=None).count() == 0
+
+
 async def test_no_write_key_sends_nothing_and_the_key_is_encrypted_at_rest(segment) -> None:
     issued = await make_store("custom")
     await abandoned_checkout(issued.store, "seg-3")

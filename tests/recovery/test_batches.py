@@ -10,6 +10,8 @@ from datetime import timedelta
 import pytest
 
 from app.checkouts.models import Checkout
+from app.core import events
+from app.core.outbox import OutboxEvent
 from app.messaging.models import DeliveryStatus, Message
 from app.recovery import flows
 from app.recovery.models import Enrollment, EnrollmentStatus, FlowStep
@@ -328,3 +330,22 @@ async def test_answers_that_arrive_together_are_committed_together(deps, store, 
     assert all(r.pointer is not None and r.pointer.step == 1 for r in recorded)
     for claim in (first, second):
         assert (await Message.get(id=claim.message.id)).status == DeliveryStatus.QUEUED
+
+
+async def test_a_batch_announces_its_sends_with_one_dispatch_job(
+    deps, store, clock, fake_twilio, queue, run_jobs
+):
+    """Each send's `message.sent` event is committed with its answer; the batch's events are
+    dispatched by one job once the batch has ended, not one job per send."""
+    await shoppers(store, clock.now - timedelta(minutes=16), 3)
+    assert (await send_due(deps, 50)).outcomes == {"sent": 3}
+    sent = await OutboxEvent.filter(name=events.MESSAGE_SENT).order_by("id")
+    assert len(sent) == 3 and all(e.dispatched_at is None for e in sent)
+    ids = [e.id for e in sent]
+    queued = [k.decode() for k in await queue.zrange(queue.default_queue_name, 0, -1)]
+    assert f"events:{ids[0]}:{ids[-1]}:3" in queued, queued
+    assert not {f"event:{i}" for i in ids} & set(queued), queued  # no job of their own
+    await run_jobs()
+    for event in sent:
+        await event.refresh_from_db()
+        assert event.dispatched_at is not None and event.attempts == 1

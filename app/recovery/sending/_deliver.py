@@ -21,7 +21,7 @@ from app.core import events
 from app.core.db import is_postgres
 from app.core.groupcommit import BatchFailed, PerLoop
 from app.core.logging import ctx
-from app.core.scheduling import schedule_dispatch
+from app.core.scheduling import dispatch_committed
 from app.messaging import addresses, outbound
 from app.messaging.models import Channel, DeliveryStatus, Message
 from app.messaging.senders import SendResult
@@ -54,7 +54,7 @@ async def deliver(deps: Deps, claim: Claim) -> str:
         outcome = Outcome(result.segments or message.segments, result, at)
         recorded = await durably(lambda: record_success(message, enrollment, index, steps, outcome))
         if recorded.event_id is not None:  # webhooks and Segment hear of it now, not at the sweep
-            await schedule_dispatch(deps.queue, recorded.event_id)
+            await dispatch_committed(deps.queue, recorded.event_id)
         return recorded.won, recorded.pointer
 
     async def also_on_failure(conn: Any, now: datetime) -> Pointer | None:
