@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
@@ -215,6 +215,21 @@ async def dispatch(event_id: int) -> bool:
     return await dispatch_many([event_id]) == 1
 
 
+_reads: ContextVar[dict[Hashable, Any] | None] = ContextVar("dispatch reads", default=None)
+
+
+async def read_once(key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
+    """What a handler reads about a store (its webhook subscriptions, its Segment key), read once
+    per `dispatch_many`: a batch of sends' events share their stores. Outside one, read now.
+    Handlers share what is read: they must not change it."""
+    reads = _reads.get()
+    if reads is None:
+        return await read()
+    if key not in reads:
+        reads[key] = await read()
+    return cast(T, reads[key])
+
+
 class DispatchFailed(Exception):
     """Some events' handlers failed; the others were dispatched and are not run again."""
 
@@ -228,18 +243,22 @@ async def dispatch_many(event_ids: Sequence[int]) -> int:
     pending = await OutboxEvent.filter(id__in=list(event_ids), dispatched_at=None).order_by("id")
     done: list[int] = []
     failed: list[Exception] = []
-    for event in pending:
-        try:
-            for handler in handlers_for(event.name):
-                await handler(event)
-        except Exception as exc:
-            failed.append(exc)
-            await OutboxEvent.filter(id=event.id).update(
-                attempts=event.attempts + 1, last_error=repr(exc)
-            )
-            log.exception("event handler failed", extra=ctx(event=event.name, id=event.id))
-            continue
-        done.append(event.id)
+    token = _reads.set({})
+    try:
+        for event in pending:
+            try:
+                for handler in handlers_for(event.name):
+                    await handler(event)
+            except Exception as exc:
+                failed.append(exc)
+                await OutboxEvent.filter(id=event.id).update(
+                    attempts=event.attempts + 1, last_error=repr(exc)
+                )
+                log.exception("event handler failed", extra=ctx(event=event.name, id=event.id))
+                continue
+            done.append(event.id)
+    finally:
+        _reads.reset(token)
     won = 0
     if done:
         async with in_transaction() as conn:

@@ -13,6 +13,7 @@ from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from app.config import HookSettings, get_settings
+from app.core import events
 from app.core.logging import ctx
 from app.core.outbox import OutboxEvent
 from app.core.scheduling import enqueue
@@ -71,7 +72,10 @@ def _webhook_id(event_id: int, subscription_id: int, name: str) -> str:
 async def fan_out(event: OutboxEvent, queue: ArqRedis | None) -> list[int]:
     """One delivery row per interested active subscription, all in one transaction; idempotent."""
     names = payloads.ANNOUNCES.get(event.name, ())
-    subscriptions = await HookSubscription.filter(store_id=event.store_id, active=True)
+    subscriptions = await events.read_once(
+        ("hook subscriptions", event.store_id),
+        lambda: HookSubscription.filter(store_id=event.store_id, active=True),
+    )
     rows: list[HookDelivery] = []
     now = utcnow()
     for name in names:

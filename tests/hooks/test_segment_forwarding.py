@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
 import pytest
@@ -92,6 +93,34 @@ async def test_events_dispatched_together_fail_alone_and_only_the_failed_run_aga
     assert await events.dispatch_many(ids) == 1  # type: ignore[arg-type]
     assert sorted(c["messageId"] for c in segment.calls) == sorted(f"followup-{i}" for i in ids)
     assert await OutboxEvent.filter(id__in=ids, dispatched_at=None).count() == 0
+
+
+async def test_one_dispatch_job_reads_each_stores_destination_once(segment, caplog) -> None:
+    """The events of a batch share their stores: the Segment key and the webhook subscriptions
+    are read once per store per job, not once per event (read per event, outside a job)."""
+    stores = [(await make_store("custom", domain=f"shop{i}.example.com")).store for i in range(2)]
+    for i, store in enumerate(stores):
+        await set_write_key(store.id, f"wk_live_{i}")
+        for token in ("a", "b", "c"):
+            await abandoned_checkout(store, f"seg-{i}-{token}")
+    ids = list(
+        await OutboxEvent.filter(name=events.CHECKOUT_ABANDONED).values_list("id", flat=True)
+    )
+
+    def reads(table: str) -> int:
+        return sum(f'FROM "{table}"' in r.getMessage() for r in caplog.records)
+
+    with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+        assert await events.dispatch_many(ids) == 6  # type: ignore[arg-type]
+    assert (reads("segment_destination"), reads("hook_subscription")) == (2, 2)
+    assert len(segment.calls) == 6
+
+    caplog.clear()
+    await OutboxEvent.all().update(dispatched_at=None)
+    with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+        for event_id in ids[:2]:
+            assert await events.dispatch(event_id)  # type: ignore[arg-type]
+    assert (reads("segment_destination"), reads("hook_subscription")) == (2, 2)
 
 
 async def test_no_write_key_sends_nothing_and_the_key_is_encrypted_at_rest(segment) -> None:

@@ -174,7 +174,10 @@ async def track_for(event: OutboxEvent) -> Track | None:
 
 async def forward(event: OutboxEvent) -> bool:
     """Send the event to the store's Segment workspace, if it set a write key."""
-    destination = await SegmentDestination.get_or_none(store_id=event.store_id)
+    destination = await events.read_once(
+        ("segment destination", event.store_id),
+        lambda: SegmentDestination.get_or_none(store_id=event.store_id),
+    )
     if destination is None:
         return False
     call = await track_for(event)
