@@ -163,7 +163,10 @@ async def _update(
             await Checkout.select_for_update().using_db(conn).get(store=store, token=data.token)
         )
         changed: dict[str, object] = {}
-        if rules.may_change_content(checkout.status, data.updated_at, checkout.source_updated_at):
+        newer = rules.may_change_content(
+            checkout.status, data.updated_at, checkout.source_updated_at
+        )
+        if newer:
             changed |= _content(data)
             changed |= {
                 "source_updated_at": data.updated_at,
@@ -171,16 +174,25 @@ async def _update(
             }
             if activity > checkout.last_activity_at:
                 changed["last_activity_at"] = activity
-        # Contact details only ever fill in: a late event may still tell us who the shopper is.
-        if person.contact and checkout.contact_id is None:
-            changed["contact_id"] = person.contact.id
-        for name, value in (
-            ("email", person.email),
-            ("phone", person.phone),
-            ("visitor_id", data.visitor_id),
-        ):
-            if value and not getattr(checkout, name):
+        # The address follows the newest event, as the cart does: a shopper who corrects the email
+        # they typed (or paused mid-address, and "…@gmail.co" was captured) is written to at the
+        # corrected one. An older event only fills in what is missing.
+        for name, value in (("email", person.email), ("phone", person.phone)):
+            if value and (
+                not getattr(checkout, name) or (newer and getattr(checkout, name) != value)
+            ):
                 changed[name] = value
+        if data.visitor_id and not checkout.visitor_id:
+            changed["visitor_id"] = data.visitor_id
+        if person.contact and (
+            checkout.contact_id is None
+            or (
+                newer
+                and changed.keys() & {"email", "phone"}
+                and person.contact.id != checkout.contact_id
+            )
+        ):
+            changed["contact_id"] = person.contact.id
         if person.phone_problem and not checkout.phone and not person.phone:
             changed["phone_invalid_reason"] = person.phone_problem
         if changed:

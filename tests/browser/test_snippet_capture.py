@@ -233,6 +233,26 @@ async def test_nothing_is_sent_before_consent(live: None, chromium: Any) -> None
     await context.close()
 
 
+async def test_a_shopper_who_pauses_mid_address_is_reached_at_the_whole_address(
+    live: None, chromium: Any
+) -> None:
+    """An address cut short at "…@example.co" is valid, so a pause there is captured; the rest,
+    typed a moment later, replaces it on the same checkout."""
+    key = await _shop_store()
+    page = await (await chromium.new_context()).new_page()
+    await page.goto(f"{SHOP_URL}/checkout.html?" + urlencode({"key": key, "endpoint": APP_URL}))
+    await page.wait_for_function("typeof window.followup === 'function' && !window.followup.q")
+    await page.locator("#email").press_sequentially("maya.okafor@example.co", delay=15)
+    first = await _checkout_with("maya.okafor@example.co", time.monotonic() + CAPTURE_WAIT)
+    assert first is not None, f"no checkout; events: {await _events_seen()}"
+
+    await page.locator("#email").press_sequentially("m")
+    whole = await _checkout_with("maya.okafor@example.com", time.monotonic() + CAPTURE_WAIT)
+    assert whole is not None, f"not corrected; events: {await _events_seen()}"
+    assert whole.id == first.id and await Checkout.all().count() == 1
+    await page.context.close()
+
+
 async def test_leaving_the_checkout_page_abandons_the_cart_early(live: None, chromium: Any) -> None:
     """Idle time is an hour; the store also counts from exits, 2 s after leaving: navigating away
     from the checkout page must abandon the cart within seconds, not an hour later."""

@@ -49,6 +49,36 @@ async def test_checkout_started_then_order_completed(client, run_jobs):
     assert (await Order.get(store=store)).discount_codes == ["COMEBACK10"]
 
 
+async def test_a_corrected_email_replaces_the_one_captured_first(client, run_jobs):
+    """A shopper who paused mid-address ("…@example.co" is a valid address, and was captured)
+    or fixed a typo is written to at the corrected address; an older event arriving late only
+    fills in, it never brings the old address back."""
+    store = await custom_store()
+    started = payload("segment_checkout_started.json")
+
+    async def post(message_id: str, at: str, email: str) -> None:
+        event = {
+            **started,
+            "messageId": message_id,
+            "timestamp": at,
+            "context": {"traits": {"email": email}},
+        }
+        response = await client.post(f"/collect/v1/events?key={store.publishable_key}", json=event)
+        assert response.status_code == 202, response.text
+        await run_jobs()
+
+    await post("m-1", "2026-01-08T18:41:07.000Z", "maya.okafor@example.co")
+    first = await Checkout.get(store=store)
+    assert first.email == "maya.okafor@example.co"
+    await post("m-2", "2026-01-08T18:41:09.000Z", "maya.okafor@example.com")
+    corrected = await Checkout.get(store=store)
+    assert corrected.email == "maya.okafor@example.com"
+    contact = await Contact.get(id=corrected.contact_id)  # type: ignore[attr-defined]
+    assert contact.email == "maya.okafor@example.com"
+    await post("m-0", "2026-01-08T18:41:05.000Z", "someone.else@example.com")  # late, older
+    assert (await Checkout.get(store=store)).email == "maya.okafor@example.com"
+
+
 async def test_text_plain_beacon_and_batch_with_duplicate(client):
     store = await custom_store()
     started = payload("segment_checkout_started.json")
