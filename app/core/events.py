@@ -239,7 +239,8 @@ async def dispatch_many(event_ids: Sequence[int]) -> int:
     succeeded dispatched in one statement; returns how many this call marked.
 
     A failing event is counted (attempts, last error) and the rest still run; then DispatchFailed
-    is raised so the job is retried, and the retry runs only what is still undispatched."""
+    is raised (the job fails, as a single dispatch does) and the sweep queues the failed event
+    again, alone, after its grace: what was dispatched is not run twice."""
     pending = await OutboxEvent.filter(id__in=list(event_ids), dispatched_at=None).order_by("id")
     done: list[int] = []
     failed: list[Exception] = []
