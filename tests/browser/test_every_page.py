@@ -399,6 +399,9 @@ async def _checkouts(context: Any, page: Page, watch: Watch, site: Site, layout:
     await page.wait_for_url("**/inbox?conversation=*")
     await page.locator("#messages > li").first.wait_for()
     assert "sage pillow" in await page.locator("#messages").inner_text()
+    # Opening the thread marks it read; leaving before that answers would abort the request and
+    # count it against the next page.
+    await _settled(page)
 
 
 async def _flow_editor(page: Page, watch: Watch, site: Site) -> None:
