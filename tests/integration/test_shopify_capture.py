@@ -146,6 +146,36 @@ async def test_oversized_body_is_413(client):
     assert await RawEvent.all().count() == 0
 
 
+async def _in_chunks(body: bytes, size: int):
+    for start in range(0, len(body), size):
+        yield body[start : start + size]
+
+
+async def test_a_body_sent_in_chunks_is_read_whole_and_refused_once_past_the_limit(client):
+    """No Content-Length (chunked transfer): the body is joined from its parts, and one that
+    grows past the limit is refused with 413 as it arrives, storing nothing."""
+    await make_store("shopify")
+    body = payload_bytes("shopify_checkouts_create.json")
+    response = await client.post(
+        "/webhooks/shopify",
+        content=_in_chunks(body, 300),
+        headers=shopify_headers(body, "checkouts/update"),
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {"status": "accepted"}
+    assert (await RawEvent.get()).body == body.decode()
+
+    oversized = b'{"pad": "' + b"x" * (1024 * 1024 + 10) + b'"}'
+    response = await client.post(
+        "/webhooks/shopify",
+        content=_in_chunks(oversized, 64 * 1024),
+        headers=shopify_headers(oversized, "checkouts/update"),
+    )
+    assert response.status_code == 413
+    assert "application/json" in response.headers["content-type"]
+    assert await RawEvent.all().count() == 1
+
+
 async def test_order_completes_checkout_and_late_update_does_not_reopen(client, run_jobs):
     await make_store("shopify")
     checkout_body = payload_bytes("shopify_checkouts_create.json")
