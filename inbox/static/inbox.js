@@ -124,7 +124,7 @@
     renderCart(data.cart);
     const c = state.convs.get(id); if (c) { c.unread = 0; }
     renderList();
-    api("/conversations/" + id + "/read", { method: "POST" }).catch(() => {});
+    api("/conversations/" + id + "/read", { method: "POST", keepalive: true }).catch(() => {});
     sendFrame({ type: "viewing", conversation_id: id });
     $("body").focus();
   }
@@ -292,7 +292,7 @@
       upsertConversation(ev.conversation);
       if (ev.conversation.id === state.selected) { renderConsent(ev.conversation.contact); renderResponse(ev.conversation); }
       if (ev.conversation.id === state.selected && ev.message.direction === "inbound") {
-        api("/conversations/" + state.selected + "/read", { method: "POST" }).catch(() => {});
+        api("/conversations/" + state.selected + "/read", { method: "POST", keepalive: true }).catch(() => {});
       }
     } else if (ev.type === "conversation") {
       upsertConversation(ev.conversation);

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from pathlib import Path
 
 import httpx
 import pytest
+from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import async_playwright, expect
 
 from app.accounts.models import Role
@@ -226,4 +228,44 @@ async def test_an_agent_decides_on_a_possible_opt_out_in_one_click(two_instances
         await expect(banner).to_be_hidden()
         assert (await Contact.get(phone=SHOPPER)).sms_opted_out_at is not None
         assert errors == []
+        await browser.close()
+
+
+async def test_a_thread_left_at_once_on_a_slow_connection_is_still_marked_read(two_instances):
+    """An agent on a slow connection opens a thread and leaves the inbox straight away: the
+    request that marks it read is still on its way and must outlive the page."""
+    from inbox.models import ReadMarker
+
+    app = two_instances[0]
+    store = await store_with_number(name="Velvet Fern Goods")
+    agent = (
+        await create_agent(store, "nia@shop.example", Role.AGENT, name="Nia", password=PASSWORD)
+    ).agent
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = await browser.new_page()
+        await _login_inbox(page, app)
+        await expect(page.locator("#live-state")).to_have_text("Live")
+        await _text(app, "Do you have the linen throw in oat?")
+        item = page.locator(".conv", has_text="linen throw in oat")
+        await expect(item.locator(".unread-count")).to_have_text("1")
+
+        held = asyncio.get_running_loop().create_future()
+        await page.route(  # the read request is still on its way (a slow network) ...
+            "**/read", lambda route: held.done() or held.set_result(route)
+        )
+        await item.click()
+        route = await asyncio.wait_for(held, 10)
+        await page.goto("about:blank")  # ... when the agent leaves the inbox
+        with contextlib.suppress(PlaywrightError):  # a request dropped with its page is gone
+            await route.continue_()
+
+        seen = None
+        for _ in range(60):
+            marker = await ReadMarker.get_or_none(agent_id=agent.id)
+            seen = marker.seen_inbound if marker else None
+            if seen == 1:
+                break
+            await asyncio.sleep(0.1)
+        assert seen == 1, "the read mark was lost with the page"
         await browser.close()
