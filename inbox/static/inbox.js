@@ -124,10 +124,12 @@
     renderCart(data.cart);
     const c = state.convs.get(id); if (c) { c.unread = 0; }
     renderList();
-    api("/conversations/" + id + "/read", { method: "POST", keepalive: true }).catch(() => {});
+    markRead(id);
     sendFrame({ type: "viewing", conversation_id: id });
     $("body").focus();
   }
+  // keepalive: an agent who leaves right after opening a thread still has it marked read
+  function markRead(id) { api("/conversations/" + id + "/read", { method: "POST", keepalive: true }).catch(() => {}); }
   function renderHeader(c, quiet) {
     $("contact-name").textContent = c.contact.name || c.contact.phone || c.contact.email || "Shopper";
     $("contact-meta").textContent = [c.contact.phone, c.contact.email].filter(Boolean).join(" · ");
@@ -292,7 +294,7 @@
       upsertConversation(ev.conversation);
       if (ev.conversation.id === state.selected) { renderConsent(ev.conversation.contact); renderResponse(ev.conversation); }
       if (ev.conversation.id === state.selected && ev.message.direction === "inbound") {
-        api("/conversations/" + state.selected + "/read", { method: "POST", keepalive: true }).catch(() => {});
+        markRead(state.selected);
       }
     } else if (ev.type === "conversation") {
       upsertConversation(ev.conversation);
