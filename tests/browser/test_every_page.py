@@ -206,8 +206,12 @@ class Watch:
         # The flow editor's email preview is an iframe whose srcdoc is replaced on every edit: the
         # browser aborts the old document's image loads. That is the preview moving on, not a failure;
         # an abort in the page itself, or any other failure anywhere, still counts.
-        replaced = request.failure == "net::ERR_ABORTED" and request.frame.parent_frame is not None
-        if not replaced:
+        # The tab icon is fetched by the browser itself, late and at low priority; going on to the
+        # next page aborts that fetch. A missing icon still counts (an HTTP error, `_response`).
+        aborted = request.failure == "net::ERR_ABORTED"
+        replaced = aborted and request.frame.parent_frame is not None
+        icon = aborted and urlsplit(request.url).path in ("/favicon.ico", "/static/favicon.svg")
+        if not (replaced or icon):
             self.problems.append(f"failed: {request.url} {request.failure}")
 
     def _console(self, message: Any) -> None:
