@@ -294,6 +294,30 @@ CLIPPED = """() => {
   return ['#search', '[data-view-filter=all]', '#status-filter']
     .filter((q) => document.querySelector(q).getBoundingClientRect().right > pane.right + 0.5);
 }"""
+CUT_SHORT = """() => {
+  // A filter whose words do not fit: a select narrower than its longest choice, or a search box
+  // narrower than its placeholder.
+  const pen = document.createElement('canvas').getContext('2d');
+  const out = [];
+  for (const node of document.querySelectorAll('.inbox-filters select, .inbox-filters input')) {
+    const have = node.getBoundingClientRect().width;
+    let need;
+    if (node.tagName === 'SELECT') {
+      const twin = node.cloneNode(true);
+      twin.style.cssText = 'position:absolute;visibility:hidden;width:auto;min-width:0;max-width:none;flex:none';
+      node.parentNode.appendChild(twin);
+      need = twin.getBoundingClientRect().width;
+      twin.remove();
+    } else {
+      const style = getComputedStyle(node);
+      pen.font = `${style.fontStyle} ${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+      need = pen.measureText(node.placeholder).width + parseFloat(style.paddingLeft)
+        + parseFloat(style.paddingRight) + parseFloat(style.borderLeftWidth) + parseFloat(style.borderRightWidth);
+    }
+    if (have + 0.5 < need) out.push(`#${node.id}: ${Math.round(have)} px for ${Math.ceil(need)} px of words`);
+  }
+  return out;
+}"""
 COVERED = """() => {
   const box = (q) => document.querySelector(q).getBoundingClientRect();
   const bar = box('.topbar'), head = box('.thread-head'), first = box('#messages > li');
@@ -508,6 +532,7 @@ async def _inbox(page: Page, watch: Watch, site: Site, layout: str) -> None:
     await page.locator(".conv").nth(1).wait_for()
     assert await page.evaluate(OVERLAPS) == []
     assert await page.evaluate(CLIPPED) == []
+    assert await page.evaluate(CUT_SHORT) == []
     if layout == "laptop":
         empty = await page.inner_text(".inbox-cart")
         assert "Open a conversation" in empty and "No live cart" not in empty
