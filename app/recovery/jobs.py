@@ -21,7 +21,14 @@ from app.messaging.models import DeliveryStatus, Message
 from app.messaging.providers import for_settings
 from app.recovery import entries
 from app.recovery.models import Enrollment, EnrollmentStatus
-from app.recovery.sending import Deps, Later, left_to_drainer, run_step, schedule, send_due
+from app.recovery.sending import (
+    Deps,
+    Later,
+    left_to_drainer,
+    run_step,
+    schedule_many,
+    send_due,
+)
 
 log = logging.getLogger(__name__)
 SWEEP_BATCH = 5000
@@ -174,9 +181,7 @@ async def recovery_sweep(ctx: dict[str, Any]) -> dict[str, int]:
         .limit(SWEEP_BATCH)
         .values_list("id", "next_step", "next_due_at")
     )
-    counts = {"due": 0, "stale_sends": 0}
-    for enrollment_id, step, due_at in due:
-        counts["due"] += await schedule(deps.queue, enrollment_id, step, due_at)
+    counts = {"due": await schedule_many(deps.queue, list(due)), "stale_sends": 0}
     stale = now - timedelta(seconds=deps.settings.recovery.sending_stale_seconds)
     orphans = (
         await Message.filter(
@@ -185,8 +190,8 @@ async def recovery_sweep(ctx: dict[str, Any]) -> dict[str, int]:
         .limit(SWEEP_BATCH)
         .values_list("enrollment_id", "step_index")
     )
-    for enrollment_id, step in orphans:
-        counts["stale_sends"] += await schedule(deps.queue, enrollment_id, step, None)
+    stale_steps = [(enrollment_id, step, None) for enrollment_id, step in orphans]
+    counts["stale_sends"] = await schedule_many(deps.queue, stale_steps)
     if any(counts.values()):
         log.info("recovery sweep: %s", counts)
     return counts

@@ -73,3 +73,59 @@ async def test_sooner_brings_a_later_job_forward_and_never_delays_one(queue) -> 
     # No job yet: sooner queues one as a plain enqueue would.
     assert await enqueue(queue, "send_step", 6, 0, job_id="send:6:0", sooner=True) is True
     assert await queue.zscore(name, "send:6:0") is not None
+
+
+async def test_many_jobs_are_decided_one_by_one_in_one_round_trip_per_chunk(queue) -> None:
+    from app.core import scheduling
+    from app.core.scheduling import Planned, enqueue_many
+
+    name = queue.default_queue_name
+    later = utcnow() + timedelta(hours=1)
+    assert await enqueue(queue, "dispatch_event", 1, job_id="event:1")  # queued already
+    await queue.set("arq:result:event:2", b"done")  # its result still kept
+    jobs = [Planned("dispatch_event", (i,), f"event:{i}") for i in range(1, 1201)]
+    jobs.append(Planned("check_abandoned", (7,), "abandon:7", defer_until=later))
+    jobs.append(Planned("dispatch_event", (8,), "event:1201", utcnow() - timedelta(hours=1)))
+    jobs.append(Planned("dispatch_event", (9,), "event:3"))  # the same id twice in one call
+    sent: list[int] = []  # commands per round trip, read off redis-py's pipelines
+    pipeline = queue.pipeline
+
+    def counted(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        pipe = pipeline(*args, **kwargs)
+        execute = pipe.execute
+
+        async def execute_counted(*a, **k):  # noqa: ANN002, ANN003, ANN202
+            sent.append(len(pipe.command_stack))
+            return await execute(*a, **k)
+
+        pipe.execute = execute_counted
+        return pipe
+
+    queue.pipeline = counted
+    assert await enqueue_many(queue, jobs) == 1200  # 1,203 asked: 2 taken, 1 repeated
+    assert sent == [scheduling.PIPELINE_CHUNK, scheduling.PIPELINE_CHUNK, 203]
+    assert await queue.zcard(name) == 1201  # event:1 once, event:3..1201, abandon:7
+    assert await queue.zscore(name, "event:2") is None
+    info = await Job("event:3", queue, _queue_name=name).info()
+    assert info is not None and info.args == (3,)  # the first of the two stays
+    assert await queue.zscore(name, "abandon:7") == round(later.timestamp() * 1000)
+    assert await Job("abandon:7", queue, _queue_name=name).status() == JobStatus.deferred
+    # A time already past runs now, with arq's expiry for a job due now, as `enqueue` does.
+    assert await queue.zscore(name, "event:1201") <= utcnow().timestamp() * 1000 + 1
+    assert 0 < await queue.pttl("arq:job:event:1201") <= queue.expires_extra_ms
+
+
+async def test_many_jobs_without_redis_are_left_to_the_sweep(settings, caplog) -> None:
+    from arq.connections import ArqRedis
+
+    from app.core.scheduling import Planned, enqueue_many
+    from tests.factories import free_port
+
+    assert await enqueue_many(None, [Planned("dispatch_event", (1,), "event:1")]) == 0
+    gone = ArqRedis(host="127.0.0.1", port=free_port(), socket_connect_timeout=1)
+    try:
+        jobs = [Planned("dispatch_event", (i,), f"event:{i}") for i in range(3)]
+        assert await enqueue_many(gone, jobs) == 0
+    finally:
+        await gone.aclose()
+    assert "enqueue of 3 jobs failed, the sweep will retry" in caplog.text

@@ -4,7 +4,8 @@ Public surface (everything else in this package is private):
 - `run_step(deps, enrollment, step)`: a step's own job (arq `send_step`); raises `Later`.
 - `send_due(deps, limit)`: a drainer's batch of due steps (PostgreSQL; `app.recovery.jobs.drain`
   loops over it, and a step's job asks `left_to_drainer` whether to leave its step to one).
-- `schedule(queue, enrollment, step, due)`: queue a step's job, deduplicated by job id; with
+- `schedule(queue, enrollment, step, due)`: queue a step's job, deduplicated by job id
+  (`schedule_many` for the sweep's thousands, one Redis round trip per 500); with
   drainers on it runs a grace after the due time, and waits for them while they are behind.
 A step's own job is a batch of one: both claim, decide and send through the same modules.
 
@@ -49,7 +50,13 @@ from app.recovery.sending._deps import Deps, Later
 from app.recovery.sending._facts import orders_seen
 from app.recovery.sending._pointer import advance, idempotency_key, is_current
 from app.recovery.sending._prepare import batch_prices, current_prices, prepare
-from app.recovery.sending._queue import forget_jobs, schedule, schedule_after, wake
+from app.recovery.sending._queue import (
+    forget_jobs,
+    schedule,
+    schedule_after,
+    schedule_many,
+    wake,
+)
 from app.stores.services import recent_store
 
 __all__ = [
@@ -60,6 +67,7 @@ __all__ = [
     "left_to_drainer",
     "run_step",
     "schedule",
+    "schedule_many",
     "send_due",
 ]
 

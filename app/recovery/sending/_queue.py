@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from arq.constants import job_key_prefix, retry_key_prefix
 
 from app.config import get_settings
-from app.core.scheduling import enqueue
+from app.core.scheduling import Planned, enqueue, enqueue_many
 from app.core.timeutil import utcnow
 from app.recovery.sending._deps import Deps
 from app.recovery.sending._pointer import Pointer
@@ -43,6 +44,20 @@ async def schedule(queue: Any, enrollment_id: int, step: int, due: datetime | No
     return await _send_step(
         queue, enrollment_id, step, due, defer_until=runs if runs > now else None
     )
+
+
+async def schedule_many(queue: Any, steps: Sequence[tuple[int, int, datetime | None]]) -> int:
+    """`schedule` for many (enrollment id, step, due time) at once, in one Redis round trip per
+    500 (the sweep's way: a late system has thousands of due steps, each already queued)."""
+    now = utcnow()
+    grace = _job_grace()
+    jobs = []
+    for enrollment_id, step, due in steps:
+        due = due or now
+        runs = max(due, now) + grace if grace else due
+        args = (enrollment_id, step, due.timestamp())
+        jobs.append(Planned("send_step", args, job_id(enrollment_id, step), runs))
+    return await enqueue_many(queue, jobs)
 
 
 async def wake(queue: Any, enrollment_id: int, step: int, due: datetime) -> bool:
