@@ -349,3 +349,29 @@ async def test_a_batch_announces_its_sends_with_one_dispatch_job(
     for event in sent:
         await event.refresh_from_db()
         assert event.dispatched_at is not None and event.attempts == 1
+
+
+async def test_a_batch_reads_each_store_once_not_once_per_checkout(
+    deps, store, clock, fake_twilio, caplog
+):
+    """A store row is wide and its secrets are decrypted as it is read: a batch claim of five
+    carts from two stores reads the two stores in one statement instead of joining a store to
+    every checkout, and every cart still goes out from its own store's number."""
+    import logging
+
+    from tests.factories import make_store
+
+    other = (await make_store("custom", domain="shop2.example.com", sms_number="+14155550102")).store
+    at = clock.now - timedelta(minutes=16)
+    await shoppers(store, at, 3)
+    for i in range(2):
+        await abandoned(other, at, phone=f"+1415555{300 + i:04d}", email=f"other{i}@example.com")
+
+    with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+        assert (await send_due(deps, 50)).outcomes == {"sent": 5}
+    statements = [r.getMessage() for r in caplog.records]
+    assert [q for q in statements if 'JOIN "store"' in q] == []  # not a store row per checkout
+    together = [q for q in statements if 'FROM "store" WHERE "id" IN' in q]
+    assert len(together) == 1 and together[0].endswith(": [1, 2]"), together
+    senders = sorted((m["from"], m["to"]) for m in fake_twilio.sent)
+    assert [s for s, _ in senders] == ["+14155550100"] * 3 + ["+14155550102"] * 2

@@ -238,9 +238,9 @@ async def _resolve_existing(
 
 
 async def _rows(conn: Any, enrollments: list[Enrollment]) -> dict[int, Rows]:
-    """Contacts locked in id order (two claims sharing contacts cannot deadlock), checkouts and
-    their stores in one query; a flow without a cart reads its store (and a payment reminder its
-    order, with the checkout it came from, for its lines)."""
+    """Contacts locked in id order (two claims sharing contacts cannot deadlock), the checkouts in
+    one query and their stores in another, each store once; a flow without a cart has only its
+    store (and a payment reminder its order, with the checkout it came from, for its lines)."""
     contact_ids = sorted({e.contact_id for e in enrollments if e.contact_id})
     contacts = {
         c.id: c
@@ -251,17 +251,22 @@ async def _rows(conn: Any, enrollments: list[Enrollment]) -> dict[int, Rows]:
     }
     checkouts = {
         c.id: c
-        for c in await Checkout.filter(id__in=[e.checkout_id for e in enrollments if e.checkout_id])
-        .select_related("store")
-        .using_db(conn)
+        for c in await Checkout.filter(
+            id__in=[e.checkout_id for e in enrollments if e.checkout_id]
+        ).using_db(conn)
     }
+    # Each store read once for the whole batch, not joined to every checkout: a store row is
+    # wide and its secrets are decrypted as it is read.
+    store_ids = {e.store_id for e in enrollments} | {c.store_id for c in checkouts.values()}
+    stores = {s.id: s for s in await Store.filter(id__in=store_ids).using_db(conn)}
     bare = [e for e in enrollments if e.checkout_id is None]
-    stores, orders, lines = await _cartless(conn, bare) if bare else ({}, {}, {})
+    orders, lines = await _cartless(conn, bare) if bare else ({}, {})
     out = {}
     for e in enrollments:
         contact = contacts.get(e.contact_id) if e.contact_id else None
         if e.checkout_id is not None:
             checkout = checkouts[e.checkout_id]
+            checkout.store = stores[checkout.store_id]
             out[e.id] = Rows(contact, checkout, checkout.store)
             continue
         order = orders.get(e.order_id) if e.order_id else None
@@ -272,14 +277,12 @@ async def _rows(conn: Any, enrollments: list[Enrollment]) -> dict[int, Rows]:
 
 async def _cartless(
     conn: Any, enrollments: list[Enrollment]
-) -> tuple[dict[int, Store], dict[int, Order], dict[int, Checkout]]:
-    store_ids = list({e.store_id for e in enrollments})
-    stores = {s.id: s for s in await Store.filter(id__in=store_ids).using_db(conn)}
+) -> tuple[dict[int, Order], dict[int, Checkout]]:
     order_ids = [e.order_id for e in enrollments if e.order_id]
     orders = {o.id: o for o in await Order.filter(id__in=order_ids).using_db(conn)}
     origin = [o.checkout_id for o in orders.values() if o.checkout_id]
     lines = {c.id: c for c in await Checkout.filter(id__in=origin).using_db(conn)} if origin else {}
-    return stores, orders, lines
+    return orders, lines
 
 
 async def _history(
