@@ -361,7 +361,9 @@ async def test_a_batch_reads_each_store_once_not_once_per_checkout(
 
     from tests.factories import make_store
 
-    other = (await make_store("custom", domain="shop2.example.com", sms_number="+14155550102")).store
+    other = (
+        await make_store("custom", domain="shop2.example.com", sms_number="+14155550102")
+    ).store
     at = clock.now - timedelta(minutes=16)
     await shoppers(store, at, 3)
     for i in range(2):

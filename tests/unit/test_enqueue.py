@@ -90,11 +90,11 @@ async def test_many_jobs_are_decided_one_by_one_in_one_round_trip_per_chunk(queu
     sent: list[int] = []  # commands per round trip, read off redis-py's pipelines
     pipeline = queue.pipeline
 
-    def counted(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def counted(*args, **kwargs):
         pipe = pipeline(*args, **kwargs)
         execute = pipe.execute
 
-        async def execute_counted(*a, **k):  # noqa: ANN002, ANN003, ANN202
+        async def execute_counted(*a, **k):
             sent.append(len(pipe.command_stack))
             return await execute(*a, **k)
 
