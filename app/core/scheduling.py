@@ -16,7 +16,6 @@ from redis.typing import EncodableT
 
 from app.core import events
 from app.core.logging import ctx
-from app.core.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +33,6 @@ async def enqueue(
     `sooner`: a job already queued for later is brought forward to `defer_until` (or now)."""
     if queue is None:
         return False
-    if defer_until is not None and defer_until <= utcnow():
-        defer_until = None  # arq derives the expiry from the defer time: a past one expires at once
     try:
         return await _enqueue_once(queue, function, args, job_id, defer_until, sooner)
     except Exception as exc:
@@ -78,7 +75,8 @@ def _enqueue_call(
 ) -> tuple[list[str], list[EncodableT]]:
     """The script's keys and arguments for one job, as arq's `enqueue_job` would store it."""
     now_ms = timestamp_ms()
-    score = to_unix_ms(defer_until) if defer_until is not None else now_ms
+    # arq derives the expiry from the defer time: a time already past runs now instead.
+    score = max(to_unix_ms(defer_until), now_ms) if defer_until is not None else now_ms
     expires_ms = score - now_ms + queue.expires_extra_ms
     job = serialize_job(function, args, {}, None, now_ms, serializer=queue.job_serializer)
     keys = [job_key_prefix + job_id, result_key_prefix + job_id, queue.default_queue_name]
@@ -125,15 +123,13 @@ async def enqueue_many(queue: ArqRedis | None, jobs: list[Planned]) -> int:
     if queue is None or not jobs:
         return 0
     script, queued = _enqueue_script(queue), 0
-    now = utcnow()
     for start in range(0, len(jobs), PIPELINE_CHUNK):
         chunk = jobs[start : start + PIPELINE_CHUNK]
         try:
             async with queue.pipeline(transaction=False) as pipe:
                 for job in chunk:
-                    due = job.defer_until if job.defer_until and job.defer_until > now else None
                     keys, argv = _enqueue_call(
-                        queue, job.function, job.args, job.job_id, due, False
+                        queue, job.function, job.args, job.job_id, job.defer_until, False
                     )
                     await script(keys=keys, args=argv, client=pipe)
                 answers = await pipe.execute()

@@ -181,7 +181,7 @@ async def recovery_sweep(ctx: dict[str, Any]) -> dict[str, int]:
         .limit(SWEEP_BATCH)
         .values_list("id", "next_step", "next_due_at")
     )
-    counts = {"due": await schedule_many(deps.queue, list(due)), "stale_sends": 0}
+    counts = {"due": await schedule_many(deps.queue, due), "stale_sends": 0}
     stale = now - timedelta(seconds=deps.settings.recovery.sending_stale_seconds)
     orphans = (
         await Message.filter(

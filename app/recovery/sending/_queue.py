@@ -32,17 +32,23 @@ def _job_grace() -> timedelta | None:
     return timedelta(seconds=recovery.job_grace_seconds)
 
 
-async def schedule(queue: Any, enrollment_id: int, step: int, due: datetime | None) -> bool:
-    """Best effort and deduplicated by job id; past due times run now (arq rejects old deferrals).
-
-    The job carries its step's due time: while the drainers have yet to reach it, the job waits
-    for them instead of asking the database (`app.recovery.jobs.send_step`)."""
-    now = utcnow()
+def _plan(enrollment_id: int, step: int, due: datetime | None, now: datetime) -> Planned:
+    """A step's job. It carries its step's due time: while the drainers have yet to reach it, the
+    job waits for them instead of asking the database (`app.recovery.jobs.send_step`). With
+    drainers on, it runs a grace after the due time; a time already past runs now."""
     due = due or now
     grace = _job_grace()
     runs = max(due, now) + grace if grace else due
-    return await _send_step(
-        queue, enrollment_id, step, due, defer_until=runs if runs > now else None
+    return Planned(
+        "send_step", (enrollment_id, step, due.timestamp()), job_id(enrollment_id, step), runs
+    )
+
+
+async def schedule(queue: Any, enrollment_id: int, step: int, due: datetime | None) -> bool:
+    """Best effort and deduplicated by job id (`_plan` says when it runs)."""
+    plan = _plan(enrollment_id, step, due, utcnow())
+    return await enqueue(
+        queue, plan.function, *plan.args, job_id=plan.job_id, defer_until=plan.defer_until
     )
 
 
@@ -50,27 +56,14 @@ async def schedule_many(queue: Any, steps: Sequence[tuple[int, int, datetime | N
     """`schedule` for many (enrollment id, step, due time) at once, in one Redis round trip per
     500 (the sweep's way: a late system has thousands of due steps, each already queued)."""
     now = utcnow()
-    grace = _job_grace()
-    jobs = []
-    for enrollment_id, step, due in steps:
-        due = due or now
-        runs = max(due, now) + grace if grace else due
-        args = (enrollment_id, step, due.timestamp())
-        jobs.append(Planned("send_step", args, job_id(enrollment_id, step), runs))
-    return await enqueue_many(queue, jobs)
+    return await enqueue_many(queue, [_plan(e, step, due, now) for e, step, due in steps])
 
 
 async def wake(queue: Any, enrollment_id: int, step: int, due: datetime) -> bool:
     """A drainer left this due step to its own job (slow work first): run the job now, not after
     the grace it was queued with (`due`, which the drainer has passed, says it need not wait)."""
-    return await _send_step(queue, enrollment_id, step, due, sooner=True)
-
-
-async def _send_step(queue: Any, enrollment_id: int, step: int, due: datetime, **when: Any) -> bool:
-    key = job_id(enrollment_id, step)
-    return await enqueue(
-        queue, "send_step", enrollment_id, step, due.timestamp(), job_id=key, **when
-    )
+    plan = _plan(enrollment_id, step, due, utcnow())
+    return await enqueue(queue, plan.function, *plan.args, job_id=plan.job_id, sooner=True)
 
 
 async def schedule_after(deps: Deps, enrollment_id: int, pointer: Pointer | None) -> None:
