@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import json
 import time
 from typing import Any
@@ -25,6 +24,7 @@ from redis.asyncio import Redis
 
 from app.accounts.sessions import COOKIE
 from bench.inbox import env_for, fresh_database, pct, redis_baseline, wait_healthy
+from bench.loadgen import collector_paused
 
 ARRIVED: dict[str, float] = {}
 SENT: dict[str, float] = {}
@@ -186,14 +186,9 @@ async def main() -> None:
         shoppers = await in_batches([shopper_socket(ws_urls[0], t) for t in visitors])
         drains = [asyncio.create_task(drain(ws)) for ws in shoppers]
         await asyncio.sleep(3)
-        gc.collect()
-        gc.freeze()
-        gc.disable()
-        try:
+        with collector_paused():  # the generator's own collections are not the app's latency
             await send_all(args, shoppers)
             await settle(len(SENT))
-        finally:
-            gc.enable()
         lat = [ARRIVED[b] - SENT[b] for b in SENT if b in ARRIVED]
         base = await redis_baseline(args.redis, min(args.messages, 2000), args.rate)
         report(args, lat, base, len(agents), len(shoppers))

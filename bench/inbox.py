@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import json
 import os
 import statistics
@@ -37,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.accounts import sessions  # noqa: E402
 from app.config import load_settings, use_settings  # noqa: E402
-from bench.loadgen import Request, fixed_rate  # noqa: E402
+from bench.loadgen import Request, collector_paused, fixed_rate  # noqa: E402
 
 TOKEN = "bench_auth_token"
 RESPONSE_TIMES: list[float] = []
@@ -369,14 +368,9 @@ async def main() -> None:
         own = time.process_time()
         # The load generator's own collector pauses (up to 100 ms with 1,000 sockets open) would
         # be counted as the app's latency: its heap is frozen and collection paused while timing.
-        gc.collect()
-        gc.freeze()
-        gc.disable()
-        try:
+        with collector_paused():
             sent = await send_all(args, seats, urls, public)
             await settle(socks, len(sent))
-        finally:
-            gc.enable()
         used = [cpu_seconds(p.pid) - c for p, c in zip(procs, cpu, strict=True)]
         print(
             f"app CPU per message: {sum(used) / len(sent) * 1000:.1f} ms "

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import re
 import statistics
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from urllib.parse import urlsplit
@@ -15,6 +17,27 @@ from urllib.parse import urlsplit
 import aiohttp
 
 Request = tuple[str, bytes, dict[str, str]]
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The generator's own garbage collection stays out of the figures while it times a server.
+
+    A full collection of a generator's heap (every request prepared ahead, every latency kept,
+    hundreds of sockets) pauses it for tens of milliseconds (34.6 ms seen in an ingest run, up to
+    108 ms in the inbox bench), and every answer that arrives meanwhile is read late: time the
+    figures would charge to the server. The heap is frozen and collection paused for the block;
+    reference counting still frees what it holds. Nested blocks leave collection as they found it.
+    """
+    enabled = gc.isenabled()
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @dataclass
@@ -48,7 +71,6 @@ class Result:
 
 async def throughput(make: Callable[[int], Request], seconds: float, connections: int) -> Result:
     """As many requests as `connections` keep-alive clients can push in `seconds`."""
-    deadline = time.perf_counter() + seconds
     counter = iter(range(10**9))
     ok = sent = 0
     latencies: list[float] = []
@@ -66,9 +88,11 @@ async def throughput(make: Callable[[int], Request], seconds: float, connections
                     ok += response.status == 200
                 latencies.append((time.perf_counter() - started) * 1000)
 
-        start = time.perf_counter()
-        await asyncio.gather(*(client() for _ in range(connections)))
-        elapsed = time.perf_counter() - start
+        with collector_paused():
+            start = time.perf_counter()
+            deadline = start + seconds
+            await asyncio.gather(*(client() for _ in range(connections)))
+            elapsed = time.perf_counter() - start
     return Result(sent, ok, elapsed, latencies)
 
 
@@ -103,26 +127,29 @@ async def fixed_rate(
         for transport, connection in opened:  # uvloop may call connection_made a little later
             connection.transport = transport
             pool.idle.append(connection)
-    start = time.perf_counter() + 0.2
-    try:
-        for index, (pool, data) in enumerate(wire):
-            due = start + index / rate
-            delay = due - time.perf_counter()
-            if delay > 0.0005:  # requests already due go out together, without another wake-up
-                await asyncio.sleep(delay)
-            pool.submit(due, data)
-            if issued is not None:
-                issued(index, due)
+    with collector_paused():  # before the clock: the collection it makes is not timed
+        start = time.perf_counter() + 0.2
         try:
-            await asyncio.wait_for(tally.finished(total), timeout=max(30.0, seconds))
-        except TimeoutError:
-            missing = total - len(tally.latencies)
-            raise RuntimeError(f"{missing} requests still unanswered long after the run") from None
-        elapsed = time.perf_counter() - start
-    finally:
-        for pool in pools.values():
-            for connection in pool.connections:
-                connection.transport.close()
+            for index, (pool, data) in enumerate(wire):
+                due = start + index / rate
+                delay = due - time.perf_counter()
+                if delay > 0.0005:  # requests already due go out together, without another wake-up
+                    await asyncio.sleep(delay)
+                pool.submit(due, data)
+                if issued is not None:
+                    issued(index, due)
+            try:
+                await asyncio.wait_for(tally.finished(total), timeout=max(30.0, seconds))
+            except TimeoutError:
+                missing = total - len(tally.latencies)
+                raise RuntimeError(
+                    f"{missing} requests still unanswered long after the run"
+                ) from None
+            elapsed = time.perf_counter() - start
+        finally:
+            for pool in pools.values():
+                for connection in pool.connections:
+                    connection.transport.close()
     return Result(total, tally.ok, elapsed, tally.latencies, tally.lag)
 
 
