@@ -44,6 +44,7 @@ from app.recovery.controllers import (
     TemplatesApi,
 )
 from app.recovery.segments.controllers import SegmentsApi
+from app.web.assets import INBOX_STATIC_DIR, STATIC_DIR, caching
 from app.web.pages import PAGES
 from app.web.pages.checkouts import ConversationLinks
 from app.web.templating import template_config
@@ -56,8 +57,6 @@ from inbox.live import channels_plugin
 from inbox.sockets import dashboard_socket, inbox_socket
 
 log = logging.getLogger(__name__)
-STATIC_DIR = Path(__file__).parent / "web" / "static"
-INBOX_STATIC_DIR = Path(__file__).parent.parent / "inbox" / "static"
 API_DOCS_ASSETS = "/static/api-docs"  # Swagger UI from its PyPI package: /schema works offline
 
 
@@ -106,13 +105,19 @@ def route_handlers() -> list[Any]:
         ChatApi,
         chat_socket,
         create_static_files_router(
-            path="/static/inbox", directories=[INBOX_STATIC_DIR], include_in_schema=False
+            path="/static/inbox",
+            directories=[INBOX_STATIC_DIR],
+            include_in_schema=False,
+            middleware=[caching],
         ),
         create_static_files_router(
-            path=API_DOCS_ASSETS, directories=[Path(str(swagger_ui_path))], include_in_schema=False
+            path=API_DOCS_ASSETS,
+            directories=[Path(str(swagger_ui_path))],
+            include_in_schema=False,
+            middleware=[caching],
         ),
         create_static_files_router(
-            path="/static", directories=[STATIC_DIR], include_in_schema=False
+            path="/static", directories=[STATIC_DIR], include_in_schema=False, middleware=[caching]
         ),
     ]
 

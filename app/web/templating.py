@@ -8,6 +8,8 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
+from app.web.assets import static_url
+
 ROOT = Path(__file__).resolve().parents[2]
 # Domains add their folder here; app templates come last so a domain can override nothing by accident.
 TEMPLATE_DIRS = [ROOT / "inbox" / "templates", ROOT / "app" / "web" / "templates"]
@@ -19,6 +21,7 @@ def page_environment() -> Environment:
         loader=loader, autoescape=select_autoescape(default=True, default_for_string=True)
     )
     env.globals["product"] = "FollowUp"
+    env.globals["static_url"] = static_url  # page assets by content: app.web.assets
     return env
 
 
