@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from litestar import Litestar
@@ -14,7 +13,6 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
-from swagger_ui_bundle import swagger_ui_path
 
 from app.accounts.guards import LoginRequired
 from app.analytics.controllers import FlowResultsApi, PromotionsApi, StatsApi
@@ -44,7 +42,7 @@ from app.recovery.controllers import (
     TemplatesApi,
 )
 from app.recovery.segments.controllers import SegmentsApi
-from app.web.assets import INBOX_STATIC_DIR, STATIC_DIR, caching
+from app.web.assets import API_DOCS_ASSETS, API_DOCS_DIR, INBOX_STATIC_DIR, STATIC_DIR, caching
 from app.web.pages import PAGES
 from app.web.pages.checkouts import ConversationLinks
 from app.web.templating import template_config
@@ -57,7 +55,6 @@ from inbox.live import channels_plugin
 from inbox.sockets import dashboard_socket, inbox_socket
 
 log = logging.getLogger(__name__)
-API_DOCS_ASSETS = "/static/api-docs"  # Swagger UI from its PyPI package: /schema works offline
 
 
 def api_docs() -> SwaggerRenderPlugin:
@@ -112,7 +109,7 @@ def route_handlers() -> list[Any]:
         ),
         create_static_files_router(
             path=API_DOCS_ASSETS,
-            directories=[Path(str(swagger_ui_path))],
+            directories=[API_DOCS_DIR],  # Swagger UI served by us: /schema works offline
             include_in_schema=False,
             middleware=[caching],
         ),

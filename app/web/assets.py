@@ -8,8 +8,10 @@ without asking for inbox.js again, and a new release changes the URL, never the 
 What merchants embed on their own sites (the capture snippet `followup.js`, the chat widget) keeps
 its plain URL: a store's pages must pick up a new release without being edited. It, and any URL
 whose `v` is not the file's current one (a page rendered before an upgrade), gets an hour of
-freshness and then a conditional request, which is answered `304 Not Modified` while the file's
-ETag still matches. Litestar's static router sends ETags but always answers 200.
+freshness and then a conditional request. The ETag is the same content hash, so every web process
+on every host gives a file the same one (Litestar's is built from the file's mtime), and a
+matching `If-None-Match` is answered `304 Not Modified` before the file is opened (Litestar's
+static router always answers 200).
 """
 
 from __future__ import annotations
@@ -19,15 +21,23 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from swagger_ui_bundle import swagger_ui_path
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC_DIR = ROOT / "app" / "web" / "static"
 INBOX_STATIC_DIR = ROOT / "inbox" / "static"
+API_DOCS_DIR = Path(str(swagger_ui_path)).resolve()  # Swagger UI from its PyPI package
+API_DOCS_ASSETS = "/static/api-docs"
 # URL prefix → folder, the longest prefix first (as the routers match them).
-FOLDERS = (("/static/inbox/", INBOX_STATIC_DIR), ("/static/", STATIC_DIR))
+FOLDERS = (
+    ("/static/inbox/", INBOX_STATIC_DIR),
+    (f"{API_DOCS_ASSETS}/", API_DOCS_DIR),
+    ("/static/", STATIC_DIR),
+)
 
 IMMUTABLE = b"public, max-age=31536000, immutable"
 REVALIDATE = b"public, max-age=3600, must-revalidate"
+_REPLACED = (b"etag", b"cache-control")  # Litestar's, where an answer sets them
 
 _versions: dict[Path, tuple[int, int, str]] = {}
 
@@ -59,56 +69,47 @@ def _file(url_path: str) -> Path:
     raise FileNotFoundError(url_path)
 
 
-def _current(scope: Scope) -> bool:
-    """Whether the URL's `v` names the file's current content."""
+def _asked(scope: Scope) -> str | None:
+    """The URL's `v`, if it has one."""
     asked = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("v")
-    if not asked:
-        return False
-    try:
-        return asked[0] == version(_file(scope["path"]))
-    except (FileNotFoundError, OSError):
-        return False
+    return asked[0] if asked else None
 
 
 def caching(app: ASGIApp) -> ASGIApp:
-    """Middleware for the static routers: Cache-Control on every answer, 304 for a matching ETag."""
+    """Middleware for the static routers: the content hash as ETag, `304` when the browser holds
+    it, and Cache-Control on every file. A path that is no file goes on to the router's 404."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") not in ("GET", "HEAD"):
             await app(scope, receive, send)
             return
-        policy = IMMUTABLE if _current(scope) else REVALIDATE
-        wanted = {
+        try:
+            current = version(_file(scope["path"]))
+        except OSError:
+            await app(scope, receive, send)
+            return
+        etag = f'"{current}"'.encode()
+        policy = IMMUTABLE if _asked(scope) == current else REVALIDATE
+        held = {
             tag.strip()
             for name, value in scope["headers"]
             if name == b"if-none-match"
             for tag in value.split(b",")
         }
-        dropping = False
+        if etag in held or b"*" in held:
+            headers = [(b"etag", etag), (b"cache-control", policy)]
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
 
         async def answer(message: Message) -> None:
-            nonlocal dropping
-            if message["type"] == "http.response.start":
-                if message["status"] != 200:
-                    await send(message)
-                    return
-                headers = [(k, v) for k, v in message.get("headers", []) if k != b"cache-control"]
-                etag = next((v for k, v in headers if k == b"etag"), None)
-                if etag is not None and (etag in wanted or b"*" in wanted):
-                    dropping = True
-                    kept = [(k, v) for k, v in headers if k in (b"etag", b"last-modified")]
-                    await send(
-                        {
-                            "type": "http.response.start",
-                            "status": 304,
-                            "headers": [*kept, (b"cache-control", policy)],
-                        }
-                    )
-                    await send({"type": "http.response.body", "body": b"", "more_body": False})
-                    return
-                await send({**message, "headers": [*headers, (b"cache-control", policy)]})
-            elif not dropping:
-                await send(message)
+            if message["type"] == "http.response.start" and message["status"] == 200:
+                kept = [h for h in message.get("headers", []) if h[0] not in _REPLACED]
+                message = {
+                    **message,
+                    "headers": [*kept, (b"etag", etag), (b"cache-control", policy)],
+                }
+            await send(message)
 
         await app(scope, receive, answer)
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from app.web.assets import static_url
+from app.web.assets import ROOT, static_url
 
-ROOT = Path(__file__).resolve().parents[2]
 # Domains add their folder here; app templates come last so a domain can override nothing by accident.
 TEMPLATE_DIRS = [ROOT / "inbox" / "templates", ROOT / "app" / "web" / "templates"]
 
