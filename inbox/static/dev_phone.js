@@ -2,6 +2,10 @@
 (() => {
   "use strict";
   const $ = (id) => document.getElementById(id);
+  function showNumber() {
+    const chosen = $("store").selectedOptions[0];
+    if (chosen) document.querySelector("[data-testid=store-number]").textContent = chosen.dataset.number;
+  }
   async function refresh() {
     if (!$("store").value) return;
     const params = new URLSearchParams({ number: $("from").value.trim(), store_id: $("store").value });
@@ -25,7 +29,8 @@
     refresh();
   });
   $("from").addEventListener("change", refresh);
-  $("store").addEventListener("change", refresh);
+  $("store").addEventListener("change", () => { showNumber(); refresh(); });
+  showNumber();
   refresh();
   setInterval(refresh, 2000);
 })();

@@ -28,10 +28,10 @@
     return node;
   }
 
-  function field(label, input) {
+  function field(label, input, wide) {
     const id = "f" + Math.random().toString(36).slice(2, 9);
     input.id = id;
-    return el("div", {}, [el("label", { for: id, text: label }), input]);
+    return el("div", { class: wide ? "wide" : null }, [el("label", { for: id, text: label }), input]);
   }
 
   function bestUnit(seconds) {
@@ -155,7 +155,7 @@
         s > 0 ? el("button", { type: "button", class: "link", text: "Move up", onclick: () => { flow.steps.splice(s - 1, 0, flow.steps.splice(s, 1)[0]); render(); } }) : null,
         el("button", { type: "button", class: "link danger", text: "Remove", onclick: () => { flow.steps.splice(s, 1); focus = { step: 0, variant: 0 }; render(); schedulePreview(0); } }),
       ]),
-      el("div", { class: "inline" }, [field("Channel", channel), field("Wait", amount), field("Unit", unit)]),
+      el("div", { class: "inline" }, [field("Channel", channel, true), field("Wait", amount), field("Unit", unit)]),
       step.channel === "auto" ? el("p", { class: "muted small", text: "Texts a shopper on a phone with SMS consent, inside quiet hours and within 48 hours of abandonment (one text per abandonment); everyone else gets the email." }) : null,
       incentiveFields(step, s),
       segmentField(step, s),
