@@ -128,6 +128,12 @@ SETTINGS: list[Setting] = [
         "How far back an order matches a checkout by contact when no token matches.",
     ),
     Setting("EXPIRE_AFTER_DAYS", 30, "Abandoned checkouts older than this become `expired`."),
+    Setting(
+        "RAW_EVENT_DAYS",
+        30,
+        "Handled webhook deliveries are kept this long (for `followup reprocess`), then deleted;"
+        " one still waiting to be processed is kept until it is.",
+    ),
     Setting("SWEEP_INTERVAL_SECONDS", 60, "How often the worker re-enqueues what Redis lost."),
     Setting(
         "SMS_RATE_PER_SECOND",
@@ -280,6 +286,7 @@ class CaptureSettings:
     order_match_window_hours: int
     expire_after_days: int
     sweep_interval_seconds: int
+    raw_event_days: int = DEFAULTS["RAW_EVENT_DAYS"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -448,6 +455,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dev_mode: bool = Fals
             order_match_window_hours=_int(env, "ORDER_MATCH_WINDOW_HOURS", 1, 24 * 90),
             expire_after_days=_int(env, "EXPIRE_AFTER_DAYS", 1, 365),
             sweep_interval_seconds=_int(env, "SWEEP_INTERVAL_SECONDS", 1, 3600),
+            raw_event_days=_int(env, "RAW_EVENT_DAYS", 1, 3650),
         ),
         dev_mode=dev_mode,
         recovery=RecoverySettings(

@@ -49,6 +49,7 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
         "events": await sweep_events(queue, now),
         "expired": checkouts["expired"],
         "orders_seen_pruned": deliveries["orders_seen_pruned"],
+        "raw_pruned": deliveries["raw_pruned"],
     }
     if any(counts.values()):
         log.info("sweep: %s", counts)

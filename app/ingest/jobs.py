@@ -23,6 +23,10 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 DRAIN_BATCH = 100
 GRACE = timedelta(seconds=30)
+PRUNE_CHUNK = 2_000
+"""Handled deliveries deleted per statement: short statements, short row locks."""
+PRUNE_PER_SWEEP = 20_000
+"""At most this many per sweep, so a first sweep over years of rows does not hold up the others."""
 
 
 async def drain_raw_events(job_ctx: dict[str, Any]) -> int:
@@ -81,8 +85,9 @@ async def _failed(raw: RawEvent, exc: Exception) -> None:
 
 
 async def sweep_deliveries(queue: ArqRedis | None, now: datetime) -> dict[str, int]:
-    """Nudge a drain for deliveries Redis lost, and forget order keys nobody needs any more."""
-    counts = {"raw": 0, "orders_seen_pruned": 0}
+    """Nudge a drain for deliveries Redis lost; forget order keys nobody needs any more, and
+    handled deliveries past their retention."""
+    counts = {"raw": 0, "orders_seen_pruned": 0, "raw_pruned": 0}
     stale_raw = await RawEvent.filter(
         Q(locked_until__isnull=True) | Q(locked_until__lt=now),
         status=RawStatus.PENDING,
@@ -94,4 +99,32 @@ async def sweep_deliveries(queue: ArqRedis | None, now: datetime) -> dict[str, i
     # long as an order may match a checkout by contact, then let them go.
     window = timedelta(hours=get_settings().capture.order_match_window_hours)
     counts["orders_seen_pruned"] = await OrderSeen.filter(seen_at__lt=now - window).delete()
+    counts["raw_pruned"] = await prune_raw_events(now)
     return counts
+
+
+async def prune_raw_events(
+    now: datetime, chunk: int = PRUNE_CHUNK, most: int = PRUNE_PER_SWEEP
+) -> int:
+    """Delete handled deliveries older than FOLLOWUP_RAW_EVENT_DAYS, oldest first.
+
+    A body holds a shopper's contact details and cart, and platforms retry a delivery for hours,
+    not weeks, so a handled one is kept only as long as `followup reprocess` may want it. A
+    delivery still pending (never processed, or put back by `followup reprocess`) is never
+    deleted, whatever its age: the status is checked again in the DELETE itself."""
+    cutoff = now - timedelta(days=get_settings().capture.raw_event_days)
+    handled = Q(received_at__lt=cutoff) & ~Q(status=RawStatus.PENDING)
+    deleted = 0
+    while deleted < most:
+        ids = await (
+            RawEvent.filter(handled)
+            .order_by("id")
+            .limit(min(chunk, most - deleted))
+            .values_list("id", flat=True)
+        )
+        if not ids:
+            break
+        deleted += await RawEvent.filter(handled, id__in=ids).delete()
+        if len(ids) < chunk:
+            break
+    return deleted
