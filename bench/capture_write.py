@@ -27,7 +27,8 @@ import uvloop
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest import SHOP, Signed, database_sessions, reset_database, sessions_cpu  # noqa: E402
+from bench.ingest import Signed, database_sessions, sessions_cpu  # noqa: E402
+from bench.ingest_path import migrated_store  # noqa: E402
 
 METHODS = ("pglz", "lz4")
 
@@ -45,29 +46,14 @@ def options() -> argparse.Namespace:
 
 async def main() -> None:
     args = options()
-    os.environ.update(
-        {
-            "FOLLOWUP_DATABASE_URL": args.database_url,
-            "FOLLOWUP_SECRET_KEY": "bench-secret-key-0123456789abcdefghijklmnop",
-            "FOLLOWUP_LOG_LEVEL": "WARNING",
-        }
-    )
-    await reset_database(args.database_url)
+    store = await migrated_store(args.database_url, "redis://127.0.0.1:6379/9")
     from tortoise import connections
 
-    from app.config import load_settings, use_settings
-    from app.core.db import close_db, init_db, migrate
+    from app.core.db import close_db
     from app.ingest.models import Source
     from app.ingest.services import Delivery, _row, fingerprint
     from app.ingest.storage import write_postgres
-    from app.stores.models import Platform
-    from app.stores.services import create_store
 
-    settings = load_settings()
-    use_settings(settings)
-    await migrate(settings)
-    await init_db(settings)
-    store = (await create_store(platform=Platform.SHOPIFY, domain=SHOP)).store
     db = connections.get("default")
     signed = Signed("checkouts/update", uuid.uuid4().hex[:8])
     counter = iter(range(10**9))

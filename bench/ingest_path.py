@@ -106,30 +106,40 @@ async def drive(app: ASGIApp, topic: str, requests: int, concurrency: int) -> fl
     return (time.process_time() - cpu) / requests * 1000
 
 
-async def main() -> None:
-    args = options()
+async def migrated_store(database_url: str, redis_url: str) -> Any:
+    """This process as the app: settings from the environment, an empty migrated database, one
+    Shopify store (returned) and Tortoise initialised; the caller ends with `close_db()`."""
     os.environ.update(
         {
-            "FOLLOWUP_DATABASE_URL": args.database_url,
-            "FOLLOWUP_REDIS_URL": args.redis_url,
+            "FOLLOWUP_DATABASE_URL": database_url,
+            "FOLLOWUP_REDIS_URL": redis_url,
             "FOLLOWUP_SECRET_KEY": "bench-secret-key-0123456789abcdefghijklmnop",
             "FOLLOWUP_SHOPIFY_API_SECRET": SECRET,
             "FOLLOWUP_LOG_LEVEL": "WARNING",
         }
     )
-    await reset_database(args.database_url)
+    await reset_database(database_url)
     from app.config import load_settings, use_settings
-    from app.core.db import close_db, init_db, migrate
-    from app.server import create_app
+    from app.core.db import init_db, migrate
     from app.stores.models import Platform
     from app.stores.services import create_store
-    from bench import _baseline
 
     settings = load_settings()
     use_settings(settings)
     await migrate(settings)
     await init_db(settings)
-    await create_store(platform=Platform.SHOPIFY, domain=SHOP)
+    return (await create_store(platform=Platform.SHOPIFY, domain=SHOP)).store
+
+
+async def main() -> None:
+    args = options()
+    await migrated_store(args.database_url, args.redis_url)
+    from app.config import get_settings
+    from app.core.db import close_db
+    from app.server import create_app
+    from bench import _baseline
+
+    settings = get_settings()
     followup = create_app(settings, manage_db=False)
     apps = {"followup": followup, "insert (1 row)": _baseline.insert_app, "bare": _baseline.app}
     figures: dict[str, list[float]] = {name: [] for name in apps}
