@@ -205,6 +205,12 @@ SETTINGS: list[Setting] = [
     ),
     Setting("WEBHOOK_TIMEOUT_SECONDS", 15, "Timeout of one outbound webhook delivery."),
     Setting(
+        "WEBHOOK_LOG_DAYS",
+        30,
+        "Finished outbound webhook deliveries (delivered or given up) are kept this long with their"
+        " attempt log, then deleted.",
+    ),
+    Setting(
         "SEGMENT_HOST",
         "https://api.segment.io",
         "Where Segment forwarding sends track calls (`https://events.eu1.segmentapis.com` for EU "
@@ -323,6 +329,7 @@ class HookSettings:
     allow_private: bool = False
     """Let outbound webhooks reach private, loopback and link-local targets (tests, dev only)."""
     timeout_seconds: int = DEFAULTS["WEBHOOK_TIMEOUT_SECONDS"]
+    log_days: int = DEFAULTS["WEBHOOK_LOG_DAYS"]
     max_response_bytes: int = 64 * 1024
     """A receiver's answer is read up to this size (kept for the log), the rest is dropped."""
     segment_host: str = DEFAULTS["SEGMENT_HOST"]
@@ -487,6 +494,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dev_mode: bool = Fals
         hooks=HookSettings(
             allow_private=dev_mode or bool(_int(env, "WEBHOOKS_ALLOW_PRIVATE", 0, 1)),
             timeout_seconds=_int(env, "WEBHOOK_TIMEOUT_SECONDS", 1, 60),
+            log_days=_int(env, "WEBHOOK_LOG_DAYS", 1, 3650),
             segment_host=_url(env, "SEGMENT_HOST", ("http", "https")) or DEFAULTS["SEGMENT_HOST"],
         ),
     )

@@ -26,10 +26,15 @@ async def deliver_hooks(job_ctx: dict[str, Any], delivery_ids: list[int]) -> dic
 
 async def hooks_sweep(ctx: dict[str, Any]) -> int:
     """Re-enqueue every due delivery from the database, so a flushed Redis or a killed worker
-    loses nothing (a lock left by a dead worker expires after the timeout)."""
-    due = await services.due_deliveries(utcnow(), SWEEP_BATCH)
+    loses nothing (a lock left by a dead worker expires after the timeout), and delete finished
+    deliveries past their retention."""
+    now = utcnow()
+    due = await services.due_deliveries(now, SWEEP_BATCH)
     for delivery_id, attempts in due:
         await services.schedule(ctx["redis"], delivery_id, attempts, None, "hook-sweep")
     if due:
         log.info("hooks sweep: %d due deliveries re-enqueued", len(due))
+    pruned = await services.prune_deliveries(now)
+    if pruned:
+        log.info("hooks sweep: %d finished deliveries past their retention deleted", pruned)
     return len(due)

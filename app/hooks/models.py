@@ -77,7 +77,12 @@ class HookDelivery(Model):
     class Meta:
         table = "hook_delivery"
         unique_together = (("subscription", "event_id", "event"),)
-        indexes = (("state", "next_attempt_at"), ("store_id", "event", "created_at"))
+        # created_at: the sweep deletes finished deliveries past their retention, oldest first.
+        indexes = (
+            ("state", "next_attempt_at"),
+            ("store_id", "event", "created_at"),
+            ("created_at",),
+        )
 
 
 class HookAttempt(Model):

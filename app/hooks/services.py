@@ -16,6 +16,7 @@ from app.config import HookSettings, get_settings
 from app.core import events
 from app.core.logging import ctx
 from app.core.outbox import OutboxEvent
+from app.core.retention import delete_oldest
 from app.core.scheduling import enqueue
 from app.core.timeutil import utcnow
 from app.hooks import payloads, rules, sender, targets
@@ -379,3 +380,13 @@ async def samples(store_id: int, name: str, limit: int = 3) -> list[dict[str, An
         if len(found) >= limit:
             break
     return found
+
+
+async def prune_deliveries(now: datetime) -> int:
+    """Delete finished deliveries (delivered or given up) older than FOLLOWUP_WEBHOOK_LOG_DAYS,
+    with their attempt log (the foreign key cascades). A pending one is never deleted: it is
+    still owed. An event is fanned out once, when its outbox row is dispatched, so a deleted
+    delivery is never created again."""
+    cutoff = now - timedelta(days=get_settings().hooks.log_days)
+    finished = Q(created_at__lt=cutoff) & ~Q(state=DeliveryState.PENDING)
+    return await delete_oldest(HookDelivery, finished)

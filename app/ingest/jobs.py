@@ -12,6 +12,7 @@ from tortoise.expressions import Q
 
 from app.config import get_settings
 from app.core.logging import ctx
+from app.core.retention import CHUNK, MOST, delete_oldest
 from app.core.scheduling import enqueue, schedule_abandon_check, schedule_dispatch
 from app.ingest import processing
 from app.ingest.models import OrderSeen, RawEvent, RawStatus
@@ -23,10 +24,6 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 DRAIN_BATCH = 100
 GRACE = timedelta(seconds=30)
-PRUNE_CHUNK = 2_000
-"""Handled deliveries deleted per statement: short statements, short row locks."""
-PRUNE_PER_SWEEP = 20_000
-"""At most this many per sweep, so a first sweep over years of rows does not hold up the others."""
 
 
 async def drain_raw_events(job_ctx: dict[str, Any]) -> int:
@@ -103,28 +100,13 @@ async def sweep_deliveries(queue: ArqRedis | None, now: datetime) -> dict[str, i
     return counts
 
 
-async def prune_raw_events(
-    now: datetime, chunk: int = PRUNE_CHUNK, most: int = PRUNE_PER_SWEEP
-) -> int:
+async def prune_raw_events(now: datetime, chunk: int = CHUNK, most: int = MOST) -> int:
     """Delete handled deliveries older than FOLLOWUP_RAW_EVENT_DAYS, oldest first.
 
     A body holds a shopper's contact details and cart, and platforms retry a delivery for hours,
     not weeks, so a handled one is kept only as long as `followup reprocess` may want it. A
     delivery still pending (never processed, or put back by `followup reprocess`) is never
-    deleted, whatever its age: the status is checked again in the DELETE itself."""
+    deleted, whatever its age."""
     cutoff = now - timedelta(days=get_settings().capture.raw_event_days)
     handled = Q(received_at__lt=cutoff) & ~Q(status=RawStatus.PENDING)
-    deleted = 0
-    while deleted < most:
-        ids = await (
-            RawEvent.filter(handled)
-            .order_by("id")
-            .limit(min(chunk, most - deleted))
-            .values_list("id", flat=True)
-        )
-        if not ids:
-            break
-        deleted += await RawEvent.filter(handled, id__in=ids).delete()
-        if len(ids) < chunk:
-            break
-    return deleted
+    return await delete_oldest(RawEvent, handled, chunk, most)

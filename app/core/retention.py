@@ -1,0 +1,35 @@
+"""Deleting rows past their retention: oldest first, in short statements, a bounded amount a run.
+
+The sweeps call this every minute on every worker; a first run over years of rows must neither
+hold long locks nor keep the rest of its sweep waiting, so each call deletes at most `most` rows,
+`chunk` at a time, and the next sweep goes on where it stopped. The filter is applied again in each
+DELETE, so a row that stopped matching between the read and the delete (put back to pending,
+say) is kept.
+"""
+
+from __future__ import annotations
+
+from tortoise.expressions import Q
+from tortoise.models import Model
+
+CHUNK = 2_000
+"""Rows deleted per statement: short statements, short row locks."""
+MOST = 20_000
+"""Rows deleted per call at most."""
+
+
+async def delete_oldest(model: type[Model], doomed: Q, chunk: int = CHUNK, most: int = MOST) -> int:
+    """Delete up to `most` rows matching `doomed`, lowest ids first; how many were deleted."""
+    deleted = 0
+    while deleted < most:
+        take = min(chunk, most - deleted)
+        ids = await model.filter(doomed).order_by("id").limit(take).values_list("id", flat=True)
+        if not ids:
+            break
+        await model.filter(doomed, id__in=ids).delete()
+        # Counted by what is gone: SQLite's count of changed rows includes the rows a foreign
+        # key cascade deleted with them.
+        deleted += len(ids) - await model.filter(id__in=ids).count()
+        if len(ids) < take:
+            break
+    return deleted
