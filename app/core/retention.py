@@ -18,12 +18,17 @@ MOST = 20_000
 """Rows deleted per call at most."""
 
 
-async def delete_oldest(model: type[Model], doomed: Q, chunk: int = CHUNK, most: int = MOST) -> int:
-    """Delete up to `most` rows matching `doomed`, lowest ids first; how many were deleted."""
+async def delete_oldest(
+    model: type[Model], doomed: Q, age: str, chunk: int = CHUNK, most: int = MOST
+) -> int:
+    """Delete up to `most` rows matching `doomed`, oldest by the indexed time column `age` first
+    (the index then both finds and orders them, so a sweep with nothing to delete reads no more
+    than the index's first entries); how many were deleted."""
     deleted = 0
     while deleted < most:
         take = min(chunk, most - deleted)
-        ids = await model.filter(doomed).order_by("id").limit(take).values_list("id", flat=True)
+        oldest = model.filter(doomed).order_by(age, "id").limit(take)
+        ids = await oldest.values_list("id", flat=True)
         if not ids:
             break
         await model.filter(doomed, id__in=ids).delete()

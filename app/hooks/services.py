@@ -389,4 +389,4 @@ async def prune_deliveries(now: datetime) -> int:
     delivery is never created again."""
     cutoff = now - timedelta(days=get_settings().hooks.log_days)
     finished = Q(created_at__lt=cutoff) & ~Q(state=DeliveryState.PENDING)
-    return await delete_oldest(HookDelivery, finished)
+    return await delete_oldest(HookDelivery, finished, "created_at")

@@ -109,4 +109,4 @@ async def prune_raw_events(now: datetime, chunk: int = CHUNK, most: int = MOST) 
     deleted, whatever its age."""
     cutoff = now - timedelta(days=get_settings().capture.raw_event_days)
     handled = Q(received_at__lt=cutoff) & ~Q(status=RawStatus.PENDING)
-    return await delete_oldest(RawEvent, handled, chunk, most)
+    return await delete_oldest(RawEvent, handled, "received_at", chunk, most)
