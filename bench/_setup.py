@@ -19,6 +19,23 @@ def bench_env(database: str, redis_db: int) -> dict[str, str]:
     }
 
 
+async def reset_database(url: str) -> None:
+    """An empty `public` schema in the bench database, which is created first if it is missing
+    (a new machine has none of them)."""
+    base, name = url.rsplit("/", 1)
+    admin = await asyncpg.connect(f"{base}/postgres")
+    try:
+        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await conn.close()
+
+
 async def fresh_store(env: dict[str, str], domain: str, timezone: str = "UTC") -> tuple[int, str]:
     """Drop the bench database's schema, migrate it, and create one Shopify store: (id, api token)."""
     from app.config import load_settings, use_settings
@@ -26,9 +43,7 @@ async def fresh_store(env: dict[str, str], domain: str, timezone: str = "UTC") -
     from app.stores.models import Platform
     from app.stores.services import create_store
 
-    conn = await asyncpg.connect(env["FOLLOWUP_DATABASE_URL"])
-    await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    await conn.close()
+    await reset_database(env["FOLLOWUP_DATABASE_URL"])
     settings = load_settings(env)
     use_settings(settings)
     await migrate(settings)

@@ -40,7 +40,7 @@ import redis.asyncio as aioredis
 from aiosmtpd.controller import Controller
 from twilio.request_validator import RequestValidator
 
-from bench.ingest import reset_database
+from bench._setup import reset_database
 from tests.fakes.twilio import FakeTwilio
 
 ROOT = Path(__file__).resolve().parents[1]

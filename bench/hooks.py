@@ -29,7 +29,8 @@ import uvicorn
 import uvloop
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from bench.ingest import ROOT, SHOP, environment, followup, request_factory, reset_database, serve
+from bench._setup import reset_database
+from bench.ingest import ROOT, SHOP, environment, followup, request_factory, serve
 from bench.loadgen import throughput
 
 

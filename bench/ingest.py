@@ -42,6 +42,7 @@ import httpx
 import psutil
 import uvloop
 
+from bench._setup import reset_database
 from bench.loadgen import Request, Result, fixed_rate, throughput
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,21 +75,6 @@ def parse() -> argparse.Namespace:
         help="closed-loop load generator (wrk when installed: apt-get install wrk)",
     )
     return parser.parse_args()
-
-
-async def reset_database(url: str) -> None:
-    base, name = url.rsplit("/", 1)
-    admin = await asyncpg.connect(f"{base}/postgres")
-    try:
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    finally:
-        await conn.close()
 
 
 def environment(args: argparse.Namespace) -> dict[str, str]:

@@ -32,7 +32,8 @@ from asgi_lifespan import LifespanManager
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest import SECRET, SHOP, Signed, reset_database  # noqa: E402
+from bench._setup import reset_database  # noqa: E402
+from bench.ingest import SECRET, SHOP, Signed  # noqa: E402
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
