@@ -180,5 +180,9 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> L
             render_plugins=[api_docs()],
         ),
         on_startup=[lambda: configure_logging(settings.server.log_level)] if manage_db else [],
+        # Logging is ours (app.core.logging; unhandled errors are logged by app.core.errors):
+        # Litestar's default config would replace the root handlers, and under `followup dev`
+        # every later line, the worker's too, would lose its format and key=value context.
+        logging_config=None,
         debug=False,
     )

@@ -52,8 +52,24 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
         "raw_pruned": deliveries["raw_pruned"],
     }
     if any(counts.values()):
-        log.info("sweep: %s", counts)
+        log.info("sweep: %s", "; ".join(_swept(key, n) for key, n in counts.items() if n))
     return counts
+
+
+SWEPT = {
+    "raw": ("delivery", "deliveries", "sent to processing again"),
+    "abandoned": ("checkout", "checkouts", "abandoned"),
+    "events": ("event", "events", "dispatched again"),
+    "expired": ("checkout", "checkouts", "expired"),
+    "orders_seen_pruned": ("order key", "order keys", "forgotten"),
+    "raw_pruned": ("handled delivery", "handled deliveries", "deleted after the retention period"),
+}
+"""What the sweep's log line says of each count (the counts keep their keys for callers)."""
+
+
+def _swept(key: str, count: int) -> str:
+    one, many, done = SWEPT[key]
+    return f"{count} {one if count == 1 else many} {done}"
 
 
 FUNCTIONS: list[Any] = [
