@@ -42,7 +42,7 @@ from app.recovery.controllers import (
     TemplatesApi,
 )
 from app.recovery.segments.controllers import SegmentsApi
-from app.web.assets import API_DOCS_ASSETS, API_DOCS_DIR, INBOX_STATIC_DIR, STATIC_DIR, caching
+from app.web.assets import API_DOCS_ASSETS, FOLDERS, caching
 from app.web.pages import PAGES
 from app.web.pages.checkouts import ConversationLinks
 from app.web.templating import template_config
@@ -101,20 +101,16 @@ def route_handlers() -> list[Any]:
         dashboard_socket,
         ChatApi,
         chat_socket,
-        create_static_files_router(
-            path="/static/inbox",
-            directories=[INBOX_STATIC_DIR],
-            include_in_schema=False,
-            middleware=[caching],
-        ),
-        create_static_files_router(
-            path=API_DOCS_ASSETS,
-            directories=[API_DOCS_DIR],  # Swagger UI served by us: /schema works offline
-            include_in_schema=False,
-            middleware=[caching],
-        ),
-        create_static_files_router(
-            path="/static", directories=[STATIC_DIR], include_in_schema=False, middleware=[caching]
+        # One router per static folder, from the same table the cache headers read
+        # (app.web.assets.FOLDERS); the Swagger UI folder makes /schema work offline.
+        *(
+            create_static_files_router(
+                path=prefix.rstrip("/"),
+                directories=[folder],
+                include_in_schema=False,
+                middleware=[caching],
+            )
+            for prefix, folder in FOLDERS
         ),
     ]
 

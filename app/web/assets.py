@@ -28,7 +28,8 @@ STATIC_DIR = ROOT / "app" / "web" / "static"
 INBOX_STATIC_DIR = ROOT / "inbox" / "static"
 API_DOCS_DIR = Path(str(swagger_ui_path)).resolve()  # Swagger UI from its PyPI package
 API_DOCS_ASSETS = "/static/api-docs"
-# URL prefix → folder, the longest prefix first (as the routers match them).
+# URL prefix → folder: app.server mounts one static router per row, and `_file` maps a URL to its
+# file the same way (the longest prefix first, as the routers match them).
 FOLDERS = (
     ("/static/inbox/", INBOX_STATIC_DIR),
     (f"{API_DOCS_ASSETS}/", API_DOCS_DIR),

@@ -38,7 +38,8 @@ from app.messaging.providers import DevOutboxSender
 from app.recovery.models import Click
 from app.recovery.sending import Deps, run_step
 from app.recovery.services import enroll
-from app.server import STATIC_DIR, create_app
+from app.server import create_app
+from app.web.assets import STATIC_DIR
 from app.worker import build_worker
 from tests.factories import CHROMIUM_ARGS, free_port, make_store
 

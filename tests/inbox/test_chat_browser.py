@@ -18,7 +18,7 @@ from app.accounts.services import create_agent
 from app.config import use_settings
 from app.core.timeutil import utcnow
 from app.messaging.models import Channel, DeliveryStatus, Message
-from app.server import STATIC_DIR
+from app.web.assets import STATIC_DIR
 from tests.factories import CHROMIUM_ARGS, free_port, make_store
 from tests.inbox.conftest import PASSWORD, LiveServer
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 
-from app.server import STATIC_DIR
+from app.web.assets import STATIC_DIR
 
 SNIPPET = STATIC_DIR / "followup.js"
 
