@@ -32,7 +32,7 @@ from asgi_lifespan import LifespanManager
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._setup import reset_database  # noqa: E402
+from bench._setup import bench_env, fresh_store  # noqa: E402
 from bench.ingest import SECRET, SHOP, Signed  # noqa: E402
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
@@ -108,28 +108,19 @@ async def drive(app: ASGIApp, topic: str, requests: int, concurrency: int) -> fl
 
 
 async def migrated_store(database_url: str, redis_url: str) -> Any:
-    """This process as the app: settings from the environment, an empty migrated database, one
-    Shopify store (returned) and Tortoise initialised; the caller ends with `close_db()`."""
-    os.environ.update(
-        {
-            "FOLLOWUP_DATABASE_URL": database_url,
-            "FOLLOWUP_REDIS_URL": redis_url,
-            "FOLLOWUP_SECRET_KEY": "bench-secret-key-0123456789abcdefghijklmnop",
-            "FOLLOWUP_SHOPIFY_API_SECRET": SECRET,
-            "FOLLOWUP_LOG_LEVEL": "WARNING",
-        }
-    )
-    await reset_database(database_url)
+    """This process as the app: the bench settings in its environment, `fresh_store`'s empty
+    migrated database and Shopify store (returned), and Tortoise open; end with `close_db()`."""
+    env = {**bench_env(database_url, 9), "FOLLOWUP_REDIS_URL": redis_url}
+    os.environ.update({**env, "FOLLOWUP_SHOPIFY_API_SECRET": SECRET})
+    store_id, _token = await fresh_store(env, SHOP)
     from app.config import load_settings, use_settings
-    from app.core.db import init_db, migrate
-    from app.stores.models import Platform
-    from app.stores.services import create_store
+    from app.core.db import init_db
+    from app.stores.models import Store
 
     settings = load_settings()
     use_settings(settings)
-    await migrate(settings)
     await init_db(settings)
-    return (await create_store(platform=Platform.SHOPIFY, domain=SHOP)).store
+    return await Store.get(id=store_id)
 
 
 async def main() -> None:
